@@ -1,0 +1,315 @@
+/*
+ * reply.c - one request to an assistant: pick the SOP and build the answer
+ *
+ * The SOP is the router's best candidate within this route when it is
+ * confident; otherwise the retrieval index may confirm one of the
+ * candidates; otherwise there is no SOP and the reply offers a person.
+ * The asker's audience is checked against the SOP's before any of its text
+ * is used.  Actions the SOP names are written to the actions journal with
+ * an honest status: nothing here talks to a device or a phone, so what
+ * needs one is queued or waits for a confirmation or an approval.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "assistants/as.h"
+#include "common/env.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/trace.h"
+
+#define AS_SOP_MIN       0.40  /* classifier alone */
+#define AS_SOP_MIN_AGREE 0.15  /* classifier and retrieval agree */
+#define AS_RET_COVERAGE  0.50
+
+static const char as_low_conf_text[] =
+    "I'm not completely sure what you need. Could you tell me a little more? "
+    "If you'd rather, a person from our team can take it from here: just ask.";
+
+static const char as_not_allowed_text[] =
+    "That's internal information I can't share here. If you need it, a person "
+    "from our team can help.";
+
+/* What each action type means here: its status, and a ticket if any. */
+static const struct action_rule {
+	const char *type;
+	const char *status;
+	const char *ticket; /* priority of the ticket it opens, or NULL */
+} action_rules[] = {
+	{"alert_oncall", "queued", NULL},
+	{"handoff", "queued", NULL},
+	{"handoff_on_request", "queued", NULL},
+	{"notify_team", "queued", NULL},
+	{"projector_reset_request", "queued", NULL},
+	{"reboot_pc_request", "pending_confirmation", NULL},
+	{"restart_trackman_request", "pending_confirmation", NULL},
+	{"ticket_normal", "done", "normal"},
+	{"ticket_urgent", "done", "urgent"},
+	{"unlock_door_request", "pending_approval", NULL},
+};
+
+static const char *const person_words[] = {"person", "human", "someone", "somebody",
+    "staff", "agent", "real", "manager", "talk to", "speak to", NULL};
+
+/* as_audience_allows - may this asker read an SOP of that audience? */
+bool
+as_audience_allows(const char *asker, const char *sop)
+{
+	if (strcmp(sop, "all") == 0)
+		return true;
+	if (strcmp(sop, "staff") == 0)
+		return strcmp(asker, "staff") == 0 || strcmp(asker, "admin") == 0;
+	return strcmp(asker, "admin") == 0;
+}
+
+/* asks_for_person - does the message ask for a human? */
+static bool
+asks_for_person(const char *msg)
+{
+	for (const char *const *w = person_words; *w != NULL; w++)
+		if (strcasestr(msg, *w) != NULL)
+			return true;
+	return false;
+}
+
+/* record_action - write one action (and its ticket) to the journal */
+static cJSON *
+record_action(db_conn *db, const char *type, const struct as_asker *a,
+    const struct as_sop *sop, const char *msg, const char *tid)
+{
+	const struct action_rule *rule = NULL;
+	cJSON                    *o = cJSON_CreateObject();
+	char                      bay[16], summary[400];
+	const char               *bayp = NULL, *ticket_id = NULL, *status;
+	PGresult                 *t = NULL, *r = NULL;
+
+	for (size_t i = 0; i < sizeof(action_rules) / sizeof(action_rules[0]); i++)
+		if (strcmp(action_rules[i].type, type) == 0)
+			rule = &action_rules[i];
+	if (a->bay > 0) {
+		snprintf(bay, sizeof(bay), "%d", a->bay);
+		bayp = bay;
+	}
+	status = rule != NULL ? rule->status : "queued";
+	if (strcmp(type, "handoff_on_request") == 0)
+		type = "handoff";
+	if (rule != NULL && rule->ticket != NULL) {
+		const char *p[] = {tid, rule->ticket, a->location, bayp, summary, sop->slug};
+
+		snprintf(summary, sizeof(summary), "%s: %.300s", sop->title, msg);
+		t = db_exec(db,
+		    "INSERT INTO tickets (trace_id, priority, location, bay, summary, sop_slug) "
+		    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", 6, p);
+		if (t == NULL)
+			status = "failed";
+		else
+			ticket_id = db_val(t, 0, 0);
+	}
+	{
+		cJSON      *det = cJSON_CreateObject();
+		char       *dj;
+		const char *p[6];
+
+		cJSON_AddStringToObject(det, "sop", sop->slug);
+		cJSON_AddStringToObject(det, "channel", a->channel ? a->channel : "");
+		dj = json_print(det);
+		cJSON_Delete(det);
+		p[0] = tid;
+		p[1] = type;
+		p[2] = status;
+		p[3] = a->location;
+		p[4] = bayp;
+		p[5] = dj;
+		const char *pp[] = {p[0], p[1], p[2], p[3], p[4], p[5], ticket_id};
+		r = db_exec(db,
+		    "INSERT INTO actions (trace_id, type, status, location, bay, detail, ticket_id) "
+		    "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) RETURNING id", 7, pp);
+		free(dj);
+	}
+	if (r == NULL)
+		status = "failed";
+	cJSON_AddStringToObject(o, "type", type);
+	cJSON_AddStringToObject(o, "status", status);
+	if (r != NULL)
+		cJSON_AddNumberToObject(o, "id", strtod(db_val(r, 0, 0), NULL));
+	if (ticket_id != NULL)
+		cJSON_AddNumberToObject(o, "ticket_id", strtod(ticket_id, NULL));
+	if (r == NULL || (rule != NULL && rule->ticket != NULL && t == NULL))
+		log_msg(LOG_ERROR, tid, "action %s for %s not recorded", type, sop->slug);
+	PQclear(t);
+	PQclear(r);
+	return o;
+}
+
+/* choose_sop - the SOP that answers, or NULL; *conf gets its confidence */
+static const struct as_sop *
+choose_sop(const struct as_kb *kb, const cJSON *q, const char *msg, double *conf,
+    cJSON *trace)
+{
+	const cJSON         *em = cJSON_GetObjectItem(q, "emergency");
+	const cJSON         *cands = cJSON_GetObjectItem(q, "candidates");
+	const cJSON         *c0 = cJSON_GetArrayItem(cands, 0);
+	struct ret_hit       hits[3];
+	size_t               nh;
+	const struct as_sop *s;
+
+	if (cJSON_IsObject(em)) {
+		const char *slug = json_str(em, "slug");
+
+		*conf = 1.0;
+		s = slug != NULL ? as_kb_sop(kb, slug) : NULL;
+		return s != NULL ? s : (kb->nsops > 0 ? &kb->sops[0] : NULL);
+	}
+	nh = ret_search(kb->index, msg, hits, 3);
+	if (nh > 0) {
+		cJSON_AddStringToObject(trace, "retrieval_top", kb->sops[hits[0].doc].slug);
+		cJSON_AddNumberToObject(trace, "retrieval_score", hits[0].score);
+		cJSON_AddNumberToObject(trace, "retrieval_coverage", hits[0].coverage);
+	}
+	if (cJSON_IsObject(c0) && json_num(c0, "prob", 0) >= AS_SOP_MIN &&
+	    (s = as_kb_sop(kb, json_str(c0, "slug"))) != NULL) {
+		*conf = json_num(c0, "prob", 0);
+		return s;
+	}
+	/* A weaker classifier vote that retrieval backs up. */
+	if (nh > 0 && hits[0].coverage >= AS_RET_COVERAGE) {
+		const cJSON *c;
+
+		cJSON_ArrayForEach(c, cands)
+		{
+			if (json_num(c, "prob", 0) >= AS_SOP_MIN_AGREE &&
+			    json_str(c, "slug") != NULL &&
+			    strcmp(json_str(c, "slug"), kb->sops[hits[0].doc].slug) == 0) {
+				*conf = json_num(c, "prob", 0);
+				return &kb->sops[hits[0].doc];
+			}
+		}
+	}
+	return NULL;
+}
+
+/* asker_from - read the asker the gateway vouched for */
+static void
+asker_from(const cJSON *q, struct as_asker *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->role = json_str(q, "role") ? json_str(q, "role") : "customer";
+	a->audience = json_str(q, "audience") ? json_str(q, "audience") : "customer";
+	a->channel = json_str(q, "channel");
+	a->location = json_str(q, "location");
+	a->bay = json_int(q, "bay", 0);
+	a->user_id = (int64_t)json_num(q, "user_id", 0);
+	a->customer_id = (int64_t)json_num(q, "customer_id", 0);
+	a->customer_phone = json_str(q, "customer_phone");
+}
+
+/* escalation - the escalation object */
+static void
+add_escalation(cJSON *r, int tier, const char *reason)
+{
+	cJSON *e = cJSON_AddObjectToObject(r, "escalation");
+
+	cJSON_AddNumberToObject(e, "tier", tier);
+	cJSON_AddStringToObject(e, "reason", reason);
+}
+
+/* as_assist - ENV_OP_ASSIST: build the answer for one message */
+void
+as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body,
+    size_t len, struct rpc_reply *rep)
+{
+	db_conn             *db = worker;
+	const char          *why, *msg, *tid = h->trace_id;
+	cJSON               *q, *r, *acts, *tr;
+	struct as_kb        *kb;
+	const struct as_sop *sop;
+	struct as_asker      a;
+	double               conf = 0;
+	int64_t              t0 = env_mono_us();
+
+	(void)arg;
+	if (h->op != ENV_OP_ASSIST && h->op != ENV_OP_PING) {
+		rpc_reply_error(rep, 400, "unknown_op", "an assistant serves assist and ping");
+		return;
+	}
+	if (h->op == ENV_OP_PING) {
+		rep->body = strdup("{\"ok\":true}");
+		rep->len = rep->body ? strlen(rep->body) : 0;
+		return;
+	}
+	if ((q = json_parse(body, len, &why)) == NULL || (msg = json_str(q, "message")) == NULL) {
+		cJSON_Delete(q);
+		rpc_reply_error(rep, 400, "bad_request", "assist needs a message");
+		return;
+	}
+	asker_from(q, &a);
+	kb = as_kb_get();
+	/* The gateway knows of a newer SOP change than we have loaded: catch up
+	 * before answering, so no answer is built from a replaced version. */
+	if (kb == NULL || (int64_t)json_num(q, "kgen", 0) > kb->kgen) {
+		as_kb_put(kb);
+		as_kb_reload(db);
+		kb = as_kb_get();
+	}
+	if (kb == NULL) {
+		cJSON_Delete(q);
+		rpc_reply_error(rep, 503, "knowledge_unavailable", "the SOPs could not be loaded");
+		return;
+	}
+	tr = cJSON_CreateObject();
+	sop = choose_sop(kb, q, msg, &conf, tr);
+	r = cJSON_CreateObject();
+	acts = cJSON_CreateArray();
+	if (sop == NULL) {
+		cJSON_AddNullToObject(r, "sop");
+		cJSON_AddStringToObject(r, "response", as_low_conf_text);
+		add_escalation(r, 1, "low_confidence");
+	} else if (!as_audience_allows(a.audience, sop->audience)) {
+		cJSON_AddNullToObject(r, "sop");
+		cJSON_AddStringToObject(r, "response", as_not_allowed_text);
+		add_escalation(r, 0, "not_allowed");
+		cJSON_AddStringToObject(tr, "withheld", sop->slug);
+	} else {
+		cJSON *so = cJSON_AddObjectToObject(r, "sop");
+		char  *text = as_render(kb, sop->content, a.location), *personal = NULL;
+
+		cJSON_AddStringToObject(so, "slug", sop->slug);
+		cJSON_AddNumberToObject(so, "version", sop->version);
+		if (strcmp(as_route, "customerinfo") == 0)
+			personal = as_customer_answer(db, &a, sop->slug, msg, tid);
+		if (personal != NULL && text != NULL) {
+			size_t n = strlen(text) + strlen(personal) + 3;
+			char  *both = malloc(n);
+
+			if (both != NULL)
+				snprintf(both, n, "%s\n\n%s", text, personal);
+			free(text);
+			text = both;
+		}
+		free(personal);
+		cJSON_AddStringToObject(r, "response", text ? text : "");
+		free(text);
+		if (cJSON_IsObject(cJSON_GetObjectItem(q, "emergency")))
+			add_escalation(r, 3, "emergency");
+		else
+			add_escalation(r, sop->escalation, sop->escalation > 0 ? "sop" : "none");
+		for (int i = 0; i < sop->nactions; i++) {
+			if (strcmp(sop->actions[i], "handoff_on_request") == 0 && !asks_for_person(msg))
+				continue;
+			cJSON_AddItemToArray(acts, record_action(db, sop->actions[i], &a, sop, msg, tid));
+		}
+	}
+	cJSON_AddItemToObject(r, "actions", acts);
+	cJSON_AddNumberToObject(r, "confidence", conf);
+	cJSON_AddStringToObject(tr, "sop", sop ? sop->slug : "");
+	cJSON_AddNumberToObject(tr, "version", sop ? sop->version : 0);
+	cJSON_AddNumberToObject(tr, "confidence", conf);
+	trace_step(tid, "answered", tr, env_mono_us() - t0);
+	as_kb_put(kb);
+	cJSON_Delete(q);
+	rep->body = json_print(r);
+	rep->len = rep->body ? strlen(rep->body) : 0;
+	cJSON_Delete(r);
+}

@@ -1,0 +1,254 @@
+/*
+ * cfg.c - the configuration table, its file format and its checks
+ *
+ * Order of precedence: built-in default < file < environment.  The table
+ * is kept alphabetical; each entry names its environment variable, its
+ * type, its default, and whether it is a secret (masked by cfg_dump).
+ */
+#include "cfg.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum cfg_type { CFG_STR, CFG_INT };
+
+struct cfg_entry {
+	const char   *name;
+	const char   *envvar;
+	enum cfg_type type;
+	size_t        off;
+	const char   *def;
+	bool          secret;
+	int           min, max;
+};
+
+#define S(n, e, d, sec) {#n, e, CFG_STR, offsetof(struct cfg, n), d, sec, 0, 0}
+#define I(n, e, d, lo, hi) {#n, e, CFG_INT, offsetof(struct cfg, n), d, false, lo, hi}
+
+static const struct cfg_entry cfg_table[] = {
+	S(admin_email, "CLUBOS_ADMIN_EMAIL", "admin@clubos.local", false),
+	S(admin_password, "CLUBOS_ADMIN_PASSWORD", "", true),
+	S(admin_password_file, "CLUBOS_ADMIN_PASSWORD_FILE", "var/admin-password", false),
+	S(anthropic_api_key, "ANTHROPIC_API_KEY", "", true),
+	S(anthropic_base_url, "ANTHROPIC_BASE_URL", "https://api.anthropic.com", false),
+	S(env, "CLUBOS_ENV", "development", false),
+	S(http_addr, "CLUBOS_HTTP_ADDR", "127.0.0.1", false),
+	I(http_port, "CLUBOS_HTTP_PORT", "8080", 0, 65535),
+	I(http_workers, "CLUBOS_HTTP_WORKERS", "8", 1, 256),
+	S(jwt_secret, "CLUBOS_JWT_SECRET", CFG_DEV_JWT_SECRET, true),
+	I(jwt_ttl, "CLUBOS_JWT_TTL", "43200", 60, 2592000),
+	S(log_dir, "CLUBOS_LOG_DIR", "var/log", false),
+	S(migrations_dir, "CLUBOS_MIGRATIONS_DIR", "migrations", false),
+	S(openai_api_key, "OPENAI_API_KEY", "", true),
+	S(openai_base_url, "OPENAI_BASE_URL", "https://api.openai.com/v1", false),
+	S(pg_dsn, "CLUBOS_PG_DSN", "dbname=clubos", true),
+	I(query_timeout_ms, "CLUBOS_QUERY_TIMEOUT_MS", "3000", 100, 120000),
+	S(rate_limit, "CLUBOS_RATE_LIMIT", "default", false),
+	S(redis_host, "CLUBOS_REDIS_HOST", "127.0.0.1", false),
+	I(redis_port, "CLUBOS_REDIS_PORT", "6379", 0, 65535),
+	S(run_dir, "CLUBOS_RUN_DIR", "var/run", false),
+	S(seed_dir, "CLUBOS_SEED_DIR", "deploy/seed", false),
+	S(trusted_proxies, "CLUBOS_TRUSTED_PROXIES", "", false),
+	S(web_dir, "CLUBOS_WEB_DIR", "gateway/web", false),
+	I(workers, "CLUBOS_WORKERS", "4", 1, 64),
+};
+
+#define CFG_N (sizeof(cfg_table) / sizeof(cfg_table[0]))
+
+/* cfg_find - the entry for a name, or NULL */
+static const struct cfg_entry *
+cfg_find(const char *name)
+{
+	for (size_t i = 0; i < CFG_N; i++)
+		if (strcmp(cfg_table[i].name, name) == 0)
+			return &cfg_table[i];
+	return NULL;
+}
+
+/* cfg_set - parse and store one value */
+static int
+cfg_set(struct cfg *c, const struct cfg_entry *e, const char *val, char *err,
+    size_t errlen)
+{
+	char *p = (char *)c + e->off;
+
+	if (e->type == CFG_STR) {
+		char **sp = (char **)(void *)p;
+		char  *dup = strdup(val);
+
+		if (dup == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		free(*sp);
+		*sp = dup;
+		return 0;
+	}
+	char *end;
+	long  v;
+
+	errno = 0;
+	v = strtol(val, &end, 10);
+	if (errno != 0 || end == val || *end != '\0' || v < e->min || v > e->max) {
+		snprintf(err, errlen, "%s: \"%s\" is not a whole number from %d to %d",
+		    e->name, val, e->min, e->max);
+		return -1;
+	}
+	*(int *)(void *)p = (int)v;
+	return 0;
+}
+
+/* trim - strip white space at both ends, in place */
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* cfg_read_file - apply "name = value" lines from a file */
+static int
+cfg_read_file(struct cfg *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f;
+	char  line[1024];
+	int   lineno = 0, rc = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		char                   *eq, *k, *v;
+		const struct cfg_entry *e;
+
+		lineno++;
+		k = trim(line);
+		if (*k == '\0' || *k == '#')
+			continue;
+		if ((eq = strchr(k, '=')) == NULL) {
+			snprintf(err, errlen, "%s:%d: expected name = value", path, lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		k = trim(k);
+		v = trim(eq + 1);
+		if ((e = cfg_find(k)) == NULL) {
+			snprintf(err, errlen, "%s:%d: unknown setting \"%s\"", path, lineno, k);
+			rc = -1;
+			break;
+		}
+		rc = cfg_set(c, e, v, err, errlen);
+	}
+	fclose(f);
+	return rc;
+}
+
+/* cfg_load - defaults, then the file (if any), then the environment */
+int
+cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < CFG_N; i++)
+		if (cfg_set(c, &cfg_table[i], cfg_table[i].def, err, errlen) < 0)
+			return -1;
+	if (path != NULL && cfg_read_file(c, path, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < CFG_N; i++) {
+		const char *v = getenv(cfg_table[i].envvar);
+
+		if (v != NULL && cfg_set(c, &cfg_table[i], v, err, errlen) < 0)
+			return -1;
+	}
+	return cfg_check(c, err, errlen);
+}
+
+/* cfg_production - does this configuration run a real venue? */
+bool
+cfg_production(const struct cfg *c)
+{
+	return strcmp(c->env, "production") == 0;
+}
+
+/* cfg_check - refuse settings that are unsafe or make no sense */
+int
+cfg_check(const struct cfg *c, char *err, size_t errlen)
+{
+	if (strcmp(c->env, "development") != 0 && strcmp(c->env, "production") != 0 &&
+	    strcmp(c->env, "test") != 0) {
+		snprintf(err, errlen, "env must be development, test or production");
+		return -1;
+	}
+	if (strlen(c->run_dir) > 80) {
+		snprintf(err, errlen, "run_dir is too long for a unix socket path");
+		return -1;
+	}
+	if (!cfg_production(c))
+		return 0;
+	if (strcmp(c->jwt_secret, CFG_DEV_JWT_SECRET) == 0 || strlen(c->jwt_secret) < 32) {
+		snprintf(err, errlen, "production needs CLUBOS_JWT_SECRET of 32 or more characters");
+		return -1;
+	}
+	if (strcmp(c->rate_limit, "off") == 0) {
+		snprintf(err, errlen, "production refuses CLUBOS_RATE_LIMIT=off");
+		return -1;
+	}
+	if (strcmp(c->pg_dsn, "dbname=clubos") == 0) {
+		snprintf(err, errlen, "production needs an explicit CLUBOS_PG_DSN");
+		return -1;
+	}
+	return 0;
+}
+
+/* cfg_free - release the strings */
+void
+cfg_free(struct cfg *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < CFG_N; i++)
+		if (cfg_table[i].type == CFG_STR) {
+			char **sp = (char **)(void *)((char *)c + cfg_table[i].off);
+
+			free(*sp);
+			*sp = NULL;
+		}
+}
+
+/* cfg_dump - print the effective configuration, secrets masked */
+void
+cfg_dump(const struct cfg *c, int fd)
+{
+	for (size_t i = 0; i < CFG_N; i++) {
+		const struct cfg_entry *e = &cfg_table[i];
+		const char             *p = (const char *)c + e->off;
+
+		if (e->type == CFG_INT)
+			dprintf(fd, "%s = %d\n", e->name, *(const int *)(const void *)p);
+		else if (e->secret)
+			dprintf(fd, "%s = %s\n", e->name,
+			    **(char *const *)(const void *)p ? "(set)" : "(empty)");
+		else
+			dprintf(fd, "%s = %s\n", e->name, *(char *const *)(const void *)p);
+	}
+}
+
+/* cfg_url - the nng address of an internal socket, under run_dir */
+int
+cfg_url(const struct cfg *c, const char *name, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "ipc://%s/%s.ipc", c->run_dir, name);
+
+	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}

@@ -1,0 +1,53 @@
+/*
+ * cfg.h - one configuration table for every daemon
+ *
+ * A configuration file holds "name = value" lines; the environment
+ * overrides the file (CLUBOS_HTTP_PORT, OPENAI_API_KEY, ...: the names in the
+ * table in cfg.c).  Every daemon and clubosctl read the same table, so one
+ * file describes a whole stack.  Secrets are marked in the table and never
+ * printed.
+ */
+#ifndef CLUBOS_CFG_H
+#define CLUBOS_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cfg {
+	char *admin_email;
+	char *admin_password;
+	char *admin_password_file;
+	char *anthropic_api_key;
+	char *anthropic_base_url;
+	char *env;
+	char *http_addr;
+	int   http_port;
+	int   http_workers;
+	char *jwt_secret;
+	int   jwt_ttl;
+	char *log_dir;
+	char *migrations_dir;
+	char *openai_api_key;
+	char *openai_base_url;
+	char *pg_dsn;
+	int   query_timeout_ms;
+	char *rate_limit;
+	char *redis_host;
+	int   redis_port;
+	char *run_dir;
+	char *seed_dir;
+	char *trusted_proxies;
+	char *web_dir;
+	int   workers;
+};
+
+int  cfg_load(struct cfg *c, const char *path, char *err, size_t errlen);
+int  cfg_check(const struct cfg *c, char *err, size_t errlen);
+void cfg_free(struct cfg *c);
+void cfg_dump(const struct cfg *c, int fd);
+bool cfg_production(const struct cfg *c);
+int  cfg_url(const struct cfg *c, const char *name, char *out, size_t cap);
+
+#define CFG_DEV_JWT_SECRET "clubos-development-secret-do-not-use-in-production"
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * daemon.c - the skeleton every ClubOS daemon runs on
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "log.h"
+
+static char daemon_pidfile[512];
+
+/* usage - print the flags and exit 2 */
+static void
+usage(const struct daemon_ops *ops)
+{
+	fprintf(stderr, "usage: %s [-dnv] [-f config]%s\n", ops->name,
+	    ops->usage != NULL ? ops->usage : "");
+	exit(2);
+}
+
+/* pidfile_write - claim the pid file; refuse when a live process holds it */
+static int
+pidfile_write(const char *path)
+{
+	char  buf[32];
+	FILE *f;
+	int   fd;
+
+	if ((f = fopen(path, "r")) != NULL) {
+		long pid = 0;
+
+		if (fscanf(f, "%ld", &pid) == 1 && pid > 0 && pid != getpid() &&
+		    kill((pid_t)pid, 0) == 0) {
+			fclose(f);
+			log_error("already running as pid %ld (%s)", pid, path);
+			return -1;
+		}
+		fclose(f);
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0) {
+		log_error("pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, strlen(buf)) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* mkdirs - mkdir -p */
+static void
+mkdirs(const char *path)
+{
+	char tmp[512];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(tmp, 0755);
+			*p = '/';
+		}
+	mkdir(tmp, 0755);
+}
+
+/* detach - run in the background, stderr appended to the daemon's log file */
+static int
+detach(const struct cfg *c, const char *inst)
+{
+	char  path[512];
+	pid_t pid;
+	int   fd;
+
+	mkdirs(c->log_dir);
+	snprintf(path, sizeof(path), "%s/%s.log", c->log_dir, inst);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644)) < 0) {
+		log_error("log file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	if ((fd = open("/dev/null", O_RDONLY)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		close(fd);
+	}
+	return 0;
+}
+
+/* daemon_main - flags, config, pid file, start, then wait for signals */
+int
+daemon_main(int argc, char **argv, const struct daemon_ops *ops)
+{
+	static const struct option base[] = {{"help", no_argument, NULL, 'h'}, {0}};
+	struct option longopts[32];
+	const char   *cfgfile = NULL, *inst;
+	int           foreground = 0, check_only = 0, verbose = 0, opt, n = 0;
+	struct cfg    c;
+	char          err[512];
+	sigset_t      sigs;
+
+	for (const struct option *o = base; o->name != NULL; o++)
+		longopts[n++] = *o;
+	if (ops->longopts != NULL)
+		for (const struct option *o = ops->longopts; o->name != NULL && n < 30; o++)
+			longopts[n++] = *o;
+	memset(&longopts[n], 0, sizeof(longopts[n]));
+
+	log_init(ops->name, 0);
+	while ((opt = getopt_long(argc, argv, "df:hnv", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			foreground = 1;
+			break;
+		case 'f':
+			cfgfile = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+		case '?':
+			usage(ops);
+			break;
+		default:
+			if (ops->option == NULL || ops->option(opt, optarg) < 0)
+				usage(ops);
+		}
+	}
+	if (optind != argc)
+		usage(ops);
+	if (sodium_init() < 0)
+		fatal("libsodium failed to initialise");
+	if (cfg_load(&c, cfgfile, err, sizeof(err)) < 0 ||
+	    (ops->check != NULL && ops->check(&c, err, sizeof(err)) < 0)) {
+		log_error("configuration: %s", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration ok\n", ops->name);
+		cfg_free(&c);
+		return 0;
+	}
+	log_init(ops->name, verbose);
+	/* Detach first: an instance name may carry the pid. */
+	if (!foreground && detach(&c, ops->name) < 0)
+		fatal("cannot run in the background");
+	inst = ops->instance != NULL ? ops->instance() : ops->name;
+	log_init(inst, verbose);
+
+	/* Signals go to the main thread's sigwait(); every thread started
+	 * from here on inherits the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	mkdirs(c.run_dir);
+	snprintf(daemon_pidfile, sizeof(daemon_pidfile), "%s/%s.pid", c.run_dir, inst);
+	if (pidfile_write(daemon_pidfile) < 0)
+		return 1;
+	if (ops->start(&c) < 0) {
+		log_error("start failed");
+		unlink(daemon_pidfile);
+		return 1;
+	}
+	log_info("started (env %s)", c.env);
+	for (;;) {
+		int sig;
+
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			struct cfg nc;
+
+			if (cfg_load(&nc, cfgfile, err, sizeof(err)) < 0) {
+				log_warn("reload refused: %s", err);
+				continue;
+			}
+			log_info("reloading configuration");
+			if (ops->reload != NULL)
+				ops->reload(&nc);
+			cfg_free(&c);
+			c = nc;
+			continue;
+		}
+		log_info("signal %d: stopping", sig);
+		break;
+	}
+	ops->stop(DAEMON_STOP_DEADLINE_MS);
+	unlink(daemon_pidfile);
+	log_info("stopped");
+	cfg_free(&c);
+	return 0;
+}

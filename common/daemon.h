@@ -1,0 +1,35 @@
+/*
+ * daemon.h - the skeleton every ClubOS daemon runs on
+ *
+ * A daemon's main() fills a struct daemon_ops and calls daemon_main(),
+ * which parses the common flags (-f config, -d foreground, -n check config
+ * and exit, -v verbose), loads the configuration, detaches (unless -d),
+ * writes the pid file, starts the daemon, and then waits for signals on the
+ * main thread with sigwait(): no work happens inside a signal handler.
+ * TERM/INT stop gracefully (in-flight requests finish within a deadline),
+ * HUP reloads the configuration.
+ */
+#ifndef CLUBOS_DAEMON_H
+#define CLUBOS_DAEMON_H
+
+#include <getopt.h>
+
+#include "cfg.h"
+
+#define DAEMON_STOP_DEADLINE_MS 5000
+
+struct daemon_ops {
+	const char          *name;        /* clubos-router */
+	const char          *usage;       /* extra usage text, or NULL */
+	const struct option *longopts;    /* extra long options, or NULL */
+	int  (*option)(int opt, const char *arg);          /* an extra option */
+	int  (*check)(const struct cfg *c, char *err, size_t errlen);
+	int  (*start)(const struct cfg *c);                /* 0 = running */
+	void (*stop)(int deadline_ms);
+	void (*reload)(const struct cfg *c);
+	const char *(*instance)(void);    /* pid/log file name; NULL = name */
+};
+
+int daemon_main(int argc, char **argv, const struct daemon_ops *ops);
+
+#endif

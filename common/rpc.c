@@ -1,0 +1,377 @@
+/*
+ * rpc.c - request/reply over nng with the envelope
+ *
+ * The server follows nng's own async demo, with blocking work moved to
+ * threads: each worker thread owns one REP context and one aio and runs
+ * recv -> handle -> send with nng_aio_wait, so blocking libpq or hiredis
+ * calls never stall nng's callback threads.  Stopping cancels the receives
+ * of idle workers; busy ones finish and send their reply first.
+ */
+#include "rpc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "log.h"
+
+struct rpc_worker {
+	rpc_server *srv;
+	int         idx;
+	pthread_t   thr;
+	nng_ctx     ctx;
+	nng_aio    *aio;
+	void       *state;
+	bool        started;
+	atomic_bool receiving; /* waiting for a request: safe to cancel */
+	atomic_bool done;
+};
+
+struct rpc_server {
+	nng_socket             sock;
+	struct rpc_server_ops  ops;
+	int                    n;
+	struct rpc_worker     *w;
+	atomic_bool            stopping;
+};
+
+struct rpc_client {
+	nng_socket sock;
+	atomic_int peers;
+};
+
+/* rpc_reply_clear - free a reply's body */
+void
+rpc_reply_clear(struct rpc_reply *rep)
+{
+	free(rep->body);
+	rep->body = NULL;
+	rep->len = 0;
+	rep->status = 0;
+}
+
+/* rpc_reply_error - fill rep with an error in the contract's shape */
+int
+rpc_reply_error(struct rpc_reply *rep, uint16_t status, const char *code,
+    const char *message)
+{
+	char buf[1024];
+
+	free(rep->body);
+	rep->body = NULL;
+	rep->len = 0;
+	rep->status = status;
+	if (env_error_body(buf, sizeof(buf), code, message) < 0)
+		return -1;
+	rep->body = strdup(buf);
+	rep->len = rep->body != NULL ? strlen(rep->body) : 0;
+	return 0;
+}
+
+/* worker_reply - encode and send a reply on the worker's context */
+static void
+worker_reply(struct rpc_worker *w, const struct env_hdr *req, struct rpc_reply *rep)
+{
+	struct env_hdr h = *req;
+	nng_msg       *m;
+
+	h.status = rep->status;
+	h.deadline_ms = 0;
+	if (env_encode(&m, &h, rep->body, rep->len) < 0) {
+		struct rpc_reply e = {0};
+
+		rpc_reply_error(&e, 500, "internal", "reply too large to send");
+		if (env_encode(&m, &h, e.body, e.len) < 0) {
+			rpc_reply_clear(&e);
+			return;
+		}
+		rpc_reply_clear(&e);
+	}
+	nng_aio_set_msg(w->aio, m);
+	nng_ctx_send(w->ctx, w->aio);
+	nng_aio_wait(w->aio);
+	if (nng_aio_result(w->aio) != 0) {
+		nng_msg_free(m);
+		log_msg(LOG_WARN, req->trace_id, "rpc: reply not sent: %s",
+		    nng_strerror(nng_aio_result(w->aio)));
+	}
+}
+
+/* worker_main - recv, handle, send, until stopped */
+static void *
+worker_main(void *arg)
+{
+	struct rpc_worker *w = arg;
+	rpc_server        *s = w->srv;
+
+	if (s->ops.worker_init != NULL)
+		w->state = s->ops.worker_init(s->ops.arg, w->idx);
+	while (!atomic_load(&s->stopping)) {
+		struct env_hdr   h;
+		struct rpc_reply rep = {0};
+		const char      *body, *why;
+		size_t           len;
+		nng_msg         *m;
+		int              rv;
+
+		atomic_store(&w->receiving, true);
+		nng_ctx_recv(w->ctx, w->aio);
+		nng_aio_wait(w->aio);
+		atomic_store(&w->receiving, false);
+		if ((rv = nng_aio_result(w->aio)) != 0) {
+			if (rv == NNG_ECANCELED || rv == NNG_ECLOSED)
+				break;
+			continue;
+		}
+		m = nng_aio_get_msg(w->aio);
+		if (env_decode(m, &h, &body, &len, &why) < 0) {
+			log_warn("rpc: undecodable request: %s", why);
+			if (h.op == 0 || h.op >= ENV_OP_MAX)
+				h.op = ENV_OP_PING;
+			h.version = ENV_VERSION;
+			rpc_reply_error(&rep, 400, "bad_envelope", why);
+		} else if (h.deadline_ms != 0 && env_now_ms() > h.deadline_ms) {
+			rpc_reply_error(&rep, 504, "deadline_exceeded",
+			    "the request's deadline passed before work began");
+		} else {
+			s->ops.handle(s->ops.arg, w->state, &h, body, len, &rep);
+		}
+		nng_msg_free(m);
+		worker_reply(w, &h, &rep);
+		rpc_reply_clear(&rep);
+	}
+	if (s->ops.worker_fini != NULL)
+		s->ops.worker_fini(s->ops.arg, w->state);
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+/* rpc_server_start - open a REP socket and start nworkers threads */
+rpc_server *
+rpc_server_start(const char *url, bool listen, int nworkers,
+    const struct rpc_server_ops *ops)
+{
+	rpc_server *s;
+	int         rv;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->ops = *ops;
+	s->n = nworkers;
+	if ((s->w = calloc((size_t)nworkers, sizeof(*s->w))) == NULL)
+		goto fail;
+	if ((rv = nng_rep0_open(&s->sock)) != 0) {
+		log_error("rpc: rep socket: %s", nng_strerror(rv));
+		goto fail;
+	}
+	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, ENV_MAX_MSG);
+	nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 50);
+	nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 1000);
+	rv = listen ? nng_listen(s->sock, url, NULL, 0)
+	            : nng_dial(s->sock, url, NULL, NNG_FLAG_NONBLOCK);
+	if (rv != 0) {
+		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url,
+		    nng_strerror(rv));
+		nng_close(s->sock);
+		goto fail;
+	}
+	for (int i = 0; i < nworkers; i++) {
+		struct rpc_worker *w = &s->w[i];
+
+		w->srv = s;
+		w->idx = i;
+		if (nng_ctx_open(&w->ctx, s->sock) != 0 ||
+		    nng_aio_alloc(&w->aio, NULL, NULL) != 0 ||
+		    pthread_create(&w->thr, NULL, worker_main, w) != 0) {
+			log_error("rpc: cannot start worker %d", i);
+			rpc_server_stop(s, 0);
+			return NULL;
+		}
+		w->started = true;
+	}
+	return s;
+fail:
+	free(s->w);
+	free(s);
+	return NULL;
+}
+
+/* rpc_server_stop - finish in-flight requests within deadline_ms, then close */
+void
+rpc_server_stop(rpc_server *s, int deadline_ms)
+{
+	int64_t until;
+
+	if (s == NULL)
+		return;
+	atomic_store(&s->stopping, true);
+	until = env_mono_us() + (int64_t)deadline_ms * 1000;
+	for (;;) {
+		bool busy = false;
+
+		/* Idle workers wait in recv: cancel those.  A busy worker
+		 * finishes and sends its reply, then sees `stopping`. */
+		for (int i = 0; i < s->n; i++)
+			if (s->w[i].started && !atomic_load(&s->w[i].done)) {
+				if (atomic_load(&s->w[i].receiving))
+					nng_aio_cancel(s->w[i].aio);
+				busy = true;
+			}
+		if (!busy || env_mono_us() >= until)
+			break;
+		nng_msleep(5);
+	}
+	/* Closing the socket ends anything still running. */
+	nng_close(s->sock);
+	for (int i = 0; i < s->n; i++) {
+		if (!s->w[i].started)
+			continue;
+		nng_aio_stop(s->w[i].aio);
+		pthread_join(s->w[i].thr, NULL);
+		nng_aio_free(s->w[i].aio);
+	}
+	free(s->w);
+	free(s);
+}
+
+/* peer_event - count connected peers (pipes) */
+static void
+peer_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	rpc_client *c = arg;
+
+	(void)p;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		atomic_fetch_add(&c->peers, 1);
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(&c->peers, 1);
+}
+
+/* rpc_client_open - a REQ socket that listens (for workers) or dials */
+rpc_client *
+rpc_client_open(const char *url, bool listen)
+{
+	rpc_client *c;
+	int         rv;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((rv = nng_req0_open(&c->sock)) != 0) {
+		log_error("rpc: req socket: %s", nng_strerror(rv));
+		free(c);
+		return NULL;
+	}
+	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, ENV_MAX_MSG);
+	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, peer_event, c);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, peer_event, c);
+	rv = listen ? nng_listen(c->sock, url, NULL, 0)
+	            : nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
+	if (rv != 0) {
+		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url,
+		    nng_strerror(rv));
+		nng_close(c->sock);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* rpc_client_close - close the socket; calls in flight fail */
+void
+rpc_client_close(rpc_client *c)
+{
+	if (c == NULL)
+		return;
+	nng_close(c->sock);
+	free(c);
+}
+
+/* rpc_client_peers - connected peers right now */
+int
+rpc_client_peers(const rpc_client *c)
+{
+	return atomic_load(&((rpc_client *)(uintptr_t)c)->peers);
+}
+
+/*
+ * rpc_call - one request and its reply before deadline_ms (epoch ms).
+ * Returns 0 with *rep filled (rep->status may be an error code),
+ * RPC_ETIMEDOUT when the deadline passed, RPC_ENOPEER when nobody is
+ * connected, -1 on other failures.
+ */
+int
+rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms,
+    const char *body, size_t len, struct rpc_reply *rep)
+{
+	struct env_hdr h = {.version = ENV_VERSION, .op = (uint8_t)op};
+	nng_ctx        ctx;
+	nng_aio       *aio = NULL;
+	nng_msg       *m = NULL;
+	uint64_t       now = env_now_ms();
+	const char    *rbody, *why;
+	size_t         rlen;
+	int            rv, ret = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	if (now >= deadline_ms)
+		return RPC_ETIMEDOUT;
+	h.deadline_ms = deadline_ms;
+	snprintf(h.trace_id, sizeof(h.trace_id), "%s", trace_id ? trace_id : "");
+	if (env_encode(&m, &h, body, len) < 0)
+		return -1;
+	if (nng_ctx_open(&ctx, c->sock) != 0) {
+		nng_msg_free(m);
+		return -1;
+	}
+	if (nng_aio_alloc(&aio, NULL, NULL) != 0)
+		goto out;
+	nng_aio_set_timeout(aio, (nng_duration)(deadline_ms - now));
+	nng_aio_set_msg(aio, m);
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	if ((rv = nng_aio_result(aio)) != 0) {
+		nng_msg_free(m);
+		ret = rv == NNG_ETIMEDOUT ? RPC_ETIMEDOUT : -1;
+		goto out;
+	}
+	now = env_now_ms();
+	nng_aio_set_timeout(aio, now < deadline_ms ? (nng_duration)(deadline_ms - now) : 1);
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	if ((rv = nng_aio_result(aio)) != 0) {
+		ret = rv == NNG_ETIMEDOUT ? RPC_ETIMEDOUT : -1;
+		if (ret == RPC_ETIMEDOUT && rpc_client_peers(c) == 0)
+			ret = RPC_ENOPEER;
+		goto out;
+	}
+	m = nng_aio_get_msg(aio);
+	if (env_decode(m, &h, &rbody, &rlen, &why) < 0) {
+		log_msg(LOG_WARN, trace_id, "rpc: undecodable reply: %s", why);
+		nng_msg_free(m);
+		goto out;
+	}
+	rep->status = h.status;
+	rep->body = malloc(rlen + 1);
+	if (rep->body != NULL) {
+		memcpy(rep->body, rbody, rlen);
+		rep->body[rlen] = '\0';
+		rep->len = rlen;
+		ret = 0;
+	}
+	nng_msg_free(m);
+out:
+	nng_aio_free(aio);
+	nng_ctx_close(ctx);
+	return ret;
+}

@@ -1,0 +1,65 @@
+/*
+ * rpc.h - request/reply over nng with the envelope
+ *
+ * Server: a REP socket (listening or dialing) served by N worker threads,
+ * each owning one nng context and whatever per-worker state the daemon
+ * gives it (a PostgreSQL connection, say).  A worker loops
+ * recv -> handle -> send; N is the number of requests in flight.  A request
+ * that does not decode, or whose deadline has passed, gets an error reply.
+ *
+ * Client: a REQ socket; every call has a deadline and a bounded reply size.
+ * Requests are re-sent only when the peer that had one goes away (a worker
+ * died), never on a timer, so a slow worker is not asked twice.
+ */
+#ifndef CLUBOS_RPC_H
+#define CLUBOS_RPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "env.h"
+
+struct rpc_reply {
+	uint16_t status;       /* 0 ok, else HTTP-like code */
+	char    *body;         /* NUL-terminated JSON, malloc'd; caller frees */
+	size_t   len;
+};
+
+/*
+ * A handler reads the request and fills *rep (body malloc'd or NULL,
+ * status 0 or an error code).  It runs on a worker thread and may block.
+ */
+typedef void (*rpc_handler_fn)(void *arg, void *worker, const struct env_hdr *h,
+    const char *body, size_t len, struct rpc_reply *rep);
+typedef void *(*rpc_worker_init_fn)(void *arg, int idx);
+typedef void (*rpc_worker_fini_fn)(void *arg, void *worker);
+
+struct rpc_server_ops {
+	rpc_handler_fn     handle;
+	rpc_worker_init_fn worker_init; /* may be NULL */
+	rpc_worker_fini_fn worker_fini; /* may be NULL */
+	void              *arg;
+};
+
+typedef struct rpc_server rpc_server;
+typedef struct rpc_client rpc_client;
+
+rpc_server *rpc_server_start(const char *url, bool listen, int nworkers,
+                const struct rpc_server_ops *ops);
+void        rpc_server_stop(rpc_server *s, int deadline_ms);
+
+rpc_client *rpc_client_open(const char *url, bool listen);
+void        rpc_client_close(rpc_client *c);
+int         rpc_client_peers(const rpc_client *c);
+int         rpc_call(rpc_client *c, int op, const char *trace_id,
+                uint64_t deadline_ms, const char *body, size_t len,
+                struct rpc_reply *rep);
+void        rpc_reply_clear(struct rpc_reply *rep);
+int         rpc_reply_error(struct rpc_reply *rep, uint16_t status,
+                const char *code, const char *message);
+
+#define RPC_ETIMEDOUT  (-2)
+#define RPC_ENOPEER    (-3)
+
+#endif

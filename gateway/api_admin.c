@@ -1,0 +1,341 @@
+/*
+ * api_admin.c - health, login, users, SOP reads, metrics and the web UI
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/env.h"
+#include "common/json.h"
+#include "common/jwt.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "gateway/gw.h"
+
+/* api_health - GET /api/health: ok, degraded (can still answer) or down */
+void
+api_health(struct gw_ctx *x)
+{
+	cJSON           *o = cJSON_CreateObject(), *c = cJSON_AddObjectToObject(o, "components");
+	struct rpc_reply rep;
+	PGresult        *r = x->w != NULL ? db_exec(x->w->db, "SELECT 1", 0, NULL) : NULL;
+	bool             pg = r != NULL, redis, router = false, degraded = false;
+	const char      *status;
+
+	PQclear(r);
+	redis = x->w != NULL && kv_ping(x->w->kv);
+	cJSON_AddStringToObject(c, "postgres", pg ? "ok" : "down");
+	cJSON_AddStringToObject(c, "redis", redis ? "ok" : "down");
+	if (rpc_call(gw.router, ENV_OP_STATUS, x->trace_id, env_now_ms() + 1000, "{}", 2, &rep) == 0 &&
+	    rep.status == 0) {
+		const char *why;
+		cJSON      *st = json_parse(rep.body, rep.len, &why);
+		cJSON      *w = cJSON_GetObjectItem(st, "workers"), *it;
+
+		router = st != NULL;
+		if (cJSON_IsObject(w)) {
+			cJSON_ArrayForEach(it, w)
+			{
+				if (!cJSON_IsNumber(it) || it->valueint < 1)
+					degraded = true;
+			}
+			cJSON_AddItemToObject(c, "workers", cJSON_Duplicate(w, 1));
+		}
+		cJSON_Delete(st);
+	}
+	rpc_reply_clear(&rep);
+	cJSON_AddStringToObject(c, "router", router ? "ok" : "down");
+	if (!pg || !router)
+		status = "down";
+	else if (!redis || degraded)
+		status = "degraded";
+	else
+		status = "ok";
+	cJSON_AddStringToObject(o, "status", status);
+	gw_json(x, strcmp(status, "down") == 0 ? 503 : 200, o);
+}
+
+/* iso_time - seconds since the epoch as ISO 8601 UTC */
+static void
+iso_time(time_t t, char *out, size_t cap)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* api_login - POST /api/auth/login */
+void
+api_login(struct gw_ctx *x)
+{
+	const char *email = json_str(x->body, "email"), *pw = json_str(x->body, "password");
+	PGresult   *r;
+	jwt_claims  c = {0};
+	char        token[JWT_BUF_LEN], exp[32];
+	time_t      now = time(NULL);
+	bool        ok;
+
+	if (email == NULL || pw == NULL || strlen(email) > 254 || strlen(pw) > 1024) {
+		gw_error(x, 400, "bad_request", "\"email\" and \"password\" must be strings");
+		return;
+	}
+	{
+		const char *p[] = {email};
+
+		r = db_exec(x->w->db,
+		    "SELECT id, password_hash, role FROM users WHERE lower(email) = lower($1)", 1, p);
+	}
+	if (r == NULL) {
+		gw_error(x, 503, "database_unavailable", "the database is not answering");
+		return;
+	}
+	/* Verify against a dummy hash for an unknown email, so the answer
+	 * takes as long either way and says nothing of who has an account. */
+	ok = pw_verify(PQntuples(r) == 1 ? db_val(r, 0, 1) : gw.pw_dummy, pw) == 0 &&
+	     PQntuples(r) == 1;
+	if (!ok) {
+		PQclear(r);
+		gw_error(x, 401, "invalid_credentials", "wrong email or password");
+		return;
+	}
+	snprintf(c.sub, sizeof(c.sub), "%s", db_val(r, 0, 0));
+	snprintf(c.role, sizeof(c.role), "%s", db_val(r, 0, 2));
+	c.iat = (int64_t)now;
+	c.exp = (int64_t)now + gw.cfg->jwt_ttl;
+	util_random_hex(c.jti, 16);
+	PQclear(r);
+	if (jwt_sign(gw.jwt_key, gw.jwt_keylen, &c, token, sizeof(token)) != 0) {
+		gw_error(x, 500, "internal", "the token could not be made");
+		return;
+	}
+	iso_time((time_t)c.exp, exp, sizeof(exp));
+	{
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "token", token);
+		cJSON_AddStringToObject(o, "role", c.role);
+		cJSON_AddStringToObject(o, "expires_at", exp);
+		gw_json(x, 200, o);
+	}
+	sodium_memzero(token, sizeof(token));
+}
+
+/* field - an optional string field with a length limit; false after answering 400 */
+static bool
+field(struct gw_ctx *x, const char *name, bool required, size_t maxlen, const char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(x->body, name);
+	char         msg[128];
+
+	*out = NULL;
+	if (v == NULL || cJSON_IsNull(v)) {
+		if (!required)
+			return true;
+		snprintf(msg, sizeof(msg), "\"%s\" is required", name);
+		gw_error(x, 400, "missing_field", msg);
+		return false;
+	}
+	if (!cJSON_IsString(v) || strlen(v->valuestring) > maxlen) {
+		snprintf(msg, sizeof(msg), "\"%s\" must be a string of at most %zu bytes", name, maxlen);
+		gw_error(x, 400, "wrong_type", msg);
+		return false;
+	}
+	*out = v->valuestring;
+	return true;
+}
+
+/* api_users_create - POST /api/users (admin) */
+void
+api_users_create(struct gw_ctx *x)
+{
+	const char *email, *pw, *role, *name, *phone, *cid = NULL;
+	char        hash[crypto_pwhash_STRBYTES];
+	PGresult   *r = NULL, *c = NULL;
+	bool        utf8;
+
+	if (!field(x, "email", true, 254, &email) || !field(x, "password", true, 256, &pw) ||
+	    !field(x, "role", true, 16, &role) || !field(x, "name", false, 200, &name) ||
+	    !field(x, "phone", false, 32, &phone))
+		return;
+	if (strchr(email, '@') == NULL || strchr(email, ' ') != NULL) {
+		gw_error(x, 400, "invalid_value", "\"email\" is not an email address");
+		return;
+	}
+	if (util_utf8_chars(pw, strlen(pw), &utf8) < 8 || !utf8) {
+		gw_error(x, 400, "weak_password", "\"password\" needs at least 8 characters");
+		return;
+	}
+	if (gw_role_bit(role) == 0) {
+		gw_error(x, 400, "invalid_value",
+		    "\"role\" must be admin, operator, support, kiosk or customer");
+		return;
+	}
+	if (pw_hash(pw, hash) != 0) {
+		gw_error(x, 500, "internal", "the password could not be hashed");
+		return;
+	}
+	if (db_begin(x->w->db) < 0) {
+		gw_error(x, 503, "database_unavailable", "the database is not answering");
+		return;
+	}
+	/* A customer's phone links the login to their customer record
+	 * (created when there is none yet). */
+	if (strcmp(role, "customer") == 0 && phone != NULL) {
+		const char *p[] = {phone, name != NULL ? name : email};
+
+		c = db_exec(x->w->db,
+		    "WITH found AS (SELECT id FROM customers WHERE phone = $1), "
+		    "made AS (INSERT INTO customers (name, phone) SELECT $2, $1 "
+		    "         WHERE NOT EXISTS (SELECT 1 FROM found) RETURNING id) "
+		    "SELECT id FROM found UNION ALL SELECT id FROM made", 2, p);
+		if (c == NULL || PQntuples(c) != 1)
+			goto fail;
+		cid = db_val(c, 0, 0);
+	}
+	{
+		const char *p[] = {email, hash, role, name, phone, cid};
+
+		r = db_exec(x->w->db,
+		    "INSERT INTO users (email, password_hash, role, name, phone, customer_id) "
+		    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING "
+		    "RETURNING id", 6, p);
+	}
+	if (r == NULL)
+		goto fail;
+	if (PQntuples(r) == 0) {
+		db_rollback(x->w->db);
+		PQclear(r);
+		PQclear(c);
+		gw_error(x, 409, "email_taken", "a user with that email already exists");
+		return;
+	}
+	if (db_commit(x->w->db) < 0)
+		goto fail;
+	{
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "id", strtod(db_val(r, 0, 0), NULL));
+		cJSON_AddStringToObject(o, "email", email);
+		cJSON_AddStringToObject(o, "role", role);
+		json_add_str(o, "name", name);
+		json_add_str(o, "phone", phone);
+		if (cid != NULL)
+			cJSON_AddNumberToObject(o, "customer_id", strtod(cid, NULL));
+		else
+			cJSON_AddNullToObject(o, "customer_id");
+		gw_json(x, 201, o);
+	}
+	PQclear(r);
+	PQclear(c);
+	sodium_memzero(hash, sizeof(hash));
+	return;
+fail:
+	db_rollback(x->w->db);
+	PQclear(r);
+	PQclear(c);
+	sodium_memzero(hash, sizeof(hash));
+	gw_error(x, 503, "database_unavailable", "the user could not be stored");
+}
+
+/* sql_json - run a query returning one JSON text column; answer it */
+static void
+sql_json(struct gw_ctx *x, const char *sql, int n, const char *const *p, bool notfound_if_null)
+{
+	PGresult *r = db_exec(x->w->db, sql, n, p);
+	cJSON    *o;
+
+	if (r == NULL) {
+		gw_error(x, 503, "database_unavailable", "the database is not answering");
+		return;
+	}
+	if (PQntuples(r) == 0 || db_null(r, 0, 0)) {
+		PQclear(r);
+		if (notfound_if_null)
+			gw_error(x, 404, "not_found", "no such SOP");
+		else
+			gw_json(x, 200, cJSON_CreateArray());
+		return;
+	}
+	o = cJSON_Parse(db_val(r, 0, 0));
+	PQclear(r);
+	gw_json(x, o != NULL ? 200 : 500, o != NULL ? o : json_error_obj("internal", "bad JSON"));
+}
+
+/* api_sops_list - GET /api/sops */
+void
+api_sops_list(struct gw_ctx *x)
+{
+	sql_json(x,
+	    "SELECT json_agg(json_build_object('slug', s.slug, 'route', s.route, 'audience', "
+	    "  s.audience, 'version', s.version, 'sha256', v.sha256, 'title', s.title, "
+	    "  'escalation', s.escalation) ORDER BY s.slug)::text "
+	    "FROM sops s JOIN sop_versions v ON v.slug = s.slug AND v.version = s.version",
+	    0, NULL, false);
+}
+
+/* api_sop_get - GET /api/sops/{slug} */
+void
+api_sop_get(struct gw_ctx *x)
+{
+	const char *p[] = {x->params[0]};
+
+	sql_json(x,
+	    "SELECT json_build_object('slug', s.slug, 'route', s.route, 'audience', s.audience, "
+	    "  'version', s.version, 'sha256', v.sha256, 'content', v.content, 'title', s.title, "
+	    "  'escalation', s.escalation, 'actions', s.actions, 'keywords', s.keywords, "
+	    "  'author', v.author, 'updated_at', v.created_at)::text "
+	    "FROM sops s JOIN sop_versions v ON v.slug = s.slug AND v.version = s.version "
+	    "WHERE s.slug = $1",
+	    1, p, true);
+}
+
+/* api_sop_versions - GET /api/sops/{slug}/versions */
+void
+api_sop_versions(struct gw_ctx *x)
+{
+	const char *p[] = {x->params[0]};
+
+	sql_json(x,
+	    "SELECT CASE WHEN EXISTS (SELECT 1 FROM sops WHERE slug = $1) THEN "
+	    "  coalesce(json_agg(json_build_object('version', version, 'sha256', sha256, "
+	    "  'author', author, 'note', note, 'created_at', created_at) ORDER BY version), "
+	    "  '[]') END::text FROM sop_versions WHERE slug = $1",
+	    1, p, true);
+}
+
+/* api_metrics - GET /metrics */
+void
+api_metrics(struct gw_ctx *x)
+{
+	metrics_render(&x->res->body, &x->res->len);
+	x->res->status = x->res->body != NULL ? 200 : 500;
+	x->res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* api_web - the web UI's few static files */
+void
+api_web(struct gw_ctx *x)
+{
+	static const struct {
+		const char *path, *file, *type;
+	} files[] = {
+		{"/", "index.html", "text/html; charset=utf-8"},
+		{"/app.js", "app.js", "text/javascript; charset=utf-8"},
+		{"/style.css", "style.css", "text/css; charset=utf-8"},
+	};
+	char path[512];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (strcmp(files[i].path, x->req->path) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", gw.cfg->web_dir, files[i].file);
+		if ((x->res->body = util_read_file(path, 1 << 20, &x->res->len)) == NULL)
+			break;
+		x->res->status = 200;
+		x->res->content_type = files[i].type;
+		return;
+	}
+	gw_error(x, 404, "not_found", "no such file");
+}

@@ -1,0 +1,100 @@
+/*
+ * gw.h - the gateway's internal interface
+ *
+ * main.c       start/stop, the route table, auth and limits around handlers
+ * api_query.c  POST /api/query, /api/feedback, GET /api/traces/{id}
+ * api_admin.c  health, login, users, SOPs, metrics, the web UI's files
+ * metrics.c    counters and latency histograms for /metrics
+ * httpd.c      HTTP/1.1 framing on nng streams
+ */
+#ifndef CLUBOS_GW_H
+#define CLUBOS_GW_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/cfg.h"
+#include "common/db.h"
+#include "common/kv.h"
+#include "common/ratelimit.h"
+#include "common/rpc.h"
+#include "gateway/httpd.h"
+
+#define GW_MAX_BODY     (64 * 1024)
+#define GW_MAX_MESSAGE  2000
+
+/* Roles as bits, so a route can name who may call it. */
+enum {
+	ROLE_ADMIN = 1 << 0,
+	ROLE_OPERATOR = 1 << 1,
+	ROLE_SUPPORT = 1 << 2,
+	ROLE_KIOSK = 1 << 3,
+	ROLE_CUSTOMER = 1 << 4,
+};
+#define ROLE_STAFF (ROLE_ADMIN | ROLE_OPERATOR | ROLE_SUPPORT)
+#define ROLE_ANY   (ROLE_STAFF | ROLE_KIOSK | ROLE_CUSTOMER)
+#define ROLE_NONE  0
+
+struct gw_worker {
+	db_conn *db;
+	kv_conn *kv;
+};
+
+/* One request as the handlers see it. */
+struct gw_ctx {
+	const struct http_req *req;
+	struct http_res       *res;
+	struct gw_worker      *w;
+	char                   trace_id[33];
+	const char            *params[2];   /* :name segments of the path */
+	char                   pbuf[2][160];
+	int64_t                user_id;
+	const char            *role;        /* NULL when unauthenticated */
+	char                   rolebuf[16];
+	cJSON                 *body;        /* parsed JSON body, when the route takes one */
+	int64_t                t0_us;
+};
+
+struct gw_state {
+	const struct cfg *cfg;
+	unsigned char     jwt_key[256];
+	size_t            jwt_keylen;
+	rpc_client       *router;
+	rl_limiter       *rl;
+	bool              rl_off;
+	rl_rule           rl_addr, rl_user;
+	atomic_llong      kgen;          /* newest knowledge generation seen */
+	char              pw_dummy[128]; /* a hash to verify against for unknown emails */
+};
+
+extern struct gw_state gw;
+
+/* Helpers for handlers. */
+void        gw_json(struct gw_ctx *x, int status, cJSON *o);
+void        gw_error(struct gw_ctx *x, int status, const char *code, const char *message);
+const char *gw_audience(const char *role);
+int         gw_role_bit(const char *role);
+
+/* Handlers. */
+void api_health(struct gw_ctx *x);
+void api_login(struct gw_ctx *x);
+void api_users_create(struct gw_ctx *x);
+void api_query(struct gw_ctx *x);
+void api_feedback(struct gw_ctx *x);
+void api_trace_get(struct gw_ctx *x);
+void api_metrics(struct gw_ctx *x);
+void api_sops_list(struct gw_ctx *x);
+void api_sop_get(struct gw_ctx *x);
+void api_sop_versions(struct gw_ctx *x);
+void api_web(struct gw_ctx *x);
+
+/* Metrics. */
+void metrics_request(const char *route_pattern, int status, int64_t us);
+void metrics_query(const char *route, const char *cache, int64_t us);
+void metrics_rate_limited(void);
+void metrics_render(char **out, size_t *len);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * rt.h - the router daemon's internal interface
+ *
+ * main.c   start/stop, sockets, the bus hub
+ * rt_model.c   the classifier trained from PostgreSQL, swapped live
+ * rt_query.c   one query: emergency rules, classification, dispatch
+ */
+#ifndef CLUBOS_RT_H
+#define CLUBOS_RT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/cfg.h"
+#include "common/rpc.h"
+#include "router/clf.h"
+
+#define RT_NROUTES 7
+#define RT_TOPK    5
+
+extern const char *const rt_routes[RT_NROUTES];
+int rt_route_index(const char *route);
+
+/* A trained model and what the router needs to read its labels. */
+struct rt_model {
+	clf_model *clf;
+	int       *label_route;   /* label index -> route index, -1 for oos */
+	int64_t    kgen;          /* knowledge generation it was trained at */
+	size_t     nexamples;
+	int64_t    train_ms;
+	int        refs;
+};
+
+int              rt_model_init(const char *pg_dsn);
+int              rt_model_reload(void);
+struct rt_model *rt_model_get(void);
+void             rt_model_put(struct rt_model *m);
+void             rt_model_shutdown(void);
+
+/* Dispatch clients, one per route; workers dial in. */
+extern rpc_client *rt_workers[RT_NROUTES];
+extern const struct cfg *rt_cfg;
+
+void rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
+    size_t len, struct rpc_reply *rep);
+
+/* Decision thresholds on calibrated probabilities. */
+#define RT_ROUTE_MIN 0.30   /* below: out of scope */
+#define RT_SOP_MIN   0.40   /* below: no SOP, offer a person */
+#define RT_EMERGENCY_CLF_MIN 0.80 /* classifier alone calls an emergency */
+
+#endif
