@@ -295,10 +295,30 @@ as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body,
 			add_escalation(r, 3, "emergency");
 		else
 			add_escalation(r, sop->escalation, sop->escalation > 0 ? "sop" : "none");
-		for (int i = 0; i < sop->nactions; i++) {
-			if (strcmp(sop->actions[i], "handoff_on_request") == 0 && !asks_for_person(msg))
-				continue;
-			cJSON_AddItemToArray(acts, record_action(db, sop->actions[i], &a, sop, msg, tid));
+		/* All of an answer's actions are journaled in one transaction: one
+		 * commit, and either all of them are recorded or none is. */
+		if (sop->nactions > 0) {
+			bool began = db_begin(db) == 0;
+
+			for (int i = 0; i < sop->nactions; i++) {
+				if (strcmp(sop->actions[i], "handoff_on_request") == 0 &&
+				    !asks_for_person(msg))
+					continue;
+				cJSON_AddItemToArray(acts,
+				    record_action(db, sop->actions[i], &a, sop, msg, tid));
+			}
+			if (!began || db_commit(db) < 0) {
+				cJSON *it;
+
+				db_rollback(db);
+				cJSON_ArrayForEach(it, acts)
+				{
+					cJSON_ReplaceItemInObject(it, "status", cJSON_CreateString("failed"));
+					cJSON_DeleteItemFromObject(it, "id");
+					cJSON_DeleteItemFromObject(it, "ticket_id");
+				}
+				log_msg(LOG_ERROR, tid, "actions for %s not journaled", sop->slug);
+			}
 		}
 	}
 	cJSON_AddItemToObject(r, "actions", acts);

@@ -22,6 +22,7 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "log.h"
+#include "trace.h"
 
 struct rpc_worker {
 	rpc_server *srv;
@@ -147,6 +148,7 @@ worker_main(void *arg)
 		nng_msg_free(m);
 		worker_reply(w, &h, &rep);
 		rpc_reply_clear(&rep);
+		trace_end();
 	}
 	if (s->ops.worker_fini != NULL)
 		s->ops.worker_fini(s->ops.arg, w->state);

@@ -1,9 +1,14 @@
 /*
  * trace.c - publish steps on the bus and store them in batches
  *
- * Each record is a small JSON object; the writer thread collects up to
- * TRACE_BATCH of them into one JSON array and inserts the lot with
- * json_to_recordset, a single statement with a single parameter.
+ * A request's steps are gathered per thread (each daemon handles one
+ * request on one thread) and leave together when trace_end() is called: one
+ * bus message and one queue entry per daemon per request, not one per step.
+ * The writer thread wakes every TRACE_FLUSH_MS (or when a batch is full, or
+ * on trace_flush), turns what is queued into one JSON array per table and
+ * inserts each with json_to_recordset: one statement, one parameter.  Its
+ * session commits asynchronously: a crash may lose the last moments of
+ * traces, never an answer or an action.
  */
 #include "trace.h"
 
@@ -28,8 +33,13 @@
 struct trace_rec {
 	struct trace_rec *next;
 	bool              summary;
-	cJSON            *obj;
+	cJSON            *obj;    /* a summary object, or an array of steps */
+	size_t            n;      /* rows it holds */
 };
+
+/* The steps of the request this thread is handling. */
+static __thread cJSON *tls_steps;
+static __thread char   tls_tid[33];
 
 static struct {
 	pthread_mutex_t   mu;
@@ -98,7 +108,8 @@ writer_main(void *arg)
 		size_t            n = 0;
 		cJSON            *steps, *sums;
 
-		while (tq.head == NULL && !tq.stop) {
+		/* Sleep a tick unless a batch is full or someone waits. */
+		if (tq.len < TRACE_BATCH && !tq.flush_now && !tq.stop) {
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -109,33 +120,41 @@ writer_main(void *arg)
 			}
 			pthread_cond_timedwait(&tq.cv, &tq.mu, &ts);
 		}
+		tq.flush_now = false;
+		if (tq.head == NULL && !tq.stop)
+			continue;
 		if (tq.head == NULL && tq.stop)
 			break;
-		/* Take up to TRACE_BATCH records off the queue. */
+		/* Take everything queued so far. */
 		batch = tq.head;
-		struct trace_rec *last = batch;
-		n = 1;
-		while (last->next != NULL && n < TRACE_BATCH) {
-			last = last->next;
-			n++;
-		}
-		tq.head = last->next;
-		if (tq.head == NULL)
-			tq.tail = NULL;
-		last->next = NULL;
-		tq.len -= n;
+		n = tq.len;
+		tq.head = tq.tail = NULL;
+		tq.len = 0;
 		pthread_mutex_unlock(&tq.mu);
 
 		steps = cJSON_CreateArray();
 		sums = cJSON_CreateArray();
 		for (struct trace_rec *r = batch, *nx; r != NULL; r = nx) {
 			nx = r->next;
-			cJSON_AddItemToArray(r->summary ? sums : steps, r->obj);
+			if (r->summary)
+				cJSON_AddItemToArray(sums, r->obj);
+			else {
+				cJSON *it;
+
+				while ((it = cJSON_DetachItemFromArray(r->obj, 0)) != NULL)
+					cJSON_AddItemToArray(steps, it);
+				cJSON_Delete(r->obj);
+			}
 			free(r);
 		}
-		if (db != NULL && (write_batch(db, trace_sum_sql, sums) < 0 ||
-		                      write_batch(db, trace_steps_sql, steps) < 0))
+		if (db == NULL || db_begin(db) < 0 ||
+		    db_cmd(db, "SET LOCAL synchronous_commit TO off", 0, NULL) < 0 ||
+		    write_batch(db, trace_sum_sql, sums) < 0 ||
+		    write_batch(db, trace_steps_sql, steps) < 0 || db_commit(db) < 0) {
+			if (db != NULL)
+				db_rollback(db);
 			log_warn("trace: batch of %zu records not stored", n);
+		}
 		cJSON_Delete(steps);
 		cJSON_Delete(sums);
 
@@ -189,7 +208,7 @@ trace_new_id(char out[33])
 
 /* enqueue - hand a record to the writer; takes ownership of obj */
 static void
-enqueue(cJSON *obj, bool summary)
+enqueue(cJSON *obj, bool summary, size_t rows)
 {
 	struct trace_rec *r;
 
@@ -205,12 +224,13 @@ enqueue(cJSON *obj, bool summary)
 	r->next = NULL;
 	r->summary = summary;
 	r->obj = obj;
+	r->n = rows;
 	pthread_mutex_lock(&tq.mu);
-	if (tq.len >= TRACE_QUEUE_MAX) {
+	if (tq.len + rows > TRACE_QUEUE_MAX) {
 		pthread_mutex_unlock(&tq.mu);
 		cJSON_Delete(obj);
 		free(r);
-		atomic_fetch_add(&tq.dropped, 1);
+		atomic_fetch_add(&tq.dropped, rows);
 		return;
 	}
 	if (tq.tail != NULL)
@@ -218,21 +238,29 @@ enqueue(cJSON *obj, bool summary)
 	else
 		tq.head = r;
 	tq.tail = r;
-	tq.len++;
-	tq.enq++;
+	tq.len += rows;
+	tq.enq += rows;
 	if (tq.len >= TRACE_BATCH)
 		pthread_cond_signal(&tq.cv);
 	pthread_mutex_unlock(&tq.mu);
 }
 
-/* trace_step - publish and store one step; takes ownership of detail */
+/* trace_step - record one step of the current request; takes ownership of detail */
 void
 trace_step(const char *trace_id, const char *step, cJSON *detail, int64_t elapsed_us)
 {
-	cJSON *o = cJSON_CreateObject();
-	char  *text;
+	cJSON *o;
 
-	if (o == NULL) {
+	if (tls_steps != NULL && strcmp(tls_tid, trace_id) != 0)
+		trace_end();
+	if (tls_steps == NULL) {
+		if ((tls_steps = cJSON_CreateArray()) == NULL) {
+			cJSON_Delete(detail);
+			return;
+		}
+		snprintf(tls_tid, sizeof(tls_tid), "%s", trace_id);
+	}
+	if ((o = cJSON_CreateObject()) == NULL) {
 		cJSON_Delete(detail);
 		return;
 	}
@@ -242,11 +270,26 @@ trace_step(const char *trace_id, const char *step, cJSON *detail, int64_t elapse
 	cJSON_AddItemToObject(o, "detail", detail != NULL ? detail : cJSON_CreateObject());
 	cJSON_AddNumberToObject(o, "us", (double)elapsed_us);
 	cJSON_AddNumberToObject(o, "at_ms", (double)env_now_ms());
-	if ((text = cJSON_PrintUnformatted(o)) != NULL) {
+	cJSON_AddItemToArray(tls_steps, o);
+}
+
+/* trace_end - the request is done here: publish its steps once, queue them */
+void
+trace_end(void)
+{
+	cJSON *steps = tls_steps;
+	char  *text;
+	int    n;
+
+	if (steps == NULL)
+		return;
+	tls_steps = NULL;
+	n = cJSON_GetArraySize(steps);
+	if (n > 0 && (text = cJSON_PrintUnformatted(steps)) != NULL) {
 		bus_publish("trace", text);
 		free(text);
 	}
-	enqueue(o, false);
+	enqueue(steps, false, (size_t)n);
 }
 
 /* trace_summary - store the request's summary row; takes ownership */
@@ -255,7 +298,7 @@ trace_summary(const char *trace_id, cJSON *summary)
 {
 	cJSON_AddStringToObject(summary, "trace_id", trace_id);
 	cJSON_AddNumberToObject(summary, "at_ms", (double)env_now_ms());
-	enqueue(summary, true);
+	enqueue(summary, true, 1);
 }
 
 /* trace_flush - wait until everything queued so far is stored (≤ 2 s) */
@@ -271,6 +314,7 @@ trace_flush(void)
 	ts.tv_sec += 2;
 	pthread_mutex_lock(&tq.mu);
 	target = tq.enq;
+	tq.flush_now = true;
 	pthread_cond_signal(&tq.cv);
 	while (tq.written < target)
 		if (pthread_cond_timedwait(&tq.done_cv, &tq.mu, &ts) != 0)

@@ -1,11 +1,13 @@
 /*
  * trace.h - the steps of every request, live on the bus and kept in PostgreSQL
  *
- * trace_step() publishes one step at once on the bus (topic "trace") for
- * anyone tailing it (clubosctl trace), and queues it for a writer thread
- * that stores steps in batches (one INSERT per batch), so the request path
- * never waits for PostgreSQL.  The queue is bounded; steps beyond it are
- * counted as dropped, never allowed to grow memory without limit.
+ * trace_step() records a step of the request the calling thread is
+ * handling; trace_end() (called by the RPC and HTTP layers when a request
+ * is done) publishes that request's steps on the bus (topic "trace", a JSON
+ * array) for anyone tailing it (clubosctl trace), and queues them for a
+ * writer thread that stores them in batches, so the request path never
+ * waits for PostgreSQL.  The queue is bounded; steps beyond it are counted
+ * as dropped, never allowed to grow memory without limit.
  */
 #ifndef CLUBOS_TRACE_H
 #define CLUBOS_TRACE_H
@@ -18,6 +20,7 @@ void     trace_shutdown(void);
 void     trace_new_id(char out[33]);
 void     trace_step(const char *trace_id, const char *step, cJSON *detail,
              int64_t elapsed_us);
+void     trace_end(void);
 void     trace_summary(const char *trace_id, cJSON *summary);
 void     trace_flush(void);
 uint64_t trace_dropped(void);

@@ -1,7 +1,7 @@
 # env.sh - the settings `make up`, `make down` and the scripts share.
 # Sourced, not run.  Everything lives under var/ in the repository.
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-VAR="$ROOT/var"
+VAR="${CLUBOS_VAR:-$ROOT/var}"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 : "${CLUBOS_PG_PORT:=55432}"
 : "${CLUBOS_REDIS_PORT:=56379}"

@@ -315,6 +315,7 @@ done:
 		    req->path ? req->path : "-", res->status);
 	metrics_request(r != NULL ? r->pattern : "unmatched", res->status,
 	    env_mono_us() - x.t0_us);
+	trace_end();
 	cJSON_Delete(x.body);
 }
 

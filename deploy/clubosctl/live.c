@@ -131,7 +131,7 @@ cmd_trace(int argc, char **argv)
 	while (!trace_stop) {
 		char      *topic, *json, *detail, tbuf[32];
 		int        rc = bus_sub_recv(s, 250, &topic, &json);
-		cJSON     *o;
+		cJSON     *o, *arr;
 		time_t     t;
 		struct tm  tm;
 		double     at;
@@ -140,19 +140,23 @@ cmd_trace(int argc, char **argv)
 			break;
 		if (rc > 0)
 			continue;
-		if ((o = cJSON_Parse(json)) != NULL) {
-			at = json_num(o, "at_ms", 0);
-			t = (time_t)(at / 1000);
-			localtime_r(&t, &tm);
-			strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
-			detail = json_print(cJSON_GetObjectItem(o, "detail"));
-			printf("%s.%03d %s %-26s %-16s %8.0fus %s\n", tbuf, (int)((long long)at % 1000),
-			    json_str(o, "trace_id") ? json_str(o, "trace_id") : "-",
-			    json_str(o, "daemon") ? json_str(o, "daemon") : "-",
-			    json_str(o, "step") ? json_str(o, "step") : "-", json_num(o, "us", 0),
-			    detail ? detail : "{}");
-			free(detail);
-			cJSON_Delete(o);
+		if ((arr = cJSON_Parse(json)) != NULL) {
+			cJSON_ArrayForEach(o, arr)
+			{
+				at = json_num(o, "at_ms", 0);
+				t = (time_t)(at / 1000);
+				localtime_r(&t, &tm);
+				strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
+				detail = json_print(cJSON_GetObjectItem(o, "detail"));
+				printf("%s.%03d %s %-26s %-16s %8.0fus %s\n", tbuf,
+				    (int)((long long)at % 1000),
+				    json_str(o, "trace_id") ? json_str(o, "trace_id") : "-",
+				    json_str(o, "daemon") ? json_str(o, "daemon") : "-",
+				    json_str(o, "step") ? json_str(o, "step") : "-", json_num(o, "us", 0),
+				    detail ? detail : "{}");
+				free(detail);
+			}
+			cJSON_Delete(arr);
 		}
 		free(topic);
 		free(json);
