@@ -29,7 +29,8 @@ COMMON_SRC := $(wildcard common/*.c)
 ROUTERLIB_SRC := $(filter-out router/main.c router/route_eval.c router/rt_%.c,$(wildcard router/*.c))
 ROUTER_SRC := router/main.c $(wildcard router/rt_*.c)
 GATEWAY_SRC := $(wildcard gateway/*.c)
-ASSIST_SRC := $(wildcard assistants/*.c)
+ASSISTLIB_SRC := assistants/retrieval.c
+ASSIST_SRC := $(filter-out $(ASSISTLIB_SRC),$(wildcard assistants/*.c))
 CTL_SRC := $(wildcard deploy/clubosctl/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
@@ -37,6 +38,7 @@ objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
 LIBCOMMON := $(BUILD)/lib/libclubos.a
 LIBROUTER := $(BUILD)/lib/librouter.a
+LIBASSIST := $(BUILD)/lib/libassist.a
 BINARIES := $(BIN)/clubos-gateway $(BIN)/clubos-router $(BIN)/clubos-assistant \
             $(BIN)/clubosctl $(BIN)/clubos-route-eval
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -56,6 +58,10 @@ $(LIBROUTER): $(call objs,$(ROUTERLIB_SRC))
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
+$(LIBASSIST): $(call objs,$(ASSISTLIB_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
 $(BIN)/clubos-gateway: $(call objs,$(GATEWAY_SRC)) $(LIBROUTER) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -64,7 +70,7 @@ $(BIN)/clubos-router: $(call objs,$(ROUTER_SRC)) $(LIBROUTER) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BIN)/clubos-assistant: $(call objs,$(ASSIST_SRC)) $(LIBROUTER) $(LIBCOMMON)
+$(BIN)/clubos-assistant: $(call objs,$(ASSIST_SRC)) $(LIBASSIST) $(LIBROUTER) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -76,7 +82,7 @@ $(BIN)/clubos-route-eval: $(call objs,router/route_eval.c) $(LIBROUTER) $(LIBCOM
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(LIBROUTER) $(LIBCOMMON)
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(LIBASSIST) $(LIBROUTER) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 

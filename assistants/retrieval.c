@@ -2,7 +2,7 @@
  * retrieval.c - a small BM25 index over SOP text
  *
  * Terms are the normalised word tokens of router/textnorm, with a light
- * suffix strip (plural s, -ing, -ed) so "bookings" finds "booking".  A
+ * suffix strip (plural s, then -ing or -ed) so "bookings" finds "booking".  A
  * handful of stop words carry no signal and are skipped.  The index is a
  * sorted term array with postings; an SOP set is a few dozen documents, so
  * the structure aims at clarity more than size.
@@ -56,18 +56,26 @@ is_stop(const char *w)
 	return 0;
 }
 
-/* stem - strip a plural or a common verb ending, in place */
+/* stem - strip a plural, then a common verb ending, in place */
 static void
 stem(char *w)
 {
 	size_t n = strlen(w);
+	int    verb = 0;
 
-	if (n > 5 && strcmp(w + n - 3, "ing") == 0)
-		w[n - 3] = '\0';
-	else if (n > 4 && strcmp(w + n - 2, "ed") == 0)
-		w[n - 2] = '\0';
-	else if (n > 3 && w[n - 1] == 's' && w[n - 2] != 's')
-		w[n - 1] = '\0';
+	if (n > 3 && w[n - 1] == 's' && w[n - 2] != 's' && w[n - 2] != '\'')
+		w[--n] = '\0';
+	if (n > 5 && strcmp(w + n - 3, "ing") == 0) {
+		n -= 3;
+		verb = 1;
+	} else if (n > 4 && strcmp(w + n - 2, "ed") == 0) {
+		n -= 2;
+		verb = 1;
+	}
+	/* cancelled, cancelling -> cancel */
+	if (verb && n > 3 && w[n - 1] == w[n - 2] && strchr("aeiou", w[n - 1]) == NULL)
+		n--;
+	w[n] = '\0';
 }
 
 struct tok_acc {
