@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -417,6 +418,34 @@ rx_cb(void *arg)
 	conn_process(c);
 }
 
+/*
+ * req_offsets - save (save=true) the parsed request's pointers as offsets
+ * into the buffer, or restore them after the buffer moved.  A pointer
+ * outside the buffer (the static "" of an absent query) is left alone.
+ */
+static void
+req_offsets(struct conn *c, ptrdiff_t *off, bool save)
+{
+	const char **p[2 + 2 * HTTP_MAX_HEADERS + 1];
+	int          n = 0;
+
+	p[n++] = &c->req.method;
+	p[n++] = &c->req.path;
+	p[n++] = &c->req.query;
+	for (int i = 0; i < c->req.nheaders; i++) {
+		p[n++] = &c->req.headers[i].name;
+		p[n++] = &c->req.headers[i].value;
+	}
+	for (int i = 0; i < n; i++) {
+		if (save) {
+			const char *q = *p[i];
+
+			off[i] = (q != NULL && q >= c->buf && q < c->buf + c->cap) ? q - c->buf : -1;
+		} else if (off[i] >= 0)
+			*p[i] = c->buf + off[i];
+	}
+}
+
 /* conn_read - read more, growing the buffer up to what the request needs */
 static void
 conn_read(struct conn *c)
@@ -430,14 +459,20 @@ conn_read(struct conn *c)
 	if (want < c->len + 4096)
 		want = c->len + 4096;
 	if (want > c->cap) {
-		char *nb = realloc(c->buf, want + 1);
+		ptrdiff_t off[2 + 2 * HTTP_MAX_HEADERS + 1];
+		char     *nb;
 
-		if (nb == NULL) {
+		/* The parsed request points into the buffer: carry it across. */
+		if (c->hdr_end != 0)
+			req_offsets(c, off, true);
+		if ((nb = realloc(c->buf, want + 1)) == NULL) {
 			conn_close(c);
 			return;
 		}
 		c->buf = nb;
 		c->cap = want;
+		if (c->hdr_end != 0)
+			req_offsets(c, off, false);
 	}
 	room = c->cap - c->len;
 	if (c->drain_left > 0 && room > c->drain_left)

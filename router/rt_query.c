@@ -208,7 +208,10 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
 			free(all);
 		}
 		classify_us = env_mono_us() - t1;
-		for (int i = 0; i < RT_NROUTES; i++)
+		/* The emergency route is reached only by the rules or by a
+		 * confident classifier vote (below), never as a plain argmax:
+		 * a false alarm wakes the on-call manager. */
+		for (int i = 1; i < RT_NROUTES; i++)
 			if (ri < 0 || route_prob[i] > route_prob[ri])
 				ri = i;
 		d = cJSON_CreateObject();
