@@ -90,6 +90,9 @@ void api_sops_list(struct gw_ctx *x);
 void api_sop_get(struct gw_ctx *x);
 void api_sop_versions(struct gw_ctx *x);
 void api_web(struct gw_ctx *x);
+void api_examples_list(struct gw_ctx *x);
+void api_examples_add(struct gw_ctx *x);
+void api_examples_delete(struct gw_ctx *x);
 
 /* Metrics. */
 void metrics_request(const char *route_pattern, int status, int64_t us);

@@ -53,6 +53,9 @@ static const struct gw_route {
 	{"GET", "/api/sops", ROLE_STAFF, false, true, api_sops_list},
 	{"GET", "/api/sops/:slug", ROLE_STAFF, false, true, api_sop_get},
 	{"GET", "/api/sops/:slug/versions", ROLE_STAFF, false, true, api_sop_versions},
+	{"GET", "/api/examples", ROLE_STAFF, false, true, api_examples_list},
+	{"POST", "/api/examples", ROLE_ADMIN, true, true, api_examples_add},
+	{"DELETE", "/api/examples/:id", ROLE_ADMIN, false, true, api_examples_delete},
 	{"GET", "/metrics", ROLE_NONE, false, false, api_metrics},
 };
 #define GW_NROUTES (sizeof(gw_routes) / sizeof(gw_routes[0]))

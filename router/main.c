@@ -96,8 +96,20 @@ events_main(void *arg)
 			break;
 		if (rc > 0)
 			continue;
-		log_info("event %s: retraining", topic);
-		rt_model_reload();
+		{
+			/* Already trained at (or past) that generation, say by the
+			 * reload op that came with the same change: nothing to do. */
+			const char      *g = strstr(json, "\"kgen\":");
+			struct rt_model *m = rt_model_get();
+			bool             stale = g == NULL || m == NULL ||
+			                 m->kgen < strtoll(g + 7, NULL, 10);
+
+			rt_model_put(m);
+			if (stale) {
+				log_info("event %s: retraining", topic);
+				rt_model_reload();
+			}
+		}
 		free(topic);
 		free(json);
 	}

@@ -1,0 +1,33 @@
+#!/bin/sh
+# make eval - routing figures, measured the way clients see them.
+#   1. The ClubOS dev set through the HTTP API of a throwaway stack
+#      (route accuracy, SOP top-1, emergencies, out of scope, leaks,
+#      confusion table, risk-coverage table).
+#   2. The classifier alone on CLINC150 (train on train, measure on val)
+#      with clubos-route-eval, when the data set is there.
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+SHARED="${CLUBOS_SHARED:-$ROOT/../shared}"
+DEV="${CLUBOS_DEV_SET:-$SHARED/eval/clubos-dev.jsonl}"
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+if [ -f "$DEV" ]; then
+	export CLUBOS_VAR=$(mktemp -d /tmp/ceval.XXXXXX)
+	export CLUBOS_PG_PORT=$(free_port) CLUBOS_REDIS_PORT=$(free_port) CLUBOS_HTTP_PORT=$(free_port)
+	export CLUBOS_RATE_LIMIT=off CLUBOS_ADMIN_PASSWORD=eval-password-1
+	trap 'sh deploy/down.sh >/dev/null 2>&1; rm -rf "$CLUBOS_VAR"' EXIT INT TERM
+	sh deploy/up.sh >/dev/null
+	echo "== ClubOS dev set ($DEV) through POST /api/query"
+	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
+		--admin-password eval-password-1 --set "$DEV"
+else
+	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
+fi
+
+CLINC="$SHARED/datasets/clinc150"
+if [ -f "$CLINC/train.jsonl" ] && [ -f "$CLINC/val.jsonl" ]; then
+	echo
+	echo "== CLINC150: train on train.jsonl, measure on val.jsonl"
+	build/bin/clubos-route-eval --train "$CLINC/train.jsonl" --test "$CLINC/val.jsonl"
+fi
