@@ -103,8 +103,9 @@ as_check(const struct cfg *c, char *err, size_t errlen)
 
 /* as_instance_name - pid and log files: one per process */
 static const char *
-as_instance_name(void)
+as_instance_name(const struct cfg *c)
 {
+	(void)c;
 	snprintf(as_instance, sizeof(as_instance), "clubos-assistant-%s-%ld", as_route,
 	    (long)getpid());
 	return as_instance;

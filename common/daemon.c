@@ -165,7 +165,7 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	/* Detach first: an instance name may carry the pid. */
 	if (!foreground && detach(&c, ops->name) < 0)
 		fatal("cannot run in the background");
-	inst = ops->instance != NULL ? ops->instance() : ops->name;
+	inst = ops->instance != NULL ? ops->instance(&c) : ops->name;
 	log_init(inst, verbose);
 
 	/* Signals go to the main thread's sigwait(); every thread started

@@ -27,7 +27,7 @@ struct daemon_ops {
 	int  (*start)(const struct cfg *c);                /* 0 = running */
 	void (*stop)(int deadline_ms);
 	void (*reload)(const struct cfg *c);
-	const char *(*instance)(void);    /* pid/log file name; NULL = name */
+	const char *(*instance)(const struct cfg *c); /* pid file name; NULL = name */
 };
 
 int daemon_main(int argc, char **argv, const struct daemon_ops *ops);

@@ -19,7 +19,9 @@ stop_pid() { # stop_pid PIDFILE: TERM, wait up to 10 s, then KILL
 }
 
 # Front to back: no new requests first, the bus host last.
-stop_pid "$CLUBOS_RUN_DIR/clubos-gateway.pid"
+for f in "$CLUBOS_RUN_DIR"/clubos-gateway-*.pid; do
+	[ -e "$f" ] && stop_pid "$f"
+done
 for f in "$CLUBOS_RUN_DIR"/clubos-assistant-*.pid; do
 	[ -e "$f" ] && stop_pid "$f"
 done

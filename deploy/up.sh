@@ -53,7 +53,7 @@ for r in $ROUTES; do
 	done
 	[ "$alive" -eq 1 ] || "$BIN/clubos-assistant" --route "$r"
 done
-start clubos-gateway "$CLUBOS_RUN_DIR/clubos-gateway.pid"
+start clubos-gateway "$CLUBOS_RUN_DIR/clubos-gateway-$CLUBOS_HTTP_PORT.pid"
 
 # Wait for the health check to say ok (every worker connected).
 url="http://127.0.0.1:$CLUBOS_HTTP_PORT"

@@ -480,11 +480,22 @@ gw_reload(const struct cfg *c)
 		log_warn("reload: %s", err);
 }
 
+/* gw_instance - one pid file per port, so several gateways can share a stack */
+static const char *
+gw_instance(const struct cfg *c)
+{
+	static char name[48];
+
+	snprintf(name, sizeof(name), "clubos-gateway-%d", c->http_port);
+	return name;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct daemon_ops ops = {
 		.name = "clubos-gateway",
+		.instance = gw_instance,
 		.check = gw_check,
 		.start = gw_start,
 		.stop = gw_stop,

@@ -1,0 +1,140 @@
+"""
+test_traces.py - traces over HTTP and on the bus, feedback, metrics
+"""
+
+import queue
+import re
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+
+import harness
+
+
+@pytest.fixture(scope="module")
+def traced(stack, accounts):
+    """traced - one answered query (as operator) whose trace the tests read."""
+    return harness.assert_answer(stack.query(accounts["operator"].token,
+                                             "the ball isn't registering on the radar in bay 2",
+                                             channel="operator"))
+
+
+def test_trace_has_steps_from_every_daemon(stack, accounts, traced):
+    tid = traced["trace_id"]
+    seen = {}
+
+    def complete():
+        r = stack.http("GET", "/api/traces/" + tid, token=accounts["operator"].token)
+        seen["last"] = r
+        if r.status != 200:
+            return False
+        daemons = {s.get("daemon", "") for s in r.json.get("steps", [])}
+        return all(any(d in x for x in daemons) for d in ("gateway", "router", "assistant")) and r
+    try:
+        r = harness.wait_for(complete, 3.0, interval=0.1, what="trace steps from gateway, router, assistant")
+    except AssertionError as e:
+        raise AssertionError("%s; last answer %r" % (e, seen.get("last")))
+    assert r.json["trace_id"] == tid, r
+    assert r.trace_id, r
+    for s in r.json["steps"]:
+        for k in ("daemon", "step", "elapsed_us", "at"):
+            assert k in s, "trace step without %r: %r" % (k, s)
+        assert isinstance(s["step"], str) and s["step"], s
+        assert isinstance(s["elapsed_us"], (int, float)) and s["elapsed_us"] >= 0, s
+
+
+@pytest.mark.parametrize("role", ["support", "admin"])
+def test_other_staff_can_read_traces(stack, accounts, traced, role):
+    tid = traced["trace_id"]
+    r = harness.wait_for(lambda: (lambda r: r.status == 200 and r)(
+        stack.http("GET", "/api/traces/" + tid, token=accounts[role].token)), 3.0, interval=0.1,
+        what="trace readable by %s" % role)
+    assert r.json["trace_id"] == tid
+
+
+@pytest.mark.parametrize("role", ["customer", "kiosk"])
+def test_trace_forbidden_to_non_staff(stack, accounts, role):
+    a = harness.assert_answer(stack.query(accounts[role].token, "how do I book a bay"))
+    harness.assert_error(stack.http("GET", "/api/traces/" + a["trace_id"], token=accounts[role].token), 403)
+
+
+def test_unknown_trace_is_404(stack, accounts):
+    harness.assert_error(stack.http("GET", "/api/traces/" + uuid.uuid4().hex,
+                                    token=accounts["operator"].token), 404)
+
+
+def test_trace_without_token_is_401(stack, traced):
+    harness.assert_error(stack.http("GET", "/api/traces/" + traced["trace_id"]), 401)
+
+
+def test_clubosctl_trace_shows_a_query(stack, accounts):
+    p = subprocess.Popen([harness.binary("clubosctl"), "trace"], env=stack.env(), cwd=harness.REPO,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines = queue.Queue()
+
+    def reader(stream, tag):
+        for raw in iter(stream.readline, b""):
+            lines.put((tag, raw.decode("utf-8", "replace")))
+    for stream, tag in ((p.stdout, "out"), (p.stderr, "err")):
+        threading.Thread(target=reader, args=(stream, tag), daemon=True).start()
+    got = []
+    try:
+        # The subscription may need a moment to connect (pub/sub drops what
+        # came before): ask again until a trace id we caused shows up.
+        deadline = time.monotonic() + 10
+        found = None
+        while found is None and time.monotonic() < deadline:
+            assert p.poll() is None, "clubosctl trace exited %r: %r" % (p.returncode, got)
+            a = harness.assert_answer(stack.query(accounts["operator"].token, "are you open on christmas"))
+            until = time.monotonic() + 2
+            while time.monotonic() < until:
+                try:
+                    tag, line = lines.get(timeout=max(0.01, until - time.monotonic()))
+                except queue.Empty:
+                    break
+                got.append((tag, line))
+                if tag == "out" and a["trace_id"] in line:
+                    found = line
+                    break
+        assert found, "clubosctl trace printed no line with a query's trace id in 10 s; got %r" % (got[-20:],)
+    finally:
+        p.kill()
+        p.wait(5)
+
+
+# ----------------------------------------------------------------- feedback
+
+def test_feedback(stack, accounts, traced):
+    tok = accounts["operator"].token
+    r = stack.http("POST", "/api/feedback", token=tok,
+                   body={"trace_id": traced["trace_id"], "helpful": False,
+                         "comment": "it should have offered a remote restart"})
+    assert r.status in (200, 201), r
+    assert r.trace_id, r
+
+
+def test_feedback_unknown_trace_is_404(stack, accounts):
+    r = stack.http("POST", "/api/feedback", token=accounts["operator"].token,
+                   body={"trace_id": uuid.uuid4().hex, "helpful": True})
+    harness.assert_error(r, 404)
+
+
+@pytest.mark.parametrize("helpful", ["no", 0, None])
+def test_feedback_helpful_must_be_bool(stack, accounts, traced, helpful):
+    r = stack.http("POST", "/api/feedback", token=accounts["operator"].token,
+                   body={"trace_id": traced["trace_id"], "helpful": helpful})
+    harness.assert_error(r, 400)
+
+
+# ------------------------------------------------------------------ metrics
+
+def test_metrics(stack, accounts):
+    r = stack.http("GET", "/metrics", token=accounts["admin"].token)
+    assert r.status == 200, r
+    assert r.headers.get("content-type", "").startswith("text/plain"), r.headers
+    text = r.body.decode("utf-8")
+    assert re.search(r"^clubos_[a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eE]+(NaN|Inf)?( \d+)?$", text, re.M), \
+        "no clubos_ metric line in:\n%s" % text[:2000]
