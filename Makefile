@@ -82,6 +82,8 @@ $(BIN)/clubos-route-eval: $(call objs,router/route_eval.c) $(LIBROUTER) $(LIBCOM
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(OBJ)/tests/unit/%.o: CFLAGS += -Irouter
+
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(LIBASSIST) $(LIBROUTER) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
