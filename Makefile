@@ -13,8 +13,8 @@ OBJ     := $(BUILD)/obj
 CC      ?= cc
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wcast-qual
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -pthread $(WARN) -MMD -MP \
+OPT     ?= -O2 -g
+CFLAGS  := $(OPT) -std=c11 -D_GNU_SOURCE -pthread $(WARN) -MMD -MP \
            -I. -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 ifneq ($(CI),)
 CFLAGS  += -Werror
@@ -109,7 +109,7 @@ e2e: all
 	@CLUBOS_BUILD=$(BUILD) CLUBOS_SUITES=e2e sh tests/run.sh
 
 asan:
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 CFLAGS="-O1 -g" all \
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 OPT="-O1 -g" all \
 	    $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
 test-asan: deps asan

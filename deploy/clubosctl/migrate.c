@@ -48,7 +48,7 @@ load(struct mig *m, int *n)
 
 		if (l < 5 || strcmp(e->d_name + l - 4, ".sql") != 0 || l >= sizeof(m->name))
 			continue;
-		snprintf(m[*n].name, sizeof(m[*n].name), "%s", e->d_name);
+		memcpy(m[*n].name, e->d_name, l + 1);
 		snprintf(path, sizeof(path), "%s/%s", ctl_cfg.migrations_dir, e->d_name);
 		if ((m[*n].text = util_read_file(path, 1 << 20, NULL)) == NULL) {
 			fprintf(stderr, "clubosctl: cannot read %s\n", path);

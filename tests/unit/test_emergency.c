@@ -1,0 +1,482 @@
+/*
+ * test_emergency.c - unit tests of the emergency rules
+ *
+ * Run by `make test` (cmocka; its own main).  Asserts router/emergency.c on
+ * our own phrasings (positives with their slug, dramatic-but-harmless
+ * negatives), on edge cases, on severity order, and on every message of the
+ * ClubOS dev set: each "emergency" message must be caught with its slug and
+ * no other message may be flagged.  The dev set is read from
+ * $CLUBOS_DEV_SET, default ../shared/eval/clubos-dev.jsonl (relative to the
+ * repository root, where make test runs); that one test is skipped, saying
+ * so, when the file is absent.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emergency.h"
+
+#define FIRE	"emergency.fire-smoke"
+#define MED	"emergency.medical"
+#define SEC	"emergency.security-threat"
+#define WATER	"emergency.water-leak"
+#define POWER	"emergency.power-outage"
+
+#define DEV_SET_DEFAULT "../shared/eval/clubos-dev.jsonl"
+
+struct pos_case {
+	const char *slug;
+	const char *text;
+};
+
+/* Written for these tests, not taken from the dev set. */
+static const struct pos_case pos_cases[] = {
+	{FIRE, "there's smoke pouring out of the vent above bay 2"},
+	{FIRE, "I can smell something burning near the electrical outlet"},
+	{FIRE, "the pc under the desk just caught fire"},
+	{FIRE, "FIRE in the kitchen area, flames coming up the wall"},
+	{FIRE, "the smoke detector in the hallway is going off and it's smoky"},
+	{FIRE, "the extension cord is melting and smells like burnt plastic"},
+	{FIRE, "sparks are flying out of the wall socket behind the tv"},
+	{FIRE, "we can smell gas in the lobby, it's really strong"},
+	{FIRE, "the alarm is blaring and everyone is evacuating"},
+	{FIRE, "customer at harbourview reports a fire in the washroom trash bin"},
+	{FIRE, "Smoke coming from the projector mount, should we leave?"},
+	{FIRE, "the outlet by bay 3 is sparking and there's a burning smell"},
+	{FIRE, "help! there's a fire"},
+	{FIRE, "theres smoke everywhere"},
+	{FIRE, "the outlet is smoking"},
+	{FIRE, "bay 2 projector is smoking and smells awful"},
+	{FIRE, "something is on fire behind the hitting screen"},
+	{FIRE, "there's a weird electrical burning smell in bay 3"},
+	{FIRE, "the smoke alarm won't stop going off and the room is hazy"},
+	{FIRE, "Flames! Call the fire department!"},
+	{FIRE, "the heater in the corner is smoking"},
+	{FIRE, "the power bar under the desk just popped and now there's smoke"},
+	{FIRE, "we need to get out, the building is on fire"},
+	{FIRE, "fire alarm going off in riverside"},
+	{MED, "my dad just passed out in bay 1 and isn't responding"},
+	{MED, "someone here is having a seizure"},
+	{MED, "a lady fainted by the front door"},
+	{MED, "my friend is choking on a pretzel and can't breathe"},
+	{MED, "he's having a heart attack i think, clutching his chest"},
+	{MED, "a ball bounced back and hit my son in the eye, he's bleeding"},
+	{MED, "call an ambulance please, my husband fell and hit his head"},
+	{MED, "she's having an allergic reaction, where is the epipen"},
+	{MED, "my wife's lips are swelling and she says her throat feels tight"},
+	{MED, "guy in bay 4 is on the ground not moving"},
+	{MED, "I think my buddy broke his wrist on the follow through, it's bent badly"},
+	{MED, "my friend collapsed after his swing"},
+	{MED, "there's a lot of blood, he cut his hand on the broken glass"},
+	{MED, "customer says her father is slurring his words and his face is drooping"},
+	{MED, "we can't wake her up, she's breathing but out cold"},
+	{MED, "My kid got hit in the face with a club, his nose is bleeding a lot"},
+	{MED, "he got hit in the head by a golf ball and he's dizzy"},
+	{MED, "someone is unconscious in the washroom"},
+	{MED, "my buddy took a ball to the head and is really out of it"},
+	{MED, "older gentleman in bay 1 says he feels faint and his arm is numb"},
+	{MED, "there's a woman on the bathroom floor and she won't respond"},
+	{MED, "my friend is having trouble breathing, he has asthma and no inhaler"},
+	{MED, "a kid fell off the hitting platform and his arm looks broken"},
+	{MED, "he's unconscious!!"},
+	{MED, "customer fainted in the lobby"},
+	{MED, "my husband is having a seizure on the floor"},
+	{MED, "need an ambulance at harbourview asap"},
+	{MED, "blood is pouring from his head"},
+	{MED, "someone got hit with a club and is bleeding from the head"},
+	{SEC, "a guy with a knife is in the lobby"},
+	{SEC, "someone is trying to break in through the back door"},
+	{SEC, "two guys are fighting in bay 3 and it's getting ugly"},
+	{SEC, "a drunk man keeps harassing the women in the next bay"},
+	{SEC, "some stranger followed us in and refuses to leave"},
+	{SEC, "someone stole my golf clubs from bay 2 while we were at the washroom"},
+	{SEC, "a guy punched my friend in the face"},
+	{SEC, "this man is threatening to hurt us if we don't give him the bay"},
+	{SEC, "there's a guy outside banging on the door and screaming threats"},
+	{SEC, "customer says a stranger grabbed her purse and ran out"},
+	{SEC, "a man with a gun just walked into the building"},
+	{SEC, "there's an intruder in the back room"},
+	{SEC, "please call the police, a guy is smashing the window out front"},
+	{SEC, "guy threatening staff with a golf club"},
+	{SEC, "a group of drunk guys is harassing us"},
+	{SEC, "someone smashed the glass door and ran"},
+	{SEC, "there's a guy in the parking lot threatening people with a bat"},
+	{SEC, "someone broke into our car in your parking lot just now"},
+	{SEC, "a man is trying to force the door open at the back"},
+	{SEC, "two drunk guys started throwing punches in bay 4"},
+	{SEC, "a stranger keeps following my daughter around the lobby"},
+	{SEC, "someone is robbing the place"},
+	{SEC, "a guy just ran off with my clubs"},
+	{SEC, "this dude is getting aggressive with us and won't back off"},
+	{SEC, "some man came in and is screaming at everyone"},
+	{WATER, "water is coming through the ceiling in bay 2"},
+	{WATER, "the bathroom sink is overflowing and the floor is flooded"},
+	{WATER, "there's a leak in the roof and it's dripping onto the hitting mat"},
+	{WATER, "a pipe burst in the washroom"},
+	{WATER, "the turf in bay 4 is soaked and there's a puddle spreading"},
+	{WATER, "the hallway is flooding"},
+	{WATER, "the sprinklers went off in bay 1 and everything is getting soaked"},
+	{WATER, "toilet is backing up and sewage is on the floor"},
+	{WATER, "ceiling tile is sagging and dripping water"},
+	{WATER, "there's water pouring down the wall next to the screen"},
+	{WATER, "water everywhere in the washroom"},
+	{WATER, "our bay has an inch of water on the floor"},
+	{WATER, "the roof is leaking badly over bay 3"},
+	{WATER, "water's gushing from under the sink"},
+	{WATER, "there's about an inch of water in the washroom"},
+	{WATER, "the ceiling is dripping onto the projector"},
+	{WATER, "the hot water tank burst in the back room"},
+	{WATER, "the carpet by the entrance is drenched and squishy"},
+	{WATER, "the bathroom is flooded"},
+	{POWER, "the power just went out"},
+	{POWER, "we lost power in the whole building"},
+	{POWER, "all the lights went out at once and the sims are off"},
+	{POWER, "Power outage at Riverside, everything is dark"},
+	{POWER, "it's pitch black in here, nothing works"},
+	{POWER, "the breaker tripped and now all the bays are dark"},
+	{POWER, "blackout at harbourview, no lights anywhere"},
+	{POWER, "the electricity went out and we're stuck in the dark"},
+	{POWER, "everything shut off, lights and computers and all"},
+	{POWER, "customer reports no power at all in the building"},
+	{POWER, "the whole place just went dark"},
+	{POWER, "all the power is out"},
+	{POWER, "Lights just went out across the whole place"},
+	{POWER, "the lights just died in the whole building"},
+	{POWER, "we have no electricity"},
+	{POWER, "the power keeps cutting in and out"},
+	{POWER, "everything went off at once, even the lights"},
+	{POWER, "power's out at riverside"},
+	{POWER, "it's completely dark in here, all the screens and lights are off"},
+};
+
+static const char *const neg_cases[] = {
+	"this trackman is killing me",
+	"i'm dying to play this weekend",
+	"my swing is on fire today",
+	"killer deal on the membership, signing up",
+	"the screen went black in bay 2",
+	"the sim is dead again",
+	"this place is fire, love it",
+	"the projector went dark but the lights are on",
+	"my putting is on fire lol",
+	"can i smoke on the patio",
+	"is smoking allowed in the bays?",
+	"I smoked that drive 300 yards",
+	"we're crushing it, absolutely on fire tonight",
+	"my slice is going to kill me",
+	"my wife will kill me if i stay another hour",
+	"i choked on the 18th again, three putts",
+	"we got flooded with bookings this week, can you add a bay?",
+	"my ball keeps going in the water on hole 7",
+	"can i bring a water bottle into the bay?",
+	"the water fountain in the lobby is empty",
+	"the lights in bay 3 are too bright, can you dim them?",
+	"how do i turn off the lights when we leave?",
+	"the power button on the pc doesn't work",
+	"no power to the projector in bay 2",
+	"the tv in bay 4 has no power",
+	"the internet is down, wifi outage?",
+	"is there a fire exit near bay 1?",
+	"what do we do in case of a fire?",
+	"do you have a first aid kit?",
+	"i'm breaking in my new driver today",
+	"this game is a steal at that price",
+	"i grabbed my clubs and left, did i leave my glove?",
+	"someone took my booking slot, can you check?",
+	"the guy in the next bay is hilarious lol",
+	"we had a fight over who pays haha",
+	"my buddy is fighting a nasty hook tonight",
+	"the ball hit the ceiling, is that ok?",
+	"can we get the speed gun readings?",
+	"the radar gun says 95 mph",
+	"our team is on fire in the league",
+	"my back is killing me after 2 hours",
+	"my score is a disaster, total blackout on the back nine",
+	"the screen is frozen and not responding",
+	"the pc won't wake up from sleep",
+	"can't wake the computer, screen stays black",
+	"i hit my drive into the trees and then the water",
+	"the simulator crashed, everything froze",
+	"is the building open during the power company's planned outage next week?",
+	"do you have any gluten free or nut free snacks? my son has a nut allergy",
+	"my heart rate goes crazy on the first tee lol",
+	"that putt gave me a heart attack",
+	"the side screens died",
+	"our bay's screen went black and won't come back on",
+	"i'm soaked from the rain, can we come in early?",
+	"blackout dates on the promo?",
+	"i'm bleeding money on these lessons haha",
+	"the audio cut out in bay 2",
+	"we broke 80 today!",
+	"he snapped his driver shaft, can we buy one?",
+	"emergency! left my wallet at the front desk",
+	"the fire alarm test is scheduled for tuesday",
+	"is there parking near the fire station?",
+	"we got smoked by the other team",
+	"my phone alarm went off mid swing lol",
+	"the alarm on the door beeps when we open it",
+	"got burned by the cancellation fee",
+	"the sim is glitching and the screen is flickering",
+	"what a killer shot",
+	"we stole a win on the last hole",
+	"the bay is freezing cold, can you turn up the heat",
+	"the urinal won't stop running",
+	"water pressure in the bathroom sink is low",
+	"my knees are killing me",
+	"i almost died laughing",
+	"he's going to destroy us in the league",
+	"someone parked in my spot",
+	"our bay flooded with sunlight this morning, gorgeous",
+	"the toilet seat is broken",
+	"we're on fire tonight, can we extend another hour?",
+	"my drives are smoking today",
+	"that last shot was a total bomb lol",
+	"the sim keeps crashing, it's dead in the water",
+	"can we book the bay for a fire department team outing?",
+	"the projector is super hot to the touch, is that normal?",
+	"the screen is glitching and the colours are bleeding",
+	"the side tv keeps going black every few minutes",
+	"our scorecard got wiped, the game crashed and everything is gone",
+	"the lights in bay 2 are flickering a bit",
+	"can you turn the lights back on in bay 1? they went off automatically",
+	"the ac is dripping a little onto the windowsill, not urgent",
+	"where's the washroom?",
+	"my wrist hurts from hitting too many balls, any tips?",
+	"my friend is sick, can we cancel tonight?",
+	"i feel sick, need to cancel my booking",
+	"we're stuck in traffic, running 15 min late",
+	"the door alarm keeps beeping when we open it",
+	"i think the sim's radar is broken",
+	"my card was declined, is it broken?",
+	"who's the best player in your league? he's a killer",
+	"someone left their jacket in bay 3",
+	"there's a guy in bay 2 who's really good, is he a pro?",
+	"the guys next door are loud but fine",
+	"can i bring my dog?",
+	"how do i shoot lower scores?",
+	"the screen froze and went dark, can you restart it?",
+	"this round is a bloodbath lol",
+	"my buddy is hurt that we didn't invite him",
+	"the water in the washroom tap is cold",
+	"is there a first aid kit in each bay?",
+	"is the fire exit at the back of the building?",
+	"the heater's not working, it's freezing in here",
+	"my phone died, can you text me the code at this number instead?",
+	"the tv's power cable is unplugged",
+	"can you check the breaker schedule for maintenance next week?",
+	"how long is the power cord for the launch monitor?",
+	"my kid is bored out of his mind",
+	"he's dead set on booking the big bay",
+	"we're dying of thirst, can we order drinks?",
+	"the music is blasting, can you turn it down",
+	"the tracer is glowing red on the screen",
+	"we got robbed on that last putt, it was in!",
+};
+
+/* test_positives - every emergency phrasing is caught, with the right slug */
+static void
+test_positives(void **state)
+{
+	size_t i, bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(pos_cases) / sizeof(pos_cases[0]); i++) {
+		em_match m;
+
+		if (em_check(pos_cases[i].text, &m) != 1) {
+			print_message("missed: [%s] %s\n", pos_cases[i].slug, pos_cases[i].text);
+			bad++;
+		} else if (strcmp(m.slug, pos_cases[i].slug) != 0) {
+			print_message("wrong slug %s (rule %s), want %s: %s\n", m.slug, m.rule,
+			    pos_cases[i].slug, pos_cases[i].text);
+			bad++;
+		}
+	}
+	assert_true(sizeof(pos_cases) / sizeof(pos_cases[0]) >= 40);
+	assert_int_equal(bad, 0);
+}
+
+/* test_negatives - dramatic but harmless phrasing is not an emergency */
+static void
+test_negatives(void **state)
+{
+	size_t i, bad = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(neg_cases) / sizeof(neg_cases[0]); i++) {
+		em_match m;
+
+		if (em_check(neg_cases[i], &m) != 0) {
+			print_message("false emergency %s (rule %s): %s\n", m.slug, m.rule,
+			    neg_cases[i]);
+			bad++;
+		}
+	}
+	assert_true(sizeof(neg_cases) / sizeof(neg_cases[0]) >= 40);
+	assert_int_equal(bad, 0);
+}
+
+/* test_severity - when several kinds fire, the most severe wins */
+static void
+test_severity(void **state)
+{
+	em_match m;
+
+	(void)state;
+	assert_int_equal(em_check("smoke is coming from the wall and a guy collapsed", &m), 1);
+	assert_string_equal(m.slug, FIRE);
+	assert_int_equal(em_check("a man with a knife stabbed my friend, he is bleeding", &m), 1);
+	assert_string_equal(m.slug, MED);
+	assert_int_equal(em_check("a pipe burst and now the power went out", &m), 1);
+	assert_string_equal(m.slug, WATER);
+	assert_int_equal(em_check("someone broke in and the power is out", &m), 1);
+	assert_string_equal(m.slug, SEC);
+	/* weak rules only count alone */
+	assert_int_equal(em_check("call the police, a guy has a gun", &m), 1);
+	assert_string_equal(m.slug, SEC);
+	assert_string_equal(m.rule, "weapon");
+	assert_int_equal(em_check("911!!! hurry", &m), 1);
+	assert_string_equal(m.slug, MED);
+	assert_string_equal(m.rule, "911");
+}
+
+/* test_edges - hostile input never crashes and is not an emergency */
+static void
+test_edges(void **state)
+{
+	em_match m = {"x", "y"};
+	char    *big;
+	size_t   i;
+
+	(void)state;
+	assert_int_equal(em_check(NULL, &m), 0);
+	assert_null(m.slug);
+	assert_null(m.rule);
+	assert_int_equal(em_check(NULL, NULL), 0);
+	assert_int_equal(em_check("", &m), 0);
+	assert_int_equal(em_check("   \t\n", &m), 0);
+	assert_int_equal(em_check("!!!???...", &m), 0);
+	assert_int_equal(em_check("\xff\xfe\xc3\x28", &m), 0);
+	assert_int_equal(em_check("fire", NULL), 0);
+	assert_int_equal(em_check("there is smoke", NULL), 1);
+	assert_int_equal(em_check("THERE'S SMOKE IN BAY 2", &m), 1);
+	assert_string_equal(m.slug, FIRE);
+	assert_non_null(m.rule);
+	/* typographic apostrophes fold like plain ones */
+	assert_int_equal(em_check("he\xe2\x80\x99s not breathing", &m), 1);
+	assert_string_equal(m.slug, MED);
+	/* 10 KB: an early emergency is found, filler alone is nothing */
+	big = malloc(10 * 1024 + 1);
+	assert_non_null(big);
+	for (i = 0; i < 10 * 1024; i++)
+		big[i] = "the sim froze again "[i % 20];
+	big[10 * 1024] = '\0';
+	assert_int_equal(em_check(big, &m), 0);
+	memcpy(big, "pipe burst water everywhere ", 28);
+	assert_int_equal(em_check(big, &m), 1);
+	assert_string_equal(m.slug, WATER);
+	memset(big, 'a', 10 * 1024);
+	assert_int_equal(em_check(big, &m), 0);
+	for (i = 0; i < 10 * 1024; i++)
+		big[i] = (i % 2) ? ' ' : 'x';
+	assert_int_equal(em_check(big, &m), 0);
+	free(big);
+}
+
+/* read_file - the whole of a small file, or NULL */
+static char *
+read_file(const char *path)
+{
+	FILE  *f = fopen(path, "rb");
+	char  *buf = NULL;
+	long   len;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)len + 1)) != NULL) {
+		if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+			free(buf);
+			buf = NULL;
+		} else
+			buf[len] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+/* test_dev_set - all 20 dev emergencies caught with their slug, no false ones */
+static void
+test_dev_set(void **state)
+{
+	const char *path = getenv("CLUBOS_DEV_SET");
+	char       *data, *line, *save = NULL;
+	size_t      n = 0, nem = 0, missed = 0, wrong = 0, false_em = 0;
+
+	(void)state;
+	if (path == NULL || *path == '\0')
+		path = DEV_SET_DEFAULT;
+	if ((data = read_file(path)) == NULL) {
+		print_message("SKIPPED: dev set %s not found (set CLUBOS_DEV_SET)\n", path);
+		skip();
+	}
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		cJSON      *o = cJSON_Parse(line), *msg, *route, *sop;
+		em_match    m;
+		int         want, got;
+
+		if (o == NULL)
+			continue;
+		msg = cJSON_GetObjectItemCaseSensitive(o, "message");
+		route = cJSON_GetObjectItemCaseSensitive(o, "route");
+		sop = cJSON_GetObjectItemCaseSensitive(o, "sop");
+		assert_true(cJSON_IsString(msg) && cJSON_IsString(route));
+		n++;
+		want = strcmp(route->valuestring, "emergency") == 0;
+		got = em_check(msg->valuestring, &m);
+		nem += want;
+		if (want && !got) {
+			print_message("missed: %s\n", msg->valuestring);
+			missed++;
+		} else if (want && (!cJSON_IsString(sop) || strcmp(sop->valuestring, m.slug) != 0)) {
+			print_message("wrong slug %s (rule %s): %s\n", m.slug, m.rule,
+			    msg->valuestring);
+			wrong++;
+		} else if (!want && got) {
+			print_message("false emergency %s (rule %s): %s\n", m.slug, m.rule,
+			    msg->valuestring);
+			false_em++;
+		}
+		cJSON_Delete(o);
+	}
+	free(data);
+	print_message("dev set: %zu messages, %zu emergencies, %zu missed, %zu wrong slug, "
+	    "%zu false\n", n, nem, missed, wrong, false_em);
+	assert_true(n > 0);
+	assert_true(nem > 0);
+	assert_int_equal(missed, 0);
+	assert_int_equal(wrong, 0);
+	assert_int_equal(false_em, 0);
+}
+
+/* main - run the group */
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_positives),
+		cmocka_unit_test(test_negatives),
+		cmocka_unit_test(test_severity),
+		cmocka_unit_test(test_edges),
+		cmocka_unit_test(test_dev_set),
+	};
+
+	return cmocka_run_group_tests_name("emergency", tests, NULL, NULL) ? 1 : 0;
+}
