@@ -131,7 +131,7 @@ as_start(const struct cfg *c)
 		return -1;
 	}
 	db_close(db);
-	cfg_url(c, "bus", url, sizeof(url));
+	cfg_url(c, "events", url, sizeof(url));
 	if ((as_events = bus_sub_open(url, topics)) == NULL ||
 	    pthread_create(&as_events_thr, NULL, events_main, NULL) != 0)
 		return -1;

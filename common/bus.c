@@ -1,14 +1,16 @@
 /*
  * bus.c - the event and trace bus (nng pub/sub)
  *
- * The hub is a raw SUB (listening for publishers) wired to a raw PUB
- * (listening for subscribers) by nng_device on its own thread.  Each
+ * The hub is a SUB socket subscribed to everything (listening for
+ * publishers) and two PUB sockets (listening for subscribers); a thread
+ * moves each message to the trace or the events side by its topic.  Each
  * process has one publisher socket, shared by its threads (nng sockets are
  * thread-safe).
  */
 #include "bus.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +22,7 @@
 #include "log.h"
 
 struct bus_hub {
-	nng_socket in, out;
+	nng_socket in, trace, events;
 	pthread_t  thr;
 };
 
@@ -31,57 +33,69 @@ struct bus_sub {
 static nng_socket bus_pub_sock;
 static int        bus_pub_ok;
 
-/* hub_main - forward until the sockets close */
+/* hub_main - forward by topic until the sockets close */
 static void *
 hub_main(void *arg)
 {
 	bus_hub *h = arg;
+	nng_msg *m;
 
-	nng_device(h->in, h->out);
+	while (nng_recvmsg(h->in, &m, 0) == 0) {
+		bool trace = nng_msg_len(m) >= 6 && memcmp(nng_msg_body(m), "trace ", 6) == 0;
+
+		if (nng_sendmsg(trace ? h->trace : h->events, m, NNG_FLAG_NONBLOCK) != 0)
+			nng_msg_free(m);
+	}
 	return NULL;
 }
 
-/* bus_hub_start - listen for publishers and subscribers */
+/* bus_hub_start - listen for publishers, trace tailers and event subscribers */
 bus_hub *
-bus_hub_start(const char *in_url, const char *out_url)
+bus_hub_start(const char *in_url, const char *trace_url, const char *events_url)
 {
 	bus_hub *h = calloc(1, sizeof(*h));
 	int      rv;
 
 	if (h == NULL)
 		return NULL;
-	if ((rv = nng_sub0_open_raw(&h->in)) != 0)
+	if ((rv = nng_sub0_open(&h->in)) != 0)
 		goto fail;
-	if ((rv = nng_pub0_open_raw(&h->out)) != 0) {
+	if ((rv = nng_pub0_open(&h->trace)) != 0 || (rv = nng_pub0_open(&h->events)) != 0) {
 		nng_close(h->in);
+		nng_close(h->trace);
 		goto fail;
 	}
+	nng_socket_set(h->in, NNG_OPT_SUB_SUBSCRIBE, "", 0);
 	nng_socket_set_size(h->in, NNG_OPT_RECVMAXSZ, ENV_MAX_MSG);
 	nng_socket_set_int(h->in, NNG_OPT_RECVBUF, 8192);
-	nng_socket_set_int(h->out, NNG_OPT_SENDBUF, 8192);
+	nng_socket_set_int(h->trace, NNG_OPT_SENDBUF, 8192);
+	nng_socket_set_int(h->events, NNG_OPT_SENDBUF, 1024);
 	if ((rv = nng_listen(h->in, in_url, NULL, 0)) != 0 ||
-	    (rv = nng_listen(h->out, out_url, NULL, 0)) != 0 ||
+	    (rv = nng_listen(h->trace, trace_url, NULL, 0)) != 0 ||
+	    (rv = nng_listen(h->events, events_url, NULL, 0)) != 0 ||
 	    pthread_create(&h->thr, NULL, hub_main, h) != 0) {
 		nng_close(h->in);
-		nng_close(h->out);
+		nng_close(h->trace);
+		nng_close(h->events);
 		goto fail;
 	}
 	return h;
 fail:
-	log_error("bus: hub on %s / %s: %s", in_url, out_url, nng_strerror(rv));
+	log_error("bus: hub on %s: %s", in_url, nng_strerror(rv));
 	free(h);
 	return NULL;
 }
 
-/* bus_hub_stop - close both sides; the device thread returns */
+/* bus_hub_stop - close every side; the forwarding thread returns */
 void
 bus_hub_stop(bus_hub *h)
 {
 	if (h == NULL)
 		return;
 	nng_close(h->in);
-	nng_close(h->out);
 	pthread_join(h->thr, NULL);
+	nng_close(h->trace);
+	nng_close(h->events);
 	free(h);
 }
 

@@ -1,15 +1,16 @@
 /*
  * bus.h - the event and trace bus (nng pub/sub)
  *
- * One hub (run by the router) listens on two addresses: publishers dial
- * "bus-in" with a PUB socket, subscribers dial "bus" with a SUB socket, and
- * an nng device forwards everything between them.  So there is one address
- * where anyone can subscribe, however many daemons publish.
+ * One hub (run by the router) listens on three addresses: publishers dial
+ * "bus-in" with a PUB socket; the hub sends trace steps out on "bus" (the
+ * trace bus: one address where anyone can tail every daemon) and
+ * everything else on "events" (what daemons act on: "sop.changed",
+ * "examples.changed", "feedback").  Two outputs, because an nng SUB socket
+ * filters on the receiving side: a daemon waiting for an SOP change should
+ * not have to read, and drop, every trace step of every request.
  *
- * A message is "<topic> <json>": topics are "trace" (a step of a request),
- * "sop.changed", "examples.changed", "feedback".  Subscribers filter by
- * topic prefix.  Pub/sub drops messages for a subscriber that falls behind;
- * nothing that must not be lost travels only on the bus.
+ * A message is "<topic> <json>".  Pub/sub drops messages for a subscriber
+ * that falls behind; nothing that must not be lost travels only on the bus.
  */
 #ifndef CLUBOS_BUS_H
 #define CLUBOS_BUS_H
@@ -19,7 +20,7 @@
 typedef struct bus_hub bus_hub;
 typedef struct bus_sub bus_sub;
 
-bus_hub *bus_hub_start(const char *in_url, const char *out_url);
+bus_hub *bus_hub_start(const char *in_url, const char *trace_url, const char *events_url);
 void     bus_hub_stop(bus_hub *h);
 
 int  bus_pub_open(const char *in_url);

@@ -445,7 +445,7 @@ gw_start(const struct cfg *c)
 	cfg_url(c, "bus-in", url, sizeof(url));
 	bus_pub_open(url);
 	trace_init("gateway", c->pg_dsn);
-	cfg_url(c, "bus", url, sizeof(url));
+	cfg_url(c, "events", url, sizeof(url));
 	if ((gw_events = bus_sub_open(url, topics)) == NULL ||
 	    pthread_create(&gw_events_thr, NULL, events_main, NULL) != 0)
 		return -1;

@@ -122,12 +122,13 @@ rt_start(const struct cfg *c)
 {
 	static const char *const topics[] = {"examples.changed", NULL};
 	struct rpc_server_ops    ops = {.handle = rt_dispatch};
-	char                     url[256], url2[256];
+	char                     url[256], url2[256], url3[256];
 
 	rt_cfg = c;
 	cfg_url(c, "bus-in", url, sizeof(url));
-	cfg_url(c, "bus", url2, sizeof(url2));
-	if ((rt_hub = bus_hub_start(url, url2)) == NULL)
+	cfg_url(c, "bus", url3, sizeof(url3));
+	cfg_url(c, "events", url2, sizeof(url2));
+	if ((rt_hub = bus_hub_start(url, url3, url2)) == NULL)
 		return -1;
 	bus_pub_open(url);
 	trace_init("router", c->pg_dsn);
