@@ -89,6 +89,8 @@ void api_metrics(struct gw_ctx *x);
 void api_sops_list(struct gw_ctx *x);
 void api_sop_get(struct gw_ctx *x);
 void api_sop_versions(struct gw_ctx *x);
+void api_sop_put(struct gw_ctx *x);
+void api_sop_rollback(struct gw_ctx *x);
 void api_web(struct gw_ctx *x);
 void api_examples_list(struct gw_ctx *x);
 void api_examples_add(struct gw_ctx *x);

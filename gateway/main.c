@@ -53,6 +53,8 @@ static const struct gw_route {
 	{"GET", "/api/sops", ROLE_STAFF, false, true, api_sops_list},
 	{"GET", "/api/sops/:slug", ROLE_STAFF, false, true, api_sop_get},
 	{"GET", "/api/sops/:slug/versions", ROLE_STAFF, false, true, api_sop_versions},
+	{"PUT", "/api/sops/:slug", ROLE_ADMIN, true, true, api_sop_put},
+	{"POST", "/api/sops/:slug/rollback", ROLE_ADMIN, true, true, api_sop_rollback},
 	{"GET", "/api/examples", ROLE_STAFF, false, true, api_examples_list},
 	{"POST", "/api/examples", ROLE_ADMIN, true, true, api_examples_add},
 	{"DELETE", "/api/examples/:id", ROLE_ADMIN, false, true, api_examples_delete},
