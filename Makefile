@@ -26,12 +26,13 @@ endif
 LDLIBS  := -lnng -lpq -lhiredis -lcjson -lsodium -lcurl -lpthread -lm
 
 COMMON_SRC := $(wildcard common/*.c)
-ROUTERLIB_SRC := $(filter-out router/main.c router/route_eval.c router/rt_%.c,$(wildcard router/*.c))
+ROUTERLIB_SRC := $(filter-out router/main.c router/route_eval.c router/rt_%.c,$(wildcard router/*.c)) cache/l1.c
 ROUTER_SRC := router/main.c $(wildcard router/rt_*.c)
 GATEWAY_SRC := $(wildcard gateway/*.c)
 ASSISTLIB_SRC := assistants/retrieval.c
 ASSIST_SRC := $(filter-out $(ASSISTLIB_SRC),$(wildcard assistants/*.c))
 CTL_SRC := $(wildcard deploy/clubosctl/*.c)
+CACHE_SRC := cache/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -40,7 +41,8 @@ LIBCOMMON := $(BUILD)/lib/libclubos.a
 LIBROUTER := $(BUILD)/lib/librouter.a
 LIBASSIST := $(BUILD)/lib/libassist.a
 BINARIES := $(BIN)/clubos-gateway $(BIN)/clubos-router $(BIN)/clubos-assistant \
-            $(BIN)/clubosctl $(BIN)/clubos-route-eval
+            $(BIN)/clubos-cache $(BIN)/clubosctl $(BIN)/clubos-route-eval \
+            $(BIN)/clubos-cache-eval
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps up down test unit e2e asan test-asan bench eval lint clean
@@ -75,6 +77,14 @@ $(BIN)/clubos-assistant: $(call objs,$(ASSIST_SRC)) $(LIBASSIST) $(LIBROUTER) $(
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/clubosctl: $(call objs,$(CTL_SRC)) $(LIBROUTER) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/clubos-cache: $(call objs,$(CACHE_SRC)) $(LIBROUTER) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/clubos-cache-eval: $(call objs,cache/eval.c) $(LIBROUTER) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

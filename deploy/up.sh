@@ -45,6 +45,7 @@ start() { # start NAME PIDFILE ARGS...
 	"$BIN/$name" "$@"
 }
 start clubos-router "$CLUBOS_RUN_DIR/clubos-router.pid"
+start clubos-cache "$CLUBOS_RUN_DIR/clubos-cache.pid"
 for r in $ROUTES; do
 	alive=0
 	for f in "$CLUBOS_RUN_DIR"/clubos-assistant-"$r"-*.pid; do

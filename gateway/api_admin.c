@@ -46,6 +46,16 @@ api_health(struct gw_ctx *x)
 	}
 	rpc_reply_clear(&rep);
 	cJSON_AddStringToObject(c, "router", router ? "ok" : "down");
+	/* The cache's shared tiers: without them every answer still comes,
+	 * only slower, so their absence is "degraded", not "down". */
+	{
+		bool cache = rpc_call(gw.cache, ENV_OP_PING, x->trace_id, env_now_ms() + 500, "{}", 2,
+		                 &rep) == 0 && rep.status == 0;
+
+		rpc_reply_clear(&rep);
+		cJSON_AddStringToObject(c, "cache", cache ? "ok" : "down");
+		degraded = degraded || !cache;
+	}
 	if (!pg || !router)
 		status = "down";
 	else if (!redis || degraded)

@@ -63,6 +63,7 @@ struct gw_state {
 	unsigned char     jwt_key[256];
 	size_t            jwt_keylen;
 	rpc_client       *router;
+	rpc_client       *cache;
 	rl_limiter       *rl;
 	bool              rl_off;
 	rl_rule           rl_addr, rl_user;

@@ -444,6 +444,9 @@ gw_start(const struct cfg *c)
 	cfg_url(c, "router", url, sizeof(url));
 	if ((gw.router = rpc_client_open(url, false)) == NULL)
 		return -1;
+	cfg_url(c, "cache", url, sizeof(url));
+	if ((gw.cache = rpc_client_open(url, false)) == NULL)
+		return -1;
 	cfg_url(c, "bus-in", url, sizeof(url));
 	bus_pub_open(url);
 	trace_init("gateway", c->pg_dsn);
@@ -466,6 +469,7 @@ gw_stop(int deadline_ms)
 	pthread_join(gw_events_thr, NULL);
 	bus_sub_close(gw_events);
 	rpc_client_close(gw.router);
+	rpc_client_close(gw.cache);
 	trace_shutdown();
 	bus_pub_close();
 	rl_free(gw.rl);

@@ -49,6 +49,7 @@ rt_status(struct rpc_reply *rep)
 		cJSON_AddNumberToObject(mo, "kgen", (double)m->kgen);
 	}
 	cJSON_AddNumberToObject(o, "trace_dropped", (double)trace_dropped());
+	rt_cache_stats(o);
 	rt_model_put(m);
 	rep->body = json_print(o);
 	rep->len = rep->body != NULL ? strlen(rep->body) : 0;
@@ -96,7 +97,13 @@ events_main(void *arg)
 			break;
 		if (rc > 0)
 			continue;
-		{
+		if (strcmp(topic, "sop.changed") == 0) {
+			const char *why;
+			cJSON      *e = json_parse(json, strlen(json), &why);
+
+			rt_cache_sop_changed(e != NULL ? json_str(e, "slug") : NULL);
+			cJSON_Delete(e);
+		} else {
 			/* Already trained at (or past) that generation, say by the
 			 * reload op that came with the same change: nothing to do. */
 			const char      *g = strstr(json, "\"kgen\":");
@@ -120,7 +127,7 @@ events_main(void *arg)
 static int
 rt_start(const struct cfg *c)
 {
-	static const char *const topics[] = {"examples.changed", NULL};
+	static const char *const topics[] = {"examples.changed", "sop.changed", NULL};
 	struct rpc_server_ops    ops = {.handle = rt_dispatch};
 	char                     url[256], url2[256], url3[256];
 
@@ -132,7 +139,7 @@ rt_start(const struct cfg *c)
 		return -1;
 	bus_pub_open(url);
 	trace_init("router", c->pg_dsn);
-	if (rt_model_init(c->pg_dsn) < 0)
+	if (rt_model_init(c->pg_dsn) < 0 || rt_cache_init() < 0)
 		return -1;
 	for (int i = 0; i < RT_NROUTES; i++) {
 		char name[64];
@@ -162,6 +169,7 @@ rt_stop(int deadline_ms)
 	bus_sub_close(rt_events);
 	for (int i = 0; i < RT_NROUTES; i++)
 		rpc_client_close(rt_workers[i]);
+	rt_cache_shutdown();
 	trace_shutdown();
 	bus_pub_close();
 	bus_hub_stop(rt_hub);

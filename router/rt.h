@@ -13,6 +13,8 @@
 
 #include "common/cfg.h"
 #include "common/rpc.h"
+#include <cjson/cJSON.h>
+
 #include "router/clf.h"
 
 #define RT_NROUTES 7
@@ -43,6 +45,18 @@ extern const struct cfg *rt_cfg;
 
 void rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
     size_t len, struct rpc_reply *rep);
+
+/* The response cache (rt_cache.c). */
+int    rt_cache_init(void);
+void   rt_cache_shutdown(void);
+cJSON *rt_cache_exact(const char *tid, const char *scope, const char *msg, int64_t kgen,
+           char *key, size_t keycap);
+cJSON *rt_cache_similar(const struct rt_model *m, const char *scope, const char *msg,
+           const char *label, int64_t kgen);
+void   rt_cache_store(const struct rt_model *m, const char *scope, const char *key,
+           const char *msg, const cJSON *answer);
+void   rt_cache_sop_changed(const char *slug);
+void   rt_cache_stats(cJSON *out);
 
 /* Decision thresholds on calibrated probabilities. */
 #define RT_ROUTE_MIN 0.30   /* below: out of scope */

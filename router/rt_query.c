@@ -2,7 +2,9 @@
  * rt_query.c - one query through the router
  *
  * Emergency rules run first, on every message, and cannot be skipped.
- * Otherwise the classifier ranks the topics; the route is the one whose
+ * Then the cache (rt_cache.c): an exact repeat is answered at once.
+ * Otherwise the classifier ranks the topics (and a paraphrase of a stored
+ * question may be answered from the cache); the route is the one whose
  * topics hold the most probability.  Out-of-scope messages are answered
  * here (no SOP, a person offered); everything else goes to a worker of the
  * route, with the top candidates, for the SOP answer.  Every step is
@@ -21,6 +23,7 @@
 #include "common/env.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "cache/cache.h"
 #include "common/trace.h"
 #include "router/emergency.h"
 #include "router/rt.h"
@@ -154,7 +157,8 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
 	em_match         em = {0};
 	int              is_em, ri = -1;
 	double           conf = 0, route_prob[RT_NROUTES] = {0}, oos_prob = 0;
-	int64_t          classify_us = 0, assist_us = 0;
+	int64_t          classify_us = 0, assist_us = 0, kgen = 0;
+	char             scope[128] = "", key[CACHE_KEY_MAX] = "";
 
 	(void)arg;
 	(void)worker;
@@ -180,7 +184,24 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
 	}
 	trace_step(tid, "emergency_check", d, env_mono_us() - t0);
 
-	/* 2. Classification. */
+	/* 2. The cache: an exact repeat skips everything below. */
+	if (!is_em) {
+		const char *loc = json_str(q, "location");
+
+		snprintf(scope, sizeof(scope), "%s|%s",
+		    json_str(q, "audience") ? json_str(q, "audience") : "customer", loc ? loc : "-");
+		kgen = (int64_t)json_num(q, "kgen", 0);
+		t1 = env_mono_us();
+		if ((r = rt_cache_exact(tid, scope, msg, kgen, key, sizeof(key))) != NULL) {
+			d = cJSON_CreateObject();
+			cJSON_AddStringToObject(d, "tier", json_str(r, "cache"));
+			cJSON_AddStringToObject(d, "match", "exact");
+			trace_step(tid, "cache_hit", d, env_mono_us() - t1);
+			goto answered;
+		}
+	}
+
+	/* 3. Classification. */
 	if (!is_em) {
 		t1 = env_mono_us();
 		if ((m = rt_model_get()) == NULL) {
@@ -228,6 +249,18 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
 			em.rule = "classifier";
 		} else if (route_prob[ri] < RT_ROUTE_MIN || oos_prob > route_prob[ri]) {
 			r = oos_reply(oos_prob);
+			goto answered;
+		} else if (ntop > 0 && m->label_route[top[0].label] == ri &&
+		           top[0].prob >= RT_SOP_MIN &&
+		           (r = rt_cache_similar(m, scope, msg, clf_label_name(m->clf, top[0].label),
+		                kgen)) != NULL) {
+			/* A paraphrase of a stored question about the same topic. */
+			d = cJSON_CreateObject();
+			cJSON_AddStringToObject(d, "tier", "l1");
+			cJSON_AddStringToObject(d, "match", "semantic");
+			cJSON_AddNumberToObject(d, "similarity", json_num(r, "similarity", 0));
+			cJSON_DeleteItemFromObject(r, "similarity");
+			trace_step(tid, "cache_hit", d, env_mono_us() - t0);
 			goto answered;
 		}
 	}
@@ -310,6 +343,8 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
 		cJSON_AddStringToObject(r, "route", route);
 		if (!cJSON_HasObjectItem(r, "confidence"))
 			cJSON_AddNumberToObject(r, "confidence", conf);
+		if (!is_em)
+			rt_cache_store(m, scope, key, msg, r);
 	}
 answered:
 	{

@@ -553,7 +553,8 @@ class Stack:
                               cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
     def start(self):
-        for b in ("clubos-gateway", "clubos-router", "clubos-assistant", "clubosctl"):
+        for b in ("clubos-gateway", "clubos-router", "clubos-assistant", "clubos-cache",
+                  "clubosctl"):
             if not os.access(binary(b), os.X_OK):
                 raise RuntimeError("missing %s: build first (make all)" % binary(b))
         self.pg = Postgres(self.logs)
@@ -572,6 +573,26 @@ class Stack:
                 raise RuntimeError("clubosctl %s exited %d:\n%s\n%s" % (
                     " ".join(args), r.returncode, r.stdout, r.stderr))
         self.procs["router"] = self.spawn("router", ["clubos-router", "-d"])
+        self.procs["cache"] = self.spawn("cache", ["clubos-cache", "-d"])
+        for route in ROUTES:
+            self.procs["assistant-" + route] = self.spawn(
+                "assistant-" + route, ["clubos-assistant", "-d", "--route", route])
+        self.procs["gateway"] = self.spawn("gateway", ["clubos-gateway", "-d"])
+        self.wait_healthy(self.port, 30, self.procs.values())
+
+    def restart_redis(self):
+        """restart_redis - a new, empty Redis on the same port (the old one was killed)."""
+        self.redis = Proc("redis", ["redis-server", "--port", str(self.redis_port), "--bind",
+                                    "127.0.0.1", "--save", "", "--appendonly", "no",
+                                    "--dir", self.tmp], dict(os.environ), self.logs)
+        wait_for(lambda: redis_ping(self.redis_port), 15, what="redis")
+
+    def restart_daemons(self):
+        """restart_daemons - SIGTERM every ClubOS daemon and start them all again."""
+        for name in list(self.procs):
+            self.procs[name].stop()
+        self.procs["router"] = self.spawn("router", ["clubos-router", "-d"])
+        self.procs["cache"] = self.spawn("cache", ["clubos-cache", "-d"])
         for route in ROUTES:
             self.procs["assistant-" + route] = self.spawn(
                 "assistant-" + route, ["clubos-assistant", "-d", "--route", route])

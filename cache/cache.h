@@ -1,0 +1,65 @@
+/*
+ * cache.h - the response cache: keys, the in-process tier, the guard
+ *
+ * Who uses what:
+ *   l1.c    the in-process tier (LRU, TTL, bounded by entries and bytes),
+ *           exact and semantic lookups; linked into the router, which
+ *           consults the cache, and into clubos-cache-eval;
+ *   main.c  clubos-cache, the daemon that owns the shared tiers: L2 in
+ *           Redis, L3 in PostgreSQL (durable; warms the tiers above).
+ *
+ * A key is "<scope>|<normalised text>"; the scope is the asker's audience
+ * class and location ("customer|riverside"), so an answer made for staff
+ * is never served to a customer.  Every entry records the SOP slug and
+ * version it was built from; the router serves an entry only while that
+ * version is current, and purges by slug on sop.changed.
+ *
+ * A semantic hit needs three things at once: the same scope, the same
+ * label (the classifier's top topic for the probe equals the entry's
+ * topic), a cosine similarity at or above the threshold, and the same
+ * guard: a bitmask of words that flip meaning although they change few
+ * features (not, can't, cancel, change, lock, unlock, ...).
+ */
+#ifndef CLUBOS_CACHE_H
+#define CLUBOS_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "router/clf.h"
+
+#define CACHE_KEY_MAX 2200
+
+/* The similarity a semantic hit needs, chosen on BANKING77 (docs/cache.md). */
+#define CACHE_SEMANTIC_MIN 0.55
+
+struct cache_stats {
+	uint64_t hits, semantic_hits, misses, evictions, expired, purged;
+	uint64_t entries, bytes;
+	uint64_t hit_us_total; /* summed lookup time of hits, for the mean */
+};
+
+struct cache_hit {
+	char  *value;      /* malloc'd copy; the caller frees */
+	char   label[96];
+	int    version;
+	double similarity; /* 1 for an exact hit */
+};
+
+typedef struct cache_l1 cache_l1;
+
+int       cache_key(const char *scope, const char *text, char *out, size_t cap);
+uint64_t  cache_guard(const char *text);
+
+cache_l1 *cache_l1_new(size_t max_entries, size_t max_bytes, int ttl_s);
+void      cache_l1_free(cache_l1 *c);
+int       cache_l1_get(cache_l1 *c, const char *key, struct cache_hit *hit);
+int       cache_l1_similar(cache_l1 *c, const char *scope, const char *label,
+              const clf_vec *v, uint64_t guard, double min_sim, struct cache_hit *hit);
+int       cache_l1_put(cache_l1 *c, const char *key, const char *scope, const char *label,
+              int version, const char *value, clf_vec *v, uint64_t guard);
+size_t    cache_l1_purge_label(cache_l1 *c, const char *label);
+size_t    cache_l1_purge_all(cache_l1 *c);
+void      cache_l1_stats(cache_l1 *c, struct cache_stats *out);
+
+#endif

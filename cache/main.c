@@ -1,0 +1,413 @@
+/*
+ * clubos-cache - the shared tiers of the response cache
+ *
+ * Serves cache.get, cache.put, cache.invalidate and cache.stats on
+ * cache.ipc.  L2 is Redis (fast, shared by every router, lost on a
+ * restart); L3 is PostgreSQL (durable: it survives restarts of everything
+ * and warms the tiers above).  A get tries L2, then L3, and copies an L3
+ * hit into L2.  A put writes both.  Invalidation by SOP slug (on the
+ * sop.changed event, and on request) removes an SOP's entries from both;
+ * the version recorded in every entry makes an old one harmless even
+ * before the purge arrives, because the router checks it.
+ *
+ * Degradation: with Redis down, gets and puts go to L3 alone and nothing
+ * fails; Redis is retried at most once a second.  With PostgreSQL down,
+ * L2 still serves.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/bus.h"
+#include "common/daemon.h"
+#include "common/db.h"
+#include "common/env.h"
+#include "common/json.h"
+#include "common/kv.h"
+#include "common/log.h"
+#include "common/rpc.h"
+#include "common/trace.h"
+
+#define CACHE_TTL_S       86400
+#define CACHE_VALUE_MAX   (64 * 1024)
+
+struct worker {
+	db_conn *db;
+	kv_conn *kv;
+};
+
+static const struct cfg *cc_cfg;
+static rpc_server       *cc_server;
+static bus_sub          *cc_events;
+static pthread_t         cc_events_thr;
+static atomic_bool       cc_stopping;
+
+static struct {
+	atomic_ullong l2_hits, l2_misses, l3_hits, l3_misses, puts, invalidations, errors;
+	atomic_ullong l2_hit_us, l3_hit_us;
+} cc_st;
+
+/* reply_obj - answer with a JSON object (takes ownership) */
+static void
+reply_obj(struct rpc_reply *rep, cJSON *o)
+{
+	rep->body = json_print(o);
+	rep->len = rep->body != NULL ? strlen(rep->body) : 0;
+	cJSON_Delete(o);
+}
+
+/* l2_key - the Redis key of a cache key */
+static void
+l2_key(const char *key, char *out, size_t cap)
+{
+	snprintf(out, cap, "cache:%s", key);
+}
+
+/* cc_get - L2, then L3 (copied up into L2) */
+static void
+cc_get(struct worker *w, const cJSON *q, struct rpc_reply *rep)
+{
+	const char *key = json_str(q, "key");
+	char        rk[CACHE_VALUE_MAX / 16];
+	int64_t     t0 = env_mono_us();
+	cJSON      *o = cJSON_CreateObject();
+	redisReply *r;
+	PGresult   *pr;
+
+	if (key == NULL || strlen(key) > 2200) {
+		cJSON_Delete(o);
+		rpc_reply_error(rep, 400, "bad_request", "cache.get needs a key");
+		return;
+	}
+	l2_key(key, rk, sizeof(rk));
+	{
+		const char *argv[] = {"GET", rk};
+
+		r = kv_cmdargv(w->kv, 2, argv, NULL);
+	}
+	if (r != NULL && r->type == REDIS_REPLY_STRING) {
+		const char *why;
+		cJSON      *e = json_parse(r->str, r->len, &why);
+
+		freeReplyObject(r);
+		if (e != NULL) {
+			cJSON_AddStringToObject(e, "tier", "l2");
+			cJSON_AddBoolToObject(e, "hit", true);
+			atomic_fetch_add(&cc_st.l2_hits, 1);
+			atomic_fetch_add(&cc_st.l2_hit_us, (unsigned long long)(env_mono_us() - t0));
+			cJSON_Delete(o);
+			reply_obj(rep, e);
+			return;
+		}
+	} else if (r != NULL)
+		freeReplyObject(r);
+	atomic_fetch_add(&cc_st.l2_misses, 1);
+	{
+		const char *p[] = {key};
+
+		pr = db_exec(w->db,
+		    "UPDATE cache_entries SET hits = hits + 1 WHERE key = $1 AND expires_at > now() "
+		    "RETURNING json_build_object('label', sop_slug, 'version', sop_version, "
+		    "  'scope', scope, 'value', value, "
+		    "  'ttl', greatest(1, extract(epoch FROM expires_at - now())::int))::text",
+		    1, p);
+	}
+	if (pr != NULL && PQntuples(pr) == 1) {
+		const char *why;
+		cJSON      *e = json_parse(db_val(pr, 0, 0), strlen(db_val(pr, 0, 0)), &why);
+
+		if (e != NULL) {
+			char       *text, ttl[16];
+			const char *argv[] = {"SET", rk, NULL, "EX", ttl};
+
+			/* Warm L2 for the next asker. */
+			snprintf(ttl, sizeof(ttl), "%d", json_int(e, "ttl", 60));
+			cJSON_DeleteItemFromObject(e, "ttl");
+			if ((text = json_print(e)) != NULL) {
+				argv[2] = text;
+				if ((r = kv_cmdargv(w->kv, 5, argv, NULL)) != NULL)
+					freeReplyObject(r);
+				free(text);
+			}
+			cJSON_AddStringToObject(e, "tier", "l3");
+			cJSON_AddBoolToObject(e, "hit", true);
+			atomic_fetch_add(&cc_st.l3_hits, 1);
+			atomic_fetch_add(&cc_st.l3_hit_us, (unsigned long long)(env_mono_us() - t0));
+			PQclear(pr);
+			cJSON_Delete(o);
+			reply_obj(rep, e);
+			return;
+		}
+	}
+	PQclear(pr);
+	atomic_fetch_add(&cc_st.l3_misses, 1);
+	cJSON_AddBoolToObject(o, "hit", false);
+	reply_obj(rep, o);
+}
+
+/* cc_put - write an entry to L2 and L3 */
+static void
+cc_put(struct worker *w, const cJSON *q, struct rpc_reply *rep)
+{
+	const char *key = json_str(q, "key"), *scope = json_str(q, "scope");
+	const char *label = json_str(q, "label"), *value = json_str(q, "value");
+	int         version = json_int(q, "version", 0);
+	char        rk[CACHE_VALUE_MAX / 16], ver[16], ttl[16], idx[160];
+	cJSON      *e;
+	char       *text;
+	redisReply *r;
+
+	if (key == NULL || scope == NULL || label == NULL || value == NULL || version < 1 ||
+	    strlen(key) > 2200 || strlen(value) > CACHE_VALUE_MAX || strlen(label) > 100) {
+		rpc_reply_error(rep, 400, "bad_request",
+		    "cache.put needs key, scope, label, version and value");
+		return;
+	}
+	snprintf(ver, sizeof(ver), "%d", version);
+	snprintf(ttl, sizeof(ttl), "%d", CACHE_TTL_S);
+	l2_key(key, rk, sizeof(rk));
+	snprintf(idx, sizeof(idx), "cache-by-sop:%s", label);
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "label", label);
+	cJSON_AddNumberToObject(e, "version", version);
+	cJSON_AddStringToObject(e, "scope", scope);
+	cJSON_AddStringToObject(e, "value", value);
+	if ((text = json_print(e)) != NULL) {
+		const char *set[] = {"SET", rk, text, "EX", ttl};
+		const char *sadd[] = {"SADD", idx, rk};
+
+		if ((r = kv_cmdargv(w->kv, 5, set, NULL)) != NULL)
+			freeReplyObject(r);
+		/* An index per SOP, so invalidation finds its keys. */
+		if ((r = kv_cmdargv(w->kv, 3, sadd, NULL)) != NULL)
+			freeReplyObject(r);
+		free(text);
+	}
+	cJSON_Delete(e);
+	{
+		const char *p[] = {key, scope, label, ver, value, ttl};
+
+		if (db_cmd(w->db,
+		        "INSERT INTO cache_entries (key, scope, sop_slug, sop_version, value, expires_at) "
+		        "VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int)) "
+		        "ON CONFLICT (key) DO UPDATE SET scope = $2, sop_slug = $3, sop_version = $4, "
+		        "  value = $5, expires_at = EXCLUDED.expires_at, created_at = now()",
+		        6, p) < 0)
+			atomic_fetch_add(&cc_st.errors, 1);
+	}
+	atomic_fetch_add(&cc_st.puts, 1);
+	rep->body = strdup("{\"ok\":true}");
+	rep->len = rep->body != NULL ? strlen(rep->body) : 0;
+}
+
+/* invalidate - drop one SOP's entries (or all, label NULL) from L2 and L3 */
+static long
+invalidate(struct worker *w, const char *label)
+{
+	char        idx[160];
+	redisReply *r;
+	long        n = 0;
+	PGresult   *pr;
+
+	if (label != NULL) {
+		const char *smembers[] = {"SMEMBERS", idx};
+
+		snprintf(idx, sizeof(idx), "cache-by-sop:%s", label);
+		if ((r = kv_cmdargv(w->kv, 2, smembers, NULL)) != NULL) {
+			if (r->type == REDIS_REPLY_ARRAY)
+				for (size_t i = 0; i < r->elements; i++) {
+					const char *del[] = {"DEL", r->element[i]->str};
+					redisReply *d = kv_cmdargv(w->kv, 2, del, NULL);
+
+					if (d != NULL)
+						freeReplyObject(d);
+				}
+			freeReplyObject(r);
+			const char *del[] = {"DEL", idx};
+			if ((r = kv_cmdargv(w->kv, 2, del, NULL)) != NULL)
+				freeReplyObject(r);
+		}
+		const char *p[] = {label};
+		pr = db_exec(w->db, "DELETE FROM cache_entries WHERE sop_slug = $1", 1, p);
+	} else {
+		const char *flush[] = {"EVAL",
+		    "local n = 0 for _, k in ipairs(redis.call('KEYS', 'cache*')) do "
+		    "redis.call('DEL', k) n = n + 1 end return n", "0"};
+
+		if ((r = kv_cmdargv(w->kv, 3, flush, NULL)) != NULL)
+			freeReplyObject(r);
+		pr = db_exec(w->db, "DELETE FROM cache_entries", 0, NULL);
+	}
+	if (pr != NULL)
+		n = strtol(PQcmdTuples(pr), NULL, 10);
+	PQclear(pr);
+	atomic_fetch_add(&cc_st.invalidations, 1);
+	return n;
+}
+
+/* cc_stats - counters of the shared tiers */
+static void
+cc_stats(struct worker *w, struct rpc_reply *rep)
+{
+	cJSON    *o = cJSON_CreateObject(), *l2 = cJSON_AddObjectToObject(o, "l2"),
+	         *l3 = cJSON_AddObjectToObject(o, "l3");
+	PGresult *r = db_exec(w->db, "SELECT count(*) FROM cache_entries WHERE expires_at > now()",
+	    0, NULL);
+
+	cJSON_AddNumberToObject(l2, "hits", (double)atomic_load(&cc_st.l2_hits));
+	cJSON_AddNumberToObject(l2, "misses", (double)atomic_load(&cc_st.l2_misses));
+	cJSON_AddNumberToObject(l2, "hit_us_total", (double)atomic_load(&cc_st.l2_hit_us));
+	cJSON_AddBoolToObject(l2, "up", kv_ping(w->kv));
+	cJSON_AddNumberToObject(l3, "hits", (double)atomic_load(&cc_st.l3_hits));
+	cJSON_AddNumberToObject(l3, "misses", (double)atomic_load(&cc_st.l3_misses));
+	cJSON_AddNumberToObject(l3, "hit_us_total", (double)atomic_load(&cc_st.l3_hit_us));
+	cJSON_AddNumberToObject(l3, "entries", r != NULL ? strtod(db_val(r, 0, 0), NULL) : -1);
+	cJSON_AddNumberToObject(o, "puts", (double)atomic_load(&cc_st.puts));
+	cJSON_AddNumberToObject(o, "invalidations", (double)atomic_load(&cc_st.invalidations));
+	cJSON_AddNumberToObject(o, "errors", (double)atomic_load(&cc_st.errors));
+	PQclear(r);
+	reply_obj(rep, o);
+}
+
+/* cc_dispatch - the op table */
+static void
+cc_dispatch(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
+    struct rpc_reply *rep)
+{
+	struct worker *w = worker;
+	const char    *why;
+	cJSON         *q = NULL;
+
+	(void)arg;
+	if (h->op != ENV_OP_PING && (q = json_parse(body, len, &why)) == NULL) {
+		rpc_reply_error(rep, 400, "bad_request", why);
+		return;
+	}
+	switch (h->op) {
+	case ENV_OP_PING:
+		rep->body = strdup("{\"ok\":true}");
+		rep->len = rep->body != NULL ? strlen(rep->body) : 0;
+		break;
+	case ENV_OP_CACHE_GET:
+		cc_get(w, q, rep);
+		break;
+	case ENV_OP_CACHE_PUT:
+		cc_put(w, q, rep);
+		break;
+	case ENV_OP_CACHE_INVALIDATE: {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "removed", (double)invalidate(w, json_str(q, "label")));
+		reply_obj(rep, o);
+		break;
+	}
+	case ENV_OP_CACHE_STATS:
+		cc_stats(w, rep);
+		break;
+	default:
+		rpc_reply_error(rep, 400, "unknown_op", "the cache does not serve this op");
+	}
+	cJSON_Delete(q);
+}
+
+static void *
+worker_init(void *arg, int idx)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+
+	(void)arg;
+	(void)idx;
+	if (w != NULL) {
+		w->db = db_open(cc_cfg->pg_dsn);
+		w->kv = kv_open(cc_cfg->redis_host, cc_cfg->redis_port, 100);
+	}
+	return w;
+}
+
+static void
+worker_fini(void *arg, void *worker)
+{
+	struct worker *w = worker;
+
+	(void)arg;
+	if (w == NULL)
+		return;
+	db_close(w->db);
+	kv_close(w->kv);
+	free(w);
+}
+
+/* events_main - purge an SOP's entries when it changes */
+static void *
+events_main(void *arg)
+{
+	struct worker *w = worker_init(NULL, -1);
+
+	(void)arg;
+	while (w != NULL && !atomic_load(&cc_stopping)) {
+		char       *topic, *json;
+		const char *why;
+		cJSON      *e;
+		int         rc = bus_sub_recv(cc_events, 200, &topic, &json);
+
+		if (rc < 0)
+			break;
+		if (rc > 0)
+			continue;
+		if ((e = json_parse(json, strlen(json), &why)) != NULL && json_str(e, "slug") != NULL)
+			log_info("sop %s changed: %ld entries removed from L3", json_str(e, "slug"),
+			    invalidate(w, json_str(e, "slug")));
+		cJSON_Delete(e);
+		free(topic);
+		free(json);
+	}
+	worker_fini(NULL, w);
+	return NULL;
+}
+
+/* cc_start - sockets, bus, workers */
+static int
+cc_start(const struct cfg *c)
+{
+	static const char *const topics[] = {"sop.changed", NULL};
+	struct rpc_server_ops    ops = {.handle = cc_dispatch, .worker_init = worker_init,
+                                .worker_fini = worker_fini};
+	char                     url[256];
+
+	cc_cfg = c;
+	cfg_url(c, "bus-in", url, sizeof(url));
+	bus_pub_open(url);
+	cfg_url(c, "events", url, sizeof(url));
+	if ((cc_events = bus_sub_open(url, topics)) == NULL ||
+	    pthread_create(&cc_events_thr, NULL, events_main, NULL) != 0)
+		return -1;
+	cfg_url(c, "cache", url, sizeof(url));
+	if ((cc_server = rpc_server_start(url, true, c->workers, &ops)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* cc_stop - finish in-flight requests, then close */
+static void
+cc_stop(int deadline_ms)
+{
+	rpc_server_stop(cc_server, deadline_ms);
+	atomic_store(&cc_stopping, true);
+	pthread_join(cc_events_thr, NULL);
+	bus_sub_close(cc_events);
+	bus_pub_close();
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct daemon_ops ops = {
+		.name = "clubos-cache",
+		.start = cc_start,
+		.stop = cc_stop,
+	};
+
+	return daemon_main(argc, argv, &ops);
+}

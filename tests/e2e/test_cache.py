@@ -1,0 +1,126 @@
+"""
+test_cache.py - the tiered response cache through the HTTP API
+
+Repeats are answered from the cache and say so; paraphrases hit; a change
+or a rollback of an SOP is visible on the very next query through every
+tier; scopes never mix; emergencies and personal answers are never cached;
+Redis dying loses no request; L3 answers after every daemon restarts.
+
+Each test uses its own questions (tier-0 SOPs, so their answers may be
+cached), so the tests do not depend on each other's cache state.
+"""
+
+import harness
+
+
+def _ask(stack, token, message, **kw):
+    r = stack.query(token, message, **kw)
+    return harness.assert_answer(r)
+
+
+def test_repeat_hits_and_paraphrase_hits(stack, accounts):
+    t = accounts["customer"].token
+    first = _ask(stack, t, "how long does 18 holes take for two players")
+    assert first["sop"]["slug"] == "general.round-duration"
+    assert first["cache"] == "miss"
+    again = _ask(stack, t, "how long does 18 holes take for two players")
+    assert again["cache"] == "l1", again
+    assert again["response"] == first["response"] and again["sop"] == first["sop"]
+    # Case, punctuation and spacing do not make a new question.
+    norm = _ask(stack, t, "How long does 18 holes take for two players?!")
+    assert norm["cache"] == "l1", norm
+    para = _ask(stack, t, "how long does 18 holes usually take for two players")
+    assert para["sop"]["slug"] == "general.round-duration"
+    assert para["cache"] == "l1", "a paraphrase did not hit: %r" % para
+
+
+def test_update_and_rollback_are_seen_through_every_tier(stack, accounts):
+    admin, t = accounts["admin"].token, accounts["customer"].token
+    q = "is there a minimum age for kids to play"
+    first = _ask(stack, t, q)
+    slug = first["sop"]["slug"]
+    assert slug == "general.age-policy", first
+    assert _ask(stack, t, q)["cache"] == "l1"
+    cur = stack.http("GET", "/api/sops/" + slug, token=admin).json
+    marker = "Cache marker sentence for the update test."
+    r = stack.http("PUT", "/api/sops/" + slug,
+                   body={"content": cur["content"] + "\n\n" + marker, "base_sha256": cur["sha256"]},
+                   token=admin)
+    assert r.status == 200, r
+    after = _ask(stack, t, q)
+    assert after["sop"]["version"] == cur["version"] + 1, after
+    assert marker in after["response"], "a cached answer of the old version was served: %r" % after
+    r = stack.http("POST", "/api/sops/%s/rollback" % slug, body={"version": cur["version"]},
+                   token=admin)
+    assert r.status == 200, r
+    rolled = _ask(stack, t, q)
+    assert marker not in rolled["response"], "the rollback was not seen: %r" % rolled
+    assert rolled["sop"]["version"] == cur["version"] + 2
+
+
+def test_scopes_never_mix(stack, accounts):
+    q = "do i need to bring my own golf clubs or do you have some"
+    cust = _ask(stack, accounts["customer"].token, q)
+    assert cust["cache"] == "miss"
+    op = _ask(stack, accounts["operator"].token, q)
+    assert op["cache"] == "miss", "an operator was served the customer's entry: %r" % op
+    assert _ask(stack, accounts["operator"].token, q)["cache"] == "l1"
+    assert _ask(stack, accounts["customer"].token, q)["cache"] == "l1"
+    # Location is part of the scope too.
+    loc = _ask(stack, accounts["customer"].token, q, location="riverside")
+    assert loc["cache"] == "miss", loc
+
+
+def test_staff_entries_never_reach_customers(stack, accounts):
+    q = "what tone should replies to customers have, any wording rules"
+    staff = _ask(stack, accounts["operator"].token, q)
+    assert staff["sop"] and staff["sop"]["slug"] == "brand.voice-guidelines", staff
+    _ask(stack, accounts["operator"].token, q)
+    for who in ("customer", "kiosk"):
+        a = _ask(stack, accounts[who].token, q)
+        assert not a["sop"] or a["sop"]["slug"] != "brand.voice-guidelines", a
+        assert a["response"] != staff["response"]
+
+
+def test_emergencies_and_personal_answers_are_never_cached(stack, accounts):
+    t = accounts["customer"].token
+    for _ in range(2):
+        e = _ask(stack, t, "there is smoke pouring out of the projector in bay 2")
+        assert e["route"] == "emergency" and e["cache"] == "miss", e
+        assert e["escalation"]["tier"] == 3
+    for _ in range(2):
+        c = _ask(stack, t, "how much credit is left on my account")
+        assert c["route"] == "customerinfo" and c["cache"] == "miss", c
+
+
+def test_redis_down_loses_nothing_and_l2_comes_back(stack, accounts):
+    t = accounts["customer"].token
+    q = "can we bring our own food into the bay"
+    _ask(stack, t, q)
+    stack.redis.kill9()
+    try:
+        for i in range(5):
+            a = _ask(stack, t, q if i % 2 else "are kids allowed if an adult comes along")
+            assert a["cache"] in ("l1", "miss"), a
+    finally:
+        stack.restart_redis()
+    # Nothing in the new Redis yet: a fresh router-side miss fills L2 again.
+    harness.wait_for(lambda: stack.health().json.get("components", {}).get("redis") == "ok", 10,
+                     what="redis back in health")
+    assert _ask(stack, t, q)["cache"] in ("l1", "l2")
+
+
+def test_l3_answers_after_every_daemon_restarts(stack, accounts):
+    t = accounts["customer"].token
+    q = "where do i park at harbourview"
+    first = _ask(stack, t, q, location="harbourview")
+    assert first["sop"]["slug"] == "general.location-parking"
+    # The store reaches L1 at once and L3 off the request path.
+    harness.wait_for(lambda: _ask(stack, t, q, location="harbourview")["cache"] == "l1", 5,
+                     what="L1 entry")
+    stack.restart_daemons()
+    stack.redis.kill9()
+    stack.restart_redis()
+    a = harness.wait_for(lambda: (lambda r: r if r["cache"] == "l3" else None)(
+        _ask(stack, t, q, location="harbourview")), 10, what="an L3 hit after restarts")
+    assert a["response"] == first["response"]
