@@ -35,6 +35,7 @@ static const struct cfg_entry cfg_table[] = {
 	S(admin_password_file, "CLUBOS_ADMIN_PASSWORD_FILE", "var/admin-password", false),
 	S(anthropic_api_key, "ANTHROPIC_API_KEY", "", true),
 	S(anthropic_base_url, "ANTHROPIC_BASE_URL", "https://api.anthropic.com", false),
+	S(cache, "CLUBOS_CACHE", "on", false),
 	S(env, "CLUBOS_ENV", "development", false),
 	S(http_addr, "CLUBOS_HTTP_ADDR", "127.0.0.1", false),
 	I(http_port, "CLUBOS_HTTP_PORT", "8080", 0, 65535),
@@ -188,6 +189,10 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 	if (strcmp(c->env, "development") != 0 && strcmp(c->env, "production") != 0 &&
 	    strcmp(c->env, "test") != 0) {
 		snprintf(err, errlen, "env must be development, test or production");
+		return -1;
+	}
+	if (strcmp(c->cache, "on") != 0 && strcmp(c->cache, "off") != 0) {
+		snprintf(err, errlen, "CLUBOS_CACHE must be on or off");
 		return -1;
 	}
 	if (strlen(c->run_dir) > 80) {

@@ -19,6 +19,7 @@ struct cfg {
 	char *admin_password_file;
 	char *anthropic_api_key;
 	char *anthropic_base_url;
+	char *cache;
 	char *env;
 	char *http_addr;
 	int   http_port;

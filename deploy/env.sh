@@ -1,6 +1,6 @@
 # env.sh - the settings `make up`, `make down` and the scripts share.
 # Sourced, not run.  Everything lives under var/ in the repository.
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=${CLUBOS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 VAR="${CLUBOS_VAR:-$ROOT/var}"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 : "${CLUBOS_PG_PORT:=55432}"

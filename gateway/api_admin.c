@@ -1,6 +1,7 @@
 /*
  * api_admin.c - health, login, users, SOP reads, metrics and the web UI
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,12 +316,122 @@ api_sop_versions(struct gw_ctx *x)
 	    1, p, true);
 }
 
-/* api_metrics - GET /metrics */
+/* status_of - a daemon's status object, or NULL when it does not answer */
+static cJSON *
+status_of(struct gw_ctx *x, rpc_client *c, int op)
+{
+	struct rpc_reply rep;
+	cJSON           *o = NULL;
+	const char      *why;
+
+	if (rpc_client_peers(c) > 0 &&
+	    rpc_call(c, op, x->trace_id, env_now_ms() + 300, "{}", 2, &rep) == 0 && rep.status == 0)
+		o = json_parse(rep.body, rep.len, &why);
+	rpc_reply_clear(&rep);
+	return o;
+}
+
+/* metric - append one sample line */
+static void
+metric(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+metric(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	va_list ap;
+	int     n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (*len + (size_t)n < *cap)
+			break;
+		char *nb = realloc(*buf, *cap * 2 + (size_t)n);
+
+		if (nb == NULL)
+			return;
+		*buf = nb;
+		*cap = *cap * 2 + (size_t)n;
+	}
+	*len += (size_t)n;
+}
+
+/* api_metrics - GET /metrics: the gateway's own, the cache tiers', the workers' */
 void
 api_metrics(struct gw_ctx *x)
 {
-	metrics_render(&x->res->body, &x->res->len);
-	x->res->status = x->res->body != NULL ? 200 : 500;
+	char  *buf;
+	size_t len, cap;
+	cJSON *rs = status_of(x, gw.router, ENV_OP_STATUS);
+	cJSON *cs = status_of(x, gw.cache, ENV_OP_CACHE_STATS);
+
+	metrics_render(&buf, &len);
+	if (buf == NULL) {
+		cJSON_Delete(rs);
+		cJSON_Delete(cs);
+		gw_error(x, 500, "internal", "out of memory");
+		return;
+	}
+	cap = len + 1;
+	metric(&buf, &len, &cap,
+	    "# HELP clubos_cache_hits_total Cache hits by tier (l1 counts exact and semantic).\n"
+	    "# TYPE clubos_cache_hits_total counter\n"
+	    "# HELP clubos_cache_misses_total Lookups a tier could not answer.\n"
+	    "# TYPE clubos_cache_misses_total counter\n"
+	    "# HELP clubos_cache_evictions_total L1 entries evicted for room.\n"
+	    "# TYPE clubos_cache_evictions_total counter\n"
+	    "# HELP clubos_cache_hit_seconds_total Time spent in lookups that hit, by tier.\n"
+	    "# TYPE clubos_cache_hit_seconds_total counter\n"
+	    "# HELP clubos_cache_entries Entries held, by tier.\n"
+	    "# TYPE clubos_cache_entries gauge\n");
+	{
+		cJSON *c = cJSON_GetObjectItem(rs, "cache");
+
+		if (cJSON_IsObject(c)) {
+			metric(&buf, &len, &cap,
+			    "clubos_cache_hits_total{tier=\"l1\",match=\"exact\"} %.0f\n"
+			    "clubos_cache_hits_total{tier=\"l1\",match=\"semantic\"} %.0f\n"
+			    "clubos_cache_misses_total{tier=\"l1\"} %.0f\n"
+			    "clubos_cache_evictions_total{tier=\"l1\"} %.0f\n"
+			    "clubos_cache_hit_seconds_total{tier=\"l1\"} %g\n"
+			    "clubos_cache_entries{tier=\"l1\"} %.0f\n",
+			    json_num(c, "l1_hits", 0), json_num(c, "l1_semantic_hits", 0),
+			    json_num(c, "l1_misses", 0), json_num(c, "l1_evictions", 0),
+			    json_num(c, "l1_hit_us_total", 0) / 1e6, json_num(c, "l1_entries", 0));
+		}
+	}
+	for (int t = 0; t < 2 && cJSON_IsObject(cs); t++) {
+		const char *tier = t == 0 ? "l2" : "l3";
+		cJSON      *c = cJSON_GetObjectItem(cs, tier);
+
+		metric(&buf, &len, &cap,
+		    "clubos_cache_hits_total{tier=\"%s\",match=\"exact\"} %.0f\n"
+		    "clubos_cache_misses_total{tier=\"%s\"} %.0f\n"
+		    "clubos_cache_hit_seconds_total{tier=\"%s\"} %g\n",
+		    tier, json_num(c, "hits", 0), tier, json_num(c, "misses", 0), tier,
+		    json_num(c, "hit_us_total", 0) / 1e6);
+		if (t == 1)
+			metric(&buf, &len, &cap, "clubos_cache_entries{tier=\"l3\"} %.0f\n",
+			    json_num(c, "entries", 0));
+	}
+	{
+		cJSON *w = cJSON_GetObjectItem(rs, "workers"), *it;
+
+		metric(&buf, &len, &cap, "# HELP clubos_workers Assistant workers connected, by route.\n"
+		                         "# TYPE clubos_workers gauge\n");
+		cJSON_ArrayForEach(it, w)
+		    metric(&buf, &len, &cap, "clubos_workers{route=\"%s\"} %d\n", it->string,
+		        it->valueint);
+	}
+	cJSON_Delete(rs);
+	cJSON_Delete(cs);
+	x->res->body = buf;
+	x->res->len = len;
+	x->res->status = 200;
 	x->res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 

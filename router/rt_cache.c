@@ -212,7 +212,7 @@ rt_cache_exact(const char *tid, const char *scope, const char *msg, int64_t kgen
 	cJSON           *a, *q;
 	char            *body;
 
-	if (cache_key(scope, msg, key, keycap) < 0) {
+	if (strcmp(rt_cfg->cache, "off") == 0 || cache_key(scope, msg, key, keycap) < 0) {
 		key[0] = '\0';
 		return NULL;
 	}
@@ -270,7 +270,7 @@ rt_cache_similar(const struct rt_model *m, const char *scope, const char *msg, c
 	clf_vec          v = {0};
 	cJSON           *a = NULL;
 
-	if (clf_featurize(m->clf, msg, &v) < 0)
+	if (strcmp(rt_cfg->cache, "off") == 0 || clf_featurize(m->clf, msg, &v) < 0)
 		return NULL;
 	if (cache_l1_similar(l1, scope, label, &v, cache_guard(msg), CACHE_SEMANTIC_MIN, &hit) == 1 &&
 	    (a = answer_from(&hit, kgen, "l1")) != NULL)

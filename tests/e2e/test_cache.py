@@ -32,6 +32,13 @@ def test_repeat_hits_and_paraphrase_hits(stack, accounts):
     para = _ask(stack, t, "how long does 18 holes usually take for two players")
     assert para["sop"]["slug"] == "general.round-duration"
     assert para["cache"] == "l1", "a paraphrase did not hit: %r" % para
+    m = stack.http("GET", "/metrics")
+    assert m.status == 200
+    text = m.body.decode() if isinstance(m.body, bytes) else m.body
+    for match in ("exact", "semantic"):
+        line = [l for l in text.splitlines()
+                if l.startswith('clubos_cache_hits_total{tier="l1",match="%s"}' % match)]
+        assert line and float(line[0].split()[-1]) >= 1, "no L1 %s hits on /metrics" % match
 
 
 def test_update_and_rollback_are_seen_through_every_tier(stack, accounts):
