@@ -132,10 +132,14 @@ bench: deps all
 eval: deps all
 	@sh tests/eval/run.sh
 
+LINT_SRC = $(wildcard common/*.[ch] gateway/*.[ch] router/*.[ch] assistants/*.[ch] \
+             cache/*.[ch] deploy/clubosctl/*.[ch] tests/unit/*.c)
+
 lint:
-	clang-format --dry-run --Werror $(COMMON_SRC) $(wildcard common/*.h)
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-	    --suppress=missingIncludeSystem -I. common router gateway assistants
+	clang-format --dry-run --Werror $(LINT_SRC)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
+	    --inline-suppr --suppress=missingIncludeSystem --suppress=unknownMacro -I. common router gateway assistants cache \
+	    deploy/clubosctl
 
 clean:
 	rm -rf build

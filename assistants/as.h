@@ -49,30 +49,30 @@ struct as_kb {
 extern const char       *as_route;
 extern const struct cfg *as_cfg;
 
-int           as_kb_reload(db_conn *db);
-struct as_kb *as_kb_get(void);
-void          as_kb_put(struct as_kb *kb);
-void          as_kb_shutdown(void);
+int                       as_kb_reload(db_conn *db);
+struct as_kb             *as_kb_get(void);
+void                      as_kb_put(struct as_kb *kb);
+void                      as_kb_shutdown(void);
 const struct as_sop      *as_kb_sop(const struct as_kb *kb, const char *slug);
 const struct as_location *as_kb_location(const struct as_kb *kb, const char *slug);
-char *as_render(const struct as_kb *kb, const char *tmpl, const char *location);
+char                     *as_render(const struct as_kb *kb, const char *tmpl, const char *location);
 
 /* The asker, as the gateway vouched for it. */
 struct as_asker {
-	const char *role;       /* admin operator support kiosk customer */
-	const char *audience;   /* customer staff admin */
+	const char *role;     /* admin operator support kiosk customer */
+	const char *audience; /* customer staff admin */
 	const char *channel;
-	const char *location;   /* a known slug or NULL */
-	int         bay;        /* 0 = unknown */
+	const char *location; /* a known slug or NULL */
+	int         bay;      /* 0 = unknown */
 	int64_t     user_id;
 	int64_t     customer_id; /* linked customer of a customer login, 0 = none */
 	const char *customer_phone;
 };
 
 bool  as_audience_allows(const char *asker_audience, const char *sop_audience);
-void  as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body,
-          size_t len, struct rpc_reply *rep);
+void  as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
+                struct rpc_reply *rep);
 char *as_customer_answer(db_conn *db, const struct as_asker *a, const char *slug,
-          const char *message, const char *trace_id);
+                         const char *message, const char *trace_id);
 
 #endif

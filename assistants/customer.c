@@ -58,7 +58,7 @@ find_by_staff(db_conn *db, const struct as_asker *a, const char *msg)
 		const char *p[] = {num};
 
 		snprintf(sql, sizeof(sql),
-		    "SELECT %s FROM customers WHERE member_number::text = $1", cust_cols);
+		         "SELECT %s FROM customers WHERE member_number::text = $1", cust_cols);
 		return db_exec(db, sql, 1, p);
 	}
 	if (digits_after(msg, "ending", 4, num, sizeof(num)) != NULL ||
@@ -66,8 +66,10 @@ find_by_staff(db_conn *db, const struct as_asker *a, const char *msg)
 		const char *p[] = {num};
 
 		snprintf(sql, sizeof(sql),
-		    "SELECT %s FROM customers WHERE right(regexp_replace(phone, '[^0-9]', '', 'g'), "
-		    "length($1)) = $1", cust_cols);
+		         "SELECT %s FROM customers WHERE right(regexp_replace(phone, '[^0-9]', '', "
+		         "'g'), "
+		         "length($1)) = $1",
+		         cust_cols);
 		return db_exec(db, sql, 1, p);
 	}
 	/* A name in the message: the longest customer name that appears. */
@@ -75,8 +77,9 @@ find_by_staff(db_conn *db, const struct as_asker *a, const char *msg)
 		const char *p[] = {msg};
 
 		snprintf(sql, sizeof(sql),
-		    "SELECT %s FROM customers WHERE position(lower(name) in lower($1)) > 0 "
-		    "ORDER BY length(name) DESC LIMIT 1", cust_cols);
+		         "SELECT %s FROM customers WHERE position(lower(name) in lower($1)) > 0 "
+		         "ORDER BY length(name) DESC LIMIT 1",
+		         cust_cols);
 		r = db_exec(db, sql, 1, p);
 	}
 	return r;
@@ -87,26 +90,31 @@ static void
 bookings_text(db_conn *db, const char *cid, char *out, size_t cap)
 {
 	const char *p[] = {cid};
-	PGresult   *r = db_exec(db,
-            "SELECT l.name, b.bay, to_char(b.starts_at, 'Dy DD Mon YYYY HH24:MI'), "
-            "       to_char(b.ends_at, 'HH24:MI'), b.status "
-            "FROM bookings b JOIN locations l ON l.slug = b.location "
-            "WHERE b.customer_id = $1 AND b.ends_at > now() - interval '2 hours' "
-            "ORDER BY b.starts_at LIMIT 5", 1, p);
+	PGresult   *r =
+	    db_exec(db,
+	            "SELECT l.name, b.bay, to_char(b.starts_at, 'Dy DD Mon YYYY HH24:MI'), "
+	            "       to_char(b.ends_at, 'HH24:MI'), b.status "
+	            "FROM bookings b JOIN locations l ON l.slug = b.location "
+	            "WHERE b.customer_id = $1 AND b.ends_at > now() - interval '2 hours' "
+	            "ORDER BY b.starts_at LIMIT 5",
+	            1, p);
 	size_t n = 0;
 
 	out[0] = '\0';
 	if (r == NULL) {
-		snprintf(out, cap, "I couldn't read the bookings just now; please try again "
-		    "in a minute.");
+		snprintf(out, cap,
+		         "I couldn't read the bookings just now; please try again "
+		         "in a minute.");
 		return;
 	}
 	if (PQntuples(r) == 0)
 		snprintf(out, cap, "I don't see any upcoming bookings.");
 	for (int i = 0; i < PQntuples(r) && n < cap; i++) {
-		int w = snprintf(out + n, cap - n, "%s%s, bay %s, %s to %s UTC%s", i ? "\n" : "Upcoming bookings:\n",
-		    db_val(r, i, 0), db_val(r, i, 1), db_val(r, i, 2), db_val(r, i, 3),
-		    strcmp(db_val(r, i, 4), "cancelled") == 0 ? " (cancelled)" : " (confirmed)");
+		int w = snprintf(out + n, cap - n, "%s%s, bay %s, %s to %s UTC%s",
+		                 i ? "\n" : "Upcoming bookings:\n", db_val(r, i, 0),
+		                 db_val(r, i, 1), db_val(r, i, 2), db_val(r, i, 3),
+		                 strcmp(db_val(r, i, 4), "cancelled") == 0 ? " (cancelled)"
+		                                                           : " (confirmed)");
 		if (w < 0)
 			break;
 		n += (size_t)w;
@@ -119,8 +127,8 @@ bookings_text(db_conn *db, const char *cid, char *out, size_t cap)
  * sentence saying why there is none; the caller frees it.
  */
 char *
-as_customer_answer(db_conn *db, const struct as_asker *a, const char *slug,
-    const char *message, const char *trace_id)
+as_customer_answer(db_conn *db, const struct as_asker *a, const char *slug, const char *message,
+                   const char *trace_id)
 {
 	char      sql[512], buf[2048], extra[1200], masked[16];
 	PGresult *r = NULL;
@@ -156,11 +164,11 @@ as_customer_answer(db_conn *db, const struct as_asker *a, const char *slug,
 		                      "team can check it for you.");
 	}
 	log_msg(LOG_INFO, trace_id, "customerinfo: record of customer %s (phone %s) for %s",
-	    db_val(r, 0, 0), log_mask_phone(db_val(r, 0, 2), masked, sizeof(masked)), a->role);
+	        db_val(r, 0, 0), log_mask_phone(db_val(r, 0, 2), masked, sizeof(masked)), a->role);
 	if (strcmp(slug, "customer.booking-lookup") == 0) {
 		bookings_text(db, db_val(r, 0, 0), extra, sizeof(extra));
 		snprintf(buf, sizeof(buf), "%s%s%s", staff ? db_val(r, 0, 1) : "",
-		    staff ? ": " : "", extra);
+		         staff ? ": " : "", extra);
 	} else {
 		const char *renews = db_null(r, 0, 6) ? NULL : db_val(r, 0, 6);
 		long        cents = strtol(db_val(r, 0, 7), NULL, 10);
@@ -170,11 +178,11 @@ as_customer_answer(db_conn *db, const struct as_asker *a, const char *slug,
 			snprintf(memb, sizeof(memb), "no membership");
 		else
 			snprintf(memb, sizeof(memb), "%s membership%s%s", db_val(r, 0, 5),
-			    renews ? ", renews " : "", renews ? renews : "");
+			         renews ? ", renews " : "", renews ? renews : "");
 		snprintf(buf, sizeof(buf),
-		    "%s (member %s): %s; account credit $%ld.%02ld; %s hours left.",
-		    db_val(r, 0, 1), db_null(r, 0, 4) ? "-" : db_val(r, 0, 4), memb, cents / 100,
-		    labs(cents % 100), db_val(r, 0, 8));
+		         "%s (member %s): %s; account credit $%ld.%02ld; %s hours left.",
+		         db_val(r, 0, 1), db_null(r, 0, 4) ? "-" : db_val(r, 0, 4), memb,
+		         cents / 100, labs(cents % 100), db_val(r, 0, 8));
 	}
 	PQclear(r);
 	return strdup(buf);

@@ -57,7 +57,7 @@ kb_free(struct as_kb *kb)
 static void
 parse_actions(struct as_sop *s, const char *lit)
 {
-	char  buf[512], *save = NULL, *tok;
+	char buf[512], *save = NULL, *tok;
 
 	snprintf(buf, sizeof(buf), "%s", lit);
 	for (tok = strtok_r(buf, "{},\"", &save); tok != NULL && s->nactions < AS_MAX_ACTIONS;
@@ -79,19 +79,21 @@ facility_value(PGresult *r, const char *key, const char *def)
 static struct as_kb *
 kb_load(db_conn *db)
 {
-	const char   *p[] = {as_route};
-	PGresult     *sops, *locs, *fac, *gen;
-	struct as_kb *kb = calloc(1, sizeof(*kb));
+	const char     *p[] = {as_route};
+	PGresult       *sops, *locs, *fac, *gen;
+	struct as_kb   *kb = calloc(1, sizeof(*kb));
 	struct ret_doc *docs = NULL;
 
 	gen = db_exec(db, "SELECT gen FROM knowledge_generation WHERE id = 1", 0, NULL);
-	sops = db_exec(db,
-	    "SELECT s.slug, s.audience, s.escalation, s.actions, s.title, s.keywords, "
-	    "       v.version, v.content, v.sha256 "
-	    "FROM sops s JOIN sop_versions v ON v.slug = s.slug AND v.version = s.version "
-	    "WHERE s.route = $1 ORDER BY s.slug", 1, p);
+	sops =
+	    db_exec(db,
+	            "SELECT s.slug, s.audience, s.escalation, s.actions, s.title, s.keywords, "
+	            "       v.version, v.content, v.sha256 "
+	            "FROM sops s JOIN sop_versions v ON v.slug = s.slug AND v.version = s.version "
+	            "WHERE s.route = $1 ORDER BY s.slug",
+	            1, p);
 	locs = db_exec(db, "SELECT slug, name, bays, address, parking FROM locations ORDER BY slug",
-	    0, NULL);
+	               0, NULL);
 	fac = db_exec(db, "SELECT key, value FROM facility", 0, NULL);
 	if (kb == NULL || gen == NULL || sops == NULL || locs == NULL || fac == NULL ||
 	    PQntuples(gen) != 1)
@@ -176,7 +178,7 @@ as_kb_reload(db_conn *db)
 	as_kb_put(old);
 	pthread_mutex_unlock(&kb_load_mu);
 	log_info("knowledge: %zu SOPs for route %s at generation %lld", kb->nsops, as_route,
-	    (long long)kb->kgen);
+	         (long long)kb->kgen);
 	return 0;
 }
 
@@ -280,8 +282,7 @@ sb_str(struct sbuf *b, const char *s)
 
 /* loc_field - one location field, or every location's when unknown */
 static void
-loc_field(struct sbuf *b, const struct as_kb *kb, const struct as_location *l,
-    const char *field)
+loc_field(struct sbuf *b, const struct as_kb *kb, const struct as_location *l, const char *field)
 {
 	char tmp[64];
 

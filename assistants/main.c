@@ -24,8 +24,8 @@
 const char       *as_route;
 const struct cfg *as_cfg;
 
-static const char *const as_routes[] = {"emergency", "booking", "tech", "brand",
-    "strategy", "customerinfo", "general", NULL};
+static const char *const as_routes[] = {"emergency", "booking",      "tech",    "brand",
+                                        "strategy",  "customerinfo", "general", NULL};
 
 static rpc_server *as_server;
 static bus_sub    *as_events;
@@ -94,8 +94,9 @@ as_check(const struct cfg *c, char *err, size_t errlen)
 {
 	(void)c;
 	if (as_route == NULL) {
-		snprintf(err, errlen, "--route is required (emergency, booking, tech, brand, "
-		                      "strategy, customerinfo or general)");
+		snprintf(err, errlen,
+		         "--route is required (emergency, booking, tech, brand, "
+		         "strategy, customerinfo or general)");
 		return -1;
 	}
 	return 0;
@@ -107,7 +108,7 @@ as_instance_name(const struct cfg *c)
 {
 	(void)c;
 	snprintf(as_instance, sizeof(as_instance), "clubos-assistant-%s-%ld", as_route,
-	    (long)getpid());
+	         (long)getpid());
 	return as_instance;
 }
 
@@ -116,10 +117,10 @@ static int
 as_start(const struct cfg *c)
 {
 	static const char *const topics[] = {"sop.changed", NULL};
-	struct rpc_server_ops    ops = {.handle = as_assist, .worker_init = worker_init,
-                                .worker_fini = worker_fini};
-	char                     url[256], name[64];
-	db_conn                 *db;
+	struct rpc_server_ops    ops = {
+	       .handle = as_assist, .worker_init = worker_init, .worker_fini = worker_fini};
+	char     url[256], name[64];
+	db_conn *db;
 
 	as_cfg = c;
 	cfg_url(c, "bus-in", url, sizeof(url));
@@ -158,16 +159,16 @@ as_stop(int deadline_ms)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"route", required_argument, NULL, 'r'}, {0}};
+	static const struct option     longopts[] = {{"route", required_argument, NULL, 'r'}, {0}};
 	static const struct daemon_ops ops = {
-		.name = "clubos-assistant",
-		.usage = " --route ROUTE",
-		.longopts = longopts,
-		.option = as_option,
-		.check = as_check,
-		.start = as_start,
-		.stop = as_stop,
-		.instance = as_instance_name,
+	    .name = "clubos-assistant",
+	    .usage = " --route ROUTE",
+	    .longopts = longopts,
+	    .option = as_option,
+	    .check = as_check,
+	    .start = as_start,
+	    .stop = as_stop,
+	    .instance = as_instance_name,
 	};
 
 	return daemon_main(argc, argv, &ops);

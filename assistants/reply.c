@@ -20,9 +20,9 @@
 #include "common/log.h"
 #include "common/trace.h"
 
-#define AS_SOP_MIN       0.40  /* classifier alone */
-#define AS_SOP_MIN_AGREE 0.15  /* classifier and retrieval agree */
-#define AS_RET_COVERAGE  0.50
+#define AS_SOP_MIN 0.40       /* classifier alone */
+#define AS_SOP_MIN_AGREE 0.15 /* classifier and retrieval agree */
+#define AS_RET_COVERAGE 0.50
 
 static const char as_low_conf_text[] =
     "I'm not completely sure what you need. Could you tell me a little more? "
@@ -38,20 +38,21 @@ static const struct action_rule {
 	const char *status;
 	const char *ticket; /* priority of the ticket it opens, or NULL */
 } action_rules[] = {
-	{"alert_oncall", "queued", NULL},
-	{"handoff", "queued", NULL},
-	{"handoff_on_request", "queued", NULL},
-	{"notify_team", "queued", NULL},
-	{"projector_reset_request", "queued", NULL},
-	{"reboot_pc_request", "pending_confirmation", NULL},
-	{"restart_trackman_request", "pending_confirmation", NULL},
-	{"ticket_normal", "done", "normal"},
-	{"ticket_urgent", "done", "urgent"},
-	{"unlock_door_request", "pending_approval", NULL},
+    {"alert_oncall", "queued", NULL},
+    {"handoff", "queued", NULL},
+    {"handoff_on_request", "queued", NULL},
+    {"notify_team", "queued", NULL},
+    {"projector_reset_request", "queued", NULL},
+    {"reboot_pc_request", "pending_confirmation", NULL},
+    {"restart_trackman_request", "pending_confirmation", NULL},
+    {"ticket_normal", "done", "normal"},
+    {"ticket_urgent", "done", "urgent"},
+    {"unlock_door_request", "pending_approval", NULL},
 };
 
-static const char *const person_words[] = {"person", "human", "someone", "somebody",
-    "staff", "agent", "real", "manager", "talk to", "speak to", NULL};
+static const char *const person_words[] = {"person",  "human",    "someone", "somebody",
+                                           "staff",   "agent",    "real",    "manager",
+                                           "talk to", "speak to", NULL};
 
 /* as_audience_allows - may this asker read an SOP of that audience? */
 bool
@@ -76,8 +77,8 @@ asks_for_person(const char *msg)
 
 /* record_action - write one action (and its ticket) to the journal */
 static cJSON *
-record_action(db_conn *db, const char *type, const struct as_asker *a,
-    const struct as_sop *sop, const char *msg, const char *tid)
+record_action(db_conn *db, const char *type, const struct as_asker *a, const struct as_sop *sop,
+              const char *msg, const char *tid)
 {
 	const struct action_rule *rule = NULL;
 	cJSON                    *o = cJSON_CreateObject();
@@ -99,9 +100,11 @@ record_action(db_conn *db, const char *type, const struct as_asker *a,
 		const char *p[] = {tid, rule->ticket, a->location, bayp, summary, sop->slug};
 
 		snprintf(summary, sizeof(summary), "%s: %.300s", sop->title, msg);
-		t = db_exec(db,
+		t = db_exec(
+		    db,
 		    "INSERT INTO tickets (trace_id, priority, location, bay, summary, sop_slug) "
-		    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", 6, p);
+		    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+		    6, p);
 		if (t == NULL)
 			status = "failed";
 		else
@@ -124,8 +127,10 @@ record_action(db_conn *db, const char *type, const struct as_asker *a,
 		p[5] = dj;
 		const char *pp[] = {p[0], p[1], p[2], p[3], p[4], p[5], ticket_id};
 		r = db_exec(db,
-		    "INSERT INTO actions (trace_id, type, status, location, bay, detail, ticket_id) "
-		    "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) RETURNING id", 7, pp);
+		            "INSERT INTO actions (trace_id, type, status, location, bay, detail, "
+		            "ticket_id) "
+		            "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) RETURNING id",
+		            7, pp);
 		free(dj);
 	}
 	if (r == NULL)
@@ -145,8 +150,7 @@ record_action(db_conn *db, const char *type, const struct as_asker *a,
 
 /* choose_sop - the SOP that answers, or NULL; *conf gets its confidence */
 static const struct as_sop *
-choose_sop(const struct as_kb *kb, const cJSON *q, const char *msg, double *conf,
-    cJSON *trace)
+choose_sop(const struct as_kb *kb, const cJSON *q, const char *msg, double *conf, cJSON *trace)
 {
 	const cJSON         *em = cJSON_GetObjectItem(q, "emergency");
 	const cJSON         *cands = cJSON_GetObjectItem(q, "candidates");
@@ -217,8 +221,8 @@ add_escalation(cJSON *r, int tier, const char *reason)
 
 /* as_assist - ENV_OP_ASSIST: build the answer for one message */
 void
-as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body,
-    size_t len, struct rpc_reply *rep)
+as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
+          struct rpc_reply *rep)
 {
 	db_conn             *db = worker;
 	const char          *why, *msg, *tid = h->trace_id;
@@ -304,8 +308,8 @@ as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body,
 				if (strcmp(sop->actions[i], "handoff_on_request") == 0 &&
 				    !asks_for_person(msg))
 					continue;
-				cJSON_AddItemToArray(acts,
-				    record_action(db, sop->actions[i], &a, sop, msg, tid));
+				cJSON_AddItemToArray(
+				    acts, record_action(db, sop->actions[i], &a, sop, msg, tid));
 			}
 			if (!began || db_commit(db) < 0) {
 				cJSON *it;
@@ -313,7 +317,8 @@ as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body,
 				db_rollback(db);
 				cJSON_ArrayForEach(it, acts)
 				{
-					cJSON_ReplaceItemInObject(it, "status", cJSON_CreateString("failed"));
+					cJSON_ReplaceItemInObject(it, "status",
+					                          cJSON_CreateString("failed"));
 					cJSON_DeleteItemFromObject(it, "id");
 					cJSON_DeleteItemFromObject(it, "ticket_id");
 				}

@@ -17,7 +17,7 @@
 
 #define RET_MAX_TERM 32
 #define BM25_K1 1.2
-#define BM25_B  0.75
+#define BM25_B 0.75
 
 struct posting {
 	int    doc;
@@ -38,13 +38,14 @@ struct ret_index {
 	double       avglen;
 };
 
-static const char *const stop_words[] = {"a", "an", "and", "are", "at", "be",
-    "but", "by", "can", "do", "does", "for", "from", "has", "have", "how", "i",
-    "if", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our", "so",
-    "that", "the", "there", "this", "to", "u", "us", "was", "we", "what",
-    "when", "where", "which", "who", "will", "with", "you", "your", "im",
-    "i'm", "it's", "just", "any", "get", "got", "pls", "please", "hi", "hey",
-    "thanks", "would", "could", "should", "about", "up", "out", "there's", NULL};
+static const char *const stop_words[] = {
+    "a",     "an",     "and",   "are",  "at",   "be",      "but",  "by",  "can",    "do",
+    "does",  "for",    "from",  "has",  "have", "how",     "i",    "if",  "in",     "is",
+    "it",    "its",    "me",    "my",   "of",   "on",      "or",   "our", "so",     "that",
+    "the",   "there",  "this",  "to",   "u",    "us",      "was",  "we",  "what",   "when",
+    "where", "which",  "who",   "will", "with", "you",     "your", "im",  "i'm",    "it's",
+    "just",  "any",    "get",   "got",  "pls",  "please",  "hi",   "hey", "thanks", "would",
+    "could", "should", "about", "up",   "out",  "there's", NULL};
 
 /* is_stop - a word with no signal */
 static int
@@ -280,7 +281,8 @@ ret_search(const ret_index *ix, const char *query, struct ret_hit *out, size_t k
 		for (size_t p = 0; p < t->n; p++) {
 			double tf = t->p[p].tf, dl = ix->doclen[t->p[p].doc];
 
-			all[t->p[p].doc].score += idf * tf * (BM25_K1 + 1) /
+			all[t->p[p].doc].score +=
+			    idf * tf * (BM25_K1 + 1) /
 			    (tf + BM25_K1 * (1 - BM25_B + BM25_B * dl / ix->avglen));
 			hits[t->p[p].doc]++;
 		}

@@ -14,15 +14,15 @@
 typedef struct ret_index ret_index;
 
 struct ret_doc {
-	const char *title;     /* weighted x3 */
-	const char *keywords;  /* weighted x2 */
+	const char *title;    /* weighted x3 */
+	const char *keywords; /* weighted x2 */
 	const char *body;
 };
 
 struct ret_hit {
 	int    doc;
-	double score;     /* BM25 */
-	double coverage;  /* share of the query's known terms the doc contains */
+	double score;    /* BM25 */
+	double coverage; /* share of the query's known terms the doc contains */
 };
 
 ret_index *ret_build(const struct ret_doc *docs, size_t n);

@@ -40,7 +40,7 @@ struct cache_stats {
 };
 
 struct cache_hit {
-	char  *value;      /* malloc'd copy; the caller frees */
+	char  *value; /* malloc'd copy; the caller frees */
 	char   label[96];
 	int    version;
 	double similarity; /* 1 for an exact hit */
@@ -48,18 +48,18 @@ struct cache_hit {
 
 typedef struct cache_l1 cache_l1;
 
-int       cache_key(const char *scope, const char *text, char *out, size_t cap);
-uint64_t  cache_guard(const char *text);
+int      cache_key(const char *scope, const char *text, char *out, size_t cap);
+uint64_t cache_guard(const char *text);
 
 cache_l1 *cache_l1_new(size_t max_entries, size_t max_bytes, int ttl_s);
 void      cache_l1_free(cache_l1 *c);
 int       cache_l1_get(cache_l1 *c, const char *key, struct cache_hit *hit);
-int       cache_l1_similar(cache_l1 *c, const char *scope, const char *label,
-              const clf_vec *v, uint64_t guard, double min_sim, struct cache_hit *hit);
-int       cache_l1_put(cache_l1 *c, const char *key, const char *scope, const char *label,
-              int version, const char *value, clf_vec *v, uint64_t guard);
-size_t    cache_l1_purge_label(cache_l1 *c, const char *label);
-size_t    cache_l1_purge_all(cache_l1 *c);
-void      cache_l1_stats(cache_l1 *c, struct cache_stats *out);
+int       cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const clf_vec *v,
+                           uint64_t guard, double min_sim, struct cache_hit *hit);
+int    cache_l1_put(cache_l1 *c, const char *key, const char *scope, const char *label, int version,
+                    const char *value, clf_vec *v, uint64_t guard);
+size_t cache_l1_purge_label(cache_l1 *c, const char *label);
+size_t cache_l1_purge_all(cache_l1 *c);
+void   cache_l1_stats(cache_l1 *c, struct cache_stats *out);
 
 #endif

@@ -20,20 +20,20 @@
 #include "router/textnorm.h"
 
 struct entry {
-	char         *key, *scope, *label, *value;
-	int           version;
-	clf_vec       vec;
-	uint64_t      guard;
-	time_t        expires;
-	size_t        bytes;
-	struct entry *hnext;             /* hash chain */
-	struct entry *lru_prev, *lru_next;
-	struct entry *bnext, *bprev;     /* bucket list */
+	char          *key, *scope, *label, *value;
+	int            version;
+	clf_vec        vec;
+	uint64_t       guard;
+	time_t         expires;
+	size_t         bytes;
+	struct entry  *hnext; /* hash chain */
+	struct entry  *lru_prev, *lru_next;
+	struct entry  *bnext, *bprev; /* bucket list */
 	struct bucket *bucket;
 };
 
 struct bucket {
-	char          *name;             /* scope|label */
+	char          *name; /* scope|label */
 	struct entry  *head;
 	struct bucket *hnext;
 };
@@ -52,13 +52,13 @@ struct cache_l1 {
 
 /* Words that flip a request's meaning while changing few features. */
 static const char *const guard_words[] = {
-	"not", "no", "never", "dont", "don't", "cant", "can't", "cannot", "won't", "wont",
-	"isn't", "isnt", "doesn't", "doesnt", "didn't", "didnt", "aren't", "without",
-	"cancel", "change", "move", "reschedule", "extend", "refund", "book", "add",
-	"remove", "lock", "unlock", "locked", "open", "close", "closed", "buy", "redeem",
-	"sell", "start", "stop", "restart", "update", "delete", "join", "leave",
-	"before", "after", "more", "less", "first", "last", "today", "tomorrow", "tonight",
-	NULL};
+    "not",    "no",      "never",    "dont",    "don't",   "cant",       "can't",   "cannot",
+    "won't",  "wont",    "isn't",    "isnt",    "doesn't", "doesnt",     "didn't",  "didnt",
+    "aren't", "without", "cancel",   "change",  "move",    "reschedule", "extend",  "refund",
+    "book",   "add",     "remove",   "lock",    "unlock",  "locked",     "open",    "close",
+    "closed", "buy",     "redeem",   "sell",    "start",   "stop",       "restart", "update",
+    "delete", "join",    "leave",    "before",  "after",   "more",       "less",    "first",
+    "last",   "today",   "tomorrow", "tonight", NULL};
 
 /* hash - FNV-1a */
 static uint64_t
@@ -294,7 +294,7 @@ cache_l1_get(cache_l1 *c, const char *key, struct cache_hit *hit)
 /* cache_l1_similar - the most similar entry of the same scope, label and guard */
 int
 cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const clf_vec *v,
-    uint64_t guard, double min_sim, struct cache_hit *hit)
+                 uint64_t guard, double min_sim, struct cache_hit *hit)
 {
 	uint64_t       t0 = now_us();
 	struct bucket *b;
@@ -332,7 +332,7 @@ cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const clf_ve
  */
 int
 cache_l1_put(cache_l1 *c, const char *key, const char *scope, const char *label, int version,
-    const char *value, clf_vec *v, uint64_t guard)
+             const char *value, clf_vec *v, uint64_t guard)
 {
 	struct entry *e = calloc(1, sizeof(*e)), *old;
 	size_t        i = hash(key) & (c->tabsize - 1);

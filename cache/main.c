@@ -30,8 +30,8 @@
 #include "common/rpc.h"
 #include "common/trace.h"
 
-#define CACHE_TTL_S       86400
-#define CACHE_VALUE_MAX   (64 * 1024)
+#define CACHE_TTL_S 86400
+#define CACHE_VALUE_MAX (64 * 1024)
 
 struct worker {
 	db_conn *db;
@@ -96,7 +96,8 @@ cc_get(struct worker *w, const cJSON *q, struct rpc_reply *rep)
 			cJSON_AddStringToObject(e, "tier", "l2");
 			cJSON_AddBoolToObject(e, "hit", true);
 			atomic_fetch_add(&cc_st.l2_hits, 1);
-			atomic_fetch_add(&cc_st.l2_hit_us, (unsigned long long)(env_mono_us() - t0));
+			atomic_fetch_add(&cc_st.l2_hit_us,
+			                 (unsigned long long)(env_mono_us() - t0));
 			cJSON_Delete(o);
 			reply_obj(rep, e);
 			return;
@@ -107,8 +108,10 @@ cc_get(struct worker *w, const cJSON *q, struct rpc_reply *rep)
 	{
 		const char *p[] = {key};
 
-		pr = db_exec(w->db,
-		    "UPDATE cache_entries SET hits = hits + 1 WHERE key = $1 AND expires_at > now() "
+		pr = db_exec(
+		    w->db,
+		    "UPDATE cache_entries SET hits = hits + 1 WHERE key = $1 AND expires_at > "
+		    "now() "
 		    "RETURNING json_build_object('label', sop_slug, 'version', sop_version, "
 		    "  'scope', scope, 'value', value, "
 		    "  'ttl', greatest(1, extract(epoch FROM expires_at - now())::int))::text",
@@ -134,7 +137,8 @@ cc_get(struct worker *w, const cJSON *q, struct rpc_reply *rep)
 			cJSON_AddStringToObject(e, "tier", "l3");
 			cJSON_AddBoolToObject(e, "hit", true);
 			atomic_fetch_add(&cc_st.l3_hits, 1);
-			atomic_fetch_add(&cc_st.l3_hit_us, (unsigned long long)(env_mono_us() - t0));
+			atomic_fetch_add(&cc_st.l3_hit_us,
+			                 (unsigned long long)(env_mono_us() - t0));
 			PQclear(pr);
 			cJSON_Delete(o);
 			reply_obj(rep, e);
@@ -162,7 +166,7 @@ cc_put(struct worker *w, const cJSON *q, struct rpc_reply *rep)
 	if (key == NULL || scope == NULL || label == NULL || value == NULL || version < 1 ||
 	    strlen(key) > 2200 || strlen(value) > CACHE_VALUE_MAX || strlen(label) > 100) {
 		rpc_reply_error(rep, 400, "bad_request",
-		    "cache.put needs key, scope, label, version and value");
+		                "cache.put needs key, scope, label, version and value");
 		return;
 	}
 	snprintf(ver, sizeof(ver), "%d", version);
@@ -190,11 +194,13 @@ cc_put(struct worker *w, const cJSON *q, struct rpc_reply *rep)
 		const char *p[] = {key, scope, label, ver, value, ttl};
 
 		if (db_cmd(w->db,
-		        "INSERT INTO cache_entries (key, scope, sop_slug, sop_version, value, expires_at) "
-		        "VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int)) "
-		        "ON CONFLICT (key) DO UPDATE SET scope = $2, sop_slug = $3, sop_version = $4, "
-		        "  value = $5, expires_at = EXCLUDED.expires_at, created_at = now()",
-		        6, p) < 0)
+		           "INSERT INTO cache_entries (key, scope, sop_slug, sop_version, value, "
+		           "expires_at) "
+		           "VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int)) "
+		           "ON CONFLICT (key) DO UPDATE SET scope = $2, sop_slug = $3, sop_version "
+		           "= $4, "
+		           "  value = $5, expires_at = EXCLUDED.expires_at, created_at = now()",
+		           6, p) < 0)
 			atomic_fetch_add(&cc_st.errors, 1);
 	}
 	atomic_fetch_add(&cc_st.puts, 1);
@@ -232,9 +238,11 @@ invalidate(struct worker *w, const char *label)
 		const char *p[] = {label};
 		pr = db_exec(w->db, "DELETE FROM cache_entries WHERE sop_slug = $1", 1, p);
 	} else {
-		const char *flush[] = {"EVAL",
+		const char *flush[] = {
+		    "EVAL",
 		    "local n = 0 for _, k in ipairs(redis.call('KEYS', 'cache*')) do "
-		    "redis.call('DEL', k) n = n + 1 end return n", "0"};
+		    "redis.call('DEL', k) n = n + 1 end return n",
+		    "0"};
 
 		if ((r = kv_cmdargv(w->kv, 3, flush, NULL)) != NULL)
 			freeReplyObject(r);
@@ -251,10 +259,10 @@ invalidate(struct worker *w, const char *label)
 static void
 cc_stats(struct worker *w, struct rpc_reply *rep)
 {
-	cJSON    *o = cJSON_CreateObject(), *l2 = cJSON_AddObjectToObject(o, "l2"),
-	         *l3 = cJSON_AddObjectToObject(o, "l3");
-	PGresult *r = db_exec(w->db, "SELECT count(*) FROM cache_entries WHERE expires_at > now()",
-	    0, NULL);
+	cJSON *o = cJSON_CreateObject(), *l2 = cJSON_AddObjectToObject(o, "l2"),
+	      *l3 = cJSON_AddObjectToObject(o, "l3");
+	PGresult *r =
+	    db_exec(w->db, "SELECT count(*) FROM cache_entries WHERE expires_at > now()", 0, NULL);
 
 	cJSON_AddNumberToObject(l2, "hits", (double)atomic_load(&cc_st.l2_hits));
 	cJSON_AddNumberToObject(l2, "misses", (double)atomic_load(&cc_st.l2_misses));
@@ -274,7 +282,7 @@ cc_stats(struct worker *w, struct rpc_reply *rep)
 /* cc_dispatch - the op table */
 static void
 cc_dispatch(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
-    struct rpc_reply *rep)
+            struct rpc_reply *rep)
 {
 	struct worker *w = worker;
 	const char    *why;
@@ -356,9 +364,10 @@ events_main(void *arg)
 			break;
 		if (rc > 0)
 			continue;
-		if ((e = json_parse(json, strlen(json), &why)) != NULL && json_str(e, "slug") != NULL)
+		if ((e = json_parse(json, strlen(json), &why)) != NULL &&
+		    json_str(e, "slug") != NULL)
 			log_info("sop %s changed: %ld entries removed from L3", json_str(e, "slug"),
-			    invalidate(w, json_str(e, "slug")));
+			         invalidate(w, json_str(e, "slug")));
 		cJSON_Delete(e);
 		free(topic);
 		free(json);
@@ -372,9 +381,9 @@ static int
 cc_start(const struct cfg *c)
 {
 	static const char *const topics[] = {"sop.changed", NULL};
-	struct rpc_server_ops    ops = {.handle = cc_dispatch, .worker_init = worker_init,
-                                .worker_fini = worker_fini};
-	char                     url[256];
+	struct rpc_server_ops    ops = {
+	       .handle = cc_dispatch, .worker_init = worker_init, .worker_fini = worker_fini};
+	char url[256];
 
 	cc_cfg = c;
 	cfg_url(c, "bus-in", url, sizeof(url));
@@ -404,9 +413,9 @@ int
 main(int argc, char **argv)
 {
 	static const struct daemon_ops ops = {
-		.name = "clubos-cache",
-		.start = cc_start,
-		.stop = cc_stop,
+	    .name = "clubos-cache",
+	    .start = cc_start,
+	    .stop = cc_stop,
 	};
 
 	return daemon_main(argc, argv, &ops);

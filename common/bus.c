@@ -176,8 +176,7 @@ bus_sub_open(const char *out_url, const char *const *topics)
 		nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0);
 	else
 		for (; *topics != NULL; topics++)
-			nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, *topics,
-			    strlen(*topics));
+			nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, *topics, strlen(*topics));
 	if ((rv = nng_dial(s->sock, out_url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
 		log_error("bus: dial %s: %s", out_url, nng_strerror(rv));
 		nng_close(s->sock);

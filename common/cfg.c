@@ -26,36 +26,42 @@ struct cfg_entry {
 	int           min, max;
 };
 
-#define S(n, e, d, sec) {#n, e, CFG_STR, offsetof(struct cfg, n), d, sec, 0, 0}
-#define I(n, e, d, lo, hi) {#n, e, CFG_INT, offsetof(struct cfg, n), d, false, lo, hi}
+#define S(n, e, d, sec)                                                                            \
+	{                                                                                          \
+#n, e, CFG_STR, offsetof(struct cfg, n), d, sec, 0, 0                              \
+	}
+#define I(n, e, d, lo, hi)                                                                         \
+	{                                                                                          \
+#n, e, CFG_INT, offsetof(struct cfg, n), d, false, lo, hi                          \
+	}
 
 static const struct cfg_entry cfg_table[] = {
-	S(admin_email, "CLUBOS_ADMIN_EMAIL", "admin@clubos.local", false),
-	S(admin_password, "CLUBOS_ADMIN_PASSWORD", "", true),
-	S(admin_password_file, "CLUBOS_ADMIN_PASSWORD_FILE", "var/admin-password", false),
-	S(anthropic_api_key, "ANTHROPIC_API_KEY", "", true),
-	S(anthropic_base_url, "ANTHROPIC_BASE_URL", "https://api.anthropic.com", false),
-	S(cache, "CLUBOS_CACHE", "on", false),
-	S(env, "CLUBOS_ENV", "development", false),
-	S(http_addr, "CLUBOS_HTTP_ADDR", "127.0.0.1", false),
-	I(http_port, "CLUBOS_HTTP_PORT", "8080", 0, 65535),
-	I(http_workers, "CLUBOS_HTTP_WORKERS", "8", 1, 256),
-	S(jwt_secret, "CLUBOS_JWT_SECRET", CFG_DEV_JWT_SECRET, true),
-	I(jwt_ttl, "CLUBOS_JWT_TTL", "43200", 60, 2592000),
-	S(log_dir, "CLUBOS_LOG_DIR", "var/log", false),
-	S(migrations_dir, "CLUBOS_MIGRATIONS_DIR", "migrations", false),
-	S(openai_api_key, "OPENAI_API_KEY", "", true),
-	S(openai_base_url, "OPENAI_BASE_URL", "https://api.openai.com/v1", false),
-	S(pg_dsn, "CLUBOS_PG_DSN", "dbname=clubos", true),
-	I(query_timeout_ms, "CLUBOS_QUERY_TIMEOUT_MS", "3000", 100, 120000),
-	S(rate_limit, "CLUBOS_RATE_LIMIT", "default", false),
-	S(redis_host, "CLUBOS_REDIS_HOST", "127.0.0.1", false),
-	I(redis_port, "CLUBOS_REDIS_PORT", "6379", 0, 65535),
-	S(run_dir, "CLUBOS_RUN_DIR", "var/run", false),
-	S(seed_dir, "CLUBOS_SEED_DIR", "deploy/seed", false),
-	S(trusted_proxies, "CLUBOS_TRUSTED_PROXIES", "", false),
-	S(web_dir, "CLUBOS_WEB_DIR", "gateway/web", false),
-	I(workers, "CLUBOS_WORKERS", "4", 1, 64),
+    S(admin_email, "CLUBOS_ADMIN_EMAIL", "admin@clubos.local", false),
+    S(admin_password, "CLUBOS_ADMIN_PASSWORD", "", true),
+    S(admin_password_file, "CLUBOS_ADMIN_PASSWORD_FILE", "var/admin-password", false),
+    S(anthropic_api_key, "ANTHROPIC_API_KEY", "", true),
+    S(anthropic_base_url, "ANTHROPIC_BASE_URL", "https://api.anthropic.com", false),
+    S(cache, "CLUBOS_CACHE", "on", false),
+    S(env, "CLUBOS_ENV", "development", false),
+    S(http_addr, "CLUBOS_HTTP_ADDR", "127.0.0.1", false),
+    I(http_port, "CLUBOS_HTTP_PORT", "8080", 0, 65535),
+    I(http_workers, "CLUBOS_HTTP_WORKERS", "8", 1, 256),
+    S(jwt_secret, "CLUBOS_JWT_SECRET", CFG_DEV_JWT_SECRET, true),
+    I(jwt_ttl, "CLUBOS_JWT_TTL", "43200", 60, 2592000),
+    S(log_dir, "CLUBOS_LOG_DIR", "var/log", false),
+    S(migrations_dir, "CLUBOS_MIGRATIONS_DIR", "migrations", false),
+    S(openai_api_key, "OPENAI_API_KEY", "", true),
+    S(openai_base_url, "OPENAI_BASE_URL", "https://api.openai.com/v1", false),
+    S(pg_dsn, "CLUBOS_PG_DSN", "dbname=clubos", true),
+    I(query_timeout_ms, "CLUBOS_QUERY_TIMEOUT_MS", "3000", 100, 120000),
+    S(rate_limit, "CLUBOS_RATE_LIMIT", "default", false),
+    S(redis_host, "CLUBOS_REDIS_HOST", "127.0.0.1", false),
+    I(redis_port, "CLUBOS_REDIS_PORT", "6379", 0, 65535),
+    S(run_dir, "CLUBOS_RUN_DIR", "var/run", false),
+    S(seed_dir, "CLUBOS_SEED_DIR", "deploy/seed", false),
+    S(trusted_proxies, "CLUBOS_TRUSTED_PROXIES", "", false),
+    S(web_dir, "CLUBOS_WEB_DIR", "gateway/web", false),
+    I(workers, "CLUBOS_WORKERS", "4", 1, 64),
 };
 
 #define CFG_N (sizeof(cfg_table) / sizeof(cfg_table[0]))
@@ -72,8 +78,7 @@ cfg_find(const char *name)
 
 /* cfg_set - parse and store one value */
 static int
-cfg_set(struct cfg *c, const struct cfg_entry *e, const char *val, char *err,
-    size_t errlen)
+cfg_set(struct cfg *c, const struct cfg_entry *e, const char *val, char *err, size_t errlen)
 {
 	char *p = (char *)c + e->off;
 
@@ -95,8 +100,8 @@ cfg_set(struct cfg *c, const struct cfg_entry *e, const char *val, char *err,
 	errno = 0;
 	v = strtol(val, &end, 10);
 	if (errno != 0 || end == val || *end != '\0' || v < e->min || v > e->max) {
-		snprintf(err, errlen, "%s: \"%s\" is not a whole number from %d to %d",
-		    e->name, val, e->min, e->max);
+		snprintf(err, errlen, "%s: \"%s\" is not a whole number from %d to %d", e->name,
+		         val, e->min, e->max);
 		return -1;
 	}
 	*(int *)(void *)p = (int)v;
@@ -202,7 +207,8 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 	if (!cfg_production(c))
 		return 0;
 	if (strcmp(c->jwt_secret, CFG_DEV_JWT_SECRET) == 0 || strlen(c->jwt_secret) < 32) {
-		snprintf(err, errlen, "production needs CLUBOS_JWT_SECRET of 32 or more characters");
+		snprintf(err, errlen,
+		         "production needs CLUBOS_JWT_SECRET of 32 or more characters");
 		return -1;
 	}
 	if (strcmp(c->rate_limit, "off") == 0) {
@@ -243,7 +249,7 @@ cfg_dump(const struct cfg *c, int fd)
 			dprintf(fd, "%s = %d\n", e->name, *(const int *)(const void *)p);
 		else if (e->secret)
 			dprintf(fd, "%s = %s\n", e->name,
-			    **(char *const *)(const void *)p ? "(set)" : "(empty)");
+			        **(char *const *)(const void *)p ? "(set)" : "(empty)");
 		else
 			dprintf(fd, "%s = %s\n", e->name, *(char *const *)(const void *)p);
 	}

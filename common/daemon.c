@@ -23,7 +23,7 @@ static void
 usage(const struct daemon_ops *ops)
 {
 	fprintf(stderr, "usage: %s [-dnv] [-f config]%s\n", ops->name,
-	    ops->usage != NULL ? ops->usage : "");
+	        ops->usage != NULL ? ops->usage : "");
 	exit(2);
 }
 
@@ -109,12 +109,12 @@ int
 daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 {
 	static const struct option base[] = {{"help", no_argument, NULL, 'h'}, {0}};
-	struct option longopts[32];
-	const char   *cfgfile = NULL, *inst;
-	int           foreground = 0, check_only = 0, verbose = 0, opt, n = 0;
-	struct cfg    c;
-	char          err[512];
-	sigset_t      sigs;
+	struct option              longopts[32];
+	const char                *cfgfile = NULL, *inst;
+	int                        foreground = 0, check_only = 0, verbose = 0, opt, n = 0;
+	struct cfg                 c;
+	char                       err[512];
+	sigset_t                   sigs;
 
 	for (const struct option *o = base; o->name != NULL; o++)
 		longopts[n++] = *o;

@@ -19,12 +19,12 @@
 #define DAEMON_STOP_DEADLINE_MS 5000
 
 struct daemon_ops {
-	const char          *name;        /* clubos-router */
-	const char          *usage;       /* extra usage text, or NULL */
-	const struct option *longopts;    /* extra long options, or NULL */
-	int  (*option)(int opt, const char *arg);          /* an extra option */
-	int  (*check)(const struct cfg *c, char *err, size_t errlen);
-	int  (*start)(const struct cfg *c);                /* 0 = running */
+	const char          *name;               /* clubos-router */
+	const char          *usage;              /* extra usage text, or NULL */
+	const struct option *longopts;           /* extra long options, or NULL */
+	int (*option)(int opt, const char *arg); /* an extra option */
+	int (*check)(const struct cfg *c, char *err, size_t errlen);
+	int (*start)(const struct cfg *c); /* 0 = running */
 	void (*stop)(int deadline_ms);
 	void (*reload)(const struct cfg *c);
 	const char *(*instance)(const struct cfg *c); /* pid file name; NULL = name */

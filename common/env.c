@@ -13,17 +13,17 @@
 #include "json.h"
 
 static const char *const env_op_names[ENV_OP_MAX] = {
-	[ENV_OP_PING] = "ping",
-	[ENV_OP_QUERY] = "query",
-	[ENV_OP_ASSIST] = "assist",
-	[ENV_OP_STATUS] = "status",
-	[ENV_OP_RELOAD] = "reload",
-	[ENV_OP_CACHE_GET] = "cache.get",
-	[ENV_OP_CACHE_PUT] = "cache.put",
-	[ENV_OP_CACHE_INVALIDATE] = "cache.invalidate",
-	[ENV_OP_CACHE_STATS] = "cache.stats",
-	[ENV_OP_INTEL_ANALYZE] = "intel.analyze",
-	[ENV_OP_INTEL_APPLY] = "intel.apply",
+    [ENV_OP_PING] = "ping",
+    [ENV_OP_QUERY] = "query",
+    [ENV_OP_ASSIST] = "assist",
+    [ENV_OP_STATUS] = "status",
+    [ENV_OP_RELOAD] = "reload",
+    [ENV_OP_CACHE_GET] = "cache.get",
+    [ENV_OP_CACHE_PUT] = "cache.put",
+    [ENV_OP_CACHE_INVALIDATE] = "cache.invalidate",
+    [ENV_OP_CACHE_STATS] = "cache.stats",
+    [ENV_OP_INTEL_ANALYZE] = "intel.analyze",
+    [ENV_OP_INTEL_APPLY] = "intel.apply",
 };
 
 /* env_op_name - printable name of an op */
@@ -117,11 +117,10 @@ env_encode(nng_msg **out, const struct env_hdr *h, const char *body, size_t len)
 
 /* env_decode - read the header; body points into m (valid while m lives) */
 int
-env_decode(nng_msg *m, struct env_hdr *h, const char **body, size_t *len,
-    const char **why)
+env_decode(nng_msg *m, struct env_hdr *h, const char **body, size_t *len, const char **why)
 {
-	const uint8_t *p = nng_msg_body(m);
-	size_t         n = nng_msg_len(m);
+	const uint8_t    *p = nng_msg_body(m);
+	size_t            n = nng_msg_len(m);
 	static const char hex[] = "0123456789abcdef";
 
 	memset(h, 0, sizeof(*h));

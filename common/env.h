@@ -19,17 +19,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ENV_VERSION  1
-#define ENV_HDR_LEN  32
-#define ENV_MAX_MSG  (1024 * 1024)
+#define ENV_VERSION 1
+#define ENV_HDR_LEN 32
+#define ENV_MAX_MSG (1024 * 1024)
 
 enum env_op {
-	ENV_OP_PING = 1,     /* liveness: any daemon answers */
-	ENV_OP_QUERY,        /* gateway -> router: answer a message */
-	ENV_OP_ASSIST,       /* router -> assistant: build the reply for a route */
-	ENV_OP_STATUS,       /* router: workers per route, model, bus */
-	ENV_OP_RELOAD,       /* router: reload training examples */
-	ENV_OP_CACHE_GET,    /* -> cache */
+	ENV_OP_PING = 1,  /* liveness: any daemon answers */
+	ENV_OP_QUERY,     /* gateway -> router: answer a message */
+	ENV_OP_ASSIST,    /* router -> assistant: build the reply for a route */
+	ENV_OP_STATUS,    /* router: workers per route, model, bus */
+	ENV_OP_RELOAD,    /* router: reload training examples */
+	ENV_OP_CACHE_GET, /* -> cache */
 	ENV_OP_CACHE_PUT,
 	ENV_OP_CACHE_INVALIDATE,
 	ENV_OP_CACHE_STATS,
@@ -48,12 +48,9 @@ struct env_hdr {
 };
 
 const char *env_op_name(int op);
-int         env_encode(nng_msg **out, const struct env_hdr *h, const char *body,
-                size_t len);
-int         env_decode(nng_msg *m, struct env_hdr *h, const char **body,
-                size_t *len, const char **why);
-int         env_error_body(char *out, size_t cap, const char *code,
-                const char *message);
+int         env_encode(nng_msg **out, const struct env_hdr *h, const char *body, size_t len);
+int env_decode(nng_msg *m, struct env_hdr *h, const char **body, size_t *len, const char **why);
+int env_error_body(char *out, size_t cap, const char *code, const char *message);
 
 uint64_t env_now_ms(void);
 int64_t  env_mono_us(void);

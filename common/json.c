@@ -59,7 +59,7 @@ json_parse(const char *text, size_t len, const char **why)
 		return NULL;
 	}
 	while (end != NULL && end < text + len &&
-	    (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+	       (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
 		end++;
 	if (end != NULL && end < text + len && *end != '\0') {
 		cJSON_Delete(o);

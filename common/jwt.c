@@ -34,14 +34,14 @@
 static const char jwt_header_json[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 
 static const char *const jwt_roles[] = {
-	"admin", "operator", "support", "kiosk", "customer",
+    "admin", "operator", "support", "kiosk", "customer",
 };
 
 static pthread_once_t jwt_once = PTHREAD_ONCE_INIT;
-static int jwt_sodium_ok;
+static int            jwt_sodium_ok;
 
 static _Atomic unsigned long long pw_ops = crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE;
-static _Atomic size_t pw_mem = crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
+static _Atomic size_t             pw_mem = crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
 
 /* ================================================================ */
 /* Helpers                                                          */
@@ -130,9 +130,8 @@ jwt_claims_ok(const jwt_claims *c)
 
 /* jwt_hmac - HMAC-SHA-256 of msg under a key of any length. */
 static void
-jwt_hmac(const unsigned char *key, size_t keylen,
-	 const char *msg, size_t len,
-	 unsigned char mac[crypto_auth_hmacsha256_BYTES])
+jwt_hmac(const unsigned char *key, size_t keylen, const char *msg, size_t len,
+         unsigned char mac[crypto_auth_hmacsha256_BYTES])
 {
 	crypto_auth_hmacsha256_state st;
 
@@ -144,16 +143,14 @@ jwt_hmac(const unsigned char *key, size_t keylen,
 
 /* jwt_b64_put - append base64url(bin) at out+*pos; 0, or -1 if no room. */
 static int
-jwt_b64_put(char *out, size_t cap, size_t *pos,
-	    const void *bin, size_t len)
+jwt_b64_put(char *out, size_t cap, size_t *pos, const void *bin, size_t len)
 {
-	size_t need = sodium_base64_ENCODED_LEN(len,
-			sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	size_t need = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 
 	if (need > cap - *pos)
 		return -1;
 	sodium_bin2base64(out + *pos, cap - *pos, bin, len,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	*pos += need - 1;
 	return 0;
 }
@@ -179,10 +176,9 @@ jwt_b64url_ok(const char *s, size_t n)
  * NUL-terminated buffer of at most max bytes; NULL when invalid.
  */
 static unsigned char *
-jwt_b64_get(const char *b64, size_t len, size_t max,
-	    size_t *outlen)
+jwt_b64_get(const char *b64, size_t len, size_t max, size_t *outlen)
 {
-	size_t cap = len / 4 * 3 + 3;
+	size_t         cap = len / 4 * 3 + 3;
 	unsigned char *buf;
 
 	if (len == 0 || cap > max + 3)
@@ -194,7 +190,7 @@ jwt_b64_get(const char *b64, size_t len, size_t max,
 	if (buf == NULL)
 		return NULL;
 	if (sodium_base642bin(buf, cap, b64, len, NULL, outlen, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    *outlen > max) {
 		free(buf);
 		return NULL;
@@ -208,8 +204,8 @@ static cJSON *
 jwt_json_get(const char *b64, size_t len)
 {
 	unsigned char *buf;
-	size_t n;
-	cJSON *obj;
+	size_t         n;
+	cJSON         *obj;
 
 	buf = jwt_b64_get(b64, len, JWT_PART_MAX, &n);
 	if (buf == NULL)
@@ -234,7 +230,8 @@ jwt_member(const cJSON *obj, const char *name)
 {
 	const cJSON *it, *found = NULL;
 
-	cJSON_ArrayForEach(it, obj) {
+	cJSON_ArrayForEach(it, obj)
+	{
 		if (it->string != NULL && strcmp(it->string, name) == 0) {
 			/* cppcheck-suppress knownConditionTrueFalse */
 			if (found != NULL)
@@ -250,11 +247,9 @@ static int
 jwt_repeated(const cJSON *obj, const char *name)
 {
 	const cJSON *it;
-	int n = 0;
+	int          n = 0;
 
-	cJSON_ArrayForEach(it, obj)
-		if (it->string != NULL && strcmp(it->string, name) == 0)
-			n++;
+	cJSON_ArrayForEach(it, obj) if (it->string != NULL && strcmp(it->string, name) == 0) n++;
 	return n > 1;
 }
 
@@ -294,7 +289,7 @@ jwt_check_header(const cJSON *h, const char **why)
 {
 	const cJSON *alg, *typ;
 
-	alg = jwt_member(h, "alg");	/* NULL when absent or repeated */
+	alg = jwt_member(h, "alg"); /* NULL when absent or repeated */
 	if (!cJSON_IsString(alg) || alg->valuestring == NULL ||
 	    strcmp(alg->valuestring, "HS256") != 0) {
 		*why = "bad_alg";
@@ -307,8 +302,7 @@ jwt_check_header(const cJSON *h, const char **why)
 	}
 	typ = cJSON_GetObjectItemCaseSensitive(h, "typ");
 	if (typ != NULL && (jwt_repeated(h, "typ") || !cJSON_IsString(typ) ||
-			    typ->valuestring == NULL ||
-			    strcasecmp(typ->valuestring, "JWT") != 0)) {
+	                    typ->valuestring == NULL || strcasecmp(typ->valuestring, "JWT") != 0)) {
 		*why = "malformed";
 		return -1;
 	}
@@ -336,8 +330,8 @@ jwt_read_claims(const cJSON *p, jwt_claims *c)
 	if (v != NULL && jwt_get_int(v, &c->iat) < 0)
 		return -1;
 	v = jwt_member(p, "jti");
-	if (v != NULL && (jwt_get_str(v, c->jti, sizeof(c->jti)) < 0 ||
-			  !jwt_hex_ok(c->jti, strlen(c->jti))))
+	if (v != NULL &&
+	    (jwt_get_str(v, c->jti, sizeof(c->jti)) < 0 || !jwt_hex_ok(c->jti, strlen(c->jti))))
 		return -1;
 	return 0;
 }
@@ -348,20 +342,18 @@ jwt_read_claims(const cJSON *p, jwt_claims *c)
 
 /* jwt_sign - make header.payload.signature for the claims c. */
 int
-jwt_sign(const unsigned char *key, size_t keylen, const jwt_claims *c,
-	 char *out, size_t cap)
+jwt_sign(const unsigned char *key, size_t keylen, const jwt_claims *c, char *out, size_t cap)
 {
 	unsigned char mac[crypto_auth_hmacsha256_BYTES];
-	char num[32];
-	cJSON *p = NULL;
-	char *json = NULL;
-	size_t pos = 0;
+	char          num[32];
+	cJSON        *p = NULL;
+	char         *json = NULL;
+	size_t        pos = 0;
 
 	if (out == NULL || cap == 0)
 		return -1;
 	out[0] = '\0';
-	if (key == NULL || keylen == 0 || c == NULL || !jwt_ready() ||
-	    !jwt_claims_ok(c))
+	if (key == NULL || keylen == 0 || c == NULL || !jwt_ready() || !jwt_claims_ok(c))
 		return -1;
 
 	p = cJSON_CreateObject();
@@ -375,19 +367,17 @@ jwt_sign(const unsigned char *key, size_t keylen, const jwt_claims *c,
 	snprintf(num, sizeof(num), "%lld", (long long)c->exp);
 	if (cJSON_AddRawToObject(p, "exp", num) == NULL)
 		goto fail;
-	if (c->jti[0] != '\0' &&
-	    cJSON_AddStringToObject(p, "jti", c->jti) == NULL)
+	if (c->jti[0] != '\0' && cJSON_AddStringToObject(p, "jti", c->jti) == NULL)
 		goto fail;
 	json = cJSON_PrintUnformatted(p);
 	if (json == NULL)
 		goto fail;
 
-	if (jwt_b64_put(out, cap, &pos, jwt_header_json,
-			sizeof(jwt_header_json) - 1) < 0 || pos + 1 >= cap)
+	if (jwt_b64_put(out, cap, &pos, jwt_header_json, sizeof(jwt_header_json) - 1) < 0 ||
+	    pos + 1 >= cap)
 		goto fail;
 	out[pos++] = '.';
-	if (jwt_b64_put(out, cap, &pos, json, strlen(json)) < 0 ||
-	    pos + 1 >= cap)
+	if (jwt_b64_put(out, cap, &pos, json, strlen(json)) < 0 || pos + 1 >= cap)
 		goto fail;
 	jwt_hmac(key, keylen, out, pos, mac);
 	out[pos++] = '.';
@@ -409,15 +399,15 @@ fail:
 
 /* jwt_verify - check a token; 0 and *out, or -1 and a reason. */
 int
-jwt_verify(const unsigned char *key, size_t keylen, const char *token,
-	   int64_t now, jwt_claims *out, const char **why)
+jwt_verify(const unsigned char *key, size_t keylen, const char *token, int64_t now, jwt_claims *out,
+           const char **why)
 {
-	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	unsigned char  mac[crypto_auth_hmacsha256_BYTES];
 	unsigned char *sig = NULL;
-	const char *dot1, *dot2, *reason = "malformed";
-	cJSON *h = NULL, *p = NULL;
-	jwt_claims c;
-	size_t len, siglen = 0;
+	const char    *dot1, *dot2, *reason = "malformed";
+	cJSON         *h = NULL, *p = NULL;
+	jwt_claims     c;
+	size_t         len, siglen = 0;
 
 	memset(&c, 0, sizeof(c));
 	memset(mac, 0, sizeof(mac));
@@ -450,8 +440,7 @@ jwt_verify(const unsigned char *key, size_t keylen, const char *token,
 
 	/* The signature, in constant time, before reading any claim. */
 	reason = "bad_signature";
-	sig = jwt_b64_get(dot2 + 1, len - (size_t)(dot2 + 1 - token),
-			  sizeof(mac), &siglen);
+	sig = jwt_b64_get(dot2 + 1, len - (size_t)(dot2 + 1 - token), sizeof(mac), &siglen);
 	if (sig == NULL || siglen != sizeof(mac))
 		goto fail;
 	jwt_hmac(key, keylen, token, (size_t)(dot2 - token), mac);
@@ -499,8 +488,8 @@ int
 jwt_random_hex(char *out, size_t nbytes)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char buf[64];
-	size_t done = 0, i, n;
+	unsigned char     buf[64];
+	size_t            done = 0, i, n;
 
 	if (out == NULL || nbytes > (SIZE_MAX - 1) / 2 || !jwt_ready())
 		return -1;
@@ -532,8 +521,7 @@ pw_set_cost(unsigned long long ops, size_t mem)
 	}
 	if (ops < crypto_pwhash_argon2id_OPSLIMIT_MIN ||
 	    ops > crypto_pwhash_argon2id_OPSLIMIT_MAX ||
-	    mem < crypto_pwhash_argon2id_MEMLIMIT_MIN ||
-	    mem > crypto_pwhash_argon2id_MEMLIMIT_MAX)
+	    mem < crypto_pwhash_argon2id_MEMLIMIT_MIN || mem > crypto_pwhash_argon2id_MEMLIMIT_MAX)
 		return -1;
 	atomic_store(&pw_ops, ops);
 	atomic_store(&pw_mem, mem);
@@ -549,9 +537,8 @@ pw_hash(const char *pw, char out[crypto_pwhash_STRBYTES])
 	out[0] = '\0';
 	if (pw == NULL || !jwt_ready())
 		return -1;
-	if (crypto_pwhash_argon2id_str(out, pw, strlen(pw),
-				       atomic_load(&pw_ops),
-				       atomic_load(&pw_mem)) != 0) {
+	if (crypto_pwhash_argon2id_str(out, pw, strlen(pw), atomic_load(&pw_ops),
+	                               atomic_load(&pw_mem)) != 0) {
 		out[0] = '\0';
 		return -1;
 	}
@@ -562,9 +549,9 @@ pw_hash(const char *pw, char out[crypto_pwhash_STRBYTES])
 int
 pw_verify(const char *hash, const char *pw)
 {
-	char buf[crypto_pwhash_STRBYTES];
+	char   buf[crypto_pwhash_STRBYTES];
 	size_t n;
-	int rc;
+	int    rc;
 
 	if (hash == NULL || pw == NULL || !jwt_ready())
 		return -1;

@@ -34,10 +34,10 @@
  * optional token id (empty = none), at most 32 characters.
  */
 typedef struct {
-	char sub[64];
-	char role[16];
+	char    sub[64];
+	char    role[16];
 	int64_t iat, exp;
-	char jti[33];
+	char    jti[33];
 } jwt_claims;
 
 /*
@@ -48,8 +48,7 @@ typedef struct {
  * invalid claims (unknown role, empty sub, exp <= 0, ...) or a short
  * buffer; out is then an empty string when cap > 0.
  */
-int jwt_sign(const unsigned char *key, size_t keylen, const jwt_claims *c,
-	     char *out, size_t cap);
+int jwt_sign(const unsigned char *key, size_t keylen, const jwt_claims *c, char *out, size_t cap);
 
 /*
  * jwt_verify - check token against key at time now (Unix seconds).
@@ -65,8 +64,8 @@ int jwt_sign(const unsigned char *key, size_t keylen, const jwt_claims *c,
  * The header is checked first, then the signature (in constant time),
  * and only then the payload.  *out is zeroed on failure.
  */
-int jwt_verify(const unsigned char *key, size_t keylen, const char *token,
-	       int64_t now, jwt_claims *out, const char **why);
+int jwt_verify(const unsigned char *key, size_t keylen, const char *token, int64_t now,
+               jwt_claims *out, const char **why);
 
 /* jwt_role_known - 1 when role is one of the five roles, else 0. */
 int jwt_role_known(const char *role);

@@ -49,8 +49,8 @@ log_vmsg(enum log_level lvl, const char *trace_id, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	r = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s %s[%ld] ",
-	    ts.tv_nsec / 1000000, log_names[lvl], log_daemon, (long)getpid());
+	r = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s %s[%ld] ", ts.tv_nsec / 1000000,
+	             log_names[lvl], log_daemon, (long)getpid());
 	if (r > 0)
 		n += (size_t)r;
 	if (trace_id != NULL && *trace_id != '\0' && n < sizeof(line)) {

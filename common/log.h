@@ -21,8 +21,8 @@ void log_msg(enum log_level lvl, const char *trace_id, const char *fmt, ...)
 const char *log_mask_phone(const char *phone, char *buf, size_t cap);
 
 #define log_debug(...) log_msg(LOG_DEBUG, NULL, __VA_ARGS__)
-#define log_info(...)  log_msg(LOG_INFO, NULL, __VA_ARGS__)
-#define log_warn(...)  log_msg(LOG_WARN, NULL, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, NULL, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, NULL, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, NULL, __VA_ARGS__)
 
 /* fatal - log and exit(1); only for start-up, where going on makes no sense */

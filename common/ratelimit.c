@@ -60,66 +60,66 @@
  * Returns {allowed 0|1, retry-after in ms}.
  */
 static const char rl_lua[] =
-	"local rate = tonumber(ARGV[1])\n"
-	"local burst = tonumber(ARGV[2])\n"
-	"local now = tonumber(ARGV[3])\n"
-	"local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')\n"
-	"local tokens = tonumber(b[1])\n"
-	"local ts = tonumber(b[2])\n"
-	"if tokens == nil or ts == nil then tokens = burst; ts = now end\n"
-	"if now > ts then\n"
-	"  tokens = tokens + (now - ts) * rate\n"
-	"  ts = now\n"
-	"end\n"
-	"if tokens > burst then tokens = burst end\n"
-	"local allowed = 0\n"
-	"local retry = 0\n"
-	"if tokens >= 1 then\n"
-	"  tokens = tokens - 1\n"
-	"  allowed = 1\n"
-	"else\n"
-	"  retry = math.ceil((1 - tokens) / rate * 1000)\n"
-	"  if retry < 1 then retry = 1 end\n"
-	"  if retry > 2000000000 then retry = 2000000000 end\n"
-	"end\n"
-	"redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(ts))\n"
-	"redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
-	"return {allowed, retry}\n";
+    "local rate = tonumber(ARGV[1])\n"
+    "local burst = tonumber(ARGV[2])\n"
+    "local now = tonumber(ARGV[3])\n"
+    "local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')\n"
+    "local tokens = tonumber(b[1])\n"
+    "local ts = tonumber(b[2])\n"
+    "if tokens == nil or ts == nil then tokens = burst; ts = now end\n"
+    "if now > ts then\n"
+    "  tokens = tokens + (now - ts) * rate\n"
+    "  ts = now\n"
+    "end\n"
+    "if tokens > burst then tokens = burst end\n"
+    "local allowed = 0\n"
+    "local retry = 0\n"
+    "if tokens >= 1 then\n"
+    "  tokens = tokens - 1\n"
+    "  allowed = 1\n"
+    "else\n"
+    "  retry = math.ceil((1 - tokens) / rate * 1000)\n"
+    "  if retry < 1 then retry = 1 end\n"
+    "  if retry > 2000000000 then retry = 2000000000 end\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(ts))\n"
+    "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
+    "return {allowed, retry}\n";
 
 typedef struct rl_entry rl_entry;
 
 struct rl_entry {
-	rl_entry *chain;	/* next in the hash chain */
-	rl_entry *newer, *older;	/* LRU list */
-	uint64_t hash;
-	double tokens, ts;
-	size_t klen;
-	char key[RL_KEY_MAX + 1];
+	rl_entry *chain;         /* next in the hash chain */
+	rl_entry *newer, *older; /* LRU list */
+	uint64_t  hash;
+	double    tokens, ts;
+	size_t    klen;
+	char      key[RL_KEY_MAX + 1];
 };
 
 struct rl_limiter {
 	/* In-memory buckets. */
 	pthread_mutex_t mem_mu;
-	rl_entry **chains;
-	rl_entry *newest, *oldest;
-	size_t count;
-	unsigned char hkey[crypto_shorthash_KEYBYTES];
+	rl_entry      **chains;
+	rl_entry       *newest, *oldest;
+	size_t          count;
+	unsigned char   hkey[crypto_shorthash_KEYBYTES];
 
 	/* Redis, when host is not NULL. */
-	char *host;
-	int port;
-	int timeout_ms;
-	pthread_mutex_t redis_mu;
-	redisContext *rc;	/* NULL while disconnected */
-	char sha[41];
-	atomic_int degraded;
-	_Atomic long long retry_at_ns;	/* monotonic; next attempt */
+	char             *host;
+	int               port;
+	int               timeout_ms;
+	pthread_mutex_t   redis_mu;
+	redisContext     *rc; /* NULL while disconnected */
+	char              sha[41];
+	atomic_int        degraded;
+	_Atomic long long retry_at_ns; /* monotonic; next attempt */
 };
 
 /* Saved SIGPIPE state of the calling thread around Redis I/O. */
 typedef struct {
 	sigset_t old;
-	int was_pending;
+	int      was_pending;
 } rl_sigpipe;
 
 /* ================================================================ */
@@ -140,8 +140,7 @@ rl_mono_ns(void)
 static int
 rl_rule_ok(const rl_rule *r)
 {
-	return isfinite(r->rate) && isfinite(r->burst) &&
-	       r->rate >= RL_RATE_MIN && r->burst >= 1.0;
+	return isfinite(r->rate) && isfinite(r->burst) && r->rate >= RL_RATE_MIN && r->burst >= 1.0;
 }
 
 /* rl_sigpipe_enter - block SIGPIPE in this thread, remembering state. */
@@ -162,8 +161,8 @@ rl_sigpipe_enter(rl_sigpipe *s)
 static void
 rl_sigpipe_leave(rl_sigpipe *s)
 {
-	struct timespec zero = { 0, 0 };
-	sigset_t set, pend;
+	struct timespec zero = {0, 0};
+	sigset_t        set, pend;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGPIPE);
@@ -223,17 +222,14 @@ rl_chain_unlink(rl_limiter *l, rl_entry *e)
 
 /* rl_mem_entry - find or make the bucket for key; NULL if out of memory. */
 static rl_entry *
-rl_mem_entry(rl_limiter *l, const char *key, size_t klen,
-	     const rl_rule *r, double now)
+rl_mem_entry(rl_limiter *l, const char *key, size_t klen, const rl_rule *r, double now)
 {
-	uint64_t h;
+	uint64_t  h;
 	rl_entry *e;
 
-	crypto_shorthash((unsigned char *)&h, (const unsigned char *)key,
-			 klen, l->hkey);
+	crypto_shorthash((unsigned char *)&h, (const unsigned char *)key, klen, l->hkey);
 	for (e = l->chains[h & (RL_NCHAINS - 1)]; e != NULL; e = e->chain) {
-		if (e->hash == h && e->klen == klen &&
-		    memcmp(e->key, key, klen) == 0) {
+		if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0) {
 			rl_lru_unlink(l, e);
 			rl_lru_push(l, e);
 			return e;
@@ -269,11 +265,11 @@ rl_mem_entry(rl_limiter *l, const char *key, size_t klen,
 
 /* rl_mem_take - rl_take against the in-memory table. */
 static int
-rl_mem_take(rl_limiter *l, const char *key, size_t klen,
-	    const rl_rule *r, double now, double *retry_after)
+rl_mem_take(rl_limiter *l, const char *key, size_t klen, const rl_rule *r, double now,
+            double *retry_after)
 {
 	rl_entry *e;
-	int allowed = 1;
+	int       allowed = 1;
 
 	*retry_after = 0;
 	pthread_mutex_lock(&l->mem_mu);
@@ -336,8 +332,10 @@ rl_redis_failed(rl_limiter *l, const char *what)
 	rl_redis_drop(l);
 	atomic_store(&l->retry_at_ns, rl_mono_ns() + RL_RETRY_NS);
 	if (atomic_exchange(&l->degraded, 1) == 0)
-		fprintf(stderr, "ratelimit: redis %s:%d unusable (%s); "
-			"answering from memory\n", l->host, l->port, why);
+		fprintf(stderr,
+		        "ratelimit: redis %s:%d unusable (%s); "
+		        "answering from memory\n",
+		        l->host, l->port, why);
 }
 
 /* rl_redis_load - SCRIPT LOAD the bucket script; 0, or -1. */
@@ -345,11 +343,10 @@ static int
 rl_redis_load(rl_limiter *l)
 {
 	redisReply *rep;
-	int rc = -1;
+	int         rc = -1;
 
 	rep = redisCommand(l->rc, "SCRIPT LOAD %s", rl_lua);
-	if (rep != NULL && rep->type == REDIS_REPLY_STRING &&
-	    rep->len == 40) {
+	if (rep != NULL && rep->type == REDIS_REPLY_STRING && rep->len == 40) {
 		memcpy(l->sha, rep->str, 40);
 		l->sha[40] = '\0';
 		rc = 0;
@@ -373,8 +370,7 @@ rl_redis_connect(rl_limiter *l)
 		l->rc = redisConnectWithTimeout(l->host, l->port, tv);
 	if (l->rc == NULL)
 		return -1;
-	if (l->rc->err != 0 || redisSetTimeout(l->rc, tv) != REDIS_OK ||
-	    rl_redis_load(l) < 0) {
+	if (l->rc->err != 0 || redisSetTimeout(l->rc, tv) != REDIS_OK || rl_redis_load(l) < 0) {
 		rl_redis_drop(l);
 		return -1;
 	}
@@ -383,13 +379,11 @@ rl_redis_connect(rl_limiter *l)
 
 /* rl_redis_eval - run the script once; its reply, or NULL. */
 static redisReply *
-rl_redis_eval(rl_limiter *l, const char *rkey,
-	      size_t rklen, const char *rate,
-	      const char *burst, const char *now,
-	      const char *ttl)
+rl_redis_eval(rl_limiter *l, const char *rkey, size_t rklen, const char *rate, const char *burst,
+              const char *now, const char *ttl)
 {
-	return redisCommand(l->rc, "EVALSHA %s 1 %b %s %s %s %s", l->sha,
-			    rkey, rklen, rate, burst, now, ttl);
+	return redisCommand(l->rc, "EVALSHA %s 1 %b %s %s %s %s", l->sha, rkey, rklen, rate, burst,
+	                    now, ttl);
 }
 
 /*
@@ -397,17 +391,16 @@ rl_redis_eval(rl_limiter *l, const char *rkey,
  * not answer (the caller then asks memory).
  */
 static int
-rl_redis_take(rl_limiter *l, const char *key, size_t klen,
-	      const rl_rule *r, double now, double *retry_after)
+rl_redis_take(rl_limiter *l, const char *key, size_t klen, const rl_rule *r, double now,
+              double *retry_after)
 {
-	char rkey[RL_KEY_MAX + 4], rate[32], burst[32], nows[48], ttl[32];
-	double ttl_ms;
+	char        rkey[RL_KEY_MAX + 4], rate[32], burst[32], nows[48], ttl[32];
+	double      ttl_ms;
 	redisReply *rep = NULL;
-	rl_sigpipe sp;
-	int allowed = -1;
+	rl_sigpipe  sp;
+	int         allowed = -1;
 
-	if (atomic_load(&l->degraded) &&
-	    rl_mono_ns() < atomic_load(&l->retry_at_ns))
+	if (atomic_load(&l->degraded) && rl_mono_ns() < atomic_load(&l->retry_at_ns))
 		return -1;
 
 	memcpy(rkey, "rl:", 3);
@@ -426,8 +419,7 @@ rl_redis_take(rl_limiter *l, const char *key, size_t klen,
 	rl_sigpipe_enter(&sp);
 	if (l->rc == NULL) {
 		/* Another thread may have just failed: re-check the clock. */
-		if (atomic_load(&l->degraded) &&
-		    rl_mono_ns() < atomic_load(&l->retry_at_ns))
+		if (atomic_load(&l->degraded) && rl_mono_ns() < atomic_load(&l->retry_at_ns))
 			goto out;
 		if (rl_redis_connect(l) < 0) {
 			rl_redis_failed(l, "connect");
@@ -441,27 +433,23 @@ rl_redis_take(rl_limiter *l, const char *key, size_t klen,
 		freeReplyObject(rep);
 		rep = NULL;
 		if (rl_redis_load(l) == 0)
-			rep = rl_redis_eval(l, rkey, klen + 3, rate, burst,
-					    nows, ttl);
+			rep = rl_redis_eval(l, rkey, klen + 3, rate, burst, nows, ttl);
 	}
 	if (rep == NULL) {
-		rl_redis_failed(l, l->rc != NULL && l->rc->err != 0 ?
-				l->rc->errstr : "no reply");
+		rl_redis_failed(l, l->rc != NULL && l->rc->err != 0 ? l->rc->errstr : "no reply");
 		goto out;
 	}
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
 	    rep->element[0]->type != REDIS_REPLY_INTEGER ||
 	    rep->element[1]->type != REDIS_REPLY_INTEGER ||
 	    (rep->element[0]->integer != 0 && rep->element[0]->integer != 1)) {
-		rl_redis_failed(l, rep->type == REDIS_REPLY_ERROR ?
-				rep->str : "unexpected reply");
+		rl_redis_failed(l, rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
 		goto out;
 	}
 	allowed = (int)rep->element[0]->integer;
 	*retry_after = allowed ? 0 : (double)rep->element[1]->integer / 1000.0;
 	if (atomic_exchange(&l->degraded, 0) == 1)
-		fprintf(stderr, "ratelimit: redis %s:%d is back\n",
-			l->host, l->port);
+		fprintf(stderr, "ratelimit: redis %s:%d is back\n", l->host, l->port);
 
 out:
 	if (rep != NULL)
@@ -480,12 +468,11 @@ rl_limiter *
 rl_new(const char *redis_host, int redis_port, int timeout_ms)
 {
 	rl_limiter *l;
-	rl_sigpipe sp;
+	rl_sigpipe  sp;
 
 	if (redis_host != NULL && redis_host[0] == '\0')
 		redis_host = NULL;
-	if (redis_host != NULL && redis_host[0] != '/' &&
-	    (redis_port <= 0 || redis_port > 65535))
+	if (redis_host != NULL && redis_host[0] != '/' && (redis_port <= 0 || redis_port > 65535))
 		return NULL;
 	if (sodium_init() < 0)
 		return NULL;
@@ -541,18 +528,16 @@ rl_free(rl_limiter *l)
 
 /* rl_take - take a token for key: 1 allowed, 0 limited, -1 bad input. */
 int
-rl_take(rl_limiter *l, const char *key, const rl_rule *r, double now,
-	double *retry_after)
+rl_take(rl_limiter *l, const char *key, const rl_rule *r, double now, double *retry_after)
 {
 	double dummy;
 	size_t klen;
-	int rc;
+	int    rc;
 
 	if (retry_after == NULL)
 		retry_after = &dummy;
 	*retry_after = 0;
-	if (l == NULL || key == NULL || r == NULL || !rl_rule_ok(r) ||
-	    !isfinite(now))
+	if (l == NULL || key == NULL || r == NULL || !rl_rule_ok(r) || !isfinite(now))
 		return -1;
 	klen = strnlen(key, RL_KEY_MAX + 1);
 	if (klen == 0 || klen > RL_KEY_MAX)

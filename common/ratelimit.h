@@ -57,8 +57,7 @@ void rl_free(rl_limiter *l);
  * bad arguments: NULL, an empty key or one longer than RL_KEY_MAX, a rule
  * whose rate or burst is not finite, rate < 1e-6/s or burst < 1.
  */
-int rl_take(rl_limiter *l, const char *key, const rl_rule *r, double now,
-	    double *retry_after);
+int rl_take(rl_limiter *l, const char *key, const rl_rule *r, double now, double *retry_after);
 
 /*
  * rl_degraded - 1 while a limiter configured with Redis answers from

@@ -37,11 +37,11 @@ struct rpc_worker {
 };
 
 struct rpc_server {
-	nng_socket             sock;
-	struct rpc_server_ops  ops;
-	int                    n;
-	struct rpc_worker     *w;
-	atomic_bool            stopping;
+	nng_socket            sock;
+	struct rpc_server_ops ops;
+	int                   n;
+	struct rpc_worker    *w;
+	atomic_bool           stopping;
 };
 
 struct rpc_client {
@@ -61,8 +61,7 @@ rpc_reply_clear(struct rpc_reply *rep)
 
 /* rpc_reply_error - fill rep with an error in the contract's shape */
 int
-rpc_reply_error(struct rpc_reply *rep, uint16_t status, const char *code,
-    const char *message)
+rpc_reply_error(struct rpc_reply *rep, uint16_t status, const char *code, const char *message)
 {
 	char buf[1024];
 
@@ -102,7 +101,7 @@ worker_reply(struct rpc_worker *w, const struct env_hdr *req, struct rpc_reply *
 	if (nng_aio_result(w->aio) != 0) {
 		nng_msg_free(m);
 		log_msg(LOG_WARN, req->trace_id, "rpc: reply not sent: %s",
-		    nng_strerror(nng_aio_result(w->aio)));
+		        nng_strerror(nng_aio_result(w->aio)));
 	}
 }
 
@@ -141,7 +140,7 @@ worker_main(void *arg)
 			rpc_reply_error(&rep, 400, "bad_envelope", why);
 		} else if (h.deadline_ms != 0 && env_now_ms() > h.deadline_ms) {
 			rpc_reply_error(&rep, 504, "deadline_exceeded",
-			    "the request's deadline passed before work began");
+			                "the request's deadline passed before work began");
 		} else {
 			s->ops.handle(s->ops.arg, w->state, &h, body, len, &rep);
 		}
@@ -158,8 +157,7 @@ worker_main(void *arg)
 
 /* rpc_server_start - open a REP socket and start nworkers threads */
 rpc_server *
-rpc_server_start(const char *url, bool listen, int nworkers,
-    const struct rpc_server_ops *ops)
+rpc_server_start(const char *url, bool listen, int nworkers, const struct rpc_server_ops *ops)
 {
 	rpc_server *s;
 	int         rv;
@@ -180,8 +178,7 @@ rpc_server_start(const char *url, bool listen, int nworkers,
 	rv = listen ? nng_listen(s->sock, url, NULL, 0)
 	            : nng_dial(s->sock, url, NULL, NNG_FLAG_NONBLOCK);
 	if (rv != 0) {
-		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url,
-		    nng_strerror(rv));
+		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url, nng_strerror(rv));
 		nng_close(s->sock);
 		goto fail;
 	}
@@ -280,8 +277,7 @@ rpc_client_open(const char *url, bool listen)
 	rv = listen ? nng_listen(c->sock, url, NULL, 0)
 	            : nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
 	if (rv != 0) {
-		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url,
-		    nng_strerror(rv));
+		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url, nng_strerror(rv));
 		nng_close(c->sock);
 		free(c);
 		return NULL;
@@ -313,8 +309,8 @@ rpc_client_peers(const rpc_client *c)
  * connected, -1 on other failures.
  */
 int
-rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms,
-    const char *body, size_t len, struct rpc_reply *rep)
+rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms, const char *body,
+         size_t len, struct rpc_reply *rep)
 {
 	struct env_hdr h = {.version = ENV_VERSION, .op = (uint8_t)op};
 	nng_ctx        ctx;

@@ -21,8 +21,8 @@
 #include "env.h"
 
 struct rpc_reply {
-	uint16_t status;       /* 0 ok, else HTTP-like code */
-	char    *body;         /* NUL-terminated JSON, malloc'd; caller frees */
+	uint16_t status; /* 0 ok, else HTTP-like code */
+	char    *body;   /* NUL-terminated JSON, malloc'd; caller frees */
 	size_t   len;
 };
 
@@ -30,8 +30,8 @@ struct rpc_reply {
  * A handler reads the request and fills *rep (body malloc'd or NULL,
  * status 0 or an error code).  It runs on a worker thread and may block.
  */
-typedef void (*rpc_handler_fn)(void *arg, void *worker, const struct env_hdr *h,
-    const char *body, size_t len, struct rpc_reply *rep);
+typedef void (*rpc_handler_fn)(void *arg, void *worker, const struct env_hdr *h, const char *body,
+                               size_t len, struct rpc_reply *rep);
 typedef void *(*rpc_worker_init_fn)(void *arg, int idx);
 typedef void (*rpc_worker_fini_fn)(void *arg, void *worker);
 
@@ -46,20 +46,18 @@ typedef struct rpc_server rpc_server;
 typedef struct rpc_client rpc_client;
 
 rpc_server *rpc_server_start(const char *url, bool listen, int nworkers,
-                const struct rpc_server_ops *ops);
+                             const struct rpc_server_ops *ops);
 void        rpc_server_stop(rpc_server *s, int deadline_ms);
 
 rpc_client *rpc_client_open(const char *url, bool listen);
 void        rpc_client_close(rpc_client *c);
 int         rpc_client_peers(const rpc_client *c);
-int         rpc_call(rpc_client *c, int op, const char *trace_id,
-                uint64_t deadline_ms, const char *body, size_t len,
-                struct rpc_reply *rep);
-void        rpc_reply_clear(struct rpc_reply *rep);
-int         rpc_reply_error(struct rpc_reply *rep, uint16_t status,
-                const char *code, const char *message);
+int  rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms, const char *body,
+              size_t len, struct rpc_reply *rep);
+void rpc_reply_clear(struct rpc_reply *rep);
+int  rpc_reply_error(struct rpc_reply *rep, uint16_t status, const char *code, const char *message);
 
-#define RPC_ETIMEDOUT  (-2)
-#define RPC_ENOPEER    (-3)
+#define RPC_ETIMEDOUT (-2)
+#define RPC_ENOPEER (-3)
 
 #endif

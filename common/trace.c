@@ -27,14 +27,14 @@
 #include "util.h"
 
 #define TRACE_QUEUE_MAX 20000
-#define TRACE_BATCH     500
-#define TRACE_FLUSH_MS  50
+#define TRACE_BATCH 500
+#define TRACE_FLUSH_MS 50
 
 struct trace_rec {
 	struct trace_rec *next;
 	bool              summary;
-	cJSON            *obj;    /* a summary object, or an array of steps */
-	size_t            n;      /* rows it holds */
+	cJSON            *obj; /* a summary object, or an array of steps */
+	size_t            n;   /* rows it holds */
 };
 
 /* The steps of the request this thread is handling. */
@@ -42,19 +42,19 @@ static __thread cJSON *tls_steps;
 static __thread char   tls_tid[33];
 
 static struct {
-	pthread_mutex_t   mu;
-	pthread_cond_t    cv, done_cv;
-	struct trace_rec *head, *tail;
-	size_t            len;
-	uint64_t          enq, written; /* sequence numbers, for trace_flush */
-	bool              running, stop, flush_now;
-	pthread_t         thr;
-	char              daemon[48];
-	char             *dsn;
+	pthread_mutex_t       mu;
+	pthread_cond_t        cv, done_cv;
+	struct trace_rec     *head, *tail;
+	size_t                len;
+	uint64_t              enq, written; /* sequence numbers, for trace_flush */
+	bool                  running, stop, flush_now;
+	pthread_t             thr;
+	char                  daemon[48];
+	char                 *dsn;
 	atomic_uint_least64_t dropped;
 } tq = {.mu = PTHREAD_MUTEX_INITIALIZER,
-    .cv = PTHREAD_COND_INITIALIZER,
-    .done_cv = PTHREAD_COND_INITIALIZER};
+        .cv = PTHREAD_COND_INITIALIZER,
+        .done_cv = PTHREAD_COND_INITIALIZER};
 
 static const char trace_steps_sql[] =
     "INSERT INTO trace_steps (trace_id, daemon, step, detail, elapsed_us, at) "

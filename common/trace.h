@@ -18,8 +18,7 @@
 int      trace_init(const char *daemon, const char *pg_dsn);
 void     trace_shutdown(void);
 void     trace_new_id(char out[33]);
-void     trace_step(const char *trace_id, const char *step, cJSON *detail,
-             int64_t elapsed_us);
+void     trace_step(const char *trace_id, const char *step, cJSON *detail, int64_t elapsed_us);
 void     trace_end(void);
 void     trace_summary(const char *trace_id, cJSON *summary);
 void     trace_flush(void);

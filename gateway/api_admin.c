@@ -28,7 +28,8 @@ api_health(struct gw_ctx *x)
 	redis = x->w != NULL && kv_ping(x->w->kv);
 	cJSON_AddStringToObject(c, "postgres", pg ? "ok" : "down");
 	cJSON_AddStringToObject(c, "redis", redis ? "ok" : "down");
-	if (rpc_call(gw.router, ENV_OP_STATUS, x->trace_id, env_now_ms() + 1000, "{}", 2, &rep) == 0 &&
+	if (rpc_call(gw.router, ENV_OP_STATUS, x->trace_id, env_now_ms() + 1000, "{}", 2, &rep) ==
+	        0 &&
 	    rep.status == 0) {
 		const char *why;
 		cJSON      *st = json_parse(rep.body, rep.len, &why);
@@ -50,8 +51,9 @@ api_health(struct gw_ctx *x)
 	/* The cache's shared tiers: without them every answer still comes,
 	 * only slower, so their absence is "degraded", not "down". */
 	{
-		bool cache = rpc_call(gw.cache, ENV_OP_PING, x->trace_id, env_now_ms() + 500, "{}", 2,
-		                 &rep) == 0 && rep.status == 0;
+		bool cache = rpc_call(gw.cache, ENV_OP_PING, x->trace_id, env_now_ms() + 500, "{}",
+		                      2, &rep) == 0 &&
+		             rep.status == 0;
 
 		rpc_reply_clear(&rep);
 		cJSON_AddStringToObject(c, "cache", cache ? "ok" : "down");
@@ -95,8 +97,10 @@ api_login(struct gw_ctx *x)
 	{
 		const char *p[] = {email};
 
-		r = db_exec(x->w->db,
-		    "SELECT id, password_hash, role FROM users WHERE lower(email) = lower($1)", 1, p);
+		r = db_exec(
+		    x->w->db,
+		    "SELECT id, password_hash, role FROM users WHERE lower(email) = lower($1)", 1,
+		    p);
 	}
 	if (r == NULL) {
 		gw_error(x, 503, "database_unavailable", "the database is not answering");
@@ -149,7 +153,8 @@ field(struct gw_ctx *x, const char *name, bool required, size_t maxlen, const ch
 		return false;
 	}
 	if (!cJSON_IsString(v) || strlen(v->valuestring) > maxlen) {
-		snprintf(msg, sizeof(msg), "\"%s\" must be a string of at most %zu bytes", name, maxlen);
+		snprintf(msg, sizeof(msg), "\"%s\" must be a string of at most %zu bytes", name,
+		         maxlen);
 		gw_error(x, 400, "wrong_type", msg);
 		return false;
 	}
@@ -180,7 +185,7 @@ api_users_create(struct gw_ctx *x)
 	}
 	if (gw_role_bit(role) == 0) {
 		gw_error(x, 400, "invalid_value",
-		    "\"role\" must be admin, operator, support, kiosk or customer");
+		         "\"role\" must be admin, operator, support, kiosk or customer");
 		return;
 	}
 	if (pw_hash(pw, hash) != 0) {
@@ -197,10 +202,11 @@ api_users_create(struct gw_ctx *x)
 		const char *p[] = {phone, name != NULL ? name : email};
 
 		c = db_exec(x->w->db,
-		    "WITH found AS (SELECT id FROM customers WHERE phone = $1), "
-		    "made AS (INSERT INTO customers (name, phone) SELECT $2, $1 "
-		    "         WHERE NOT EXISTS (SELECT 1 FROM found) RETURNING id) "
-		    "SELECT id FROM found UNION ALL SELECT id FROM made", 2, p);
+		            "WITH found AS (SELECT id FROM customers WHERE phone = $1), "
+		            "made AS (INSERT INTO customers (name, phone) SELECT $2, $1 "
+		            "         WHERE NOT EXISTS (SELECT 1 FROM found) RETURNING id) "
+		            "SELECT id FROM found UNION ALL SELECT id FROM made",
+		            2, p);
 		if (c == NULL || PQntuples(c) != 1)
 			goto fail;
 		cid = db_val(c, 0, 0);
@@ -208,10 +214,12 @@ api_users_create(struct gw_ctx *x)
 	{
 		const char *p[] = {email, hash, role, name, phone, cid};
 
-		r = db_exec(x->w->db,
+		r = db_exec(
+		    x->w->db,
 		    "INSERT INTO users (email, password_hash, role, name, phone, customer_id) "
 		    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING "
-		    "RETURNING id", 6, p);
+		    "RETURNING id",
+		    6, p);
 	}
 	if (r == NULL)
 		goto fail;
@@ -279,11 +287,11 @@ void
 api_sops_list(struct gw_ctx *x)
 {
 	sql_json(x,
-	    "SELECT json_agg(json_build_object('slug', s.slug, 'route', s.route, 'audience', "
-	    "  s.audience, 'version', s.version, 'sha256', v.sha256, 'title', s.title, "
-	    "  'escalation', s.escalation) ORDER BY s.slug)::text "
-	    "FROM sops s JOIN sop_versions v ON v.slug = s.slug AND v.version = s.version",
-	    0, NULL, false);
+	         "SELECT json_agg(json_build_object('slug', s.slug, 'route', s.route, 'audience', "
+	         "  s.audience, 'version', s.version, 'sha256', v.sha256, 'title', s.title, "
+	         "  'escalation', s.escalation) ORDER BY s.slug)::text "
+	         "FROM sops s JOIN sop_versions v ON v.slug = s.slug AND v.version = s.version",
+	         0, NULL, false);
 }
 
 /* api_sop_get - GET /api/sops/{slug} */
@@ -292,7 +300,8 @@ api_sop_get(struct gw_ctx *x)
 {
 	const char *p[] = {x->params[0]};
 
-	sql_json(x,
+	sql_json(
+	    x,
 	    "SELECT json_build_object('slug', s.slug, 'route', s.route, 'audience', s.audience, "
 	    "  'version', s.version, 'sha256', v.sha256, 'content', v.content, 'title', s.title, "
 	    "  'escalation', s.escalation, 'actions', s.actions, 'keywords', s.keywords, "
@@ -309,11 +318,11 @@ api_sop_versions(struct gw_ctx *x)
 	const char *p[] = {x->params[0]};
 
 	sql_json(x,
-	    "SELECT CASE WHEN EXISTS (SELECT 1 FROM sops WHERE slug = $1) THEN "
-	    "  coalesce(json_agg(json_build_object('version', version, 'sha256', sha256, "
-	    "  'author', author, 'note', note, 'created_at', created_at) ORDER BY version), "
-	    "  '[]') END::text FROM sop_versions WHERE slug = $1",
-	    1, p, true);
+	         "SELECT CASE WHEN EXISTS (SELECT 1 FROM sops WHERE slug = $1) THEN "
+	         "  coalesce(json_agg(json_build_object('version', version, 'sha256', sha256, "
+	         "  'author', author, 'note', note, 'created_at', created_at) ORDER BY version), "
+	         "  '[]') END::text FROM sop_versions WHERE slug = $1",
+	         1, p, true);
 }
 
 /* status_of - a daemon's status object, or NULL when it does not answer */
@@ -332,8 +341,7 @@ status_of(struct gw_ctx *x, rpc_client *c, int op)
 }
 
 /* metric - append one sample line */
-static void
-metric(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+static void metric(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
@@ -378,30 +386,31 @@ api_metrics(struct gw_ctx *x)
 	}
 	cap = len + 1;
 	metric(&buf, &len, &cap,
-	    "# HELP clubos_cache_hits_total Cache hits by tier (l1 counts exact and semantic).\n"
-	    "# TYPE clubos_cache_hits_total counter\n"
-	    "# HELP clubos_cache_misses_total Lookups a tier could not answer.\n"
-	    "# TYPE clubos_cache_misses_total counter\n"
-	    "# HELP clubos_cache_evictions_total L1 entries evicted for room.\n"
-	    "# TYPE clubos_cache_evictions_total counter\n"
-	    "# HELP clubos_cache_hit_seconds_total Time spent in lookups that hit, by tier.\n"
-	    "# TYPE clubos_cache_hit_seconds_total counter\n"
-	    "# HELP clubos_cache_entries Entries held, by tier.\n"
-	    "# TYPE clubos_cache_entries gauge\n");
+	       "# HELP clubos_cache_hits_total Cache hits by tier (l1 counts exact and semantic).\n"
+	       "# TYPE clubos_cache_hits_total counter\n"
+	       "# HELP clubos_cache_misses_total Lookups a tier could not answer.\n"
+	       "# TYPE clubos_cache_misses_total counter\n"
+	       "# HELP clubos_cache_evictions_total L1 entries evicted for room.\n"
+	       "# TYPE clubos_cache_evictions_total counter\n"
+	       "# HELP clubos_cache_hit_seconds_total Time spent in lookups that hit, by tier.\n"
+	       "# TYPE clubos_cache_hit_seconds_total counter\n"
+	       "# HELP clubos_cache_entries Entries held, by tier.\n"
+	       "# TYPE clubos_cache_entries gauge\n");
 	{
 		cJSON *c = cJSON_GetObjectItem(rs, "cache");
 
 		if (cJSON_IsObject(c)) {
 			metric(&buf, &len, &cap,
-			    "clubos_cache_hits_total{tier=\"l1\",match=\"exact\"} %.0f\n"
-			    "clubos_cache_hits_total{tier=\"l1\",match=\"semantic\"} %.0f\n"
-			    "clubos_cache_misses_total{tier=\"l1\"} %.0f\n"
-			    "clubos_cache_evictions_total{tier=\"l1\"} %.0f\n"
-			    "clubos_cache_hit_seconds_total{tier=\"l1\"} %g\n"
-			    "clubos_cache_entries{tier=\"l1\"} %.0f\n",
-			    json_num(c, "l1_hits", 0), json_num(c, "l1_semantic_hits", 0),
-			    json_num(c, "l1_misses", 0), json_num(c, "l1_evictions", 0),
-			    json_num(c, "l1_hit_us_total", 0) / 1e6, json_num(c, "l1_entries", 0));
+			       "clubos_cache_hits_total{tier=\"l1\",match=\"exact\"} %.0f\n"
+			       "clubos_cache_hits_total{tier=\"l1\",match=\"semantic\"} %.0f\n"
+			       "clubos_cache_misses_total{tier=\"l1\"} %.0f\n"
+			       "clubos_cache_evictions_total{tier=\"l1\"} %.0f\n"
+			       "clubos_cache_hit_seconds_total{tier=\"l1\"} %g\n"
+			       "clubos_cache_entries{tier=\"l1\"} %.0f\n",
+			       json_num(c, "l1_hits", 0), json_num(c, "l1_semantic_hits", 0),
+			       json_num(c, "l1_misses", 0), json_num(c, "l1_evictions", 0),
+			       json_num(c, "l1_hit_us_total", 0) / 1e6,
+			       json_num(c, "l1_entries", 0));
 		}
 	}
 	for (int t = 0; t < 2 && cJSON_IsObject(cs); t++) {
@@ -409,23 +418,24 @@ api_metrics(struct gw_ctx *x)
 		cJSON      *c = cJSON_GetObjectItem(cs, tier);
 
 		metric(&buf, &len, &cap,
-		    "clubos_cache_hits_total{tier=\"%s\",match=\"exact\"} %.0f\n"
-		    "clubos_cache_misses_total{tier=\"%s\"} %.0f\n"
-		    "clubos_cache_hit_seconds_total{tier=\"%s\"} %g\n",
-		    tier, json_num(c, "hits", 0), tier, json_num(c, "misses", 0), tier,
-		    json_num(c, "hit_us_total", 0) / 1e6);
+		       "clubos_cache_hits_total{tier=\"%s\",match=\"exact\"} %.0f\n"
+		       "clubos_cache_misses_total{tier=\"%s\"} %.0f\n"
+		       "clubos_cache_hit_seconds_total{tier=\"%s\"} %g\n",
+		       tier, json_num(c, "hits", 0), tier, json_num(c, "misses", 0), tier,
+		       json_num(c, "hit_us_total", 0) / 1e6);
 		if (t == 1)
 			metric(&buf, &len, &cap, "clubos_cache_entries{tier=\"l3\"} %.0f\n",
-			    json_num(c, "entries", 0));
+			       json_num(c, "entries", 0));
 	}
 	{
 		cJSON *w = cJSON_GetObjectItem(rs, "workers"), *it;
 
-		metric(&buf, &len, &cap, "# HELP clubos_workers Assistant workers connected, by route.\n"
-		                         "# TYPE clubos_workers gauge\n");
+		metric(&buf, &len, &cap,
+		       "# HELP clubos_workers Assistant workers connected, by route.\n"
+		       "# TYPE clubos_workers gauge\n");
 		cJSON_ArrayForEach(it, w)
 		    metric(&buf, &len, &cap, "clubos_workers{route=\"%s\"} %d\n", it->string,
-		        it->valueint);
+		           it->valueint);
 	}
 	cJSON_Delete(rs);
 	cJSON_Delete(cs);
@@ -442,9 +452,9 @@ api_web(struct gw_ctx *x)
 	static const struct {
 		const char *path, *file, *type;
 	} files[] = {
-		{"/", "index.html", "text/html; charset=utf-8"},
-		{"/app.js", "app.js", "text/javascript; charset=utf-8"},
-		{"/style.css", "style.css", "text/css; charset=utf-8"},
+	    {"/", "index.html", "text/html; charset=utf-8"},
+	    {"/app.js", "app.js", "text/javascript; charset=utf-8"},
+	    {"/style.css", "style.css", "text/css; charset=utf-8"},
 	};
 	char path[512];
 

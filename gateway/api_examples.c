@@ -30,15 +30,18 @@ retrain(struct gw_ctx *x, cJSON *out)
 	char             ev[64];
 	long long        gen = 0;
 
-	r = db_exec(x->w->db, "UPDATE knowledge_generation SET gen = gen + 1 WHERE id = 1 "
-	                      "RETURNING gen", 0, NULL);
+	r = db_exec(x->w->db,
+	            "UPDATE knowledge_generation SET gen = gen + 1 WHERE id = 1 "
+	            "RETURNING gen",
+	            0, NULL);
 	if (r != NULL && PQntuples(r) == 1)
 		gen = strtoll(db_val(r, 0, 0), NULL, 10);
 	PQclear(r);
 	snprintf(ev, sizeof(ev), "{\"kgen\":%lld}", gen);
 	bus_publish("examples.changed", ev);
 	if (rpc_call(gw.router, ENV_OP_RELOAD, x->trace_id, env_now_ms() + EXAMPLE_RETRAIN_MS, "{}",
-	        2, &rep) != 0 || rep.status != 0) {
+	             2, &rep) != 0 ||
+	    rep.status != 0) {
 		rpc_reply_clear(&rep);
 		return -1;
 	}
@@ -48,7 +51,7 @@ retrain(struct gw_ctx *x, cJSON *out)
 
 		if (st != NULL)
 			cJSON_AddItemToObject(out, "model",
-			    cJSON_DetachItemFromObject(st, "model"));
+			                      cJSON_DetachItemFromObject(st, "model"));
 		cJSON_Delete(st);
 	}
 	rpc_reply_clear(&rep);
@@ -83,10 +86,12 @@ api_examples_list(struct gw_ctx *x)
 	cJSON      *o;
 
 	query_param(x->req->query, "label", label, sizeof(label));
-	r = db_exec(x->w->db,
+	r = db_exec(
+	    x->w->db,
 	    "SELECT coalesce(json_agg(json_build_object('id', id, 'text', text, 'label', label, "
 	    "  'source', source) ORDER BY id), '[]')::text FROM route_examples "
-	    "WHERE $1 = '' OR label = $1", 1, p);
+	    "WHERE $1 = '' OR label = $1",
+	    1, p);
 	if (r == NULL) {
 		gw_error(x, 503, "database_unavailable", "the database is not answering");
 		return;
@@ -112,15 +117,18 @@ api_examples_add(struct gw_ctx *x)
 	}
 	chars = util_utf8_chars(text, strlen(text), &utf8);
 	if (!utf8 || chars < 1 || chars > GW_MAX_MESSAGE) {
-		gw_error(x, 400, "invalid_length", "\"text\" must be 1 to 2000 characters of UTF-8");
+		gw_error(x, 400, "invalid_length",
+		         "\"text\" must be 1 to 2000 characters of UTF-8");
 		return;
 	}
 	{
 		const char *p[] = {text, label};
 
-		r = db_exec(x->w->db,
+		r = db_exec(
+		    x->w->db,
 		    "INSERT INTO route_examples (text, label, source) "
-		    "SELECT $1, $2, 'api' WHERE $2 = 'oos' OR EXISTS (SELECT 1 FROM sops WHERE slug = $2) "
+		    "SELECT $1, $2, 'api' WHERE $2 = 'oos' OR EXISTS (SELECT 1 FROM sops WHERE "
+		    "slug = $2) "
 		    "ON CONFLICT (text, label) DO UPDATE SET source = route_examples.source "
 		    "RETURNING id, (xmax = 0) AS inserted",
 		    2, p);
@@ -143,7 +151,8 @@ api_examples_add(struct gw_ctx *x)
 	if (retrain(x, o) < 0) {
 		cJSON_Delete(o);
 		gw_error(x, 503, "retrain_failed",
-		    "the example is stored, but the router did not retrain; it will on its next start");
+		         "the example is stored, but the router did not retrain; it will on its "
+		         "next start");
 		return;
 	}
 	gw_json(x, 201, o);
@@ -157,7 +166,8 @@ api_examples_delete(struct gw_ctx *x)
 	PGresult   *r;
 	cJSON      *o;
 
-	if (strspn(x->params[0], "0123456789") != strlen(x->params[0]) || strlen(x->params[0]) > 18) {
+	if (strspn(x->params[0], "0123456789") != strlen(x->params[0]) ||
+	    strlen(x->params[0]) > 18) {
 		gw_error(x, 404, "not_found", "no such example");
 		return;
 	}
@@ -176,7 +186,8 @@ api_examples_delete(struct gw_ctx *x)
 	cJSON_AddBoolToObject(o, "deleted", true);
 	if (retrain(x, o) < 0) {
 		cJSON_Delete(o);
-		gw_error(x, 503, "retrain_failed", "the example is deleted, but the router did not retrain");
+		gw_error(x, 503, "retrain_failed",
+		         "the example is deleted, but the router did not retrain");
 		return;
 	}
 	gw_json(x, 200, o);

@@ -44,7 +44,7 @@ default_channel(const char *role)
 /* check_text - a string field's type, UTF-8 and length in characters */
 static bool
 check_text(struct gw_ctx *x, const char *field, bool required, size_t minc, size_t maxc,
-    const char **out)
+           const char **out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(x->body, field);
 	char         msg[160];
@@ -71,7 +71,8 @@ check_text(struct gw_ctx *x, const char *field, bool required, size_t minc, size
 		return false;
 	}
 	if (n < minc || n > maxc) {
-		snprintf(msg, sizeof(msg), "\"%s\" must be %zu to %zu characters", field, minc, maxc);
+		snprintf(msg, sizeof(msg), "\"%s\" must be %zu to %zu characters", field, minc,
+		         maxc);
 		gw_error(x, 400, "invalid_length", msg);
 		return false;
 	}
@@ -145,14 +146,15 @@ api_query(struct gw_ctx *x)
 	}
 	if (channel != NULL && !known_channel(channel)) {
 		gw_error(x, 400, "invalid_value",
-		    "\"channel\" must be one of sms, web, kiosk, operator");
+		         "\"channel\" must be one of sms, web, kiosk, operator");
 		return;
 	}
 	if (location != NULL && (bays = location_bays(x, location)) < 0) {
 		if (bays == -2)
 			gw_error(x, 503, "database_unavailable", "the database is not answering");
 		else
-			gw_error(x, 400, "unknown_location", "\"location\" is not a known location");
+			gw_error(x, 400, "unknown_location",
+			         "\"location\" is not a known location");
 		return;
 	}
 	if (bay != NULL && !cJSON_IsNull(bay)) {
@@ -189,7 +191,7 @@ api_query(struct gw_ctx *x)
 		return;
 	}
 	rc = rpc_call(gw.router, ENV_OP_QUERY, x->trace_id,
-	    env_now_ms() + (uint64_t)gw.cfg->query_timeout_ms, out, strlen(out), &rep);
+	              env_now_ms() + (uint64_t)gw.cfg->query_timeout_ms, out, strlen(out), &rep);
 	free(out);
 	if (rc != 0) {
 		if (rc == RPC_ENOPEER || rpc_client_peers(gw.router) == 0)
@@ -247,7 +249,7 @@ api_query(struct gw_ctx *x)
 	}
 	json_add_str(sum, "response", json_str(ans, "response"));
 	cJSON_AddNumberToObject(sum, "escalation_tier",
-	    json_int(cJSON_GetObjectItem(ans, "escalation"), "tier", 0));
+	                        json_int(cJSON_GetObjectItem(ans, "escalation"), "tier", 0));
 	json_add_str(sum, "cache", json_str(ans, "cache"));
 	cJSON_AddNumberToObject(sum, "total_us", (double)total);
 	trace_summary(x->trace_id, sum);
@@ -275,7 +277,8 @@ api_feedback(struct gw_ctx *x)
 	    !check_text(x, "correct_answer", false, 1, 4000, &correct))
 		return;
 	if (!util_is_hex(tid, 32)) {
-		gw_error(x, 400, "invalid_value", "\"trace_id\" must be 32 lowercase hex characters");
+		gw_error(x, 400, "invalid_value",
+		         "\"trace_id\" must be 32 lowercase hex characters");
 		return;
 	}
 	if (helpful == NULL) {
@@ -291,9 +294,10 @@ api_feedback(struct gw_ctx *x)
 	snprintf(uid, sizeof(uid), "%lld", (long long)x->user_id);
 	{
 		const char *p[] = {tid, uid, cJSON_IsTrue(helpful) ? "true" : "false", comment,
-		    correct};
+		                   correct};
 
-		r = db_exec(x->w->db,
+		r = db_exec(
+		    x->w->db,
 		    "INSERT INTO feedback (trace_id, user_id, helpful, comment, correct_answer, "
 		    "  route, sop_slug, sop_version) "
 		    "SELECT t.trace_id, $2, $3, $4, $5, t.route, t.sop_slug, t.sop_version "
@@ -344,14 +348,18 @@ api_trace_get(struct gw_ctx *x)
 		return;
 	}
 	trace_flush();
-	s = db_exec(x->w->db,
+	s = db_exec(
+	    x->w->db,
 	    "SELECT row_to_json(t)::text FROM (SELECT trace_id, user_id, role, channel, location, "
 	    "  message, route, confidence, sop_slug, sop_version, response, escalation_tier, "
-	    "  cache, total_us, created_at FROM traces WHERE trace_id = $1) t", 1, p);
-	st = db_exec(x->w->db,
+	    "  cache, total_us, created_at FROM traces WHERE trace_id = $1) t",
+	    1, p);
+	st = db_exec(
+	    x->w->db,
 	    "SELECT coalesce(json_agg(json_build_object('daemon', daemon, 'step', step, "
 	    "  'detail', detail, 'elapsed_us', elapsed_us, 'at', at) ORDER BY at, id), '[]')::text "
-	    "FROM trace_steps WHERE trace_id = $1", 1, p);
+	    "FROM trace_steps WHERE trace_id = $1",
+	    1, p);
 	if (s == NULL || st == NULL) {
 		PQclear(s);
 		PQclear(st);

@@ -27,7 +27,7 @@
  */
 static void
 sop_write(struct gw_ctx *x, const char *slug, const char *content, const char *base,
-    const char *note)
+          const char *note)
 {
 	char        sha[65], author[48];
 	PGresult   *cur = NULL, *ins = NULL, *gen = NULL;
@@ -39,7 +39,8 @@ sop_write(struct gw_ctx *x, const char *slug, const char *content, const char *b
 	snprintf(author, sizeof(author), "user:%lld", (long long)x->user_id);
 	if (db_begin(x->w->db) < 0)
 		goto unavailable;
-	cur = db_exec(x->w->db,
+	cur = db_exec(
+	    x->w->db,
 	    "SELECT s.version, v.sha256 FROM sops s JOIN sop_versions v "
 	    "  ON v.slug = s.slug AND v.version = s.version WHERE s.slug = $1 FOR UPDATE OF s",
 	    1, p1);
@@ -55,22 +56,24 @@ sop_write(struct gw_ctx *x, const char *slug, const char *content, const char *b
 		db_rollback(x->w->db);
 		PQclear(cur);
 		gw_error(x, 409, "sha_mismatch",
-		    "the SOP changed since base_sha256 was read; fetch it again and reapply");
+		         "the SOP changed since base_sha256 was read; fetch it again and reapply");
 		return;
 	}
 	{
 		const char *p[] = {slug, content, sha, author, note};
 
 		ins = db_exec(x->w->db,
-		    "WITH v AS (INSERT INTO sop_versions (slug, version, content, sha256, author, note) "
-		    "  SELECT $1, version + 1, $2, $3, $4, $5 FROM sops WHERE slug = $1 "
-		    "  RETURNING version) "
-		    "UPDATE sops SET version = v.version, updated_at = now() FROM v "
-		    "WHERE sops.slug = $1 RETURNING sops.version",
-		    5, p);
+		              "WITH v AS (INSERT INTO sop_versions (slug, version, content, "
+		              "sha256, author, note) "
+		              "  SELECT $1, version + 1, $2, $3, $4, $5 FROM sops WHERE slug = $1 "
+		              "  RETURNING version) "
+		              "UPDATE sops SET version = v.version, updated_at = now() FROM v "
+		              "WHERE sops.slug = $1 RETURNING sops.version",
+		              5, p);
 	}
 	gen = db_exec(x->w->db,
-	    "UPDATE knowledge_generation SET gen = gen + 1 WHERE id = 1 RETURNING gen", 0, NULL);
+	              "UPDATE knowledge_generation SET gen = gen + 1 WHERE id = 1 RETURNING gen", 0,
+	              NULL);
 	if (ins == NULL || gen == NULL || PQntuples(ins) != 1 || db_commit(x->w->db) < 0)
 		goto unavailable;
 	kgen = strtoll(db_val(gen, 0, 0), NULL, 10);
@@ -95,7 +98,7 @@ sop_write(struct gw_ctx *x, const char *slug, const char *content, const char *b
 	cJSON_AddStringToObject(o, "previous_sha256", db_val(cur, 0, 1));
 	cJSON_AddStringToObject(o, "author", author);
 	log_msg(LOG_INFO, x->trace_id, "sop %s: version %s by %s (%s)", slug, db_val(ins, 0, 0),
-	    author, note);
+	        author, note);
 	PQclear(cur);
 	PQclear(ins);
 	PQclear(gen);
@@ -113,20 +116,24 @@ unavailable:
 void
 api_sop_put(struct gw_ctx *x)
 {
-	const char *content = json_str(x->body, "content"), *base = json_str(x->body, "base_sha256");
-	bool        utf8;
+	const char *content = json_str(x->body, "content"),
+	           *base = json_str(x->body, "base_sha256");
+	bool utf8;
 
 	if (content == NULL || base == NULL) {
-		gw_error(x, 400, "missing_field", "\"content\" and \"base_sha256\" are required strings");
+		gw_error(x, 400, "missing_field",
+		         "\"content\" and \"base_sha256\" are required strings");
 		return;
 	}
 	if (!util_is_hex(base, 64)) {
-		gw_error(x, 400, "invalid_value", "\"base_sha256\" must be 64 lowercase hex characters");
+		gw_error(x, 400, "invalid_value",
+		         "\"base_sha256\" must be 64 lowercase hex characters");
 		return;
 	}
 	if (util_utf8_chars(content, strlen(content), &utf8) < 1 || !utf8 ||
 	    strlen(content) > SOP_MAX_CONTENT) {
-		gw_error(x, 400, "invalid_length", "\"content\" must be 1 character to 60 KiB of UTF-8");
+		gw_error(x, 400, "invalid_length",
+		         "\"content\" must be 1 character to 60 KiB of UTF-8");
 		return;
 	}
 	sop_write(x, x->params[0], content, base, "edited through the API");
@@ -141,13 +148,14 @@ api_sop_rollback(struct gw_ctx *x)
 	const char  *p[] = {x->params[0], ver};
 	PGresult    *r;
 
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble || v->valueint < 1) {
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
+	    v->valueint < 1) {
 		gw_error(x, 400, "wrong_type", "\"version\" must be a whole number of 1 or more");
 		return;
 	}
 	snprintf(ver, sizeof(ver), "%d", v->valueint);
 	r = db_exec(x->w->db, "SELECT content FROM sop_versions WHERE slug = $1 AND version = $2",
-	    2, p);
+	            2, p);
 	if (r == NULL) {
 		gw_error(x, 503, "database_unavailable", "the database is not answering");
 		return;

@@ -23,8 +23,8 @@
 #include "common/rpc.h"
 #include "gateway/httpd.h"
 
-#define GW_MAX_BODY     (64 * 1024)
-#define GW_MAX_MESSAGE  2000
+#define GW_MAX_BODY (64 * 1024)
+#define GW_MAX_MESSAGE 2000
 
 /* Roles as bits, so a route can name who may call it. */
 enum {
@@ -35,8 +35,8 @@ enum {
 	ROLE_CUSTOMER = 1 << 4,
 };
 #define ROLE_STAFF (ROLE_ADMIN | ROLE_OPERATOR | ROLE_SUPPORT)
-#define ROLE_ANY   (ROLE_STAFF | ROLE_KIOSK | ROLE_CUSTOMER)
-#define ROLE_NONE  0
+#define ROLE_ANY (ROLE_STAFF | ROLE_KIOSK | ROLE_CUSTOMER)
+#define ROLE_NONE 0
 
 struct gw_worker {
 	db_conn *db;
@@ -49,12 +49,12 @@ struct gw_ctx {
 	struct http_res       *res;
 	struct gw_worker      *w;
 	char                   trace_id[33];
-	const char            *params[2];   /* :name segments of the path */
+	const char            *params[2]; /* :name segments of the path */
 	char                   pbuf[2][160];
 	int64_t                user_id;
-	const char            *role;        /* NULL when unauthenticated */
+	const char            *role; /* NULL when unauthenticated */
 	char                   rolebuf[16];
-	cJSON                 *body;        /* parsed JSON body, when the route takes one */
+	cJSON                 *body; /* parsed JSON body, when the route takes one */
 	int64_t                t0_us;
 };
 

@@ -23,10 +23,10 @@
 
 #include "common/log.h"
 
-#define HTTP_DRAIN_MAX     (8 * 1024 * 1024) /* read and drop at most this much */
-#define HTTP_IDLE_MS       30000
-#define HTTP_READ_MS       10000
-#define HTTP_MAX_CONNS     2048
+#define HTTP_DRAIN_MAX (8 * 1024 * 1024) /* read and drop at most this much */
+#define HTTP_IDLE_MS 30000
+#define HTTP_READ_MS 10000
+#define HTTP_MAX_CONNS 2048
 
 enum conn_state { CS_READ, CS_WORK, CS_WRITE, CS_DEAD };
 
@@ -36,9 +36,9 @@ struct conn {
 	nng_aio        *rx, *tx;
 	char           *buf;
 	size_t          len, cap;
-	size_t          hdr_end;     /* bytes of request line + headers, 0 = not yet */
+	size_t          hdr_end; /* bytes of request line + headers, 0 = not yet */
 	size_t          body_len;
-	size_t          drain_left;  /* oversized body still to discard */
+	size_t          drain_left; /* oversized body still to discard */
 	int             drain_status;
 	bool            continue_sent, expect_continue;
 	char           *out;
@@ -75,27 +75,48 @@ const char *
 http_reason(int status)
 {
 	switch (status) {
-	case 100: return "Continue";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Status";
+	case 100:
+		return "Continue";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Payload Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Status";
 	}
 }
 
@@ -195,11 +216,11 @@ serialize(struct conn *c, struct http_res *res)
 	size_t blen = res->body != NULL ? res->len : 0;
 
 	n = snprintf(head, sizeof(head),
-	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s%s\r\n",
-	    res->status, http_reason(res->status),
-	    res->content_type ? res->content_type : "application/json; charset=utf-8", blen,
-	    res->headers, res->close ? "Connection: close\r\n" : "");
+	             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	             "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s%s\r\n",
+	             res->status, http_reason(res->status),
+	             res->content_type ? res->content_type : "application/json; charset=utf-8",
+	             blen, res->headers, res->close ? "Connection: close\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		n = 0;
 	free(c->out);
@@ -287,8 +308,7 @@ parse_head(struct conn *c)
 		r->nheaders++;
 		p = next;
 	}
-	if ((te = http_header(r, "Transfer-Encoding")) != NULL &&
-	    strcasecmp(te, "identity") != 0)
+	if ((te = http_header(r, "Transfer-Encoding")) != NULL && strcasecmp(te, "identity") != 0)
 		return 411;
 	c->body_len = 0;
 	if ((cl = http_header(r, "Content-Length")) != NULL) {
@@ -440,7 +460,8 @@ req_offsets(struct conn *c, ptrdiff_t *off, bool save)
 		if (save) {
 			const char *q = *p[i];
 
-			off[i] = (q != NULL && q >= c->buf && q < c->buf + c->cap) ? q - c->buf : -1;
+			off[i] =
+			    (q != NULL && q >= c->buf && q < c->buf + c->cap) ? q - c->buf : -1;
 		} else if (off[i] >= 0)
 			*p[i] = c->buf + off[i];
 	}
@@ -564,8 +585,8 @@ accept_cb(void *arg)
 	}
 	nng_stream_listener_accept(h->l, h->accept_aio);
 	nng_stream_set_bool(s, NNG_OPT_TCP_NODELAY, true);
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    nng_aio_alloc(&c->rx, rx_cb, c) != 0 || nng_aio_alloc(&c->tx, tx_cb, c) != 0) {
+	if ((c = calloc(1, sizeof(*c))) == NULL || nng_aio_alloc(&c->rx, rx_cb, c) != 0 ||
+	    nng_aio_alloc(&c->tx, tx_cb, c) != 0) {
 		if (c != NULL) {
 			nng_aio_free(c->rx);
 			free(c);
@@ -736,8 +757,7 @@ httpd_stop(httpd *h, int deadline_ms)
 		for (struct conn *c = h->conns; c != NULL; c = c->next)
 			if (c->state == CS_WORK || c->state == CS_WRITE)
 				writing = true;
-		if ((!writing && h->busy == 0) ||
-		    pthread_cond_timedwait(&h->cv, &h->mu, &ts) != 0)
+		if ((!writing && h->busy == 0) || pthread_cond_timedwait(&h->cv, &h->mu, &ts) != 0)
 			break;
 	}
 	atomic_store(&h->closing, true);

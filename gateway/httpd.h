@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HTTP_MAX_HEADERS   64
+#define HTTP_MAX_HEADERS 64
 #define HTTP_MAX_HEADER_BYTES (16 * 1024)
 
 struct http_header {
@@ -29,8 +29,8 @@ struct http_header {
 
 struct http_req {
 	const char        *method;
-	const char        *path;      /* without the query string */
-	const char        *query;     /* after '?', or "" */
+	const char        *path;  /* without the query string */
+	const char        *query; /* after '?', or "" */
 	struct http_header headers[HTTP_MAX_HEADERS];
 	int                nheaders;
 	const char        *body;
@@ -40,24 +40,24 @@ struct http_req {
 
 struct http_res {
 	int         status;
-	const char *content_type;  /* default application/json */
-	char       *body;          /* malloc'd; the server frees it */
+	const char *content_type; /* default application/json */
+	char       *body;         /* malloc'd; the server frees it */
 	size_t      len;
-	char        headers[512];  /* extra header lines, each ending \r\n */
-	bool        close;         /* close the connection after this response */
+	char        headers[512]; /* extra header lines, each ending \r\n */
+	bool        close;        /* close the connection after this response */
 };
 
 /* Called on a worker thread for each request, and for framing errors (with
  * req->method NULL and res->status preset) so they get the same shape. */
 typedef void (*http_handler_fn)(void *arg, void *worker, const struct http_req *req,
-    struct http_res *res);
+                                struct http_res *res);
 
 struct httpd_ops {
 	http_handler_fn handle;
 	void *(*worker_init)(void *arg, int idx);
-	void  (*worker_fini)(void *arg, void *worker);
+	void (*worker_fini)(void *arg, void *worker);
 	void  *arg;
-	size_t max_body;          /* larger bodies get 413 */
+	size_t max_body; /* larger bodies get 413 */
 	int    nworkers;
 };
 

@@ -26,9 +26,9 @@
 
 struct gw_state gw;
 
-static httpd   *gw_httpd;
-static bus_sub *gw_events;
-static pthread_t gw_events_thr;
+static httpd      *gw_httpd;
+static bus_sub    *gw_events;
+static pthread_t   gw_events_thr;
 static atomic_bool gw_stopping;
 
 /* The route table: method, path pattern (":x" matches one segment), who may
@@ -41,24 +41,24 @@ static const struct gw_route {
 	bool        limited;
 	void (*fn)(struct gw_ctx *);
 } gw_routes[] = {
-	{"GET", "/", ROLE_NONE, false, false, api_web},
-	{"GET", "/app.js", ROLE_NONE, false, false, api_web},
-	{"GET", "/style.css", ROLE_NONE, false, false, api_web},
-	{"GET", "/api/health", ROLE_NONE, false, false, api_health},
-	{"POST", "/api/auth/login", ROLE_NONE, true, true, api_login},
-	{"POST", "/api/users", ROLE_ADMIN, true, true, api_users_create},
-	{"POST", "/api/query", ROLE_ANY, true, true, api_query},
-	{"POST", "/api/feedback", ROLE_ANY, true, true, api_feedback},
-	{"GET", "/api/traces/:id", ROLE_STAFF, false, true, api_trace_get},
-	{"GET", "/api/sops", ROLE_STAFF, false, true, api_sops_list},
-	{"GET", "/api/sops/:slug", ROLE_STAFF, false, true, api_sop_get},
-	{"GET", "/api/sops/:slug/versions", ROLE_STAFF, false, true, api_sop_versions},
-	{"PUT", "/api/sops/:slug", ROLE_ADMIN, true, true, api_sop_put},
-	{"POST", "/api/sops/:slug/rollback", ROLE_ADMIN, true, true, api_sop_rollback},
-	{"GET", "/api/examples", ROLE_STAFF, false, true, api_examples_list},
-	{"POST", "/api/examples", ROLE_ADMIN, true, true, api_examples_add},
-	{"DELETE", "/api/examples/:id", ROLE_ADMIN, false, true, api_examples_delete},
-	{"GET", "/metrics", ROLE_NONE, false, false, api_metrics},
+    {"GET", "/", ROLE_NONE, false, false, api_web},
+    {"GET", "/app.js", ROLE_NONE, false, false, api_web},
+    {"GET", "/style.css", ROLE_NONE, false, false, api_web},
+    {"GET", "/api/health", ROLE_NONE, false, false, api_health},
+    {"POST", "/api/auth/login", ROLE_NONE, true, true, api_login},
+    {"POST", "/api/users", ROLE_ADMIN, true, true, api_users_create},
+    {"POST", "/api/query", ROLE_ANY, true, true, api_query},
+    {"POST", "/api/feedback", ROLE_ANY, true, true, api_feedback},
+    {"GET", "/api/traces/:id", ROLE_STAFF, false, true, api_trace_get},
+    {"GET", "/api/sops", ROLE_STAFF, false, true, api_sops_list},
+    {"GET", "/api/sops/:slug", ROLE_STAFF, false, true, api_sop_get},
+    {"GET", "/api/sops/:slug/versions", ROLE_STAFF, false, true, api_sop_versions},
+    {"PUT", "/api/sops/:slug", ROLE_ADMIN, true, true, api_sop_put},
+    {"POST", "/api/sops/:slug/rollback", ROLE_ADMIN, true, true, api_sop_rollback},
+    {"GET", "/api/examples", ROLE_STAFF, false, true, api_examples_list},
+    {"POST", "/api/examples", ROLE_ADMIN, true, true, api_examples_add},
+    {"DELETE", "/api/examples/:id", ROLE_ADMIN, false, true, api_examples_delete},
+    {"GET", "/metrics", ROLE_NONE, false, false, api_metrics},
 };
 #define GW_NROUTES (sizeof(gw_routes) / sizeof(gw_routes[0]))
 
@@ -71,7 +71,8 @@ gw_json(struct gw_ctx *x, int status, cJSON *o)
 	x->res->len = x->res->body != NULL ? strlen(x->res->body) : 0;
 	if (o != NULL && x->res->body == NULL) {
 		x->res->status = 500;
-		x->res->body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
+		x->res->body =
+		    strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
 		x->res->len = x->res->body ? strlen(x->res->body) : 0;
 	}
 	cJSON_Delete(o);
@@ -91,8 +92,11 @@ gw_role_bit(const char *role)
 	static const struct {
 		const char *name;
 		int         bit;
-	} t[] = {{"admin", ROLE_ADMIN}, {"operator", ROLE_OPERATOR}, {"support", ROLE_SUPPORT},
-	    {"kiosk", ROLE_KIOSK}, {"customer", ROLE_CUSTOMER}};
+	} t[] = {{"admin", ROLE_ADMIN},
+	         {"operator", ROLE_OPERATOR},
+	         {"support", ROLE_SUPPORT},
+	         {"kiosk", ROLE_KIOSK},
+	         {"customer", ROLE_CUSTOMER}};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (role != NULL && strcmp(t[i].name, role) == 0)
@@ -189,7 +193,8 @@ limited(struct gw_ctx *x, const char *key, const rl_rule *rule)
 	snprintf(ra, sizeof(ra), "%d", retry < 1 ? 1 : (int)ceil(retry));
 	http_res_header(x->res, "Retry-After", ra);
 	metrics_rate_limited();
-	gw_error(x, 429, "rate_limited", "too many requests; try again after the Retry-After delay");
+	gw_error(x, 429, "rate_limited",
+	         "too many requests; try again after the Retry-After delay");
 	return true;
 }
 
@@ -206,8 +211,8 @@ authenticate(struct gw_ctx *x)
 	}
 	if (jwt_verify(gw.jwt_key, gw.jwt_keylen, h + 7, (int64_t)time(NULL), &c, &why) != 0) {
 		gw_error(x, 401, strcmp(why, "expired") == 0 ? "token_expired" : "invalid_token",
-		    strcmp(why, "expired") == 0 ? "the token has expired; log in again"
-		                                : "the token is not valid");
+		         strcmp(why, "expired") == 0 ? "the token has expired; log in again"
+		                                     : "the token is not valid");
 		return false;
 	}
 	x->user_id = strtoll(c.sub, NULL, 10);
@@ -273,7 +278,8 @@ gw_handle(void *arg, void *worker, const struct http_req *req, struct http_res *
 	}
 	if (r == NULL) {
 		if (path_known)
-			gw_error(&x, 405, "method_not_allowed", "this path does not take that method");
+			gw_error(&x, 405, "method_not_allowed",
+			         "this path does not take that method");
 		else
 			gw_error(&x, 404, "not_found", "no such endpoint");
 		goto done;
@@ -297,11 +303,13 @@ gw_handle(void *arg, void *worker, const struct http_req *req, struct http_res *
 		const char *why;
 
 		if (!json_content_type(req)) {
-			gw_error(&x, 415, "unsupported_media_type", "send the body as application/json");
+			gw_error(&x, 415, "unsupported_media_type",
+			         "send the body as application/json");
 			goto done;
 		}
 		if (req->body_len > GW_MAX_BODY) {
-			gw_error(&x, 413, "body_too_large", "the request body is larger than 64 KiB");
+			gw_error(&x, 413, "body_too_large",
+			         "the request body is larger than 64 KiB");
 			goto done;
 		}
 		if ((x.body = json_parse(req->body, req->body_len, &why)) == NULL) {
@@ -317,9 +325,8 @@ gw_handle(void *arg, void *worker, const struct http_req *req, struct http_res *
 done:
 	if (res->status >= 500)
 		log_msg(LOG_WARN, x.trace_id, "%s %s -> %d", req->method ? req->method : "-",
-		    req->path ? req->path : "-", res->status);
-	metrics_request(r != NULL ? r->pattern : "unmatched", res->status,
-	    env_mono_us() - x.t0_us);
+		        req->path ? req->path : "-", res->status);
+	metrics_request(r != NULL ? r->pattern : "unmatched", res->status, env_mono_us() - x.t0_us);
 	trace_end();
 	cJSON_Delete(x.body);
 }
@@ -364,8 +371,9 @@ parse_rate_limit(const char *s, char *err, size_t errlen)
 		return 0;
 	}
 	if (strcmp(s, "default") != 0 && (sscanf(s, "%lf,%lf", &a, &u) != 2 || a < 1 || u < 1)) {
-		snprintf(err, errlen, "CLUBOS_RATE_LIMIT must be off, default, or "
-		                      "ADDR_PER_MIN,USER_PER_MIN (e.g. 600,120)");
+		snprintf(err, errlen,
+		         "CLUBOS_RATE_LIMIT must be off, default, or "
+		         "ADDR_PER_MIN,USER_PER_MIN (e.g. 600,120)");
 		return -1;
 	}
 	gw.rl_addr = (rl_rule){.rate = a / 60.0, .burst = a};
@@ -386,8 +394,8 @@ events_main(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&gw_stopping)) {
-		char  *topic, *json, *p;
-		int    rc = bus_sub_recv(gw_events, 200, &topic, &json);
+		char *topic, *json, *p;
+		int   rc = bus_sub_recv(gw_events, 200, &topic, &json);
 
 		if (rc < 0)
 			break;
@@ -412,10 +420,10 @@ gw_start(const struct cfg *c)
 {
 	static const char *const topics[] = {"sop.changed", "examples.changed", NULL};
 	struct httpd_ops         ops = {.handle = gw_handle,
-                .worker_init = worker_init,
-                .worker_fini = worker_fini,
-                .max_body = GW_MAX_BODY,
-                .nworkers = c->http_workers};
+	                                .worker_init = worker_init,
+	                                .worker_fini = worker_fini,
+	                                .max_body = GW_MAX_BODY,
+	                                .nworkers = c->http_workers};
 	char                     url[256], err[256];
 	db_conn                 *db;
 
@@ -434,7 +442,8 @@ gw_start(const struct cfg *c)
 		gw.rl = rl_new(c->redis_host, c->redis_port, 200);
 	/* The knowledge generation at start; the bus keeps it current. */
 	if ((db = db_open(c->pg_dsn)) != NULL) {
-		PGresult *r = db_exec(db, "SELECT gen FROM knowledge_generation WHERE id = 1", 0, NULL);
+		PGresult *r =
+		    db_exec(db, "SELECT gen FROM knowledge_generation WHERE id = 1", 0, NULL);
 
 		if (r != NULL && PQntuples(r) == 1)
 			atomic_store(&gw.kgen, strtoll(db_val(r, 0, 0), NULL, 10));
@@ -500,12 +509,12 @@ int
 main(int argc, char **argv)
 {
 	static const struct daemon_ops ops = {
-		.name = "clubos-gateway",
-		.instance = gw_instance,
-		.check = gw_check,
-		.start = gw_start,
-		.stop = gw_stop,
-		.reload = gw_reload,
+	    .name = "clubos-gateway",
+	    .instance = gw_instance,
+	    .check = gw_check,
+	    .start = gw_start,
+	    .stop = gw_stop,
+	    .reload = gw_reload,
 	};
 
 	return daemon_main(argc, argv, &ops);

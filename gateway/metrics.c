@@ -12,8 +12,8 @@
 #include "common/trace.h"
 #include "gateway/gw.h"
 
-static const double bucket_us[] = {250, 500, 1000, 2000, 5000, 10000, 25000, 50000,
-    100000, 250000, 1000000, 5000000};
+static const double bucket_us[] = {250,   500,   1000,   2000,   5000,    10000,
+                                   25000, 50000, 100000, 250000, 1000000, 5000000};
 #define NBUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
 
 struct hist {
@@ -22,12 +22,12 @@ struct hist {
 	atomic_ullong sum_us;
 };
 
-static const char *const routes[] = {"emergency", "booking", "tech", "brand", "strategy",
-    "customerinfo", "general"};
+static const char *const routes[] = {"emergency", "booking",      "tech",   "brand",
+                                     "strategy",  "customerinfo", "general"};
 #define NROUTES 7
 static const char *const caches[] = {"miss", "l1", "l2", "l3"};
 
-static atomic_ullong m_status[6];          /* 1xx..5xx by hundreds */
+static atomic_ullong m_status[6]; /* 1xx..5xx by hundreds */
 static struct hist   m_http;
 static struct hist   m_query;
 static atomic_ullong m_route_cache[NROUTES][4];
@@ -80,19 +80,20 @@ hist_render(char *out, size_t cap, const char *name, const char *help, struct hi
 	unsigned long long cum = 0;
 
 	n += (size_t)snprintf(out + n, cap - n, "# HELP %s %s\n# TYPE %s histogram\n", name, help,
-	    name);
+	                      name);
 	for (size_t i = 0; i <= NBUCKETS && n < cap; i++) {
 		cum += atomic_load(&h->b[i]);
 		if (i < NBUCKETS)
 			n += (size_t)snprintf(out + n, cap - n, "%s_bucket{le=\"%g\"} %llu\n", name,
-			    bucket_us[i] / 1e6, cum);
+			                      bucket_us[i] / 1e6, cum);
 		else
-			n += (size_t)snprintf(out + n, cap - n, "%s_bucket{le=\"+Inf\"} %llu\n", name,
-			    cum);
+			n += (size_t)snprintf(out + n, cap - n, "%s_bucket{le=\"+Inf\"} %llu\n",
+			                      name, cum);
 	}
 	if (n < cap)
 		n += (size_t)snprintf(out + n, cap - n, "%s_sum %g\n%s_count %llu\n", name,
-		    (double)atomic_load(&h->sum_us) / 1e6, name, atomic_load(&h->count));
+		                      (double)atomic_load(&h->sum_us) / 1e6, name,
+		                      atomic_load(&h->count));
 	return n < cap ? n : cap;
 }
 
@@ -109,24 +110,28 @@ metrics_render(char **out, size_t *len)
 		return;
 	}
 	n += (size_t)snprintf(p + n, cap - n,
-	    "# HELP clubos_http_responses_total HTTP responses by status class.\n"
-	    "# TYPE clubos_http_responses_total counter\n");
+	                      "# HELP clubos_http_responses_total HTTP responses by status class.\n"
+	                      "# TYPE clubos_http_responses_total counter\n");
 	for (int i = 1; i < 6; i++)
-		n += (size_t)snprintf(p + n, cap - n, "clubos_http_responses_total{code=\"%dxx\"} %llu\n",
-		    i, atomic_load(&m_status[i]));
+		n += (size_t)snprintf(p + n, cap - n,
+		                      "clubos_http_responses_total{code=\"%dxx\"} %llu\n", i,
+		                      atomic_load(&m_status[i]));
 	n += hist_render(p + n, cap - n, "clubos_http_request_duration_seconds",
-	    "Time from request read to response ready.", &m_http);
+	                 "Time from request read to response ready.", &m_http);
 	n += hist_render(p + n, cap - n, "clubos_query_duration_seconds",
-	    "POST /api/query, end to end inside the gateway.", &m_query);
-	n += (size_t)snprintf(p + n, cap - n,
+	                 "POST /api/query, end to end inside the gateway.", &m_query);
+	n += (size_t)snprintf(
+	    p + n, cap - n,
 	    "# HELP clubos_queries_total Answered queries by route and cache tier.\n"
 	    "# TYPE clubos_queries_total counter\n");
 	for (int r = 0; r < NROUTES; r++)
 		for (int c = 0; c < 4; c++)
-			n += (size_t)snprintf(p + n, cap - n,
-			    "clubos_queries_total{route=\"%s\",cache=\"%s\"} %llu\n", routes[r], caches[c],
-			    atomic_load(&m_route_cache[r][c]));
-	n += (size_t)snprintf(p + n, cap - n,
+			n += (size_t)snprintf(
+			    p + n, cap - n,
+			    "clubos_queries_total{route=\"%s\",cache=\"%s\"} %llu\n", routes[r],
+			    caches[c], atomic_load(&m_route_cache[r][c]));
+	n += (size_t)snprintf(
+	    p + n, cap - n,
 	    "# HELP clubos_rate_limited_total Requests refused with 429.\n"
 	    "# TYPE clubos_rate_limited_total counter\n"
 	    "clubos_rate_limited_total %llu\n"

@@ -42,34 +42,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLF_MAX_FEATS	8192		/* raw features looked at per text */
-#define CLF_MAX_TOKENS	1024		/* words looked at per text */
-#define CLF_MAX_WORD	64		/* longer words are cut for hashing */
-#define CLF_MAX_LABELS	1024
-#define CLF_PAD		8		/* weight rows are padded to this many floats */
+#define CLF_MAX_FEATS 8192  /* raw features looked at per text */
+#define CLF_MAX_TOKENS 1024 /* words looked at per text */
+#define CLF_MAX_WORD 64     /* longer words are cut for hashing */
+#define CLF_MAX_LABELS 1024
+#define CLF_PAD 8 /* weight rows are padded to this many floats */
 
-#define CLF_G_WORD	0u
-#define CLF_G_BIGRAM	1u
-#define CLF_G_CHAR	2u
+#define CLF_G_WORD 0u
+#define CLF_G_BIGRAM 1u
+#define CLF_G_CHAR 2u
 
 struct clf_model {
 	/* feature settings, copied from the training parameters */
-	int         char_min, char_max, word_ngrams;
-	float       gw[4];		/* group weights */
+	int   char_min, char_max, word_ngrams;
+	float gw[4]; /* group weights */
 
-	size_t      nlabels;
-	size_t      ncols;		/* nlabels rounded up to CLF_PAD */
-	char      **labels;		/* sorted; NULL in the calibration model */
+	size_t nlabels;
+	size_t ncols;  /* nlabels rounded up to CLF_PAD */
+	char **labels; /* sorted; NULL in the calibration model */
 
-	size_t      nrows;
-	float      *w;			/* nrows x ncols */
-	float      *b;			/* ncols */
-	float       idf_unseen;
-	struct clf_slot *tab;		/* hash -> row and IDF, open addressing */
-	size_t      tmask;
+	size_t           nrows;
+	float           *w; /* nrows x ncols */
+	float           *b; /* ncols */
+	float            idf_unseen;
+	struct clf_slot *tab; /* hash -> row and IDF, open addressing */
+	size_t           tmask;
 
-	double      temp;
-	size_t      bytes;
+	double temp;
+	size_t bytes;
 };
 
 /* A slot of the feature table; key 0 = empty. */
@@ -85,8 +85,7 @@ struct clf_sparse {
 	float    val;
 };
 
-static void clf_errf(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
+static void clf_errf(char *, size_t, const char *, ...) __attribute__((format(printf, 3, 4)));
 
 /* clf_errf - format a message into the caller's error buffer */
 static void
@@ -130,8 +129,8 @@ clf_params_default(clf_params *p)
  * Hashing and feature extraction
  */
 
-#define CLF_FNV_OFF	0xcbf29ce484222325ULL
-#define CLF_FNV_PRIME	0x100000001b3ULL
+#define CLF_FNV_OFF 0xcbf29ce484222325ULL
+#define CLF_FNV_PRIME 0x100000001b3ULL
 
 /* clf_fnv - continue a 64-bit FNV-1a hash over n bytes */
 static uint64_t
@@ -167,8 +166,8 @@ clf_key(uint64_t h, uint32_t group)
 struct clf_scratch {
 	char     norm[CLF_MAX_TEXT];
 	char     clean[2 * CLF_MAX_TEXT + 2];
-	uint16_t woff[CLF_MAX_TOKENS];	/* offset of '<' in clean */
-	uint16_t wlen[CLF_MAX_TOKENS];	/* length without the brackets */
+	uint16_t woff[CLF_MAX_TOKENS]; /* offset of '<' in clean */
+	uint16_t wlen[CLF_MAX_TOKENS]; /* length without the brackets */
 	size_t   nw, clen;
 	uint32_t keys[CLF_MAX_FEATS];
 	float    tf[CLF_MAX_FEATS];
@@ -229,8 +228,8 @@ clf_sort_keys(uint32_t *a, uint32_t *tmp, size_t n)
 	/* four passes: the result is back in a */
 }
 
-#define CLF_SEED_BIGRAM	(CLF_FNV_OFF ^ 0x5bd1e995u)
-#define CLF_SEED_CHAR	(CLF_FNV_OFF ^ 0x27d4eb2du)
+#define CLF_SEED_BIGRAM (CLF_FNV_OFF ^ 0x5bd1e995u)
+#define CLF_SEED_CHAR (CLF_FNV_OFF ^ 0x27d4eb2du)
 
 /*
  * clf_extract - the unique feature keys of text with their counts, sorted by
@@ -249,8 +248,8 @@ clf_extract(const clf_model *m, const char *text, struct clf_scratch *sc)
 	nw = sc->nw;
 
 	for (i = 0; i < nw && n < CLF_MAX_FEATS; i++)
-		sc->keys[n++] = clf_key(clf_fnv(CLF_FNV_OFF, sc->clean + sc->woff[i] + 1,
-		    sc->wlen[i]), CLF_G_WORD);
+		sc->keys[n++] = clf_key(
+		    clf_fnv(CLF_FNV_OFF, sc->clean + sc->woff[i] + 1, sc->wlen[i]), CLF_G_WORD);
 	if (m->word_ngrams >= 2 && nw > 0) {
 		for (i = 0; i <= nw && n < CLF_MAX_FEATS; i++) {
 			uint64_t h = CLF_SEED_BIGRAM;
@@ -278,13 +277,13 @@ clf_extract(const clf_model *m, const char *text, struct clf_scratch *sc)
 				if (gl > len) {
 					/* a short word is one gram of its own */
 					if (g == m->char_min && n < CLF_MAX_FEATS)
-						sc->keys[n++] = clf_key(clf_fnv(CLF_SEED_CHAR,
-						    buf, len), CLF_G_CHAR);
+						sc->keys[n++] = clf_key(
+						    clf_fnv(CLF_SEED_CHAR, buf, len), CLF_G_CHAR);
 					break;
 				}
 				for (j = 0; j + gl <= len && n < CLF_MAX_FEATS; j++)
-					sc->keys[n++] = clf_key(clf_fnv(CLF_SEED_CHAR,
-					    buf + j, gl), CLF_G_CHAR);
+					sc->keys[n++] = clf_key(clf_fnv(CLF_SEED_CHAR, buf + j, gl),
+					                        CLF_G_CHAR);
 			}
 		}
 	}
@@ -299,7 +298,10 @@ clf_extract(const clf_model *m, const char *text, struct clf_scratch *sc)
 			i++;
 			c++;
 		}
+		/* u <= i - 1 < n <= CLF_MAX_FEATS: in bounds. */
+		// cppcheck-suppress arrayIndexOutOfBounds
 		sc->keys[u] = k;
+		// cppcheck-suppress arrayIndexOutOfBounds
 		sc->tf[u] = (float)c;
 	}
 	return u;
@@ -331,8 +333,8 @@ clf_weigh(const clf_model *m, struct clf_scratch *sc, size_t n)
 
 	for (i = 0; i < n; i++) {
 		const struct clf_slot *e = clf_lookup(m, sc->keys[i]);
-		double                 v = (1.0 + log(sc->tf[i])) * (e ? e->idf : m->idf_unseen) *
-		    m->gw[sc->keys[i] & 3u];
+		double                 v =
+		    (1.0 + log(sc->tf[i])) * (e ? e->idf : m->idf_unseen) * m->gw[sc->keys[i] & 3u];
 
 		sc->rows[i] = e ? (int32_t)e->row : -1;
 		sc->tf[i] = (float)v;
@@ -365,7 +367,7 @@ clf_sparse_of(const clf_model *m, const char *text, struct clf_scratch *sc)
 	return k;
 }
 
-#define CLF_AHEAD	4		/* rows fetched ahead of use */
+#define CLF_AHEAD 4 /* rows fetched ahead of use */
 
 /* clf_prefetch - ask for a weight row before it is needed */
 static inline void
@@ -457,7 +459,7 @@ clf_count_add(struct clf_count *t, uint32_t key)
 			if (t->key[j] == 0)
 				continue;
 			for (i = (t->key[j] * 2654435761u) & (ncap - 1); nk[i] != 0;
-			    i = (i + 1) & (ncap - 1))
+			     i = (i + 1) & (ncap - 1))
 				;
 			nk[i] = t->key[j];
 			nc[i] = t->cnt[j];
@@ -506,20 +508,20 @@ clf_kc_bykey(const void *a, const void *b)
 /* What one fit needs: the examples it may use and their label indices. */
 struct clf_job {
 	const clf_example *ex;
-	const int         *lab;		/* label index per example */
-	const size_t      *sel;		/* examples of this fit */
+	const int         *lab; /* label index per example */
+	const size_t      *sel; /* examples of this fit */
 	size_t             n;
 	const clf_params  *p;
 	size_t             nlabels;
-	int                oos;		/* index of the oos label or -1 */
+	int                oos; /* index of the oos label or -1 */
 	uint64_t           seed;
 	/* calibration job only */
-	const size_t      *hold;
-	size_t             nhold;
+	const size_t *hold;
+	size_t        nhold;
 	/* results */
-	clf_model         *m;
-	double             temp;
-	int                failed;
+	clf_model *m;
+	double     temp;
+	int        failed;
 };
 
 /* clf_vocab - choose the feature rows and their IDF from the training texts */
@@ -566,7 +568,7 @@ clf_vocab(clf_model *m, const struct clf_job *j, struct clf_scratch *sc)
 		goto fail;
 	for (k = 0; k < nk; k++) {
 		for (i = (kc[k].key * 2654435761u) & m->tmask; m->tab[i].key != 0;
-		    i = (i + 1) & m->tmask)
+		     i = (i + 1) & m->tmask)
 			;
 		m->tab[i].key = kc[k].key;
 		m->tab[i].row = (uint32_t)k;
@@ -620,8 +622,7 @@ clf_fit(struct clf_job *j)
 	int                 e, avg_from;
 	uint64_t            rs = j->seed * 0x9E3779B97F4A7C15ULL + 1;
 
-	if ((sc = malloc(sizeof(*sc))) == NULL ||
-	    (m = clf_model_new(p, j->nlabels)) == NULL)
+	if ((sc = malloc(sizeof(*sc))) == NULL || (m = clf_model_new(p, j->nlabels)) == NULL)
 		goto fail;
 	if (clf_vocab(m, j, sc) < 0)
 		goto fail;
@@ -660,7 +661,7 @@ clf_fit(struct clf_job *j)
 	g = calloc(nc, sizeof(float));
 	if (m->w == NULL || m->b == NULL || v == NULL || bavg == NULL || z == NULL || g == NULL)
 		goto fail;
-	avg = m->w;			/* the averaged iterate is the model */
+	avg = m->w; /* the averaged iterate is the model */
 
 	steps = (size_t)p->epochs * j->n;
 	avg_from = p->epochs / 2;
@@ -739,8 +740,8 @@ clf_fit(struct clf_job *j)
 		}
 	}
 	memcpy(m->b, bavg, nc * sizeof(float));
-	m->bytes = sizeof(*m) + (m->nrows * nc + nc) * sizeof(float) +
-	    (m->tmask + 1) * sizeof(*m->tab);
+	m->bytes =
+	    sizeof(*m) + (m->nrows * nc + nc) * sizeof(float) + (m->tmask + 1) * sizeof(*m->tab);
 
 	free(sc);
 	free(xs);
@@ -781,6 +782,8 @@ clf_nll(const float *zs, const int *ys, size_t n, size_t nl, size_t nc, double T
 				zmax = z[c];
 		for (c = 0; c < nl; c++)
 			sum += exp((z[c] - zmax) / T);
+		/* sum >= 1: the largest term is exp(0). */
+		// cppcheck-suppress invalidFunctionArg
 		tot += -((z[ys[i]] - zmax) / T - log(sum));
 	}
 	return tot / (double)n;
@@ -891,9 +894,9 @@ clf_check(const clf_params *p, char *err, size_t errlen)
 		clf_errf(err, errlen, "oos_weight must be in (0, 1000]");
 		return -1;
 	}
-	if (p->char_min < 0 || p->char_max > 16 ||
-	    (p->char_min > 0 && p->char_max < p->char_min)) {
-		clf_errf(err, errlen, "character n-gram sizes must satisfy 0 < char_min <= char_max <= 16");
+	if (p->char_min < 0 || p->char_max > 16 || (p->char_min > 0 && p->char_max < p->char_min)) {
+		clf_errf(err, errlen,
+		         "character n-gram sizes must satisfy 0 < char_min <= char_max <= 16");
 		return -1;
 	}
 	if (p->word_ngrams < 1 || p->word_ngrams > 2) {
@@ -911,16 +914,16 @@ clf_check(const clf_params *p, char *err, size_t errlen)
 clf_model *
 clf_train(const clf_example *ex, size_t n, const clf_params *pin, char *err, size_t errlen)
 {
-	clf_params      p;
-	struct clf_job  fj, cj;
-	char          **names = NULL;
-	int            *lab = NULL;
-	size_t         *all = NULL, *fit = NULL, *hold = NULL, *byl = NULL, *lstart = NULL;
-	size_t          i, nl = 0, nfit = 0, nhold = 0;
-	clf_model      *m = NULL;
-	pthread_t       th;
-	int             threaded = 0, oos = -1;
-	uint64_t        rs;
+	clf_params     p;
+	struct clf_job fj, cj;
+	char         **names = NULL;
+	int           *lab = NULL;
+	size_t        *all = NULL, *fit = NULL, *hold = NULL, *byl = NULL, *lstart = NULL;
+	size_t         i, nl = 0, nfit = 0, nhold = 0;
+	clf_model     *m = NULL;
+	pthread_t      th;
+	int            threaded = 0, oos = -1;
+	uint64_t       rs;
 
 	if (pin)
 		p = *pin;
@@ -949,7 +952,7 @@ clf_train(const clf_example *ex, size_t n, const clf_params *pin, char *err, siz
 	    (lab = malloc(n * sizeof(*lab))) == NULL)
 		goto oom;
 	for (i = 0; i < n; i++)
-		names[i] = (char *)(uintptr_t)ex[i].label;	/* not written through */
+		names[i] = (char *)(uintptr_t)ex[i].label; /* not written through */
 	qsort(names, n, sizeof(*names), clf_strcmp);
 	for (i = 0; i < n; i++)
 		if (nl == 0 || strcmp(names[nl - 1], names[i]) != 0)
@@ -975,8 +978,7 @@ clf_train(const clf_example *ex, size_t n, const clf_params *pin, char *err, siz
 	}
 
 	/* a stratified hold-out: shuffle each label's examples, set aside a share */
-	if ((all = malloc(n * sizeof(*all))) == NULL ||
-	    (fit = malloc(n * sizeof(*fit))) == NULL ||
+	if ((all = malloc(n * sizeof(*all))) == NULL || (fit = malloc(n * sizeof(*fit))) == NULL ||
 	    (hold = malloc(n * sizeof(*hold))) == NULL ||
 	    (byl = malloc(n * sizeof(*byl))) == NULL ||
 	    (lstart = calloc(nl + 1, sizeof(*lstart))) == NULL)

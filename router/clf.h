@@ -27,34 +27,34 @@ typedef struct {
 } clf_example;
 
 typedef struct {
-	double      l2;		/* regularisation strength (per example) */
-	int         epochs;	/* passes of SGD over the training data */
-	double      holdout;	/* share held out to fit the temperature; 0 = none (T = 1) */
-	uint32_t    seed;	/* shuffles and splits; same seed, same model */
-	int         threads;	/* 1 by default; 2 fits the calibration model alongside */
+	double   l2;      /* regularisation strength (per example) */
+	int      epochs;  /* passes of SGD over the training data */
+	double   holdout; /* share held out to fit the temperature; 0 = none (T = 1) */
+	uint32_t seed;    /* shuffles and splits; same seed, same model */
+	int      threads; /* 1 by default; 2 fits the calibration model alongside */
 
-	double      lr;		/* initial SGD step, decays linearly to 0 */
-	const char *oos_label;	/* name of the out-of-scope class ("oos") */
-	double      oos_weight;	/* loss weight of oos examples (others weigh 1) */
-	int         min_df;	/* keep features seen in at least this many examples */
+	double      lr;           /* initial SGD step, decays linearly to 0 */
+	const char *oos_label;    /* name of the out-of-scope class ("oos") */
+	double      oos_weight;   /* loss weight of oos examples (others weigh 1) */
+	int         min_df;       /* keep features seen in at least this many examples */
 	size_t      max_features; /* keep at most this many (most frequent); 0 = all */
-	int         char_min;	/* character n-grams inside "<word>", sizes char_min..char_max; */
-	int         char_max;	/*   0 = none */
-	int         word_ngrams; /* 1 = unigrams, 2 = unigrams and bigrams */
-	double      w_word;	/* weight of each feature group before normalisation */
+	int         char_min;     /* character n-grams inside "<word>", sizes char_min..char_max; */
+	int         char_max;     /*   0 = none */
+	int         word_ngrams;  /* 1 = unigrams, 2 = unigrams and bigrams */
+	double      w_word;       /* weight of each feature group before normalisation */
 	double      w_bigram;
 	double      w_char;
 } clf_params;
 
 typedef struct {
 	int    label;
-	double prob;		/* calibrated probability */
+	double prob; /* calibrated probability */
 } clf_score;
 
 /* The longest text looked at, in bytes after normalisation; the rest is ignored. */
 #define CLF_MAX_TEXT 2048
 
-void        clf_params_default(clf_params *p);
+void clf_params_default(clf_params *p);
 
 /*
  * Train a model on n examples (texts and labels are copied as needed; the
@@ -62,23 +62,23 @@ void        clf_params_default(clf_params *p);
  * input (no examples, fewer than two labels, NULL text or label) or when out
  * of memory.
  */
-clf_model  *clf_train(const clf_example *ex, size_t n, const clf_params *p,
-    char *err, size_t errlen);
+clf_model *clf_train(const clf_example *ex, size_t n, const clf_params *p, char *err,
+                     size_t errlen);
 
 /*
  * Score text: the k most probable labels, most probable first.  Returns the
  * number written (min(k, labels); 0 when m, text or top is NULL).
  * Reentrant and thread-safe on a const model; allocates nothing.
  */
-size_t      clf_predict(const clf_model *m, const char *text, clf_score *top, size_t k);
+size_t clf_predict(const clf_model *m, const char *text, clf_score *top, size_t k);
 
 size_t      clf_nlabels(const clf_model *m);
-const char *clf_label_name(const clf_model *m, int label);	/* NULL if out of range */
-int         clf_label_index(const clf_model *m, const char *name);	/* -1 if unknown */
+const char *clf_label_name(const clf_model *m, int label);         /* NULL if out of range */
+int         clf_label_index(const clf_model *m, const char *name); /* -1 if unknown */
 double      clf_temperature(const clf_model *m);
-size_t      clf_memory(const clf_model *m);	/* bytes held by the model */
-size_t      clf_nfeatures(const clf_model *m);	/* feature rows kept */
-void        clf_free(clf_model *m);	/* NULL ok */
+size_t      clf_memory(const clf_model *m);    /* bytes held by the model */
+size_t      clf_nfeatures(const clf_model *m); /* feature rows kept */
+void        clf_free(clf_model *m);            /* NULL ok */
 
 /*
  * Similarity support for the semantic cache: the sparse, L2-normalised
@@ -95,8 +95,8 @@ typedef struct {
 	size_t    n;
 } clf_vec;
 
-int         clf_featurize(const clf_model *m, const char *text, clf_vec *out);
-void        clf_vec_free(clf_vec *v);
-double      clf_vec_dot(const clf_vec *a, const clf_vec *b);
+int    clf_featurize(const clf_model *m, const char *text, clf_vec *out);
+void   clf_vec_free(clf_vec *v);
+double clf_vec_dot(const clf_vec *a, const clf_vec *b);
 
 #endif

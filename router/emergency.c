@@ -32,18 +32,15 @@
 #include <stddef.h>
 #include <string.h>
 
-#define EM_MAX_TEXT	8192
-#define EM_MAX_TOKENS	2048
+#define EM_MAX_TEXT 8192
+#define EM_MAX_TOKENS 2048
 
 enum em_slug { EM_FIRE, EM_MEDICAL, EM_SECURITY, EM_WATER, EM_POWER, EM_NSLUGS };
 
 /* In order of severity. */
 static const char *const em_slugs[EM_NSLUGS] = {
-	"emergency.fire-smoke",
-	"emergency.medical",
-	"emergency.security-threat",
-	"emergency.water-leak",
-	"emergency.power-outage",
+    "emergency.fire-smoke", "emergency.medical",      "emergency.security-threat",
+    "emergency.water-leak", "emergency.power-outage",
 };
 
 struct em_rule {
@@ -54,484 +51,523 @@ struct em_rule {
 	int          win;
 	const char  *near_not;
 	int          vwin;
-	const char  *not;
-	int          neg;
-	int          weak;
-	const char  *also;	/* a second context set, same window (NULL = none) */
+	const char * not ;
+	int         neg;
+	int         weak;
+	const char *also; /* a second context set, same window (NULL = none) */
 };
 
 /* Shared word sets. */
-#define EM_PERSON "he|she|him|her|hes|shes|someone|somebody|guy|guys|man|men|woman|" \
-	"women|lady|person|people|friend|buddy|dad|father|mom|mum|mother|husband|wife|" \
-	"son|daughter|kid|kids|child|boy|girl|brother|sister|partner|customer|player|" \
-	"grandpa|grandma|uncle|aunt|cousin|boyfriend|girlfriend|coworker|colleague|" \
-	"teammate|guest|stranger|they|theyre|member|dude|gentleman|bro|mate|baby|" \
+#define EM_PERSON                                                                                  \
+	"he|she|him|her|hes|shes|someone|somebody|guy|guys|man|men|woman|"                         \
+	"women|lady|person|people|friend|buddy|dad|father|mom|mum|mother|husband|wife|"            \
+	"son|daughter|kid|kids|child|boy|girl|brother|sister|partner|customer|player|"             \
+	"grandpa|grandma|uncle|aunt|cousin|boyfriend|girlfriend|coworker|colleague|"               \
+	"teammate|guest|stranger|they|theyre|member|dude|gentleman|bro|mate|baby|"                 \
 	"toddler|teen|teenager|old man|old lady|one of them|one of us|my friend"
-#define EM_JOKE "lol|lmao|lmfao|rofl|haha|hahaha|hehe|jk|just kidding|kidding|joking|jokes|" \
+#define EM_JOKE                                                                                    \
+	"lol|lmao|lmfao|rofl|haha|hahaha|hehe|jk|just kidding|kidding|joking|jokes|"               \
 	"figuratively"
-#define EM_HYPO "in case of|in the event of|what if|what happens if|what do we do if|" \
-	"what should we do if|if there is a|if theres a|if there was|if there were|" \
-	"if someone|if somebody|if a customer|if a guest|is there a policy|policy on|" \
+#define EM_HYPO                                                                                    \
+	"in case of|in the event of|what if|what happens if|what do we do if|"                     \
+	"what should we do if|if there is a|if theres a|if there was|if there were|"               \
+	"if someone|if somebody|if a customer|if a guest|is there a policy|policy on|"             \
 	"procedure for|do you have a|fire drill|training|hypothetically"
-#define EM_TECH "screen|screens|projector|pc|computer|sim|simulator|trackman|tv|tvs|" \
-	"monitor|display|kiosk|app|website|site|page|software|game|system|laptop|" \
-	"ipad|tablet|phone|remote|mouse|keyboard|speaker|speakers|wifi|internet|" \
-	"network|router|account|login|popup|pop up|window|message|error|ad|" \
+#define EM_TECH                                                                                    \
+	"screen|screens|projector|pc|computer|sim|simulator|trackman|tv|tvs|"                      \
+	"monitor|display|kiosk|app|website|site|page|software|game|system|laptop|"                 \
+	"ipad|tablet|phone|remote|mouse|keyboard|speaker|speakers|wifi|internet|"                  \
+	"network|router|account|login|popup|pop up|window|message|error|ad|"                       \
 	"notification|program"
-#define EM_GOLF "slice|slicing|hook|hooking|shank|shanking|swing|swings|shot|shots|" \
-	"drive|drives|driver|putt|putts|putting|putter|iron|irons|wedge|chip|chipping|" \
-	"round|hole|holes|course|fairway|green|tee|strokes|score|scorecard|par|birdie|" \
+#define EM_GOLF                                                                                    \
+	"slice|slicing|hook|hooking|shank|shanking|swing|swings|shot|shots|"                       \
+	"drive|drives|driver|putt|putts|putting|putter|iron|irons|wedge|chip|chipping|"            \
+	"round|hole|holes|course|fairway|green|tee|strokes|score|scorecard|par|birdie|"            \
 	"bogey|handicap|ball|balls|game|golf|match|lead|streak"
-#define EM_NEG_LIST "no|not|isnt|arent|wasnt|werent|never|without|dont|doesnt|didnt|" \
+#define EM_NEG_LIST                                                                                \
+	"no|not|isnt|arent|wasnt|werent|never|without|dont|doesnt|didnt|"                          \
 	"nothing|none|nobody|no one|zero"
 
 static const struct em_rule em_rules[] = {
-	/* ---- fire and smoke ---- */
-	{EM_FIRE, "fire-alarm",
-	    "fire alarm*|smoke alarm*|smoke detector*|fire bell*|alarm|alarms|alarm system",
-	    "going off|went off|goes off|go off|gone off|sounding|sounded|ringing|blaring|"
-	    "screaming|wailing|blasting|triggered|activated|keeps going|wont stop|started|"
-	    "is on|are on", 6,
-	    "phone|clock|snooze|car|my alarm|set an alarm|set alarm|alarm for|wake up|"
-	    "chirp*|battery|batteries|door alarm|to go off|set the|set up|set my|set a|"
-	    "wake me|tomorrow|daybreak|alarm clock|second alarm|one alarm", 4,
-	    EM_HYPO "|test|testing|tested|scheduled|planned", 1, 0, NULL},
-	{EM_FIRE, "on-fire",
-	    "on fire|caught fire|catching fire|catch fire|in flames|went up in flames|"
-	    "burst into flames|ablaze|engulfed", NULL, 0,
-	    "swing|game|putting|putter|driver|drives|driving|irons|wedges|chipping|short game|"
-	    "im|i|were|we|youre|you|hes|he|shes|she|they|theyre|team|guys|streak|round|score|"
-	    "shots|shot|golf|tonight|today|buddy|friend|bro|dude|crushing|hitting|playing", -3,
-	    EM_JOKE "|" EM_HYPO "|hot streak|on fire tonight|on fire today", 1, 0, NULL},
-	{EM_FIRE, "fire",
-	    "flames|fire spreading|fire started|fire broke out|theres a fire|there is a fire|"
-	    "small fire|big fire|a fire in|a fire on|fire in the|fire in our|fire at the|"
-	    "fire department|fire dept|firefighter*|fire truck*|fire extinguisher*|"
-	    "extinguisher*|evacuat*|electrical fire|grease fire|kitchen fire|started a fire",
-	    NULL, 0, "fire in the hole|fire pit|firepit|fire emoji|flames emoji|on fire|"
-	    "team|outing|event|party|discount|fundraiser|tour|charity|booking|league", 3,
-	    EM_JOKE "|" EM_HYPO "|fire up|fire it up|fire sale|is fire|so fire|straight fire|"
-	    "where is the fire extinguisher located|fire extinguisher inspection", 1, 0, NULL},
-	{EM_FIRE, "smoke",
-	    "smoke|smoky|smokey|smoldering|smouldering", NULL, 0,
-	    "cigar*|vape*|vaping|weed|joint|smoke break|smoke area|smoke pit|smoke shop|"
-	    "smoke free|smoke it|smoke that|smoke my|smoke your|smoke him|smoke them|"
-	    "smoke show|smoke the|smoke outside|go for a smoke|have a smoke|for a smoke|"
-	    "holy smoke|smoke and mirrors|smoke screen|smokescreen|smoke some|smoke a|"
-	    "smoke in the car|smokes|smoked|where can i|where do i|where can we", 3,
-	    EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i smoke|can we smoke|"
-	    "ok to smoke|okay to smoke|no smoking", 1, 0, NULL},
-	{EM_FIRE, "smoking",
-	    "smoking",
-	    "coming|pouring|everywhere|from|out of|behind|inside|smell*|smelt|see|"
-	    "burning|fire|ceiling|vent|vents|outlet|wall|projector|pc|computer|screen|"
-	    "machine|wire*|panel|heater|plug|socket|cable|cord|power bar|power strip|"
-	    "charger|light|fixture|unit|box|fan|motor|kitchen|microwave|toaster|"
-	    "electrical|sparking|sparks|hot|melting", 6,
-	    "cigar*|vape*|vaping|weed|smoking break|smoking area|smoking section|"
-	    "smoking allowed|smoking my|smoking hot|smoking the|smoking a|smoking outside|"
-	    "smoking in the car|no smoking", 3,
-	    EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i smoke|can we smoke|"
-	    "ok to smoke|okay to smoke|is smoking ok", 1, 0, NULL},
-	{EM_FIRE, "burning-smell",
-	    "burning|burnt|burned|scorched|charred|scorching",
-	    "smell|smells|smelling|smelled|smelt|plastic|rubber|wire|wires|wiring|odor|odour|"
-	    "electrical|outlet|plug|cable|socket|insulation|hazy|haze|smoke|smoky|hot", 5,
-	    "burned through|burning through|burnt out|burned out|burning a|burn a|"
-	    "burning up the|calories|sunburn*|heartburn|burning daylight|burned by|"
-	    "burnt toast|cd", 3,
-	    EM_JOKE "|" EM_HYPO, 1, 0, NULL},
-	{EM_FIRE, "sparks",
-	    "sparking|sparked|sparks|spark coming|spark came|arcing|arced|short circuit*|"
-	    "shorted out|electrical fire", NULL, 0,
-	    "joy|interest|idea|ideas|conversation|debate|romance|sparked a|sparks a|"
-	    "spark plug*|sparks fly between|creativity|motivation|is it|weather|raining|"
-	    "cloudy|sunny|temperature|forecast|nevada|nv|flight|drive to|directions|"
-	    "conditions|atmospheric", 3,
-	    EM_JOKE "|" EM_HYPO, 1, 0, NULL},
-	{EM_FIRE, "glowing",
-	    "glowing|glows|glowed",
-	    "orange|red|crackl*|smoke|smoking|hot|melting|ceiling|wall|outlet|socket|wire*|"
-	    "plug|panel|fixture|cable*|vent|behind|sizzl*|popping", 6,
-	    "screen|projector|logo|led|leds|neon|sign|ball|tracer|trail|review*|skin|"
-	    "light up|lit up|reviews", 4,
-	    EM_JOKE "|" EM_HYPO, 1, 0, NULL},
-	{EM_FIRE, "melting",
-	    "melting|melted|melts",
-	    "plastic|wire*|cable*|plug|outlet|socket|cord|ceiling|light|fixture|smell*|"
-	    "projector|pc|computer|panel|insulation|extension", 5,
-	    "ice|snow|cheese|chocolate|brain|heart|butter|face off", 3,
-	    EM_JOKE "|" EM_HYPO, 1, 0, NULL},
-	{EM_FIRE, "gas-smell",
-	    "gas leak|gas leaking|leaking gas|smell gas|smells like gas|smelled gas|"
-	    "smell of gas|gas smell|smelling gas|smells of gas|carbon monoxide|co alarm|"
-	    "co detector|propane leak", NULL, 0,
-	    "station|stations|price*|money|mileage|tank", 3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+    /* ---- fire and smoke ---- */
+    {EM_FIRE, "fire-alarm",
+     "fire alarm*|smoke alarm*|smoke detector*|fire bell*|alarm|alarms|alarm system",
+     "going off|went off|goes off|go off|gone off|sounding|sounded|ringing|blaring|"
+     "screaming|wailing|blasting|triggered|activated|keeps going|wont stop|started|"
+     "is on|are on",
+     6,
+     "phone|clock|snooze|car|my alarm|set an alarm|set alarm|alarm for|wake up|"
+     "chirp*|battery|batteries|door alarm|to go off|set the|set up|set my|set a|"
+     "wake me|tomorrow|daybreak|alarm clock|second alarm|one alarm",
+     4, EM_HYPO "|test|testing|tested|scheduled|planned", 1, 0, NULL},
+    {EM_FIRE, "on-fire",
+     "on fire|caught fire|catching fire|catch fire|in flames|went up in flames|"
+     "burst into flames|ablaze|engulfed",
+     NULL, 0,
+     "swing|game|putting|putter|driver|drives|driving|irons|wedges|chipping|short game|"
+     "im|i|were|we|youre|you|hes|he|shes|she|they|theyre|team|guys|streak|round|score|"
+     "shots|shot|golf|tonight|today|buddy|friend|bro|dude|crushing|hitting|playing",
+     -3, EM_JOKE "|" EM_HYPO "|hot streak|on fire tonight|on fire today", 1, 0, NULL},
+    {EM_FIRE, "fire",
+     "flames|fire spreading|fire started|fire broke out|theres a fire|there is a fire|"
+     "small fire|big fire|a fire in|a fire on|fire in the|fire in our|fire at the|"
+     "fire department|fire dept|firefighter*|fire truck*|fire extinguisher*|"
+     "extinguisher*|evacuat*|electrical fire|grease fire|kitchen fire|started a fire",
+     NULL, 0,
+     "fire in the hole|fire pit|firepit|fire emoji|flames emoji|on fire|"
+     "team|outing|event|party|discount|fundraiser|tour|charity|booking|league",
+     3,
+     EM_JOKE "|" EM_HYPO "|fire up|fire it up|fire sale|is fire|so fire|straight fire|"
+             "where is the fire extinguisher located|fire extinguisher inspection",
+     1, 0, NULL},
+    {EM_FIRE, "smoke", "smoke|smoky|smokey|smoldering|smouldering", NULL, 0,
+     "cigar*|vape*|vaping|weed|joint|smoke break|smoke area|smoke pit|smoke shop|"
+     "smoke free|smoke it|smoke that|smoke my|smoke your|smoke him|smoke them|"
+     "smoke show|smoke the|smoke outside|go for a smoke|have a smoke|for a smoke|"
+     "holy smoke|smoke and mirrors|smoke screen|smokescreen|smoke some|smoke a|"
+     "smoke in the car|smokes|smoked|where can i|where do i|where can we",
+     3,
+     EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i smoke|can we smoke|"
+             "ok to smoke|okay to smoke|no smoking",
+     1, 0, NULL},
+    {EM_FIRE, "smoking", "smoking",
+     "coming|pouring|everywhere|from|out of|behind|inside|smell*|smelt|see|"
+     "burning|fire|ceiling|vent|vents|outlet|wall|projector|pc|computer|screen|"
+     "machine|wire*|panel|heater|plug|socket|cable|cord|power bar|power strip|"
+     "charger|light|fixture|unit|box|fan|motor|kitchen|microwave|toaster|"
+     "electrical|sparking|sparks|hot|melting",
+     6,
+     "cigar*|vape*|vaping|weed|smoking break|smoking area|smoking section|"
+     "smoking allowed|smoking my|smoking hot|smoking the|smoking a|smoking outside|"
+     "smoking in the car|no smoking",
+     3,
+     EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i smoke|can we smoke|"
+             "ok to smoke|okay to smoke|is smoking ok",
+     1, 0, NULL},
+    {EM_FIRE, "burning-smell", "burning|burnt|burned|scorched|charred|scorching",
+     "smell|smells|smelling|smelled|smelt|plastic|rubber|wire|wires|wiring|odor|odour|"
+     "electrical|outlet|plug|cable|socket|insulation|hazy|haze|smoke|smoky|hot",
+     5,
+     "burned through|burning through|burnt out|burned out|burning a|burn a|"
+     "burning up the|calories|sunburn*|heartburn|burning daylight|burned by|"
+     "burnt toast|cd",
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+    {EM_FIRE, "sparks",
+     "sparking|sparked|sparks|spark coming|spark came|arcing|arced|short circuit*|"
+     "shorted out|electrical fire",
+     NULL, 0,
+     "joy|interest|idea|ideas|conversation|debate|romance|sparked a|sparks a|"
+     "spark plug*|sparks fly between|creativity|motivation|is it|weather|raining|"
+     "cloudy|sunny|temperature|forecast|nevada|nv|flight|drive to|directions|"
+     "conditions|atmospheric",
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+    {EM_FIRE, "glowing", "glowing|glows|glowed",
+     "orange|red|crackl*|smoke|smoking|hot|melting|ceiling|wall|outlet|socket|wire*|"
+     "plug|panel|fixture|cable*|vent|behind|sizzl*|popping",
+     6,
+     "screen|projector|logo|led|leds|neon|sign|ball|tracer|trail|review*|skin|"
+     "light up|lit up|reviews",
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+    {EM_FIRE, "melting", "melting|melted|melts",
+     "plastic|wire*|cable*|plug|outlet|socket|cord|ceiling|light|fixture|smell*|"
+     "projector|pc|computer|panel|insulation|extension",
+     5, "ice|snow|cheese|chocolate|brain|heart|butter|face off", 3, EM_JOKE "|" EM_HYPO, 1, 0,
+     NULL},
+    {EM_FIRE, "gas-smell",
+     "gas leak|gas leaking|leaking gas|smell gas|smells like gas|smelled gas|"
+     "smell of gas|gas smell|smelling gas|smells of gas|carbon monoxide|co alarm|"
+     "co detector|propane leak",
+     NULL, 0, "station|stations|price*|money|mileage|tank", 3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
 
-	/* ---- medical ---- */
-	{EM_MEDICAL, "unresponsive",
-	    "unconscious|unresponsive|passed out|fainted|fainting|faint|blacked out|"
-	    "knocked out|knocked unconscious|out cold|not breathing|isnt breathing|"
-	    "stopped breathing|cant breathe|cannot breathe|can not breathe|trouble breathing|"
-	    "struggling to breathe|hard to breathe|difficulty breathing|gasping for air|"
-	    "seizure|seizures|seizing|convulsing|convulsions|having a fit|overdose*|"
-	    "overdosing|cardiac|cpr|defibrillator|aed|heatstroke|heat stroke|concussion|"
-	    "concussed|stroke symptoms|having a stroke|had a stroke|is dying|hes dying|"
-	    "shes dying|low blood sugar|blood sugar is low|blood sugar crashed|hypoglyc*|"
-	    "insulin shock|diabetic shock|diabetic emergency|turning blue|lips are blue",
-	    NULL, 0, "power|lights|the lights|screen|sim|the round|the competition", 3,
-	    EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL},
-	{EM_MEDICAL, "heart-attack",
-	    "heart attack|heart problems|heart stopped|heart is racing and|chest pain*|"
-	    "chest hurts|chest is hurting|chest tight*|tightness in his chest|"
-	    "tightness in her chest|tightness in my chest|pain in his chest|pain in her chest|"
-	    "pain in my chest|clutching his chest|clutching her chest|pressure in his chest|"
-	    "pressure in her chest|arm is numb|arm went numb|face drooping|face is drooping|"
-	    "slurring|slurred speech", NULL, 0, NULL, 0,
-	    EM_JOKE "|" EM_HYPO "|gave me a heart attack|give me a heart attack|"
-	    "giving me a heart attack|nearly had a heart attack|almost had a heart attack|"
-	    "gonna have a heart attack|going to have a heart attack|"
-	    "heart attack on a plate", 1, 0, NULL},
-	{EM_MEDICAL, "choking",
-	    "choking|choked|is choking",
-	    EM_PERSON "|on a|on food|on his|on her|on something|cant breathe|cough*|"
-	    "heimlich", 4,
-	    EM_GOLF "|pressure|again|final|tournament|under|gagging on the|choke the|"
-	    "choking the|choked the|choked on the|choking on the|choking on this|"
-	    "choked on this|choked away|choking away|im choking|i choked|we choked", 4,
-	    EM_JOKE "|" EM_HYPO, 1, 0, NULL},
-	{EM_MEDICAL, "fracture",
-	    "broken|broke|fractured|fracture|snapped|dislocated|shattered",
-	    "arm|leg|wrist|ankle|nose|finger|fingers|hand|collarbone|rib|ribs|jaw|shoulder|"
-	    "bone|bones|hip|foot|toe|elbow|knee|kneecap|skull|neck|back", 3,
-	    "shaft|club|clubs|driver|putter|tee|tees|screen|glass|record|streak|leg of|"
-	    "back nine|front nine|broke back|broken back nine|hand warmer|arm rest|armrest|"
-	    "back wall|back door|back room|back of the", 3,
-	    EM_JOKE "|" EM_HYPO "|last week|last month|last year|years ago|cast|"
-	    "cancel|refund|reschedule", 1, 0, NULL},
-	{EM_MEDICAL, "head-injury",
-	    "hit|struck|caught|smacked|clipped|whacked|cracked|nailed|drilled|beaned|"
-	    "bonked|smashed|knocked|took|takes|taken|got",
-	    "in the head|his head|her head|my head|their head|the head|on the head|"
-	    "in the face|his face|her face|my face|the face|in the eye|his eye|her eye|"
-	    "my eye|the eye|skull|temple|teeth|tooth|mouth|jaw|nose|in the throat|"
-	    "back of the head|side of the head|in the neck|to the head|to the face|"
-	    "to the eye|to the temple|to the mouth|to the nose|to the jaw", 6,
-	    "head of the club|club head|clubhead|headcover*|head cover*|head of my|"
-	    "driver head|putter head|the head of|head pro|head coach|head office|"
-	    "face of the club|club face|clubface|face of my|face of the", 4,
-	    EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month", 1, 0, NULL},
-	{EM_MEDICAL, "bleeding",
-	    "bleeding|bleeds|bled|blood|nosebleed|nose bleed|gash|gashed|laceration",
-	    NULL, 0,
-	    "bleeding money|bleeding cash|blood type|blood pressure|blood orange|"
-	    "bloody mary|bad blood|first blood|blood moon|in my blood|blood drive|"
-	    "blood test|blood sugar|bleeding edge|blood sport|bloodbath|blood bath|song|"
-	    "dish|sausage|pudding|brothers|movie|film|band|album|recipe|colour|colours|"
-	    "color|colors|ink|image|picture|" EM_TECH, 3,
-	    EM_JOKE "|" EM_HYPO "|last week|yesterday", 1, 0, NULL},
-	{EM_MEDICAL, "allergic-reaction",
-	    "allergic reaction|anaphyla*|epipen|epi pen|epi-pen|throat closing|"
-	    "throat is closing|throat is swelling|throat swelling|tongue swelling|"
-	    "face swelling|swelling up|swollen up|puffing up|puffed up|breaking out in hives|"
-	    "hives", NULL, 0, NULL, 0,
-	    EM_JOKE "|" EM_HYPO "|do you have|do you sell|menu|ingredients|options|"
-	    "nut free|peanut free", 1, 0, NULL},
-	{EM_MEDICAL, "swelling",
-	    "swelling|swollen|swelled|swell|swells",
-	    "face|throat|tongue|lips|lip|eyes|eye|allerg*|reaction|peanut*|nut|nuts|bee|"
-	    "sting|stung|wasp|breath*|hives|rash|neck|mouth|after eating|ate", 8,
-	    "ankle|knee|wrist|elbow|finger|toe|crowd|swell time|swell guy|swell of", 4,
-	    EM_JOKE "|" EM_HYPO "|do you have|do you sell|menu|ingredients|options|"
-	    "nut free|peanut free", 1, 0, NULL},
-	{EM_MEDICAL, "collapse",
-	    "collapsed|collapses|collapsing|keeled over|fell over|dropped to the floor|"
-	    "dropped to the ground|hit the floor|hit the ground|fell and hit|fell off|"
-	    "fell down|took a bad fall|bad fall|fallen and",
-	    EM_PERSON, 6,
-	    "net|nets|tent|screen|mat|shelf|stand|menu|ball|balls|club|clubs|bag|bags|phone|"
-	    "tee|market|stock*|team|lead|round|back nine|ceiling|wall|roof|sign|tv|price*|"
-	    "laughing|chair|drink|glass|bottle|keys|wallet", 4,
-	    EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|almost fell|nearly fell", 1, 0, NULL},
-	{EM_MEDICAL, "down-unresponsive",
-	    "on the floor|on the ground|on the * floor|on the * ground|lying there|"
-	    "laying there|lying on|laying on|slumped|passed out on",
-	    "not moving|not responding|isnt responding|wont respond|unresponsive|"
-	    "cant wake|wont wake|not waking|not talking|not really talking|isnt talking|"
-	    "not breathing|not answering|confused|bleeding|shaking|twitching|out cold|"
-	    "eyes closed|eyes rolled|pale|turning blue|groaning|moaning|cant get up|"
-	    "wont get up|not getting up|cant move|not making sense", 10,
-	    NULL, 0, EM_JOKE "|" EM_HYPO, 0, 0, NULL},
-	{EM_MEDICAL, "cant-wake",
-	    "cant wake|cannot wake|can not wake|wont wake|not waking|cant get him up|"
-	    "cant get her up|cant rouse|wont come to|not coming to|not coming round", NULL, 0,
-	    EM_TECH, 4, EM_JOKE "|" EM_HYPO, 0, 0, NULL},
-	{EM_MEDICAL, "hurt-badly",
-	    "seriously injured|badly injured|badly hurt|hurt badly|seriously hurt|"
-	    "really hurt himself|really hurt herself|hurt himself|hurt herself|"
-	    "injured himself|injured herself|got injured|is injured|has been injured|"
-	    "severe pain|in agony|screaming in pain|crying in pain|cant stand up|"
-	    "cant put weight", NULL, 0, NULL, 0,
-	    EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month|cancel|refund|"
-	    "reschedule|insurance|waiver|liability", 1, 0, NULL},
-	{EM_MEDICAL, "ambulance",
-	    "ambulance|paramedic*|emt|emts|medical emergency|need a doctor|"
-	    "need medical help|need medical attention|needs first aid|need first aid|"
-	    "call a doctor",
-	    NULL, 0, NULL, 0,
-	    EM_JOKE "|" EM_HYPO "|where is the first aid kit located|restock*|insurance", 1, 0, NULL},
-	{EM_MEDICAL, "911",
-	    "911|nine one one|emergency services", NULL, 0, NULL, 0,
-	    EM_JOKE "|" EM_HYPO, 0, 1, NULL},
+    /* ---- medical ---- */
+    {EM_MEDICAL, "unresponsive",
+     "unconscious|unresponsive|passed out|fainted|fainting|faint|blacked out|"
+     "knocked out|knocked unconscious|out cold|not breathing|isnt breathing|"
+     "stopped breathing|cant breathe|cannot breathe|can not breathe|trouble breathing|"
+     "struggling to breathe|hard to breathe|difficulty breathing|gasping for air|"
+     "seizure|seizures|seizing|convulsing|convulsions|having a fit|overdose*|"
+     "overdosing|cardiac|cpr|defibrillator|aed|heatstroke|heat stroke|concussion|"
+     "concussed|stroke symptoms|having a stroke|had a stroke|is dying|hes dying|"
+     "shes dying|low blood sugar|blood sugar is low|blood sugar crashed|hypoglyc*|"
+     "insulin shock|diabetic shock|diabetic emergency|turning blue|lips are blue",
+     NULL, 0, "power|lights|the lights|screen|sim|the round|the competition", 3,
+     EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL},
+    {EM_MEDICAL, "heart-attack",
+     "heart attack|heart problems|heart stopped|heart is racing and|chest pain*|"
+     "chest hurts|chest is hurting|chest tight*|tightness in his chest|"
+     "tightness in her chest|tightness in my chest|pain in his chest|pain in her chest|"
+     "pain in my chest|clutching his chest|clutching her chest|pressure in his chest|"
+     "pressure in her chest|arm is numb|arm went numb|face drooping|face is drooping|"
+     "slurring|slurred speech",
+     NULL, 0, NULL, 0,
+     EM_JOKE "|" EM_HYPO "|gave me a heart attack|give me a heart attack|"
+             "giving me a heart attack|nearly had a heart attack|almost had a heart attack|"
+             "gonna have a heart attack|going to have a heart attack|"
+             "heart attack on a plate",
+     1, 0, NULL},
+    {EM_MEDICAL, "choking", "choking|choked|is choking",
+     EM_PERSON "|on a|on food|on his|on her|on something|cant breathe|cough*|"
+               "heimlich",
+     4,
+     EM_GOLF "|pressure|again|final|tournament|under|gagging on the|choke the|"
+             "choking the|choked the|choked on the|choking on the|choking on this|"
+             "choked on this|choked away|choking away|im choking|i choked|we choked",
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+    {EM_MEDICAL, "fracture", "broken|broke|fractured|fracture|snapped|dislocated|shattered",
+     "arm|leg|wrist|ankle|nose|finger|fingers|hand|collarbone|rib|ribs|jaw|shoulder|"
+     "bone|bones|hip|foot|toe|elbow|knee|kneecap|skull|neck|back",
+     3,
+     "shaft|club|clubs|driver|putter|tee|tees|screen|glass|record|streak|leg of|"
+     "back nine|front nine|broke back|broken back nine|hand warmer|arm rest|armrest|"
+     "back wall|back door|back room|back of the",
+     3,
+     EM_JOKE "|" EM_HYPO "|last week|last month|last year|years ago|cast|"
+             "cancel|refund|reschedule",
+     1, 0, NULL},
+    {EM_MEDICAL, "head-injury",
+     "hit|struck|caught|smacked|clipped|whacked|cracked|nailed|drilled|beaned|"
+     "bonked|smashed|knocked|took|takes|taken|got",
+     "in the head|his head|her head|my head|their head|the head|on the head|"
+     "in the face|his face|her face|my face|the face|in the eye|his eye|her eye|"
+     "my eye|the eye|skull|temple|teeth|tooth|mouth|jaw|nose|in the throat|"
+     "back of the head|side of the head|in the neck|to the head|to the face|"
+     "to the eye|to the temple|to the mouth|to the nose|to the jaw",
+     6,
+     "head of the club|club head|clubhead|headcover*|head cover*|head of my|"
+     "driver head|putter head|the head of|head pro|head coach|head office|"
+     "face of the club|club face|clubface|face of my|face of the",
+     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month", 1, 0, NULL},
+    {EM_MEDICAL, "bleeding",
+     "bleeding|bleeds|bled|blood|nosebleed|nose bleed|gash|gashed|laceration", NULL, 0,
+     "bleeding money|bleeding cash|blood type|blood pressure|blood orange|"
+     "bloody mary|bad blood|first blood|blood moon|in my blood|blood drive|"
+     "blood test|blood sugar|bleeding edge|blood sport|bloodbath|blood bath|song|"
+     "dish|sausage|pudding|brothers|movie|film|band|album|recipe|colour|colours|"
+     "color|colors|ink|image|picture|" EM_TECH,
+     3, EM_JOKE "|" EM_HYPO "|last week|yesterday", 1, 0, NULL},
+    {EM_MEDICAL, "allergic-reaction",
+     "allergic reaction|anaphyla*|epipen|epi pen|epi-pen|throat closing|"
+     "throat is closing|throat is swelling|throat swelling|tongue swelling|"
+     "face swelling|swelling up|swollen up|puffing up|puffed up|breaking out in hives|"
+     "hives",
+     NULL, 0, NULL, 0,
+     EM_JOKE "|" EM_HYPO "|do you have|do you sell|menu|ingredients|options|"
+             "nut free|peanut free",
+     1, 0, NULL},
+    {EM_MEDICAL, "swelling", "swelling|swollen|swelled|swell|swells",
+     "face|throat|tongue|lips|lip|eyes|eye|allerg*|reaction|peanut*|nut|nuts|bee|"
+     "sting|stung|wasp|breath*|hives|rash|neck|mouth|after eating|ate",
+     8, "ankle|knee|wrist|elbow|finger|toe|crowd|swell time|swell guy|swell of", 4,
+     EM_JOKE "|" EM_HYPO "|do you have|do you sell|menu|ingredients|options|"
+             "nut free|peanut free",
+     1, 0, NULL},
+    {EM_MEDICAL, "collapse",
+     "collapsed|collapses|collapsing|keeled over|fell over|dropped to the floor|"
+     "dropped to the ground|hit the floor|hit the ground|fell and hit|fell off|"
+     "fell down|took a bad fall|bad fall|fallen and",
+     EM_PERSON, 6,
+     "net|nets|tent|screen|mat|shelf|stand|menu|ball|balls|club|clubs|bag|bags|phone|"
+     "tee|market|stock*|team|lead|round|back nine|ceiling|wall|roof|sign|tv|price*|"
+     "laughing|chair|drink|glass|bottle|keys|wallet",
+     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|almost fell|nearly fell", 1, 0, NULL},
+    {EM_MEDICAL, "down-unresponsive",
+     "on the floor|on the ground|on the * floor|on the * ground|lying there|"
+     "laying there|lying on|laying on|slumped|passed out on",
+     "not moving|not responding|isnt responding|wont respond|unresponsive|"
+     "cant wake|wont wake|not waking|not talking|not really talking|isnt talking|"
+     "not breathing|not answering|confused|bleeding|shaking|twitching|out cold|"
+     "eyes closed|eyes rolled|pale|turning blue|groaning|moaning|cant get up|"
+     "wont get up|not getting up|cant move|not making sense",
+     10, NULL, 0, EM_JOKE "|" EM_HYPO, 0, 0, NULL},
+    {EM_MEDICAL, "cant-wake",
+     "cant wake|cannot wake|can not wake|wont wake|not waking|cant get him up|"
+     "cant get her up|cant rouse|wont come to|not coming to|not coming round",
+     NULL, 0, EM_TECH, 4, EM_JOKE "|" EM_HYPO, 0, 0, NULL},
+    {EM_MEDICAL, "hurt-badly",
+     "seriously injured|badly injured|badly hurt|hurt badly|seriously hurt|"
+     "really hurt himself|really hurt herself|hurt himself|hurt herself|"
+     "injured himself|injured herself|got injured|is injured|has been injured|"
+     "severe pain|in agony|screaming in pain|crying in pain|cant stand up|"
+     "cant put weight",
+     NULL, 0, NULL, 0,
+     EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month|cancel|refund|"
+             "reschedule|insurance|waiver|liability",
+     1, 0, NULL},
+    {EM_MEDICAL, "ambulance",
+     "ambulance|paramedic*|emt|emts|medical emergency|need a doctor|"
+     "need medical help|need medical attention|needs first aid|need first aid|"
+     "call a doctor",
+     NULL, 0, NULL, 0, EM_JOKE "|" EM_HYPO "|where is the first aid kit located|restock*|insurance",
+     1, 0, NULL},
+    {EM_MEDICAL, "911", "911|nine one one|emergency services", NULL, 0, NULL, 0,
+     EM_JOKE "|" EM_HYPO, 0, 1, NULL},
 
-	/* ---- security ---- */
-	{EM_SECURITY, "weapon",
-	    "gun|guns|handgun|pistol|firearm|rifle|knife|knives|machete|weapon|weapons|"
-	    "armed|stabbed|stabbing|shooter|gunshot*|shots fired|bomb threat|explosive|"
-	    "explosives|pulled a|waving a|brandishing", NULL, 0,
-	    "radar|speed gun|glue gun|nail gun|water gun|nerf|top gun|son of a gun|"
-	    "shotgun start|butter knife|knife and fork|armed forces|forces|military|"
-	    "veteran*|discount|pulled a muscle|pulled a hamstring|pulled a shot|"
-	    "pulled a drive|pulled a putt|waving a flag|armed with a putter", 3,
-	    EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i bring|can we bring|"
-	    "no weapons|guns n roses|play|playlist|song|songs|music|album|band|listen|"
-	    "mack the knife|buy a|purchase|reminder", 1, 0, NULL},
-	{EM_SECURITY, "violence",
-	    "shoved|shoving|punched|punching|attacked|attacking|assaulted|assault|"
-	    "assaulting|beating up|beat up|beating him|beating her|jumped him|jumped her|"
-	    "jumped us|jumped me|hitting him|hitting her|hitting me|hitting us|hit him|"
-	    "hit her|hit me|kicked him|kicked her|kicked me|headbutt*|choking him|"
-	    "choking her|strangl*|brawl|fistfight|fist fight|fight|fighting|fights|"
-	    "throwing punches|threw a punch|swung at|swinging at|spat on|spit on|"
-	    "grabbed her|grabbed him|grabbed me|groped|groping|slapped|elbowed", NULL, 0,
-	    EM_GOLF "|fight the|fighting the|fighting a|fight a|fight my|fighting my|"
-	    "fight through|fight off|beat him at|beat her at|beat me at|beat us at|"
-	    "beat him by|beat her by|beat me by|beat us by|hit me up|hit me with|hit me back|"
-	    "hit her up|hit him up|over who|about who|who pays|the bill|sim|screen|"
-	    "punched in|punch in|pin|code|number|numbers|keypad|button|buttons", 3,
-	    EM_JOKE "|" EM_HYPO, 1, 0, NULL},
-	{EM_SECURITY, "threat",
-	    "threatening|threatened|threatens|threat|threats|going to kill|gonna kill|"
-	    "will kill|going to hurt|gonna hurt|going to beat|gonna beat|going to stab|"
-	    "gonna stab|going to shoot|gonna shoot|mess us up|mess you up|mess him up|"
-	    "mess me up|mess her up|mess them up|beat us up|beat you up|beat me up|"
-	    "beat him up|kill us|kill me|kill you|kill him|kill her|hurt us|hurt me|"
-	    "come in and get us|coming for us|coming after us", NULL, 0,
-	    "wife|husband|boss|mom|dad|mum|girlfriend|boyfriend|coach|teacher|"
-	    "trackman|sim|slice|hook|shank|swing|putter|driver|putts|putting|"
-	    "this course|this hole|this game|this putt|my game|my score|scorecard|"
-	    "handicap|my back|back|legs|feet|knees|"
-	    "threat level|triple threat|double threat|weather|rain|storm|storms|snow|"
-	    "hurt me to|hurts me|get you a|get you in|get you the|get you booked|"
-	    "get you set|get you started|get you sorted|get you going|get you on", 4,
-	    EM_JOKE "|" EM_HYPO "|threatening to quit|threatening to leave|"
-	    "threatening to cancel|threatening to sue|threatening to complain|"
-	    "threatening to post|threatening to write|threatening to review|"
-	    "threatening to report|threatening to stop|threatening to give|"
-	    "threatening to take|threatening to switch|threatened to quit|"
-	    "threatened to leave|threatened to cancel|threatened to sue|"
-	    "threatened to complain|threatened to switch|threatens to quit|"
-	    "threatens to cancel", 1, 0, NULL},
-	{EM_SECURITY, "intruder",
-	    "broke in|break in|breaking in|broken into|breakin|burglar*|intruder*|"
-	    "trespass*|snuck in|sneaked in|slipped in|followed us in|followed me in|"
-	    "followed her in|tailgated|forced the door|forced open|forced his way|"
-	    "forced their way|force the door|forcing the door|force his way|"
-	    "forcing his way|force their way|force it open|forcing it open|force open|"
-	    "forcing open|trying to break|kicked in the door|kicked the door in|prying|pried|"
-	    "someone is inside|somebody is inside|someone inside|somebody inside|"
-	    "someone in the building|stranger in|strangers in", NULL, 0,
-	    "my new|new|glove|gloves|shoes|clubs|driver|wedge|putter|irons|the new|"
-	    "slipped in the|slipped in a|slipped in some|slipped in water|puddle|"
-	    "break in the clouds|break in the rain|break in between|broke in half|"
-	    "broke in two|break in half|broke in pieces", 3,
-	    EM_JOKE "|" EM_HYPO "|inside the|inside joke", 1, 0, NULL},
-	{EM_SECURITY, "wont-leave",
-	    "wont leave|refuses to leave|refusing to leave|will not leave|wont go away|"
-	    "wont get out|keeps following|following me|following us|following her|"
-	    "stalking|harass*|creep|creepy|acting strange|acting weird|acting crazy|"
-	    "acting erratic|acting aggressive|acting aggressively|acting really strange|"
-	    "acting really weird|acting very strange|acting very weird|acting so weird|"
-	    "acting strangely|acting suspicious|acting suspiciously|aggressive|hostile|"
-	    "belligerent|out of control|yelling at|screaming at|shouting at|"
-	    "cornered|lurking|loitering|peeping|watching us|watching me",
-	    EM_PERSON "|stranger|drunk|lobby|door|outside|parking lot|us|me", 8,
-	    EM_TECH "|ball|slice|hook|fairway|putt|swing|sim|balls|club|clubs|golf|"
-	    "it wont|this wont|payment|charge|pending|transaction", 3,
-	    EM_JOKE "|" EM_HYPO, 1, 0, NULL},
-	{EM_SECURITY, "banging",
-	    "banging on|pounding on|hammering on|kicking the door|kicking the glass|"
-	    "smashed the window|smashed the glass|smashed the door|smashing the window|"
-	    "smashing the glass|broke the window|broke the glass|shattered the|"
-	    "throwing things|throwing stuff|trashing",
-	    "yelling|screaming|shouting|threat*|trying to get in|try to get in|"
-	    "come in|get in|wont stop|keeps|stranger|guy|man|someone|somebody|people|"
-	    "they|he|drunk", 12,
-	    NULL, 0,
-	    EM_JOKE "|" EM_HYPO "|let us in|locked out|our booking|cant get in|we are|were|"
-	    "ive been|weve been|i have been|we have been|my booking", 1, 0, NULL},
-	{EM_SECURITY, "theft",
-	    "stealing|steal|steals|thief|thieves|robbing|robbery|robbed|shoplift*|"
-	    "pickpocket*|took off with|ran off with|ran out with|walked off with|"
-	    "walked out with|made off with|grabbed|snatched|swiped|stole|stolen|"
-	    "taking our|taking my|took our|took my|broke into",
-	    "bag|bags|clubs|club|purse|wallet|phone|laptop|backpack|jacket|cash|register|"
-	    "tv|equipment|stuff|things|items|keys|it|them|everything|car", 10,
-	    "steal a|steal of|a steal|steal my heart|stole the show|steal the show|"
-	    "stealing the show|grabbed a bite|grabbed food|grabbed lunch|grabbed dinner|"
-	    "grabbed a drink|grabbed a beer|grabbed a bay|grabbed a spot|grabbed some|"
-	    "charged|charge|refund|double|twice|receipt|credit|points|strokes|"
-	    "i grabbed|we grabbed|i took|we took|grabbed my|grabbed our|"
-	    "grabbed the wrong|steal a bay|steal a tee", 4,
-	    EM_JOKE "|" EM_HYPO "|last week|last month|last year|yesterday|last night|ago|"
-	    "lost and found|lost & found|did anyone find|has anyone found|card|cards|"
-	    "account|details|app|transaction*|withdrawal|money from|block|freeze|new one|"
-	    "replacement|identity|information|pin|vacation|vacationing|abroad|mugged|"
-	    "report|lost or stolen|or stolen|if my", 1, 0,
-	    "right now|just|running|ran|heading|out the door|leaving|left with|took off|"
-	    "from bay|from the bay|from our bay|from the lobby|from the front|in the lobby|"
-	    "out front|still here|still in|from the counter|the door|out of the bay|"
-	    "in bay|from under|while we|while i|caught him|caught her|caught someone|"
-	    "someone|somebody|a guy|a man|a woman|some guy|some kid|some kids|stranger|"
-	    "the parking lot|our car|my car"},
-	{EM_SECURITY, "robbery",
-	    "robbing the|robbing us|is robbing|are robbing|being robbed|getting robbed|"
-	    "robbery in progress|armed robbery|stickup|stick up|held up at gunpoint|"
-	    "held us up|mugging|being mugged|getting mugged|someone robbed|somebody robbed|"
-	    "guy robbed|man robbed", NULL, 0, NULL, 0,
-	    EM_JOKE "|" EM_HYPO "|highway robbery|daylight robbery|price|prices|fee|fees|"
-	    "charge|charges|charging|rates|rate|per hour|robbing me|robbing us blind|"
-	    "yesterday|last week|last night|ago", 1, 0, NULL},
-	{EM_SECURITY, "police",
-	    "call the police|called the police|calling the police|call the cops|"
-	    "called the cops|calling the cops|police|cops|need security|send security|"
-	    "get security|call security", NULL, 0,
-	    "police station|police officer discount|police discount|first responder*|"
-	    "police report|reported it|report it|reported to the police|with the police", 3,
-	    EM_JOKE "|" EM_HYPO, 1, 1, NULL},
+    /* ---- security ---- */
+    {EM_SECURITY, "weapon",
+     "gun|guns|handgun|pistol|firearm|rifle|knife|knives|machete|weapon|weapons|"
+     "armed|stabbed|stabbing|shooter|gunshot*|shots fired|bomb threat|explosive|"
+     "explosives|pulled a|waving a|brandishing",
+     NULL, 0,
+     "radar|speed gun|glue gun|nail gun|water gun|nerf|top gun|son of a gun|"
+     "shotgun start|butter knife|knife and fork|armed forces|forces|military|"
+     "veteran*|discount|pulled a muscle|pulled a hamstring|pulled a shot|"
+     "pulled a drive|pulled a putt|waving a flag|armed with a putter",
+     3,
+     EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i bring|can we bring|"
+             "no weapons|guns n roses|play|playlist|song|songs|music|album|band|listen|"
+             "mack the knife|buy a|purchase|reminder",
+     1, 0, NULL},
+    {EM_SECURITY, "violence",
+     "shoved|shoving|punched|punching|attacked|attacking|assaulted|assault|"
+     "assaulting|beating up|beat up|beating him|beating her|jumped him|jumped her|"
+     "jumped us|jumped me|hitting him|hitting her|hitting me|hitting us|hit him|"
+     "hit her|hit me|kicked him|kicked her|kicked me|headbutt*|choking him|"
+     "choking her|strangl*|brawl|fistfight|fist fight|fight|fighting|fights|"
+     "throwing punches|threw a punch|swung at|swinging at|spat on|spit on|"
+     "grabbed her|grabbed him|grabbed me|groped|groping|slapped|elbowed",
+     NULL, 0,
+     EM_GOLF "|fight the|fighting the|fighting a|fight a|fight my|fighting my|"
+             "fight through|fight off|beat him at|beat her at|beat me at|beat us at|"
+             "beat him by|beat her by|beat me by|beat us by|hit me up|hit me with|hit me back|"
+             "hit her up|hit him up|over who|about who|who pays|the bill|sim|screen|"
+             "punched in|punch in|pin|code|number|numbers|keypad|button|buttons",
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+    {EM_SECURITY, "threat",
+     "threatening|threatened|threatens|threat|threats|going to kill|gonna kill|"
+     "will kill|going to hurt|gonna hurt|going to beat|gonna beat|going to stab|"
+     "gonna stab|going to shoot|gonna shoot|mess us up|mess you up|mess him up|"
+     "mess me up|mess her up|mess them up|beat us up|beat you up|beat me up|"
+     "beat him up|kill us|kill me|kill you|kill him|kill her|hurt us|hurt me|"
+     "come in and get us|coming for us|coming after us",
+     NULL, 0,
+     "wife|husband|boss|mom|dad|mum|girlfriend|boyfriend|coach|teacher|"
+     "trackman|sim|slice|hook|shank|swing|putter|driver|putts|putting|"
+     "this course|this hole|this game|this putt|my game|my score|scorecard|"
+     "handicap|my back|back|legs|feet|knees|"
+     "threat level|triple threat|double threat|weather|rain|storm|storms|snow|"
+     "hurt me to|hurts me|get you a|get you in|get you the|get you booked|"
+     "get you set|get you started|get you sorted|get you going|get you on",
+     4,
+     EM_JOKE "|" EM_HYPO "|threatening to quit|threatening to leave|"
+             "threatening to cancel|threatening to sue|threatening to complain|"
+             "threatening to post|threatening to write|threatening to review|"
+             "threatening to report|threatening to stop|threatening to give|"
+             "threatening to take|threatening to switch|threatened to quit|"
+             "threatened to leave|threatened to cancel|threatened to sue|"
+             "threatened to complain|threatened to switch|threatens to quit|"
+             "threatens to cancel",
+     1, 0, NULL},
+    {EM_SECURITY, "intruder",
+     "broke in|break in|breaking in|broken into|breakin|burglar*|intruder*|"
+     "trespass*|snuck in|sneaked in|slipped in|followed us in|followed me in|"
+     "followed her in|tailgated|forced the door|forced open|forced his way|"
+     "forced their way|force the door|forcing the door|force his way|"
+     "forcing his way|force their way|force it open|forcing it open|force open|"
+     "forcing open|trying to break|kicked in the door|kicked the door in|prying|pried|"
+     "someone is inside|somebody is inside|someone inside|somebody inside|"
+     "someone in the building|stranger in|strangers in",
+     NULL, 0,
+     "my new|new|glove|gloves|shoes|clubs|driver|wedge|putter|irons|the new|"
+     "slipped in the|slipped in a|slipped in some|slipped in water|puddle|"
+     "break in the clouds|break in the rain|break in between|broke in half|"
+     "broke in two|break in half|broke in pieces",
+     3, EM_JOKE "|" EM_HYPO "|inside the|inside joke", 1, 0, NULL},
+    {EM_SECURITY, "wont-leave",
+     "wont leave|refuses to leave|refusing to leave|will not leave|wont go away|"
+     "wont get out|keeps following|following me|following us|following her|"
+     "stalking|harass*|creep|creepy|acting strange|acting weird|acting crazy|"
+     "acting erratic|acting aggressive|acting aggressively|acting really strange|"
+     "acting really weird|acting very strange|acting very weird|acting so weird|"
+     "acting strangely|acting suspicious|acting suspiciously|aggressive|hostile|"
+     "belligerent|out of control|yelling at|screaming at|shouting at|"
+     "cornered|lurking|loitering|peeping|watching us|watching me",
+     EM_PERSON "|stranger|drunk|lobby|door|outside|parking lot|us|me", 8,
+     EM_TECH "|ball|slice|hook|fairway|putt|swing|sim|balls|club|clubs|golf|"
+             "it wont|this wont|payment|charge|pending|transaction",
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+    {EM_SECURITY, "banging",
+     "banging on|pounding on|hammering on|kicking the door|kicking the glass|"
+     "smashed the window|smashed the glass|smashed the door|smashing the window|"
+     "smashing the glass|broke the window|broke the glass|shattered the|"
+     "throwing things|throwing stuff|trashing",
+     "yelling|screaming|shouting|threat*|trying to get in|try to get in|"
+     "come in|get in|wont stop|keeps|stranger|guy|man|someone|somebody|people|"
+     "they|he|drunk",
+     12, NULL, 0,
+     EM_JOKE "|" EM_HYPO "|let us in|locked out|our booking|cant get in|we are|were|"
+             "ive been|weve been|i have been|we have been|my booking",
+     1, 0, NULL},
+    {EM_SECURITY, "theft",
+     "stealing|steal|steals|thief|thieves|robbing|robbery|robbed|shoplift*|"
+     "pickpocket*|took off with|ran off with|ran out with|walked off with|"
+     "walked out with|made off with|grabbed|snatched|swiped|stole|stolen|"
+     "taking our|taking my|took our|took my|broke into",
+     "bag|bags|clubs|club|purse|wallet|phone|laptop|backpack|jacket|cash|register|"
+     "tv|equipment|stuff|things|items|keys|it|them|everything|car",
+     10,
+     "steal a|steal of|a steal|steal my heart|stole the show|steal the show|"
+     "stealing the show|grabbed a bite|grabbed food|grabbed lunch|grabbed dinner|"
+     "grabbed a drink|grabbed a beer|grabbed a bay|grabbed a spot|grabbed some|"
+     "charged|charge|refund|double|twice|receipt|credit|points|strokes|"
+     "i grabbed|we grabbed|i took|we took|grabbed my|grabbed our|"
+     "grabbed the wrong|steal a bay|steal a tee",
+     4,
+     EM_JOKE "|" EM_HYPO "|last week|last month|last year|yesterday|last night|ago|"
+             "lost and found|lost & found|did anyone find|has anyone found|card|cards|"
+             "account|details|app|transaction*|withdrawal|money from|block|freeze|new one|"
+             "replacement|identity|information|pin|vacation|vacationing|abroad|mugged|"
+             "report|lost or stolen|or stolen|if my",
+     1, 0,
+     "right now|just|running|ran|heading|out the door|leaving|left with|took off|"
+     "from bay|from the bay|from our bay|from the lobby|from the front|in the lobby|"
+     "out front|still here|still in|from the counter|the door|out of the bay|"
+     "in bay|from under|while we|while i|caught him|caught her|caught someone|"
+     "someone|somebody|a guy|a man|a woman|some guy|some kid|some kids|stranger|"
+     "the parking lot|our car|my car"},
+    {EM_SECURITY, "robbery",
+     "robbing the|robbing us|is robbing|are robbing|being robbed|getting robbed|"
+     "robbery in progress|armed robbery|stickup|stick up|held up at gunpoint|"
+     "held us up|mugging|being mugged|getting mugged|someone robbed|somebody robbed|"
+     "guy robbed|man robbed",
+     NULL, 0, NULL, 0,
+     EM_JOKE "|" EM_HYPO "|highway robbery|daylight robbery|price|prices|fee|fees|"
+             "charge|charges|charging|rates|rate|per hour|robbing me|robbing us blind|"
+             "yesterday|last week|last night|ago",
+     1, 0, NULL},
+    {EM_SECURITY, "police",
+     "call the police|called the police|calling the police|call the cops|"
+     "called the cops|calling the cops|police|cops|need security|send security|"
+     "get security|call security",
+     NULL, 0,
+     "police station|police officer discount|police discount|first responder*|"
+     "police report|reported it|report it|reported to the police|with the police",
+     3, EM_JOKE "|" EM_HYPO, 1, 1, NULL},
 
-	/* ---- water ---- */
-	{EM_WATER, "water-leak",
-	    "water",
-	    "dripping|drips|drip|dripped|leak*|pooling|pool|pools|puddle*|flooding|flooded|"
-	    "flood|floods|pouring|pours|gushing|spraying|sprays|spurting|squirting|seeping|"
-	    "seeps|running out|running down|running across|running everywhere|running under|"
-	    "running into|coming in|coming through|coming from|coming down|coming out|"
-	    "coming up|everywhere|all over the floor|on the floor|ceiling|soaked|soaking|"
-	    "overflow*|rising|burst|bursting|damage|through the wall|under the door|"
-	    "under the wall|inches|standing|wet|spreading|streaming|trickling", 8,
-	    "bottle|bottles|drink*|glass|cup|fountain|hazard|hazards|course|hole|ball|balls|"
-	    "shot|shots|lake|pond|creek|river|green|fairway|tee|spilled|spill|spilt|bring|"
-	    "buy|sell|free water|cold water|water cooler|tap water|sparkling|pressure", 4,
-	    EM_JOKE "|" EM_HYPO "|water hazard|into the water|in the water|over the water|"
-	    "no water", 1, 0, NULL},
-	{EM_WATER, "leak",
-	    "leak|leaking|leaks|leaky|leaked",
-	    "ceiling|roof|pipe|pipes|toilet|toilets|sink|water|wall|walls|bathroom|washroom|"
-	    "restroom|floor|tap|faucet|heater|boiler|ac|air conditioner|unit|light|fixture|"
-	    "radiator|sprinkler|window|vent|above|from the|everywhere|urinal", 8,
-	    NULL, 0,
-	    EM_JOKE "|" EM_HYPO "|gas|data|memory|info|password|email|leaked my|news|"
-	    "leaked the", 1, 0, NULL},
-	{EM_WATER, "burst-pipe",
-	    "burst|bursted|broken|broke|busted|exploded|cracked|split|blew",
-	    "pipe|pipes|water main|main|sprinkler|sprinklers|hose|water line|waterline|"
-	    "water heater|hot water tank|radiator", 4,
-	    "think tank|fish tank|main menu|main screen|main page|main course", 3,
-	    EM_JOKE "|" EM_HYPO, 1, 0, NULL},
-	{EM_WATER, "overflow",
-	    "toilet|toilets|urinal|sink|sinks|drain|drains|sewer|sewage",
-	    "overflow*|flooding|flooded|flood|backing up|backed up|backs up|spilling|"
-	    "gushing|spewing|water everywhere|all over the floor|pouring|leak*|spraying", 8,
-	    NULL, 0, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
-	{EM_WATER, "flood",
-	    "flood|flooding|flooded|floods|underwater|under water|standing water|"
-	    "inches of water|inch of water",
-	    "floor|bay|bathroom|washroom|restroom|hallway|hall|lobby|basement|room|building|"
-	    "place|everywhere|water|entrance|carpet|turf|inside|in here|kitchen|office|"
-	    "ceiling|wall|door", 8,
-	    "flooded with|flood of|flooding with|flooding in with|inbox|emails|work|"
-	    "requests|messages|calls|bookings|orders|texts|notifications|memories|tears|"
-	    "course|hole|green|fairway", 4,
-	    EM_JOKE "|" EM_HYPO, 1, 0, NULL},
-	{EM_WATER, "soaked-floor",
-	    "soaked|soaking|drenched|sopping|saturated|waterlogged",
-	    "floor|carpet|turf|mat|ceiling|wall|walls|tiles|tile|rug|hallway|ceiling tile*", 6,
-	    "sweat|sweaty|rain|raining|clothes|shirt|jacket|shoes|i am|im|we are|were", 3,
-	    EM_JOKE "|" EM_HYPO, 1, 0, NULL},
-	{EM_WATER, "ceiling-leak",
-	    "ceiling|roof|light fixture",
-	    "dripping|drip|drips|leak*|water|stain spreading|caving|caved|sagging|bulging|"
-	    "collapsing|collapsed|falling in|fell in|coming down", 6,
-	    "ceiling fan|ceiling height|how high|high ceiling|ceiling clearance|"
-	    "ceiling mounted|projector mount|hit the ceiling|hits the ceiling|"
-	    "hitting the ceiling|ball|balls|shot", 4,
-	    EM_JOKE "|" EM_HYPO, 1, 0, NULL},
-	{EM_WATER, "sprinkler",
-	    "sprinkler|sprinklers",
-	    "going off|went off|go off|on|spraying|activated|burst|broke|leak*|wont stop|"
-	    "everywhere|water", 6,
-	    NULL, 0, EM_JOKE "|" EM_HYPO "|inspection|test|testing", 1, 0, NULL},
+    /* ---- water ---- */
+    {EM_WATER, "water-leak", "water",
+     "dripping|drips|drip|dripped|leak*|pooling|pool|pools|puddle*|flooding|flooded|"
+     "flood|floods|pouring|pours|gushing|spraying|sprays|spurting|squirting|seeping|"
+     "seeps|running out|running down|running across|running everywhere|running under|"
+     "running into|coming in|coming through|coming from|coming down|coming out|"
+     "coming up|everywhere|all over the floor|on the floor|ceiling|soaked|soaking|"
+     "overflow*|rising|burst|bursting|damage|through the wall|under the door|"
+     "under the wall|inches|standing|wet|spreading|streaming|trickling",
+     8,
+     "bottle|bottles|drink*|glass|cup|fountain|hazard|hazards|course|hole|ball|balls|"
+     "shot|shots|lake|pond|creek|river|green|fairway|tee|spilled|spill|spilt|bring|"
+     "buy|sell|free water|cold water|water cooler|tap water|sparkling|pressure",
+     4,
+     EM_JOKE "|" EM_HYPO "|water hazard|into the water|in the water|over the water|"
+             "no water",
+     1, 0, NULL},
+    {EM_WATER, "leak", "leak|leaking|leaks|leaky|leaked",
+     "ceiling|roof|pipe|pipes|toilet|toilets|sink|water|wall|walls|bathroom|washroom|"
+     "restroom|floor|tap|faucet|heater|boiler|ac|air conditioner|unit|light|fixture|"
+     "radiator|sprinkler|window|vent|above|from the|everywhere|urinal",
+     8, NULL, 0,
+     EM_JOKE "|" EM_HYPO "|gas|data|memory|info|password|email|leaked my|news|"
+             "leaked the",
+     1, 0, NULL},
+    {EM_WATER, "burst-pipe", "burst|bursted|broken|broke|busted|exploded|cracked|split|blew",
+     "pipe|pipes|water main|main|sprinkler|sprinklers|hose|water line|waterline|"
+     "water heater|hot water tank|radiator",
+     4, "think tank|fish tank|main menu|main screen|main page|main course", 3, EM_JOKE "|" EM_HYPO,
+     1, 0, NULL},
+    {EM_WATER, "overflow", "toilet|toilets|urinal|sink|sinks|drain|drains|sewer|sewage",
+     "overflow*|flooding|flooded|flood|backing up|backed up|backs up|spilling|"
+     "gushing|spewing|water everywhere|all over the floor|pouring|leak*|spraying",
+     8, NULL, 0, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+    {EM_WATER, "flood",
+     "flood|flooding|flooded|floods|underwater|under water|standing water|"
+     "inches of water|inch of water",
+     "floor|bay|bathroom|washroom|restroom|hallway|hall|lobby|basement|room|building|"
+     "place|everywhere|water|entrance|carpet|turf|inside|in here|kitchen|office|"
+     "ceiling|wall|door",
+     8,
+     "flooded with|flood of|flooding with|flooding in with|inbox|emails|work|"
+     "requests|messages|calls|bookings|orders|texts|notifications|memories|tears|"
+     "course|hole|green|fairway",
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+    {EM_WATER, "soaked-floor", "soaked|soaking|drenched|sopping|saturated|waterlogged",
+     "floor|carpet|turf|mat|ceiling|wall|walls|tiles|tile|rug|hallway|ceiling tile*", 6,
+     "sweat|sweaty|rain|raining|clothes|shirt|jacket|shoes|i am|im|we are|were", 3,
+     EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+    {EM_WATER, "ceiling-leak", "ceiling|roof|light fixture",
+     "dripping|drip|drips|leak*|water|stain spreading|caving|caved|sagging|bulging|"
+     "collapsing|collapsed|falling in|fell in|coming down",
+     6,
+     "ceiling fan|ceiling height|how high|high ceiling|ceiling clearance|"
+     "ceiling mounted|projector mount|hit the ceiling|hits the ceiling|"
+     "hitting the ceiling|ball|balls|shot",
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+    {EM_WATER, "sprinkler", "sprinkler|sprinklers",
+     "going off|went off|go off|on|spraying|activated|burst|broke|leak*|wont stop|"
+     "everywhere|water",
+     6, NULL, 0, EM_JOKE "|" EM_HYPO "|inspection|test|testing", 1, 0, NULL},
 
-	/* ---- power ---- */
-	{EM_POWER, "power-out",
-	    "power outage|power is out|power went out|powers out|power out|power cut|"
-	    "power failure|power is down|power went down|power died|power is gone|"
-	    "power just went|power just cut|lost power|losing power|lose power|no power|"
-	    "without power|power went off|power is off|power shut off|power has gone|"
-	    "power off|power keeps cutting|blackout|black out|brownout|electricity is out|"
-	    "electricity went out|no electricity|lost electricity|electricity out|"
-	    "electricity is off|electricity went off|outage", NULL, 0,
-	    "projector|pc|computer|screen|tv|tvs|monitor|sim|simulator|trackman|speaker|"
-	    "speakers|kiosk|phone|laptop|cord|cable|button|charger|battery|internet|wifi|"
-	    "wi fi|network|website|site|app|server|swing|drive|drives|shot|shots|ball|"
-	    "golf|hitting|power fade|power draw|power hitter|more power|power in my|"
-	    "power my|outlet|socket|plug|power strip|power bar|ipad|tablet|radar|unit|"
-	    "back nine|front nine|round|score|hole|holes|dates|date|days|period|"
-	    "promo|promotion|deal|discount|sale", 5,
-	    EM_JOKE "|" EM_HYPO "|only the projector|only the pc|only the computer|"
-	    "only the screen|only the tv|only the tvs|only the sim|only the monitor|"
-	    "only the side|only one|only our|only my|only this|still on|still working|"
-	    "still have power|still has power|lights are on|lights are still|scheduled|"
-	    "planned|next week|backup plan", 1, 0, NULL},
-	{EM_POWER, "all-dark",
-	    "everything|the whole place|whole place|whole building|entire building|"
-	    "entire place|the building|whole venue|whole facility|whole room|entire room|"
-	    "all the lights|all lights|all of the lights|every light|the lights|lights|"
-	    "all the bays|all bays|all * bays|all of the bays|"
-	    "every bay|all the screens|all screens|all of it|the whole bay|whole bay",
-	    "went black|went dark|gone dark|is dark|are dark|are out|is out|went out|"
-	    "cut out|cuts out|shut off|shut down|turned off|switched off|went off|"
-	    "just died|died|dead|pitch black|pitch dark|black|dark|out at once|off at once|"
-	    "at the same moment|at the same time|nothing is coming back|nothing came back|"
-	    "not coming back on|wont come back on|wont turn back on|flickered and|"
-	    "lost power|no power|went out at", 8,
-	    NULL, 0,
-	    EM_HYPO "|only the projector|only the pc|only the computer|only the screen|"
-	    "only the tv|only the tvs|only the sim|only the monitor|only the side|only one|"
-	    "only our|only my|only this|still on|still working|still have power|"
-	    "lights are on|lights are still|can you turn|could you turn|can we turn|"
-	    "can i turn|how do i turn|how do we turn|how to turn|turn off the lights|"
-	    "turn the lights|switch off the lights|dim the lights|dim|dimmer|too bright|"
-	    "too dark|darker|brightness|dark mode|is it dark|dark outside|get dark|"
-	    "gets dark|dark out|after dark|dark by|sunset|night mode|everything else|"
-	    "everything is dead quiet|dead quiet|dead silent|everything is fine|"
-	    "lights out golf|lights out at", 0, 0, NULL},
-	{EM_POWER, "in-the-dark",
-	    "sitting in the dark|standing in the dark|all in the dark|were in the dark|"
-	    "we are in the dark|completely dark|totally dark|pitch black|pitch dark|"
-	    "stuck in the dark", NULL, 0,
-	    EM_TECH "|course|night golf|glow", 4,
-	    EM_JOKE "|" EM_HYPO "|in the dark about|kept in the dark|left in the dark|"
-	    "keep me in the dark|shot in the dark", 0, 0, NULL},
-	{EM_POWER, "breaker",
-	    "breaker|breakers|fuse|fuses|circuit breaker*",
-	    "tripped|trip|trips|blew|blown|popped|flipped|keeps tripping", 4,
-	    NULL, 0, EM_HYPO, 1, 0, NULL},
-	{EM_POWER, "exit-sign",
-	    "exit sign|exit signs|emergency lights|emergency lighting|emergency light",
-	    "only|lit|came on|are on|is on|turned on|kicked on|all that", 6,
-	    NULL, 0, EM_HYPO "|broken|burnt out|burned out|not working|replace", 0, 0, NULL},
+    /* ---- power ---- */
+    {EM_POWER, "power-out",
+     "power outage|power is out|power went out|powers out|power out|power cut|"
+     "power failure|power is down|power went down|power died|power is gone|"
+     "power just went|power just cut|lost power|losing power|lose power|no power|"
+     "without power|power went off|power is off|power shut off|power has gone|"
+     "power off|power keeps cutting|blackout|black out|brownout|electricity is out|"
+     "electricity went out|no electricity|lost electricity|electricity out|"
+     "electricity is off|electricity went off|outage",
+     NULL, 0,
+     "projector|pc|computer|screen|tv|tvs|monitor|sim|simulator|trackman|speaker|"
+     "speakers|kiosk|phone|laptop|cord|cable|button|charger|battery|internet|wifi|"
+     "wi fi|network|website|site|app|server|swing|drive|drives|shot|shots|ball|"
+     "golf|hitting|power fade|power draw|power hitter|more power|power in my|"
+     "power my|outlet|socket|plug|power strip|power bar|ipad|tablet|radar|unit|"
+     "back nine|front nine|round|score|hole|holes|dates|date|days|period|"
+     "promo|promotion|deal|discount|sale",
+     5,
+     EM_JOKE "|" EM_HYPO "|only the projector|only the pc|only the computer|"
+             "only the screen|only the tv|only the tvs|only the sim|only the monitor|"
+             "only the side|only one|only our|only my|only this|still on|still working|"
+             "still have power|still has power|lights are on|lights are still|scheduled|"
+             "planned|next week|backup plan",
+     1, 0, NULL},
+    {EM_POWER, "all-dark",
+     "everything|the whole place|whole place|whole building|entire building|"
+     "entire place|the building|whole venue|whole facility|whole room|entire room|"
+     "all the lights|all lights|all of the lights|every light|the lights|lights|"
+     "all the bays|all bays|all * bays|all of the bays|"
+     "every bay|all the screens|all screens|all of it|the whole bay|whole bay",
+     "went black|went dark|gone dark|is dark|are dark|are out|is out|went out|"
+     "cut out|cuts out|shut off|shut down|turned off|switched off|went off|"
+     "just died|died|dead|pitch black|pitch dark|black|dark|out at once|off at once|"
+     "at the same moment|at the same time|nothing is coming back|nothing came back|"
+     "not coming back on|wont come back on|wont turn back on|flickered and|"
+     "lost power|no power|went out at",
+     8, NULL, 0,
+     EM_HYPO "|only the projector|only the pc|only the computer|only the screen|"
+             "only the tv|only the tvs|only the sim|only the monitor|only the side|only one|"
+             "only our|only my|only this|still on|still working|still have power|"
+             "lights are on|lights are still|can you turn|could you turn|can we turn|"
+             "can i turn|how do i turn|how do we turn|how to turn|turn off the lights|"
+             "turn the lights|switch off the lights|dim the lights|dim|dimmer|too bright|"
+             "too dark|darker|brightness|dark mode|is it dark|dark outside|get dark|"
+             "gets dark|dark out|after dark|dark by|sunset|night mode|everything else|"
+             "everything is dead quiet|dead quiet|dead silent|everything is fine|"
+             "lights out golf|lights out at",
+     0, 0, NULL},
+    {EM_POWER, "in-the-dark",
+     "sitting in the dark|standing in the dark|all in the dark|were in the dark|"
+     "we are in the dark|completely dark|totally dark|pitch black|pitch dark|"
+     "stuck in the dark",
+     NULL, 0, EM_TECH "|course|night golf|glow", 4,
+     EM_JOKE "|" EM_HYPO "|in the dark about|kept in the dark|left in the dark|"
+             "keep me in the dark|shot in the dark",
+     0, 0, NULL},
+    {EM_POWER, "breaker", "breaker|breakers|fuse|fuses|circuit breaker*",
+     "tripped|trip|trips|blew|blown|popped|flipped|keeps tripping", 4, NULL, 0, EM_HYPO, 1, 0,
+     NULL},
+    {EM_POWER, "exit-sign",
+     "exit sign|exit signs|emergency lights|emergency lighting|emergency light",
+     "only|lit|came on|are on|is on|turned on|kicked on|all that", 6, NULL, 0,
+     EM_HYPO "|broken|burnt out|burned out|not working|replace", 0, 0, NULL},
 };
 
 #define EM_NRULES (sizeof(em_rules) / sizeof(em_rules[0]))
@@ -542,8 +578,8 @@ struct em_text {
 	char        clean[EM_MAX_TEXT];
 	const char *w[EM_MAX_TOKENS];
 	size_t      len[EM_MAX_TOKENS];
-	int         next[EM_MAX_TOKENS];	/* next word with the same first byte, -1 */
-	int         head[256];		/* first word starting with each byte, -1 */
+	int         next[EM_MAX_TOKENS]; /* next word with the same first byte, -1 */
+	int         head[256];           /* first word starting with each byte, -1 */
 	int         tail[256];
 	size_t      n, used;
 };
@@ -600,8 +636,8 @@ em_term_at(const struct em_text *t, const char *s, size_t tl, size_t p)
 		}
 		if (p + k >= t->n)
 			return 0;
-		if (prefix ? (t->len[p + k] < wl || memcmp(t->w[p + k], s + i, wl) != 0) :
-		    (t->len[p + k] != wl || memcmp(t->w[p + k], s + i, wl) != 0))
+		if (prefix ? (t->len[p + k] < wl || memcmp(t->w[p + k], s + i, wl) != 0)
+		           : (t->len[p + k] != wl || memcmp(t->w[p + k], s + i, wl) != 0))
 			return 0;
 		k++;
 		i = j + 1;
@@ -726,7 +762,7 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 			break;
 		s = e + 1;
 	}
-	if (hit && r->not && em_near(t, r->not, 0, 0, 0, 0))
+	if (hit && r->not &&em_near(t, r->not, 0, 0, 0, 0))
 		return 0;
 	return hit;
 }

@@ -12,8 +12,8 @@
 #define CLUBOS_EMERGENCY_H
 
 typedef struct {
-	const char *slug;	/* e.g. "emergency.water-leak" (static storage) */
-	const char *rule;	/* short name of the rule that fired (static storage) */
+	const char *slug; /* e.g. "emergency.water-leak" (static storage) */
+	const char *rule; /* short name of the rule that fired (static storage) */
 } em_match;
 
 /*

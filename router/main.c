@@ -58,8 +58,8 @@ rt_status(struct rpc_reply *rep)
 
 /* rt_dispatch - the op table of the router's REP socket */
 static void
-rt_dispatch(void *arg, void *worker, const struct env_hdr *h, const char *body,
-    size_t len, struct rpc_reply *rep)
+rt_dispatch(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
+            struct rpc_reply *rep)
 {
 	switch (h->op) {
 	case ENV_OP_QUERY:
@@ -76,7 +76,8 @@ rt_dispatch(void *arg, void *worker, const struct env_hdr *h, const char *body,
 		if (rt_model_reload() == 0)
 			rt_status(rep);
 		else
-			rpc_reply_error(rep, 500, "reload_failed",
+			rpc_reply_error(
+			    rep, 500, "reload_failed",
 			    "the classifier could not be retrained; the old model stays");
 		break;
 	default:
@@ -108,8 +109,7 @@ events_main(void *arg)
 			 * reload op that came with the same change: nothing to do. */
 			const char      *g = strstr(json, "\"kgen\":");
 			struct rt_model *m = rt_model_get();
-			bool             stale = g == NULL || m == NULL ||
-			                 m->kgen < strtoll(g + 7, NULL, 10);
+			bool stale = g == NULL || m == NULL || m->kgen < strtoll(g + 7, NULL, 10);
 
 			rt_model_put(m);
 			if (stale) {
@@ -180,9 +180,9 @@ int
 main(int argc, char **argv)
 {
 	static const struct daemon_ops ops = {
-		.name = "clubos-router",
-		.start = rt_start,
-		.stop = rt_stop,
+	    .name = "clubos-router",
+	    .start = rt_start,
+	    .stop = rt_stop,
 	};
 
 	return daemon_main(argc, argv, &ops);

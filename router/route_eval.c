@@ -31,9 +31,9 @@
 #include <time.h>
 
 /* Tuned on CLINC150 val (docs/classifier.md). */
-#define RE_THRESHOLD_DEFAULT	0.20
-#define RE_ECE_BINS		15
-#define RE_OOS			"oos"
+#define RE_THRESHOLD_DEFAULT 0.20
+#define RE_ECE_BINS 15
+#define RE_OOS "oos"
 
 struct re_set {
 	clf_example *ex;
@@ -44,13 +44,12 @@ struct re_set {
 static void
 re_usage(void)
 {
-	fprintf(stderr,
-	    "usage: clubos-route-eval --train FILE --test FILE [--threshold X]\n"
-	    "       [--l2 X] [--epochs N] [--lr X] [--oos-weight X] [--holdout X]\n"
-	    "       [--seed N] [--threads N] [--char-min N] [--char-max N]\n"
-	    "       [--word-ngrams N] [--min-df N] [--max-features N]\n"
-	    "       [--w-word X] [--w-bigram X] [--w-char X]\n"
-	    "       [--sweep] [--verbose] [--errors]\n");
+	fprintf(stderr, "usage: clubos-route-eval --train FILE --test FILE [--threshold X]\n"
+	                "       [--l2 X] [--epochs N] [--lr X] [--oos-weight X] [--holdout X]\n"
+	                "       [--seed N] [--threads N] [--char-min N] [--char-max N]\n"
+	                "       [--word-ngrams N] [--min-df N] [--max-features N]\n"
+	                "       [--w-word X] [--w-bigram X] [--w-char X]\n"
+	                "       [--sweep] [--verbose] [--errors]\n");
 }
 
 /* re_set_free - release a loaded file */
@@ -83,10 +82,10 @@ re_load(const char *path, struct re_set *s)
 		return -1;
 	}
 	while ((len = getline(&line, &lcap, f)) != -1) {
-		cJSON       *o, *t, *l;
-		char        *ts, *ls;
-		size_t       i;
-		int          blank = 1;
+		cJSON *o, *t, *l;
+		char  *ts, *ls;
+		size_t i;
+		int    blank = 1;
 
 		lineno++;
 		for (i = 0; i < (size_t)len; i++)
@@ -99,8 +98,10 @@ re_load(const char *path, struct re_set *s)
 		l = cJSON_GetObjectItemCaseSensitive(o, "label");
 		if (!cJSON_IsObject(o) || !cJSON_IsString(t) || !cJSON_IsString(l) ||
 		    l->valuestring[0] == '\0') {
-			fprintf(stderr, "clubos-route-eval: %s:%zu: not a JSON object with "
-			    "string \"text\" and \"label\"\n", path, lineno);
+			fprintf(stderr,
+			        "clubos-route-eval: %s:%zu: not a JSON object with "
+			        "string \"text\" and \"label\"\n",
+			        path, lineno);
 			cJSON_Delete(o);
 			goto done;
 		}
@@ -188,8 +189,8 @@ struct re_fig {
 
 /* re_figures - in-scope accuracy and oos recall/precision at threshold th */
 static void
-re_figures(const struct re_set *te, const int *truth_oos, const int *top_ok,
-    const int *top_oos, const double *conf, double th, struct re_fig *f)
+re_figures(const struct re_set *te, const int *truth_oos, const int *top_ok, const int *top_oos,
+           const double *conf, double th, struct re_fig *f)
 {
 	size_t i, in_ok = 0, oos_hit = 0, pred_oos = 0;
 
@@ -250,7 +251,8 @@ main(int argc, char **argv)
 			return 0;
 		}
 		if (i + 1 >= argc) {
-			fprintf(stderr, "clubos-route-eval: %s: missing value or unknown option\n", o);
+			fprintf(stderr, "clubos-route-eval: %s: missing value or unknown option\n",
+			        o);
 			re_usage();
 			return 2;
 		}
@@ -319,8 +321,8 @@ main(int argc, char **argv)
 	}
 	if (verbose)
 		fprintf(stderr, "model: %zu labels, %zu features, %.1f MB, T=%.4f\n",
-		    clf_nlabels(m), clf_nfeatures(m), (double)clf_memory(m) / 1048576.0,
-		    clf_temperature(m));
+		        clf_nlabels(m), clf_nfeatures(m), (double)clf_memory(m) / 1048576.0,
+		        clf_temperature(m));
 
 	lat = calloc(te.n, sizeof(*lat));
 	conf = calloc(te.n, sizeof(*conf));
@@ -328,7 +330,8 @@ main(int argc, char **argv)
 	truth_oos = calloc(te.n, sizeof(int));
 	top_ok = calloc(te.n, sizeof(int));
 	top_oos = calloc(te.n, sizeof(int));
-	if (lat == NULL || conf == NULL || best_in == NULL || truth_oos == NULL || top_ok == NULL || top_oos == NULL) {
+	if (lat == NULL || conf == NULL || best_in == NULL || truth_oos == NULL || top_ok == NULL ||
+	    top_oos == NULL) {
 		fprintf(stderr, "clubos-route-eval: out of memory\n");
 		goto done;
 	}
@@ -358,7 +361,7 @@ main(int argc, char **argv)
 		best_in[k] = !top_oos[k] ? s[0].prob : got > 1 ? s[1].prob : 0;
 		if (errors && !top_ok[k])
 			fprintf(stderr, "error: %s -> %s %.3f: %s\n", te.ex[k].label, name,
-			    s[0].prob, te.ex[k].text);
+			        s[0].prob, te.ex[k].text);
 	}
 	re_figures(&te, truth_oos, top_ok, top_oos, conf, th, &fig);
 
@@ -389,8 +392,8 @@ main(int argc, char **argv)
 		gap = bacc[k] / (double)bn[k] - bconf[k] / (double)bn[k];
 		ece += (double)bn[k] / (double)te.n * (gap < 0 ? -gap : gap);
 		if (verbose)
-			fprintf(stderr, "bin %2zu: n=%zu confidence=%.3f accuracy=%.3f\n", k,
-			    bn[k], bconf[k] / (double)bn[k], bacc[k] / (double)bn[k]);
+			fprintf(stderr, "bin %2zu: n=%zu confidence=%.3f accuracy=%.3f\n", k, bn[k],
+			        bconf[k] / (double)bn[k], bacc[k] / (double)bn[k]);
 	}
 
 	if (sweep) {
@@ -407,9 +410,10 @@ main(int argc, char **argv)
 
 	qsort(lat, te.n, sizeof(*lat), re_dblcmp);
 	printf("{\"in_scope_accuracy\": %.4f, \"oos_recall\": %.4f, \"oos_precision\": %.4f, "
-	    "\"ece\": %.4f, \"n_test\": %zu, \"train_ms\": %.0f, \"p50_us\": %.1f, "
-	    "\"p99_us\": %.1f}\n", fig.acc, fig.rec, fig.prec, ece, te.n, train_ms,
-	    lat[(te.n - 1) / 2], lat[(size_t)((double)(te.n - 1) * 0.99)]);
+	       "\"ece\": %.4f, \"n_test\": %zu, \"train_ms\": %.0f, \"p50_us\": %.1f, "
+	       "\"p99_us\": %.1f}\n",
+	       fig.acc, fig.rec, fig.prec, ece, te.n, train_ms, lat[(te.n - 1) / 2],
+	       lat[(size_t)((double)(te.n - 1) * 0.99)]);
 	rc = fflush(stdout) == 0 ? 0 : 2;
 done:
 	clf_free(m);

@@ -18,16 +18,16 @@
 #include "router/clf.h"
 
 #define RT_NROUTES 7
-#define RT_TOPK    5
+#define RT_TOPK 5
 
 extern const char *const rt_routes[RT_NROUTES];
-int rt_route_index(const char *route);
+int                      rt_route_index(const char *route);
 
 /* A trained model and what the router needs to read its labels. */
 struct rt_model {
 	clf_model *clf;
-	int       *label_route;   /* label index -> route index, -1 for oos */
-	int64_t    kgen;          /* knowledge generation it was trained at */
+	int       *label_route; /* label index -> route index, -1 for oos */
+	int64_t    kgen;        /* knowledge generation it was trained at */
 	size_t     nexamples;
 	int64_t    train_ms;
 	int        refs;
@@ -40,27 +40,27 @@ void             rt_model_put(struct rt_model *m);
 void             rt_model_shutdown(void);
 
 /* Dispatch clients, one per route; workers dial in. */
-extern rpc_client *rt_workers[RT_NROUTES];
+extern rpc_client       *rt_workers[RT_NROUTES];
 extern const struct cfg *rt_cfg;
 
-void rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
-    size_t len, struct rpc_reply *rep);
+void rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
+              struct rpc_reply *rep);
 
 /* The response cache (rt_cache.c). */
 int    rt_cache_init(void);
 void   rt_cache_shutdown(void);
-cJSON *rt_cache_exact(const char *tid, const char *scope, const char *msg, int64_t kgen,
-           char *key, size_t keycap);
+cJSON *rt_cache_exact(const char *tid, const char *scope, const char *msg, int64_t kgen, char *key,
+                      size_t keycap);
 cJSON *rt_cache_similar(const struct rt_model *m, const char *scope, const char *msg,
-           const char *label, int64_t kgen);
-void   rt_cache_store(const struct rt_model *m, const char *scope, const char *key,
-           const char *msg, const cJSON *answer);
+                        const char *label, int64_t kgen);
+void   rt_cache_store(const struct rt_model *m, const char *scope, const char *key, const char *msg,
+                      const cJSON *answer);
 void   rt_cache_sop_changed(const char *slug);
 void   rt_cache_stats(cJSON *out);
 
 /* Decision thresholds on calibrated probabilities. */
-#define RT_ROUTE_MIN 0.30   /* below: out of scope */
-#define RT_SOP_MIN   0.40   /* below: no SOP, offer a person */
+#define RT_ROUTE_MIN 0.30         /* below: out of scope */
+#define RT_SOP_MIN 0.40           /* below: no SOP, offer a person */
 #define RT_EMERGENCY_CLF_MIN 0.80 /* classifier alone calls an emergency */
 
 #endif

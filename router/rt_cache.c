@@ -35,18 +35,18 @@
 #include "router/rt.h"
 
 #define CACHE_L1_ENTRIES 20000
-#define CACHE_L1_BYTES   (64u << 20)
-#define CACHE_TTL_S      86400
-#define CACHE_STORE_MIN  0.50
-#define CACHE_REMOTE_MS  50
-#define CACHE_QUEUE_MAX  1024
+#define CACHE_L1_BYTES (64u << 20)
+#define CACHE_TTL_S 86400
+#define CACHE_STORE_MIN 0.50
+#define CACHE_REMOTE_MS 50
+#define CACHE_QUEUE_MAX 1024
 
 /* The current version of every SOP. */
 struct sopver {
 	int64_t kgen;
 	size_t  n;
-	char  (*slug)[96];
-	int    *version;
+	char (*slug)[96];
+	int *version;
 };
 
 struct put_job {
@@ -54,18 +54,18 @@ struct put_job {
 	char           *body;
 };
 
-static cache_l1        *l1;
-static rpc_client      *remote;
-static pthread_mutex_t  ver_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct sopver    ver;
-static db_conn         *ver_db;
-static pthread_mutex_t  q_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t   q_cv = PTHREAD_COND_INITIALIZER;
-static struct put_job  *q_head, *q_tail;
-static size_t           q_len;
-static bool             q_stop;
-static pthread_t        q_thr;
-static atomic_ullong    remote_hits[2], remote_misses, dropped_puts;
+static cache_l1       *l1;
+static rpc_client     *remote;
+static pthread_mutex_t ver_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sopver   ver;
+static db_conn        *ver_db;
+static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t  q_cv = PTHREAD_COND_INITIALIZER;
+static struct put_job *q_head, *q_tail;
+static size_t          q_len;
+static bool            q_stop;
+static pthread_t       q_thr;
+static atomic_ullong   remote_hits[2], remote_misses, dropped_puts;
 
 /* ver_reload - read the current versions (ver_mu held) */
 static int
@@ -139,7 +139,7 @@ put_main(void *arg)
 		pthread_mutex_unlock(&q_mu);
 		if (rpc_client_peers(remote) > 0 &&
 		    rpc_call(remote, ENV_OP_CACHE_PUT, NULL, env_now_ms() + 1000, j->body,
-		        strlen(j->body), &rep) == 0)
+		             strlen(j->body), &rep) == 0)
 			rpc_reply_clear(&rep);
 		free(j->body);
 		free(j);
@@ -205,7 +205,7 @@ answer_from(struct cache_hit *hit, int64_t kgen, const char *tier)
 /* rt_cache_exact - steps 1 and 2; the key is written to key for a later store */
 cJSON *
 rt_cache_exact(const char *tid, const char *scope, const char *msg, int64_t kgen, char *key,
-    size_t keycap)
+               size_t keycap)
 {
 	struct cache_hit hit = {0};
 	struct rpc_reply rep;
@@ -229,7 +229,7 @@ rt_cache_exact(const char *tid, const char *scope, const char *msg, int64_t kgen
 	body = json_print(q);
 	cJSON_Delete(q);
 	if (body == NULL || rpc_call(remote, ENV_OP_CACHE_GET, tid, env_now_ms() + CACHE_REMOTE_MS,
-	                        body, strlen(body), &rep) != 0) {
+	                             body, strlen(body), &rep) != 0) {
 		free(body);
 		return NULL;
 	}
@@ -249,8 +249,8 @@ rt_cache_exact(const char *tid, const char *scope, const char *msg, int64_t kgen
 			/* Fill L1 (exact only: semantic matching needs the features,
 			 * which the entry gets when it is next stored here). */
 			if (hit.value != NULL)
-				cache_l1_put(l1, key, scope, hit.label, hit.version, hit.value, NULL,
-				    cache_guard(msg));
+				cache_l1_put(l1, key, scope, hit.label, hit.version, hit.value,
+				             NULL, cache_guard(msg));
 			if (hit.value != NULL && (a = answer_from(&hit, kgen, tier)) != NULL)
 				atomic_fetch_add(&remote_hits[strcmp(tier, "l3") == 0], 1);
 		} else
@@ -264,7 +264,7 @@ rt_cache_exact(const char *tid, const char *scope, const char *msg, int64_t kgen
 /* rt_cache_similar - step 3: a paraphrase of a stored question, same topic */
 cJSON *
 rt_cache_similar(const struct rt_model *m, const char *scope, const char *msg, const char *label,
-    int64_t kgen)
+                 int64_t kgen)
 {
 	struct cache_hit hit = {0};
 	clf_vec          v = {0};
@@ -272,7 +272,8 @@ rt_cache_similar(const struct rt_model *m, const char *scope, const char *msg, c
 
 	if (strcmp(rt_cfg->cache, "off") == 0 || clf_featurize(m->clf, msg, &v) < 0)
 		return NULL;
-	if (cache_l1_similar(l1, scope, label, &v, cache_guard(msg), CACHE_SEMANTIC_MIN, &hit) == 1 &&
+	if (cache_l1_similar(l1, scope, label, &v, cache_guard(msg), CACHE_SEMANTIC_MIN, &hit) ==
+	        1 &&
 	    (a = answer_from(&hit, kgen, "l1")) != NULL)
 		cJSON_AddNumberToObject(a, "similarity", hit.similarity);
 	clf_vec_free(&v);
@@ -296,7 +297,7 @@ cacheable(const cJSON *a)
 /* rt_cache_store - keep a fresh answer in L1 and queue it for L2/L3 */
 void
 rt_cache_store(const struct rt_model *m, const char *scope, const char *key, const char *msg,
-    const cJSON *answer)
+               const cJSON *answer)
 {
 	cJSON          *keep, *q;
 	char           *value;
@@ -312,7 +313,7 @@ rt_cache_store(const struct rt_model *m, const char *scope, const char *key, con
 	cJSON_AddItemToObject(keep, "sop", cJSON_Duplicate(sop, 1));
 	cJSON_AddStringToObject(keep, "response", json_str(answer, "response"));
 	cJSON_AddItemToObject(keep, "escalation",
-	    cJSON_Duplicate(cJSON_GetObjectItem(answer, "escalation"), 1));
+	                      cJSON_Duplicate(cJSON_GetObjectItem(answer, "escalation"), 1));
 	cJSON_AddArrayToObject(keep, "actions");
 	value = json_print(keep);
 	cJSON_Delete(keep);
@@ -321,7 +322,7 @@ rt_cache_store(const struct rt_model *m, const char *scope, const char *key, con
 	if (m != NULL)
 		clf_featurize(m->clf, msg, &v);
 	cache_l1_put(l1, key, scope, json_str(sop, "slug"), json_int(sop, "version", 0), value,
-	    m != NULL ? &v : NULL, cache_guard(msg));
+	             m != NULL ? &v : NULL, cache_guard(msg));
 	q = cJSON_CreateObject();
 	cJSON_AddStringToObject(q, "key", key);
 	cJSON_AddStringToObject(q, "scope", scope);

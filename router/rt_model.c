@@ -16,8 +16,8 @@
 #include "common/log.h"
 #include "router/rt.h"
 
-const char *const rt_routes[RT_NROUTES] = {"emergency", "booking", "tech",
-    "brand", "strategy", "customerinfo", "general"};
+const char *const rt_routes[RT_NROUTES] = {"emergency", "booking",      "tech",   "brand",
+                                           "strategy",  "customerinfo", "general"};
 
 static pthread_mutex_t  model_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t  train_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -103,7 +103,7 @@ model_train(db_conn *db)
 	m->train_ms = (env_mono_us() - t0) / 1000;
 	m->refs = 1;
 	log_info("model: trained on %d examples, %zu labels, %lld ms, %zu KiB", n,
-	    clf_nlabels(m->clf), (long long)m->train_ms, clf_memory(m->clf) / 1024);
+	         clf_nlabels(m->clf), (long long)m->train_ms, clf_memory(m->clf) / 1024);
 out:
 	free(exs);
 	PQclear(gen);

@@ -72,25 +72,28 @@ emergency_fallback(const char *trace_id, const cJSON *q, const char *slug)
 		snprintf(bay, sizeof(bay), "%d", json_int(q, "bay", 0));
 		bayp = bay;
 	}
-	snprintf(summary, sizeof(summary), "EMERGENCY (%s): %.200s", slug,
-	    json_str(q, "message"));
+	snprintf(summary, sizeof(summary), "EMERGENCY (%s): %.200s", slug, json_str(q, "message"));
 	pthread_mutex_lock(&fallback_mu);
 	if (fallback_db == NULL)
 		fallback_db = db_open(rt_cfg->pg_dsn);
 	{
 		const char *p[] = {trace_id, loc, bayp, summary, slug};
 
-		res = db_exec(fallback_db,
+		res = db_exec(
+		    fallback_db,
 		    "INSERT INTO tickets (trace_id, priority, location, bay, summary, sop_slug) "
-		    "VALUES ($1, 'urgent', $2, $3, $4, $5) RETURNING id", 5, p);
+		    "VALUES ($1, 'urgent', $2, $3, $4, $5) RETURNING id",
+		    5, p);
 		tid = res != NULL ? db_val(res, 0, 0) : NULL;
 	}
 	{
 		const char *p[] = {trace_id, loc, bayp, tid};
 
-		res2 = db_exec(fallback_db,
+		res2 = db_exec(
+		    fallback_db,
 		    "INSERT INTO actions (trace_id, type, status, location, bay, ticket_id) "
-		    "VALUES ($1, 'alert_oncall', 'queued', $2, $3, $4) RETURNING id", 4, p);
+		    "VALUES ($1, 'alert_oncall', 'queued', $2, $3, $4) RETURNING id",
+		    4, p);
 		aid = res2 != NULL ? db_val(res2, 0, 0) : NULL;
 	}
 	cJSON_AddNullToObject(r, "sop");
@@ -145,8 +148,8 @@ reply_json(struct rpc_reply *rep, cJSON *o)
 
 /* rt_query - ENV_OP_QUERY: answer one message */
 void
-rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
-    size_t len, struct rpc_reply *rep)
+rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
+         struct rpc_reply *rep)
 {
 	const char      *tid = h->trace_id, *why, *msg, *route = NULL;
 	int64_t          t0 = env_mono_us(), t1;
@@ -170,7 +173,8 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
 	}
 	d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "channel", json_str(q, "channel") ? json_str(q, "channel") : "");
-	cJSON_AddStringToObject(d, "audience", json_str(q, "audience") ? json_str(q, "audience") : "");
+	cJSON_AddStringToObject(d, "audience",
+	                        json_str(q, "audience") ? json_str(q, "audience") : "");
 	cJSON_AddNumberToObject(d, "chars", (double)strlen(msg));
 	trace_step(tid, "received", d, 0);
 
@@ -189,7 +193,8 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
 		const char *loc = json_str(q, "location");
 
 		snprintf(scope, sizeof(scope), "%s|%s",
-		    json_str(q, "audience") ? json_str(q, "audience") : "customer", loc ? loc : "-");
+		         json_str(q, "audience") ? json_str(q, "audience") : "customer",
+		         loc ? loc : "-");
 		kgen = (int64_t)json_num(q, "kgen", 0);
 		t1 = env_mono_us();
 		if ((r = rt_cache_exact(tid, scope, msg, kgen, key, sizeof(key))) != NULL) {
@@ -207,7 +212,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
 		if ((m = rt_model_get()) == NULL) {
 			cJSON_Delete(q);
 			rpc_reply_error(rep, 503, "model_unavailable",
-			    "the router has no trained model yet");
+			                "the router has no trained model yet");
 			return;
 		}
 		/* Route probabilities need every label, not just the top k. */
@@ -252,8 +257,9 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
 			goto answered;
 		} else if (ntop > 0 && m->label_route[top[0].label] == ri &&
 		           top[0].prob >= RT_SOP_MIN &&
-		           (r = rt_cache_similar(m, scope, msg, clf_label_name(m->clf, top[0].label),
-		                kgen)) != NULL) {
+		           (r = rt_cache_similar(m, scope, msg,
+		                                 clf_label_name(m->clf, top[0].label), kgen)) !=
+		               NULL) {
 			/* A paraphrase of a stored question about the same topic. */
 			d = cJSON_CreateObject();
 			cJSON_AddStringToObject(d, "tier", "l1");
@@ -306,13 +312,13 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
 		if (is_em && deadline > env_now_ms() + 2000)
 			deadline -= 1000;
 		t1 = env_mono_us();
-		rc = out != NULL ? rpc_call(rt_workers[ri], ENV_OP_ASSIST, tid, deadline,
-		                       out, strlen(out), &wr)
+		rc = out != NULL ? rpc_call(rt_workers[ri], ENV_OP_ASSIST, tid, deadline, out,
+		                            strlen(out), &wr)
 		                 : -1;
 		assist_us = env_mono_us() - t1;
 		free(out);
-		if (rc == 0 && wr.status == 0 &&
-		    (r = json_parse(wr.body, wr.len, &why)) != NULL && cJSON_IsObject(r)) {
+		if (rc == 0 && wr.status == 0 && (r = json_parse(wr.body, wr.len, &why)) != NULL &&
+		    cJSON_IsObject(r)) {
 			rpc_reply_clear(&wr);
 		} else {
 			cJSON_Delete(r);
@@ -322,7 +328,8 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
 				rep->status = wr.status;
 				rep->body = wr.body;
 				rep->len = wr.len;
-				log_msg(LOG_WARN, tid, "worker for %s answered %u", route, wr.status);
+				log_msg(LOG_WARN, tid, "worker for %s answered %u", route,
+				        wr.status);
 				goto out;
 			}
 			rpc_reply_clear(&wr);
@@ -330,11 +337,14 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
 				r = emergency_fallback(tid, q, em.slug);
 			} else {
 				log_msg(LOG_WARN, tid, "no answer from a %s worker (%s)", route,
-				    rc == RPC_ENOPEER || rpc_client_peers(rt_workers[ri]) == 0
-				        ? "none running" : "timed out");
-				rpc_reply_error(rep, 503, "no_worker",
+				        rc == RPC_ENOPEER || rpc_client_peers(rt_workers[ri]) == 0
+				            ? "none running"
+				            : "timed out");
+				rpc_reply_error(
+				    rep, 503, "no_worker",
 				    rpc_client_peers(rt_workers[ri]) == 0
-				        ? "no assistant is running for this route; a person will have to answer"
+				        ? "no assistant is running for this route; a person will "
+				          "have to answer"
 				        : "the assistant for this route did not answer in time");
 				goto out;
 			}
@@ -346,14 +356,13 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body,
 		if (!is_em)
 			rt_cache_store(m, scope, key, msg, r);
 	}
-answered:
-	{
-		cJSON *t = cJSON_AddObjectToObject(r, "timings_us");
+answered : {
+	cJSON *t = cJSON_AddObjectToObject(r, "timings_us");
 
-		cJSON_AddNumberToObject(t, "classify", (double)classify_us);
-		cJSON_AddNumberToObject(t, "assist", (double)assist_us);
-		cJSON_AddNumberToObject(t, "router", (double)(env_mono_us() - t0));
-	}
+	cJSON_AddNumberToObject(t, "classify", (double)classify_us);
+	cJSON_AddNumberToObject(t, "assist", (double)assist_us);
+	cJSON_AddNumberToObject(t, "router", (double)(env_mono_us() - t0));
+}
 	d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "route", json_str(r, "route"));
 	cJSON *sop = cJSON_GetObjectItem(r, "sop");

@@ -16,23 +16,23 @@
 
 /* The writer: a bounded buffer with one pending space. */
 struct tn_out {
-	char   *buf;
-	size_t  cap;		/* bytes available, NUL included */
-	size_t  len;
-	int     space;		/* a space is due before the next word byte */
-	int     full;		/* a piece did not fit: stop */
+	char  *buf;
+	size_t cap; /* bytes available, NUL included */
+	size_t len;
+	int    space; /* a space is due before the next word byte */
+	int    full;  /* a piece did not fit: stop */
 };
 
 /* Latin-1 letters U+00C0..U+00FF folded to ASCII ("" = none). */
 static const char *const tn_latin1[64] = {
-	"a", "a", "a", "a", "a", "a", "ae", "c",	/* C0 */
-	"e", "e", "e", "e", "i", "i", "i", "i",		/* C8 */
-	"d", "n", "o", "o", "o", "o", "o", "x",		/* D0 */
-	"o", "u", "u", "u", "u", "y", "th", "ss",	/* D8 */
-	"a", "a", "a", "a", "a", "a", "ae", "c",	/* E0 */
-	"e", "e", "e", "e", "i", "i", "i", "i",		/* E8 */
-	"d", "n", "o", "o", "o", "o", "o", "/",		/* F0 */
-	"o", "u", "u", "u", "u", "y", "th", "y",	/* F8 */
+    "a", "a", "a", "a", "a", "a", "ae", "c",  /* C0 */
+    "e", "e", "e", "e", "i", "i", "i",  "i",  /* C8 */
+    "d", "n", "o", "o", "o", "o", "o",  "x",  /* D0 */
+    "o", "u", "u", "u", "u", "y", "th", "ss", /* D8 */
+    "a", "a", "a", "a", "a", "a", "ae", "c",  /* E0 */
+    "e", "e", "e", "e", "i", "i", "i",  "i",  /* E8 */
+    "d", "n", "o", "o", "o", "o", "o",  "/",  /* F0 */
+    "o", "u", "u", "u", "u", "y", "th", "y",  /* F8 */
 };
 
 /* Other code points with an ASCII stand-in; " " = whitespace, "" = drop. */
@@ -40,19 +40,15 @@ static const struct tn_fold {
 	uint32_t    cp;
 	const char *to;
 } tn_folds[] = {
-	{0x00A0, " "}, {0x00A1, "!"}, {0x00AB, "\""}, {0x00AD, ""},
-	{0x00B4, "'"}, {0x00BB, "\""}, {0x00BF, "?"}, {0x02BC, "'"},
-	{0x1680, " "}, {0x2000, " "}, {0x2001, " "}, {0x2002, " "},
-	{0x2003, " "}, {0x2004, " "}, {0x2005, " "}, {0x2006, " "},
-	{0x2007, " "}, {0x2008, " "}, {0x2009, " "}, {0x200A, " "},
-	{0x200B, ""}, {0x200C, ""}, {0x200D, ""}, {0x2010, "-"},
-	{0x2011, "-"}, {0x2012, "-"}, {0x2013, "-"}, {0x2014, "-"},
-	{0x2015, "-"}, {0x2018, "'"}, {0x2019, "'"}, {0x201A, "'"},
-	{0x201B, "'"}, {0x201C, "\""}, {0x201D, "\""}, {0x201E, "\""},
-	{0x201F, "\""}, {0x2022, " "}, {0x2026, "..."}, {0x2028, " "},
-	{0x2029, " "}, {0x202F, " "}, {0x2032, "'"}, {0x2033, "\""},
-	{0x205F, " "}, {0x2060, ""}, {0x2212, "-"}, {0x3000, " "},
-	{0xFEFF, ""},
+    {0x00A0, " "},  {0x00A1, "!"},  {0x00AB, "\""},  {0x00AD, ""},   {0x00B4, "'"},  {0x00BB, "\""},
+    {0x00BF, "?"},  {0x02BC, "'"},  {0x1680, " "},   {0x2000, " "},  {0x2001, " "},  {0x2002, " "},
+    {0x2003, " "},  {0x2004, " "},  {0x2005, " "},   {0x2006, " "},  {0x2007, " "},  {0x2008, " "},
+    {0x2009, " "},  {0x200A, " "},  {0x200B, ""},    {0x200C, ""},   {0x200D, ""},   {0x2010, "-"},
+    {0x2011, "-"},  {0x2012, "-"},  {0x2013, "-"},   {0x2014, "-"},  {0x2015, "-"},  {0x2018, "'"},
+    {0x2019, "'"},  {0x201A, "'"},  {0x201B, "'"},   {0x201C, "\""}, {0x201D, "\""}, {0x201E, "\""},
+    {0x201F, "\""}, {0x2022, " "},  {0x2026, "..."}, {0x2028, " "},  {0x2029, " "},  {0x202F, " "},
+    {0x2032, "'"},  {0x2033, "\""}, {0x205F, " "},   {0x2060, ""},   {0x2212, "-"},  {0x3000, " "},
+    {0xFEFF, ""},
 };
 
 /* tn_put - append one piece, all or nothing; ws != 0 marks whitespace */
@@ -119,7 +115,7 @@ tn_decode(const unsigned char *s, uint32_t *cp)
 	} else
 		return 0;
 	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)	/* also stops at the NUL */
+		if ((s[i] & 0xC0) != 0x80) /* also stops at the NUL */
 			return 0;
 		c = (c << 6) | (s[i] & 0x3F);
 	}
@@ -165,7 +161,7 @@ tn_normalise(const char *in, char *out, size_t cap)
 		size_t      n = tn_decode(s, &cp);
 		const char *to;
 
-		if (n == 0) {			/* invalid byte: a separator */
+		if (n == 0) { /* invalid byte: a separator */
 			tn_put(&o, NULL, 0, 1);
 			s++;
 			continue;
@@ -177,13 +173,13 @@ tn_normalise(const char *in, char *out, size_t cap)
 				tn_put(&o, "'", 1, 0);
 			else
 				tn_put(&o, (const char *)s, 1, 0);
-		} else if (cp >= 0xFF01 && cp <= 0xFF5E) {	/* fullwidth ASCII */
+		} else if (cp >= 0xFF01 && cp <= 0xFF5E) { /* fullwidth ASCII */
 			char c = (char)(cp - 0xFEE0);
 
 			tn_put(&o, &c, 1, 0);
 		} else if ((to = tn_fold_lookup(cp)) != NULL)
 			tn_put_str(&o, to);
-		else if (cp >= 0x80 && cp < 0xA0)	/* C1 controls */
+		else if (cp >= 0x80 && cp < 0xA0) /* C1 controls */
 			tn_put(&o, NULL, 0, 1);
 		else
 			tn_put(&o, (const char *)s, n, 0);
@@ -197,8 +193,8 @@ tn_normalise(const char *in, char *out, size_t cap)
 static int
 tn_is_word(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    (c >= 'A' && c <= 'Z') || c == '\'' || c >= 0x80;
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+	       c == '\'' || c >= 0x80;
 }
 
 /* tn_tokens - call cb for every word token of norm */

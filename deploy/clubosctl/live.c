@@ -41,7 +41,8 @@ cmd_ask(int argc, char **argv)
 			msg = NULL, i = argc;
 	}
 	if (msg == NULL || !*msg) {
-		fprintf(stderr, "usage: clubosctl ask [--role R] [--location L] [--bay N] \"message\"\n");
+		fprintf(stderr,
+		        "usage: clubosctl ask [--role R] [--location L] [--bay N] \"message\"\n");
 		return 2;
 	}
 	q = cJSON_CreateObject();
@@ -49,9 +50,10 @@ cmd_ask(int argc, char **argv)
 	cJSON_AddStringToObject(q, "channel", "operator");
 	cJSON_AddStringToObject(q, "role", role);
 	cJSON_AddStringToObject(q, "audience",
-	    strcmp(role, "admin") == 0 ? "admin"
-	    : (strcmp(role, "operator") == 0 || strcmp(role, "support") == 0) ? "staff"
-	                                                                       : "customer");
+	                        strcmp(role, "admin") == 0 ? "admin"
+	                        : (strcmp(role, "operator") == 0 || strcmp(role, "support") == 0)
+	                            ? "staff"
+	                            : "customer");
 	json_add_str(q, "location", loc);
 	if (bay > 0)
 		cJSON_AddNumberToObject(q, "bay", bay);
@@ -64,12 +66,12 @@ cmd_ask(int argc, char **argv)
 	}
 	trace_new_id(tid);
 	rc = rpc_call(c, ENV_OP_QUERY, tid, env_now_ms() + (uint64_t)ctl_cfg.query_timeout_ms, body,
-	    strlen(body), &rep);
+	              strlen(body), &rep);
 	free(body);
 	rpc_client_close(c);
 	if (rc != 0) {
 		fprintf(stderr, "clubosctl: no answer from the router (is the stack up? %s)\n",
-		    rc == RPC_ETIMEDOUT || rc == RPC_ENOPEER ? "timed out" : "error");
+		        rc == RPC_ETIMEDOUT || rc == RPC_ENOPEER ? "timed out" : "error");
 		return 1;
 	}
 	if (rep.status != 0) {
@@ -91,9 +93,9 @@ cmd_ask(int argc, char **argv)
 		else
 			printf("none");
 		printf("   confidence: %.2f   escalation: tier %d (%s)\ntrace: %s\n\n%s\n",
-		    json_num(a, "confidence", 0), json_int(esc, "tier", 0),
-		    json_str(esc, "reason") ? json_str(esc, "reason") : "", tid,
-		    json_str(a, "response") ? json_str(a, "response") : "");
+		       json_num(a, "confidence", 0), json_int(esc, "tier", 0),
+		       json_str(esc, "reason") ? json_str(esc, "reason") : "", tid,
+		       json_str(a, "response") ? json_str(a, "response") : "");
 		cJSON_ArrayForEach(act, cJSON_GetObjectItem(a, "actions"))
 		    printf("\naction: %s (%s)", json_str(act, "type"), json_str(act, "status"));
 		if (cJSON_GetArraySize(cJSON_GetObjectItem(a, "actions")) > 0)
@@ -129,12 +131,12 @@ cmd_trace(int argc, char **argv)
 	signal(SIGTERM, on_sigint);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (!trace_stop) {
-		char      *topic, *json, *detail, tbuf[32];
-		int        rc = bus_sub_recv(s, 250, &topic, &json);
-		cJSON     *o, *arr;
-		time_t     t;
-		struct tm  tm;
-		double     at;
+		char     *topic, *json, *detail, tbuf[32];
+		int       rc = bus_sub_recv(s, 250, &topic, &json);
+		cJSON    *o, *arr;
+		time_t    t;
+		struct tm tm;
+		double    at;
 
 		if (rc < 0)
 			break;
@@ -149,11 +151,11 @@ cmd_trace(int argc, char **argv)
 				strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
 				detail = json_print(cJSON_GetObjectItem(o, "detail"));
 				printf("%s.%03d %s %-26s %-16s %8.0fus %s\n", tbuf,
-				    (int)((long long)at % 1000),
-				    json_str(o, "trace_id") ? json_str(o, "trace_id") : "-",
-				    json_str(o, "daemon") ? json_str(o, "daemon") : "-",
-				    json_str(o, "step") ? json_str(o, "step") : "-", json_num(o, "us", 0),
-				    detail ? detail : "{}");
+				       (int)((long long)at % 1000),
+				       json_str(o, "trace_id") ? json_str(o, "trace_id") : "-",
+				       json_str(o, "daemon") ? json_str(o, "daemon") : "-",
+				       json_str(o, "step") ? json_str(o, "step") : "-",
+				       json_num(o, "us", 0), detail ? detail : "{}");
 				free(detail);
 			}
 			cJSON_Delete(arr);
@@ -183,9 +185,9 @@ cmd_status(int argc, char **argv)
 		return 1;
 	}
 	while ((e = readdir(d)) != NULL) {
-		char  path[512];
-		long  pid = 0;
-		FILE *f;
+		char   path[512];
+		long   pid = 0;
+		FILE  *f;
 		size_t l = strlen(e->d_name);
 
 		if (l < 5 || strcmp(e->d_name + l - 4, ".pid") != 0)
@@ -197,7 +199,7 @@ cmd_status(int argc, char **argv)
 			fclose(f);
 		}
 		printf("%-44.*s pid %-8ld %s\n", (int)(l - 4), e->d_name, pid,
-		    pid > 0 && kill((pid_t)pid, 0) == 0 ? "running" : (down++, "NOT RUNNING"));
+		       pid > 0 && kill((pid_t)pid, 0) == 0 ? "running" : (down++, "NOT RUNNING"));
 	}
 	closedir(d);
 	cfg_url(&ctl_cfg, "router", url, sizeof(url));

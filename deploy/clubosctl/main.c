@@ -31,14 +31,14 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *usage;
 } commands[] = {
-	{"ask", cmd_ask, "ask [--role R] [--location L] [--bay N] \"message\""},
-	{"down", cmd_down, "down"},
-	{"migrate", cmd_migrate, "migrate up|down|status"},
-	{"seed", cmd_seed, "seed"},
-	{"status", cmd_status, "status"},
-	{"trace", cmd_trace, "trace"},
-	{"up", cmd_up, "up"},
-	{"user", cmd_user, "user add EMAIL ROLE [--name NAME] [--phone PHONE]"},
+    {"ask", cmd_ask, "ask [--role R] [--location L] [--bay N] \"message\""},
+    {"down", cmd_down, "down"},
+    {"migrate", cmd_migrate, "migrate up|down|status"},
+    {"seed", cmd_seed, "seed"},
+    {"status", cmd_status, "status"},
+    {"trace", cmd_trace, "trace"},
+    {"up", cmd_up, "up"},
+    {"user", cmd_user, "user add EMAIL ROLE [--name NAME] [--phone PHONE]"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -85,7 +85,7 @@ static int
 exec_script(db_conn *db, const char *sql)
 {
 	PGresult *r = PQexec(db_pg(db), sql);
-	int       ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
 
 	if (!ok)
 		fprintf(stderr, "clubosctl: %s", PQresultErrorMessage(r));
@@ -111,7 +111,8 @@ cmd_migrate(int argc, char **argv)
 	PGresult         *r;
 	int               n, rc = 0;
 
-	if (argc != 2 || (strcmp(argv[1], "up") && strcmp(argv[1], "down") && strcmp(argv[1], "status"))) {
+	if (argc != 2 ||
+	    (strcmp(argv[1], "up") && strcmp(argv[1], "down") && strcmp(argv[1], "status"))) {
 		fprintf(stderr, "usage: clubosctl migrate up|down|status\n");
 		return 2;
 	}
@@ -119,10 +120,12 @@ cmd_migrate(int argc, char **argv)
 		return 1;
 	db = ctl_db();
 	PQclear(PQexec(db_pg(db), "SET client_min_messages = warning"));
-	if (db_cmd(db, "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, "
-	               "sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
-	        0, NULL) < 0 ||
-	    (r = db_exec(db, "SELECT name, sha256 FROM schema_migrations ORDER BY name", 0, NULL)) == NULL) {
+	if (db_cmd(db,
+	           "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, "
+	           "sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+	           0, NULL) < 0 ||
+	    (r = db_exec(db, "SELECT name, sha256 FROM schema_migrations ORDER BY name", 0,
+	                 NULL)) == NULL) {
 		db_close(db);
 		return 1;
 	}
@@ -131,8 +134,10 @@ cmd_migrate(int argc, char **argv)
 		const char *sha = applied_sha(r, m[i].name);
 
 		if (sha != NULL && strcmp(sha, m[i].sha) != 0) {
-			fprintf(stderr, "clubosctl: migration %s was edited after it was applied "
-			                "(checksum differs); add a new migration instead\n", m[i].name);
+			fprintf(stderr,
+			        "clubosctl: migration %s was edited after it was applied "
+			        "(checksum differs); add a new migration instead\n",
+			        m[i].name);
 			rc = 1;
 		}
 	}
@@ -143,7 +148,9 @@ cmd_migrate(int argc, char **argv)
 			const char *sha = applied_sha(r, m[i].name);
 
 			printf("%-40s %s\n", m[i].name,
-			    sha == NULL ? "pending" : strcmp(sha, m[i].sha) ? "EDITED" : "applied");
+			       sha == NULL             ? "pending"
+			       : strcmp(sha, m[i].sha) ? "EDITED"
+			                               : "applied");
 		}
 	} else if (strcmp(argv[1], "up") == 0) {
 		for (int i = 0; i < n && rc == 0; i++) {
@@ -153,15 +160,20 @@ cmd_migrate(int argc, char **argv)
 			if (applied_sha(r, m[i].name) != NULL)
 				continue;
 			if ((up = section(m[i].text, "up")) == NULL) {
-				fprintf(stderr, "clubosctl: %s has no \"-- migrate:up\" part\n", m[i].name);
+				fprintf(stderr, "clubosctl: %s has no \"-- migrate:up\" part\n",
+				        m[i].name);
 				rc = 1;
 				break;
 			}
 			if (db_begin(db) < 0 || exec_script(db, up) < 0 ||
-			    db_cmd(db, "INSERT INTO schema_migrations (name, sha256) VALUES ($1, $2)", 2, p) < 0 ||
+			    db_cmd(db,
+			           "INSERT INTO schema_migrations (name, sha256) VALUES ($1, $2)",
+			           2, p) < 0 ||
 			    db_commit(db) < 0) {
 				db_rollback(db);
-				fprintf(stderr, "clubosctl: migration %s failed; nothing of it applied\n", m[i].name);
+				fprintf(stderr,
+				        "clubosctl: migration %s failed; nothing of it applied\n",
+				        m[i].name);
 				rc = 1;
 			} else
 				printf("applied %s\n", m[i].name);
@@ -175,7 +187,8 @@ cmd_migrate(int argc, char **argv)
 			if (applied_sha(r, m[i].name) == NULL)
 				continue;
 			if ((down = section(m[i].text, "down")) == NULL) {
-				fprintf(stderr, "clubosctl: %s has no \"-- migrate:down\" part\n", m[i].name);
+				fprintf(stderr, "clubosctl: %s has no \"-- migrate:down\" part\n",
+				        m[i].name);
 				rc = 1;
 				break;
 			}

@@ -137,15 +137,18 @@ seed_sops(db_conn *db)
 		util_sha256_hex(s.content, strlen(s.content), sha);
 		snprintf(esc, sizeof(esc), "%d", s.escalation);
 		{
-			const char *p[] = {s.slug, s.route, s.audience, esc, s.actions, s.title,
-			    s.keywords};
+			const char *p[] = {s.slug,    s.route, s.audience, esc,
+			                   s.actions, s.title, s.keywords};
 
 			if (db_cmd(db,
-			        "INSERT INTO sops (slug, route, audience, escalation, actions, title, keywords) "
-			        "VALUES ($1, $2, $3, $4, $5::text[], $6, $7) ON CONFLICT (slug) DO UPDATE "
-			        "SET route = $2, audience = $3, escalation = $4, actions = $5::text[], "
-			        "    title = $6, keywords = $7",
-			        7, p) < 0) {
+			           "INSERT INTO sops (slug, route, audience, escalation, actions, "
+			           "title, keywords) "
+			           "VALUES ($1, $2, $3, $4, $5::text[], $6, $7) ON CONFLICT (slug) "
+			           "DO UPDATE "
+			           "SET route = $2, audience = $3, escalation = $4, actions = "
+			           "$5::text[], "
+			           "    title = $6, keywords = $7",
+			           7, p) < 0) {
 				free(s.content);
 				closedir(d);
 				return -1;
@@ -156,12 +159,16 @@ seed_sops(db_conn *db)
 		{
 			const char *p[] = {s.slug, s.content, sha};
 
-			r = db_exec(db,
+			r = db_exec(
+			    db,
 			    "WITH cur AS (SELECT s.version, v.sha256, v.author FROM sops s "
-			    "  LEFT JOIN sop_versions v ON v.slug = s.slug AND v.version = s.version "
+			    "  LEFT JOIN sop_versions v ON v.slug = s.slug AND v.version = "
+			    "s.version "
 			    "  WHERE s.slug = $1), "
-			    "ins AS (INSERT INTO sop_versions (slug, version, content, sha256, author, note) "
-			    "  SELECT $1, cur.version + 1, $2, $3, 'seed', 'seeded from deploy/seed' FROM cur "
+			    "ins AS (INSERT INTO sop_versions (slug, version, content, sha256, "
+			    "author, note) "
+			    "  SELECT $1, cur.version + 1, $2, $3, 'seed', 'seeded from "
+			    "deploy/seed' FROM cur "
 			    "  WHERE cur.version = 0 OR (cur.author = 'seed' AND cur.sha256 <> $3) "
 			    "  RETURNING version) "
 			    "UPDATE sops SET version = ins.version, updated_at = now() FROM ins "
@@ -184,8 +191,8 @@ seed_sops(db_conn *db)
 static int
 seed_examples(db_conn *db)
 {
-	char  path[512], *text, *line, *save = NULL;
-	int   added = 0, lineno = 0;
+	char path[512], *text, *line, *save = NULL;
+	int  added = 0, lineno = 0;
 
 	snprintf(path, sizeof(path), "%s/examples.jsonl", ctl_cfg.seed_dir);
 	if ((text = util_read_file(path, 16 << 20, NULL)) == NULL) {
@@ -199,7 +206,8 @@ seed_examples(db_conn *db)
 
 		lineno++;
 		if (t == NULL || l == NULL) {
-			fprintf(stderr, "clubosctl: %s:%d: not {\"text\", \"label\"}\n", path, lineno);
+			fprintf(stderr, "clubosctl: %s:%d: not {\"text\", \"label\"}\n", path,
+			        lineno);
 			cJSON_Delete(o);
 			free(text);
 			return -1;
@@ -207,8 +215,11 @@ seed_examples(db_conn *db)
 		{
 			const char *p[] = {t, l};
 
-			r = db_exec(db, "INSERT INTO route_examples (text, label, source) VALUES ($1, $2, "
-			                "'seed') ON CONFLICT (text, label) DO NOTHING RETURNING id", 2, p);
+			r = db_exec(
+			    db,
+			    "INSERT INTO route_examples (text, label, source) VALUES ($1, $2, "
+			    "'seed') ON CONFLICT (text, label) DO NOTHING RETURNING id",
+			    2, p);
 		}
 		cJSON_Delete(o);
 		if (r == NULL) {
@@ -226,14 +237,15 @@ seed_examples(db_conn *db)
 static int
 seed_facility(db_conn *db)
 {
-	char         path[512], *text;
-	cJSON       *f, *locs, *l;
-	static const char *const keys[] = {"name", "booking_site", "support_email", "team_hours",
-	    "open", "simulator", NULL};
-	int          rc = 0;
+	char                     path[512], *text;
+	cJSON                   *f, *locs, *l;
+	static const char *const keys[] = {
+	    "name", "booking_site", "support_email", "team_hours", "open", "simulator", NULL};
+	int rc = 0;
 
 	snprintf(path, sizeof(path), "%s/facility.json", ctl_cfg.seed_dir);
-	if ((text = util_read_file(path, 1 << 20, NULL)) == NULL || (f = cJSON_Parse(text)) == NULL) {
+	if ((text = util_read_file(path, 1 << 20, NULL)) == NULL ||
+	    (f = cJSON_Parse(text)) == NULL) {
 		fprintf(stderr, "clubosctl: cannot read %s\n", path);
 		free(text);
 		return -1;
@@ -244,20 +256,24 @@ seed_facility(db_conn *db)
 		const char *p[] = {*k, v};
 
 		if (v != NULL)
-			rc = db_cmd(db, "INSERT INTO facility (key, value) VALUES ($1, $2) "
-			                "ON CONFLICT (key) DO NOTHING", 2, p);
+			rc = db_cmd(db,
+			            "INSERT INTO facility (key, value) VALUES ($1, $2) "
+			            "ON CONFLICT (key) DO NOTHING",
+			            2, p);
 	}
 	locs = cJSON_GetObjectItem(f, "locations");
 	cJSON_ArrayForEach(l, locs)
 	{
 		char        bays[16];
 		const char *p[] = {json_str(l, "slug"), json_str(l, "name"), bays,
-		    json_str(l, "address"), json_str(l, "parking")};
+		                   json_str(l, "address"), json_str(l, "parking")};
 
 		snprintf(bays, sizeof(bays), "%d", json_int(l, "bays", 1));
 		if (rc == 0)
-			rc = db_cmd(db, "INSERT INTO locations (slug, name, bays, address, parking) "
-			                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (slug) DO NOTHING", 5, p);
+			rc = db_cmd(db,
+			            "INSERT INTO locations (slug, name, bays, address, parking) "
+			            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (slug) DO NOTHING",
+			            5, p);
 	}
 	cJSON_Delete(f);
 	return rc;
@@ -272,7 +288,8 @@ seed_customers(db_conn *db)
 	int    added = 0;
 
 	snprintf(path, sizeof(path), "%s/customers.json", ctl_cfg.seed_dir);
-	if ((text = util_read_file(path, 1 << 20, NULL)) == NULL || (arr = cJSON_Parse(text)) == NULL) {
+	if ((text = util_read_file(path, 1 << 20, NULL)) == NULL ||
+	    (arr = cJSON_Parse(text)) == NULL) {
 		fprintf(stderr, "clubosctl: cannot read %s\n", path);
 		free(text);
 		return -1;
@@ -288,16 +305,24 @@ seed_customers(db_conn *db)
 		snprintf(hours, sizeof(hours), "%.2f", json_num(c, "hours_left", 0));
 		snprintf(member, sizeof(member), "%d", json_int(c, "member_number", 0));
 		{
-			const char *p[] = {json_str(c, "name"), json_str(c, "phone"), json_str(c, "email"),
-			    json_int(c, "member_number", 0) > 0 ? member : NULL,
-			    json_str(c, "membership") ? json_str(c, "membership") : "none", renews, credit,
-			    hours};
+			const char *p[] = {json_str(c, "name"),
+			                   json_str(c, "phone"),
+			                   json_str(c, "email"),
+			                   json_int(c, "member_number", 0) > 0 ? member : NULL,
+			                   json_str(c, "membership") ? json_str(c, "membership")
+			                                             : "none",
+			                   renews,
+			                   credit,
+			                   hours};
 
-			r = db_exec(db,
+			r = db_exec(
+			    db,
 			    "INSERT INTO customers (name, phone, email, member_number, membership, "
 			    "  membership_renews, credit_cents, hours_left) "
-			    "VALUES ($1, $2, $3, $4, $5, $6::date, $7, $8) ON CONFLICT (phone) DO NOTHING "
-			    "RETURNING id", 8, p);
+			    "VALUES ($1, $2, $3, $4, $5, $6::date, $7, $8) ON CONFLICT (phone) DO "
+			    "NOTHING "
+			    "RETURNING id",
+			    8, p);
 		}
 		if (r == NULL) {
 			cJSON_Delete(arr);
@@ -308,17 +333,27 @@ seed_customers(db_conn *db)
 			cJSON_ArrayForEach(b, cJSON_GetObjectItem(c, "bookings"))
 			{
 				char        bay[16], off[24], dur[24];
-				const char *p[] = {db_val(r, 0, 0), json_str(b, "location"), bay, off, dur,
-				    json_str(b, "status") ? json_str(b, "status") : "confirmed"};
+				const char *p[] = {db_val(r, 0, 0),
+				                   json_str(b, "location"),
+				                   bay,
+				                   off,
+				                   dur,
+				                   json_str(b, "status") ? json_str(b, "status")
+				                                         : "confirmed"};
 
 				snprintf(bay, sizeof(bay), "%d", json_int(b, "bay", 1));
-				snprintf(off, sizeof(off), "%d", json_int(b, "start_offset_hours", 0));
-				snprintf(dur, sizeof(dur), "%d", json_int(b, "duration_minutes", 60));
+				snprintf(off, sizeof(off), "%d",
+				         json_int(b, "start_offset_hours", 0));
+				snprintf(dur, sizeof(dur), "%d",
+				         json_int(b, "duration_minutes", 60));
 				db_cmd(db,
-				    "INSERT INTO bookings (customer_id, location, bay, starts_at, ends_at, status) "
-				    "VALUES ($1, $2, $3, date_trunc('hour', now()) + make_interval(hours => $4::int), "
-				    "  date_trunc('hour', now()) + make_interval(hours => $4::int, mins => $5::int), $6)",
-				    6, p);
+				       "INSERT INTO bookings (customer_id, location, bay, "
+				       "starts_at, ends_at, status) "
+				       "VALUES ($1, $2, $3, date_trunc('hour', now()) + "
+				       "make_interval(hours => $4::int), "
+				       "  date_trunc('hour', now()) + make_interval(hours => "
+				       "$4::int, mins => $5::int), $6)",
+				       6, p);
 			}
 		}
 		PQclear(r);
@@ -353,8 +388,8 @@ admin_password(char *out, size_t cap, int *generated)
 		snprintf(out, cap, "%s", hex);
 		fd = open(ctl_cfg.admin_password_file, O_WRONLY | O_CREAT | O_EXCL, 0600);
 		if (fd < 0 || write(fd, out, strlen(out)) < 0 || write(fd, "\n", 1) < 0) {
-			fprintf(stderr, "clubosctl: cannot write %s: %s\n", ctl_cfg.admin_password_file,
-			    strerror(errno));
+			fprintf(stderr, "clubosctl: cannot write %s: %s\n",
+			        ctl_cfg.admin_password_file, strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			return -1;
@@ -369,9 +404,9 @@ admin_password(char *out, size_t cap, int *generated)
 static int
 seed_admin(db_conn *db)
 {
-	char      pw[256], hash[crypto_pwhash_STRBYTES];
-	int       generated;
-	PGresult *r;
+	char        pw[256], hash[crypto_pwhash_STRBYTES];
+	int         generated;
+	PGresult   *r;
 	const char *p1[] = {ctl_cfg.admin_email};
 
 	if ((r = db_exec(db, "SELECT 1 FROM users WHERE lower(email) = lower($1)", 1, p1)) == NULL)
@@ -386,12 +421,14 @@ seed_admin(db_conn *db)
 	{
 		const char *p[] = {ctl_cfg.admin_email, hash};
 
-		if (db_cmd(db, "INSERT INTO users (email, password_hash, role, name) "
-		               "VALUES ($1, $2, 'admin', 'Administrator')", 2, p) < 0)
+		if (db_cmd(db,
+		           "INSERT INTO users (email, password_hash, role, name) "
+		           "VALUES ($1, $2, 'admin', 'Administrator')",
+		           2, p) < 0)
 			return -1;
 	}
 	printf("admin user %s created%s\n", ctl_cfg.admin_email,
-	    generated ? " (password generated and stored in the admin password file)" : "");
+	       generated ? " (password generated and stored in the admin password file)" : "");
 	sodium_memzero(pw, sizeof(pw));
 	return 0;
 }
@@ -436,8 +473,9 @@ cmd_user(int argc, char **argv)
 	PGresult   *r;
 
 	if (argc < 4 || strcmp(argv[1], "add") != 0 || !jwt_role_known(argv[3])) {
-		fprintf(stderr, "usage: clubosctl user add EMAIL admin|operator|support|kiosk|customer "
-		                "[--name NAME] [--phone PHONE]  (password read from standard input)\n");
+		fprintf(stderr,
+		        "usage: clubosctl user add EMAIL admin|operator|support|kiosk|customer "
+		        "[--name NAME] [--phone PHONE]  (password read from standard input)\n");
 		return 2;
 	}
 	for (int i = 4; i + 1 < argc; i += 2) {
@@ -464,14 +502,18 @@ cmd_user(int argc, char **argv)
 	{
 		const char *p[] = {argv[2], hash, argv[3], name, phone};
 
-		r = db_exec(db,
+		r = db_exec(
+		    db,
 		    "INSERT INTO users (email, password_hash, role, name, phone, customer_id) "
-		    "VALUES ($1, $2, $3, $4, $5, (SELECT id FROM customers WHERE phone = $5 AND $3 = 'customer')) "
-		    "ON CONFLICT (email) DO NOTHING RETURNING id", 5, p);
+		    "VALUES ($1, $2, $3, $4, $5, (SELECT id FROM customers WHERE phone = $5 AND $3 "
+		    "= 'customer')) "
+		    "ON CONFLICT (email) DO NOTHING RETURNING id",
+		    5, p);
 	}
 	if (r == NULL || PQntuples(r) == 0) {
-		fprintf(stderr, "clubosctl: %s\n", r == NULL ? "the user could not be stored"
-		                                             : "a user with that email already exists");
+		fprintf(stderr, "clubosctl: %s\n",
+		        r == NULL ? "the user could not be stored"
+		                  : "a user with that email already exists");
 		PQclear(r);
 		db_close(db);
 		return 1;

@@ -14,8 +14,9 @@
 
 #include "common/cfg.h"
 
-static const char *const envs[] = {"CLUBOS_HTTP_PORT", "CLUBOS_ENV", "CLUBOS_JWT_SECRET",
-    "CLUBOS_RATE_LIMIT", "CLUBOS_PG_DSN", "CLUBOS_RUN_DIR", "OPENAI_API_KEY", NULL};
+static const char *const envs[] = {
+    "CLUBOS_HTTP_PORT", "CLUBOS_ENV",     "CLUBOS_JWT_SECRET", "CLUBOS_RATE_LIMIT",
+    "CLUBOS_PG_DSN",    "CLUBOS_RUN_DIR", "OPENAI_API_KEY",    NULL};
 
 /* clean - start each test from a bare environment */
 static int
@@ -191,12 +192,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_defaults, clean),
-		cmocka_unit_test_setup(test_precedence, clean),
-		cmocka_unit_test_setup(test_bad_input, clean),
-		cmocka_unit_test_setup(test_production, clean),
-		cmocka_unit_test_setup(test_dump_masks_secrets, clean),
-		cmocka_unit_test_setup(test_url, clean),
+	    cmocka_unit_test_setup(test_defaults, clean),
+	    cmocka_unit_test_setup(test_precedence, clean),
+	    cmocka_unit_test_setup(test_bad_input, clean),
+	    cmocka_unit_test_setup(test_production, clean),
+	    cmocka_unit_test_setup(test_dump_masks_secrets, clean),
+	    cmocka_unit_test_setup(test_url, clean),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -44,7 +44,9 @@ test_tn_basic(void **state)
 	assert_string_equal(norm(""), "");
 	assert_string_equal(norm("   \t\r\n "), "");
 	assert_string_equal(norm("Bay 4\tIS\r\nDark"), "bay 4 is dark");
-	assert_string_equal(norm("a\x01\x7f" "b"), "a b");
+	assert_string_equal(norm("a\x01\x7f"
+	                         "b"),
+	                    "a b");
 }
 
 /* test_tn_unicode - curly quotes, dashes, ellipsis, accents, odd spaces */
@@ -52,19 +54,31 @@ static void
 test_tn_unicode(void **state)
 {
 	(void)state;
-	assert_string_equal(norm("Don\xe2\x80\x99t"), "don't");			/* ’ */
-	assert_string_equal(norm("\xe2\x80\x9cHi\xe2\x80\x9d"), "\"hi\"");	/* “ ” */
-	assert_string_equal(norm("7\xe2\x80\x93" "9pm"), "7-9pm");		/* – */
-	assert_string_equal(norm("wait\xe2\x80\xa6"), "wait...");		/* … */
-	assert_string_equal(norm("Caf\xc3\xa9 \xc3\x9c" "BER"), "cafe uber");	/* é Ü */
-	assert_string_equal(norm("a\xc2\xa0" "b"), "a b");			/* nbsp */
-	assert_string_equal(norm("a\xe2\x80\x8b" "b"), "ab");			/* zero width */
-	assert_string_equal(norm("\xef\xbc\xa8" "I"), "hi");			/* fullwidth H */
+	assert_string_equal(norm("Don\xe2\x80\x99t"), "don't");            /* ’ */
+	assert_string_equal(norm("\xe2\x80\x9cHi\xe2\x80\x9d"), "\"hi\""); /* “ ” */
+	assert_string_equal(norm("7\xe2\x80\x93"
+	                         "9pm"),
+	                    "7-9pm");                             /* – */
+	assert_string_equal(norm("wait\xe2\x80\xa6"), "wait..."); /* … */
+	assert_string_equal(norm("Caf\xc3\xa9 \xc3\x9c"
+	                         "BER"),
+	                    "cafe uber"); /* é Ü */
+	assert_string_equal(norm("a\xc2\xa0"
+	                         "b"),
+	                    "a b"); /* nbsp */
+	assert_string_equal(norm("a\xe2\x80\x8b"
+	                         "b"),
+	                    "ab"); /* zero width */
+	assert_string_equal(norm("\xef\xbc\xa8"
+	                         "I"),
+	                    "hi"); /* fullwidth H */
 	assert_string_equal(norm("don`t"), "don't");
 	/* other valid UTF-8 is kept whole; invalid bytes become spaces */
 	assert_string_equal(norm("go \xf0\x9f\x8f\x8c now"), "go \xf0\x9f\x8f\x8c now");
-	assert_string_equal(norm("a\xff" "b\xc3"), "a b");
-	assert_string_equal(norm("\xed\xa0\x80x"), "x");			/* surrogate */
+	assert_string_equal(norm("a\xff"
+	                         "b\xc3"),
+	                    "a b");
+	assert_string_equal(norm("\xed\xa0\x80x"), "x"); /* surrogate */
 }
 
 /* test_tn_bounds - cap is respected, UTF-8 never cut, NULLs are fine */
@@ -78,9 +92,9 @@ test_tn_bounds(void **state)
 	n = tn_normalise("abcdefghij", small, sizeof(small));
 	assert_int_equal(n, 5);
 	assert_string_equal(small, "abcde");
-	n = tn_normalise("abcd\xc3\xa9z", small, sizeof(small));	/* é folds to e */
+	n = tn_normalise("abcd\xc3\xa9z", small, sizeof(small)); /* é folds to e */
 	assert_string_equal(small, "abcde");
-	n = tn_normalise("abcd\xe2\x82\xac", small, sizeof(small));	/* € does not fit */
+	n = tn_normalise("abcd\xe2\x82\xac", small, sizeof(small)); /* € does not fit */
 	assert_int_equal(n, 4);
 	assert_string_equal(small, "abcd");
 	assert_int_equal(tn_normalise("abc", small, 0), 0);
@@ -105,8 +119,7 @@ tok_cb(const char *tok, size_t len, void *arg)
 	struct toks *t = arg;
 	size_t       used = strlen(t->out);
 
-	snprintf(t->out + used, sizeof(t->out) - used, "%s%.*s", t->n ? "|" : "",
-	    (int)len, tok);
+	snprintf(t->out + used, sizeof(t->out) - used, "%s%.*s", t->n ? "|" : "", (int)len, tok);
 	t->n++;
 }
 
@@ -141,44 +154,44 @@ test_tn_tokens(void **state)
  */
 
 static const clf_example toy[] = {
-	{"what is the weather today", "weather"},
-	{"will it rain tomorrow", "weather"},
-	{"is it going to be sunny this weekend", "weather"},
-	{"how cold is it outside", "weather"},
-	{"weather forecast for saturday", "weather"},
-	{"do i need an umbrella today", "weather"},
-	{"is it snowing right now", "weather"},
-	{"what's the temperature outside", "weather"},
-	{"book a bay for tonight at 8", "booking"},
-	{"i want to reserve a simulator for two hours", "booking"},
-	{"can i book a bay tomorrow morning", "booking"},
-	{"reserve bay 3 for saturday afternoon", "booking"},
-	{"make a booking for four people", "booking"},
-	{"is there a bay free tonight to book", "booking"},
-	{"i'd like to book a session next friday", "booking"},
-	{"schedule a simulator reservation for sunday", "booking"},
-	{"play some music", "music"},
-	{"put on a song by the beatles", "music"},
-	{"turn the music up", "music"},
-	{"play my playlist", "music"},
-	{"can you play some jazz", "music"},
-	{"next song please", "music"},
-	{"skip this track", "music"},
-	{"play rock music in bay 2", "music"},
-	{"hello there", "greeting"},
-	{"hi how are you", "greeting"},
-	{"good morning", "greeting"},
-	{"hey", "greeting"},
-	{"good evening to you", "greeting"},
-	{"hello friend", "greeting"},
-	{"hi there", "greeting"},
-	{"hey how's it going", "greeting"},
-	{"who won the hockey game", "oos"},
-	{"help me with my math homework", "oos"},
-	{"what is the capital of peru", "oos"},
-	{"recommend a movie", "oos"},
-	{"how do i fix my car engine", "oos"},
-	{"write me a poem about cats", "oos"},
+    {"what is the weather today", "weather"},
+    {"will it rain tomorrow", "weather"},
+    {"is it going to be sunny this weekend", "weather"},
+    {"how cold is it outside", "weather"},
+    {"weather forecast for saturday", "weather"},
+    {"do i need an umbrella today", "weather"},
+    {"is it snowing right now", "weather"},
+    {"what's the temperature outside", "weather"},
+    {"book a bay for tonight at 8", "booking"},
+    {"i want to reserve a simulator for two hours", "booking"},
+    {"can i book a bay tomorrow morning", "booking"},
+    {"reserve bay 3 for saturday afternoon", "booking"},
+    {"make a booking for four people", "booking"},
+    {"is there a bay free tonight to book", "booking"},
+    {"i'd like to book a session next friday", "booking"},
+    {"schedule a simulator reservation for sunday", "booking"},
+    {"play some music", "music"},
+    {"put on a song by the beatles", "music"},
+    {"turn the music up", "music"},
+    {"play my playlist", "music"},
+    {"can you play some jazz", "music"},
+    {"next song please", "music"},
+    {"skip this track", "music"},
+    {"play rock music in bay 2", "music"},
+    {"hello there", "greeting"},
+    {"hi how are you", "greeting"},
+    {"good morning", "greeting"},
+    {"hey", "greeting"},
+    {"good evening to you", "greeting"},
+    {"hello friend", "greeting"},
+    {"hi there", "greeting"},
+    {"hey how's it going", "greeting"},
+    {"who won the hockey game", "oos"},
+    {"help me with my math homework", "oos"},
+    {"what is the capital of peru", "oos"},
+    {"recommend a movie", "oos"},
+    {"how do i fix my car engine", "oos"},
+    {"write me a poem about cats", "oos"},
 };
 #define NTOY (sizeof(toy) / sizeof(toy[0]))
 
@@ -240,7 +253,8 @@ test_toy_learnt(void **state)
 	for (i = 0; i < NTOY; i++)
 		assert_string_equal(top_label(toy_model, toy[i].text, NULL), toy[i].label);
 	assert_string_equal(top_label(toy_model, "WILL IT RAIN on saturday?", NULL), "weather");
-	assert_string_equal(top_label(toy_model, "book me a bay for 2 hours tonight", NULL), "booking");
+	assert_string_equal(top_label(toy_model, "book me a bay for 2 hours tonight", NULL),
+	                    "booking");
 	assert_string_equal(top_label(toy_model, "play a jazz song", NULL), "music");
 	assert_string_equal(top_label(toy_model, "hello, good morning!", NULL), "greeting");
 }
@@ -276,7 +290,7 @@ test_toy_probs(void **state)
 static void
 test_toy_calibration(void **state)
 {
-	double p_clear, p_gib;
+	double      p_clear, p_gib;
 	const char *g;
 
 	(void)state;
@@ -294,12 +308,14 @@ static void
 test_toy_threshold(void **state)
 {
 	static const char *const in[] = {
-		"what is the weather today", "book a bay for tonight", "play some music",
-		"hello there",
+	    "what is the weather today",
+	    "book a bay for tonight",
+	    "play some music",
+	    "hello there",
 	};
 	static const char *const out[] = {"zzzz", "", "1234 5678", "\xf0\x9f\x8f\x8c"};
-	const double th = 0.35;
-	size_t       i;
+	const double             th = 0.35;
+	size_t                   i;
 
 	(void)state;
 	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
@@ -336,11 +352,11 @@ test_toy_hostile(void **state)
 		big[i] = "abcdefgh ij'KLM\xc3\xa9"[i % 16];
 	big[10 * 1024] = '\0';
 	assert_int_equal(clf_predict(toy_model, big, s, 3), 3);
-	memset(big, 'a', 10 * 1024);		/* one enormous word */
+	memset(big, 'a', 10 * 1024); /* one enormous word */
 	assert_int_equal(clf_predict(toy_model, big, s, 3), 3);
 	memset(big, ' ', 10 * 1024);
 	assert_int_equal(clf_predict(toy_model, big, s, 3), 3);
-	for (i = 0; i < 10 * 1024; i++)		/* thousands of tiny words */
+	for (i = 0; i < 10 * 1024; i++) /* thousands of tiny words */
 		big[i] = (i % 2) ? ' ' : (char)('a' + i % 26);
 	assert_int_equal(clf_predict(toy_model, big, s, 3), 3);
 	free(big);
@@ -376,8 +392,7 @@ static void
 test_determinism(void **state)
 {
 	static const char *const probe[] = {
-		"will it rain", "book bay 2", "play jazz", "hi", "what is the capital of chile",
-		"qqq",
+	    "will it rain", "book bay 2", "play jazz", "hi", "what is the capital of chile", "qqq",
 	};
 	clf_params p;
 	clf_model *a, *b;
@@ -497,7 +512,7 @@ static void
 test_threads(void **state)
 {
 	static const char *const texts[] = {
-		"will it rain", "book a bay", "play a song", "hello", "", "what",
+	    "will it rain", "book a bay", "play a song", "hello", "", "what",
 	};
 	struct worker w[6];
 	pthread_t     th[6];
@@ -536,7 +551,7 @@ test_vectors(void **state)
 		n2 += (double)a.val[i] * a.val[i];
 	assert_true(fabs(n2 - 1.0) < 1e-5);
 	assert_true(fabs(clf_vec_dot(&a, &a) - 1.0) < 1e-5);
-	assert_true(fabs(clf_vec_dot(&a, &b) - 1.0) < 1e-5);	/* same after normalising */
+	assert_true(fabs(clf_vec_dot(&a, &b) - 1.0) < 1e-5); /* same after normalising */
 	assert_true(clf_vec_dot(&a, &c) < 0.99);
 	assert_true(clf_vec_dot(&a, &c) > clf_vec_dot(&a, &d));
 	assert_true(clf_vec_dot(&a, &d) < 0.3);
@@ -571,23 +586,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tn[] = {
-		cmocka_unit_test(test_tn_basic),
-		cmocka_unit_test(test_tn_unicode),
-		cmocka_unit_test(test_tn_bounds),
-		cmocka_unit_test(test_tn_tokens),
+	    cmocka_unit_test(test_tn_basic),
+	    cmocka_unit_test(test_tn_unicode),
+	    cmocka_unit_test(test_tn_bounds),
+	    cmocka_unit_test(test_tn_tokens),
 	};
 	const struct CMUnitTest clf[] = {
-		cmocka_unit_test(test_toy_learnt),
-		cmocka_unit_test(test_toy_probs),
-		cmocka_unit_test(test_toy_calibration),
-		cmocka_unit_test(test_toy_threshold),
-		cmocka_unit_test(test_toy_hostile),
-		cmocka_unit_test(test_toy_labels),
-		cmocka_unit_test(test_determinism),
-		cmocka_unit_test(test_train_errors),
-		cmocka_unit_test(test_no_holdout),
-		cmocka_unit_test(test_threads),
-		cmocka_unit_test(test_vectors),
+	    cmocka_unit_test(test_toy_learnt),      cmocka_unit_test(test_toy_probs),
+	    cmocka_unit_test(test_toy_calibration), cmocka_unit_test(test_toy_threshold),
+	    cmocka_unit_test(test_toy_hostile),     cmocka_unit_test(test_toy_labels),
+	    cmocka_unit_test(test_determinism),     cmocka_unit_test(test_train_errors),
+	    cmocka_unit_test(test_no_holdout),      cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_vectors),
 	};
 	int fails = 0;
 

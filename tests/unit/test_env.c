@@ -15,8 +15,11 @@
 static void
 test_roundtrip(void **state)
 {
-	struct env_hdr h = {.version = ENV_VERSION, .op = ENV_OP_QUERY, .status = 503,
-	    .flags = 7, .deadline_ms = 1234567890123ULL};
+	struct env_hdr h = {.version = ENV_VERSION,
+	                    .op = ENV_OP_QUERY,
+	                    .status = 503,
+	                    .flags = 7,
+	                    .deadline_ms = 1234567890123ULL};
 	struct env_hdr d;
 	nng_msg       *m;
 	const char    *body, *why;
@@ -162,12 +165,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_empty_body),
-		cmocka_unit_test(test_hostile),
-		cmocka_unit_test(test_fuzz),
-		cmocka_unit_test(test_too_large),
-		cmocka_unit_test(test_op_names),
+	    cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_empty_body),
+	    cmocka_unit_test(test_hostile),   cmocka_unit_test(test_fuzz),
+	    cmocka_unit_test(test_too_large), cmocka_unit_test(test_op_names),
 	};
 
 	return cmocka_run_group_tests_name("envelope", tests, NULL, NULL);

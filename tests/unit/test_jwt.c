@@ -20,10 +20,10 @@ static const unsigned char test_key[] = "clubos-test-key-0123456789abcdef";
 
 /* Computed independently (Python hmac/base64) from the claims below. */
 static const char golden_token[] =
-	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
-	"eyJzdWIiOiI0MiIsInJvbGUiOiJhZG1pbiIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjox"
-	"NzAwMDAzNjAwLCJqdGkiOiIwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZiJ9."
-	"XL_ianDh5GFS_Pn5w0XRvWj5YauLrFg3K_kKeQqCdZ0";
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiI0MiIsInJvbGUiOiJhZG1pbiIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjox"
+    "NzAwMDAzNjAwLCJqdGkiOiIwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZiJ9."
+    "XL_ianDh5GFS_Pn5w0XRvWj5YauLrFg3K_kKeQqCdZ0";
 
 /* golden_claims - the claims behind golden_token. */
 static jwt_claims
@@ -44,12 +44,10 @@ golden_claims(void)
 static void
 b64(char *out, size_t cap, size_t *pos, const void *s, size_t n)
 {
-	size_t need = sodium_base64_ENCODED_LEN(n,
-			sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	size_t need = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 
 	assert_true(*pos + need <= cap);
-	sodium_bin2base64(out + *pos, cap - *pos, s, n,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(out + *pos, cap - *pos, s, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	*pos += need - 1;
 }
 
@@ -58,13 +56,12 @@ b64(char *out, size_t cap, size_t *pos, const void *s, size_t n)
  * signed with key (so the checks after the signature get exercised).
  */
 static void
-mk_token(const unsigned char *key, size_t keylen,
-	 const char *hdr, size_t hlen, const char *pay, size_t plen,
-	 char *out, size_t cap)
+mk_token(const unsigned char *key, size_t keylen, const char *hdr, size_t hlen, const char *pay,
+         size_t plen, char *out, size_t cap)
 {
 	crypto_auth_hmacsha256_state st;
-	unsigned char mac[32];
-	size_t pos = 0;
+	unsigned char                mac[32];
+	size_t                       pos = 0;
 
 	b64(out, cap, &pos, hdr, hlen);
 	out[pos++] = '.';
@@ -80,8 +77,7 @@ mk_token(const unsigned char *key, size_t keylen,
 static void
 mk_json(const char *hdr, const char *pay, char *out, size_t cap)
 {
-	mk_token(test_key, TEST_KEYLEN, hdr, strlen(hdr), pay, strlen(pay),
-		 out, cap);
+	mk_token(test_key, TEST_KEYLEN, hdr, strlen(hdr), pay, strlen(pay), out, cap);
 }
 
 #define HS256 "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
@@ -90,9 +86,9 @@ mk_json(const char *hdr, const char *pay, char *out, size_t cap)
 static void
 expect(const char *tok, int64_t now, const char *reason)
 {
-	jwt_claims c;
+	jwt_claims  c;
 	const char *why = "unset";
-	int rc = jwt_verify(test_key, TEST_KEYLEN, tok, now, &c, &why);
+	int         rc = jwt_verify(test_key, TEST_KEYLEN, tok, now, &c, &why);
 
 	if (reason == NULL) {
 		if (rc != 0)
@@ -100,8 +96,8 @@ expect(const char *tok, int64_t now, const char *reason)
 		assert_null(why);
 	} else {
 		if (rc != -1 || why == NULL || strcmp(why, reason) != 0)
-			fail_msg("expected %s, got rc=%d why=%s for %.80s",
-				 reason, rc, why ? why : "(null)", tok);
+			fail_msg("expected %s, got rc=%d why=%s for %.80s", reason, rc,
+			         why ? why : "(null)", tok);
 		assert_string_equal(c.sub, "");
 		assert_string_equal(c.role, "");
 	}
@@ -111,15 +107,15 @@ expect(const char *tok, int64_t now, const char *reason)
 static void
 test_golden(void **state)
 {
-	jwt_claims c = golden_claims(), got;
-	char tok[JWT_BUF_LEN];
+	jwt_claims  c = golden_claims(), got;
+	char        tok[JWT_BUF_LEN];
 	const char *why;
 
 	(void)state;
 	assert_int_equal(jwt_sign(test_key, TEST_KEYLEN, &c, tok, sizeof(tok)), 0);
 	assert_string_equal(tok, golden_token);
-	assert_int_equal(jwt_verify(test_key, TEST_KEYLEN, golden_token,
-				    1700000001, &got, &why), 0);
+	assert_int_equal(jwt_verify(test_key, TEST_KEYLEN, golden_token, 1700000001, &got, &why),
+	                 0);
 	assert_memory_equal(&got, &c, sizeof(c));
 }
 
@@ -131,20 +127,19 @@ static void
 test_rfc7515(void **state)
 {
 	static const char k64[] = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T"
-				  "-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
-	static const char tok[] =
-		"eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9."
-		"eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
-		"cGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
-		"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-	unsigned char key[64];
-	size_t keylen;
-	const char *why;
+	                          "-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
+	static const char tok[] = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9."
+	                          "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
+	                          "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
+	                          "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+	unsigned char     key[64];
+	size_t            keylen;
+	const char       *why;
 
 	(void)state;
-	assert_int_equal(sodium_base642bin(key, sizeof(key), k64, strlen(k64),
-			 NULL, &keylen, NULL,
-			 sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+	assert_int_equal(sodium_base642bin(key, sizeof(key), k64, strlen(k64), NULL, &keylen, NULL,
+	                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+	                 0);
 	assert_int_equal(keylen, 64);
 	assert_int_equal(jwt_verify(key, keylen, tok, 1300819379, NULL, &why), -1);
 	assert_string_equal(why, "bad_claims");
@@ -157,12 +152,11 @@ test_rfc7515(void **state)
 static void
 test_roundtrip(void **state)
 {
-	static const char *roles[] = { "admin", "operator", "support",
-				       "kiosk", "customer" };
-	unsigned char longkey[200];
-	char tok[JWT_BUF_LEN];
-	jwt_claims c, got;
-	size_t i;
+	static const char *roles[] = {"admin", "operator", "support", "kiosk", "customer"};
+	unsigned char      longkey[200];
+	char               tok[JWT_BUF_LEN];
+	jwt_claims         c, got;
+	size_t             i;
 
 	(void)state;
 	randombytes_buf(longkey, sizeof(longkey));
@@ -199,7 +193,7 @@ static void
 test_expired(void **state)
 {
 	jwt_claims c = golden_claims();
-	char tok[JWT_BUF_LEN];
+	char       tok[JWT_BUF_LEN];
 
 	(void)state;
 	assert_int_equal(jwt_sign(test_key, TEST_KEYLEN, &c, tok, sizeof(tok)), 0);
@@ -212,11 +206,11 @@ test_expired(void **state)
 static void
 test_tampered(void **state)
 {
-	jwt_claims c = golden_claims();
-	char tok[JWT_BUF_LEN], forged[JWT_BUF_LEN + 8], other[JWT_BUF_LEN];
-	char *d1, *d2, *o1, *o2;
+	jwt_claims  c = golden_claims();
+	char        tok[JWT_BUF_LEN], forged[JWT_BUF_LEN + 8], other[JWT_BUF_LEN];
+	char       *d1, *d2, *o1, *o2;
 	const char *why;
-	size_t i, n;
+	size_t      i, n;
 
 	(void)state;
 	strcpy(c.role, "customer");
@@ -224,8 +218,7 @@ test_tampered(void **state)
 
 	/* Promote to admin: take the payload of an admin token, keep sig. */
 	strcpy(c.role, "admin");
-	assert_int_equal(jwt_sign((const unsigned char *)"other", 5, &c, other,
-				  sizeof(other)), 0);
+	assert_int_equal(jwt_sign((const unsigned char *)"other", 5, &c, other, sizeof(other)), 0);
 	d1 = strchr(tok, '.');
 	d2 = strchr(d1 + 1, '.');
 	o1 = strchr(other, '.');
@@ -267,11 +260,9 @@ test_tampered(void **state)
 	expect(forged, c.iat, "bad_signature");
 
 	/* Wrong key, a key that is a prefix of the right one, no key. */
-	assert_int_equal(jwt_verify((const unsigned char *)"wrong", 5, tok,
-				    c.iat, NULL, &why), -1);
+	assert_int_equal(jwt_verify((const unsigned char *)"wrong", 5, tok, c.iat, NULL, &why), -1);
 	assert_string_equal(why, "bad_signature");
-	assert_int_equal(jwt_verify(test_key, TEST_KEYLEN - 1, tok, c.iat,
-				    NULL, &why), -1);
+	assert_int_equal(jwt_verify(test_key, TEST_KEYLEN - 1, tok, c.iat, NULL, &why), -1);
 	assert_string_equal(why, "bad_signature");
 	assert_int_equal(jwt_verify(NULL, 0, tok, c.iat, NULL, &why), -1);
 	assert_string_equal(why, "bad_key");
@@ -284,24 +275,23 @@ static void
 test_alg(void **state)
 {
 	static const char *bad[] = {
-		"{\"alg\":\"none\",\"typ\":\"JWT\"}",
-		"{\"alg\":\"None\"}",
-		"{\"alg\":\"HS512\",\"typ\":\"JWT\"}",
-		"{\"alg\":\"RS256\"}",
-		"{\"alg\":\"hs256\"}",
-		"{\"alg\":\"HS256 \"}",
-		"{\"alg\":null}",
-		"{\"alg\":256}",
-		"{\"alg\":[\"HS256\"]}",
-		"{\"typ\":\"JWT\"}",
-		"{}",
-		"{\"alg\":\"HS256\",\"alg\":\"none\"}",
-		"{\"alg\":\"none\",\"alg\":\"HS256\"}",
+	    "{\"alg\":\"none\",\"typ\":\"JWT\"}",
+	    "{\"alg\":\"None\"}",
+	    "{\"alg\":\"HS512\",\"typ\":\"JWT\"}",
+	    "{\"alg\":\"RS256\"}",
+	    "{\"alg\":\"hs256\"}",
+	    "{\"alg\":\"HS256 \"}",
+	    "{\"alg\":null}",
+	    "{\"alg\":256}",
+	    "{\"alg\":[\"HS256\"]}",
+	    "{\"typ\":\"JWT\"}",
+	    "{}",
+	    "{\"alg\":\"HS256\",\"alg\":\"none\"}",
+	    "{\"alg\":\"none\",\"alg\":\"HS256\"}",
 	};
-	static const char pay[] =
-		"{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000}";
-	char tok[JWT_BUF_LEN];
-	size_t i, pos;
+	static const char pay[] = "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000}";
+	char              tok[JWT_BUF_LEN];
+	size_t            i, pos;
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -330,8 +320,7 @@ test_alg(void **state)
 	expect(tok, 1, "malformed");
 	mk_json("{\"alg\":\"HS256\"}", pay, tok, sizeof(tok));
 	expect(tok, 1, NULL);
-	mk_json("{\"typ\":\"jwt\",\"alg\":\"HS256\",\"kid\":\"x\"}", pay, tok,
-		sizeof(tok));
+	mk_json("{\"typ\":\"jwt\",\"alg\":\"HS256\",\"kid\":\"x\"}", pay, tok, sizeof(tok));
 	expect(tok, 1, NULL);
 	mk_json("[\"HS256\"]", pay, tok, sizeof(tok));
 	expect(tok, 1, "malformed");
@@ -347,47 +336,46 @@ test_claims(void **state)
 		const char *pay;
 		const char *why;
 	} cases[] = {
-		{ "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000}", NULL },
-		{ "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000,"
-		  "\"iat\":1,\"jti\":\"ab\",\"extra\":{\"x\":[1,2]}}", NULL },
-		{ "{\"sub\":\"1\",\"role\":\"admin\"}", "bad_claims" },
-		{ "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":\"2000000000\"}",
-		  "bad_claims" },
-		{ "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000.5}",
-		  "bad_claims" },
-		{ "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":1e300}", "bad_claims" },
-		{ "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":-5}", "bad_claims" },
-		{ "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":0}", "bad_claims" },
-		{ "{\"sub\":\"1\",\"role\":\"root\",\"exp\":2000000000}",
-		  "bad_claims" },
-		{ "{\"sub\":\"1\",\"role\":\"Admin\",\"exp\":2000000000}",
-		  "bad_claims" },
-		{ "{\"sub\":\"1\",\"exp\":2000000000}", "bad_claims" },
-		{ "{\"sub\":\"\",\"role\":\"admin\",\"exp\":2000000000}",
-		  "bad_claims" },
-		{ "{\"sub\":1,\"role\":\"admin\",\"exp\":2000000000}", "bad_claims" },
-		{ "{\"sub\":\"a b\",\"role\":\"admin\",\"exp\":2000000000}",
-		  "bad_claims" },
-		{ "{\"role\":\"admin\",\"exp\":2000000000}", "bad_claims" },
-		{ "{\"sub\":\"1\",\"role\":\"customer\",\"role\":\"admin\","
-		  "\"exp\":2000000000}", "bad_claims" },
-		{ "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000,"
-		  "\"exp\":2100000000}", "bad_claims" },
-		{ "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000,"
-		  "\"iat\":\"x\"}", "bad_claims" },
-		{ "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000,"
-		  "\"jti\":\"not hex\"}", "bad_claims" },
-		{ "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000,"
-		  "\"jti\":\"0123456789abcdef0123456789abcdef0\"}", "bad_claims" },
-		{ "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":1000}", "expired" },
-		{ "[]", "malformed" },
-		{ "\"x\"", "malformed" },
-		{ "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000} x",
-		  "malformed" },
-		{ "{\"sub\":", "malformed" },
-		{ "", "malformed" },
+	    {"{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000}", NULL},
+	    {"{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000,"
+	     "\"iat\":1,\"jti\":\"ab\",\"extra\":{\"x\":[1,2]}}",
+	     NULL},
+	    {"{\"sub\":\"1\",\"role\":\"admin\"}", "bad_claims"},
+	    {"{\"sub\":\"1\",\"role\":\"admin\",\"exp\":\"2000000000\"}", "bad_claims"},
+	    {"{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000.5}", "bad_claims"},
+	    {"{\"sub\":\"1\",\"role\":\"admin\",\"exp\":1e300}", "bad_claims"},
+	    {"{\"sub\":\"1\",\"role\":\"admin\",\"exp\":-5}", "bad_claims"},
+	    {"{\"sub\":\"1\",\"role\":\"admin\",\"exp\":0}", "bad_claims"},
+	    {"{\"sub\":\"1\",\"role\":\"root\",\"exp\":2000000000}", "bad_claims"},
+	    {"{\"sub\":\"1\",\"role\":\"Admin\",\"exp\":2000000000}", "bad_claims"},
+	    {"{\"sub\":\"1\",\"exp\":2000000000}", "bad_claims"},
+	    {"{\"sub\":\"\",\"role\":\"admin\",\"exp\":2000000000}", "bad_claims"},
+	    {"{\"sub\":1,\"role\":\"admin\",\"exp\":2000000000}", "bad_claims"},
+	    {"{\"sub\":\"a b\",\"role\":\"admin\",\"exp\":2000000000}", "bad_claims"},
+	    {"{\"role\":\"admin\",\"exp\":2000000000}", "bad_claims"},
+	    {"{\"sub\":\"1\",\"role\":\"customer\",\"role\":\"admin\","
+	     "\"exp\":2000000000}",
+	     "bad_claims"},
+	    {"{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000,"
+	     "\"exp\":2100000000}",
+	     "bad_claims"},
+	    {"{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000,"
+	     "\"iat\":\"x\"}",
+	     "bad_claims"},
+	    {"{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000,"
+	     "\"jti\":\"not hex\"}",
+	     "bad_claims"},
+	    {"{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000,"
+	     "\"jti\":\"0123456789abcdef0123456789abcdef0\"}",
+	     "bad_claims"},
+	    {"{\"sub\":\"1\",\"role\":\"admin\",\"exp\":1000}", "expired"},
+	    {"[]", "malformed"},
+	    {"\"x\"", "malformed"},
+	    {"{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000} x", "malformed"},
+	    {"{\"sub\":", "malformed"},
+	    {"", "malformed"},
 	};
-	char tok[JWT_BUF_LEN], pay[256];
+	char   tok[JWT_BUF_LEN], pay[256];
 	size_t i;
 
 	(void)state;
@@ -397,22 +385,26 @@ test_claims(void **state)
 	}
 
 	/* 64-byte sub does not fit; 63 does. */
-	snprintf(pay, sizeof(pay), "{\"sub\":\"%064d\",\"role\":\"kiosk\","
-		 "\"exp\":2000000000}", 1);
+	snprintf(pay, sizeof(pay),
+	         "{\"sub\":\"%064d\",\"role\":\"kiosk\","
+	         "\"exp\":2000000000}",
+	         1);
 	mk_json(HS256, pay, tok, sizeof(tok));
 	expect(tok, 1, "bad_claims");
-	snprintf(pay, sizeof(pay), "{\"sub\":\"%063d\",\"role\":\"kiosk\","
-		 "\"exp\":2000000000}", 1);
+	snprintf(pay, sizeof(pay),
+	         "{\"sub\":\"%063d\",\"role\":\"kiosk\","
+	         "\"exp\":2000000000}",
+	         1);
 	mk_json(HS256, pay, tok, sizeof(tok));
 	expect(tok, 1, NULL);
 
 	/* A NUL inside the signed payload must not hide what follows. */
 	{
 		static const char p[] = "{\"sub\":\"1\",\"role\":\"admin\","
-					"\"exp\":2000000000}\0garbage";
+		                        "\"exp\":2000000000}\0garbage";
 
-		mk_token(test_key, TEST_KEYLEN, HS256, strlen(HS256), p,
-			 sizeof(p) - 1, tok, sizeof(tok));
+		mk_token(test_key, TEST_KEYLEN, HS256, strlen(HS256), p, sizeof(p) - 1, tok,
+		         sizeof(tok));
 		expect(tok, 1, "malformed");
 	}
 }
@@ -422,8 +414,8 @@ static void
 test_sign_refuses(void **state)
 {
 	jwt_claims c = golden_claims(), bad;
-	char tok[JWT_BUF_LEN];
-	size_t need;
+	char       tok[JWT_BUF_LEN];
+	size_t     need;
 
 	(void)state;
 	bad = c;
@@ -434,7 +426,7 @@ test_sign_refuses(void **state)
 	bad.sub[0] = '\0';
 	assert_int_equal(jwt_sign(test_key, TEST_KEYLEN, &bad, tok, sizeof(tok)), -1);
 	bad = c;
-	memset(bad.sub, '1', sizeof(bad.sub));	/* no NUL */
+	memset(bad.sub, '1', sizeof(bad.sub)); /* no NUL */
 	assert_int_equal(jwt_sign(test_key, TEST_KEYLEN, &bad, tok, sizeof(tok)), -1);
 	bad = c;
 	bad.exp = 0;
@@ -462,15 +454,26 @@ static void
 test_garbage(void **state)
 {
 	static const char *bad[] = {
-		"", ".", "..", "...", "a", "a.b", "a.b.c.d", ".b.c", "a..c",
-		"abc.def.ghi", "eyJhbGciOiJIUzI1NiJ9", "eyJhbGciOiJIUzI1NiJ9..",
-		"a b.c.d", "====.====.====",
-		"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9=.e30.AAAA",
-		"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\n.e30.AAAA",
-		"Bearer eyJhbGciOiJIUzI1NiJ9.e30.AAAA",
+	    "",
+	    ".",
+	    "..",
+	    "...",
+	    "a",
+	    "a.b",
+	    "a.b.c.d",
+	    ".b.c",
+	    "a..c",
+	    "abc.def.ghi",
+	    "eyJhbGciOiJIUzI1NiJ9",
+	    "eyJhbGciOiJIUzI1NiJ9..",
+	    "a b.c.d",
+	    "====.====.====",
+	    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9=.e30.AAAA",
+	    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\n.e30.AAAA",
+	    "Bearer eyJhbGciOiJIUzI1NiJ9.e30.AAAA",
 	};
-	char *huge;
-	size_t i;
+	char       *huge;
+	size_t      i;
 	const char *why = NULL;
 
 	(void)state;
@@ -488,8 +491,10 @@ test_garbage(void **state)
 	{
 		char pay[4000];
 
-		snprintf(pay, sizeof(pay), "{\"sub\":\"1\",\"role\":\"admin\","
-			 "\"exp\":2000000000,\"pad\":\"%03000d\"}", 0);
+		snprintf(pay, sizeof(pay),
+		         "{\"sub\":\"1\",\"role\":\"admin\","
+		         "\"exp\":2000000000,\"pad\":\"%03000d\"}",
+		         0);
 		mk_json(HS256, pay, huge, 1 << 20);
 		assert_true(strlen(huge) > JWT_MAX_LEN);
 		expect(huge, 1, "malformed");
@@ -508,9 +513,9 @@ test_garbage(void **state)
 static void
 fuzz_one(const char *s, int64_t now)
 {
-	jwt_claims c;
+	jwt_claims  c;
 	const char *why = NULL;
-	int rc = jwt_verify(test_key, TEST_KEYLEN, s, now, &c, &why);
+	int         rc = jwt_verify(test_key, TEST_KEYLEN, s, now, &c, &why);
 
 	assert_true(rc == 0 || rc == -1);
 	if (rc == 0) {
@@ -528,13 +533,13 @@ static void
 test_fuzz(void **state)
 {
 	static const char json_alpha[] = "{}[]\":,0123456789.-+eE \\utrfalsn"
-					 "subroleexpiatjti";
+	                                 "subroleexpiatjti";
 	static const char b64_alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
-					"klmnopqrstuvwxyz0123456789-_.";
-	jwt_claims c = golden_claims();
-	char tok[JWT_BUF_LEN], buf[JWT_BUF_LEN * 2], pay[512];
-	size_t i, n, len, k;
-	int valid = 0;
+	                                "klmnopqrstuvwxyz0123456789-_.";
+	jwt_claims        c = golden_claims();
+	char              tok[JWT_BUF_LEN], buf[JWT_BUF_LEN * 2], pay[512];
+	size_t            i, n, len, k;
+	int               valid = 0;
 
 	(void)state;
 	assert_int_equal(jwt_sign(test_key, TEST_KEYLEN, &c, tok, sizeof(tok)), 0);
@@ -545,8 +550,7 @@ test_fuzz(void **state)
 		memcpy(buf, tok, n);
 		buf[n] = '\0';
 		fuzz_one(buf, c.iat);
-		assert_int_equal(jwt_verify(test_key, TEST_KEYLEN, buf, c.iat,
-					    NULL, NULL), -1);
+		assert_int_equal(jwt_verify(test_key, TEST_KEYLEN, buf, c.iat, NULL, NULL), -1);
 	}
 
 	for (i = 0; i < 4000; i++) {
@@ -570,7 +574,7 @@ test_fuzz(void **state)
 		strcpy(buf, tok);
 		for (k = 1 + randombytes_uniform(4); k > 0; k--)
 			buf[randombytes_uniform((uint32_t)len)] =
-				(char)(1 + randombytes_uniform(255));
+			    (char)(1 + randombytes_uniform(255));
 		fuzz_one(buf, c.iat);
 		if (strcmp(buf, tok) != 0 &&
 		    jwt_verify(test_key, TEST_KEYLEN, buf, c.iat, NULL, NULL) == 0)
@@ -583,15 +587,16 @@ test_fuzz(void **state)
 		pay[n] = '\0';
 		mk_json(HS256, pay, buf, sizeof(buf));
 		fuzz_one(buf, c.iat);
-		mk_json(pay, "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000}",
-			buf, sizeof(buf));
+		mk_json(pay, "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":2000000000}", buf,
+		        sizeof(buf));
 		fuzz_one(buf, c.iat);
 
 		/* Near-valid payloads with a random claim value swapped in. */
-		snprintf(pay, sizeof(pay), "{\"sub\":\"%u\",\"role\":\"%s\","
-			 "\"exp\":%s}", randombytes_uniform(100),
-			 randombytes_uniform(2) ? "admin" : "x",
-			 randombytes_uniform(2) ? "2000000000" : "1e9");
+		snprintf(pay, sizeof(pay),
+		         "{\"sub\":\"%u\",\"role\":\"%s\","
+		         "\"exp\":%s}",
+		         randombytes_uniform(100), randombytes_uniform(2) ? "admin" : "x",
+		         randombytes_uniform(2) ? "2000000000" : "1e9");
 		mk_json(HS256, pay, buf, sizeof(buf));
 		fuzz_one(buf, c.iat);
 		if (jwt_verify(test_key, TEST_KEYLEN, buf, c.iat, NULL, NULL) == 0)
@@ -604,7 +609,7 @@ test_fuzz(void **state)
 static void
 test_random_hex(void **state)
 {
-	char a[JWT_HEX16_LEN], b[JWT_HEX16_LEN], big[2 * 200 + 1];
+	char   a[JWT_HEX16_LEN], b[JWT_HEX16_LEN], big[2 * 200 + 1];
 	size_t i;
 
 	(void)state;
@@ -636,13 +641,14 @@ test_password(void **state)
 
 	(void)state;
 	assert_int_equal(pw_set_cost(0, 1), -1);
-	assert_int_equal(pw_set_cost(crypto_pwhash_argon2id_OPSLIMIT_MIN,
-				     crypto_pwhash_argon2id_MEMLIMIT_MIN), 0);
+	assert_int_equal(
+	    pw_set_cost(crypto_pwhash_argon2id_OPSLIMIT_MIN, crypto_pwhash_argon2id_MEMLIMIT_MIN),
+	    0);
 
 	assert_int_equal(pw_hash("correct horse", h1), 0);
 	assert_int_equal(pw_hash("correct horse", h2), 0);
 	assert_true(strncmp(h1, "$argon2id$", 10) == 0);
-	assert_string_not_equal(h1, h2);	/* salted */
+	assert_string_not_equal(h1, h2); /* salted */
 	assert_int_equal(pw_verify(h1, "correct horse"), 0);
 	assert_int_equal(pw_verify(h2, "correct horse"), 0);
 	assert_int_equal(pw_verify(h1, "correct horsE"), -1);
@@ -678,18 +684,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_golden),
-		cmocka_unit_test(test_rfc7515),
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_expired),
-		cmocka_unit_test(test_tampered),
-		cmocka_unit_test(test_alg),
-		cmocka_unit_test(test_claims),
-		cmocka_unit_test(test_sign_refuses),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_fuzz),
-		cmocka_unit_test(test_random_hex),
-		cmocka_unit_test(test_password),
+	    cmocka_unit_test(test_golden),     cmocka_unit_test(test_rfc7515),
+	    cmocka_unit_test(test_roundtrip),  cmocka_unit_test(test_expired),
+	    cmocka_unit_test(test_tampered),   cmocka_unit_test(test_alg),
+	    cmocka_unit_test(test_claims),     cmocka_unit_test(test_sign_refuses),
+	    cmocka_unit_test(test_garbage),    cmocka_unit_test(test_fuzz),
+	    cmocka_unit_test(test_random_hex), cmocka_unit_test(test_password),
 	};
 
 	if (sodium_init() < 0) {

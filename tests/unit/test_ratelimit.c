@@ -38,9 +38,9 @@
 #include "../../common/ratelimit.h"
 
 /* The test's own Redis. */
-static char redis_bin[PATH_MAX];
-static char redis_dir[] = "/tmp/clubos-rl-test-XXXXXX";
-static int redis_port;
+static char  redis_bin[PATH_MAX];
+static char  redis_dir[] = "/tmp/clubos-rl-test-XXXXXX";
+static int   redis_port;
 static pid_t redis_pid = -1;
 
 /* ================================================================ */
@@ -89,17 +89,16 @@ find_redis(void)
 {
 	const char *env = getenv("REDIS_SERVER");
 	const char *path = getenv("PATH");
-	char dirs[4096];
-	char *save = NULL, *d;
+	char        dirs[4096];
+	char       *save = NULL, *d;
 
 	if (env != NULL && env[0] != '\0') {
 		snprintf(redis_bin, sizeof(redis_bin), "%s", env);
 		return access(redis_bin, X_OK) == 0 ? 0 : -1;
 	}
 	snprintf(dirs, sizeof(dirs), "%s:/usr/bin:/usr/sbin:/usr/local/bin",
-		 path != NULL ? path : "");
-	for (d = strtok_r(dirs, ":", &save); d != NULL;
-	     d = strtok_r(NULL, ":", &save)) {
+	         path != NULL ? path : "");
+	for (d = strtok_r(dirs, ":", &save); d != NULL; d = strtok_r(NULL, ":", &save)) {
 		snprintf(redis_bin, sizeof(redis_bin), "%s/redis-server", d);
 		if (access(redis_bin, X_OK) == 0)
 			return 0;
@@ -113,8 +112,8 @@ static int
 free_port(void)
 {
 	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int fd, port = -1;
+	socklen_t          len = sizeof(sa);
+	int                fd, port = -1;
 
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
@@ -133,8 +132,8 @@ free_port(void)
 static redisContext *
 redis_connect(void)
 {
-	struct timeval tv = { 0, 200000 };
-	redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+	struct timeval tv = {0, 200000};
+	redisContext  *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
 
 	if (c != NULL && c->err != 0) {
 		redisFree(c);
@@ -150,8 +149,8 @@ static int
 redis_ping(void)
 {
 	redisContext *c = redis_connect();
-	redisReply *r;
-	int ok = 0;
+	redisReply   *r;
+	int           ok = 0;
 
 	if (c == NULL)
 		return 0;
@@ -168,9 +167,9 @@ redis_ping(void)
 static void
 dump_log(const char *log)
 {
-	char buf[4096];
+	char   buf[4096];
 	size_t n;
-	FILE *f = fopen(log, "r");
+	FILE  *f = fopen(log, "r");
 
 	if (f == NULL)
 		return;
@@ -183,9 +182,9 @@ dump_log(const char *log)
 static int
 redis_start(void)
 {
-	char port[16], log[PATH_MAX];
+	char   port[16], log[PATH_MAX];
 	double deadline;
-	int status, fd;
+	int    status, fd;
 
 	snprintf(port, sizeof(port), "%d", redis_port);
 	snprintf(log, sizeof(log), "%s/redis.log", redis_dir);
@@ -200,16 +199,18 @@ redis_start(void)
 			dup2(fd, 2);
 			close(fd);
 		}
-		execl(redis_bin, "redis-server", "--port", port,
-		      "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		      "--daemonize", "no", "--dir", redis_dir, (char *)NULL);
+		execl(redis_bin, "redis-server", "--port", port, "--bind", "127.0.0.1", "--save",
+		      "", "--appendonly", "no", "--daemonize", "no", "--dir", redis_dir,
+		      (char *)NULL);
 		_exit(127);
 	}
 	deadline = mono() + 10.0;
 	while (mono() < deadline) {
 		if (waitpid(redis_pid, &status, WNOHANG) == redis_pid) {
-			fprintf(stderr, "test_ratelimit: %s exited (status "
-				"%d); its log:\n", redis_bin, status);
+			fprintf(stderr,
+			        "test_ratelimit: %s exited (status "
+			        "%d); its log:\n",
+			        redis_bin, status);
 			dump_log(log);
 			redis_pid = -1;
 			return -1;
@@ -218,8 +219,10 @@ redis_start(void)
 			return 0;
 		sleep_s(0.02);
 	}
-	fprintf(stderr, "test_ratelimit: redis-server on port %d did not "
-		"answer PING within 10 s; its log:\n", redis_port);
+	fprintf(stderr,
+	        "test_ratelimit: redis-server on port %d did not "
+	        "answer PING within 10 s; its log:\n",
+	        redis_port);
 	dump_log(log);
 	kill(redis_pid, SIGKILL);
 	waitpid(redis_pid, &status, 0);
@@ -246,8 +249,8 @@ static long long
 redis_int(const char *fmt, const char *arg)
 {
 	redisContext *c = redis_connect();
-	redisReply *r;
-	long long v = LLONG_MIN;
+	redisReply   *r;
+	long long     v = LLONG_MIN;
 
 	if (c == NULL)
 		return v;
@@ -265,8 +268,8 @@ static int
 redis_ok(const char *fmt, const char *arg)
 {
 	redisContext *c = redis_connect();
-	redisReply *r;
-	int rc = -1;
+	redisReply   *r;
+	int           rc = -1;
 
 	if (c == NULL)
 		return -1;
@@ -284,9 +287,9 @@ static long long
 redis_connections(void)
 {
 	redisContext *c = redis_connect();
-	redisReply *r;
-	long long v = -1;
-	const char *p;
+	redisReply   *r;
+	long long     v = -1;
+	const char   *p;
 
 	if (c == NULL)
 		return -1;
@@ -311,9 +314,9 @@ static void
 test_mem_burst(void **state)
 {
 	rl_limiter *l = rl_new(NULL, 0, 0);
-	rl_rule r = { 1.0, 3.0 };
-	double ra = -1, t = 1000000.0;
-	int i;
+	rl_rule     r = {1.0, 3.0};
+	double      ra = -1, t = 1000000.0;
+	int         i;
 
 	(void)state;
 	assert_non_null(l);
@@ -351,7 +354,7 @@ test_mem_burst(void **state)
 
 	/* A slow rule: retry_after is long and exact. */
 	{
-		rl_rule slow = { 5.0 / 3600.0, 5.0 };
+		rl_rule slow = {5.0 / 3600.0, 5.0};
 
 		for (i = 0; i < 5; i++)
 			assert_int_equal(rl_take(l, "login:a@b.c", &slow, t, &ra), 1);
@@ -367,9 +370,9 @@ static void
 test_mem_args(void **state)
 {
 	rl_limiter *l = rl_new(NULL, 0, 0);
-	rl_rule r = { 1.0, 3.0 }, bad;
-	char key[RL_KEY_MAX + 2];
-	double ra = 7;
+	rl_rule     r = {1.0, 3.0}, bad;
+	char        key[RL_KEY_MAX + 2];
+	double      ra = 7;
 
 	(void)state;
 	assert_non_null(l);
@@ -394,7 +397,7 @@ test_mem_args(void **state)
 	assert_int_equal(rl_take(l, "k", &bad, 1, &ra), -1);
 
 	memset(key, 'k', sizeof(key) - 1);
-	key[sizeof(key) - 1] = '\0';	/* RL_KEY_MAX + 1 bytes */
+	key[sizeof(key) - 1] = '\0'; /* RL_KEY_MAX + 1 bytes */
 	assert_int_equal(rl_take(l, key, &r, 1, &ra), -1);
 	key[RL_KEY_MAX] = '\0';
 	assert_int_equal(rl_take(l, key, &r, 1, &ra), 1);
@@ -417,18 +420,17 @@ static void
 test_mem_bound(void **state)
 {
 	rl_limiter *l = rl_new(NULL, 0, 0);
-	rl_rule r = { 0.001, 1.0 };
-	char key[64];
-	double t = 5000.0;
-	int i;
+	rl_rule     r = {0.001, 1.0};
+	char        key[64];
+	double      t = 5000.0;
+	int         i;
 
 	(void)state;
 	assert_non_null(l);
 	/* A bucket in use all along stays (it is never the oldest). */
 	assert_int_equal(rl_take(l, "user:hot", &r, t, NULL), 1);
 	for (i = 0; i < 100000; i++) {
-		snprintf(key, sizeof(key), "ip:10.%d.%d.%d", i >> 16,
-			 (i >> 8) & 255, i & 255);
+		snprintf(key, sizeof(key), "ip:10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
 		assert_int_equal(rl_take(l, key, &r, t, NULL), 1);
 		assert_true(rl_mem_count(l) <= RL_MEM_MAX);
 		if (i % 1000 == 0)
@@ -438,8 +440,7 @@ test_mem_bound(void **state)
 	assert_int_equal(rl_take(l, "user:hot", &r, t, NULL), 0);
 
 	/* The newest keys are still limited; the oldest were forgotten. */
-	snprintf(key, sizeof(key), "ip:10.%d.%d.%d", 99999 >> 16,
-		 (99999 >> 8) & 255, 99999 & 255);
+	snprintf(key, sizeof(key), "ip:10.%d.%d.%d", 99999 >> 16, (99999 >> 8) & 255, 99999 & 255);
 	assert_int_equal(rl_take(l, key, &r, t, NULL), 0);
 	assert_int_equal(rl_take(l, "ip:10.0.0.0", &r, t, NULL), 1);
 	assert_int_equal(rl_mem_count(l), RL_MEM_MAX);
@@ -449,9 +450,9 @@ test_mem_bound(void **state)
 typedef struct {
 	rl_limiter *l;
 	const char *key;
-	int n;
-	int allowed;
-	int errors;
+	int         n;
+	int         allowed;
+	int         errors;
 } take_job;
 
 /* take_thread - n takes at a fixed time; counts answers. */
@@ -459,9 +460,9 @@ static void *
 take_thread(void *arg)
 {
 	take_job *j = arg;
-	rl_rule r = { 1e-6, 100.0 };
-	char own[64];
-	int i, rc;
+	rl_rule   r = {1e-6, 100.0};
+	char      own[64];
+	int       i, rc;
 
 	for (i = 0; i < j->n; i++) {
 		rc = rl_take(j->l, j->key, &r, 1e9, NULL);
@@ -479,12 +480,11 @@ take_thread(void *arg)
 
 /* run_jobs - nthreads take_threads over limiters ls; total allowed. */
 static int
-run_jobs(rl_limiter **ls, int nl, const char *key, int nthreads,
-	 int n)
+run_jobs(rl_limiter **ls, int nl, const char *key, int nthreads, int n)
 {
 	pthread_t th[16];
-	take_job jobs[16];
-	int i, total = 0;
+	take_job  jobs[16];
+	int       i, total = 0;
 
 	assert_true(nthreads <= 16);
 	for (i = 0; i < nthreads; i++) {
@@ -493,8 +493,7 @@ run_jobs(rl_limiter **ls, int nl, const char *key, int nthreads,
 		jobs[i].n = n;
 		jobs[i].allowed = 0;
 		jobs[i].errors = 0;
-		assert_int_equal(pthread_create(&th[i], NULL, take_thread,
-						&jobs[i]), 0);
+		assert_int_equal(pthread_create(&th[i], NULL, take_thread, &jobs[i]), 0);
 	}
 	for (i = 0; i < nthreads; i++) {
 		pthread_join(th[i], NULL);
@@ -556,11 +555,11 @@ test_redis_shared(void **state)
 {
 	rl_limiter *a = rl_new("127.0.0.1", redis_port, 500);
 	rl_limiter *b = rl_new("127.0.0.1", redis_port, 500);
-	rl_rule r = { 1.0, 5.0 };
-	char key[64], rkey[80];
-	double ra, t = 1700000000.123;
-	long long pttl;
-	int i;
+	rl_rule     r = {1.0, 5.0};
+	char        key[64], rkey[80];
+	double      ra, t = 1700000000.123;
+	long long   pttl;
+	int         i;
 
 	(void)state;
 	assert_non_null(a);
@@ -593,7 +592,7 @@ test_redis_shared(void **state)
 
 	/* Fast buckets still live at least a second. */
 	{
-		rl_rule fast = { 1000.0, 1.0 };
+		rl_rule fast = {1000.0, 1.0};
 
 		assert_int_equal(rl_take(a, "fast", &fast, t, &ra), 1);
 		pttl = redis_int("PTTL %s", "rl:fast");
@@ -608,7 +607,7 @@ static void
 test_redis_threads(void **state)
 {
 	rl_limiter *ls[2];
-	char key[64];
+	char        key[64];
 
 	(void)state;
 	ls[0] = rl_new("127.0.0.1", redis_port, 1000);
@@ -628,8 +627,8 @@ static void
 test_redis_noscript(void **state)
 {
 	rl_limiter *l = rl_new("127.0.0.1", redis_port, 500);
-	rl_rule r = { 1.0, 2.0 };
-	char key[64];
+	rl_rule     r = {1.0, 2.0};
+	char        key[64];
 
 	(void)state;
 	assert_non_null(l);
@@ -648,9 +647,9 @@ static void
 test_redis_error(void **state)
 {
 	rl_limiter *l = rl_new("127.0.0.1", redis_port, 500);
-	rl_rule r = { 1.0, 1.0 };
-	char key[64];
-	double ra;
+	rl_rule     r = {1.0, 1.0};
+	char        key[64];
+	double      ra;
 
 	(void)state;
 	assert_non_null(l);
@@ -678,11 +677,11 @@ test_redis_outage(void **state)
 {
 	rl_limiter *l = rl_new("127.0.0.1", redis_port, 200);
 	rl_limiter *late;
-	rl_rule r = { 1.0, 2.0 };
-	char key[64], rkey[80];
-	double ra, t0, t, failed_at;
-	long long conns;
-	int i;
+	rl_rule     r = {1.0, 2.0};
+	char        key[64], rkey[80];
+	double      ra, t0, t, failed_at;
+	long long   conns;
+	int         i;
 
 	(void)state;
 	assert_non_null(l);
@@ -710,8 +709,10 @@ test_redis_outage(void **state)
 	if (mono() - failed_at < 0.9)
 		assert_true(t < 0.5);
 	else
-		fprintf(stderr, "test_ratelimit: note: 10000 degraded takes "
-			"took %.2f s; speed check not run\n", t);
+		fprintf(stderr,
+		        "test_ratelimit: note: 10000 degraded takes "
+		        "took %.2f s; speed check not run\n",
+		        t);
 
 	/* A limiter made while Redis is down starts degraded and works. */
 	late = rl_new("127.0.0.1", redis_port, 200);
@@ -729,9 +730,11 @@ test_redis_outage(void **state)
 		assert_int_equal(rl_degraded(l), 1);
 		assert_int_equal(redis_connections(), conns + 1);
 	} else {
-		fprintf(stderr, "test_ratelimit: note: Redis took %.2f s to "
-			"restart; the no-reconnect-within-1-s check was not "
-			"run\n", mono() - failed_at);
+		fprintf(stderr,
+		        "test_ratelimit: note: Redis took %.2f s to "
+		        "restart; the no-reconnect-within-1-s check was not "
+		        "run\n",
+		        mono() - failed_at);
 	}
 
 	/* After a second it goes back to Redis by itself. */
@@ -753,30 +756,27 @@ int
 main(void)
 {
 	const struct CMUnitTest mem_tests[] = {
-		cmocka_unit_test(test_mem_burst),
-		cmocka_unit_test(test_mem_args),
-		cmocka_unit_test(test_mem_bound),
-		cmocka_unit_test(test_mem_threads),
+	    cmocka_unit_test(test_mem_burst),
+	    cmocka_unit_test(test_mem_args),
+	    cmocka_unit_test(test_mem_bound),
+	    cmocka_unit_test(test_mem_threads),
 	};
 	const struct CMUnitTest redis_tests[] = {
-		cmocka_unit_test(test_redis_shared),
-		cmocka_unit_test(test_redis_threads),
-		cmocka_unit_test(test_redis_noscript),
-		cmocka_unit_test(test_redis_error),
-		cmocka_unit_test(test_redis_outage),
+	    cmocka_unit_test(test_redis_shared),   cmocka_unit_test(test_redis_threads),
+	    cmocka_unit_test(test_redis_noscript), cmocka_unit_test(test_redis_error),
+	    cmocka_unit_test(test_redis_outage),
 	};
 	int failed;
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	failed = cmocka_run_group_tests_name("ratelimit_memory", mem_tests,
-					     NULL, NULL);
+	failed = cmocka_run_group_tests_name("ratelimit_memory", mem_tests, NULL, NULL);
 	if (find_redis() < 0) {
 		fprintf(stderr, "test_ratelimit: FAIL: redis-server not found "
-			"(install redis-server or set REDIS_SERVER); the Redis "
-			"tests cannot run\n");
+		                "(install redis-server or set REDIS_SERVER); the Redis "
+		                "tests cannot run\n");
 		return 1;
 	}
-	failed += cmocka_run_group_tests_name("ratelimit_redis", redis_tests,
-					      redis_setup, redis_teardown);
+	failed += cmocka_run_group_tests_name("ratelimit_redis", redis_tests, redis_setup,
+	                                      redis_teardown);
 	return failed != 0;
 }

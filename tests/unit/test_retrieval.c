@@ -13,14 +13,14 @@
 #include "common/json.h"
 
 static const struct ret_doc docs[] = {
-	{"TrackMan frozen or not responding", "frozen, stuck, not responding, won't load",
-	    "The team can restart TrackMan remotely; it takes 30 to 60 seconds."},
-	{"Wifi network and password", "wifi, internet, password, network",
-	    "The network name and password are on the card in each bay."},
-	{"Parking and directions", "parking, address, directions, where",
-	    "Parking is in the lot behind the building."},
-	{"Cancel a booking", "cancel, cancellation, refund policy",
-	    "Cancel more than 24 hours ahead for a full refund."},
+    {"TrackMan frozen or not responding", "frozen, stuck, not responding, won't load",
+     "The team can restart TrackMan remotely; it takes 30 to 60 seconds."},
+    {"Wifi network and password", "wifi, internet, password, network",
+     "The network name and password are on the card in each bay."},
+    {"Parking and directions", "parking, address, directions, where",
+     "Parking is in the lot behind the building."},
+    {"Cancel a booking", "cancel, cancellation, refund policy",
+     "Cancel more than 24 hours ahead for a full refund."},
 };
 #define NDOCS (sizeof(docs) / sizeof(docs[0]))
 
@@ -154,13 +154,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ranks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stems, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sorted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_huge, setup, teardown),
-		cmocka_unit_test(test_empty_index),
-		cmocka_unit_test(test_json_limits),
+	    cmocka_unit_test_setup_teardown(test_ranks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stems, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sorted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_huge, setup, teardown),
+	    cmocka_unit_test(test_empty_index),
+	    cmocka_unit_test(test_json_limits),
 	};
 
 	return cmocka_run_group_tests_name("retrieval", tests, NULL, NULL);
