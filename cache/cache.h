@@ -14,11 +14,12 @@
  * version it was built from; the router serves an entry only while that
  * version is current, and purges by slug on sop.changed.
  *
- * A semantic hit needs three things at once: the same scope, the same
- * label (the classifier's top topic for the probe equals the entry's
- * topic), a cosine similarity at or above the threshold, and the same
- * guard: a bitmask of words that flip meaning although they change few
- * features (not, can't, cancel, change, lock, unlock, ...).
+ * A semantic hit needs all of: the same scope; the same label (the
+ * classifier's top topic for the probe, at CACHE_SEMANTIC_MIN_PROB or more,
+ * equals the entry's topic); a cosine similarity of CACHE_SEMANTIC_MIN or
+ * more; and the same guard: a bitmask of words that flip meaning although
+ * they change few features (not, can't, cancel, change, lock, off, ...)
+ * and of the numbers in the text (bay 2 is not bay 4).
  */
 #ifndef CLUBOS_CACHE_H
 #define CLUBOS_CACHE_H
@@ -30,9 +31,12 @@
 
 #define CACHE_KEY_MAX 2200
 
-/* The similarity a semantic hit needs, chosen on BANKING77 (docs/cache.md). */
-#define CACHE_SEMANTIC_MIN 0.55
+/* What a semantic hit needs, chosen on BANKING77 (docs/cache.md): a cosine
+ * similarity and a calibrated probability of the probe's top topic. */
+#define CACHE_SEMANTIC_MIN 0.70
+#define CACHE_SEMANTIC_MIN_PROB 0.99
 
+/* misses counts exact and semantic lookups that found nothing. */
 struct cache_stats {
 	uint64_t hits, semantic_hits, misses, evictions, expired, purged;
 	uint64_t entries, bytes;

@@ -24,7 +24,7 @@ struct entry {
 	int            version;
 	clf_vec        vec;
 	uint64_t       guard;
-	time_t         expires;
+	uint64_t       expires_ms; /* monotonic clock, ms */
 	size_t         bytes;
 	struct entry  *hnext; /* hash chain */
 	struct entry  *lru_prev, *lru_next;
@@ -52,13 +52,21 @@ struct cache_l1 {
 
 /* Words that flip a request's meaning while changing few features. */
 static const char *const guard_words[] = {
-    "not",    "no",      "never",    "dont",    "don't",   "cant",       "can't",   "cannot",
-    "won't",  "wont",    "isn't",    "isnt",    "doesn't", "doesnt",     "didn't",  "didnt",
-    "aren't", "without", "cancel",   "change",  "move",    "reschedule", "extend",  "refund",
-    "book",   "add",     "remove",   "lock",    "unlock",  "locked",     "open",    "close",
-    "closed", "buy",     "redeem",   "sell",    "start",   "stop",       "restart", "update",
-    "delete", "join",    "leave",    "before",  "after",   "more",       "less",    "first",
-    "last",   "today",   "tomorrow", "tonight", NULL};
+    "not",      "no",      "never",    "dont",    "don't",     "cant",       "can't",   "cannot",
+    "won't",    "wont",    "isn't",    "isnt",    "doesn't",   "doesnt",     "didn't",  "didnt",
+    "aren't",   "without", "cancel",   "change",  "move",      "reschedule", "extend",  "refund",
+    "book",     "add",     "remove",   "lock",    "unlock",    "locked",     "open",    "close",
+    "closed",   "buy",     "redeem",   "sell",    "start",     "stop",       "restart", "update",
+    "delete",   "join",    "leave",    "before",  "after",     "more",       "less",    "first",
+    "last",     "today",   "tomorrow", "tonight", "off",       "on",         "hot",     "cold",
+    "up",       "down",    "early",    "late",    "cancelled", "canceled",   "changed", "booked",
+    "unlocked", "opened",  "stopped",  "started", "working",   "broken",     NULL};
+
+/* Bits 0..51 are guard words (several words may share a bit); bits 52..63
+ * carry a hash of the numbers in the text. */
+#define GUARD_WORD_BITS 52
+
+static uint64_t now_us(void);
 
 /* hash - FNV-1a */
 static uint64_t
@@ -85,7 +93,7 @@ key_tok(const char *tok, size_t len, void *arg)
 {
 	struct key_acc *a = arg;
 
-	if (a->n + len + 2 > a->cap) {
+	if (a->n + len + (a->n > 0 ? 1 : 0) + 1 > a->cap) {
 		a->overflow = true;
 		return;
 	}
@@ -104,6 +112,8 @@ cache_key(const char *scope, const char *text, char *out, size_t cap)
 	struct key_acc a = {out, 0, cap, false};
 	int            n;
 
+	if (scope == NULL || text == NULL || cap == 0)
+		return -1;
 	n = snprintf(out, cap, "%s|", scope);
 	if (n < 0 || (size_t)n >= cap || strlen(text) >= sizeof(norm))
 		return -1;
@@ -113,18 +123,27 @@ cache_key(const char *scope, const char *text, char *out, size_t cap)
 	return a.overflow ? -1 : 0;
 }
 
-/* guard_tok - set the bit of a guard word */
+/* guard_tok - set the bit of a guard word, or mix a number into the top bits */
 static void
 guard_tok(const char *tok, size_t len, void *arg)
 {
 	uint64_t *g = arg;
+	uint64_t  h = 0;
+	bool      digits = false;
 
 	for (int i = 0; guard_words[i] != NULL; i++)
 		if (strlen(guard_words[i]) == len && memcmp(guard_words[i], tok, len) == 0)
-			*g |= 1ULL << (i % 64);
+			*g |= 1ULL << (i % GUARD_WORD_BITS);
 	/* "n't" endings negate whatever word carries them. */
 	if (len > 3 && memcmp(tok + len - 3, "n't", 3) == 0)
 		*g |= 1ULL;
+	for (size_t i = 0; i < len; i++)
+		if (tok[i] >= '0' && tok[i] <= '9') {
+			h = h * 31 + (uint64_t)(tok[i] - '0') + 1;
+			digits = true;
+		}
+	if (digits)
+		*g ^= ((h * 0x9E3779B97F4A7C15ULL) >> 52) << GUARD_WORD_BITS;
 }
 
 /* cache_guard - the bitmask of meaning-flipping words in a text */
@@ -134,6 +153,8 @@ cache_guard(const char *text)
 	char     norm[CACHE_KEY_MAX];
 	uint64_t g = 0;
 
+	if (text == NULL)
+		return 0;
 	tn_normalise(text, norm, sizeof(norm));
 	tn_tokens(norm, guard_tok, &g);
 	return g;
@@ -147,6 +168,10 @@ cache_l1_new(size_t max_entries, size_t max_bytes, int ttl_s)
 
 	if (c == NULL)
 		return NULL;
+	if (max_entries > (1u << 24))
+		max_entries = 1u << 24;
+	if (max_entries == 0)
+		max_entries = 1;
 	c->tabsize = 1;
 	while (c->tabsize < max_entries * 2)
 		c->tabsize <<= 1;
@@ -188,7 +213,7 @@ bucket_get(cache_l1 *c, const char *scope, const char *label, bool make)
 	return b;
 }
 
-/* unlink_entry - take an entry out of every structure and free it */
+/* drop - take an entry out of every structure and free it */
 static void
 drop(cache_l1 *c, struct entry *e)
 {
@@ -253,7 +278,7 @@ fill_hit(struct entry *e, struct cache_hit *hit, double sim)
 	return 0;
 }
 
-/* elapsed_us - for the hit latency statistic */
+/* now_us - the monotonic clock, for expiry and the hit latency statistic */
 static uint64_t
 now_us(void)
 {
@@ -275,7 +300,7 @@ cache_l1_get(cache_l1 *c, const char *key, struct cache_hit *hit)
 	for (e = c->tab[hash(key) & (c->tabsize - 1)]; e != NULL; e = e->hnext)
 		if (strcmp(e->key, key) == 0)
 			break;
-	if (e != NULL && e->expires <= time(NULL)) {
+	if (e != NULL && e->expires_ms <= t0 / 1000) {
 		drop(c, e);
 		c->st.expired++;
 		e = NULL;
@@ -300,7 +325,7 @@ cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const clf_ve
 	struct bucket *b;
 	struct entry  *best = NULL;
 	double         best_sim = min_sim;
-	time_t         now = time(NULL);
+	uint64_t       now_ms = t0 / 1000;
 	int            rc = 0;
 
 	pthread_mutex_lock(&c->mu);
@@ -308,7 +333,9 @@ cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const clf_ve
 		for (struct entry *e = b->head; e != NULL; e = e->bnext) {
 			double s;
 
-			if (e->guard != guard || e->expires <= now || e->vec.n == 0)
+			/* The bucket's name may be shortened: compare for real. */
+			if (e->guard != guard || e->expires_ms <= now_ms || e->vec.n == 0 ||
+			    strcmp(e->scope, scope) != 0 || strcmp(e->label, label) != 0)
 				continue;
 			s = clf_vec_dot(v, &e->vec);
 			if (s >= best_sim) {
@@ -321,7 +348,8 @@ cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const clf_ve
 		c->st.semantic_hits++;
 		c->st.hit_us_total += now_us() - t0;
 		rc = 1;
-	}
+	} else
+		c->st.misses++;
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }
@@ -334,9 +362,16 @@ int
 cache_l1_put(cache_l1 *c, const char *key, const char *scope, const char *label, int version,
              const char *value, clf_vec *v, uint64_t guard)
 {
-	struct entry *e = calloc(1, sizeof(*e)), *old;
-	size_t        i = hash(key) & (c->tabsize - 1);
+	struct entry *e, *old;
+	size_t        i;
 
+	if (key == NULL || scope == NULL || label == NULL || value == NULL) {
+		if (v != NULL)
+			clf_vec_free(v);
+		return -1;
+	}
+	e = calloc(1, sizeof(*e));
+	i = hash(key) & (c->tabsize - 1);
 	if (e == NULL || (e->key = strdup(key)) == NULL || (e->scope = strdup(scope)) == NULL ||
 	    (e->label = strdup(label)) == NULL || (e->value = strdup(value)) == NULL) {
 		if (e != NULL) {
@@ -355,7 +390,7 @@ cache_l1_put(cache_l1 *c, const char *key, const char *scope, const char *label,
 	}
 	e->version = version;
 	e->guard = guard;
-	e->expires = time(NULL) + c->ttl_s;
+	e->expires_ms = now_us() / 1000 + (uint64_t)c->ttl_s * 1000;
 	e->bytes = sizeof(*e) + strlen(key) + strlen(scope) + strlen(label) + strlen(value) + 4 +
 	           e->vec.n * (sizeof(uint32_t) + sizeof(float));
 	pthread_mutex_lock(&c->mu);

@@ -256,7 +256,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 			r = oos_reply(oos_prob);
 			goto answered;
 		} else if (ntop > 0 && m->label_route[top[0].label] == ri &&
-		           top[0].prob >= RT_SOP_MIN &&
+		           top[0].prob >= CACHE_SEMANTIC_MIN_PROB &&
 		           (r = rt_cache_similar(m, scope, msg,
 		                                 clf_label_name(m->clf, top[0].label), kgen)) !=
 		               NULL) {

@@ -1,0 +1,771 @@
+/*
+ * test_cache_l1.c - unit tests of the in-process cache tier
+ *
+ * Run by `make test` (cmocka; its own main).  Covers cache/l1.c through
+ * cache/cache.h: keys (normalisation, length limits), guards, exact put and
+ * get, scope separation, replacing a key, purging by label, TTL expiry, LRU
+ * eviction by entries and by bytes, semantic lookups (threshold, best match,
+ * label, scope and guard), a real classifier's vectors, the counters, and a
+ * smoke test of four threads mixing every operation.
+ *
+ * Most semantic tests build their vectors by hand (sorted feature ids,
+ * L2-normalised values) so that each cosine is known exactly; one test uses
+ * a small trained model to check the whole path the router takes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache/cache.h"
+#include "router/clf.h"
+
+#define BIG_BYTES ((size_t)1 << 30)
+#define HOUR 3600
+
+/* ---------------------------------------------------------------------
+ * Helpers
+ */
+
+/* mkvec - a vector of n (id, weight) pairs, ids ascending, L2-normalised */
+static clf_vec
+mkvec(size_t n, const uint32_t *idx, const double *w)
+{
+	clf_vec v = {NULL, NULL, 0};
+	double  norm = 0;
+
+	v.idx = malloc(n * sizeof(*v.idx));
+	v.val = malloc(n * sizeof(*v.val));
+	assert_non_null(v.idx);
+	assert_non_null(v.val);
+	for (size_t i = 0; i < n; i++)
+		norm += w[i] * w[i];
+	norm = sqrt(norm);
+	for (size_t i = 0; i < n; i++) {
+		v.idx[i] = idx[i];
+		v.val[i] = (float)(w[i] / norm);
+	}
+	v.n = n;
+	return v;
+}
+
+/* vec1 - the unit vector along feature id */
+static clf_vec
+vec1(uint32_t id)
+{
+	double w = 1;
+
+	return mkvec(1, &id, &w);
+}
+
+/* key - cache_key into a static buffer, asserting success */
+static const char *
+key(const char *scope, const char *text)
+{
+	static char buf[CACHE_KEY_MAX];
+
+	assert_int_equal(cache_key(scope, text, buf, sizeof(buf)), 0);
+	return buf;
+}
+
+/* put - store text under scope with a unit vector along id (0 = no vector) */
+static void
+put(cache_l1 *c, const char *scope, const char *text, const char *label, const char *value,
+    uint32_t id, uint64_t guard)
+{
+	clf_vec v;
+
+	if (id == 0) {
+		assert_int_equal(
+		    cache_l1_put(c, key(scope, text), scope, label, 1, value, NULL, guard), 0);
+		return;
+	}
+	v = vec1(id);
+	assert_int_equal(cache_l1_put(c, key(scope, text), scope, label, 1, value, &v, guard), 0);
+	assert_null(v.idx); /* ownership moved */
+}
+
+/* get_value - the exact hit's value (caller frees), or NULL on a miss */
+static char *
+get_value(cache_l1 *c, const char *scope, const char *text)
+{
+	struct cache_hit h;
+
+	if (cache_l1_get(c, key(scope, text), &h) != 1)
+		return NULL;
+	return h.value;
+}
+
+/* want_value - an exact hit with this value */
+static void
+want_value(cache_l1 *c, const char *scope, const char *text, const char *want)
+{
+	char *v = get_value(c, scope, text);
+
+	assert_non_null(v);
+	assert_string_equal(v, want);
+	free(v);
+}
+
+/* want_miss - no exact hit */
+static void
+want_miss(cache_l1 *c, const char *scope, const char *text)
+{
+	char *v = get_value(c, scope, text);
+
+	assert_null(v);
+}
+
+/* similar - a semantic lookup with a unit probe along id; value or NULL */
+static char *
+similar(cache_l1 *c, const char *scope, const char *label, uint32_t id, uint64_t guard,
+        double min_sim, double *sim)
+{
+	clf_vec          v = vec1(id);
+	struct cache_hit h;
+	int              r;
+
+	r = cache_l1_similar(c, scope, label, &v, guard, min_sim, &h);
+	clf_vec_free(&v);
+	if (r != 1)
+		return NULL;
+	if (sim != NULL)
+		*sim = h.similarity;
+	return h.value;
+}
+
+/* ---------------------------------------------------------------------
+ * Keys and guards
+ */
+
+/* test_key_normalisation - case, punctuation and white space do not matter */
+static void
+test_key_normalisation(void **state)
+{
+	char a[CACHE_KEY_MAX], b[CACHE_KEY_MAX];
+
+	(void)state;
+	assert_int_equal(cache_key("customer|-", "  Is the Door LOCKED?!  ", a, sizeof(a)), 0);
+	assert_string_equal(a, "customer|-|is the door locked");
+	assert_int_equal(cache_key("customer|-", "is the door locked", b, sizeof(b)), 0);
+	assert_string_equal(a, b);
+	assert_int_equal(cache_key("customer|-", "Is\tthe-door...\r\nlocked", b, sizeof(b)), 0);
+	assert_string_equal(a, b);
+	/* typographic apostrophes fold to ASCII; apostrophes inside words stay */
+	assert_int_equal(cache_key("customer|-", "Don\xe2\x80\x99t LOCK it", a, sizeof(a)), 0);
+	assert_string_equal(a, "customer|-|don't lock it");
+	/* different words, different keys; the scope is part of the key */
+	assert_int_equal(cache_key("customer|-", "is the door unlocked", b, sizeof(b)), 0);
+	assert_string_not_equal(b, "customer|-|is the door locked");
+	assert_int_equal(cache_key("staff|-", "is the door locked", b, sizeof(b)), 0);
+	assert_string_equal(b, "staff|-|is the door locked");
+	/* nothing but punctuation: the scope alone */
+	assert_int_equal(cache_key("customer|-", "?!...", a, sizeof(a)), 0);
+	assert_string_equal(a, "customer|-|");
+}
+
+/* test_key_too_long - text, key or scope beyond the buffer: -1 */
+static void
+test_key_too_long(void **state)
+{
+	char   out[CACHE_KEY_MAX], small[12];
+	char  *text = malloc(3000);
+	size_t i;
+
+	(void)state;
+	assert_non_null(text);
+	memset(text, 'a', 2999);
+	text[2999] = '\0';
+	assert_int_equal(cache_key("customer|-", text, out, sizeof(out)), -1);
+	/* under CACHE_KEY_MAX bytes of text, but the key would not fit */
+	text[CACHE_KEY_MAX - 1] = '\0';
+	assert_int_equal(cache_key("customer|-", text, out, sizeof(out)), -1);
+	/* many short words that fit */
+	for (i = 0; i < 1000; i++)
+		text[i] = (i % 2) ? ' ' : 'b';
+	text[1000] = '\0';
+	assert_int_equal(cache_key("customer|-", text, out, sizeof(out)), 0);
+	assert_int_equal(strlen(out), strlen("customer|-|") + 999);
+	/* the caller's buffer is too small for scope or text */
+	assert_int_equal(cache_key("customer|-", "hello", small, sizeof(small)), -1);
+	assert_int_equal(cache_key("a-very-long-scope|x", "", small, sizeof(small)), -1);
+	free(text);
+}
+
+/* test_guard_words - the words that flip meaning change the guard */
+static void
+test_guard_words(void **state)
+{
+	static const char *const differ[][2] = {
+	    {"I need to cancel my booking", "I need to change my booking"},
+	    {"is the door locked", "lock the door"},
+	    {"is the door locked", "unlock the door"},
+	    {"lock the door", "unlock the door"},
+	    {"the trackman is working", "the trackman is not working"},
+	    {"I can log in", "I can't log in"},
+	    {"I can log in", "I cannot log in"},
+	    {"book a bay for tomorrow", "cancel my bay for tomorrow"},
+	    {"add 30 minutes", "remove 30 minutes"},
+	    {"buy a gift card", "redeem a gift card"},
+	    {"are you open today", "are you open tomorrow"},
+	    {"it works", "it doesn't work"},
+	    {"it works", "it shouldn't work"}, /* any n't word */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(differ) / sizeof(differ[0]); i++)
+		assert_true(cache_guard(differ[i][0]) != cache_guard(differ[i][1]));
+	assert_int_equal(cache_guard("what time is it"), 0);
+	assert_int_equal(cache_guard(""), 0);
+	assert_int_equal(cache_guard(NULL), 0);
+	assert_true(cache_guard("Is the door LOCKED?") == cache_guard("is the door locked"));
+	assert_true(cache_guard("CANCEL my booking!") == cache_guard("please cancel the booking"));
+}
+
+/* ---------------------------------------------------------------------
+ * Exact lookups, scopes, replacing, purging
+ */
+
+/* test_exact_put_get - a stored entry comes back whole; others miss */
+static void
+test_exact_put_get(void **state)
+{
+	cache_l1        *c = cache_l1_new(16, BIG_BYTES, HOUR);
+	struct cache_hit h;
+	clf_vec          v = vec1(7);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(cache_l1_put(c, key("customer|-", "Where do I park?"), "customer|-",
+	                              "parking", 3, "Behind the building.", &v, 0),
+	                 0);
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(cache_l1_get(c, key("customer|-", "where do i PARK"), &h), 1);
+	assert_string_equal(h.value, "Behind the building.");
+	assert_string_equal(h.label, "parking");
+	assert_int_equal(h.version, 3);
+	assert_true(h.similarity == 1.0);
+	free(h.value);
+	assert_int_equal(cache_l1_get(c, key("customer|-", "where do i eat"), &h), 0);
+	want_miss(c, "customer|-", "where");
+	cache_l1_free(c);
+	cache_l1_free(NULL);
+}
+
+/* test_scope_separation - the same text in two scopes never crosses over */
+static void
+test_scope_separation(void **state)
+{
+	cache_l1 *c = cache_l1_new(16, BIG_BYTES, HOUR);
+	char     *v;
+
+	(void)state;
+	put(c, "customer|-", "what is the door code", "door.code", "Ask the front desk.", 5, 0);
+	want_miss(c, "staff|-", "what is the door code");
+	v = similar(c, "staff|-", "door.code", 5, 0, 0.5, NULL);
+	assert_null(v);
+
+	put(c, "staff|-", "what is the door code", "door.code", "It is 4711.", 5, 0);
+	want_value(c, "customer|-", "what is the door code", "Ask the front desk.");
+	want_value(c, "staff|-", "what is the door code", "It is 4711.");
+	v = similar(c, "customer|-", "door.code", 5, 0, 0.5, NULL);
+	assert_non_null(v);
+	assert_string_equal(v, "Ask the front desk.");
+	free(v);
+	v = similar(c, "staff|-", "door.code", 5, 0, 0.5, NULL);
+	assert_non_null(v);
+	assert_string_equal(v, "It is 4711.");
+	free(v);
+	cache_l1_free(c);
+}
+
+/* test_replace - a second put of a key replaces value, label and vector */
+static void
+test_replace(void **state)
+{
+	cache_l1          *c = cache_l1_new(16, BIG_BYTES, HOUR);
+	struct cache_stats s1, s2;
+	struct cache_hit   h;
+	char              *v;
+
+	(void)state;
+	put(c, "customer|-", "how much is a bay", "pricing.old", "$40", 9, 0);
+	cache_l1_stats(c, &s1);
+	put(c, "customer|-", "How much is a bay?", "pricing.new", "$45", 9, 0);
+	cache_l1_stats(c, &s2);
+	assert_int_equal(s2.entries, 1);
+	assert_int_equal(s2.bytes, s1.bytes); /* same lengths, old bytes released */
+	assert_int_equal(cache_l1_get(c, key("customer|-", "how much is a bay"), &h), 1);
+	assert_string_equal(h.value, "$45");
+	assert_string_equal(h.label, "pricing.new");
+	free(h.value);
+	/* the old entry left its label's bucket */
+	assert_null(similar(c, "customer|-", "pricing.old", 9, 0, 0.5, NULL));
+	v = similar(c, "customer|-", "pricing.new", 9, 0, 0.5, NULL);
+	assert_non_null(v);
+	assert_string_equal(v, "$45");
+	free(v);
+	cache_l1_free(c);
+}
+
+/* test_purge_label - every entry of one label goes, in every scope; the rest stays */
+static void
+test_purge_label(void **state)
+{
+	cache_l1          *c = cache_l1_new(16, BIG_BYTES, HOUR);
+	struct cache_stats st;
+
+	(void)state;
+	put(c, "customer|-", "how do I book", "booking", "Use the app.", 1, 0);
+	put(c, "customer|-", "can I book online", "booking", "Yes.", 2, 0);
+	put(c, "staff|-", "how do I book", "booking", "Use the admin page.", 1, 0);
+	put(c, "customer|-", "where do I park", "parking", "Behind.", 3, 0);
+	put(c, "customer|-", "is parking free", "parking", "Yes.", 4, 0);
+	assert_int_equal(cache_l1_purge_label(c, "booking"), 3);
+	assert_int_equal(cache_l1_purge_label(c, "booking"), 0);
+	assert_int_equal(cache_l1_purge_label(c, "no-such-label"), 0);
+	want_miss(c, "customer|-", "how do I book");
+	want_miss(c, "staff|-", "how do I book");
+	want_miss(c, "customer|-", "can I book online");
+	assert_null(similar(c, "customer|-", "booking", 2, 0, 0.5, NULL));
+	want_value(c, "customer|-", "where do I park", "Behind.");
+	want_value(c, "customer|-", "is parking free", "Yes.");
+	cache_l1_stats(c, &st);
+	assert_int_equal(st.purged, 3);
+	assert_int_equal(st.entries, 2);
+	assert_int_equal(cache_l1_purge_all(c), 2);
+	cache_l1_stats(c, &st);
+	assert_int_equal(st.entries, 0);
+	assert_int_equal(st.bytes, 0);
+	assert_int_equal(st.purged, 5);
+	cache_l1_free(c);
+}
+
+/* ---------------------------------------------------------------------
+ * Expiry and eviction
+ */
+
+/*
+ * test_ttl - ttl 0 expires at once; ttl 1 is gone after a real 1.1 s; a
+ * long ttl serves.  (Expiry is kept in whole seconds of time(): an entry
+ * with ttl_s lives between ttl_s - 1 and ttl_s seconds, so no test here
+ * expects a ttl 1 entry to be served.)
+ */
+static void
+test_ttl(void **state)
+{
+	struct timespec    pause = {1, 100 * 1000 * 1000};
+	struct cache_stats st;
+	cache_l1          *c0 = cache_l1_new(16, BIG_BYTES, 0);
+	cache_l1          *c1 = cache_l1_new(16, BIG_BYTES, 1);
+	cache_l1          *ch = cache_l1_new(16, BIG_BYTES, HOUR);
+
+	(void)state;
+	put(c0, "customer|-", "hours", "hours", "9 to 5", 3, 0);
+	want_miss(c0, "customer|-", "hours");
+	cache_l1_stats(c0, &st);
+	assert_int_equal(st.expired, 1);
+	assert_int_equal(st.entries, 0);
+	put(c0, "customer|-", "hours", "hours", "9 to 5", 3, 0);
+	assert_null(similar(c0, "customer|-", "hours", 3, 0, 0.5, NULL));
+
+	put(c1, "customer|-", "hours", "hours", "9 to 5", 3, 0);
+	put(ch, "customer|-", "hours", "hours", "9 to 5", 3, 0);
+	nanosleep(&pause, NULL);
+	assert_null(similar(c1, "customer|-", "hours", 3, 0, 0.5, NULL));
+	want_miss(c1, "customer|-", "hours");
+	cache_l1_stats(c1, &st);
+	assert_int_equal(st.expired, 1);
+	want_value(ch, "customer|-", "hours", "9 to 5");
+	cache_l1_free(c0);
+	cache_l1_free(c1);
+	cache_l1_free(ch);
+}
+
+/* test_lru_entries - the least recently used entry goes first */
+static void
+test_lru_entries(void **state)
+{
+	cache_l1          *c = cache_l1_new(3, BIG_BYTES, HOUR);
+	struct cache_stats st;
+
+	(void)state;
+	put(c, "s|-", "alpha", "l", "A", 1, 0);
+	put(c, "s|-", "bravo", "l", "B", 2, 0);
+	put(c, "s|-", "charlie", "l", "C", 3, 0);
+	want_value(c, "s|-", "alpha", "A");     /* alpha is now the most recent */
+	put(c, "s|-", "delta", "l", "D", 4, 0); /* bravo goes */
+	want_miss(c, "s|-", "bravo");
+	want_value(c, "s|-", "alpha", "A");
+	want_value(c, "s|-", "charlie", "C");
+	want_value(c, "s|-", "delta", "D");
+	assert_null(similar(c, "s|-", "l", 2, 0, 0.5, NULL));
+	cache_l1_stats(c, &st);
+	assert_int_equal(st.entries, 3);
+	assert_int_equal(st.evictions, 1);
+
+	/* a semantic hit counts as a use too: charlie survives the next put */
+	{
+		char *v = similar(c, "s|-", "l", 3, 0, 0.5, NULL);
+
+		assert_non_null(v);
+		free(v);
+	}
+	want_value(c, "s|-", "delta", "D");
+	put(c, "s|-", "echo", "l", "E", 5, 0); /* alpha is the oldest now */
+	want_miss(c, "s|-", "alpha");
+	want_value(c, "s|-", "charlie", "C");
+	cache_l1_free(c);
+}
+
+/* test_lru_bytes - the byte limit evicts the oldest as well */
+static void
+test_lru_bytes(void **state)
+{
+	cache_l1          *c = cache_l1_new(100, BIG_BYTES, HOUR);
+	struct cache_stats st;
+	size_t             one;
+
+	(void)state;
+	put(c, "s|-", "text 1", "l", "value 1", 1, 0);
+	cache_l1_stats(c, &st);
+	one = st.bytes;
+	assert_true(one > strlen("s|-|text 1") + strlen("value 1"));
+	cache_l1_free(c);
+
+	/* room for two and a half entries of the same size */
+	c = cache_l1_new(100, 2 * one + one / 2, HOUR);
+	put(c, "s|-", "text 1", "l", "value 1", 1, 0);
+	put(c, "s|-", "text 2", "l", "value 2", 2, 0);
+	cache_l1_stats(c, &st);
+	assert_int_equal(st.evictions, 0);
+	assert_int_equal(st.bytes, 2 * one);
+	put(c, "s|-", "text 3", "l", "value 3", 3, 0);
+	cache_l1_stats(c, &st);
+	assert_int_equal(st.evictions, 1);
+	assert_int_equal(st.entries, 2);
+	assert_true(st.bytes <= 2 * one + one / 2);
+	want_miss(c, "s|-", "text 1");
+	want_value(c, "s|-", "text 2", "value 2");
+	want_value(c, "s|-", "text 3", "value 3");
+	cache_l1_free(c);
+}
+
+/* ---------------------------------------------------------------------
+ * Semantic lookups
+ */
+
+/* test_semantic_threshold - cosine at or above the minimum hits, with its similarity */
+static void
+test_semantic_threshold(void **state)
+{
+	static const uint32_t ids[] = {10, 20};
+	static const double   w[] = {0.8, 0.6};
+	cache_l1             *c = cache_l1_new(16, BIG_BYTES, HOUR);
+	struct cache_hit      h;
+	clf_vec               probe;
+
+	(void)state;
+	put(c, "customer|-", "stored question", "topic", "stored answer", 10, 0);
+	probe = mkvec(2, ids, w); /* cosine with the entry: 0.8 */
+	assert_int_equal(cache_l1_similar(c, "customer|-", "topic", &probe, 0, 0.79, &h), 1);
+	assert_string_equal(h.value, "stored answer");
+	assert_string_equal(h.label, "topic");
+	assert_int_equal(h.version, 1);
+	assert_true(fabs(h.similarity - 0.8) < 1e-6);
+	free(h.value);
+	assert_int_equal(cache_l1_similar(c, "customer|-", "topic", &probe, 0, 0.81, &h), 0);
+	clf_vec_free(&probe);
+
+	/* orthogonal: never, not even at a low threshold */
+	assert_null(similar(c, "customer|-", "topic", 99, 0, 0.01, NULL));
+	/* an entry stored without a vector is never a semantic match */
+	put(c, "customer|-", "no vector", "topic2", "x", 0, 0);
+	assert_null(similar(c, "customer|-", "topic2", 10, 0, 0.0, NULL));
+	/* nothing stored under that label at all */
+	assert_null(similar(c, "customer|-", "empty-topic", 10, 0, 0.5, NULL));
+	cache_l1_free(c);
+}
+
+/* test_semantic_best - of several candidates, the most similar one */
+static void
+test_semantic_best(void **state)
+{
+	static const uint32_t ia[] = {1, 2}, ib[] = {1, 3}, ip[] = {1, 2, 3};
+	static const double   wa[] = {0.6, 0.8}, wb[] = {0.9, 0.1}, wp[] = {0.5, 0.7, 0.1};
+	cache_l1             *c = cache_l1_new(16, BIG_BYTES, HOUR);
+	clf_vec               a = mkvec(2, ia, wa), b = mkvec(2, ib, wb), p = mkvec(3, ip, wp);
+	double                want = clf_vec_dot(&a, &p);
+	struct cache_hit      h;
+
+	(void)state;
+	assert_true(want > clf_vec_dot(&b, &p));
+	assert_int_equal(cache_l1_put(c, key("s|-", "a"), "s|-", "t", 1, "A", &a, 0), 0);
+	assert_int_equal(cache_l1_put(c, key("s|-", "b"), "s|-", "t", 1, "B", &b, 0), 0);
+	assert_int_equal(cache_l1_similar(c, "s|-", "t", &p, 0, 0.1, &h), 1);
+	assert_string_equal(h.value, "A");
+	assert_true(fabs(h.similarity - want) < 1e-9);
+	free(h.value);
+	clf_vec_free(&p);
+	cache_l1_free(c);
+}
+
+/* test_semantic_label - a perfect match under another label is no match */
+static void
+test_semantic_label(void **state)
+{
+	cache_l1 *c = cache_l1_new(16, BIG_BYTES, HOUR);
+	char     *v;
+
+	(void)state;
+	put(c, "customer|-", "cancel my booking", "booking.cancel", "Cancelled.", 42, 0);
+	assert_null(similar(c, "customer|-", "booking.change", 42, 0, 0.0, NULL));
+	assert_null(similar(c, "customer|-", "booking", 42, 0, 0.0, NULL));
+	v = similar(c, "customer|-", "booking.cancel", 42, 0, 0.99, NULL);
+	assert_non_null(v);
+	assert_string_equal(v, "Cancelled.");
+	free(v);
+	cache_l1_free(c);
+}
+
+/* test_semantic_guard - the same vector with another guard is no match */
+static void
+test_semantic_guard(void **state)
+{
+	cache_l1 *c = cache_l1_new(16, BIG_BYTES, HOUR);
+	uint64_t  g_status = cache_guard("is the door locked");
+	uint64_t  g_unlock = cache_guard("please unlock the door");
+	char     *v;
+	double    sim = 0;
+
+	(void)state;
+	assert_true(g_status != g_unlock);
+	put(c, "customer|-", "is the door locked", "door", "It is locked.", 8, g_status);
+	assert_null(similar(c, "customer|-", "door", 8, g_unlock, 0.0, NULL));
+	assert_null(similar(c, "customer|-", "door", 8, 0, 0.0, NULL));
+	v = similar(c, "customer|-", "door", 8, g_status, 0.9, &sim);
+	assert_non_null(v);
+	assert_string_equal(v, "It is locked.");
+	assert_true(sim > 0.999);
+	free(v);
+	cache_l1_free(c);
+}
+
+/* test_semantic_model - the router's path with a real, small classifier */
+static void
+test_semantic_model(void **state)
+{
+	static const clf_example ex[] = {
+	    {"can you unlock the door for bay two please", "door.unlock"},
+	    {"please unlock the front door", "door.unlock"},
+	    {"unlock the door for me", "door.unlock"},
+	    {"the door is locked can you unlock it", "door.unlock"},
+	    {"cancel my booking for tonight", "booking.cancel"},
+	    {"I need to cancel my reservation", "booking.cancel"},
+	    {"please cancel the bay booking", "booking.cancel"},
+	    {"cancel tomorrow's session", "booking.cancel"},
+	};
+	const char      *stored = "can you unlock the door for bay two please";
+	const char      *near = "could you unlock the door for bay two please";
+	const char      *flip = "could you lock the door for bay two please";
+	clf_params       p;
+	clf_model       *m;
+	clf_vec          v;
+	cache_l1        *c = cache_l1_new(16, BIG_BYTES, HOUR);
+	struct cache_hit h;
+	char             err[256];
+
+	(void)state;
+	clf_params_default(&p);
+	p.holdout = 0;
+	m = clf_train(ex, sizeof(ex) / sizeof(ex[0]), &p, err, sizeof(err));
+	assert_non_null(m);
+	assert_int_equal(clf_featurize(m, stored, &v), 0);
+	assert_int_equal(cache_l1_put(c, key("customer|-", stored), "customer|-", "door.unlock", 1,
+	                              "Unlocking now.", &v, cache_guard(stored)),
+	                 0);
+
+	assert_int_equal(clf_featurize(m, near, &v), 0);
+	assert_int_equal(cache_l1_similar(c, "customer|-", "door.unlock", &v, cache_guard(near),
+	                                  CACHE_SEMANTIC_MIN, &h),
+	                 1);
+	assert_string_equal(h.value, "Unlocking now.");
+	assert_true(h.similarity >= CACHE_SEMANTIC_MIN && h.similarity < 1.0);
+	free(h.value);
+	clf_vec_free(&v);
+
+	/* one word apart, similar vectors, but "lock" is not "unlock" */
+	assert_int_equal(clf_featurize(m, flip, &v), 0);
+	assert_int_equal(
+	    cache_l1_similar(c, "customer|-", "door.unlock", &v, cache_guard(flip), 0.0, &h), 0);
+	clf_vec_free(&v);
+	clf_free(m);
+	cache_l1_free(c);
+}
+
+/* ---------------------------------------------------------------------
+ * Counters and threads
+ */
+
+/* test_stats - each operation lands in its counter */
+static void
+test_stats(void **state)
+{
+	cache_l1          *c = cache_l1_new(2, BIG_BYTES, HOUR);
+	struct cache_stats st;
+	char              *v;
+
+	(void)state;
+	cache_l1_stats(c, &st);
+	assert_int_equal(st.entries + st.bytes + st.hits + st.misses + st.semantic_hits, 0);
+	put(c, "s|-", "one", "l", "1", 1, 0);
+	put(c, "s|-", "two", "m", "2", 2, 0);
+	want_value(c, "s|-", "one", "1");
+	want_value(c, "s|-", "two", "2");
+	want_miss(c, "s|-", "three");
+	v = similar(c, "s|-", "l", 1, 0, 0.5, NULL);
+	assert_non_null(v);
+	free(v);
+	assert_null(similar(c, "s|-", "l", 2, 0, 0.5, NULL));
+	put(c, "s|-", "three", "l", "3", 3, 0); /* evicts "two" (oldest use) */
+	assert_int_equal(cache_l1_purge_label(c, "l"), 2);
+	cache_l1_stats(c, &st);
+	assert_int_equal(st.hits, 2);
+	assert_int_equal(st.semantic_hits, 1);
+	assert_int_equal(st.misses, 2); /* one exact, one semantic */
+	assert_int_equal(st.evictions, 1);
+	assert_int_equal(st.purged, 2);
+	assert_int_equal(st.expired, 0);
+	assert_int_equal(st.entries, 0);
+	assert_int_equal(st.bytes, 0);
+	cache_l1_free(c);
+}
+
+#define TH_N 4
+#define TH_OPS 10000
+#define TH_MAX 200
+
+struct th_arg {
+	cache_l1 *c;
+	unsigned  seed;
+	size_t    gets;
+};
+
+/* th_main - one thread's mix of puts, gets, semantic lookups, purges, stats */
+static void *
+th_main(void *arg)
+{
+	static const char *const labels[] = {"a", "b", "c", "d"};
+	struct th_arg           *t = arg;
+	char                     text[64], k[CACHE_KEY_MAX];
+
+	for (int i = 0; i < TH_OPS; i++) {
+		unsigned           r = (t->seed = t->seed * 1103515245u + 12345u) >> 8;
+		unsigned           n = r % 500;
+		const char        *lab = labels[n % 4];
+		struct cache_hit   h;
+		struct cache_stats st;
+		clf_vec            v;
+
+		snprintf(text, sizeof(text), "question number %u", n);
+		if (cache_key("s|-", text, k, sizeof(k)) < 0)
+			return NULL;
+		switch (i % 8) {
+		case 0:
+		case 1:
+		case 2:
+			v = vec1(n % 50 + 1);
+			cache_l1_put(t->c, k, "s|-", lab, 1, text, &v, n % 3);
+			break;
+		case 3:
+		case 4:
+		case 5:
+			t->gets++;
+			if (cache_l1_get(t->c, k, &h) == 1)
+				free(h.value);
+			break;
+		case 6:
+			v = vec1(n % 50 + 1);
+			if (cache_l1_similar(t->c, "s|-", lab, &v, n % 3, 0.5, &h) == 1)
+				free(h.value);
+			clf_vec_free(&v);
+			break;
+		default:
+			if (r % 64 == 0)
+				cache_l1_purge_label(t->c, lab);
+			else
+				cache_l1_stats(t->c, &st);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* test_threads - four threads at once; the counters add up afterwards */
+static void
+test_threads(void **state)
+{
+	cache_l1          *c = cache_l1_new(TH_MAX, 64 * 1024, HOUR);
+	pthread_t          th[TH_N];
+	struct th_arg      a[TH_N];
+	struct cache_stats st;
+	size_t             gets = 0;
+
+	(void)state;
+	for (int i = 0; i < TH_N; i++) {
+		a[i].c = c;
+		a[i].seed = 17u + 101u * (unsigned)i;
+		a[i].gets = 0;
+		assert_int_equal(pthread_create(&th[i], NULL, th_main, &a[i]), 0);
+	}
+	for (int i = 0; i < TH_N; i++) {
+		pthread_join(th[i], NULL);
+		gets += a[i].gets;
+	}
+	cache_l1_stats(c, &st);
+	/* Semantic lookups that miss count as misses too. */
+	assert_true(st.hits + st.misses >= gets);
+	assert_true(st.hits > 0 && st.semantic_hits > 0 && st.evictions > 0 && st.purged > 0);
+	assert_true(st.entries <= TH_MAX);
+	assert_true(st.bytes <= 64 * 1024);
+	cache_l1_purge_all(c);
+	cache_l1_stats(c, &st);
+	assert_int_equal(st.entries, 0);
+	assert_int_equal(st.bytes, 0);
+	cache_l1_free(c);
+}
+
+/* main - run every test */
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_key_normalisation),
+	    cmocka_unit_test(test_key_too_long),
+	    cmocka_unit_test(test_guard_words),
+	    cmocka_unit_test(test_exact_put_get),
+	    cmocka_unit_test(test_scope_separation),
+	    cmocka_unit_test(test_replace),
+	    cmocka_unit_test(test_purge_label),
+	    cmocka_unit_test(test_ttl),
+	    cmocka_unit_test(test_lru_entries),
+	    cmocka_unit_test(test_lru_bytes),
+	    cmocka_unit_test(test_semantic_threshold),
+	    cmocka_unit_test(test_semantic_best),
+	    cmocka_unit_test(test_semantic_label),
+	    cmocka_unit_test(test_semantic_guard),
+	    cmocka_unit_test(test_semantic_model),
+	    cmocka_unit_test(test_stats),
+	    cmocka_unit_test(test_threads),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
