@@ -52,11 +52,11 @@ static const struct cfg_entry cfg_table[] = {
     S(migrations_dir, "CLUBOS_MIGRATIONS_DIR", "migrations", false),
     S(openai_api_key, "OPENAI_API_KEY", "", true),
     S(openai_base_url, "OPENAI_BASE_URL", "https://api.openai.com/v1", false),
-    S(pg_dsn, "CLUBOS_PG_DSN", "dbname=clubos", true),
+    S(pg_dsn, "CLUBOS_PG_DSN", CFG_DEV_PG_DSN, true),
     I(query_timeout_ms, "CLUBOS_QUERY_TIMEOUT_MS", "3000", 100, 120000),
     S(rate_limit, "CLUBOS_RATE_LIMIT", "default", false),
     S(redis_host, "CLUBOS_REDIS_HOST", "127.0.0.1", false),
-    I(redis_port, "CLUBOS_REDIS_PORT", "6379", 0, 65535),
+    I(redis_port, "CLUBOS_REDIS_PORT", "56379", 0, 65535),
     S(run_dir, "CLUBOS_RUN_DIR", "var/run", false),
     S(seed_dir, "CLUBOS_SEED_DIR", "deploy/seed", false),
     S(trusted_proxies, "CLUBOS_TRUSTED_PROXIES", "", false),
@@ -215,7 +215,7 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 		snprintf(err, errlen, "production refuses CLUBOS_RATE_LIMIT=off");
 		return -1;
 	}
-	if (strcmp(c->pg_dsn, "dbname=clubos") == 0) {
+	if (strcmp(c->pg_dsn, CFG_DEV_PG_DSN) == 0) {
 		snprintf(err, errlen, "production needs an explicit CLUBOS_PG_DSN");
 		return -1;
 	}
