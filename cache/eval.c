@@ -48,6 +48,7 @@
 #include <time.h>
 
 #include "router/clf.h"
+#include "router/evaltool.h"
 
 /*
  * The classifier's top label must have at least this calibrated
@@ -256,42 +257,6 @@ ce_list_rows(struct ce_list *l, const struct ce_rows *r, size_t t, size_t lab)
 	return 0;
 }
 
-/* ce_now_us - monotonic clock in microseconds */
-static double
-ce_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-/* ce_dblcmp - qsort order for doubles */
-static int
-ce_dblcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* ce_num - parse a number option within [lo, hi]; -1 with a message */
-static int
-ce_num(const char *opt, const char *s, double lo, double hi, double *out)
-{
-	char  *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end != '\0' || !(v >= lo && v <= hi)) {
-		fprintf(stderr, "clubos-cache-eval: %s: want a number in [%g, %g]\n", opt, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* ce_fill - put every fill text into the cache; -1 when out of memory */
 static int
 ce_fill(cache_l1 *c, const clf_model *m, const struct ce_list *fill, size_t *skipped)
@@ -336,15 +301,15 @@ ce_lookup(cache_l1 *c, const clf_model *m, const clf_example *pr, double th, dou
 
 	memset(p, 0, sizeof(*p));
 	p->us_model = p->us_sim = -1;
-	t0 = ce_now_us();
+	t0 = et_now_us();
 	if (cache_key(CE_SCOPE, pr->text, key, sizeof(key)) < 0) {
 		/* not cacheable: the router would not look */
 		p->keyless = 1;
-		p->us = p->us_exact = ce_now_us() - t0;
+		p->us = p->us_exact = et_now_us() - t0;
 		return 0;
 	}
 	r = cache_l1_get(c, key, &hit);
-	t1 = ce_now_us();
+	t1 = et_now_us();
 	p->us_exact = t1 - t0;
 	if (r == 1) {
 		p->exact = p->hit = 1;
@@ -359,10 +324,10 @@ ce_lookup(cache_l1 *c, const clf_model *m, const clf_example *pr, double th, dou
 		if (clf_featurize(m, pr->text, &v) < 0)
 			return -1;
 		guard = cache_guard(pr->text);
-		t2 = ce_now_us();
+		t2 = et_now_us();
 		p->us_model = t2 - t1;
 		r = cache_l1_similar(c, CE_SCOPE, name, &v, guard, th, &hit);
-		p->us_sim = ce_now_us() - t2;
+		p->us_sim = et_now_us() - t2;
 		clf_vec_free(&v);
 		if (r == 1) {
 			p->hit = 1;
@@ -370,7 +335,7 @@ ce_lookup(cache_l1 *c, const clf_model *m, const clf_example *pr, double th, dou
 			free(hit.value);
 		}
 	}
-	p->us = ce_now_us() - t0;
+	p->us = et_now_us() - t0;
 	return 0;
 }
 
@@ -451,7 +416,7 @@ ce_pctl(const struct ce_probe *p, size_t n, size_t field, double q, size_t *coun
 			a[k++] = v;
 	}
 	if (k > 0) {
-		qsort(a, k, sizeof(*a), ce_dblcmp);
+		qsort(a, k, sizeof(*a), et_dblcmp);
 		r = a[(size_t)((double)(k - 1) * q)];
 	}
 	*count = k;
@@ -569,13 +534,14 @@ ce_args(int argc, char **argv, struct ce_opts *o)
 		else if (strcmp(a, "--pairs") == 0)
 			o->pairsf = argv[++i];
 		else if (strcmp(a, "--threshold") == 0) {
-			if (ce_num(a, argv[++i], 0, 1, &o->th) < 0)
+			if (et_num("clubos-cache-eval", a, argv[++i], 0, 1, &o->th) < 0)
 				return -1;
 		} else if (strcmp(a, "--min-prob") == 0) {
-			if (ce_num(a, argv[++i], 0, 1, &o->min_prob) < 0)
+			if (et_num("clubos-cache-eval", a, argv[++i], 0, 1, &o->min_prob) < 0)
 				return -1;
 		} else if (strcmp(a, "--entries") == 0) {
-			if (ce_num(a, argv[++i], 1, CE_ENTRIES_MAX, &o->entries) < 0)
+			if (et_num("clubos-cache-eval", a, argv[++i], 1, CE_ENTRIES_MAX,
+			           &o->entries) < 0)
 				return -1;
 		} else {
 			fprintf(stderr, "clubos-cache-eval: unknown option %s\n", a);
@@ -680,7 +646,7 @@ main(int argc, char **argv)
 		ce_sweep(res, probe.n);
 	}
 
-	qsort(lat, probe.n, sizeof(*lat), ce_dblcmp);
+	qsort(lat, probe.n, sizeof(*lat), et_dblcmp);
 	printf("{\"probes\": %zu, \"hits\": %zu, \"false_hits\": %zu, \"false_hit_ratio\": %.4f, "
 	       "\"hit_rate\": %.4f, \"p50_us\": %.1f, \"p99_us\": %.1f}\n",
 	       probe.n, hits, fh, hits ? (double)fh / (double)hits : 0.0,

@@ -22,6 +22,7 @@
  * model's size, --errors every wrong top label.  Errors go to stderr with exit status 2.
  */
 #include "clf.h"
+#include "evaltool.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -145,42 +146,6 @@ done:
 	return rc;
 }
 
-/* re_now_us - monotonic clock in microseconds */
-static double
-re_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-/* re_dblcmp - qsort order for doubles */
-static int
-re_dblcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* re_num - parse a number option; -1 on garbage */
-static int
-re_num(const char *opt, const char *s, double lo, double hi, double *out)
-{
-	char  *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end != '\0' || !(v >= lo && v <= hi)) {
-		fprintf(stderr, "clubos-route-eval: %s: want a number in [%g, %g]\n", opt, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* Figures of one threshold. */
 struct re_fig {
 	double acc, rec, prec;
@@ -261,11 +226,11 @@ main(int argc, char **argv)
 		else if (strcmp(o, "--test") == 0)
 			testf = argv[++i];
 		else if (strcmp(o, "--threshold") == 0) {
-			if (re_num(o, argv[++i], 0, 1, &th) < 0)
+			if (et_num("clubos-route-eval", o, argv[++i], 0, 1, &th) < 0)
 				return 2;
 		} else {
 			/* a model option: a table would hide the types; they are few */
-			if (re_num(o, argv[++i], 0, 1e9, &v) < 0)
+			if (et_num("clubos-route-eval", o, argv[++i], 0, 1e9, &v) < 0)
 				return 2;
 			if (strcmp(o, "--l2") == 0)
 				p.l2 = v;
@@ -312,9 +277,9 @@ main(int argc, char **argv)
 	if (re_load(trainf, &tr) < 0 || re_load(testf, &te) < 0)
 		goto done;
 
-	t0 = re_now_us();
+	t0 = et_now_us();
 	m = clf_train(tr.ex, tr.n, &p, err, sizeof(err));
-	train_ms = (re_now_us() - t0) / 1e3;
+	train_ms = (et_now_us() - t0) / 1e3;
 	if (m == NULL) {
 		fprintf(stderr, "clubos-route-eval: train: %s\n", err);
 		goto done;
@@ -346,9 +311,9 @@ main(int argc, char **argv)
 		double      t1;
 		size_t      got;
 
-		t1 = re_now_us();
+		t1 = et_now_us();
 		got = clf_predict(m, te.ex[k].text, s, 2);
-		lat[k] = re_now_us() - t1;
+		lat[k] = et_now_us() - t1;
 		if (got < 1) {
 			fprintf(stderr, "clubos-route-eval: predict failed\n");
 			goto done;
@@ -408,7 +373,7 @@ main(int argc, char **argv)
 		}
 	}
 
-	qsort(lat, te.n, sizeof(*lat), re_dblcmp);
+	qsort(lat, te.n, sizeof(*lat), et_dblcmp);
 	printf("{\"in_scope_accuracy\": %.4f, \"oos_recall\": %.4f, \"oos_precision\": %.4f, "
 	       "\"ece\": %.4f, \"n_test\": %zu, \"train_ms\": %.0f, \"p50_us\": %.1f, "
 	       "\"p99_us\": %.1f}\n",

@@ -572,6 +572,10 @@ class Stack:
             if r.returncode != 0:
                 raise RuntimeError("clubosctl %s exited %d:\n%s\n%s" % (
                     " ".join(args), r.returncode, r.stdout, r.stderr))
+        self.spawn_daemons()
+
+    def spawn_daemons(self):
+        """spawn_daemons - router, cache, one assistant per route, gateway; wait for health."""
         self.procs["router"] = self.spawn("router", ["clubos-router", "-d"])
         self.procs["cache"] = self.spawn("cache", ["clubos-cache", "-d"])
         for route in ROUTES:
@@ -591,13 +595,7 @@ class Stack:
         """restart_daemons - SIGTERM every ClubOS daemon and start them all again."""
         for name in list(self.procs):
             self.procs[name].stop()
-        self.procs["router"] = self.spawn("router", ["clubos-router", "-d"])
-        self.procs["cache"] = self.spawn("cache", ["clubos-cache", "-d"])
-        for route in ROUTES:
-            self.procs["assistant-" + route] = self.spawn(
-                "assistant-" + route, ["clubos-assistant", "-d", "--route", route])
-        self.procs["gateway"] = self.spawn("gateway", ["clubos-gateway", "-d"])
-        self.wait_healthy(self.port, 30, self.procs.values())
+        self.spawn_daemons()
 
     def wait_healthy(self, port, timeout, procs=()):
         """wait_healthy - poll GET /api/health until 200 and status ok; fail fast if a process died."""
