@@ -22,6 +22,7 @@
 
 #include "common/bus.h"
 #include "common/daemon.h"
+#include "common/conns.h"
 #include "common/db.h"
 #include "common/env.h"
 #include "common/json.h"
@@ -32,11 +33,6 @@
 
 #define CACHE_TTL_S 86400
 #define CACHE_VALUE_MAX (64 * 1024)
-
-struct worker {
-	db_conn *db;
-	kv_conn *kv;
-};
 
 static const struct cfg *cc_cfg;
 static rpc_server       *cc_server;
@@ -67,7 +63,7 @@ l2_key(const char *key, char *out, size_t cap)
 
 /* cc_get - L2, then L3 (copied up into L2) */
 static void
-cc_get(struct worker *w, const cJSON *q, struct rpc_reply *rep)
+cc_get(struct conns *w, const cJSON *q, struct rpc_reply *rep)
 {
 	const char *key = json_str(q, "key");
 	char        rk[CACHE_VALUE_MAX / 16];
@@ -153,7 +149,7 @@ cc_get(struct worker *w, const cJSON *q, struct rpc_reply *rep)
 
 /* cc_put - write an entry to L2 and L3 */
 static void
-cc_put(struct worker *w, const cJSON *q, struct rpc_reply *rep)
+cc_put(struct conns *w, const cJSON *q, struct rpc_reply *rep)
 {
 	const char *key = json_str(q, "key"), *scope = json_str(q, "scope");
 	const char *label = json_str(q, "label"), *value = json_str(q, "value");
@@ -210,7 +206,7 @@ cc_put(struct worker *w, const cJSON *q, struct rpc_reply *rep)
 
 /* invalidate - drop one SOP's entries (or all, label NULL) from L2 and L3 */
 static long
-invalidate(struct worker *w, const char *label)
+invalidate(struct conns *w, const char *label)
 {
 	char        idx[160];
 	redisReply *r;
@@ -257,7 +253,7 @@ invalidate(struct worker *w, const char *label)
 
 /* cc_stats - counters of the shared tiers */
 static void
-cc_stats(struct worker *w, struct rpc_reply *rep)
+cc_stats(struct conns *w, struct rpc_reply *rep)
 {
 	cJSON *o = cJSON_CreateObject(), *l2 = cJSON_AddObjectToObject(o, "l2"),
 	      *l3 = cJSON_AddObjectToObject(o, "l3");
@@ -284,9 +280,9 @@ static void
 cc_dispatch(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
             struct rpc_reply *rep)
 {
-	struct worker *w = worker;
-	const char    *why;
-	cJSON         *q = NULL;
+	struct conns *w = worker;
+	const char   *why;
+	cJSON        *q = NULL;
 
 	(void)arg;
 	if (h->op != ENV_OP_PING && (q = json_parse(body, len, &why)) == NULL) {
@@ -320,38 +316,28 @@ cc_dispatch(void *arg, void *worker, const struct env_hdr *h, const char *body, 
 	cJSON_Delete(q);
 }
 
+/* worker_init - each worker thread's own connections */
 static void *
 worker_init(void *arg, int idx)
 {
-	struct worker *w = calloc(1, sizeof(*w));
-
 	(void)arg;
 	(void)idx;
-	if (w != NULL) {
-		w->db = db_open(cc_cfg->pg_dsn);
-		w->kv = kv_open(cc_cfg->redis_host, cc_cfg->redis_port, 100);
-	}
-	return w;
+	return conns_open(cc_cfg, 100);
 }
 
+/* worker_fini - close them */
 static void
 worker_fini(void *arg, void *worker)
 {
-	struct worker *w = worker;
-
 	(void)arg;
-	if (w == NULL)
-		return;
-	db_close(w->db);
-	kv_close(w->kv);
-	free(w);
+	conns_close(worker);
 }
 
 /* events_main - purge an SOP's entries when it changes */
 static void *
 events_main(void *arg)
 {
-	struct worker *w = worker_init(NULL, -1);
+	struct conns *w = worker_init(NULL, -1);
 
 	(void)arg;
 	while (w != NULL && !atomic_load(&cc_stopping)) {

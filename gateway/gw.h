@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/cfg.h"
+#include "common/conns.h"
 #include "common/db.h"
 #include "common/kv.h"
 #include "common/ratelimit.h"
@@ -38,16 +39,11 @@ enum {
 #define ROLE_ANY (ROLE_STAFF | ROLE_KIOSK | ROLE_CUSTOMER)
 #define ROLE_NONE 0
 
-struct gw_worker {
-	db_conn *db;
-	kv_conn *kv;
-};
-
 /* One request as the handlers see it. */
 struct gw_ctx {
 	const struct http_req *req;
 	struct http_res       *res;
-	struct gw_worker      *w;
+	struct conns          *w;
 	char                   trace_id[33];
 	const char            *params[2]; /* :name segments of the path */
 	char                   pbuf[2][160];

@@ -335,28 +335,17 @@ done:
 static void *
 worker_init(void *arg, int idx)
 {
-	struct gw_worker *w = calloc(1, sizeof(*w));
-
 	(void)arg;
 	(void)idx;
-	if (w == NULL)
-		return NULL;
-	w->db = db_open(gw.cfg->pg_dsn);
-	w->kv = kv_open(gw.cfg->redis_host, gw.cfg->redis_port, 200);
-	return w;
+	return conns_open(gw.cfg, 200);
 }
 
+/* worker_fini - close them */
 static void
 worker_fini(void *arg, void *worker)
 {
-	struct gw_worker *w = worker;
-
 	(void)arg;
-	if (w == NULL)
-		return;
-	db_close(w->db);
-	kv_close(w->kv);
-	free(w);
+	conns_close(worker);
 }
 
 /* parse_rate_limit - "off", "default" or "ADDR_PER_MIN,USER_PER_MIN" */

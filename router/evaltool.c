@@ -3,19 +3,17 @@
  */
 #include "router/evaltool.h"
 
+#include "common/env.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 /* et_now_us - monotonic clock in microseconds */
 double
 et_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+	return (double)env_mono_us();
 }
 
 /* et_dblcmp - qsort order for doubles */
