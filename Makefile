@@ -33,6 +33,8 @@ ASSISTLIB_SRC := assistants/retrieval.c
 ASSIST_SRC := $(filter-out $(ASSISTLIB_SRC),$(wildcard assistants/*.c))
 CTL_SRC := $(wildcard deploy/clubosctl/*.c)
 CACHE_SRC := cache/main.c
+INTELLIB_SRC := $(filter-out intelligence/main.c,$(wildcard intelligence/*.c))
+INTEL_SRC := intelligence/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -40,9 +42,10 @@ objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 LIBCOMMON := $(BUILD)/lib/libclubos.a
 LIBROUTER := $(BUILD)/lib/librouter.a
 LIBASSIST := $(BUILD)/lib/libassist.a
+LIBINTEL := $(BUILD)/lib/libintel.a
 BINARIES := $(BIN)/clubos-gateway $(BIN)/clubos-router $(BIN)/clubos-assistant \
             $(BIN)/clubos-cache $(BIN)/clubosctl $(BIN)/clubos-route-eval \
-            $(BIN)/clubos-cache-eval
+            $(BIN)/clubos-cache-eval $(BIN)/clubos-intelligence
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps up down test unit e2e asan test-asan bench eval lint clean
@@ -64,7 +67,11 @@ $(LIBASSIST): $(call objs,$(ASSISTLIB_SRC))
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(BIN)/clubos-gateway: $(call objs,$(GATEWAY_SRC)) $(LIBROUTER) $(LIBCOMMON)
+$(LIBINTEL): $(call objs,$(INTELLIB_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN)/clubos-gateway: $(call objs,$(GATEWAY_SRC)) $(LIBINTEL) $(LIBROUTER) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -84,6 +91,10 @@ $(BIN)/clubos-cache: $(call objs,$(CACHE_SRC)) $(LIBROUTER) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BIN)/clubos-intelligence: $(call objs,$(INTEL_SRC)) $(LIBINTEL) $(LIBASSIST) $(LIBROUTER) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BIN)/clubos-cache-eval: $(call objs,cache/eval.c) $(LIBROUTER) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -94,7 +105,7 @@ $(BIN)/clubos-route-eval: $(call objs,router/route_eval.c) $(LIBROUTER) $(LIBCOM
 
 $(OBJ)/tests/unit/%.o: CFLAGS += -Irouter
 
-$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(LIBASSIST) $(LIBROUTER) $(LIBCOMMON)
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(LIBINTEL) $(LIBASSIST) $(LIBROUTER) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -133,12 +144,12 @@ eval: deps all
 	@sh tests/eval/run.sh
 
 LINT_SRC = $(wildcard common/*.[ch] gateway/*.[ch] router/*.[ch] assistants/*.[ch] \
-             cache/*.[ch] deploy/clubosctl/*.[ch] tests/unit/*.c)
+             cache/*.[ch] intelligence/*.[ch] deploy/clubosctl/*.[ch] tests/unit/*.c)
 
 lint:
 	clang-format --dry-run --Werror $(LINT_SRC)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
-	    --inline-suppr --suppress=missingIncludeSystem --suppress=unknownMacro -I. common router gateway assistants cache \
+	    --inline-suppr --suppress=missingIncludeSystem --suppress=unknownMacro -I. common router gateway assistants cache intelligence \
 	    deploy/clubosctl
 
 clean:

@@ -41,12 +41,18 @@ static const struct cfg_entry cfg_table[] = {
     S(admin_password_file, "CLUBOS_ADMIN_PASSWORD_FILE", "var/admin-password", false),
     S(anthropic_api_key, "ANTHROPIC_API_KEY", "", true),
     S(anthropic_base_url, "ANTHROPIC_BASE_URL", "https://api.anthropic.com", false),
+    S(anthropic_model, "ANTHROPIC_MODEL", "claude-sonnet-4-5", false),
     S(cache, "CLUBOS_CACHE", "on", false),
+    S(crash_at, "CLUBOS_CRASH_AT", "", false),
     S(env, "CLUBOS_ENV", "development", false),
     S(http_addr, "CLUBOS_HTTP_ADDR", "127.0.0.1", false),
     I(http_port, "CLUBOS_HTTP_PORT", "8080", 0, 65535),
     I(http_workers, "CLUBOS_HTTP_WORKERS", "8", 1, 256),
     S(jwt_secret, "CLUBOS_JWT_SECRET", CFG_DEV_JWT_SECRET, true),
+    I(intel_auto_s, "CLUBOS_INTEL_AUTO_SECONDS", "600", 0, 86400),
+    I(intel_calls_per_hour, "CLUBOS_INTEL_CALLS_PER_HOUR", "20", 0, 10000),
+    I(intel_min_evidence, "CLUBOS_INTEL_MIN_EVIDENCE", "3", 1, 1000),
+    I(intel_timeout_ms, "CLUBOS_INTEL_TIMEOUT_MS", "180000", 100, 600000),
     I(jwt_ttl, "CLUBOS_JWT_TTL", "43200", 60, 2592000),
     S(log_dir, "CLUBOS_LOG_DIR", "var/log", false),
     S(migrations_dir, "CLUBOS_MIGRATIONS_DIR", "migrations", false),
@@ -200,6 +206,11 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 		snprintf(err, errlen, "CLUBOS_CACHE must be on or off");
 		return -1;
 	}
+	if (*c->crash_at != '\0' && strcmp(c->crash_at, "journaled") != 0 &&
+	    strcmp(c->crash_at, "applied") != 0 && strcmp(c->crash_at, "published") != 0) {
+		snprintf(err, errlen, "CLUBOS_CRASH_AT must be journaled, applied or published");
+		return -1;
+	}
 	if (strlen(c->run_dir) > 80) {
 		snprintf(err, errlen, "run_dir is too long for a unix socket path");
 		return -1;
@@ -209,6 +220,10 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 	if (strcmp(c->jwt_secret, CFG_DEV_JWT_SECRET) == 0 || strlen(c->jwt_secret) < 32) {
 		snprintf(err, errlen,
 		         "production needs CLUBOS_JWT_SECRET of 32 or more characters");
+		return -1;
+	}
+	if (*c->crash_at != '\0') {
+		snprintf(err, errlen, "production refuses CLUBOS_CRASH_AT (a test hook)");
 		return -1;
 	}
 	if (strcmp(c->rate_limit, "off") == 0) {

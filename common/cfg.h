@@ -19,12 +19,18 @@ struct cfg {
 	char *admin_password_file;
 	char *anthropic_api_key;
 	char *anthropic_base_url;
+	char *anthropic_model;
 	char *cache;
+	char *crash_at; /* tests only: a step of an SOP change to die at */
 	char *env;
 	char *http_addr;
 	int   http_port;
 	int   http_workers;
 	char *jwt_secret;
+	int   intel_auto_s;
+	int   intel_calls_per_hour;
+	int   intel_min_evidence;
+	int   intel_timeout_ms;
 	int   jwt_ttl;
 	char *log_dir;
 	char *migrations_dir;

@@ -23,7 +23,8 @@ static const char *const env_op_names[ENV_OP_MAX] = {
     [ENV_OP_CACHE_INVALIDATE] = "cache.invalidate",
     [ENV_OP_CACHE_STATS] = "cache.stats",
     [ENV_OP_INTEL_ANALYZE] = "intel.analyze",
-    [ENV_OP_INTEL_APPLY] = "intel.apply",
+    [ENV_OP_INTEL_INGEST] = "intel.ingest",
+    [ENV_OP_CLASSIFY] = "classify",
 };
 
 /* env_op_name - printable name of an op */

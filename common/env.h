@@ -33,8 +33,9 @@ enum env_op {
 	ENV_OP_CACHE_PUT,
 	ENV_OP_CACHE_INVALIDATE,
 	ENV_OP_CACHE_STATS,
-	ENV_OP_INTEL_ANALYZE, /* -> intelligence */
-	ENV_OP_INTEL_APPLY,
+	ENV_OP_INTEL_ANALYZE, /* -> intelligence: cluster feedback, propose */
+	ENV_OP_INTEL_INGEST,  /* -> intelligence: staff knowledge into proposals */
+	ENV_OP_CLASSIFY,      /* router: the classifier's top labels for texts */
 	ENV_OP_MAX
 };
 

@@ -59,6 +59,16 @@ api_health(struct gw_ctx *x)
 		cJSON_AddStringToObject(c, "cache", cache ? "ok" : "down");
 		degraded = degraded || !cache;
 	}
+	/* The learning loop: questions are answered without it. */
+	{
+		bool intel = rpc_call(gw.intel, ENV_OP_PING, x->trace_id, env_now_ms() + 500, "{}",
+		                      2, &rep) == 0 &&
+		             rep.status == 0;
+
+		rpc_reply_clear(&rep);
+		cJSON_AddStringToObject(c, "intelligence", intel ? "ok" : "down");
+		degraded = degraded || !intel;
+	}
 	if (!pg || !router)
 		status = "down";
 	else if (!redis || degraded)
@@ -368,6 +378,46 @@ metric(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 	*len += (size_t)n;
 }
 
+/* sop_feedback_metrics - helpful and unhelpful verdicts per SOP version, and proposals */
+static void
+sop_feedback_metrics(struct gw_ctx *x, char **buf, size_t *len, size_t *cap)
+{
+	PGresult *r = db_exec(x->w->db,
+	                      "SELECT sop_slug, sop_version, unhelpful, total FROM sop_feedback "
+	                      "ORDER BY 1, 2",
+	                      0, NULL);
+	PGresult *p = db_exec(
+	    x->w->db, "SELECT status, count(*) FROM proposals GROUP BY 1 ORDER BY 1", 0, NULL);
+
+	metric(buf, len, cap,
+	       "# HELP clubos_sop_feedback_total Verdicts on answers, by SOP version.\n"
+	       "# TYPE clubos_sop_feedback_total counter\n"
+	       "# HELP clubos_sop_unhelpful_ratio Share of verdicts that were unhelpful, by SOP "
+	       "version: compare a version with the one before to see whether a change helped.\n"
+	       "# TYPE clubos_sop_unhelpful_ratio gauge\n");
+	for (int i = 0; r != NULL && i < PQntuples(r); i++) {
+		long unhelpful = atol(db_val(r, i, 2)), total = atol(db_val(r, i, 3));
+
+		metric(buf, len, cap,
+		       "clubos_sop_feedback_total{sop=\"%s\",version=\"%s\",verdict=\"helpful\"} "
+		       "%ld\n"
+		       "clubos_sop_feedback_total{sop=\"%s\",version=\"%s\",verdict=\"unhelpful\"} "
+		       "%ld\n"
+		       "clubos_sop_unhelpful_ratio{sop=\"%s\",version=\"%s\"} %.4f\n",
+		       db_val(r, i, 0), db_val(r, i, 1), total - unhelpful, db_val(r, i, 0),
+		       db_val(r, i, 1), unhelpful, db_val(r, i, 0), db_val(r, i, 1),
+		       total > 0 ? (double)unhelpful / (double)total : 0.0);
+	}
+	metric(buf, len, cap,
+	       "# HELP clubos_proposals Learning-loop proposals, by status.\n"
+	       "# TYPE clubos_proposals gauge\n");
+	for (int i = 0; p != NULL && i < PQntuples(p); i++)
+		metric(buf, len, cap, "clubos_proposals{status=\"%s\"} %s\n", db_val(p, i, 0),
+		       db_val(p, i, 1));
+	PQclear(r);
+	PQclear(p);
+}
+
 /* api_metrics - GET /metrics: the gateway's own, the cache tiers', the workers' */
 void
 api_metrics(struct gw_ctx *x)
@@ -437,6 +487,7 @@ api_metrics(struct gw_ctx *x)
 		    metric(&buf, &len, &cap, "clubos_workers{route=\"%s\"} %d\n", it->string,
 		           it->valueint);
 	}
+	sop_feedback_metrics(x, &buf, &len, &cap);
 	cJSON_Delete(rs);
 	cJSON_Delete(cs);
 	x->res->body = buf;

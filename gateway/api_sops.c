@@ -1,115 +1,87 @@
 /*
  * api_sops.c - changing SOPs: PUT /api/sops/{slug}, POST .../rollback
  *
- * A change never rewrites history: it adds an immutable version, in one
- * transaction that also checks the caller's base hash (409 when the SOP
- * moved on), moves the SOP's current version and bumps the knowledge
- * generation.  After the commit the gateway carries the new generation on
- * every query (a worker that is behind reloads before answering) and
- * publishes sop.changed for everyone else.  A rollback is a new version
- * whose content equals the old one's.
+ * A change never rewrites history: it adds an immutable version.  Edits,
+ * rollbacks and approved proposals (api_intel.c) all take the same path,
+ * intelligence/journal.c: journal entry, one transaction that checks the
+ * base hash (409 when the SOP moved on) and adds the version, sop.changed on
+ * the bus, done.  The gateway then carries the new generation on every
+ * query, so a worker that is behind reloads before answering.  A rollback
+ * is a new version whose content equals the old one's.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/bus.h"
+#include "common/env.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "gateway/gw.h"
 
-#define SOP_MAX_CONTENT (60 * 1024)
+#define SOP_RETRAIN_MS 60000
 
-/*
- * sop_write - add a version of slug with content, if the current version's
- * hash is base (NULL: no check).  Answers the request.
- */
-static void
-sop_write(struct gw_ctx *x, const char *slug, const char *content, const char *base,
-          const char *note)
+/* gw_sop_notify - after a change is announced: carry the new generation, retrain if needed */
+void
+gw_sop_notify(void *arg, const struct journal_result *r)
 {
-	char        sha[65], author[48];
-	PGresult   *cur = NULL, *ins = NULL, *gen = NULL;
-	const char *p1[] = {slug};
-	long long   kgen;
-	cJSON      *o;
+	long long cur = atomic_load(&gw.kgen);
 
-	util_sha256_hex(content, strlen(content), sha);
-	snprintf(author, sizeof(author), "user:%lld", (long long)x->user_id);
-	if (db_begin(x->w->db) < 0)
-		goto unavailable;
-	cur = db_exec(
-	    x->w->db,
-	    "SELECT s.version, v.sha256 FROM sops s JOIN sop_versions v "
-	    "  ON v.slug = s.slug AND v.version = s.version WHERE s.slug = $1 FOR UPDATE OF s",
-	    1, p1);
-	if (cur == NULL)
-		goto unavailable;
-	if (PQntuples(cur) == 0) {
-		db_rollback(x->w->db);
-		PQclear(cur);
-		gw_error(x, 404, "not_found", "no such SOP");
+	(void)arg;
+	while (r->kgen > cur && !atomic_compare_exchange_weak(&gw.kgen, &cur, r->kgen))
+		;
+	if (r->examples && gw.router != NULL) {
+		struct rpc_reply rep;
+
+		/* The router retrains before answering, so the next query is routed
+		 * by the new examples; on failure examples.changed still reaches it. */
+		if (rpc_call(gw.router, ENV_OP_RELOAD, NULL, env_now_ms() + SOP_RETRAIN_MS, "{}", 2,
+		             &rep) != 0 ||
+		    rep.status != 0)
+			log_msg(LOG_WARN, NULL, "sop %s: the router did not retrain now", r->slug);
+		rpc_reply_clear(&rep);
+	}
+}
+
+/* gw_sop_change - one change through the journal; answers the request */
+void
+gw_sop_change(struct gw_ctx *x, const struct journal_change *c)
+{
+	struct journal_result r;
+	cJSON                *o;
+
+	if (journal_apply(x->w->db, c, gw.cfg->crash_at, gw_sop_notify, NULL, &r) < 0) {
+		gw_error(x, r.status, r.code, r.message);
 		return;
-	}
-	if (base != NULL && strcmp(base, db_val(cur, 0, 1)) != 0) {
-		db_rollback(x->w->db);
-		PQclear(cur);
-		gw_error(x, 409, "sha_mismatch",
-		         "the SOP changed since base_sha256 was read; fetch it again and reapply");
-		return;
-	}
-	{
-		const char *p[] = {slug, content, sha, author, note};
-
-		ins = db_exec(x->w->db,
-		              "WITH v AS (INSERT INTO sop_versions (slug, version, content, "
-		              "sha256, author, note) "
-		              "  SELECT $1, version + 1, $2, $3, $4, $5 FROM sops WHERE slug = $1 "
-		              "  RETURNING version) "
-		              "UPDATE sops SET version = v.version, updated_at = now() FROM v "
-		              "WHERE sops.slug = $1 RETURNING sops.version",
-		              5, p);
-	}
-	gen = db_exec(x->w->db,
-	              "UPDATE knowledge_generation SET gen = gen + 1 WHERE id = 1 RETURNING gen", 0,
-	              NULL);
-	if (ins == NULL || gen == NULL || PQntuples(ins) != 1 || db_commit(x->w->db) < 0)
-		goto unavailable;
-	kgen = strtoll(db_val(gen, 0, 0), NULL, 10);
-	{
-		long long cur_gen = atomic_load(&gw.kgen);
-
-		while (kgen > cur_gen && !atomic_compare_exchange_weak(&gw.kgen, &cur_gen, kgen))
-			;
 	}
 	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "slug", slug);
-	cJSON_AddNumberToObject(o, "version", atoi(db_val(ins, 0, 0)));
-	cJSON_AddNumberToObject(o, "kgen", (double)kgen);
-	{
-		char *ev = json_print(o);
-
-		if (ev != NULL)
-			bus_publish("sop.changed", ev);
-		free(ev);
-	}
-	cJSON_AddStringToObject(o, "sha256", sha);
-	cJSON_AddStringToObject(o, "previous_sha256", db_val(cur, 0, 1));
-	cJSON_AddStringToObject(o, "author", author);
-	log_msg(LOG_INFO, x->trace_id, "sop %s: version %s by %s (%s)", slug, db_val(ins, 0, 0),
-	        author, note);
-	PQclear(cur);
-	PQclear(ins);
-	PQclear(gen);
+	cJSON_AddStringToObject(o, "slug", r.slug);
+	cJSON_AddNumberToObject(o, "version", r.version);
+	cJSON_AddNumberToObject(o, "kgen", (double)r.kgen);
+	cJSON_AddStringToObject(o, "sha256", r.sha256);
+	cJSON_AddStringToObject(o, "previous_sha256", r.previous_sha256);
+	cJSON_AddStringToObject(o, "author", c->author);
+	cJSON_AddNumberToObject(o, "journal_id", (double)r.journal_id);
+	if (c->proposal_id != 0)
+		cJSON_AddNumberToObject(o, "proposal_id", (double)c->proposal_id);
 	gw_json(x, 200, o);
-	return;
-unavailable:
-	db_rollback(x->w->db);
-	PQclear(cur);
-	PQclear(ins);
-	PQclear(gen);
-	gw_error(x, 503, "database_unavailable", "the SOP could not be changed");
+}
+
+/* sop_write - an edit or a rollback of slug */
+static void
+sop_write(struct gw_ctx *x, const char *slug, const char *content, const char *base, const char *op,
+          const char *note)
+{
+	char                  author[48];
+	struct journal_change c = {.slug = slug,
+	                           .op = op,
+	                           .content = content,
+	                           .base_sha256 = base,
+	                           .author = author,
+	                           .note = note};
+
+	snprintf(author, sizeof(author), "user:%lld", (long long)x->user_id);
+	gw_sop_change(x, &c);
 }
 
 /* api_sop_put - PUT /api/sops/{slug} {"content", "base_sha256"} */
@@ -131,12 +103,12 @@ api_sop_put(struct gw_ctx *x)
 		return;
 	}
 	if (util_utf8_chars(content, strlen(content), &utf8) < 1 || !utf8 ||
-	    strlen(content) > SOP_MAX_CONTENT) {
+	    strlen(content) > GW_SOP_MAX_CONTENT) {
 		gw_error(x, 400, "invalid_length",
 		         "\"content\" must be 1 character to 60 KiB of UTF-8");
 		return;
 	}
-	sop_write(x, x->params[0], content, base, "edited through the API");
+	sop_write(x, x->params[0], content, base, "edit", "edited through the API");
 }
 
 /* api_sop_rollback - POST /api/sops/{slug}/rollback {"version"} */
@@ -166,6 +138,6 @@ api_sop_rollback(struct gw_ctx *x)
 		return;
 	}
 	snprintf(note, sizeof(note), "rollback to version %s", ver);
-	sop_write(x, x->params[0], db_val(r, 0, 0), NULL, note);
+	sop_write(x, x->params[0], db_val(r, 0, 0), NULL, "rollback", note);
 	PQclear(r);
 }

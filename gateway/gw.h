@@ -23,9 +23,12 @@
 #include "common/ratelimit.h"
 #include "common/rpc.h"
 #include "gateway/httpd.h"
+#include "intelligence/journal.h"
 
 #define GW_MAX_BODY (64 * 1024)
 #define GW_MAX_MESSAGE 2000
+#define GW_SOP_MAX_CONTENT (60 * 1024)
+#define GW_MAX_INGEST (256 * 1024)
 
 /* Roles as bits, so a route can name who may call it. */
 enum {
@@ -60,6 +63,7 @@ struct gw_state {
 	size_t            jwt_keylen;
 	rpc_client       *router;
 	rpc_client       *cache;
+	rpc_client       *intel;
 	rl_limiter       *rl;
 	bool              rl_off;
 	rl_rule           rl_addr, rl_user;
@@ -92,6 +96,16 @@ void api_web(struct gw_ctx *x);
 void api_examples_list(struct gw_ctx *x);
 void api_examples_add(struct gw_ctx *x);
 void api_examples_delete(struct gw_ctx *x);
+void api_intel_analyze(struct gw_ctx *x);
+void api_intel_proposals(struct gw_ctx *x);
+void api_intel_proposal(struct gw_ctx *x);
+void api_intel_approve(struct gw_ctx *x);
+void api_intel_reject(struct gw_ctx *x);
+void api_knowledge_ingest(struct gw_ctx *x);
+
+/* SOP changes (api_sops.c): every one goes through the journal. */
+void gw_sop_change(struct gw_ctx *x, const struct journal_change *c);
+void gw_sop_notify(void *arg, const struct journal_result *r);
 
 /* Metrics. */
 void metrics_request(const char *route_pattern, int status, int64_t us);

@@ -58,6 +58,12 @@ static const struct gw_route {
     {"GET", "/api/examples", ROLE_STAFF, false, true, api_examples_list},
     {"POST", "/api/examples", ROLE_ADMIN, true, true, api_examples_add},
     {"DELETE", "/api/examples/:id", ROLE_ADMIN, false, true, api_examples_delete},
+    {"POST", "/api/intelligence/analyze", ROLE_ADMIN, false, true, api_intel_analyze},
+    {"GET", "/api/intelligence/proposals", ROLE_STAFF, false, true, api_intel_proposals},
+    {"GET", "/api/intelligence/proposals/:id", ROLE_STAFF, false, true, api_intel_proposal},
+    {"POST", "/api/intelligence/proposals/:id/approve", ROLE_ADMIN, false, true, api_intel_approve},
+    {"POST", "/api/intelligence/proposals/:id/reject", ROLE_ADMIN, false, true, api_intel_reject},
+    {"POST", "/api/knowledge/ingest", ROLE_ADMIN, true, true, api_knowledge_ingest},
     {"GET", "/metrics", ROLE_NONE, false, false, api_metrics},
 };
 #define GW_NROUTES (sizeof(gw_routes) / sizeof(gw_routes[0]))
@@ -237,7 +243,7 @@ framing_error(struct gw_ctx *x)
 {
 	switch (x->res->status) {
 	case 413:
-		gw_error(x, 413, "body_too_large", "the request body is larger than 64 KiB");
+		gw_error(x, 413, "body_too_large", "the request body is too large");
 		break;
 	case 431:
 		gw_error(x, 431, "headers_too_large", "the request headers are too large");
@@ -307,7 +313,7 @@ gw_handle(void *arg, void *worker, const struct http_req *req, struct http_res *
 			         "send the body as application/json");
 			goto done;
 		}
-		if (req->body_len > GW_MAX_BODY) {
+		if (req->body_len > GW_MAX_BODY && r->fn != api_knowledge_ingest) {
 			gw_error(&x, 413, "body_too_large",
 			         "the request body is larger than 64 KiB");
 			goto done;
@@ -411,7 +417,7 @@ gw_start(const struct cfg *c)
 	struct httpd_ops         ops = {.handle = gw_handle,
 	                                .worker_init = worker_init,
 	                                .worker_fini = worker_fini,
-	                                .max_body = GW_MAX_BODY,
+	                                .max_body = GW_MAX_INGEST + 16 * 1024,
 	                                .nworkers = c->http_workers};
 	char                     url[256], err[256];
 	db_conn                 *db;
@@ -445,9 +451,20 @@ gw_start(const struct cfg *c)
 	cfg_url(c, "cache", url, sizeof(url));
 	if ((gw.cache = rpc_client_open(url, false)) == NULL)
 		return -1;
+	cfg_url(c, "intelligence", url, sizeof(url));
+	if ((gw.intel = rpc_client_open(url, false)) == NULL)
+		return -1;
 	cfg_url(c, "bus-in", url, sizeof(url));
 	bus_pub_open(url);
 	trace_init("gateway", c->pg_dsn);
+	/* Finish or undo SOP changes a previous gateway died in the middle of. */
+	if ((db = db_open(c->pg_dsn)) != NULL) {
+		int n = journal_recover(db, gw_sop_notify, NULL);
+
+		if (n > 0)
+			log_info("journal: recovered %d SOP change(s) left half-way", n);
+		db_close(db);
+	}
 	cfg_url(c, "events", url, sizeof(url));
 	if ((gw_events = bus_sub_open(url, topics)) == NULL ||
 	    pthread_create(&gw_events_thr, NULL, events_main, NULL) != 0)
@@ -468,6 +485,7 @@ gw_stop(int deadline_ms)
 	bus_sub_close(gw_events);
 	rpc_client_close(gw.router);
 	rpc_client_close(gw.cache);
+	rpc_client_close(gw.intel);
 	trace_shutdown();
 	bus_pub_close();
 	rl_free(gw.rl);

@@ -56,6 +56,50 @@ rt_status(struct rpc_reply *rep)
 	cJSON_Delete(o);
 }
 
+/* rt_classify - {"texts": [...]} -> {"results": [[{"label", "prob"}, ...], ...]} */
+static void
+rt_classify(const char *body, size_t len, struct rpc_reply *rep)
+{
+	const char      *why;
+	cJSON           *in = json_parse(body, len, &why), *out, *res;
+	const cJSON     *texts = cJSON_GetObjectItemCaseSensitive(in, "texts"), *t;
+	struct rt_model *m;
+
+	if (!cJSON_IsArray(texts) || cJSON_GetArraySize(texts) > 1000) {
+		cJSON_Delete(in);
+		rpc_reply_error(rep, 400, "bad_request",
+		                "\"texts\" must be an array of up to 1000");
+		return;
+	}
+	if ((m = rt_model_get()) == NULL) {
+		cJSON_Delete(in);
+		rpc_reply_error(rep, 503, "no_model", "the classifier is not trained yet");
+		return;
+	}
+	out = cJSON_CreateObject();
+	res = cJSON_AddArrayToObject(out, "results");
+	cJSON_ArrayForEach(t, texts)
+	{
+		clf_score top[3];
+		size_t    n = cJSON_IsString(t) ? clf_predict(m->clf, t->valuestring, top, 3) : 0;
+		cJSON    *row = cJSON_CreateArray();
+
+		for (size_t i = 0; i < n; i++) {
+			cJSON *s = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(s, "label", clf_label_name(m->clf, top[i].label));
+			cJSON_AddNumberToObject(s, "prob", top[i].prob);
+			cJSON_AddItemToArray(row, s);
+		}
+		cJSON_AddItemToArray(res, row);
+	}
+	rt_model_put(m);
+	cJSON_Delete(in);
+	rep->body = json_print(out);
+	rep->len = rep->body != NULL ? strlen(rep->body) : 0;
+	cJSON_Delete(out);
+}
+
 /* rt_dispatch - the op table of the router's REP socket */
 static void
 rt_dispatch(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
@@ -71,6 +115,9 @@ rt_dispatch(void *arg, void *worker, const struct env_hdr *h, const char *body, 
 		break;
 	case ENV_OP_STATUS:
 		rt_status(rep);
+		break;
+	case ENV_OP_CLASSIFY:
+		rt_classify(body, len, rep);
 		break;
 	case ENV_OP_RELOAD:
 		if (rt_model_reload() == 0)

@@ -465,6 +465,17 @@ class Postgres:
     def dsn(self):
         return "host=%s port=%d dbname=clubos user=postgres" % (self.dir, self.port)
 
+    def sql(self, query, *args):
+        """sql - rows of a query (psql -At, fields split on |); args bind :'v1', :'v2', ..."""
+        argv = [os.path.join(self.bindir, "psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1",
+                "-d", self.dsn]
+        for i, a in enumerate(args):
+            argv += ["-v", "v%d=%s" % (i + 1, a)]
+        r = subprocess.run(argv, input=query, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("psql failed: %s" % r.stderr)
+        return [line.split("|") for line in r.stdout.splitlines() if line]
+
     def stop(self):
         if os.path.exists(os.path.join(self.data, "postmaster.pid")):
             subprocess.run(self.as_pg + [os.path.join(self.bindir, "pg_ctl"), "-D", self.data,
@@ -554,7 +565,7 @@ class Stack:
 
     def start(self):
         for b in ("clubos-gateway", "clubos-router", "clubos-assistant", "clubos-cache",
-                  "clubosctl"):
+                  "clubos-intelligence", "clubosctl"):
             if not os.access(binary(b), os.X_OK):
                 raise RuntimeError("missing %s: build first (make all)" % binary(b))
         self.pg = Postgres(self.logs)
@@ -575,9 +586,10 @@ class Stack:
         self.spawn_daemons()
 
     def spawn_daemons(self):
-        """spawn_daemons - router, cache, one assistant per route, gateway; wait for health."""
+        """spawn_daemons - router, cache, intelligence, one assistant per route, gateway; wait for health."""
         self.procs["router"] = self.spawn("router", ["clubos-router", "-d"])
         self.procs["cache"] = self.spawn("cache", ["clubos-cache", "-d"])
+        self.procs["intelligence"] = self.spawn("intelligence", ["clubos-intelligence", "-d"])
         for route in ROUTES:
             self.procs["assistant-" + route] = self.spawn(
                 "assistant-" + route, ["clubos-assistant", "-d", "--route", route])

@@ -1,0 +1,975 @@
+/*
+ * test_claude.c - unit tests for intelligence/claude.c.
+ *
+ * A loopback HTTP server runs in a thread of this process, on a free port
+ * of 127.0.0.1: it speaks just enough HTTP/1.1 to read one request per
+ * connection, record it, and answer with the next scripted response
+ * (status, extra headers, body, an optional delay).  The tests check what
+ * the client sent and what it made of each answer: retries, the hourly
+ * cap, timeouts, and every way a reply can be unusable.  Run by `make
+ * test`; takes about two seconds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "../../common/log.h"
+#include "../../intelligence/claude.h"
+
+#define SRV_MAX_SCRIPT 16
+#define SRV_MAX_REQS 32
+#define SRV_MAX_HEAD 65536
+#define SRV_MAX_BODY (4 * 1024 * 1024)
+
+#define SLUG "booking-policy"
+#define TITLE "Booking policy"
+#define CONTENT "# Booking\n\nBays are booked online at least one hour ahead.\n"
+#define REVISED                                                                                    \
+	"# Booking\n\nBays are booked online at least one hour ahead.\n\nGroups of up to 6 "       \
+	"people fit one bay.\n"
+#define CASE_MSG "Can I book bay 3 for six people tonight?"
+#define API_KEY "sk-test-key-0123456789"
+
+/* One scripted answer; body is owned by the script. */
+struct srv_resp {
+	int         status;
+	const char *headers; /* extra header lines, each ending in \r\n */
+	char       *body;
+	int         delay_ms;
+};
+
+/* One request as received. */
+struct srv_req {
+	char  *head; /* request line and headers */
+	char  *body;
+	size_t body_len;
+};
+
+static struct {
+	int             lfd, port;
+	pthread_t       th;
+	atomic_bool     stop;
+	pthread_mutex_t mu;
+	struct srv_resp script[SRV_MAX_SCRIPT];
+	int             nscript, next;
+	struct srv_req  reqs[SRV_MAX_REQS];
+	int             nreqs;
+} srv;
+
+static char base_url[64];
+
+/* ================================================================ */
+/* Helpers                                                          */
+/* ================================================================ */
+
+/* mono - monotonic seconds. */
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* msleep - sleep ms milliseconds. */
+static void
+msleep(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* reply_text - a Messages API response carrying text (malloc). */
+static char *
+reply_text(const char *text, const char *stop_reason)
+{
+	cJSON *o = cJSON_CreateObject(), *content, *blk, *usage;
+	char  *s;
+
+	cJSON_AddStringToObject(o, "id", "msg_test0001");
+	cJSON_AddStringToObject(o, "type", "message");
+	cJSON_AddStringToObject(o, "role", "assistant");
+	cJSON_AddStringToObject(o, "model", "claude-test");
+	content = cJSON_AddArrayToObject(o, "content");
+	blk = cJSON_CreateObject();
+	cJSON_AddStringToObject(blk, "type", "text");
+	cJSON_AddStringToObject(blk, "text", text);
+	cJSON_AddItemToArray(content, blk);
+	cJSON_AddStringToObject(o, "stop_reason", stop_reason);
+	cJSON_AddNullToObject(o, "stop_sequence");
+	usage = cJSON_AddObjectToObject(o, "usage");
+	cJSON_AddNumberToObject(usage, "input_tokens", 812);
+	cJSON_AddNumberToObject(usage, "output_tokens", 97);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+/* proposal_text - what the model is asked to reply with (malloc). */
+static char *
+proposal_text(const char *slug, const char *content, const char *rationale)
+{
+	cJSON *o = cJSON_CreateObject();
+	char  *s;
+
+	cJSON_AddStringToObject(o, "sop_slug", slug);
+	cJSON_AddStringToObject(o, "content", content);
+	if (rationale != NULL)
+		cJSON_AddStringToObject(o, "rationale", rationale);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+/* reply_proposal - a Messages API response carrying a proposal (malloc). */
+static char *
+reply_proposal(const char *slug, const char *content, const char *rationale)
+{
+	char *p = proposal_text(slug, content, rationale), *r = reply_text(p, "end_turn");
+
+	free(p);
+	return r;
+}
+
+/* api_error - the API's error body (malloc). */
+static char *
+api_error(const char *type, const char *message)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf),
+	         "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":\"%s\"}}", type,
+	         message);
+	return strdup(buf);
+}
+
+/* script - queue an answer; takes ownership of body. */
+static void
+script(int status, const char *headers, char *body, int delay_ms)
+{
+	pthread_mutex_lock(&srv.mu);
+	assert_true(srv.nscript < SRV_MAX_SCRIPT);
+	srv.script[srv.nscript++] = (struct srv_resp){status, headers, body, delay_ms};
+	pthread_mutex_unlock(&srv.mu);
+}
+
+/* nreqs - requests the server has received so far. */
+static int
+nreqs(void)
+{
+	int n;
+
+	pthread_mutex_lock(&srv.mu);
+	n = srv.nreqs;
+	pthread_mutex_unlock(&srv.mu);
+	return n;
+}
+
+/* header - the value of header name in a request head, or NULL (static buffer). */
+static const char *
+header(const char *head, const char *name)
+{
+	static char val[512];
+	size_t      n = strlen(name);
+	const char *p = strstr(head, "\r\n");
+
+	while (p != NULL && p[2] != '\0') {
+		const char *line = p + 2, *end = strstr(line, "\r\n");
+
+		if (end == NULL)
+			break;
+		if ((size_t)(end - line) > n && strncasecmp(line, name, n) == 0 && line[n] == ':') {
+			const char *v = line + n + 1;
+
+			while (*v == ' ')
+				v++;
+			snprintf(val, sizeof(val), "%.*s", (int)(end - v), v);
+			return val;
+		}
+		p = end;
+	}
+	return NULL;
+}
+
+/* new_client - a client of the test server */
+static claude *
+new_client(int max_retries, int timeout_ms, int cap, size_t max_content, size_t max_reply)
+{
+	struct claude_cfg cfg = {
+	    .base_url = base_url,
+	    .api_key = API_KEY,
+	    .model = "claude-test",
+	    .timeout_ms = timeout_ms,
+	    .max_retries = max_retries,
+	    .backoff_ms = 10,
+	    .calls_per_hour = cap,
+	    .max_reply = max_reply,
+	    .max_content = max_content,
+	    .max_tokens = 4096,
+	};
+	claude *c = claude_new(&cfg);
+
+	assert_non_null(c);
+	return c;
+}
+
+static const struct claude_case test_cases[] = {
+    {CASE_MSG, "Sorry, I can't help with bookings.", "wrong: groups are fine",
+     "Yes, up to six people can share one bay."},
+    {"Is there a minimum group size?", NULL, NULL, NULL},
+};
+
+static const struct claude_request test_req = {SLUG, TITLE, CONTENT, test_cases, 2};
+
+/* propose - one call with the standard request */
+static int
+propose(claude *c, struct claude_proposal *p, char *why, size_t whylen)
+{
+	return claude_propose(c, &test_req, p, why, whylen);
+}
+
+/* ================================================================ */
+/* The loopback server                                              */
+/* ================================================================ */
+
+/* srv_read_request - one request from fd into *rq; 0/-1 */
+static int
+srv_read_request(int fd, struct srv_req *rq)
+{
+	char       *buf = malloc(SRV_MAX_HEAD + 1), *end, *cl;
+	size_t      len = 0, hlen, want = 0;
+	ssize_t     r;
+	const char *v;
+
+	if (buf == NULL)
+		return -1;
+	for (;;) {
+		if (len == SRV_MAX_HEAD)
+			goto fail;
+		if ((r = recv(fd, buf + len, SRV_MAX_HEAD - len, 0)) <= 0)
+			goto fail;
+		len += (size_t)r;
+		buf[len] = '\0';
+		if ((end = strstr(buf, "\r\n\r\n")) != NULL)
+			break;
+	}
+	hlen = (size_t)(end - buf) + 4;
+	if ((rq->head = strndup(buf, hlen)) == NULL)
+		goto fail;
+	if ((v = header(rq->head, "content-length")) != NULL)
+		want = strtoul(v, NULL, 10);
+	if (want > SRV_MAX_BODY || (cl = malloc(want + 1)) == NULL)
+		goto fail;
+	rq->body = cl;
+	rq->body_len = len - hlen < want ? len - hlen : want;
+	memcpy(cl, buf + hlen, rq->body_len);
+	while (rq->body_len < want) {
+		if ((r = recv(fd, cl + rq->body_len, want - rq->body_len, 0)) <= 0)
+			goto fail;
+		rq->body_len += (size_t)r;
+	}
+	cl[rq->body_len] = '\0';
+	free(buf);
+	return 0;
+fail:
+	free(buf);
+	free(rq->head);
+	free(rq->body);
+	rq->head = rq->body = NULL;
+	return -1;
+}
+
+/* srv_answer - wait the delay (unless the client goes away), then answer */
+static void
+srv_answer(int fd, const struct srv_resp *a)
+{
+	char          head[1024];
+	struct pollfd pfd = {fd, POLLIN, 0};
+	size_t        blen = a->body != NULL ? strlen(a->body) : 0;
+	int           n;
+
+	if (a->delay_ms > 0 && poll(&pfd, 1, a->delay_ms) != 0)
+		return; /* the client hung up (timed out) first */
+	n = snprintf(head, sizeof(head),
+	             "HTTP/1.1 %d Scripted\r\nContent-Type: application/json\r\n"
+	             "Content-Length: %zu\r\nConnection: close\r\n%s\r\n",
+	             a->status, blen, a->headers != NULL ? a->headers : "");
+	if (send(fd, head, (size_t)n, MSG_NOSIGNAL) < 0)
+		return;
+	for (size_t off = 0; off < blen;) {
+		ssize_t w = send(fd, a->body + off, blen - off, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return;
+		off += (size_t)w;
+	}
+}
+
+/* srv_main - accept, read, record, answer, close; until srv.stop */
+static void *
+srv_main(void *arg)
+{
+	static const struct srv_resp none = {500, NULL, NULL, 0};
+
+	(void)arg;
+	while (!atomic_load(&srv.stop)) {
+		struct pollfd   pfd = {srv.lfd, POLLIN, 0};
+		struct srv_req  rq = {0};
+		struct srv_resp a = none;
+		struct timeval  tv = {2, 0};
+		int             fd;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		if ((fd = accept(srv.lfd, NULL, NULL)) < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (srv_read_request(fd, &rq) == 0) {
+			pthread_mutex_lock(&srv.mu);
+			if (srv.nreqs < SRV_MAX_REQS)
+				srv.reqs[srv.nreqs++] = rq;
+			else {
+				free(rq.head);
+				free(rq.body);
+			}
+			if (srv.next < srv.nscript)
+				a = srv.script[srv.next++];
+			/* Our own copy: the test may reset the script while we send. */
+			a.body = a.body != NULL ? strdup(a.body) : NULL;
+			pthread_mutex_unlock(&srv.mu);
+			srv_answer(fd, &a);
+			free(a.body);
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+/* srv_reset - forget requests and script (setup of every test) */
+static int
+srv_reset(void **state)
+{
+	(void)state;
+	pthread_mutex_lock(&srv.mu);
+	for (int i = 0; i < srv.nreqs; i++) {
+		free(srv.reqs[i].head);
+		free(srv.reqs[i].body);
+	}
+	for (int i = 0; i < srv.nscript; i++)
+		free(srv.script[i].body);
+	srv.nreqs = srv.nscript = srv.next = 0;
+	pthread_mutex_unlock(&srv.mu);
+	return 0;
+}
+
+/* srv_start - listen on a free port of 127.0.0.1 and start the thread */
+static int
+srv_start(void **state)
+{
+	struct sockaddr_in sa = {0};
+	socklen_t          len = sizeof(sa);
+	int                one = 1;
+
+	(void)state;
+	/* A proxy from the environment must not see loopback traffic. */
+	setenv("no_proxy", "127.0.0.1,localhost", 1);
+	setenv("NO_PROXY", "127.0.0.1,localhost", 1);
+	log_init("test_claude", 0);
+	pthread_mutex_init(&srv.mu, NULL);
+	if ((srv.lfd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	setsockopt(srv.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(srv.lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(srv.lfd, (struct sockaddr *)&sa, &len) < 0 || listen(srv.lfd, 16) < 0)
+		return -1;
+	srv.port = ntohs(sa.sin_port);
+	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d/", srv.port);
+	atomic_init(&srv.stop, false);
+	return pthread_create(&srv.th, NULL, srv_main, NULL) == 0 ? 0 : -1;
+}
+
+/* srv_stop - stop and join the thread, free everything */
+static int
+srv_stop(void **state)
+{
+	atomic_store(&srv.stop, true);
+	pthread_join(srv.th, NULL);
+	close(srv.lfd);
+	srv_reset(state);
+	pthread_mutex_destroy(&srv.mu);
+	return 0;
+}
+
+/* ================================================================ */
+/* Tests                                                            */
+/* ================================================================ */
+
+/* test_request_shape - path, headers, body fields, what the user message quotes */
+static void
+test_request_shape(void **state)
+{
+	claude                *c = new_client(0, 2000, 10, 0, 0);
+	struct claude_proposal p;
+	char                   why[256];
+	cJSON                 *o, *msgs, *m;
+	const char            *user, *sys;
+	struct srv_req        *rq;
+
+	(void)state;
+	script(200, NULL, reply_proposal(SLUG, REVISED, "Groups."), 0);
+	assert_int_equal(propose(c, &p, why, sizeof(why)), 0);
+	claude_proposal_clear(&p);
+	assert_int_equal(nreqs(), 1);
+	rq = &srv.reqs[0];
+
+	assert_true(strncmp(rq->head, "POST /v1/messages HTTP/1.1\r\n", 28) == 0);
+	assert_non_null(header(rq->head, "x-api-key"));
+	assert_string_equal(header(rq->head, "x-api-key"), API_KEY);
+	assert_non_null(header(rq->head, "anthropic-version"));
+	assert_string_equal(header(rq->head, "anthropic-version"), "2023-06-01");
+	assert_non_null(header(rq->head, "content-type"));
+	assert_string_equal(header(rq->head, "content-type"), "application/json");
+	assert_null(header(rq->head, "expect"));
+	assert_null(strstr(rq->body, API_KEY));
+
+	assert_non_null(o = cJSON_Parse(rq->body));
+	assert_true(cJSON_IsString(cJSON_GetObjectItem(o, "model")));
+	assert_string_equal(cJSON_GetObjectItem(o, "model")->valuestring, "claude-test");
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(o, "max_tokens")));
+	assert_int_equal(cJSON_GetObjectItem(o, "max_tokens")->valueint, 4096);
+	assert_true(cJSON_IsString(cJSON_GetObjectItem(o, "system")));
+	sys = cJSON_GetObjectItem(o, "system")->valuestring;
+	assert_non_null(strstr(sys, "golf-simulator"));
+	assert_non_null(strstr(sys, "\"sop_slug\""));
+	msgs = cJSON_GetObjectItem(o, "messages");
+	assert_true(cJSON_IsArray(msgs));
+	assert_int_equal(cJSON_GetArraySize(msgs), 1);
+	m = cJSON_GetArrayItem(msgs, 0);
+	assert_string_equal(cJSON_GetObjectItem(m, "role")->valuestring, "user");
+	assert_true(cJSON_IsString(cJSON_GetObjectItem(m, "content")));
+	user = cJSON_GetObjectItem(m, "content")->valuestring;
+	assert_non_null(strstr(user, CONTENT));
+	assert_non_null(strstr(user, CASE_MSG));
+	assert_non_null(strstr(user, "slug: " SLUG));
+	assert_non_null(strstr(user, "title: " TITLE));
+	assert_non_null(strstr(user, "Yes, up to six people can share one bay."));
+	assert_non_null(strstr(user, "(not given)"));
+	/* The delimiters carry a random suffix: <content_0123456789abcdef> */
+	assert_non_null(strstr(user, "<content_"));
+	assert_int_equal(strspn(strstr(user, "<content_") + 9, "0123456789abcdef"), 16);
+	cJSON_Delete(o);
+	claude_free(c);
+}
+
+/* test_valid_reply - a good reply gives the proposal */
+static void
+test_valid_reply(void **state)
+{
+	claude                *c = new_client(2, 2000, 10, 0, 0);
+	struct claude_proposal p;
+	char                   why[256] = "";
+
+	(void)state;
+	script(200, NULL, reply_proposal(SLUG, REVISED, "Says groups of six fit one bay."), 0);
+	assert_int_equal(propose(c, &p, why, sizeof(why)), 0);
+	assert_string_equal(p.content, REVISED);
+	assert_string_equal(p.rationale, "Says groups of six fit one bay.");
+	assert_int_equal(claude_calls_last_hour(c), 1);
+	claude_proposal_clear(&p);
+	assert_null(p.content);
+	claude_proposal_clear(NULL);
+	claude_free(c);
+	claude_free(NULL);
+}
+
+/* test_fenced_reply - a ```json fence and prose around the object are fine */
+static void
+test_fenced_reply(void **state)
+{
+	claude                *c = new_client(0, 2000, 10, 0, 0);
+	struct claude_proposal p;
+	char                   why[256] = "", text[4096];
+	char                  *obj = proposal_text(SLUG, REVISED, NULL);
+
+	(void)state;
+	snprintf(text, sizeof(text),
+	         "Here is the {revised} SOP:\n\n```json\n%s\n```\n\nLet me know.", obj);
+	free(obj);
+	script(200, NULL, reply_text(text, "end_turn"), 0);
+	assert_int_equal(propose(c, &p, why, sizeof(why)), 0);
+	assert_string_equal(p.content, REVISED);
+	assert_string_equal(p.rationale, "");
+	claude_proposal_clear(&p);
+	claude_free(c);
+}
+
+/* test_retry_after_429 - 429 with retry-after: 1, then success: two attempts */
+static void
+test_retry_after_429(void **state)
+{
+	claude                *c = new_client(2, 2000, 10, 0, 0);
+	struct claude_proposal p;
+	char                   why[256] = "";
+	double                 t0 = mono(), dt;
+
+	(void)state;
+	script(429, "retry-after: 1\r\n", api_error("rate_limit_error", "slow down"), 0);
+	script(200, NULL, reply_proposal(SLUG, REVISED, "r"), 0);
+	assert_int_equal(propose(c, &p, why, sizeof(why)), 0);
+	dt = mono() - t0;
+	assert_true(dt >= 0.95);
+	assert_true(dt < 2.5);
+	assert_int_equal(nreqs(), 2);
+	assert_int_equal(claude_calls_last_hour(c), 2);
+	claude_proposal_clear(&p);
+	claude_free(c);
+}
+
+/* test_overloaded_529 - 529 overloaded_error is retried after the backoff */
+static void
+test_overloaded_529(void **state)
+{
+	claude                *c = new_client(1, 2000, 10, 0, 0);
+	struct claude_proposal p;
+	char                   why[256] = "";
+
+	(void)state;
+	script(529, NULL, api_error("overloaded_error", "Overloaded"), 0);
+	script(200, NULL, reply_proposal(SLUG, REVISED, "r"), 0);
+	assert_int_equal(propose(c, &p, why, sizeof(why)), 0);
+	assert_int_equal(nreqs(), 2);
+	claude_proposal_clear(&p);
+	claude_free(c);
+}
+
+/* test_500_exhausted - three 500s with max_retries 2: failure after 3 attempts */
+static void
+test_500_exhausted(void **state)
+{
+	claude                *c = new_client(2, 2000, 10, 0, 0);
+	struct claude_proposal p;
+	char                   why[256] = "";
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		script(500, NULL, api_error("api_error", "Internal server error"), 0);
+	script(200, NULL, reply_proposal(SLUG, REVISED, "never reached"), 0);
+	assert_int_equal(propose(c, &p, why, sizeof(why)), -1);
+	assert_string_equal(why, "HTTP 500 after 3 attempts");
+	assert_null(p.content);
+	assert_int_equal(nreqs(), 3);
+	assert_int_equal(claude_calls_last_hour(c), 3);
+	claude_free(c);
+}
+
+/* test_400_no_retry - a 4xx other than 429 is final */
+static void
+test_400_no_retry(void **state)
+{
+	claude                *c = new_client(2, 2000, 10, 0, 0);
+	struct claude_proposal p;
+	char                   why[256] = "";
+
+	(void)state;
+	script(400, NULL, api_error("invalid_request_error", "max_tokens: too large"), 0);
+	script(200, NULL, reply_proposal(SLUG, REVISED, "never reached"), 0);
+	assert_int_equal(propose(c, &p, why, sizeof(why)), -1);
+	assert_true(strncmp(why, "HTTP 400 invalid_request_error", 30) == 0);
+	assert_int_equal(nreqs(), 1);
+	claude_free(c);
+}
+
+/* test_spend_limit_no_retry - the monthly spend cap's 429 is not retried */
+static void
+test_spend_limit_no_retry(void **state)
+{
+	claude                *c = new_client(2, 2000, 10, 0, 0);
+	struct claude_proposal p;
+	char                   why[256] = "";
+
+	(void)state;
+	script(
+	    429, NULL,
+	    strdup(
+	        "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":"
+	        "\"spend limit\",\"details\":{\"error_code\":\"enforced_spend_limit_reached\"}}}"),
+	    0);
+	assert_int_equal(propose(c, &p, why, sizeof(why)), -1);
+	assert_string_equal(why, "HTTP 429 spend limit reached");
+	assert_int_equal(nreqs(), 1);
+	claude_free(c);
+}
+
+/* test_timeout - the server sleeps past timeout_ms */
+static void
+test_timeout(void **state)
+{
+	claude                *c = new_client(0, 200, 10, 0, 0);
+	struct claude_proposal p;
+	char                   why[256] = "";
+	double                 t0 = mono(), dt;
+
+	(void)state;
+	script(200, NULL, reply_proposal(SLUG, REVISED, "late"), 1500);
+	assert_int_equal(propose(c, &p, why, sizeof(why)), -1);
+	dt = mono() - t0;
+	assert_string_equal(why, "timeout");
+	assert_true(dt >= 0.15 && dt < 1.0);
+	assert_int_equal(nreqs(), 1);
+	claude_free(c);
+}
+
+/* test_transport_error - nobody listens: retried, then given up */
+static void
+test_transport_error(void **state)
+{
+	struct sockaddr_in     sa = {0};
+	socklen_t              len = sizeof(sa);
+	char                   url[64], why[256] = "";
+	int                    fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct claude_cfg      cfg = {.api_key = API_KEY,
+	                              .model = "m",
+	                              .max_retries = 1,
+	                              .backoff_ms = 10,
+	                              .timeout_ms = 1000};
+	claude                *c;
+	struct claude_proposal p;
+
+	(void)state;
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sa.sin_port));
+	cfg.base_url = url;
+	assert_non_null(c = claude_new(&cfg));
+	assert_int_equal(claude_propose(c, &test_req, &p, why, sizeof(why)), -1);
+	close(fd);
+	assert_true(strncmp(why, "transport error", 15) == 0);
+	assert_non_null(strstr(why, "after 2 attempts"));
+	assert_int_equal(claude_calls_last_hour(c), 2);
+	claude_free(c);
+}
+
+/* expect_failure - one scripted 200 body; the call fails with want, once */
+static void
+expect_failure(claude *c, char *body, const char *want)
+{
+	struct claude_proposal p;
+	char                   why[256] = "";
+
+	script(200, NULL, body, 0);
+	assert_int_equal(propose(c, &p, why, sizeof(why)), -1);
+	assert_string_equal(why, want);
+	assert_null(p.content);
+	assert_null(p.rationale);
+	assert_int_equal(nreqs(), 1);
+}
+
+/* test_malformed_body - a 200 whose body is not JSON */
+static void
+test_malformed_body(void **state)
+{
+	claude *c = new_client(2, 2000, 10, 0, 0);
+
+	(void)state;
+	expect_failure(c, strdup("not json"), "response body is not JSON");
+	claude_free(c);
+}
+
+/* test_text_not_json - the model answered in prose */
+static void
+test_text_not_json(void **state)
+{
+	claude *c = new_client(2, 2000, 10, 0, 0);
+
+	(void)state;
+	expect_failure(c, reply_text("I think the SOP is fine as it is {really}.", "end_turn"),
+	               "reply is not JSON");
+	claude_free(c);
+}
+
+/* test_wrong_slug - a proposal for another SOP */
+static void
+test_wrong_slug(void **state)
+{
+	claude *c = new_client(2, 2000, 10, 0, 0);
+
+	(void)state;
+	expect_failure(c, reply_proposal("door-codes", REVISED, "r"), "reply names another SOP");
+	claude_free(c);
+}
+
+/* test_oversize_content - content over max_content */
+static void
+test_oversize_content(void **state)
+{
+	claude *c = new_client(2, 2000, 10, 1024, 0);
+	char    big[2048];
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	expect_failure(c, reply_proposal(SLUG, big, "r"), "content exceeds 1024 bytes");
+	claude_free(c);
+}
+
+/* test_unchanged_content - the same text back (white space aside) */
+static void
+test_unchanged_content(void **state)
+{
+	claude *c = new_client(2, 2000, 10, 0, 0);
+
+	(void)state;
+	expect_failure(c, reply_proposal(SLUG, "\n" CONTENT "\n\n", "no change"),
+	               "content is unchanged");
+	claude_free(c);
+}
+
+/* test_empty_content - blank content */
+static void
+test_empty_content(void **state)
+{
+	claude *c = new_client(2, 2000, 10, 0, 0);
+
+	(void)state;
+	expect_failure(c, reply_proposal(SLUG, " \n ", "r"), "content is empty");
+	claude_free(c);
+}
+
+/* test_bad_utf8_content - raw bytes that are not UTF-8 */
+static void
+test_bad_utf8_content(void **state)
+{
+	claude *c = new_client(2, 2000, 10, 0, 0);
+
+	(void)state;
+	expect_failure(c, reply_proposal(SLUG, "# Booking\n\xff\xfe broken\n", "r"),
+	               "content is not valid UTF-8");
+	claude_free(c);
+}
+
+/* test_stop_max_tokens - a cut-off reply */
+static void
+test_stop_max_tokens(void **state)
+{
+	claude *c = new_client(2, 2000, 10, 0, 0);
+	char   *obj = proposal_text(SLUG, REVISED, "r");
+
+	(void)state;
+	expect_failure(c, reply_text(obj, "max_tokens"), "stop_reason max_tokens");
+	free(obj);
+	claude_free(c);
+}
+
+/* test_oversize_reply - a body over max_reply is discarded, not retried */
+static void
+test_oversize_reply(void **state)
+{
+	claude *c = new_client(2, 2000, 10, 0, 4096);
+	char    big[10000];
+
+	(void)state;
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	expect_failure(c, reply_proposal(SLUG, big, "r"), "reply exceeds 4096 bytes");
+	claude_free(c);
+}
+
+/* test_hourly_cap - over the cap, no request reaches the server */
+static void
+test_hourly_cap(void **state)
+{
+	claude                *c = new_client(0, 2000, 2, 0, 0);
+	struct claude_proposal p;
+	char                   why[256] = "";
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		script(200, NULL, reply_proposal(SLUG, REVISED, "r"), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(propose(c, &p, why, sizeof(why)), 0);
+		claude_proposal_clear(&p);
+	}
+	assert_int_equal(propose(c, &p, why, sizeof(why)), -1);
+	assert_string_equal(why, "rate cap reached (2 calls in the last hour)");
+	assert_int_equal(nreqs(), 2);
+	assert_int_equal(claude_calls_last_hour(c), 2);
+	claude_free(c);
+}
+
+/* test_cap_stops_retries - the cap also bounds retries */
+static void
+test_cap_stops_retries(void **state)
+{
+	claude                *c = new_client(5, 2000, 2, 0, 0);
+	struct claude_proposal p;
+	char                   why[256] = "";
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		script(503, NULL, api_error("api_error", "unavailable"), 0);
+	assert_int_equal(propose(c, &p, why, sizeof(why)), -1);
+	assert_string_equal(why, "HTTP 503, then rate cap reached (2 calls in the last hour)");
+	assert_int_equal(nreqs(), 2);
+	claude_free(c);
+}
+
+/* canceller - cancel the client after 200 ms */
+static void *
+canceller(void *arg)
+{
+	msleep(200);
+	claude_cancel(arg);
+	return NULL;
+}
+
+/* test_cancel - a cancel ends a long retry-after wait at once */
+static void
+test_cancel(void **state)
+{
+	claude                *c = new_client(2, 2000, 10, 0, 0);
+	struct claude_proposal p;
+	char                   why[256] = "";
+	pthread_t              th;
+	double                 t0 = mono(), dt;
+
+	(void)state;
+	script(429, "Retry-After: 20\r\n", api_error("rate_limit_error", "slow down"), 0);
+	assert_int_equal(pthread_create(&th, NULL, canceller, c), 0);
+	assert_int_equal(propose(c, &p, why, sizeof(why)), -1);
+	dt = mono() - t0;
+	pthread_join(th, NULL);
+	assert_string_equal(why, "cancelled");
+	assert_true(dt < 1.0);
+	assert_int_equal(propose(c, &p, why, sizeof(why)), -1);
+	assert_string_equal(why, "cancelled");
+	assert_int_equal(nreqs(), 1);
+	claude_free(c);
+}
+
+/* test_cases_capped - at most CLAUDE_MAX_CASES cases, long fields cut, UTF-8 kept */
+static void
+test_cases_capped(void **state)
+{
+	claude                *c = new_client(0, 2000, 10, 0, 0);
+	struct claude_case     cases[25];
+	struct claude_request  req = {SLUG, NULL, CONTENT, cases, 25};
+	struct claude_proposal p;
+	char                   why[256] = "", msgs[25][32], *longtext;
+	const char            *user;
+	cJSON                 *o;
+
+	(void)state;
+	/* 5001 bytes of two-byte characters, with a stray byte that is not UTF-8 */
+	longtext = malloc(5002);
+	for (int i = 0; i < 5000; i += 2)
+		memcpy(longtext + i, "\xc3\xa9", 2);
+	longtext[10] = '\xff';
+	longtext[5000] = '\0';
+	for (int i = 0; i < 25; i++) {
+		snprintf(msgs[i], sizeof(msgs[i]), "case-%02d question", i + 1);
+		cases[i] = (struct claude_case){msgs[i], longtext, NULL, NULL};
+	}
+	script(200, NULL, reply_proposal(SLUG, REVISED, "r"), 0);
+	assert_int_equal(claude_propose(c, &req, &p, why, sizeof(why)), 0);
+	claude_proposal_clear(&p);
+	assert_int_equal(nreqs(), 1);
+	assert_non_null(o = cJSON_Parse(srv.reqs[0].body));
+	user = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "messages"), 0),
+	                           "content")
+	           ->valuestring;
+	assert_non_null(strstr(user, "case-20 question"));
+	assert_null(strstr(user, "case-21 question"));
+	assert_non_null(strstr(user, "count=\"20\" of=\"25\""));
+	assert_non_null(strstr(user, "[... cut]"));
+	assert_non_null(strstr(user, "\xef\xbf\xbd")); /* U+FFFD for the stray byte */
+	assert_non_null(strstr(user, "title: " SLUG)); /* no title: the slug stands in */
+	assert_true(strlen(user) < 25 * 4 * 2100);
+	cJSON_Delete(o);
+	free(longtext);
+	claude_free(c);
+}
+
+/* test_bad_input - refused before any request */
+static void
+test_bad_input(void **state)
+{
+	claude                *c = new_client(0, 2000, 10, 0, 0);
+	struct claude_request  req = test_req;
+	struct claude_proposal p;
+	char                   why[256] = "";
+	struct claude_cfg      cfg = {.base_url = base_url, .model = "m"};
+
+	(void)state;
+	assert_null(claude_new(&cfg)); /* no key */
+	assert_null(claude_new(NULL));
+	req.ncases = 0;
+	assert_int_equal(claude_propose(c, &req, &p, why, sizeof(why)), -1);
+	assert_string_equal(why, "no failing interactions to learn from");
+	req = test_req;
+	req.content = "bad \xc0\xaf utf-8";
+	assert_int_equal(claude_propose(c, &req, &p, why, sizeof(why)), -1);
+	assert_string_equal(why, "current content is not valid UTF-8");
+	assert_int_equal(nreqs(), 0);
+	assert_int_equal(claude_calls_last_hour(c), 0);
+	claude_free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup(test_request_shape, srv_reset),
+	    cmocka_unit_test_setup(test_valid_reply, srv_reset),
+	    cmocka_unit_test_setup(test_fenced_reply, srv_reset),
+	    cmocka_unit_test_setup(test_retry_after_429, srv_reset),
+	    cmocka_unit_test_setup(test_overloaded_529, srv_reset),
+	    cmocka_unit_test_setup(test_500_exhausted, srv_reset),
+	    cmocka_unit_test_setup(test_400_no_retry, srv_reset),
+	    cmocka_unit_test_setup(test_spend_limit_no_retry, srv_reset),
+	    cmocka_unit_test_setup(test_timeout, srv_reset),
+	    cmocka_unit_test_setup(test_transport_error, srv_reset),
+	    cmocka_unit_test_setup(test_malformed_body, srv_reset),
+	    cmocka_unit_test_setup(test_text_not_json, srv_reset),
+	    cmocka_unit_test_setup(test_wrong_slug, srv_reset),
+	    cmocka_unit_test_setup(test_oversize_content, srv_reset),
+	    cmocka_unit_test_setup(test_unchanged_content, srv_reset),
+	    cmocka_unit_test_setup(test_empty_content, srv_reset),
+	    cmocka_unit_test_setup(test_bad_utf8_content, srv_reset),
+	    cmocka_unit_test_setup(test_stop_max_tokens, srv_reset),
+	    cmocka_unit_test_setup(test_oversize_reply, srv_reset),
+	    cmocka_unit_test_setup(test_hourly_cap, srv_reset),
+	    cmocka_unit_test_setup(test_cap_stops_retries, srv_reset),
+	    cmocka_unit_test_setup(test_cancel, srv_reset),
+	    cmocka_unit_test_setup(test_cases_capped, srv_reset),
+	    cmocka_unit_test_setup(test_bad_input, srv_reset),
+	};
+
+	return cmocka_run_group_tests(tests, srv_start, srv_stop);
+}
