@@ -248,7 +248,7 @@ diff_bisect(struct diff_ctx *c, ptrdiff_t xl, ptrdiff_t xh, ptrdiff_t yl, ptrdif
 	for (ptrdiff_t d = 0; d < maxd; d++) {
 		if (c->work > DIFF_MAX_WORK)
 			return -1;
-		for (ptrdiff_t k1 = -d + k1lo; k1 <= d - k1hi; k1 += 2) {
+		for (ptrdiff_t k1 = d - k1hi; k1 >= -d + k1lo; k1 -= 2) {
 			ptrdiff_t i1 = off + k1, i2 = off + delta - k1, x1, y1, x0;
 
 			if (k1 == -d || (k1 != d && v1[i1 - 1] < v1[i1 + 1]))
@@ -297,8 +297,8 @@ diff_bisect(struct diff_ctx *c, ptrdiff_t xl, ptrdiff_t xh, ptrdiff_t yl, ptrdif
 
 				/* a forward value off the grid is no place to split */
 				if (x1 <= N && y1 <= M && x1 >= N - x2) {
-					*sx = xl + x1;
-					*sy = yl + y1;
+					*sx = xh - x2;
+					*sy = yh - y2;
 					return 0;
 				}
 			}

@@ -23,7 +23,7 @@
 #include "common/util.h"
 #include "gateway/gw.h"
 
-#define INTEL_DEADLINE_MS 300000
+#define INTEL_DEADLINE_MS 400000 /* analysis: a minute of Claude, then its last call */
 
 static const char *const statuses[] = {"pending", "approved", "applied", "rejected",
                                        "stale",   "failed",   NULL};

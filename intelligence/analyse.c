@@ -37,7 +37,7 @@
 #define AN_STRONG 0.60 /* correction terms an SOP must hold to "already say it" */
 #define AN_MAX_PROPOSALS 20
 #define AN_QA_HEADING "## Questions staff answered"
-#define AN_CLAUDE_BUDGET_US (120LL * 1000000) /* then the local analyser does the rest */
+#define AN_CLAUDE_BUDGET_US (60LL * 1000000) /* then the local analyser does the rest */
 
 struct fb {
 	int64_t     id;
@@ -397,6 +397,35 @@ propose_local(db_conn *db, const struct cluster *c, const struct intel_sops *s, 
 	return rc;
 }
 
+/* unchanged - is there a pending proposal for this cluster with exactly this evidence? */
+static bool
+unchanged(db_conn *db, const char *key, const struct cluster *c)
+{
+	const char *p[] = {key};
+	PGresult   *r = db_exec(db,
+	                        "SELECT evidence_ids FROM proposals WHERE cluster_key = $1 "
+	                          "AND status = 'pending'",
+	                        1, p);
+	bool        same = false;
+
+	for (int i = 0; r != NULL && i < PQntuples(r) && !same; i++) {
+		const char *s = db_val(r, i, 0);
+		int         k = 0;
+
+		/* "{1,2,3}" against the cluster's ids, in order */
+		for (s++; k < c->n && *s != '\0'; k++) {
+			char *end;
+
+			if (strtoll(s, &end, 10) != c->ids[k])
+				break;
+			s = end + 1;
+		}
+		same = k == c->n && s[-1] == '}';
+	}
+	PQclear(r);
+	return same;
+}
+
 /* intel_analyse - one whole analysis; proposals made or refreshed go into made */
 int
 intel_analyse(struct intel *in, db_conn *db, const char *tid, cJSON *made, char *why, size_t whylen)
@@ -464,6 +493,8 @@ intel_analyse(struct intel *in, db_conn *db, const char *tid, cJSON *made, char 
 			continue;
 		snprintf(key, sizeof(key), "feedback:%s:%lld",
 		         *c->group ? c->group : c->m[0]->route, (long long)c->ids[0]);
+		if (unchanged(db, key, c)) /* its pending proposal has this evidence already */
+			continue;
 		target = *c->group ? intel_sop_index(&s, c->group) : -1;
 		if (in->claude != NULL && target >= 0 && env_mono_us() - t0 < AN_CLAUDE_BUDGET_US &&
 		    ask_claude(in, db, c, &s, target, key, made) == 0) {

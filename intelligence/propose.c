@@ -137,6 +137,8 @@ intel_store(db_conn *db, const struct intel_prop *p, cJSON *made)
 		    "WHERE (p.evidence_ids, p.base_sha256, p.content, p.examples) IS DISTINCT FROM "
 		    "  (EXCLUDED.evidence_ids, EXCLUDED.base_sha256, EXCLUDED.content, "
 		    "   EXCLUDED.examples) "
+		    "  AND NOT (p.analyser = 'claude' AND EXCLUDED.analyser = 'local' "
+		    "           AND p.base_sha256 = EXCLUDED.base_sha256) "
 		    "RETURNING proposal_json(p, false)::text, id, (xmax = 0)",
 		    14, v);
 	}
