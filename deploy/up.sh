@@ -72,8 +72,10 @@ done
 
 if [ -n "${CLUBOS_ADMIN_PASSWORD:-}" ]; then
 	pw="(the CLUBOS_ADMIN_PASSWORD you set)"
-else
+elif [ -r "$CLUBOS_ADMIN_PASSWORD_FILE" ]; then
 	pw=$(cat "$CLUBOS_ADMIN_PASSWORD_FILE")
+else
+	pw="(set when this database was first seeded; $CLUBOS_ADMIN_PASSWORD_FILE is gone)"
 fi
 cat <<MSG
 
