@@ -222,12 +222,16 @@ diff_mark(struct diff_ctx *c, ptrdiff_t xl, ptrdiff_t xh, ptrdiff_t yl, ptrdiff_
 
 /*
  * diff_bisect - the middle of a shortest edit path from (xl, yl) to
- * (xh, yh): 0 with the split point in *sx, *sy, or -1 when the work budget
- * ran out first.  Both ranges are non-empty.  Forward paths run from the
- * top left, backward paths from the bottom right (in mirrored coordinates,
- * x and y counted from the end); when a front passes the other on the same
- * diagonal, the end of the forward path there is on a shortest path.  A
- * front that leaves the grid narrows the diagonals searched after it.
+ * (xh, yh) in sa and sb: 0 with the split point in *sx, *sy, or -1 when
+ * the work budget ran out first.  Both ranges are non-empty.  Forward
+ * paths run from the top left; backward paths from the bottom right, in
+ * mirrored coordinates (x and y counted from the end).  v1[off + k] is the
+ * furthest x reached on forward diagonal k = x - y, v2 the same backward.
+ * When the fronts meet on a diagonal, the end of the snake there is on a
+ * shortest path.  Diagonals are tried from the most deletions to the most
+ * additions, as GNU diff does, so that ties between equally short diffs
+ * go the same way.  Diagonals whose front left the grid are dropped from
+ * the next round.
  */
 static int
 diff_bisect(struct diff_ctx *c, ptrdiff_t xl, ptrdiff_t xh, ptrdiff_t yl, ptrdiff_t yh,
@@ -246,63 +250,67 @@ diff_bisect(struct diff_ctx *c, ptrdiff_t xl, ptrdiff_t xh, ptrdiff_t yl, ptrdif
 	v2[off + 1] = 0;
 	c->work += vlen;
 	for (ptrdiff_t d = 0; d < maxd; d++) {
+		ptrdiff_t lo = 0, hi = 0;
+
 		if (c->work > DIFF_MAX_WORK)
 			return -1;
-		for (ptrdiff_t k1 = d - k1hi; k1 >= -d + k1lo; k1 -= 2) {
-			ptrdiff_t i1 = off + k1, i2 = off + delta - k1, x1, y1, x0;
+		for (ptrdiff_t k = d - k1hi; k >= -d + k1lo; k -= 2) {
+			ptrdiff_t i = off + k, j = off + delta - k, x, y, x0;
 
-			if (k1 == -d || (k1 != d && v1[i1 - 1] < v1[i1 + 1]))
-				x1 = v1[i1 + 1];
+			if (k == -d || (k != d && v1[i - 1] < v1[i + 1]))
+				x = v1[i + 1];
 			else
-				x1 = v1[i1 - 1] + 1;
-			y1 = x1 - k1;
-			x0 = x1;
-			while (x1 < N && y1 < M && A[x1] == B[y1]) {
-				x1++;
-				y1++;
+				x = v1[i - 1] + 1;
+			y = x - k;
+			x0 = x;
+			while (x < N && y < M && A[x] == B[y]) {
+				x++;
+				y++;
 			}
-			c->work += 1 + (x1 - x0);
-			v1[i1] = x1;
-			if (x1 > N)
-				k1hi += 2; /* off the right edge */
-			else if (y1 > M)
-				k1lo += 2; /* off the bottom edge */
-			else if (odd && i2 >= 0 && i2 < vlen && v2[i2] >= 0 && x1 >= N - v2[i2]) {
-				*sx = xl + x1;
-				*sy = yl + y1;
+			c->work += 1 + (x - x0);
+			v1[i] = x;
+			if (x > N)
+				hi += 2; /* off the right edge */
+			else if (y > M)
+				lo += 2; /* off the bottom edge */
+			else if (odd && j >= 0 && j < vlen && v2[j] >= 0 && v2[j] <= N &&
+			         v2[j] - (delta - k) <= M && x >= N - v2[j]) {
+				*sx = xl + x;
+				*sy = yl + y;
 				return 0;
 			}
 		}
-		for (ptrdiff_t k2 = -d + k2lo; k2 <= d - k2hi; k2 += 2) {
-			ptrdiff_t i2 = off + k2, i1 = off + delta - k2, x2, y2, x0;
+		k1lo += lo;
+		k1hi += hi;
+		lo = hi = 0;
+		for (ptrdiff_t k = -d + k2lo; k <= d - k2hi; k += 2) {
+			ptrdiff_t i = off + k, j = off + delta - k, x, y, x0;
 
-			if (k2 == -d || (k2 != d && v2[i2 - 1] < v2[i2 + 1]))
-				x2 = v2[i2 + 1];
+			if (k == -d || (k != d && v2[i - 1] < v2[i + 1]))
+				x = v2[i + 1];
 			else
-				x2 = v2[i2 - 1] + 1;
-			y2 = x2 - k2;
-			x0 = x2;
-			while (x2 < N && y2 < M && A[N - x2 - 1] == B[M - y2 - 1]) {
-				x2++;
-				y2++;
+				x = v2[i - 1] + 1;
+			y = x - k;
+			x0 = x;
+			while (x < N && y < M && A[N - x - 1] == B[M - y - 1]) {
+				x++;
+				y++;
 			}
-			c->work += 1 + (x2 - x0);
-			v2[i2] = x2;
-			if (x2 > N)
-				k2hi += 2;
-			else if (y2 > M)
-				k2lo += 2;
-			else if (!odd && i1 >= 0 && i1 < vlen && v1[i1] >= 0) {
-				ptrdiff_t x1 = v1[i1], y1 = x1 - (delta - k2);
-
-				/* a forward value off the grid is no place to split */
-				if (x1 <= N && y1 <= M && x1 >= N - x2) {
-					*sx = xh - x2;
-					*sy = yh - y2;
-					return 0;
-				}
+			c->work += 1 + (x - x0);
+			v2[i] = x;
+			if (x > N)
+				hi += 2;
+			else if (y > M)
+				lo += 2;
+			else if (!odd && j >= 0 && j < vlen && v1[j] >= 0 && v1[j] <= N &&
+			         v1[j] - (delta - k) <= M && v1[j] >= N - x) {
+				*sx = xh - x;
+				*sy = yh - y;
+				return 0;
 			}
 		}
+		k2lo += lo;
+		k2hi += hi;
 	}
 	return -1;
 }

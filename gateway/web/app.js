@@ -1,5 +1,6 @@
 // ClubOS web front desk: sign in, ask, see the route/SOP/escalation of each
-// answer, and mark answers helpful or not (the learning loop's input).
+// answer, and mark answers helpful or not (the learning loop's input); staff
+// see the proposed SOP changes with their diffs, and an admin decides them.
 "use strict";
 const $ = (s) => document.querySelector(s);
 let token = sessionStorage.getItem("clubos.token");
@@ -21,11 +22,56 @@ async function api(path, body) {
   return data;
 }
 
+const STAFF = ["admin", "operator", "support"];
+
 function show() {
   $("#login").hidden = !!token;
   $("#desk").hidden = !token;
   $("#logout").hidden = !token;
   $("#who").textContent = token ? "signed in as " + role : "";
+  $("#learning").hidden = !(token && STAFF.includes(role));
+  $("#analyze").hidden = role !== "admin";
+  if (token && STAFF.includes(role)) proposals();
+}
+
+// proposals - the pending ones, each with its diff; approve/reject for admins
+async function proposals() {
+  const box = $("#proposals");
+  $("#learning-error").textContent = "";
+  try {
+    const list = await api("/api/intelligence/proposals?status=pending");
+    box.replaceChildren();
+    if (!list.length) box.textContent = "Nothing pending.";
+    for (const p of list) {
+      const card = document.createElement("div");
+      card.className = "card proposal";
+      const h = document.createElement("div");
+      h.textContent = `#${p.id} ${p.kind} · ${p.sop_slug || "new topic"} · ` +
+        `${p.analyser} · ${p.evidence_count} unhelpful · ${p.rationale}`;
+      const pre = document.createElement("pre");
+      pre.textContent = p.diff;
+      card.append(h, pre);
+      if (role === "admin") {
+        for (const [label, action] of [["Approve", "approve"], ["Reject", "reject"]]) {
+          const b = document.createElement("button");
+          b.type = "button";
+          b.textContent = label;
+          b.onclick = async () => {
+            try {
+              await api(`/api/intelligence/proposals/${p.id}/${action}`, {});
+            } catch (e) {
+              $("#learning-error").textContent = `#${p.id}: ${e.message}`;
+            }
+            proposals();
+          };
+          card.appendChild(b);
+        }
+      }
+      box.appendChild(card);
+    }
+  } catch (e) {
+    $("#learning-error").textContent = e.message;
+  }
 }
 
 function bubble(cls, text) {
@@ -50,7 +96,12 @@ function meta(div, a) {
     b.type = "button";
     b.textContent = label;
     b.onclick = async () => {
-      await api("/api/feedback", { trace_id: a.trace_id, helpful });
+      const fb = { trace_id: a.trace_id, helpful };
+      if (!helpful && STAFF.includes(role)) {
+        const fix = prompt("What should the answer have been? (optional)");
+        if (fix) fb.correct_answer = fix;
+      }
+      await api("/api/feedback", fb);
       m.querySelectorAll("button").forEach((x) => x.remove());
       m.append(" · thanks for the feedback");
     };
@@ -69,7 +120,17 @@ $("#login").onsubmit = async (ev) => {
     sessionStorage.setItem("clubos.token", token);
     sessionStorage.setItem("clubos.role", role);
     $("#login-error").textContent = "";
-    show();
+    $("#refresh").onclick = proposals;
+$("#analyze").onclick = async () => {
+  try {
+    await api("/api/intelligence/analyze", {});
+  } catch (e) {
+    $("#learning-error").textContent = e.message;
+  }
+  proposals();
+};
+
+show();
   } catch (e) {
     $("#login-error").textContent = e.message;
   }
@@ -92,6 +153,16 @@ $("#ask").onsubmit = async (ev) => {
     bubble("bot", "Sorry: " + e.message);
     if (e.status === 401) { token = null; sessionStorage.clear(); show(); }
   }
+};
+
+$("#refresh").onclick = proposals;
+$("#analyze").onclick = async () => {
+  try {
+    await api("/api/intelligence/analyze", {});
+  } catch (e) {
+    $("#learning-error").textContent = e.message;
+  }
+  proposals();
 };
 
 show();
