@@ -56,7 +56,7 @@ struct diff_seq {
 struct diff_ctx {
 	struct diff_side a, b;
 	struct diff_seq  sa, sb;
-	ptrdiff_t        nid; /* distinct lines */
+	ptrdiff_t        nid;     /* distinct lines */
 	ptrdiff_t       *v1, *v2; /* Myers' forward and backward fronts */
 	long long        work;
 };
@@ -501,7 +501,8 @@ diff_changes(const struct diff_ctx *c, struct diff_change **out)
 			while (j < c->b.n && c->b.chg[j])
 				j++;
 			if (i == ci && j == cj)
-				break; /* unchanged lines left over on one side only: cannot happen */
+				break; /* unchanged lines left over on one side only: cannot happen
+				        */
 			if (v != NULL)
 				v[n] = (struct diff_change){ci, cj, i - ci, j - cj};
 			n++;
@@ -515,16 +516,16 @@ diff_changes(const struct diff_ctx *c, struct diff_change **out)
 
 /* diff_hunk - print the hunk of changes ch[0..n), with ctx lines of context */
 static void
-diff_hunk(const struct diff_ctx *c, struct diff_buf *o, const struct diff_change *ch,
-          ptrdiff_t n, ptrdiff_t ctx, ptrdiff_t next_i)
+diff_hunk(const struct diff_ctx *c, struct diff_buf *o, const struct diff_change *ch, ptrdiff_t n,
+          ptrdiff_t ctx, ptrdiff_t next_i)
 {
 	const struct diff_change *last = &ch[n - 1];
 	ptrdiff_t                 lead = ch[0].i < ctx ? ch[0].i : ctx;
 	ptrdiff_t                 gap = next_i - (last->i + last->del);
 	ptrdiff_t                 trail = gap < ctx ? gap : ctx;
 	ptrdiff_t                 i = ch[0].i - lead, j = ch[0].j - lead;
-	ptrdiff_t                 ea = last->i + last->del + trail, eb = last->j + last->add + trail;
-	char                      ra[48], rb[48], hdr[128];
+	ptrdiff_t ea = last->i + last->del + trail, eb = last->j + last->add + trail;
+	char      ra[48], rb[48], hdr[128];
 
 	diff_range(ra, sizeof(ra), i, ea - i);
 	diff_range(rb, sizeof(rb), j, eb - j);
