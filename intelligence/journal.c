@@ -252,11 +252,12 @@ journal_commit(db_conn *db, struct journal_result *r)
 	if (q == NULL)
 		goto unavailable;
 	PQclear(q);
+	/* Still pending: if our session was lost, a recovery may have undone the entry. */
 	q = db_exec(db,
 	            "SELECT coalesce(v.sha256, '') = j.base_sha256 AND s.version = j.base_version "
 	            "FROM sop_journal j JOIN sops s ON s.slug = j.slug "
 	            "LEFT JOIN sop_versions v ON v.slug = s.slug AND v.version = s.version "
-	            "WHERE j.id = $1 FOR UPDATE OF s",
+	            "WHERE j.id = $1 AND j.state = 'pending' FOR UPDATE OF s, j",
 	            1, pj);
 	if (q == NULL || PQntuples(q) != 1)
 		goto unavailable_q;
