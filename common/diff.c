@@ -6,7 +6,8 @@
  *
  *   1. Both texts are cut into lines (a line keeps its '\n', so a last line
  *      without one differs from the same words with one, as in GNU diff),
- *      and a hash table gives equal lines the same number.
+ *      and a hash table gives equal lines the same number.  A line found
+ *      in one text only is changed for sure and left out of the search.
  *   2. The common head and tail are skipped; the middle goes through
  *      Myers' O(ND) algorithm in linear space: find the middle snake of
  *      the shortest edit path, split there, recurse.  Every step counts
@@ -227,8 +228,9 @@ diff_mark(struct diff_ctx *c, ptrdiff_t xl, ptrdiff_t xh, ptrdiff_t yl, ptrdiff_
  * paths run from the top left; backward paths from the bottom right, in
  * mirrored coordinates (x and y counted from the end).  v1[off + k] is the
  * furthest x reached on forward diagonal k = x - y, v2 the same backward.
- * When the fronts meet on a diagonal, the end of the snake there is on a
- * shortest path.  Diagonals are tried from the most deletions to the most
+ * When the fronts meet on a diagonal, the end of the snake that got there
+ * (the forward one's bottom, the backward one's top) is on a shortest
+ * path, and the problem is split there.  Diagonals are tried from the most deletions to the most
  * additions, as GNU diff does, so that ties between equally short diffs
  * go the same way.  Diagonals whose front left the grid are dropped from
  * the next round.
@@ -453,9 +455,8 @@ diff_put_line(struct diff_buf *o, char mark, const struct diff_line *l)
 {
 	diff_put(o, &mark, 1);
 	diff_put(o, l->p, l->len);
-	if (l->len == 0 || l->p[l->len - 1] != '\n') {
+	if (l->len == 0 || l->p[l->len - 1] != '\n')
 		diff_puts(o, "\n" DIFF_NO_NL);
-	}
 }
 
 /* diff_range - one side of a hunk header, GNU style */
