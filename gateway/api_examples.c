@@ -58,24 +58,6 @@ retrain(struct gw_ctx *x, cJSON *out)
 	return 0;
 }
 
-/* query_param - the value of name in a query string (no decoding needed for slugs) */
-static bool
-query_param(const char *q, const char *name, char *out, size_t cap)
-{
-	size_t n = strlen(name);
-
-	while (q != NULL && *q) {
-		if (strncmp(q, name, n) == 0 && q[n] == '=') {
-			snprintf(out, cap, "%.*s", (int)strcspn(q + n + 1, "&"), q + n + 1);
-			return true;
-		}
-		q = strchr(q, '&');
-		if (q != NULL)
-			q++;
-	}
-	return false;
-}
-
 /* api_examples_list - GET /api/examples */
 void
 api_examples_list(struct gw_ctx *x)
@@ -85,7 +67,7 @@ api_examples_list(struct gw_ctx *x)
 	PGresult   *r;
 	cJSON      *o;
 
-	query_param(x->req->query, "label", label, sizeof(label));
+	gw_query_param(x->req->query, "label", label, sizeof(label));
 	r = db_exec(
 	    x->w->db,
 	    "SELECT coalesce(json_agg(json_build_object('id', id, 'text', text, 'label', label, "

@@ -125,21 +125,15 @@ void
 api_intel_proposals(struct gw_ctx *x)
 {
 	char        status[16] = "";
-	const char *q = x->req->query, *p[] = {status};
+	const char *p[] = {status};
 	PGresult   *r;
 	cJSON      *o;
 
-	for (; q != NULL && *q; q = strchr(q, '&') ? strchr(q, '&') + 1 : NULL) {
-		size_t n = strcspn(q, "&");
-		bool   known = false;
+	if (gw_query_param(x->req->query, "status", status, sizeof(status))) {
+		bool known = false;
 
-		if (strncmp(q, "status=", 7) != 0)
-			continue;
 		for (const char *const *s = statuses; *s != NULL; s++)
-			if (n - 7 == strlen(*s) && strncmp(q + 7, *s, n - 7) == 0) {
-				snprintf(status, sizeof(status), "%s", *s);
-				known = true;
-			}
+			known = known || strcmp(*s, status) == 0;
 		if (!known) {
 			gw_error(x, 400, "invalid_value",
 			         "status must be pending, approved, applied, rejected, stale or "

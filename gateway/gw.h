@@ -78,6 +78,7 @@ void        gw_json(struct gw_ctx *x, int status, cJSON *o);
 void        gw_error(struct gw_ctx *x, int status, const char *code, const char *message);
 const char *gw_audience(const char *role);
 int         gw_role_bit(const char *role);
+bool        gw_query_param(const char *q, const char *name, char *out, size_t cap);
 
 /* Handlers. */
 void api_health(struct gw_ctx *x);

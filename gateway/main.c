@@ -91,6 +91,24 @@ gw_error(struct gw_ctx *x, int status, const char *code, const char *message)
 	gw_json(x, status, json_error_obj(code, message));
 }
 
+/* gw_query_param - the value of name in a query string (no decoding: slugs and words) */
+bool
+gw_query_param(const char *q, const char *name, char *out, size_t cap)
+{
+	size_t n = strlen(name);
+
+	while (q != NULL && *q) {
+		if (strncmp(q, name, n) == 0 && q[n] == '=') {
+			snprintf(out, cap, "%.*s", (int)strcspn(q + n + 1, "&"), q + n + 1);
+			return true;
+		}
+		q = strchr(q, '&');
+		if (q != NULL)
+			q++;
+	}
+	return false;
+}
+
 /* gw_role_bit - the bit of a role name, 0 if unknown */
 int
 gw_role_bit(const char *role)

@@ -165,12 +165,11 @@ intel_sop_index(const struct intel_sops *s, const char *slug)
 	return -1;
 }
 
-/* intel_slugify - "prefix.some-words-of-text", at most five words */
-char *
-intel_slugify(const char *prefix, const char *text)
+/* slugify - "general.some-words-of-text", at most five words, into out */
+static void
+slugify(const char *text, char *out, size_t cap)
 {
-	char   out[96];
-	size_t len = (size_t)snprintf(out, sizeof(out), "%s.", prefix);
+	size_t len = (size_t)snprintf(out, cap, "general.");
 	int    words = 0;
 
 	for (const char *p = text; *p && words < 5 && len < 48;) {
@@ -187,12 +186,49 @@ intel_slugify(const char *prefix, const char *text)
 		if (n < 2 || stop(w, n))
 			continue;
 		w[n] = '\0';
-		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s", words ? "-" : "", w);
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", words ? "-" : "", w);
 		words++;
 	}
 	if (words == 0)
-		snprintf(out + len, sizeof(out) - len, "new-topic");
-	return strdup(out);
+		snprintf(out + len, cap - len, "new-topic");
+}
+
+/*
+ * intel_new_topic - a new SOP for text: a general.* slug no SOP has (the
+ * words of text, then -2 .. -9), malloc'd into *slug, and its description
+ * (route, audience, a title of at most 100 characters).  NULL when no slug
+ * is free or out of memory.
+ */
+cJSON *
+intel_new_topic(const struct intel_sops *s, const char *text, const char *audience, char **slug)
+{
+	char   base[64], try[72], title[128];
+	size_t cut = 0;
+	cJSON *o;
+
+	slugify(text, base, sizeof(base));
+	snprintf(try, sizeof(try), "%s", base);
+	for (int k = 2; intel_sop_index(s, try) >= 0; k++) {
+		if (k == 10)
+			return NULL;
+		snprintf(try, sizeof(try), "%s-%d", base, k);
+	}
+	/* The title: whole characters only. */
+	for (size_t chars = 0; text[cut] != '\0' && chars < 100 && cut < sizeof(title) - 5; chars++)
+		do
+			cut++;
+		while (((unsigned char)text[cut] & 0xC0) == 0x80);
+	snprintf(title, sizeof(title), "%.*s", (int)cut, text);
+	if ((*slug = strdup(try)) == NULL || (o = cJSON_CreateObject()) == NULL) {
+		free(*slug);
+		*slug = NULL;
+		return NULL;
+	}
+	cJSON_AddStringToObject(o, "route", "general");
+	cJSON_AddStringToObject(o, "audience", audience);
+	cJSON_AddStringToObject(o, "title", title);
+	cJSON_AddStringToObject(o, "keywords", "");
+	return o;
 }
 
 /* add_answer_text - content plus one question and answer; malloc'd, NULL if already there */
@@ -349,26 +385,12 @@ propose_local(db_conn *db, const struct cluster *c, const struct intel_sops *s, 
 	} else if (x < 0) {
 		/* A gap.  With staff's answer it is a new SOP ready to approve. */
 		p.kind = "new_topic";
-		slug = intel_slugify("general", q);
-		for (int k = 2; slug != NULL && intel_sop_index(s, slug) >= 0 && k < 10; k++) {
-			char *alt = malloc(strlen(slug) + 4);
-
-			if (alt != NULL)
-				sprintf(alt, "%s-%d", slug, k);
-			free(slug);
-			slug = alt;
-		}
-		if (slug == NULL)
+		if ((new_sop = intel_new_topic(s, q, "all", &slug)) == NULL)
 			return -1;
 		p.slug = slug;
 		if (c->correct != NULL) {
 			p.content = c->correct;
 			examples = examples_for(c, slug);
-			new_sop = cJSON_CreateObject();
-			cJSON_AddStringToObject(new_sop, "route", "general");
-			cJSON_AddStringToObject(new_sop, "audience", "all");
-			cJSON_AddStringToObject(new_sop, "title", q);
-			cJSON_AddStringToObject(new_sop, "keywords", "");
 		}
 		snprintf(why, sizeof(why), "%d question(s) no SOP answered%s", c->n,
 		         c->correct ? "; staff's answer becomes a new SOP"
@@ -401,28 +423,17 @@ propose_local(db_conn *db, const struct cluster *c, const struct intel_sops *s, 
 static bool
 unchanged(db_conn *db, const char *key, const struct cluster *c)
 {
-	const char *p[] = {key};
-	PGresult   *r = db_exec(db,
-	                        "SELECT evidence_ids FROM proposals WHERE cluster_key = $1 "
-	                          "AND status = 'pending'",
-	                        1, p);
-	bool        same = false;
+	char       *ev = intel_evidence_array(c->ids, c->n);
+	const char *p[] = {key, ev};
+	PGresult   *r = ev == NULL ? NULL
+	                           : db_exec(db,
+	                                     "SELECT 1 FROM proposals WHERE cluster_key = $1 "
+	                                       "AND status = 'pending' AND evidence_ids = $2::bigint[]",
+	                                     2, p);
+	bool        same = r != NULL && PQntuples(r) > 0;
 
-	for (int i = 0; r != NULL && i < PQntuples(r) && !same; i++) {
-		const char *s = db_val(r, i, 0);
-		int         k = 0;
-
-		/* "{1,2,3}" against the cluster's ids, in order */
-		for (s++; k < c->n && *s != '\0'; k++) {
-			char *end;
-
-			if (strtoll(s, &end, 10) != c->ids[k])
-				break;
-			s = end + 1;
-		}
-		same = k == c->n && s[-1] == '}';
-	}
 	PQclear(r);
+	free(ev);
 	return same;
 }
 

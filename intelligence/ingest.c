@@ -184,7 +184,7 @@ new_topic(db_conn *db, const struct intel_sops *s, const struct split_piece *pc,
           cJSON *made)
 {
 	char  *one = piece_text(pc), *norm = split_normalise(pc->text), *slug = NULL;
-	char   sha[65], key[96], why[160], title[120];
+	char   sha[65], key[96], why[160];
 	cJSON *new_sop = NULL;
 	int    rc = -1;
 
@@ -194,23 +194,9 @@ new_topic(db_conn *db, const struct intel_sops *s, const struct split_piece *pc,
 	if ((rc = source_known(db, sha)) != 0)
 		goto out;
 	rc = -1;
-	if ((slug = intel_slugify("general", *pc->heading ? pc->heading : pc->text)) == NULL)
+	if ((new_sop = intel_new_topic(s, *pc->heading ? pc->heading : pc->text, "staff", &slug)) ==
+	    NULL)
 		goto out;
-	for (int k = 2; intel_sop_index(s, slug) >= 0 && k < 10; k++) {
-		char *alt = malloc(strlen(slug) + 4);
-
-		if (alt == NULL)
-			goto out;
-		sprintf(alt, "%s-%d", slug, k);
-		free(slug);
-		slug = alt;
-	}
-	snprintf(title, sizeof(title), "%.100s", *pc->heading ? pc->heading : pc->text);
-	new_sop = cJSON_CreateObject();
-	cJSON_AddStringToObject(new_sop, "route", "general");
-	cJSON_AddStringToObject(new_sop, "audience", "staff");
-	cJSON_AddStringToObject(new_sop, "title", title);
-	cJSON_AddStringToObject(new_sop, "keywords", "");
 	snprintf(key, sizeof(key), "ingest:%.16s", sha);
 	snprintf(why, sizeof(why),
 	         "staff knowledge (ingested by user %lld) that no SOP covers: a new topic, "

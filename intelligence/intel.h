@@ -66,8 +66,10 @@ void intel_sops_free(struct intel_sops *s);
 int  intel_sop_index(const struct intel_sops *s, const char *slug);
 
 /* Helpers shared by analyse.c and ingest.c. */
-int   intel_classify(struct intel *in, const char *tid, const char *const *texts, int n,
-                     char (*label)[96], double *prob);
-char *intel_slugify(const char *prefix, const char *text);
+char  *intel_evidence_array(const int64_t *ids, int n);
+int    intel_classify(struct intel *in, const char *tid, const char *const *texts, int n,
+                      char (*label)[96], double *prob);
+cJSON *intel_new_topic(const struct intel_sops *s, const char *text, const char *audience,
+                       char **slug);
 
 #endif

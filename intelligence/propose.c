@@ -68,9 +68,9 @@ build_diff(const struct intel_prop *p)
 	return out;
 }
 
-/* evidence_array - "{1,2,3}" for PostgreSQL */
-static char *
-evidence_array(const int64_t *ids, int n)
+/* intel_evidence_array - "{1,2,3}" for PostgreSQL; malloc'd */
+char *
+intel_evidence_array(const int64_t *ids, int n)
 {
 	size_t cap = 3 + (size_t)n * 21, len = 1;
 	char  *s = malloc(cap);
@@ -89,7 +89,7 @@ evidence_array(const int64_t *ids, int n)
 int
 intel_store(db_conn *db, const struct intel_prop *p, cJSON *made)
 {
-	char     *diff = build_diff(p), *ev = evidence_array(p->evidence, p->nevidence);
+	char     *diff = build_diff(p), *ev = intel_evidence_array(p->evidence, p->nevidence);
 	char     *examples = p->examples ? cJSON_PrintUnformatted(p->examples) : strdup("[]");
 	char     *new_sop = p->new_sop ? cJSON_PrintUnformatted(p->new_sop) : NULL;
 	char      ver[16], nev[16];
