@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache/cache.h"
 #include "common/env.h"
 #include "common/json.h"
 #include "common/jwt.h"
@@ -447,21 +448,25 @@ api_metrics(struct gw_ctx *x)
 	       "# HELP clubos_cache_entries Entries held, by tier.\n"
 	       "# TYPE clubos_cache_entries gauge\n");
 	{
-		cJSON *c = cJSON_GetObjectItem(rs, "cache");
+		/* L1 is this gateway's half (exact repeats) plus the router's;
+		 * a lookup that misses here goes on to the router's half, so
+		 * misses are the router's alone. */
+		cJSON             *c = cJSON_GetObjectItem(rs, "cache");
+		struct cache_stats f;
 
-		if (cJSON_IsObject(c)) {
-			metric(&buf, &len, &cap,
-			       "clubos_cache_hits_total{tier=\"l1\",match=\"exact\"} %.0f\n"
-			       "clubos_cache_hits_total{tier=\"l1\",match=\"semantic\"} %.0f\n"
-			       "clubos_cache_misses_total{tier=\"l1\"} %.0f\n"
-			       "clubos_cache_evictions_total{tier=\"l1\"} %.0f\n"
-			       "clubos_cache_hit_seconds_total{tier=\"l1\"} %g\n"
-			       "clubos_cache_entries{tier=\"l1\"} %.0f\n",
-			       json_num(c, "l1_hits", 0), json_num(c, "l1_semantic_hits", 0),
-			       json_num(c, "l1_misses", 0), json_num(c, "l1_evictions", 0),
-			       json_num(c, "l1_hit_us_total", 0) / 1e6,
-			       json_num(c, "l1_entries", 0));
-		}
+		front_stats(&f);
+		metric(&buf, &len, &cap,
+		       "clubos_cache_hits_total{tier=\"l1\",match=\"exact\"} %.0f\n"
+		       "clubos_cache_hits_total{tier=\"l1\",match=\"semantic\"} %.0f\n"
+		       "clubos_cache_misses_total{tier=\"l1\"} %.0f\n"
+		       "clubos_cache_evictions_total{tier=\"l1\"} %.0f\n"
+		       "clubos_cache_hit_seconds_total{tier=\"l1\"} %g\n"
+		       "clubos_cache_entries{tier=\"l1\"} %.0f\n",
+		       json_num(c, "l1_hits", 0) + (double)f.hits,
+		       json_num(c, "l1_semantic_hits", 0), json_num(c, "l1_misses", 0),
+		       json_num(c, "l1_evictions", 0) + (double)f.evictions,
+		       (json_num(c, "l1_hit_us_total", 0) + (double)f.hit_us_total) / 1e6,
+		       json_num(c, "l1_entries", 0) + (double)f.entries);
 	}
 	for (int t = 0; t < 2 && cJSON_IsObject(cs); t++) {
 		const char *tier = t == 0 ? "l2" : "l3";

@@ -25,11 +25,8 @@
 void
 gw_sop_notify(void *arg, const struct journal_result *r)
 {
-	long long cur = atomic_load(&gw.kgen);
-
 	(void)arg;
-	while (r->kgen > cur && !atomic_compare_exchange_weak(&gw.kgen, &cur, r->kgen))
-		;
+	gw_kgen_seen(r->kgen);
 	if (r->examples && gw.router != NULL) {
 		struct rpc_reply rep;
 

@@ -5,6 +5,7 @@
  * api_query.c  POST /api/query, /api/feedback, GET /api/traces/{id}
  * api_admin.c  health, login, users, SOPs, metrics, the web UI's files
  * metrics.c    counters and latency histograms for /metrics
+ * front.c      the gateway's half of L1: exact repeats without a hop
  * httpd.c      HTTP/1.1 framing on nng streams
  */
 #ifndef CLUBOS_GW_H
@@ -107,6 +108,18 @@ void api_knowledge_ingest(struct gw_ctx *x);
 /* SOP changes (api_sops.c): every one goes through the journal. */
 void gw_sop_change(struct gw_ctx *x, const struct journal_change *c);
 void gw_sop_notify(void *arg, const struct journal_result *r);
+
+/* The knowledge generation moved (from a change here or on the bus). */
+void gw_kgen_seen(long long kgen);
+
+/* The gateway's half of L1 (front.c). */
+struct cache_stats;
+int    front_init(const struct cfg *c);
+void   front_fini(void);
+cJSON *front_get(const char *scope, const char *msg, long long kgen, char *key, size_t keycap);
+void   front_put(const char *key, const char *scope, long long kgen, cJSON *ans);
+void   front_generation(void);
+void   front_stats(struct cache_stats *st);
 
 /* Metrics. */
 void metrics_request(const char *route_pattern, int status, int64_t us);

@@ -401,6 +401,20 @@ gw_check(const struct cfg *c, char *err, size_t errlen)
 	return parse_rate_limit(c->rate_limit, err, errlen);
 }
 
+/* gw_kgen_seen - move to a newer knowledge generation (never back) */
+void
+gw_kgen_seen(long long g)
+{
+	long long cur = atomic_load(&gw.kgen);
+
+	while (g > cur) {
+		if (atomic_compare_exchange_weak(&gw.kgen, &cur, g)) {
+			front_generation();
+			return;
+		}
+	}
+}
+
 /* events_main - track the newest knowledge generation seen on the bus */
 static void *
 events_main(void *arg)
@@ -414,13 +428,8 @@ events_main(void *arg)
 			break;
 		if (rc > 0)
 			continue;
-		if ((p = strstr(json, "\"kgen\":")) != NULL) {
-			long long g = strtoll(p + 7, NULL, 10);
-			long long cur = atomic_load(&gw.kgen);
-
-			while (g > cur && !atomic_compare_exchange_weak(&gw.kgen, &cur, g))
-				;
-		}
+		if ((p = strstr(json, "\"kgen\":")) != NULL)
+			gw_kgen_seen(strtoll(p + 7, NULL, 10));
 		free(topic);
 		free(json);
 	}
@@ -453,6 +462,8 @@ gw_start(const struct cfg *c)
 		return -1;
 	if (!gw.rl_off)
 		gw.rl = rl_new(c->redis_host, c->redis_port, 200);
+	if (front_init(c) < 0)
+		return -1;
 	/* The knowledge generation at start; the bus keeps it current. */
 	if ((db = db_open(c->pg_dsn)) != NULL) {
 		PGresult *r =
@@ -501,6 +512,7 @@ gw_stop(int deadline_ms)
 	atomic_store(&gw_stopping, true);
 	pthread_join(gw_events_thr, NULL);
 	bus_sub_close(gw_events);
+	front_fini();
 	rpc_client_close(gw.router);
 	rpc_client_close(gw.cache);
 	rpc_client_close(gw.intel);

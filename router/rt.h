@@ -53,7 +53,7 @@ cJSON *rt_cache_exact(const char *tid, const char *scope, const char *msg, int64
                       size_t keycap);
 cJSON *rt_cache_similar(const struct rt_model *m, const char *scope, const char *msg,
                         const char *label, int64_t kgen);
-void   rt_cache_store(const struct rt_model *m, const char *scope, const char *key, const char *msg,
+bool   rt_cache_store(const struct rt_model *m, const char *scope, const char *key, const char *msg,
                       const cJSON *answer);
 void   rt_cache_sop_changed(const char *slug);
 void   rt_cache_stats(cJSON *out);

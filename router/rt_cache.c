@@ -294,8 +294,8 @@ cacheable(const cJSON *a)
 	       json_num(a, "confidence", 0) >= CACHE_STORE_MIN;
 }
 
-/* rt_cache_store - keep a fresh answer in L1 and queue it for L2/L3 */
-void
+/* rt_cache_store - keep a fresh answer in L1 and queue it for L2/L3; true if kept */
+bool
 rt_cache_store(const struct rt_model *m, const char *scope, const char *key, const char *msg,
                const cJSON *answer)
 {
@@ -306,7 +306,7 @@ rt_cache_store(const struct rt_model *m, const char *scope, const char *key, con
 	struct put_job *j;
 
 	if (key == NULL || *key == '\0' || !cacheable(answer))
-		return;
+		return false;
 	keep = cJSON_CreateObject();
 	cJSON_AddStringToObject(keep, "route", json_str(answer, "route"));
 	cJSON_AddNumberToObject(keep, "confidence", json_num(answer, "confidence", 0));
@@ -318,7 +318,7 @@ rt_cache_store(const struct rt_model *m, const char *scope, const char *key, con
 	value = json_print(keep);
 	cJSON_Delete(keep);
 	if (value == NULL)
-		return;
+		return false;
 	if (m != NULL)
 		clf_featurize(m->clf, msg, &v);
 	cache_l1_put(l1, key, scope, json_str(sop, "slug"), json_int(sop, "version", 0), value,
@@ -333,7 +333,7 @@ rt_cache_store(const struct rt_model *m, const char *scope, const char *key, con
 	if ((j = calloc(1, sizeof(*j))) == NULL || (j->body = json_print(q)) == NULL) {
 		free(j);
 		cJSON_Delete(q);
-		return;
+		return true;
 	}
 	cJSON_Delete(q);
 	pthread_mutex_lock(&q_mu);
@@ -342,7 +342,7 @@ rt_cache_store(const struct rt_model *m, const char *scope, const char *key, con
 		atomic_fetch_add(&dropped_puts, 1);
 		free(j->body);
 		free(j);
-		return;
+		return true;
 	}
 	if (q_tail != NULL)
 		q_tail->next = j;
@@ -352,6 +352,7 @@ rt_cache_store(const struct rt_model *m, const char *scope, const char *key, con
 	q_len++;
 	pthread_cond_signal(&q_cv);
 	pthread_mutex_unlock(&q_mu);
+	return true;
 }
 
 /* rt_cache_sop_changed - an SOP changed: new versions, and drop its L1 entries */

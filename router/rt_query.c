@@ -162,6 +162,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	double           conf = 0, route_prob[RT_NROUTES] = {0}, oos_prob = 0;
 	int64_t          classify_us = 0, assist_us = 0, kgen = 0;
 	char             scope[128] = "", key[CACHE_KEY_MAX] = "";
+	bool             keep = false; /* the answer may be served again (see below) */
 
 	(void)arg;
 	(void)worker;
@@ -202,6 +203,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 			cJSON_AddStringToObject(d, "tier", json_str(r, "cache"));
 			cJSON_AddStringToObject(d, "match", "exact");
 			trace_step(tid, "cache_hit", d, env_mono_us() - t1);
+			keep = true;
 			goto answered;
 		}
 	}
@@ -267,6 +269,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 			cJSON_AddNumberToObject(d, "similarity", json_num(r, "similarity", 0));
 			cJSON_DeleteItemFromObject(r, "similarity");
 			trace_step(tid, "cache_hit", d, env_mono_us() - t0);
+			keep = true;
 			goto answered;
 		}
 	}
@@ -354,10 +357,15 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		if (!cJSON_HasObjectItem(r, "confidence"))
 			cJSON_AddNumberToObject(r, "confidence", conf);
 		if (!is_em)
-			rt_cache_store(m, scope, key, msg, r);
+			keep = rt_cache_store(m, scope, key, msg, r);
 	}
 answered : {
 	cJSON *t = cJSON_AddObjectToObject(r, "timings_us");
+
+	/* Tells the gateway it may keep this answer for exact repeats
+	 * (gateway/front.c); the gateway removes the flag. */
+	if (keep)
+		cJSON_AddBoolToObject(r, "cacheable", true);
 
 	cJSON_AddNumberToObject(t, "classify", (double)classify_us);
 	cJSON_AddNumberToObject(t, "assist", (double)assist_us);

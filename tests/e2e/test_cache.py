@@ -6,6 +6,9 @@ or a rollback of an SOP is visible on the very next query through every
 tier; scopes never mix; emergencies and personal answers are never cached;
 Redis dying loses no request; L3 answers after every daemon restarts.
 
+A repeat is answered by the gateway's half of L1 without a hop; any
+knowledge change empties that half and the router's half answers.
+
 Each test uses its own questions (tier-0 SOPs, so their answers may be
 cached), so the tests do not depend on each other's cache state.
 """
@@ -39,6 +42,43 @@ def test_repeat_hits_and_paraphrase_hits(stack, accounts):
         line = [l for l in text.splitlines()
                 if l.startswith('clubos_cache_hits_total{tier="l1",match="%s"}' % match)]
         assert line and float(line[0].split()[-1]) >= 1, "no L1 %s hits on /metrics" % match
+
+
+def _steps(stack, accounts, tid, want):
+    """The stored steps of a trace once they include the step named want."""
+    def ready():
+        r = stack.http("GET", "/api/traces/" + tid, token=accounts["operator"].token)
+        steps = r.json.get("steps", []) if r.status == 200 else []
+        return steps if any(s["step"] == want for s in steps) else None
+    return harness.wait_for(ready, 5, interval=0.1, what="step %s of trace %s" % (want, tid))
+
+
+def test_a_repeat_is_answered_in_the_gateway_and_a_change_empties_that_half(stack, accounts):
+    t, admin = accounts["customer"].token, accounts["admin"].token
+    q = "do you have left handed clubs i could borrow"
+    first = _ask(stack, t, q)
+    assert first["cache"] == "miss", first
+    # The repeat never leaves the gateway: no router step in its trace.
+    again = _ask(stack, t, q)
+    assert again["cache"] == "l1" and again["response"] == first["response"], again
+    steps = _steps(stack, accounts, again["trace_id"], "cache_hit")
+    assert {s["daemon"] for s in steps} == {"gateway"}, steps
+    assert [s["step"] for s in steps][:2] == ["emergency_check", "cache_hit"], steps
+    # Any knowledge change (here: an example added and removed) empties
+    # the gateway's half; the router's half, checked per SOP version, answers.
+    r = stack.http("POST", "/api/examples", body={"text": "front purge marker question",
+                                                   "label": "brand.gift-cards"}, token=admin)
+    assert r.status == 201, r
+    assert stack.http("DELETE", "/api/examples/%d" % r.json["id"], token=admin).status == 200
+    third = _ask(stack, t, q)
+    assert third["cache"] == "l1" and third["response"] == first["response"], third
+    steps = _steps(stack, accounts, third["trace_id"], "cache_hit")
+    assert any(s["step"] == "cache_hit" and "router" in s["daemon"] for s in steps), steps
+    # ... and refills the gateway's half on the way back.
+    fourth = _ask(stack, t, q)
+    steps = _steps(stack, accounts, fourth["trace_id"], "cache_hit")
+    assert fourth["cache"] == "l1" and {s["daemon"] for s in steps} == {"gateway"}, steps
+    assert "cacheable" not in fourth and "cacheable" not in first, fourth
 
 
 def test_update_and_rollback_are_seen_through_every_tier(stack, accounts):
