@@ -6,6 +6,7 @@
  * and asks the router, with a deadline.  The answer's summary is stored
  * through the trace writer, off the request path.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,19 +110,57 @@ linked_customer(struct gw_ctx *x)
 	return cid;
 }
 
-/* known_location - does the slug name a location? */
+/*
+ * Locations change only by migration or by hand, yet a kiosk names one on
+ * every message: known ones are remembered for LOC_KEEP_MS, so a repeat
+ * answered in the gateway needs no database round trip.  An unknown slug
+ * is always looked up (a new location works at once).
+ */
+#define LOC_KEEP_MS 30000
+#define LOC_SLOTS 64
+
+static struct {
+	pthread_mutex_t mu;
+	struct {
+		char     slug[41];
+		int      bays;
+		uint64_t until_ms;
+	} slot[LOC_SLOTS];
+	unsigned next;
+} locs = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* location_bays - the number of bays of a location; -1 unknown, -2 database down */
 static int
 location_bays(struct gw_ctx *x, const char *slug)
 {
 	const char *p[] = {slug};
-	PGresult   *r = db_exec(x->w->db, "SELECT bays FROM locations WHERE slug = $1", 1, p);
+	uint64_t    now = env_now_ms();
+	PGresult   *r;
 	int         bays = -1;
 
-	if (r == NULL)
+	pthread_mutex_lock(&locs.mu);
+	for (unsigned i = 0; i < LOC_SLOTS; i++)
+		if (locs.slot[i].until_ms > now && strcmp(locs.slot[i].slug, slug) == 0) {
+			bays = locs.slot[i].bays;
+			break;
+		}
+	pthread_mutex_unlock(&locs.mu);
+	if (bays >= 0)
+		return bays;
+	if ((r = db_exec(x->w->db, "SELECT bays FROM locations WHERE slug = $1", 1, p)) == NULL)
 		return -2;
 	if (PQntuples(r) == 1)
 		bays = atoi(db_val(r, 0, 0));
 	PQclear(r);
+	if (bays >= 0 && strlen(slug) < sizeof(locs.slot[0].slug)) {
+		pthread_mutex_lock(&locs.mu);
+		unsigned i = locs.next++ % LOC_SLOTS;
+
+		snprintf(locs.slot[i].slug, sizeof(locs.slot[i].slug), "%s", slug);
+		locs.slot[i].bays = bays;
+		locs.slot[i].until_ms = now + LOC_KEEP_MS;
+		pthread_mutex_unlock(&locs.mu);
+	}
 	return bays;
 }
 

@@ -41,6 +41,9 @@ BAD_BODIES = [
     ("deep_nesting", b'{"message": "hi", "x": ' + b"[" * 1000 + b"]" * 1000 + b"}"),
     ("deep_nesting_objects", b'{"message": "hi", "x": ' + b'{"a":' * 1000 + b"1" + b"}" * 1000 + b"}"),
     ("invalid_utf8", b'{"message": "caf\xc3 \xff\xfe bay"}'),
+    ("unknown_location", json.dumps({"message": OK_MESSAGE, "location": "atlantis"}).encode()),
+    ("bay_beyond_location", json.dumps({"message": OK_MESSAGE, "location": "riverside",
+                                        "bay": 65}).encode()),
     ("empty_body", b""),
 ]
 
@@ -54,6 +57,17 @@ def test_bad_body_is_400(stack, accounts, data):
                          ids=["ascii", "two_byte", "three_byte"])
 def test_2000_chars_accepted(stack, accounts, message):
     harness.assert_answer(stack.query(accounts["customer"].token, message))
+
+
+def test_a_known_location_is_remembered_but_an_unknown_one_never(stack, accounts):
+    # The gateway remembers known locations; an unknown slug asked twice is
+    # refused twice, and the known one keeps working in between.
+    t = accounts["kiosk"].token
+    for _ in range(2):
+        harness.assert_error(_raw(stack, t, json.dumps({"message": OK_MESSAGE,
+                                                        "location": "atlantis"}).encode()), 400,
+                             "unknown_location")
+        harness.assert_answer(stack.query(t, OK_MESSAGE, location="riverside", bay=2))
 
 
 def test_unknown_fields_are_ignored(stack, accounts):
