@@ -137,14 +137,19 @@ test-asan: deps asan
 	@CLUBOS_BUILD=build/asan ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run.sh
 
-bench: deps all
+$(BIN)/clubos-loadgen: tests/bench/loadgen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -std=c11 -D_GNU_SOURCE $(WARN) $(if $(CI),-Werror) -o $@ $<
+
+bench: deps all $(BIN)/clubos-loadgen
 	@sh tests/bench/run.sh
 
 eval: deps all
 	@sh tests/eval/run.sh
 
 LINT_SRC = $(wildcard common/*.[ch] gateway/*.[ch] router/*.[ch] assistants/*.[ch] \
-             cache/*.[ch] intelligence/*.[ch] deploy/clubosctl/*.[ch] tests/unit/*.c)
+             cache/*.[ch] intelligence/*.[ch] deploy/clubosctl/*.[ch] tests/unit/*.c \
+             tests/bench/*.c)
 
 lint:
 	clang-format --dry-run --Werror $(LINT_SRC)

@@ -1,28 +1,12 @@
 -- wrk script: POST /api/query with a bearer token, cycling through messages.
--- Environment: CLUBOS_TOKEN, CLUBOS_BENCH_PATH = sop | emergency
--- The SOP messages are tier-0 questions (their answers may be cached); the
--- bench runs them once with the cache on (hits) and once with it off (the
--- full path: classifier, worker, database).
+-- Environment: CLUBOS_TOKEN; CLUBOS_BENCH_MESSAGES = a file of messages, one
+-- per line (tests/bench/sop.txt: tier-0 questions whose answers may be
+-- cached; tests/bench/emergency.txt: emergencies, never cached).
 local token = os.getenv("CLUBOS_TOKEN")
-local path = os.getenv("CLUBOS_BENCH_PATH") or "sop"
-local messages = {
-  sop = {
-    "how do I book a bay for saturday",
-    "are you open on christmas",
-    "where do I park at riverside",
-    "can I bring my own food",
-    "what is the wifi password",
-    "how long does 18 holes take for 2 people",
-    "do you have left handed clubs",
-    "is there a minimum age for kids",
-  },
-  emergency = {
-    "water is pouring through the ceiling onto the bay 3 screen",
-    "my friend collapsed and isn't responding",
-    "there's smoke coming out of the projector",
-  },
-}
-local list = messages[path]
+local list = {}
+for line in io.lines(os.getenv("CLUBOS_BENCH_MESSAGES")) do
+  if line ~= "" then list[#list + 1] = line end
+end
 local i = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"

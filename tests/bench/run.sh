@@ -1,12 +1,26 @@
 #!/bin/sh
 # make bench - start a throwaway stack (rate limits off) and drive
-# POST /api/query with wrk at several concurrencies, for the SOP path and
-# the emergency path.  Prints p50/p99 latency and requests/s.  Never part of
-# make test: these are figures, not assertions.
+# POST /api/query for the SOP path (cache hits, then the cache off: the full
+# path) and the emergency path.  Never part of make test: these are figures,
+# not assertions.  Two kinds of load, on the same 2 cores as the stack:
+#
+#   closed loop  wrk: each connection sends its next request when the last
+#                is answered.  Gives the saturation throughput; its latency
+#                is queueing (Little's law: at 32 connections p50 is about
+#                32 / throughput), not what one request costs.
+#   open loop    clubos-loadgen (tests/bench/loadgen.c): a fixed offered
+#                rate over 32 connections, latency from each request's
+#                scheduled time (no coordinated omission).  Gives latency at
+#                a stated load.
+#
+# CLUBOS_BENCH_SECONDS (10) per run; CLUBOS_BENCH_RATES ("1000 2000 4000"),
+# the offered rates for cache hits; the design load is 2,000 req/s.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 DURATION="${CLUBOS_BENCH_SECONDS:-10}"
+RATES="${CLUBOS_BENCH_RATES:-1000 2000 4000}"
+DESIGN_RATE=2000
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
 export CLUBOS_VAR=$(mktemp -d /tmp/cbench.XXXXXX)
@@ -22,46 +36,90 @@ CLUBOS_TOKEN=$(curl -fsS "$URL/api/auth/login" -H 'Content-Type: application/jso
 	-d '{"email":"admin@clubos.local","password":"bench-password-1"}' |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 export CLUBOS_TOKEN
+OUT="$CLUBOS_VAR/results"
+: >"$OUT"
 
-# run PATH CONNS - one wrk run; prints a table row
-run() {
+# field NAME LINE - one name=value of a RESULT line
+field() { echo "$2" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+
+# closed PATH CONNS LABEL - one wrk run; prints a table row
+closed() {
 	t=2
 	[ "$2" -lt 2 ] && t=1
-	out=$(CLUBOS_BENCH_PATH=$1 wrk -t"$t" -c"$2" -d"${DURATION}s" -s tests/bench/query.lua "$URL" 2>&1 |
-		grep RESULT || echo "RESULT p50_ms=- p99_ms=- rps=- errors=-")
-	printf '%-16s %5s %10s %10s %10s %8s\n' "$3" "$2" \
-		"$(echo "$out" | sed 's/.*p50_ms=\([^ ]*\).*/\1/')" \
-		"$(echo "$out" | sed 's/.*p99_ms=\([^ ]*\).*/\1/')" \
-		"$(echo "$out" | sed 's/.*rps=\([^ ]*\).*/\1/')" \
-		"$(echo "$out" | sed 's/.*errors=\([^ ]*\).*/\1/')"
+	r=$(CLUBOS_BENCH_MESSAGES=tests/bench/$1.txt wrk -t"$t" -c"$2" -d"${DURATION}s" \
+		-s tests/bench/query.lua "$URL" 2>&1 | grep RESULT ||
+		echo "RESULT p50_ms=- p99_ms=- rps=- errors=-")
+	printf '%-16s %5s %8s %8s %8s %8s %7s\n' "$3" "$2" closed "$(field p50_ms "$r")" \
+		"$(field p99_ms "$r")" "$(field rps "$r")" "$(field errors "$r")"
+	echo "closed $(echo "$3" | tr ' ' _) $2 $r" >>"$OUT"
 }
 
-# restart_router on|off - the router with the cache on or off
-restart_router() {
-	kill "$(cat "$CLUBOS_VAR/run/clubos-router.pid")"
-	while [ -f "$CLUBOS_VAR/run/clubos-router.pid" ]; do sleep 0.1; done
+# open PATH RATE LABEL - one clubos-loadgen run at 32 connections; a table row
+open_loop() {
+	sed 's/.*/{"message":"&","channel":"web"}/' "tests/bench/$1.txt" >"$CLUBOS_VAR/bodies"
+	r=$(build/bin/clubos-loadgen --url "$URL/api/query" --conns 32 --rate "$2" \
+		--seconds "$DURATION" --warmup 2 --method POST \
+		--header "Authorization: Bearer $CLUBOS_TOKEN" \
+		--header 'Content-Type: application/json' --bodies "$CLUBOS_VAR/bodies" 2>/dev/null |
+		grep RESULT || echo "RESULT p50_ms=- p99_ms=- p999_ms=- rps=- errors=-")
+	printf '%-16s %5s %8s %8s %8s %8s %7s   p99.9 %s ms\n' "$3" 32 "$2/s" "$(field p50_ms "$r")" \
+		"$(field p99_ms "$r")" "$(field rps "$r")" "$(field errors "$r")" "$(field p999_ms "$r")"
+	echo "open $(echo "$3" | tr ' ' _) $2 $r" >>"$OUT"
+}
+
+# restart on|off - the router and the gateway (both halves of L1) with the cache on or off
+restart() {
+	for name in clubos-router "clubos-gateway-$CLUBOS_HTTP_PORT"; do
+		kill "$(cat "$CLUBOS_VAR/run/$name.pid")"
+		while [ -f "$CLUBOS_VAR/run/$name.pid" ]; do sleep 0.1; done
+	done
 	CLUBOS_CACHE=$1 build/bin/clubos-router
+	CLUBOS_CACHE=$1 build/bin/clubos-gateway
 	i=0
 	until curl -fsS "$URL/api/health" 2>/dev/null | grep -q '"status":"ok"'; do
 		i=$((i + 1))
-		[ "$i" -gt 200 ] && { echo "bench: the router did not come back" >&2; exit 1; }
+		[ "$i" -gt 200 ] && { echo "bench: the stack did not come back" >&2; exit 1; }
 		sleep 0.1
 	done
 }
 
-echo "ClubOS bench: POST /api/query, ${DURATION}s per run, wrk on the same 2 cores"
-printf '%-16s %5s %10s %10s %10s %8s\n' path conns p50_ms p99_ms req/s errors
-for c in 1 8 32 64; do run sop "$c" "sop cache hit"; done
-restart_router off
-for c in 1 8 32 64; do run sop "$c" "sop cache off"; done
-for c in 1 8 32; do run emergency "$c" "emergency"; done
-restart_router on
+echo "ClubOS bench: POST /api/query, ${DURATION}s per run; the load generator shares the 2 cores"
+printf '%-16s %5s %8s %8s %8s %8s %7s\n' path conns load p50_ms p99_ms req/s errors
+for c in 1 8 32 64; do closed sop "$c" "sop cache hit"; done
+for rate in $RATES; do open_loop sop "$rate" "sop cache hit"; done
+restart off
+for c in 1 8 32 64; do closed sop "$c" "sop cache off"; done
+open_loop sop 1000 "sop cache off"
+for c in 1 8 32; do closed emergency "$c" "emergency"; done
+restart on
 curl -fsS "$URL/metrics" | grep -E '^clubos_(cache_hits_total|trace_steps_dropped)' || true
 
-# L1 alone, in process: the lookup cost at 10,000 entries.
-if [ -x build/bin/clubos-cache-eval ] && [ -f ../shared/datasets/banking77/train.jsonl ]; then
+# The issue's targets side by side, from the runs above.
+hit=$(awk '$1 == "closed" && $2 == "sop_cache_hit" && $3 == 32' "$OUT")
+miss=$(awk '$1 == "closed" && $2 == "sop_cache_off" && $3 == 32' "$OUT")
+ol=$(awk -v r="$DESIGN_RATE" '$1 == "open" && $2 == "sop_cache_hit" && $3 == r' "$OUT")
+echo
+echo "At 32 connections, side by side:"
+printf '  throughput, closed loop: cache hits %s req/s, full path %s req/s, ratio %s (target >= 2)\n' \
+	"$(field rps "$hit")" "$(field rps "$miss")" \
+	"$(awk -v a="$(field rps "$hit")" -v b="$(field rps "$miss")" \
+		'BEGIN { if (b + 0 > 0) printf "%.1f", a / b; else print "-" }')"
+printf '  cache hit latency at %s req/s offered: p50 %s ms (target <= 1), p99 %s ms (target <= 5)\n' \
+	"$DESIGN_RATE" "$(field p50_ms "$ol")" "$(field p99_ms "$ol")"
+printf '  cache hit latency at saturation (closed loop): p50 %s ms, p99 %s ms\n' \
+	"$(field p50_ms "$hit")" "$(field p99_ms "$hit")"
+
+# L1 alone, in process, at 10,000 entries: exact hits (every text probed
+# as stored) and semantic lookups (an unseen paraphrase of each held-out
+# text); --verbose breaks the time down.
+B77=../shared/datasets/banking77/train.jsonl
+if [ -x build/bin/clubos-cache-eval ] && [ -f "$B77" ]; then
 	echo
-	echo "L1 lookups, BANKING77 train (10,003 entries) probed with its own texts:"
-	build/bin/clubos-cache-eval --fill ../shared/datasets/banking77/train.jsonl \
-		--probe ../shared/datasets/banking77/train.jsonl
+	echo "L1 lookups, BANKING77 train (10,003 entries):"
+	echo "  exact hits, every text probed as stored:"
+	build/bin/clubos-cache-eval --fill "$B77" --probe "$B77" --verbose 2>&1 | grep '^latency' | sed 's/^/    /'
+	echo "  semantic lookups, 1,000 paraphrases (\"please \" + every 10th text):"
+	awk 'NR % 10 == 0' "$B77" | sed 's/"text": "/"text": "please /' >"$CLUBOS_VAR/please.jsonl"
+	build/bin/clubos-cache-eval --fill "$B77" --probe "$CLUBOS_VAR/please.jsonl" --verbose \
+		--min-prob 0 2>&1 | grep '^latency' | sed 's/^/    /'
 fi
