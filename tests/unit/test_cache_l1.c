@@ -5,8 +5,9 @@
  * cache/cache.h: keys (normalisation, length limits), guards, exact put and
  * get, scope separation, replacing a key, purging by label, TTL expiry, LRU
  * eviction by entries and by bytes, semantic lookups (threshold, best match,
- * label, scope and guard), a real classifier's vectors, the counters, and a
- * smoke test of four threads mixing every operation.
+ * label, scope and guard), a real classifier's vectors, the counters, a
+ * smoke test of four threads mixing every operation, and randomized runs
+ * that hold every semantic lookup against a brute-force reference.
  *
  * Most semantic tests build their vectors by hand (sorted feature ids,
  * L2-normalised values) so that each cosine is known exactly; one test uses
@@ -743,6 +744,433 @@ test_threads(void **state)
 	cache_l1_free(c);
 }
 
+/* ---------------------------------------------------------------------
+ * Randomized: every semantic lookup against a brute-force reference
+ *
+ * The reference keeps its own copy of every live entry (key, scope,
+ * label, guard, value, vector), its order of arrival and of last use, and
+ * whether it has expired.  It follows the tier's LRU: a put is the most
+ * recent use, so are an exact hit and a semantic hit (of the entry
+ * returned); an eviction (the counter tells how many a put caused, so
+ * byte limits need no model of the bytes) takes the least recently used.
+ * Its best match is clf_vec_dot over every live, unexpired entry with a
+ * vector and the same scope, label and guard: the highest similarity at
+ * or above the minimum, and of equals the one that came first.
+ */
+
+#define RR_POOL_MAX 1200
+
+struct rr_ent {
+	char          key[64], scope[8], label[8], value[16];
+	uint64_t      guard;
+	clf_vec       vec; /* the reference's copy; n 0 without one */
+	unsigned long seq, use;
+	int           expired;
+};
+
+struct rr {
+	cache_l1     *c;
+	struct rr_ent e[RR_POOL_MAX * 2 + 8]; /* live entries (2 scopes) */
+	size_t        n;
+	unsigned long clock, ops;
+	uint64_t      rnd;
+	size_t        pool;   /* texts "q0".."q<pool-1>" */
+	uint32_t      guards; /* guards 0, 5, ... (guards - 1) * 5; purges under 100 */
+	int           purge;  /* purges among the operations */
+	size_t        sims, hits, ties;
+};
+
+/* rr_rand - xorshift64*, below n */
+static uint32_t
+rr_rand(struct rr *r, uint32_t n)
+{
+	r->rnd ^= r->rnd >> 12;
+	r->rnd ^= r->rnd << 25;
+	r->rnd ^= r->rnd >> 27;
+	return (uint32_t)((r->rnd * 2685821657736338717ULL) >> 32) % n;
+}
+
+/* rr_u32cmp - for qsort */
+static int
+rr_u32cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* rr_vec_copy - a deep copy (empty stays empty) */
+static clf_vec
+rr_vec_copy(const clf_vec *v)
+{
+	clf_vec o = {NULL, NULL, 0};
+
+	if (v->n == 0)
+		return o;
+	o.idx = malloc(v->n * sizeof(*o.idx));
+	o.val = malloc(v->n * sizeof(*o.val));
+	assert_non_null(o.idx);
+	assert_non_null(o.val);
+	memcpy(o.idx, v->idx, v->n * sizeof(*o.idx));
+	memcpy(o.val, v->val, v->n * sizeof(*o.val));
+	o.n = v->n;
+	return o;
+}
+
+/*
+ * rr_vec - a random vector: mostly ids 1..40, so that vectors overlap;
+ * now and then the extremes of the id range; a copy of a stored vector
+ * (an exact tie) or of one with a value changed, a quarter of the time
+ */
+static clf_vec
+rr_vec(struct rr *r)
+{
+	static const uint32_t odd[] = {0, 1u << 31, UINT32_MAX, 0x9E3779B9u, 12345678u};
+	uint32_t              ids[12];
+	double                w[12];
+	size_t                n = 1 + rr_rand(r, 12), k = 0;
+
+	if (r->n > 0 && rr_rand(r, 4) == 0) {
+		const struct rr_ent *src = &r->e[rr_rand(r, (uint32_t)r->n)];
+
+		if (src->vec.n > 0) {
+			clf_vec o = rr_vec_copy(&src->vec);
+
+			if (rr_rand(r, 3) == 0)
+				o.val[rr_rand(r, (uint32_t)o.n)] *= 0.5f;
+			return o;
+		}
+	}
+	while (k < n) {
+		uint32_t id = rr_rand(r, 10) == 0 ? odd[rr_rand(r, 5)] : 1 + rr_rand(r, 40);
+		size_t   j;
+
+		for (j = 0; j < k && ids[j] != id; j++)
+			;
+		if (j == k) {
+			ids[k] = id;
+			w[k++] = 0.05 + rr_rand(r, 1000) / 1000.0;
+		}
+	}
+	qsort(ids, n, sizeof(ids[0]), rr_u32cmp);
+	return mkvec(n, ids, w);
+}
+
+/* rr_find - the live reference entry of a key, or -1 */
+static long
+rr_find(const struct rr *r, const char *k)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->e[i].key, k) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* rr_remove - forget entry i */
+static void
+rr_remove(struct rr *r, size_t i)
+{
+	clf_vec_free(&r->e[i].vec);
+	r->e[i] = r->e[--r->n];
+}
+
+/* rr_check_counts - the tier holds as many entries as the reference */
+static void
+rr_check_counts(struct rr *r)
+{
+	struct cache_stats st;
+
+	cache_l1_stats(r->c, &st);
+	assert_int_equal(st.entries, r->n);
+	if (r->n == 0)
+		assert_int_equal(st.bytes, 0);
+}
+
+/* rr_put - store a random text of a random scope, label and guard */
+static void
+rr_put(struct rr *r, size_t max_bytes)
+{
+	static const char *const scopes[] = {"a|-", "b|-"};
+	static const char *const labels[] = {"x", "y"};
+	struct rr_ent            ne;
+	struct cache_stats       s0, s1;
+	char                     text[32];
+	const char              *k;
+	clf_vec                  v = {NULL, NULL, 0};
+	long                     old;
+
+	memset(&ne, 0, sizeof(ne));
+	snprintf(ne.scope, sizeof(ne.scope), "%s", scopes[rr_rand(r, 2)]);
+	snprintf(ne.label, sizeof(ne.label), "%s", labels[rr_rand(r, 2)]);
+	ne.guard = 5 * (uint64_t)rr_rand(r, r->guards);
+	snprintf(ne.value, sizeof(ne.value), "v%lu", r->ops);
+	snprintf(text, sizeof(text), "q%u", rr_rand(r, (uint32_t)r->pool));
+	k = key(ne.scope, text);
+	assert_true(strlen(k) < sizeof(ne.key));
+	memcpy(ne.key, k, strlen(k) + 1);
+	if (rr_rand(r, 10) != 0)
+		v = rr_vec(r);
+	ne.vec = rr_vec_copy(&v);
+	cache_l1_stats(r->c, &s0);
+	assert_int_equal(cache_l1_put(r->c, ne.key, ne.scope, ne.label, 1, ne.value,
+	                              v.n > 0 ? &v : NULL, ne.guard),
+	                 0);
+	cache_l1_stats(r->c, &s1);
+	if ((old = rr_find(r, ne.key)) >= 0)
+		rr_remove(r, (size_t)old);
+	ne.seq = ++r->clock;
+	ne.use = ++r->clock;
+	r->e[r->n++] = ne;
+	/* The evictions it caused took the least recently used. */
+	for (uint64_t ev = s0.evictions; ev < s1.evictions; ev++) {
+		size_t lru = 0;
+
+		for (size_t i = 1; i < r->n; i++)
+			if (r->e[i].use < r->e[lru].use)
+				lru = i;
+		assert_true(r->e[lru].seq != ne.seq);
+		rr_remove(r, lru);
+	}
+	assert_true(s1.bytes <= max_bytes || s1.entries == 1);
+	rr_check_counts(r);
+}
+
+/* rr_similar - a random semantic lookup, held against the reference */
+static void
+rr_similar(struct rr *r)
+{
+	static const char *const scopes[] = {"a|-", "b|-"};
+	static const char *const labels[] = {"x", "y", "z"};
+	static const double      mins[] = {0.0, 0.2, 0.5, 0.8, 0.999};
+	const char              *scope = scopes[rr_rand(r, 2)], *label = labels[rr_rand(r, 3)];
+	uint64_t                 guard = 5 * (uint64_t)rr_rand(r, r->guards + 1);
+	double                   min_sim = mins[rr_rand(r, 5)], best_sim = min_sim;
+	clf_vec                  v = {NULL, NULL, 0};
+	struct cache_hit         h;
+	long                     best = -1;
+	size_t                   at_best = 0;
+	int                      rc;
+
+	if (rr_rand(r, 20) != 0) /* else an empty probe: every cosine 0 */
+		v = rr_vec(r);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct rr_ent *e = &r->e[i];
+		double               s;
+
+		if (e->vec.n == 0 || e->expired || e->guard != guard ||
+		    strcmp(e->scope, scope) != 0 || strcmp(e->label, label) != 0)
+			continue;
+		s = clf_vec_dot(&v, &e->vec);
+		if (s < min_sim)
+			continue;
+		if (best < 0 || s > best_sim || (s == best_sim && e->seq < r->e[best].seq)) {
+			at_best = best >= 0 && s == best_sim ? at_best + 1 : 1;
+			best_sim = s;
+			best = (long)i;
+		} else if (s == best_sim)
+			at_best++;
+	}
+	memset(&h, 0, sizeof(h));
+	rc = cache_l1_similar(r->c, scope, label, &v, guard, min_sim, &h);
+	r->sims++;
+	if (best < 0)
+		assert_int_equal(rc, 0);
+	else {
+		assert_int_equal(rc, 1);
+		assert_string_equal(h.value, r->e[best].value);
+		assert_string_equal(h.label, label);
+		assert_true(h.similarity == best_sim); /* exactly clf_vec_dot's */
+		free(h.value);
+		r->e[best].use = ++r->clock;
+		r->hits++;
+		r->ties += at_best > 1;
+	}
+	clf_vec_free(&v);
+}
+
+/* rr_get - an exact lookup of a random text, held against the reference */
+static void
+rr_get(struct rr *r)
+{
+	struct cache_hit h;
+	char             text[32];
+	const char      *k;
+	long             i;
+	int              rc;
+
+	snprintf(text, sizeof(text), "q%u", rr_rand(r, (uint32_t)r->pool));
+	k = key(rr_rand(r, 2) ? "a|-" : "b|-", text);
+	i = rr_find(r, k);
+	rc = cache_l1_get(r->c, k, &h);
+	if (i < 0 || r->e[i].expired) {
+		assert_int_equal(rc, 0);
+		if (i >= 0)
+			rr_remove(r, (size_t)i); /* an expired entry goes on sight */
+	} else {
+		assert_int_equal(rc, 1);
+		assert_string_equal(h.value, r->e[i].value);
+		free(h.value);
+		r->e[i].use = ++r->clock;
+	}
+	rr_check_counts(r);
+}
+
+/* rr_purge - by label, or now and then everything */
+static void
+rr_purge(struct rr *r)
+{
+	size_t n = 0, got;
+
+	if (rr_rand(r, 8) == 0) {
+		n = r->n;
+		got = cache_l1_purge_all(r->c);
+		while (r->n > 0)
+			rr_remove(r, r->n - 1);
+	} else {
+		const char *label = rr_rand(r, 2) ? "x" : "y";
+
+		for (size_t i = r->n; i-- > 0;)
+			if (strcmp(r->e[i].label, label) == 0) {
+				rr_remove(r, i);
+				n++;
+			}
+		got = cache_l1_purge_label(r->c, label);
+	}
+	assert_int_equal(got, n);
+	rr_check_counts(r);
+}
+
+/* rr_step - one random operation: mostly puts and semantic lookups */
+static void
+rr_step(struct rr *r, size_t max_bytes)
+{
+	uint32_t x = rr_rand(r, 1000);
+
+	r->ops++;
+	if (x < 500)
+		rr_put(r, max_bytes);
+	else if (x < 900)
+		rr_similar(r);
+	else if (x < 990)
+		rr_get(r);
+	else if (r->purge)
+		rr_purge(r);
+	else
+		rr_put(r, max_bytes);
+}
+
+/* rr_run - a tier of the given limits and ops random operations */
+static void
+rr_run(struct rr *r, size_t max_entries, size_t max_bytes, int ttl_s, size_t pool, uint32_t guards,
+       size_t ops, uint64_t seed)
+{
+	memset(r, 0, sizeof(*r));
+	r->c = cache_l1_new(max_entries, max_bytes, ttl_s);
+	assert_non_null(r->c);
+	r->rnd = seed;
+	r->pool = pool;
+	r->guards = guards;
+	r->purge = guards < 100;
+	for (size_t i = 0; i < ops; i++)
+		rr_step(r, max_bytes);
+}
+
+/* rr_end - empty the tier: nothing left, not even bytes */
+static void
+rr_end(struct rr *r)
+{
+	struct cache_stats st;
+
+	assert_int_equal(cache_l1_purge_all(r->c), r->n);
+	while (r->n > 0)
+		rr_remove(r, r->n - 1);
+	cache_l1_stats(r->c, &st);
+	assert_int_equal(st.entries, 0);
+	assert_int_equal(st.bytes, 0);
+	cache_l1_free(r->c);
+	r->c = NULL;
+}
+
+/*
+ * test_semantic_random - random puts (new keys, replacements, no vector),
+ * exact and semantic lookups, purges by label and of everything, with
+ * evictions by entries and by bytes: every semantic lookup hits exactly
+ * when the reference does, with its entry and its similarity to the bit
+ */
+static void
+test_semantic_random(void **state)
+{
+	static const struct {
+		size_t   max_entries, max_bytes, pool;
+		uint32_t guards;
+		size_t   ops;
+		uint64_t seed;
+	} runs[] = {
+	    {100000, BIG_BYTES, 120, 2, 8000, 1},            /* no evictions: big buckets */
+	    {60, BIG_BYTES, 200, 2, 8000, 2},                /* evictions by entries */
+	    {100000, 24 * 1024, 300, 2, 8000, 3},            /* evictions by bytes */
+	    {200, 48 * 1024, 400, 2, 8000, 4},               /* both */
+	    {12, BIG_BYTES, 40, 2, 4000, 5},                 /* small buckets, never indexed */
+	    {100000, BIG_BYTES, RR_POOL_MAX, 3000, 6000, 6}, /* thousands of buckets, no purges */
+	};
+	struct rr *r = calloc(1, sizeof(*r));
+	size_t     sims = 0, hits = 0, ties = 0;
+
+	(void)state;
+	assert_non_null(r);
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		rr_run(r, runs[i].max_entries, runs[i].max_bytes, HOUR, runs[i].pool,
+		       runs[i].guards, runs[i].ops, runs[i].seed * 0x9E3779B97F4A7C15ULL);
+		sims += r->sims;
+		hits += r->hits;
+		ties += r->ties;
+		rr_end(r);
+	}
+	/* The runs met the cases they are for (a third of the lookups are
+	 * for a label or guard never stored: misses). */
+	assert_true(hits > sims / 10 && hits < sims);
+	assert_true(ties > 100);
+	free(r);
+}
+
+/*
+ * test_semantic_random_ttl - the same with expiry: what was stored before
+ * a pause of more than the ttl is never a semantic match, and goes on an
+ * exact lookup; what comes after is served (while within its second)
+ */
+static void
+test_semantic_random_ttl(void **state)
+{
+	struct timespec pause = {1, 100 * 1000 * 1000}, t0, t1;
+	struct rr      *r = calloc(1, sizeof(*r));
+	size_t          sims;
+
+	(void)state;
+	assert_non_null(r);
+	rr_run(r, 100000, BIG_BYTES, 1, 150, 2, 0, 77);
+	r->purge = 0; /* many entries, in indexed buckets, when they expire */
+	for (int i = 0; i < 3000; i++)
+		rr_step(r, BIG_BYTES);
+	assert_true(r->n > 100);
+	nanosleep(&pause, NULL);
+	for (size_t i = 0; i < r->n; i++)
+		r->e[i].expired = 1;
+	sims = r->sims;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 3000; i++) {
+		long ms;
+
+		rr_step(r, BIG_BYTES);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms > 500)
+			break; /* a slow machine: stop well before the new entries expire */
+	}
+	assert_true(r->sims > sims);
+	rr_end(r);
+	free(r);
+}
+
 /* main - run every test */
 int
 main(void)
@@ -765,6 +1193,8 @@ main(void)
 	    cmocka_unit_test(test_semantic_model),
 	    cmocka_unit_test(test_stats),
 	    cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_semantic_random),
+	    cmocka_unit_test(test_semantic_random_ttl),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
