@@ -87,12 +87,12 @@ echo "ClubOS bench: POST /api/query, ${DURATION}s per run; the load generator sh
 printf '%-16s %5s %8s %8s %8s %8s %7s\n' path conns load p50_ms p99_ms req/s errors
 for c in 1 8 32 64; do closed sop "$c" "sop cache hit"; done
 for rate in $RATES; do open_loop sop "$rate" "sop cache hit"; done
+curl -fsS "$URL/metrics" | grep -E '^clubos_(cache_hits_total|trace_steps_dropped)' || true
 restart off
 for c in 1 8 32 64; do closed sop "$c" "sop cache off"; done
 open_loop sop 1000 "sop cache off"
 for c in 1 8 32; do closed emergency "$c" "emergency"; done
 restart on
-curl -fsS "$URL/metrics" | grep -E '^clubos_(cache_hits_total|trace_steps_dropped)' || true
 
 # The issue's targets side by side, from the runs above.
 hit=$(awk '$1 == "closed" && $2 == "sop_cache_hit" && $3 == 32' "$OUT")
