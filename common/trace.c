@@ -5,14 +5,14 @@
  * request on one thread) and leave together when trace_end() is called: one
  * bus message and one queue entry per daemon per request, not one per step.
  * The writer thread wakes every TRACE_FLUSH_MS (or when a batch is full, or
- * on trace_flush), turns what is queued into one JSON array per table and
- * inserts each with json_to_recordset: one statement, one parameter.  Its
- * session commits asynchronously: a crash may lose the last moments of
- * traces, never an answer or an action.
+ * on trace_flush), turns what is queued into rows and sends each table's
+ * with one COPY, in one transaction.  Its session commits asynchronously: a crash may lose the last
+ * moments of traces, never an answer or an action.
  */
 #include "trace.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -56,42 +56,169 @@ static struct {
         .cv = PTHREAD_COND_INITIALIZER,
         .done_cv = PTHREAD_COND_INITIALIZER};
 
-static const char trace_steps_sql[] =
-    "INSERT INTO trace_steps (trace_id, daemon, step, detail, elapsed_us, at) "
-    "SELECT x.trace_id, x.daemon, x.step, x.detail, x.us, "
-    "       to_timestamp(x.at_ms / 1000.0) "
-    "FROM json_to_recordset($1::json) AS x(trace_id text, daemon text, "
-    "     step text, detail jsonb, us bigint, at_ms bigint)";
+/* The columns the writer fills, and how a JSON member becomes one. */
+enum col_kind { COL_TEXT, COL_INT, COL_FLOAT, COL_JSON, COL_TIME };
 
-static const char trace_sum_sql[] =
-    "INSERT INTO traces (trace_id, user_id, role, channel, location, message, "
-    "  route, confidence, sop_slug, sop_version, response, escalation_tier, "
-    "  cache, total_us, created_at) "
-    "SELECT x.trace_id, x.user_id, x.role, x.channel, x.location, x.message, "
-    "  x.route, x.confidence, x.sop_slug, x.sop_version, x.response, "
-    "  x.escalation_tier, x.cache, x.total_us, to_timestamp(x.at_ms / 1000.0) "
-    "FROM json_to_recordset($1::json) AS x(trace_id text, user_id bigint, "
-    "  role text, channel text, location text, message text, route text, "
-    "  confidence double precision, sop_slug text, sop_version int, "
-    "  response text, escalation_tier int, cache text, total_us bigint, "
-    "  at_ms bigint) "
-    "ON CONFLICT (trace_id) DO NOTHING";
+struct col {
+	const char   *member; /* in the queued object */
+	enum col_kind kind;
+};
 
-/* write_batch - insert one kind of record; returns 0 or -1 */
-static int
-write_batch(db_conn *db, const char *sql, cJSON *arr)
+static const struct col step_cols[] = {
+    {"trace_id", COL_TEXT}, {"daemon", COL_TEXT}, {"step", COL_TEXT},
+    {"detail", COL_JSON},   {"us", COL_INT},      {"at_ms", COL_TIME},
+};
+static const char step_copy[] =
+    "COPY trace_steps (trace_id, daemon, step, detail, elapsed_us, at) FROM STDIN";
+
+static const struct col sum_cols[] = {
+    {"trace_id", COL_TEXT},   {"user_id", COL_INT},      {"role", COL_TEXT},
+    {"channel", COL_TEXT},    {"location", COL_TEXT},    {"message", COL_TEXT},
+    {"route", COL_TEXT},      {"confidence", COL_FLOAT}, {"sop_slug", COL_TEXT},
+    {"sop_version", COL_INT}, {"response", COL_TEXT},    {"escalation_tier", COL_INT},
+    {"cache", COL_TEXT},      {"total_us", COL_INT},     {"at_ms", COL_TIME},
+};
+static const char sum_copy[] =
+    "COPY traces (trace_id, user_id, role, channel, location, message, route, confidence, "
+    "sop_slug, sop_version, response, escalation_tier, cache, total_us, created_at) FROM STDIN";
+
+/* A batch in COPY's text format: tab between columns, \N for NULL. */
+struct copybuf {
+	char  *p;
+	size_t len, cap;
+	bool   oom;
+};
+
+/* cb_put - append n bytes */
+static void
+cb_put(struct copybuf *b, const char *s, size_t n)
 {
-	char       *text;
-	const char *p[1];
-	int         rc;
+	if (b->oom)
+		return;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 65536;
+		char  *q;
 
-	if (cJSON_GetArraySize(arr) == 0)
+		while (cap < b->len + n)
+			cap *= 2;
+		if ((q = realloc(b->p, cap)) == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+/* cb_text - append a value, escaping what COPY's text format reserves */
+static void
+cb_text(struct copybuf *b, const char *s)
+{
+	const char *run = s;
+
+	for (; *s; s++) {
+		const char *esc = NULL;
+
+		switch (*s) {
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		default:
+			continue;
+		}
+		cb_put(b, run, (size_t)(s - run));
+		cb_put(b, esc, 2);
+		run = s + 1;
+	}
+	cb_put(b, run, (size_t)(s - run));
+}
+
+/* cb_row - one object as a row of the columns */
+static void
+cb_row(struct copybuf *b, const cJSON *o, const struct col *cols, size_t ncols)
+{
+	for (size_t i = 0; i < ncols; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, cols[i].member);
+		char         num[64];
+
+		if (i > 0)
+			cb_put(b, "\t", 1);
+		if (cols[i].kind == COL_JSON) {
+			char *text = v != NULL ? cJSON_PrintUnformatted(v) : NULL;
+
+			if (text == NULL)
+				cb_put(b, "{}", 2);
+			else
+				cb_text(b, text);
+			free(text);
+		} else if (cJSON_IsString(v) && cols[i].kind == COL_TEXT) {
+			cb_text(b, v->valuestring);
+		} else if (!cJSON_IsNumber(v) || cols[i].kind == COL_TEXT) {
+			cb_put(b, "\\N", 2);
+		} else if (cols[i].kind == COL_FLOAT) {
+			cb_put(b, num, (size_t)snprintf(num, sizeof(num), "%.17g", v->valuedouble));
+		} else if (cols[i].kind == COL_INT) {
+			cb_put(
+			    b, num,
+			    (size_t)snprintf(num, sizeof(num), "%lld", (long long)v->valuedouble));
+		} else {
+			time_t    sec = (time_t)(v->valuedouble / 1000);
+			struct tm tm;
+
+			gmtime_r(&sec, &tm);
+			cb_put(b, num,
+			       (size_t)snprintf(
+			           num, sizeof(num), "%04d-%02d-%02d %02d:%02d:%02d.%03d+00",
+			           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			           tm.tm_min, tm.tm_sec, (int)((long long)v->valuedouble % 1000)));
+		}
+	}
+	cb_put(b, "\n", 1);
+}
+
+/*
+ * copy_rows - COPY the rows into a table; returns 0 or -1.  COPY rather
+ * than INSERT: no JSON for the server to parse, no plan, one pass (the
+ * trace ids are fresh random ones, so no conflict handling is needed).
+ */
+static int
+copy_rows(db_conn *db, const char *sql, const struct copybuf *b)
+{
+	PGconn   *pg = db_pg(db);
+	PGresult *r;
+	int       rc = 0;
+
+	if (b->len == 0)
 		return 0;
-	if ((text = cJSON_PrintUnformatted(arr)) == NULL)
+	if (b->oom || pg == NULL)
 		return -1;
-	p[0] = text;
-	rc = db_cmd(db, sql, 1, p);
-	free(text);
+	r = PQexec(pg, sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		log_warn("trace: %s", PQerrorMessage(pg));
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	if (PQputCopyData(pg, b->p, (int)b->len) != 1 || PQputCopyEnd(pg, NULL) != 1)
+		rc = -1;
+	while ((r = PQgetResult(pg)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			log_warn("trace: %s", PQresultErrorMessage(r));
+			rc = -1;
+		}
+		PQclear(r);
+	}
 	return rc;
 }
 
@@ -99,14 +226,14 @@ write_batch(db_conn *db, const char *sql, cJSON *arr)
 static void *
 writer_main(void *arg)
 {
-	db_conn *db = db_open(tq.dsn);
+	db_conn       *db = db_open(tq.dsn);
+	struct copybuf sums = {0}, steps = {0}; /* kept for the next batch */
 
 	(void)arg;
 	pthread_mutex_lock(&tq.mu);
 	for (;;) {
 		struct trace_rec *batch;
 		size_t            n = 0;
-		cJSON            *steps, *sums;
 
 		/* Sleep a tick unless a batch is full or someone waits. */
 		if (tq.len < TRACE_BATCH && !tq.flush_now && !tq.stop) {
@@ -132,37 +259,38 @@ writer_main(void *arg)
 		tq.len = 0;
 		pthread_mutex_unlock(&tq.mu);
 
-		steps = cJSON_CreateArray();
-		sums = cJSON_CreateArray();
 		for (struct trace_rec *r = batch, *nx; r != NULL; r = nx) {
+			const cJSON *it;
+
 			nx = r->next;
 			if (r->summary)
-				cJSON_AddItemToArray(sums, r->obj);
-			else {
-				cJSON *it;
-
-				while ((it = cJSON_DetachItemFromArray(r->obj, 0)) != NULL)
-					cJSON_AddItemToArray(steps, it);
-				cJSON_Delete(r->obj);
-			}
+				cb_row(&sums, r->obj, sum_cols,
+				       sizeof(sum_cols) / sizeof(sum_cols[0]));
+			else
+				cJSON_ArrayForEach(it, r->obj)
+				    cb_row(&steps, it, step_cols,
+				           sizeof(step_cols) / sizeof(step_cols[0]));
+			cJSON_Delete(r->obj);
 			free(r);
 		}
 		if (db == NULL || db_begin(db) < 0 ||
 		    db_cmd(db, "SET LOCAL synchronous_commit TO off", 0, NULL) < 0 ||
-		    write_batch(db, trace_sum_sql, sums) < 0 ||
-		    write_batch(db, trace_steps_sql, steps) < 0 || db_commit(db) < 0) {
+		    copy_rows(db, sum_copy, &sums) < 0 || copy_rows(db, step_copy, &steps) < 0 ||
+		    db_commit(db) < 0) {
 			if (db != NULL)
 				db_rollback(db);
 			log_warn("trace: batch of %zu records not stored", n);
 		}
-		cJSON_Delete(steps);
-		cJSON_Delete(sums);
+		sums.len = steps.len = 0;
+		sums.oom = steps.oom = false;
 
 		pthread_mutex_lock(&tq.mu);
 		tq.written += n;
 		pthread_cond_broadcast(&tq.done_cv);
 	}
 	pthread_mutex_unlock(&tq.mu);
+	free(sums.p);
+	free(steps.p);
 	db_close(db);
 	return NULL;
 }

@@ -2,6 +2,7 @@
 test_traces.py - traces over HTTP and on the bus, feedback, metrics
 """
 
+import datetime
 import queue
 import re
 import subprocess
@@ -44,6 +45,35 @@ def test_trace_has_steps_from_every_daemon(stack, accounts, traced):
             assert k in s, "trace step without %r: %r" % (k, s)
         assert isinstance(s["step"], str) and s["step"], s
         assert isinstance(s["elapsed_us"], (int, float)) and s["elapsed_us"] >= 0, s
+
+
+def test_stored_trace_keeps_every_character(stack, accounts):
+    # The writer sends rows in COPY's text format: tabs, newlines,
+    # backslashes and non-ASCII text must come back exactly.
+    msg = "wifi\tdown?\nline two \\ back\\slash \\N caf\u00e9 \u26f3 \"quoted\""
+    a = harness.assert_answer(stack.query(accounts["operator"].token, msg, channel="operator"))
+
+    def stored():
+        r = stack.http("GET", "/api/traces/" + a["trace_id"], token=accounts["operator"].token)
+        ok = r.status == 200 and r.json.get("message") is not None and \
+            any(s["step"] == "received" for s in r.json.get("steps", []))
+        return r if ok else None
+    r = harness.wait_for(stored, 5, interval=0.1, what="the stored summary and steps")
+    assert r.json["message"] == msg, r.json["message"]
+    assert r.json["response"] == a["response"]
+    assert r.json["route"] == a["route"] and r.json["cache"] == a["cache"]
+    assert r.json["channel"] == "operator" and r.json["role"] == "operator"
+    # Times are stored as the instant they were taken (UTC, milliseconds).
+    created = datetime.datetime.fromisoformat(r.json["created_at"])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert abs((now - created).total_seconds()) < 120, (created, now)
+    steps = r.json["steps"]
+    assert all(isinstance(s["detail"], dict) for s in steps), steps
+    for s in steps:
+        at = datetime.datetime.fromisoformat(s["at"])
+        assert abs((now - at).total_seconds()) < 120, s
+    received = [s for s in steps if s["step"] == "received"]
+    assert received[0]["detail"].get("chars") == len(msg.encode()), received
 
 
 @pytest.mark.parametrize("role", ["support", "admin"])
