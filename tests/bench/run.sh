@@ -44,6 +44,7 @@ field() { echo "$2" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 
 # closed PATH CONNS LABEL - one wrk run; prints a table row
 closed() {
+	sleep 2
 	t=2
 	[ "$2" -lt 2 ] && t=1
 	r=$(CLUBOS_BENCH_MESSAGES=tests/bench/$1.txt wrk -t"$t" -c"$2" -d"${DURATION}s" \
@@ -56,6 +57,7 @@ closed() {
 
 # open PATH RATE LABEL - one clubos-loadgen run at 32 connections; a table row
 open_loop() {
+	sleep 2
 	sed 's/.*/{"message":"&","channel":"web"}/' "tests/bench/$1.txt" >"$CLUBOS_VAR/bodies"
 	r=$(build/bin/clubos-loadgen --url "$URL/api/query" --conns 32 --rate "$2" \
 		--seconds "$DURATION" --warmup 2 --method POST \
@@ -85,12 +87,15 @@ restart() {
 
 echo "ClubOS bench: POST /api/query, ${DURATION}s per run; the load generator shares the 2 cores"
 printf '%-16s %5s %8s %8s %8s %8s %7s\n' path conns load p50_ms p99_ms req/s errors
-for c in 1 8 32 64; do closed sop "$c" "sop cache hit"; done
+# Open-loop runs first, lightest first, each after a pause: a saturating
+# run leaves the database a backlog of trace rows that would weigh on the
+# next run's tail.
 for rate in $RATES; do open_loop sop "$rate" "sop cache hit"; done
+for c in 1 8 32 64; do closed sop "$c" "sop cache hit"; done
 curl -fsS "$URL/metrics" | grep -E '^clubos_(cache_hits_total|trace_steps_dropped)' || true
 restart off
-for c in 1 8 32 64; do closed sop "$c" "sop cache off"; done
 open_loop sop 1000 "sop cache off"
+for c in 1 8 32 64; do closed sop "$c" "sop cache off"; done
 for c in 1 8 32; do closed emergency "$c" "emergency"; done
 restart on
 
