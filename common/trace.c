@@ -57,7 +57,7 @@ static struct {
 	pthread_t             thr;
 	char                  daemon[48];
 	char                 *dsn;
-	atomic_uint_least64_t dropped;
+	atomic_uint_least64_t dropped, dropped_sums; /* rows: steps; summaries */
 } tq = {.mu = PTHREAD_MUTEX_INITIALIZER,
         .cv = PTHREAD_COND_INITIALIZER,
         .done_cv = PTHREAD_COND_INITIALIZER};
@@ -352,7 +352,7 @@ enqueue(cJSON *obj, bool summary, size_t rows)
 	}
 	if ((r = malloc(sizeof(*r))) == NULL) {
 		cJSON_Delete(obj);
-		atomic_fetch_add(&tq.dropped, 1);
+		atomic_fetch_add(summary ? &tq.dropped_sums : &tq.dropped, rows);
 		return;
 	}
 	r->next = NULL;
@@ -364,7 +364,7 @@ enqueue(cJSON *obj, bool summary, size_t rows)
 		pthread_mutex_unlock(&tq.mu);
 		cJSON_Delete(obj);
 		free(r);
-		atomic_fetch_add(&tq.dropped, rows);
+		atomic_fetch_add(summary ? &tq.dropped_sums : &tq.dropped, rows);
 		return;
 	}
 	if (tq.tail != NULL)
@@ -456,9 +456,16 @@ trace_flush(void)
 	pthread_mutex_unlock(&tq.mu);
 }
 
-/* trace_dropped - records lost to a full queue */
+/* trace_dropped - step rows lost to a full queue */
 uint64_t
 trace_dropped(void)
 {
 	return atomic_load(&tq.dropped);
+}
+
+/* trace_summaries_dropped - summary rows lost to a full queue */
+uint64_t
+trace_summaries_dropped(void)
+{
+	return atomic_load(&tq.dropped_sums);
 }

@@ -23,5 +23,6 @@ void     trace_end(void);
 void     trace_summary(const char *trace_id, cJSON *summary);
 void     trace_flush(void);
 uint64_t trace_dropped(void);
+uint64_t trace_summaries_dropped(void);
 
 #endif

@@ -135,10 +135,16 @@ metrics_render(char **out, size_t *len)
 	    "# HELP clubos_rate_limited_total Requests refused with 429.\n"
 	    "# TYPE clubos_rate_limited_total counter\n"
 	    "clubos_rate_limited_total %llu\n"
-	    "# HELP clubos_trace_steps_dropped_total Trace records lost to a full queue.\n"
+	    "# HELP clubos_trace_steps_dropped_total Trace steps this gateway lost to a full "
+	    "queue.\n"
 	    "# TYPE clubos_trace_steps_dropped_total counter\n"
-	    "clubos_trace_steps_dropped_total %llu\n",
-	    atomic_load(&m_rate_limited), (unsigned long long)trace_dropped());
+	    "clubos_trace_steps_dropped_total %llu\n"
+	    "# HELP clubos_trace_summaries_dropped_total Answer summaries (what feedback refers "
+	    "to) lost to a full queue.\n"
+	    "# TYPE clubos_trace_summaries_dropped_total counter\n"
+	    "clubos_trace_summaries_dropped_total %llu\n",
+	    atomic_load(&m_rate_limited), (unsigned long long)trace_dropped(),
+	    (unsigned long long)trace_summaries_dropped());
 	*out = p;
 	*len = n < cap ? n : cap - 1;
 }

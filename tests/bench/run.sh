@@ -92,7 +92,7 @@ printf '%-16s %5s %8s %8s %8s %8s %7s\n' path conns load p50_ms p99_ms req/s err
 # next run's tail.
 for rate in $RATES; do open_loop sop "$rate" "sop cache hit"; done
 for c in 1 8 32 64; do closed sop "$c" "sop cache hit"; done
-curl -fsS "$URL/metrics" | grep -E '^clubos_(cache_hits_total|trace_steps_dropped)' || true
+curl -fsS "$URL/metrics" | grep -E '^clubos_(cache_hits_total|trace_(steps|summaries)_dropped)' || true
 restart off
 open_loop sop 1000 "sop cache off"
 for c in 1 8 32 64; do closed sop "$c" "sop cache off"; done
