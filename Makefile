@@ -26,7 +26,7 @@ endif
 LDLIBS  := -lnng -lpq -lhiredis -lcjson -lsodium -lcurl -lpthread -lm
 
 COMMON_SRC := $(wildcard common/*.c)
-ROUTERLIB_SRC := $(filter-out router/main.c router/route_eval.c router/rt_%.c,$(wildcard router/*.c)) cache/l1.c
+ROUTERLIB_SRC := $(filter-out router/main.c router/route_eval.c router/rt_%.c,$(wildcard router/*.c)) cache/l1.c cache/answer.c
 ROUTER_SRC := router/main.c $(wildcard router/rt_*.c)
 GATEWAY_SRC := $(wildcard gateway/*.c)
 ASSISTLIB_SRC := assistants/retrieval.c

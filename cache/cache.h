@@ -2,6 +2,7 @@
  * cache.h - the response cache: keys, the in-process tier, the guard
  *
  * Who uses what:
+ *   answer.c  what an entry keeps of an answer (one shape for every tier);
  *   l1.c    the in-process tier (LRU, TTL, bounded by entries and bytes),
  *           exact and semantic lookups; linked into the router, which
  *           consults the cache, and into clubos-cache-eval;
@@ -26,6 +27,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cjson/cJSON.h>
 
 #include "router/clf.h"
 
@@ -53,6 +56,7 @@ struct cache_hit {
 typedef struct cache_l1 cache_l1;
 
 int      cache_key(const char *scope, const char *text, char *out, size_t cap);
+char    *cache_answer_value(const cJSON *answer);
 uint64_t cache_guard(const char *text);
 
 cache_l1 *cache_l1_new(size_t max_entries, size_t max_bytes, int ttl_s);

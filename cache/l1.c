@@ -669,13 +669,28 @@ now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* lookup_done - count a lookup (under the lock): a hit fills *hit and is touched */
+static int
+lookup_done(cache_l1 *c, struct entry *e, double sim, struct cache_hit *hit, uint64_t t0,
+            uint64_t *hits)
+{
+	if (e != NULL && fill_hit(e, hit, sim) == 0) {
+		touch(c, e);
+		(*hits)++;
+		c->st.hit_us_total += now_us() - t0;
+		return 1;
+	}
+	c->st.misses++;
+	return 0;
+}
+
 /* cache_l1_get - exact lookup; 1 hit, 0 miss */
 int
 cache_l1_get(cache_l1 *c, const char *key, struct cache_hit *hit)
 {
 	uint64_t      t0 = now_us();
 	struct entry *e;
-	int           rc = 0;
+	int           rc;
 
 	pthread_mutex_lock(&c->mu);
 	for (e = c->tab[hash(key) & (c->tabsize - 1)]; e != NULL; e = e->hnext)
@@ -686,13 +701,7 @@ cache_l1_get(cache_l1 *c, const char *key, struct cache_hit *hit)
 		c->st.expired++;
 		e = NULL;
 	}
-	if (e != NULL && fill_hit(e, hit, 1.0) == 0) {
-		touch(c, e);
-		c->st.hits++;
-		c->st.hit_us_total += now_us() - t0;
-		rc = 1;
-	} else
-		c->st.misses++;
+	rc = lookup_done(c, e, 1.0, hit, t0, &c->st.hits);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }
@@ -711,7 +720,7 @@ cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const clf_ve
 	struct entry  *best = NULL;
 	double         best_sim = min_sim;
 	uint64_t       now_ms = t0 / 1000;
-	int            rc = 0;
+	int            rc;
 
 	pthread_mutex_lock(&c->mu);
 	if ((b = bucket_get(c, scope, label, guard, false)) != NULL) {
@@ -739,13 +748,7 @@ cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const clf_ve
 			}
 		}
 	}
-	if (best != NULL && fill_hit(best, hit, best_sim) == 0) {
-		touch(c, best);
-		c->st.semantic_hits++;
-		c->st.hit_us_total += now_us() - t0;
-		rc = 1;
-	} else
-		c->st.misses++;
+	rc = lookup_done(c, best, best_sim, hit, t0, &c->st.semantic_hits);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }

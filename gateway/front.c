@@ -89,24 +89,13 @@ front_put(const char *key, const char *scope, long long kgen, cJSON *ans)
 {
 	const cJSON *sop = cJSON_GetObjectItem(ans, "sop");
 	bool         ok = json_bool(ans, "cacheable", false);
-	cJSON       *keep;
 	char        *value;
 
 	cJSON_DeleteItemFromObject(ans, "cacheable");
 	if (front == NULL || !ok || key[0] == '\0' || !cJSON_IsObject(sop) ||
 	    json_str(sop, "slug") == NULL || kgen < 0 || kgen > INT_MAX)
 		return;
-	/* What a hit needs, as the router keeps it: not its timings, trace or tier. */
-	keep = cJSON_CreateObject();
-	cJSON_AddStringToObject(keep, "route", json_str(ans, "route"));
-	cJSON_AddNumberToObject(keep, "confidence", json_num(ans, "confidence", 0));
-	cJSON_AddItemToObject(keep, "sop", cJSON_Duplicate(sop, 1));
-	cJSON_AddStringToObject(keep, "response", json_str(ans, "response"));
-	cJSON_AddItemToObject(keep, "escalation",
-	                      cJSON_Duplicate(cJSON_GetObjectItem(ans, "escalation"), 1));
-	cJSON_AddArrayToObject(keep, "actions");
-	value = json_print(keep);
-	cJSON_Delete(keep);
+	value = cache_answer_value(ans);
 	if (value != NULL)
 		cache_l1_put(front, key, scope, json_str(sop, "slug"), (int)kgen, value, NULL, 0);
 	free(value);

@@ -299,7 +299,7 @@ bool
 rt_cache_store(const struct rt_model *m, const char *scope, const char *key, const char *msg,
                const cJSON *answer)
 {
-	cJSON          *keep, *q;
+	cJSON          *q;
 	char           *value;
 	clf_vec         v = {0};
 	const cJSON    *sop = cJSON_GetObjectItem(answer, "sop");
@@ -307,17 +307,7 @@ rt_cache_store(const struct rt_model *m, const char *scope, const char *key, con
 
 	if (key == NULL || *key == '\0' || !cacheable(answer))
 		return false;
-	keep = cJSON_CreateObject();
-	cJSON_AddStringToObject(keep, "route", json_str(answer, "route"));
-	cJSON_AddNumberToObject(keep, "confidence", json_num(answer, "confidence", 0));
-	cJSON_AddItemToObject(keep, "sop", cJSON_Duplicate(sop, 1));
-	cJSON_AddStringToObject(keep, "response", json_str(answer, "response"));
-	cJSON_AddItemToObject(keep, "escalation",
-	                      cJSON_Duplicate(cJSON_GetObjectItem(answer, "escalation"), 1));
-	cJSON_AddArrayToObject(keep, "actions");
-	value = json_print(keep);
-	cJSON_Delete(keep);
-	if (value == NULL)
+	if ((value = cache_answer_value(answer)) == NULL)
 		return false;
 	if (m != NULL)
 		clf_featurize(m->clf, msg, &v);
