@@ -25,24 +25,46 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 LDLIBS  := -lnng -lpq -lhiredis -lcjson -lsodium -lcurl -lpthread -lm
 
+# Who depends on whom (a library only ever uses those to its right):
+#
+#   clubos-gateway       gateway/*   libcache libemergency libknowledge libclubos
+#   clubos-router        router/main.c router/rt_*   libcache libemergency libclf libclubos
+#   clubos-assistant     assistants/*   libassist libclubos
+#   clubos-cache         cache/main.c   libclubos
+#   clubos-intelligence  intelligence/main.c   libknowledge libassist libclubos
+#   clubosctl            deploy/clubosctl/*   libclubos
+#
+#   libclubos     common/: the daemon skeleton, config, logging, envelope, RPC, bus, traces,
+#                 PostgreSQL/Redis/JWT wrappers, text normalisation, sparse vectors, diff
+#   libclf        router/clf.c: the intent classifier
+#   libemergency  router/emergency.c: the emergency rules (the gateway runs them too)
+#   libcache      cache/l1.c cache/answer.c: keys, the in-process tier, the guard
+#   libassist     assistants/retrieval.c: BM25 over SOP sections
+#   libknowledge  intelligence/ but main.c: the SOP change journal, analysers, proposals
+#
+# Every unit test links libclubos and what it names below.
 COMMON_SRC := $(wildcard common/*.c)
-ROUTERLIB_SRC := $(filter-out router/main.c router/route_eval.c router/rt_%.c,$(wildcard router/*.c)) cache/l1.c cache/answer.c
+CLF_SRC := router/clf.c
+EMERGENCY_SRC := router/emergency.c
+CACHELIB_SRC := cache/l1.c cache/answer.c
+ASSISTLIB_SRC := assistants/retrieval.c
+KNOWLIB_SRC := $(filter-out intelligence/main.c,$(wildcard intelligence/*.c))
 ROUTER_SRC := router/main.c $(wildcard router/rt_*.c)
 GATEWAY_SRC := $(wildcard gateway/*.c)
-ASSISTLIB_SRC := assistants/retrieval.c
 ASSIST_SRC := $(filter-out $(ASSISTLIB_SRC),$(wildcard assistants/*.c))
 CTL_SRC := $(wildcard deploy/clubosctl/*.c)
 CACHE_SRC := cache/main.c
-INTELLIB_SRC := $(filter-out intelligence/main.c,$(wildcard intelligence/*.c))
 INTEL_SRC := intelligence/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
 LIBCOMMON := $(BUILD)/lib/libclubos.a
-LIBROUTER := $(BUILD)/lib/librouter.a
+LIBCLF := $(BUILD)/lib/libclf.a
+LIBEMERGENCY := $(BUILD)/lib/libemergency.a
+LIBCACHE := $(BUILD)/lib/libcache.a
 LIBASSIST := $(BUILD)/lib/libassist.a
-LIBINTEL := $(BUILD)/lib/libintel.a
+LIBKNOW := $(BUILD)/lib/libknowledge.a
 BINARIES := $(BIN)/clubos-gateway $(BIN)/clubos-router $(BIN)/clubos-assistant \
             $(BIN)/clubos-cache $(BIN)/clubosctl $(BIN)/clubos-route-eval \
             $(BIN)/clubos-cache-eval $(BIN)/clubos-intelligence
@@ -56,58 +78,55 @@ $(OBJ)/%.o: %.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(LIBCOMMON): $(call objs,$(COMMON_SRC))
-	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
-
-$(LIBROUTER): $(call objs,$(ROUTERLIB_SRC))
-	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
-
+$(LIBCLF): $(call objs,$(CLF_SRC))
+$(LIBEMERGENCY): $(call objs,$(EMERGENCY_SRC))
+$(LIBCACHE): $(call objs,$(CACHELIB_SRC))
 $(LIBASSIST): $(call objs,$(ASSISTLIB_SRC))
+$(LIBKNOW): $(call objs,$(KNOWLIB_SRC))
+$(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(LIBINTEL): $(call objs,$(INTELLIB_SRC))
-	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+# LINK - objects first, then the libraries in the order listed (each before what it uses)
+LINK = $(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS)
 
-$(BIN)/clubos-gateway: $(call objs,$(GATEWAY_SRC)) $(LIBINTEL) $(LIBROUTER) $(LIBCOMMON)
+$(BIN)/clubos-gateway: $(call objs,$(GATEWAY_SRC)) $(LIBCACHE) $(LIBEMERGENCY) $(LIBKNOW) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BIN)/clubos-router: $(call objs,$(ROUTER_SRC)) $(LIBROUTER) $(LIBCOMMON)
+	$(LINK)
+$(BIN)/clubos-router: $(call objs,$(ROUTER_SRC)) $(LIBCACHE) $(LIBEMERGENCY) $(LIBCLF) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BIN)/clubos-assistant: $(call objs,$(ASSIST_SRC)) $(LIBASSIST) $(LIBROUTER) $(LIBCOMMON)
+	$(LINK)
+$(BIN)/clubos-assistant: $(call objs,$(ASSIST_SRC)) $(LIBASSIST) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BIN)/clubosctl: $(call objs,$(CTL_SRC)) $(LIBROUTER) $(LIBCOMMON)
+	$(LINK)
+$(BIN)/clubosctl: $(call objs,$(CTL_SRC)) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BIN)/clubos-cache: $(call objs,$(CACHE_SRC)) $(LIBROUTER) $(LIBCOMMON)
+	$(LINK)
+$(BIN)/clubos-cache: $(call objs,$(CACHE_SRC)) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BIN)/clubos-intelligence: $(call objs,$(INTEL_SRC)) $(LIBINTEL) $(LIBASSIST) $(LIBROUTER) $(LIBCOMMON)
+	$(LINK)
+$(BIN)/clubos-intelligence: $(call objs,$(INTEL_SRC)) $(LIBKNOW) $(LIBASSIST) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BIN)/clubos-cache-eval: $(call objs,cache/eval.c) $(LIBROUTER) $(LIBCOMMON)
+	$(LINK)
+$(BIN)/clubos-cache-eval: $(call objs,cache/eval.c router/evaltool.c) $(LIBCACHE) $(LIBCLF) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BIN)/clubos-route-eval: $(call objs,router/route_eval.c) $(LIBROUTER) $(LIBCOMMON)
+	$(LINK)
+$(BIN)/clubos-route-eval: $(call objs,router/route_eval.c router/evaltool.c) $(LIBCLF) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(LINK)
 
-$(OBJ)/tests/unit/%.o: CFLAGS += -Irouter
-
-$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(LIBINTEL) $(LIBASSIST) $(LIBROUTER) $(LIBCOMMON)
+# Unit tests: each links what it tests, then libclubos (last, since all use it).
+$(BUILD)/tests/test_cache_l1: $(LIBCACHE) $(LIBCLF)
+$(BUILD)/tests/test_claude: $(LIBKNOW)
+$(BUILD)/tests/test_clf: $(LIBCLF)
+$(BUILD)/tests/test_emergency: $(LIBEMERGENCY)
+$(BUILD)/tests/test_retrieval: $(LIBASSIST)
+$(BUILD)/tests/test_split: $(LIBKNOW)
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter-out $(LIBCOMMON),$(filter %.a,$^)) \
+	    $(LIBCOMMON) $(LDLIBS) -lcmocka
 
 deps:
 	@sh deploy/deps.sh

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "router/textnorm.h"
+#include "common/textnorm.h"
 
 #define RET_MAX_TERM 32
 #define BM25_K1 1.2

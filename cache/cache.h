@@ -30,7 +30,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "router/clf.h"
+#include "common/svec.h"
 
 #define CACHE_KEY_MAX 2200
 
@@ -62,10 +62,10 @@ uint64_t cache_guard(const char *text);
 cache_l1 *cache_l1_new(size_t max_entries, size_t max_bytes, int ttl_s);
 void      cache_l1_free(cache_l1 *c);
 int       cache_l1_get(cache_l1 *c, const char *key, struct cache_hit *hit);
-int       cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const clf_vec *v,
+int       cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const svec *v,
                            uint64_t guard, double min_sim, struct cache_hit *hit);
 int    cache_l1_put(cache_l1 *c, const char *key, const char *scope, const char *label, int version,
-                    const char *value, clf_vec *v, uint64_t guard);
+                    const char *value, svec *v, uint64_t guard);
 size_t cache_l1_purge_label(cache_l1 *c, const char *label);
 size_t cache_l1_purge_all(cache_l1 *c);
 void   cache_l1_stats(cache_l1 *c, struct cache_stats *out);

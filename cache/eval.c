@@ -266,7 +266,7 @@ ce_fill(cache_l1 *c, const clf_model *m, const struct ce_list *fill, size_t *ski
 	*skipped = 0;
 	for (size_t i = 0; i < fill->n; i++) {
 		const clf_example *e = &fill->ex[i];
-		clf_vec            v;
+		svec            v;
 
 		if (cache_key(CE_SCOPE, e->text, key, sizeof(key)) < 0) {
 			(*skipped)++; /* too long to be cached at all */
@@ -275,7 +275,7 @@ ce_fill(cache_l1 *c, const clf_model *m, const struct ce_list *fill, size_t *ski
 		if (clf_featurize(m, e->text, &v) < 0 ||
 		    cache_l1_put(c, key, CE_SCOPE, e->label, 1, e->label, &v,
 		                 cache_guard(e->text)) < 0) {
-			clf_vec_free(&v);
+			svec_free(&v);
 			fprintf(stderr, "clubos-cache-eval: out of memory filling the cache\n");
 			return -1;
 		}
@@ -294,7 +294,7 @@ ce_lookup(cache_l1 *c, const clf_model *m, const clf_example *pr, double th, dou
 	char             key[CACHE_KEY_MAX];
 	struct cache_hit hit;
 	clf_score        top;
-	clf_vec          v;
+	svec          v;
 	double           t0, t1, t2;
 	uint64_t         guard;
 	int              r = 0;
@@ -328,7 +328,7 @@ ce_lookup(cache_l1 *c, const clf_model *m, const clf_example *pr, double th, dou
 		p->us_model = t2 - t1;
 		r = cache_l1_similar(c, CE_SCOPE, name, &v, guard, th, &hit);
 		p->us_sim = et_now_us() - t2;
-		clf_vec_free(&v);
+		svec_free(&v);
 		if (r == 1) {
 			p->hit = 1;
 			p->false_hit = strcmp(hit.value, pr->label) != 0;
@@ -348,7 +348,7 @@ ce_best(cache_l1 *c, const clf_model *m, const clf_example *pr, struct ce_probe 
 {
 	struct cache_hit hit;
 	clf_score        top;
-	clf_vec          v;
+	svec          v;
 
 	p->prob = -1;
 	p->best = -1;
@@ -363,7 +363,7 @@ ce_best(cache_l1 *c, const clf_model *m, const clf_example *pr, struct ce_probe 
 		p->best_false = strcmp(hit.value, pr->label) != 0;
 		free(hit.value);
 	}
-	clf_vec_free(&v);
+	svec_free(&v);
 	return 0;
 }
 
@@ -462,7 +462,7 @@ static void
 ce_explain(const clf_model *m, const struct ce_list *fill, const clf_example *pr,
            const struct ce_probe *p)
 {
-	clf_vec     pv, fv;
+	svec     pv, fv;
 	uint64_t    g = cache_guard(pr->text);
 	const char *best = NULL, *blabel = "";
 	double      bs = -1;
@@ -483,15 +483,15 @@ ce_explain(const clf_model *m, const struct ce_list *fill, const clf_example *pr
 		    cache_guard(fill->ex[i].text) != g ||
 		    clf_featurize(m, fill->ex[i].text, &fv) < 0)
 			continue;
-		s = clf_vec_dot(&pv, &fv);
-		clf_vec_free(&fv);
+		s = svec_dot(&pv, &fv);
+		svec_free(&fv);
 		if (s > bs) {
 			bs = s;
 			best = fill->ex[i].text;
 			blabel = fill->ex[i].label;
 		}
 	}
-	clf_vec_free(&pv);
+	svec_free(&pv);
 	fprintf(stderr, "%s (semantic, p=%.3f, cos=%.3f): \"%s\" [%s] -> \"%s\" [%s]\n", what,
 	        top.prob, bs, pr->text, pr->label, best ? best : "?", blabel);
 }

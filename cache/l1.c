@@ -12,12 +12,12 @@
  * vectors: for every feature, its postings (slot of an entry, value).  A
  * lookup adds up, for each feature of the probe in ascending order, probe
  * value times posting value into the score of the posting's slot: the same
- * products of two floats, added in the same order, as clf_vec_dot's merge,
+ * products of two floats, added in the same order, as svec_dot's merge,
  * so every score is that function's result to the last bit, at the cost of
  * the postings the probe shares instead of a merge per entry.
  *
  * The index is rebuilt, never updated.  New entries wait on the bucket's
- * "fresh" list, compared one by one (clf_vec_dot), until there are enough
+ * "fresh" list, compared one by one (svec_dot), until there are enough
  * of them (bucket_index, from cache_l1_put); then they give their vectors
  * to the postings.  An entry that goes leaves its postings behind, dead,
  * until they are a fifth of the bucket's (then drop rebuilds).  Slots
@@ -38,7 +38,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "router/textnorm.h"
+#include "common/textnorm.h"
 
 /* An entry not (yet) in its bucket's index; a dead slot in map. */
 #define SLOT_FRESH UINT32_MAX
@@ -57,7 +57,7 @@ struct entry {
 	char          *key, *scope, *label, *value;
 	int            version;
 	uint32_t       slot;  /* in bucket's index, or SLOT_FRESH */
-	clf_vec        vec;   /* while fresh; empty once indexed */
+	svec        vec;   /* while fresh; empty once indexed */
 	size_t         nfeat; /* features of the vector, wherever it is */
 	uint64_t       guard;
 	uint64_t       expires_ms; /* monotonic clock, ms */
@@ -497,7 +497,7 @@ bucket_index(cache_l1 *c, struct bucket *b)
 		slot[s].expires_ms = e->expires_ms;
 		e->slot = (uint32_t)s;
 		e->bnext = e->bprev = NULL;
-		clf_vec_free(&e->vec); /* the postings hold it now */
+		svec_free(&e->vec); /* the postings hold it now */
 	}
 	for (size_t i = 0; i < b->nslots; i++)
 		if (b->slot[i].e != NULL) {
@@ -534,14 +534,14 @@ fail:
 #define SCORE_BATCH 64
 
 /*
- * bucket_score - every slot's dot product with v, as clf_vec_dot adds it
+ * bucket_score - every slot's dot product with v, as svec_dot adds it
  * up: v's features in order, a product of two floats each.  A batch of
  * features at a time: their cells are fetched ahead, then looked up and
  * their postings fetched ahead, then added up (else each lookup's cache
  * miss would wait for the one before).
  */
 static void
-bucket_score(struct bucket *b, const clf_vec *v)
+bucket_score(struct bucket *b, const svec *v)
 {
 	struct {
 		const struct posting *p, *end;
@@ -620,7 +620,7 @@ drop(cache_l1 *c, struct entry *e, bool compact)
 	free(e->scope);
 	free(e->label);
 	free(e->value);
-	clf_vec_free(&e->vec);
+	svec_free(&e->vec);
 	free(e);
 	if (b == NULL)
 		return;
@@ -712,7 +712,7 @@ cache_l1_get(cache_l1 *c, const char *key, struct cache_hit *hit)
  * at once, both newest first; of equals the later (older) one wins
  */
 int
-cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const clf_vec *v,
+cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const svec *v,
                  uint64_t guard, double min_sim, struct cache_hit *hit)
 {
 	uint64_t       t0 = now_us();
@@ -729,7 +729,7 @@ cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const clf_ve
 
 			if (e->expires_ms <= now_ms)
 				continue;
-			s = clf_vec_dot(v, &e->vec);
+			s = svec_dot(v, &e->vec);
 			if (s >= best_sim) {
 				best_sim = s;
 				best = e;
@@ -760,7 +760,7 @@ cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const clf_ve
  */
 int
 cache_l1_put(cache_l1 *c, const char *key, const char *scope, const char *label, int version,
-             const char *value, clf_vec *v, uint64_t guard)
+             const char *value, svec *v, uint64_t guard)
 {
 	struct entry  *e, *old;
 	struct bucket *b = NULL;
@@ -768,7 +768,7 @@ cache_l1_put(cache_l1 *c, const char *key, const char *scope, const char *label,
 
 	if (key == NULL || scope == NULL || label == NULL || value == NULL) {
 		if (v != NULL)
-			clf_vec_free(v);
+			svec_free(v);
 		return -1;
 	}
 	e = calloc(1, sizeof(*e));
@@ -782,7 +782,7 @@ cache_l1_put(cache_l1 *c, const char *key, const char *scope, const char *label,
 			free(e);
 		}
 		if (v != NULL)
-			clf_vec_free(v);
+			svec_free(v);
 		return -1;
 	}
 	if (v != NULL) {

@@ -32,8 +32,8 @@
  * fixed iteration orders).  A model is never changed after clf_train
  * returns, so scoring needs no lock.
  */
-#include "clf.h"
-#include "textnorm.h"
+#include "router/clf.h"
+#include "common/textnorm.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -1195,7 +1195,7 @@ clf_free(clf_model *m)
 
 /* clf_featurize - the L2-normalised TF-IDF vector of text, known or not */
 int
-clf_featurize(const clf_model *m, const char *text, clf_vec *out)
+clf_featurize(const clf_model *m, const char *text, svec *out)
 {
 	struct clf_scratch *sc;
 	size_t              n, i, k = 0;
@@ -1228,39 +1228,6 @@ clf_featurize(const clf_model *m, const char *text, clf_vec *out)
 	return 0;
 fail:
 	free(sc);
-	clf_vec_free(out);
+	svec_free(out);
 	return -1;
-}
-
-/* clf_vec_free - release a vector's arrays; NULL ok */
-void
-clf_vec_free(clf_vec *v)
-{
-	if (v == NULL)
-		return;
-	free(v->idx);
-	free(v->val);
-	v->idx = NULL;
-	v->val = NULL;
-	v->n = 0;
-}
-
-/* clf_vec_dot - dot product of two sorted sparse vectors (cosine for ours) */
-double
-clf_vec_dot(const clf_vec *a, const clf_vec *b)
-{
-	double s = 0;
-	size_t i = 0, j = 0;
-
-	if (a == NULL || b == NULL || a->idx == NULL || b->idx == NULL)
-		return 0;
-	while (i < a->n && j < b->n) {
-		if (a->idx[i] == b->idx[j])
-			s += (double)a->val[i++] * b->val[j++];
-		else if (a->idx[i] < b->idx[j])
-			i++;
-		else
-			j++;
-	}
-	return s;
 }

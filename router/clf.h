@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/svec.h"
+
 typedef struct clf_model clf_model;
 
 typedef struct {
@@ -84,19 +86,12 @@ void        clf_free(clf_model *m);            /* NULL ok */
  * Similarity support for the semantic cache: the sparse, L2-normalised
  * TF-IDF vector of a text.  idx are feature hashes (sorted, unique); a
  * feature the model never saw still counts, with the rarest IDF, so two
- * texts sharing an unusual word are similar.  clf_vec_dot() of two such
+ * texts sharing an unusual word are similar.  svec_dot() of two such
  * vectors is their cosine similarity (1.0 for the same text, 0 for an empty
  * one).  clf_featurize returns 0, or -1 on NULL arguments or no memory
- * (out is then empty); free with clf_vec_free (NULL and empty ok).
+ * (out is then empty); free with svec_free (NULL and empty ok).
  */
-typedef struct {
-	uint32_t *idx;
-	float    *val;
-	size_t    n;
-} clf_vec;
 
-int    clf_featurize(const clf_model *m, const char *text, clf_vec *out);
-void   clf_vec_free(clf_vec *v);
-double clf_vec_dot(const clf_vec *a, const clf_vec *b);
+int clf_featurize(const clf_model *m, const char *text, svec *out);
 
 #endif

@@ -27,7 +27,7 @@
  * security > water > power.  Only the first EM_MAX_TEXT bytes are read.
  */
 #include "emergency.h"
-#include "textnorm.h"
+#include "common/textnorm.h"
 
 #include <stddef.h>
 #include <string.h>

@@ -21,8 +21,8 @@
  * --sweep prints the trade-off over thresholds on stderr, --verbose the
  * model's size, --errors every wrong top label.  Errors go to stderr with exit status 2.
  */
-#include "clf.h"
-#include "evaltool.h"
+#include "router/clf.h"
+#include "router/evaltool.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -37,10 +37,10 @@
  */
 
 /* mkvec - a vector of n (id, weight) pairs, ids ascending, L2-normalised */
-static clf_vec
+static svec
 mkvec(size_t n, const uint32_t *idx, const double *w)
 {
-	clf_vec v = {NULL, NULL, 0};
+	svec v = {NULL, NULL, 0};
 	double  norm = 0;
 
 	v.idx = malloc(n * sizeof(*v.idx));
@@ -59,7 +59,7 @@ mkvec(size_t n, const uint32_t *idx, const double *w)
 }
 
 /* vec1 - the unit vector along feature id */
-static clf_vec
+static svec
 vec1(uint32_t id)
 {
 	double w = 1;
@@ -82,7 +82,7 @@ static void
 put(cache_l1 *c, const char *scope, const char *text, const char *label, const char *value,
     uint32_t id, uint64_t guard)
 {
-	clf_vec v;
+	svec v;
 
 	if (id == 0) {
 		assert_int_equal(
@@ -130,12 +130,12 @@ static char *
 similar(cache_l1 *c, const char *scope, const char *label, uint32_t id, uint64_t guard,
         double min_sim, double *sim)
 {
-	clf_vec          v = vec1(id);
+	svec          v = vec1(id);
 	struct cache_hit h;
 	int              r;
 
 	r = cache_l1_similar(c, scope, label, &v, guard, min_sim, &h);
-	clf_vec_free(&v);
+	svec_free(&v);
 	if (r != 1)
 		return NULL;
 	if (sim != NULL)
@@ -241,7 +241,7 @@ test_exact_put_get(void **state)
 {
 	cache_l1        *c = cache_l1_new(16, BIG_BYTES, HOUR);
 	struct cache_hit h;
-	clf_vec          v = vec1(7);
+	svec          v = vec1(7);
 
 	(void)state;
 	assert_non_null(c);
@@ -472,7 +472,7 @@ test_semantic_threshold(void **state)
 	static const double   w[] = {0.8, 0.6};
 	cache_l1             *c = cache_l1_new(16, BIG_BYTES, HOUR);
 	struct cache_hit      h;
-	clf_vec               probe;
+	svec               probe;
 
 	(void)state;
 	put(c, "customer|-", "stored question", "topic", "stored answer", 10, 0);
@@ -484,7 +484,7 @@ test_semantic_threshold(void **state)
 	assert_true(fabs(h.similarity - 0.8) < 1e-6);
 	free(h.value);
 	assert_int_equal(cache_l1_similar(c, "customer|-", "topic", &probe, 0, 0.81, &h), 0);
-	clf_vec_free(&probe);
+	svec_free(&probe);
 
 	/* orthogonal: never, not even at a low threshold */
 	assert_null(similar(c, "customer|-", "topic", 99, 0, 0.01, NULL));
@@ -503,19 +503,19 @@ test_semantic_best(void **state)
 	static const uint32_t ia[] = {1, 2}, ib[] = {1, 3}, ip[] = {1, 2, 3};
 	static const double   wa[] = {0.6, 0.8}, wb[] = {0.9, 0.1}, wp[] = {0.5, 0.7, 0.1};
 	cache_l1             *c = cache_l1_new(16, BIG_BYTES, HOUR);
-	clf_vec               a = mkvec(2, ia, wa), b = mkvec(2, ib, wb), p = mkvec(3, ip, wp);
-	double                want = clf_vec_dot(&a, &p);
+	svec               a = mkvec(2, ia, wa), b = mkvec(2, ib, wb), p = mkvec(3, ip, wp);
+	double                want = svec_dot(&a, &p);
 	struct cache_hit      h;
 
 	(void)state;
-	assert_true(want > clf_vec_dot(&b, &p));
+	assert_true(want > svec_dot(&b, &p));
 	assert_int_equal(cache_l1_put(c, key("s|-", "a"), "s|-", "t", 1, "A", &a, 0), 0);
 	assert_int_equal(cache_l1_put(c, key("s|-", "b"), "s|-", "t", 1, "B", &b, 0), 0);
 	assert_int_equal(cache_l1_similar(c, "s|-", "t", &p, 0, 0.1, &h), 1);
 	assert_string_equal(h.value, "A");
 	assert_true(fabs(h.similarity - want) < 1e-9);
 	free(h.value);
-	clf_vec_free(&p);
+	svec_free(&p);
 	cache_l1_free(c);
 }
 
@@ -579,7 +579,7 @@ test_semantic_model(void **state)
 	const char      *flip = "could you lock the door for bay two please";
 	clf_params       p;
 	clf_model       *m;
-	clf_vec          v;
+	svec          v;
 	cache_l1        *c = cache_l1_new(16, BIG_BYTES, HOUR);
 	struct cache_hit h;
 	char             err[256];
@@ -601,13 +601,13 @@ test_semantic_model(void **state)
 	assert_string_equal(h.value, "Unlocking now.");
 	assert_true(h.similarity >= CACHE_SEMANTIC_MIN && h.similarity < 1.0);
 	free(h.value);
-	clf_vec_free(&v);
+	svec_free(&v);
 
 	/* one word apart, similar vectors, but "lock" is not "unlock" */
 	assert_int_equal(clf_featurize(m, flip, &v), 0);
 	assert_int_equal(
 	    cache_l1_similar(c, "customer|-", "door.unlock", &v, cache_guard(flip), 0.0, &h), 0);
-	clf_vec_free(&v);
+	svec_free(&v);
 	clf_free(m);
 	cache_l1_free(c);
 }
@@ -674,7 +674,7 @@ th_main(void *arg)
 		const char        *lab = labels[n % 4];
 		struct cache_hit   h;
 		struct cache_stats st;
-		clf_vec            v;
+		svec            v;
 
 		snprintf(text, sizeof(text), "question number %u", n);
 		if (cache_key("s|-", text, k, sizeof(k)) < 0)
@@ -697,7 +697,7 @@ th_main(void *arg)
 			v = vec1(n % 50 + 1);
 			if (cache_l1_similar(t->c, "s|-", lab, &v, n % 3, 0.5, &h) == 1)
 				free(h.value);
-			clf_vec_free(&v);
+			svec_free(&v);
 			break;
 		default:
 			if (r % 64 == 0)
@@ -753,7 +753,7 @@ test_threads(void **state)
  * recent use, so are an exact hit and a semantic hit (of the entry
  * returned); an eviction (the counter tells how many a put caused, so
  * byte limits need no model of the bytes) takes the least recently used.
- * Its best match is clf_vec_dot over every live, unexpired entry with a
+ * Its best match is svec_dot over every live, unexpired entry with a
  * vector and the same scope, label and guard: the highest similarity at
  * or above the minimum, and of equals the one that came first.
  */
@@ -763,7 +763,7 @@ test_threads(void **state)
 struct rr_ent {
 	char          key[64], scope[8], label[8], value[16];
 	uint64_t      guard;
-	clf_vec       vec; /* the reference's copy; n 0 without one */
+	svec       vec; /* the reference's copy; n 0 without one */
 	unsigned long seq, use;
 	int           expired;
 };
@@ -800,10 +800,10 @@ rr_u32cmp(const void *a, const void *b)
 }
 
 /* rr_vec_copy - a deep copy (empty stays empty) */
-static clf_vec
-rr_vec_copy(const clf_vec *v)
+static svec
+rr_vec_copy(const svec *v)
 {
-	clf_vec o = {NULL, NULL, 0};
+	svec o = {NULL, NULL, 0};
 
 	if (v->n == 0)
 		return o;
@@ -822,7 +822,7 @@ rr_vec_copy(const clf_vec *v)
  * now and then the extremes of the id range; a copy of a stored vector
  * (an exact tie) or of one with a value changed, a quarter of the time
  */
-static clf_vec
+static svec
 rr_vec(struct rr *r)
 {
 	static const uint32_t odd[] = {0, 1u << 31, UINT32_MAX, 0x9E3779B9u, 12345678u};
@@ -834,7 +834,7 @@ rr_vec(struct rr *r)
 		const struct rr_ent *src = &r->e[rr_rand(r, (uint32_t)r->n)];
 
 		if (src->vec.n > 0) {
-			clf_vec o = rr_vec_copy(&src->vec);
+			svec o = rr_vec_copy(&src->vec);
 
 			if (rr_rand(r, 3) == 0)
 				o.val[rr_rand(r, (uint32_t)o.n)] *= 0.5f;
@@ -870,7 +870,7 @@ rr_find(const struct rr *r, const char *k)
 static void
 rr_remove(struct rr *r, size_t i)
 {
-	clf_vec_free(&r->e[i].vec);
+	svec_free(&r->e[i].vec);
 	r->e[i] = r->e[--r->n];
 }
 
@@ -896,7 +896,7 @@ rr_put(struct rr *r, size_t max_bytes)
 	struct cache_stats       s0, s1;
 	char                     text[32];
 	const char              *k;
-	clf_vec                  v = {NULL, NULL, 0};
+	svec                  v = {NULL, NULL, 0};
 	long                     old;
 
 	memset(&ne, 0, sizeof(ne));
@@ -945,7 +945,7 @@ rr_similar(struct rr *r)
 	const char              *scope = scopes[rr_rand(r, 2)], *label = labels[rr_rand(r, 3)];
 	uint64_t                 guard = 5 * (uint64_t)rr_rand(r, r->guards + 1);
 	double                   min_sim = mins[rr_rand(r, 5)], best_sim = min_sim;
-	clf_vec                  v = {NULL, NULL, 0};
+	svec                  v = {NULL, NULL, 0};
 	struct cache_hit         h;
 	long                     best = -1;
 	size_t                   at_best = 0;
@@ -960,7 +960,7 @@ rr_similar(struct rr *r)
 		if (e->vec.n == 0 || e->expired || e->guard != guard ||
 		    strcmp(e->scope, scope) != 0 || strcmp(e->label, label) != 0)
 			continue;
-		s = clf_vec_dot(&v, &e->vec);
+		s = svec_dot(&v, &e->vec);
 		if (s < min_sim)
 			continue;
 		if (best < 0 || s > best_sim || (s == best_sim && e->seq < r->e[best].seq)) {
@@ -979,13 +979,13 @@ rr_similar(struct rr *r)
 		assert_int_equal(rc, 1);
 		assert_string_equal(h.value, r->e[best].value);
 		assert_string_equal(h.label, label);
-		assert_true(h.similarity == best_sim); /* exactly clf_vec_dot's */
+		assert_true(h.similarity == best_sim); /* exactly svec_dot's */
 		free(h.value);
 		r->e[best].use = ++r->clock;
 		r->hits++;
 		r->ties += at_best > 1;
 	}
-	clf_vec_free(&v);
+	svec_free(&v);
 }
 
 /* rr_get - an exact lookup of a random text, held against the reference */

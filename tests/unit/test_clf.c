@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clf.h"
-#include "textnorm.h"
+#include "router/clf.h"
+#include "common/textnorm.h"
 
 /* ---------------------------------------------------------------------
  * textnorm
@@ -534,7 +534,7 @@ test_threads(void **state)
 static void
 test_vectors(void **state)
 {
-	clf_vec a, b, c, d, e;
+	svec a, b, c, d, e;
 	double  n2;
 	size_t  i;
 
@@ -550,35 +550,35 @@ test_vectors(void **state)
 	for (i = 0, n2 = 0; i < a.n; i++)
 		n2 += (double)a.val[i] * a.val[i];
 	assert_true(fabs(n2 - 1.0) < 1e-5);
-	assert_true(fabs(clf_vec_dot(&a, &a) - 1.0) < 1e-5);
-	assert_true(fabs(clf_vec_dot(&a, &b) - 1.0) < 1e-5); /* same after normalising */
-	assert_true(clf_vec_dot(&a, &c) < 0.99);
-	assert_true(clf_vec_dot(&a, &c) > clf_vec_dot(&a, &d));
-	assert_true(clf_vec_dot(&a, &d) < 0.3);
+	assert_true(fabs(svec_dot(&a, &a) - 1.0) < 1e-5);
+	assert_true(fabs(svec_dot(&a, &b) - 1.0) < 1e-5); /* same after normalising */
+	assert_true(svec_dot(&a, &c) < 0.99);
+	assert_true(svec_dot(&a, &c) > svec_dot(&a, &d));
+	assert_true(svec_dot(&a, &d) < 0.3);
 	assert_int_equal(e.n, 0);
-	assert_true(clf_vec_dot(&a, &e) == 0);
-	assert_true(fabs(clf_vec_dot(&a, &c) - clf_vec_dot(&c, &a)) < 1e-12);
+	assert_true(svec_dot(&a, &e) == 0);
+	assert_true(fabs(svec_dot(&a, &c) - svec_dot(&c, &a)) < 1e-12);
 	/* unknown words still make texts similar */
 	{
-		clf_vec u, v;
+		svec u, v;
 
 		assert_int_equal(clf_featurize(toy_model, "zorblax quintessence", &u), 0);
 		assert_int_equal(clf_featurize(toy_model, "zorblax quintessence!", &v), 0);
-		assert_true(fabs(clf_vec_dot(&u, &v) - 1.0) < 1e-5);
-		clf_vec_free(&u);
-		clf_vec_free(&v);
+		assert_true(fabs(svec_dot(&u, &v) - 1.0) < 1e-5);
+		svec_free(&u);
+		svec_free(&v);
 	}
 	assert_int_equal(clf_featurize(NULL, "x", &e), -1);
 	assert_int_equal(clf_featurize(toy_model, NULL, &e), -1);
 	assert_int_equal(clf_featurize(toy_model, "x", NULL), -1);
-	assert_true(clf_vec_dot(NULL, &a) == 0);
-	clf_vec_free(&a);
-	clf_vec_free(&b);
-	clf_vec_free(&c);
-	clf_vec_free(&d);
-	clf_vec_free(&e);
-	clf_vec_free(&e);
-	clf_vec_free(NULL);
+	assert_true(svec_dot(NULL, &a) == 0);
+	svec_free(&a);
+	svec_free(&b);
+	svec_free(&c);
+	svec_free(&d);
+	svec_free(&e);
+	svec_free(&e);
+	svec_free(NULL);
 }
 
 /* main - run the groups */

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emergency.h"
+#include "router/emergency.h"
 
 #define FIRE "emergency.fire-smoke"
 #define MED "emergency.medical"

@@ -9,7 +9,7 @@
  * the way out.  The output is bounded by the caller's buffer and is always
  * valid UTF-8 when the input was, and NUL-terminated.
  */
-#include "textnorm.h"
+#include "common/textnorm.h"
 
 #include <stdint.h>
 #include <string.h>
