@@ -266,7 +266,7 @@ ce_fill(cache_l1 *c, const clf_model *m, const struct ce_list *fill, size_t *ski
 	*skipped = 0;
 	for (size_t i = 0; i < fill->n; i++) {
 		const clf_example *e = &fill->ex[i];
-		svec            v;
+		svec               v;
 
 		if (cache_key(CE_SCOPE, e->text, key, sizeof(key)) < 0) {
 			(*skipped)++; /* too long to be cached at all */
@@ -294,7 +294,7 @@ ce_lookup(cache_l1 *c, const clf_model *m, const clf_example *pr, double th, dou
 	char             key[CACHE_KEY_MAX];
 	struct cache_hit hit;
 	clf_score        top;
-	svec          v;
+	svec             v;
 	double           t0, t1, t2;
 	uint64_t         guard;
 	int              r = 0;
@@ -348,7 +348,7 @@ ce_best(cache_l1 *c, const clf_model *m, const clf_example *pr, struct ce_probe 
 {
 	struct cache_hit hit;
 	clf_score        top;
-	svec          v;
+	svec             v;
 
 	p->prob = -1;
 	p->best = -1;
@@ -462,7 +462,7 @@ static void
 ce_explain(const clf_model *m, const struct ce_list *fill, const clf_example *pr,
            const struct ce_probe *p)
 {
-	svec     pv, fv;
+	svec        pv, fv;
 	uint64_t    g = cache_guard(pr->text);
 	const char *best = NULL, *blabel = "";
 	double      bs = -1;

@@ -57,7 +57,7 @@ struct entry {
 	char          *key, *scope, *label, *value;
 	int            version;
 	uint32_t       slot;  /* in bucket's index, or SLOT_FRESH */
-	svec        vec;   /* while fresh; empty once indexed */
+	svec           vec;   /* while fresh; empty once indexed */
 	size_t         nfeat; /* features of the vector, wherever it is */
 	uint64_t       guard;
 	uint64_t       expires_ms; /* monotonic clock, ms */
@@ -712,8 +712,8 @@ cache_l1_get(cache_l1 *c, const char *key, struct cache_hit *hit)
  * at once, both newest first; of equals the later (older) one wins
  */
 int
-cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const svec *v,
-                 uint64_t guard, double min_sim, struct cache_hit *hit)
+cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const svec *v, uint64_t guard,
+                 double min_sim, struct cache_hit *hit)
 {
 	uint64_t       t0 = now_us();
 	struct bucket *b;

@@ -1,7 +1,7 @@
 /*
  * bus.h - the event and trace bus (nng pub/sub)
  *
- * One hub (run by the router) listens on three addresses: publishers dial
+ * One hub (clubos-bus, bus/main.c) listens on three addresses: publishers dial
  * "bus-in" with a PUB socket; the hub sends trace steps out on "bus" (the
  * trace bus: one address where anyone can tail every daemon) and
  * everything else on "events" (what daemons act on: "sop.changed",

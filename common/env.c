@@ -25,6 +25,10 @@ static const char *const env_op_names[ENV_OP_MAX] = {
     [ENV_OP_INTEL_ANALYZE] = "intel.analyze",
     [ENV_OP_INTEL_INGEST] = "intel.ingest",
     [ENV_OP_CLASSIFY] = "classify",
+    [ENV_OP_KNOW_SOP] = "know.sop",
+    [ENV_OP_KNOW_EXAMPLES] = "know.examples",
+    [ENV_OP_KNOW_DECIDE] = "know.decide",
+    [ENV_OP_KNOW_SEED] = "know.seed",
 };
 
 /* env_op_name - printable name of an op */

@@ -36,6 +36,10 @@ enum env_op {
 	ENV_OP_INTEL_ANALYZE, /* -> intelligence: cluster feedback, propose */
 	ENV_OP_INTEL_INGEST,  /* -> intelligence: staff knowledge into proposals */
 	ENV_OP_CLASSIFY,      /* router: the classifier's top labels for texts */
+	ENV_OP_KNOW_SOP,      /* -> intelligence: edit or roll back an SOP */
+	ENV_OP_KNOW_EXAMPLES, /* -> intelligence: add or delete a training example */
+	ENV_OP_KNOW_DECIDE,   /* -> intelligence: approve or reject a proposal */
+	ENV_OP_KNOW_SEED,     /* -> intelligence: SOPs and examples from the seed files */
 	ENV_OP_MAX
 };
 

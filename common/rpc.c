@@ -306,7 +306,8 @@ rpc_client_peers(const rpc_client *c)
  * rpc_call - one request and its reply before deadline_ms (epoch ms).
  * Returns 0 with *rep filled (rep->status may be an error code),
  * RPC_ETIMEDOUT when the deadline passed, RPC_ENOPEER when nobody is
- * connected, -1 on other failures.
+ * connected, RPC_ERESET when the peer that had the request went away before
+ * answering (it may or may not have acted on it), -1 on other failures.
  */
 int
 rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms, const char *body,
@@ -348,7 +349,7 @@ rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms, cons
 	nng_ctx_recv(ctx, aio);
 	nng_aio_wait(aio);
 	if ((rv = nng_aio_result(aio)) != 0) {
-		ret = rv == NNG_ETIMEDOUT ? RPC_ETIMEDOUT : -1;
+		ret = rv == NNG_ETIMEDOUT ? RPC_ETIMEDOUT : rv == NNG_ECONNRESET ? RPC_ERESET : -1;
 		if (ret == RPC_ETIMEDOUT && rpc_client_peers(c) == 0)
 			ret = RPC_ENOPEER;
 		goto out;

@@ -8,8 +8,10 @@
  * that does not decode, or whose deadline has passed, gets an error reply.
  *
  * Client: a REQ socket; every call has a deadline and a bounded reply size.
- * Requests are re-sent only when the peer that had one goes away (a worker
- * died), never on a timer, so a slow worker is not asked twice.
+ * A request is never re-sent by the socket (not on a timer, not when its
+ * peer dies): a call whose peer went away fails with RPC_ERESET, and the
+ * caller decides whether asking again is safe (the knowledge owner, say,
+ * makes a change once per request id however often it is asked).
  */
 #ifndef CLUBOS_RPC_H
 #define CLUBOS_RPC_H
@@ -59,5 +61,6 @@ int  rpc_reply_error(struct rpc_reply *rep, uint16_t status, const char *code, c
 
 #define RPC_ETIMEDOUT (-2)
 #define RPC_ENOPEER (-3)
+#define RPC_ERESET (-4)
 
 #endif

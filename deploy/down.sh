@@ -28,6 +28,7 @@ done
 stop_pid "$CLUBOS_RUN_DIR/clubos-intelligence.pid"
 stop_pid "$CLUBOS_RUN_DIR/clubos-cache.pid"
 stop_pid "$CLUBOS_RUN_DIR/clubos-router.pid"
+stop_pid "$CLUBOS_RUN_DIR/clubos-bus.pid"
 stop_pid "$CLUBOS_RUN_DIR/redis.pid"
 if [ -f "$VAR/pg/PG_VERSION" ] && as_pg "$PGBIN/pg_ctl" -D "$VAR/pg" status >/dev/null 2>&1; then
 	as_pg "$PGBIN/pg_ctl" -D "$VAR/pg" -m fast -w stop >/dev/null

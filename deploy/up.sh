@@ -35,18 +35,22 @@ if ! running "$CLUBOS_RUN_DIR/redis.pid"; then
 fi
 
 "$BIN/clubosctl" migrate up >/dev/null
-"$BIN/clubosctl" seed
+"$BIN/clubosctl" seed --people
 
-# The daemons: router first (it hosts the bus and the worker sockets).
+# The daemons: the bus first, then clubos-intelligence, the one writer of
+# SOPs and examples (the knowledge seed goes through it), then the router
+# (it hosts the worker sockets) and the rest.
 start() { # start NAME PIDFILE ARGS...
 	name=$1 pidfile=$2
 	shift 2
 	if running "$pidfile"; then return 0; fi
 	"$BIN/$name" "$@"
 }
+start clubos-bus "$CLUBOS_RUN_DIR/clubos-bus.pid"
+start clubos-intelligence "$CLUBOS_RUN_DIR/clubos-intelligence.pid"
+"$BIN/clubosctl" seed --knowledge
 start clubos-router "$CLUBOS_RUN_DIR/clubos-router.pid"
 start clubos-cache "$CLUBOS_RUN_DIR/clubos-cache.pid"
-start clubos-intelligence "$CLUBOS_RUN_DIR/clubos-intelligence.pid"
 for r in $ROUTES; do
 	alive=0
 	for f in "$CLUBOS_RUN_DIR"/clubos-assistant-"$r"-*.pid; do

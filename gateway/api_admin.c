@@ -23,6 +23,7 @@ api_health(struct gw_ctx *x)
 	struct rpc_reply rep;
 	PGresult        *r = x->w != NULL ? db_exec(x->w->db, "SELECT 1", 0, NULL) : NULL;
 	bool             pg = r != NULL, redis, router = false, degraded = false;
+	bool             router_cache = false;
 	const char      *status;
 
 	PQclear(r);
@@ -37,6 +38,8 @@ api_health(struct gw_ctx *x)
 		cJSON      *w = cJSON_GetObjectItem(st, "workers"), *it;
 
 		router = st != NULL;
+		/* The router reaches the shared tiers on its own connection. */
+		router_cache = json_int(cJSON_GetObjectItem(st, "cache"), "remote_peers", 0) > 0;
 		if (cJSON_IsObject(w)) {
 			cJSON_ArrayForEach(it, w)
 			{
@@ -54,7 +57,7 @@ api_health(struct gw_ctx *x)
 	{
 		bool cache = rpc_call(gw.cache, ENV_OP_PING, x->trace_id, env_now_ms() + 500, "{}",
 		                      2, &rep) == 0 &&
-		             rep.status == 0;
+		             rep.status == 0 && (router_cache || !router);
 
 		rpc_reply_clear(&rep);
 		cJSON_AddStringToObject(c, "cache", cache ? "ok" : "down");

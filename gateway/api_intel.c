@@ -9,9 +9,10 @@
  *   POST /api/knowledge/ingest {"text"}          (admin) staff knowledge into proposals
  *
  * Analysis and intake run in clubos-intelligence (clustering, analysers,
- * the router's classifier); this file forwards them with a deadline.  The
- * decisions (approve, reject) are taken here, against PostgreSQL, and an
- * approval takes the same journaled path as any SOP edit (api_sops.c).
+ * the router's classifier); this file forwards them with a deadline, and
+ * so the decisions (approve, reject): clubos-intelligence is the one writer
+ * of knowledge, and an approval takes the same journaled path there as any
+ * SOP edit.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,47 +38,23 @@ proposal_id(const char *s)
 	return strtoll(s, NULL, 10);
 }
 
-/* forward - ask clubos-intelligence and pass its JSON answer on */
+/* forward - ask clubos-intelligence (body taken) and pass its JSON answer on */
 static void
-forward(struct gw_ctx *x, int op, const char *body)
+forward(struct gw_ctx *x, int op, cJSON *body)
 {
-	struct rpc_reply rep;
-	const char      *why;
-	cJSON           *o;
+	cJSON *o = gw_intel_call(x, op, body, INTEL_DEADLINE_MS);
 
-	if (rpc_call(gw.intel, op, x->trace_id, env_now_ms() + INTEL_DEADLINE_MS, body,
-	             strlen(body), &rep) != 0) {
-		rpc_reply_clear(&rep);
-		gw_error(x, 503, "intelligence_unavailable",
-		         "the learning service (clubos-intelligence) is not answering");
-		return;
-	}
-	o = json_parse(rep.body, rep.len, &why);
-	if (o == NULL) {
-		rpc_reply_clear(&rep);
-		gw_error(x, 502, "bad_reply", "the learning service sent an unreadable answer");
-		return;
-	}
-	if (rep.status != 0) {
-		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
-		const char  *code = json_str(e, "code"), *msg = json_str(e, "message");
-
-		gw_error(x, rep.status, code ? code : "intelligence_error",
-		         msg ? msg : "the learning service failed");
-		cJSON_Delete(o);
-	} else {
+	if (o != NULL)
 		gw_json(x, 200, o);
-	}
-	rpc_reply_clear(&rep);
 }
 
 /* api_intel_analyze - POST /api/intelligence/analyze */
 void
 api_intel_analyze(struct gw_ctx *x)
 {
-	char body[64];
+	cJSON *body = cJSON_CreateObject();
 
-	snprintf(body, sizeof(body), "{\"by\":%lld}", (long long)x->user_id);
+	cJSON_AddNumberToObject(body, "by", (double)x->user_id);
 	forward(x, ENV_OP_INTEL_ANALYZE, body);
 }
 
@@ -87,7 +64,6 @@ api_knowledge_ingest(struct gw_ctx *x)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(x->body, "text");
 	cJSON       *o;
-	char        *body;
 	bool         utf8;
 
 	if (t == NULL) {
@@ -110,14 +86,7 @@ api_knowledge_ingest(struct gw_ctx *x)
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "text", t->valuestring);
 	cJSON_AddNumberToObject(o, "by", (double)x->user_id);
-	body = json_print(o);
-	cJSON_Delete(o);
-	if (body == NULL) {
-		gw_error(x, 500, "internal", "out of memory");
-		return;
-	}
-	forward(x, ENV_OP_INTEL_INGEST, body);
-	free(body);
+	forward(x, ENV_OP_INTEL_INGEST, o);
 }
 
 /* api_intel_proposals - GET /api/intelligence/proposals[?status=S] */
@@ -196,125 +165,37 @@ api_intel_proposal(struct gw_ctx *x)
 		gw_json(x, 200, o);
 }
 
-/* not_pending - 409 for a decision on a proposal already decided */
-static bool
-not_pending(struct gw_ctx *x, const cJSON *o)
+/* decide - ask the knowledge owner to approve or reject proposal :id */
+static void
+decide(struct gw_ctx *x, const char *decision)
 {
-	const char *st = json_str(o, "status");
-	char        msg[128];
+	long long id = proposal_id(x->params[0]);
+	cJSON    *o = cJSON_CreateObject();
 
-	if (st != NULL && strcmp(st, "pending") == 0)
-		return false;
-	snprintf(msg, sizeof(msg), "the proposal is %s, not pending", st ? st : "?");
-	gw_error(x, 409, "not_pending", msg);
-	return true;
+	if (id == 0) {
+		cJSON_Delete(o);
+		gw_error(x, 404, "not_found", "no such proposal");
+		return;
+	}
+	cJSON_AddNumberToObject(o, "id", (double)id);
+	cJSON_AddStringToObject(o, "decision", decision);
+	cJSON_AddNumberToObject(o, "by", (double)x->user_id);
+	if ((o = gw_intel_call(x, ENV_OP_KNOW_DECIDE, o, GW_KNOW_DEADLINE_MS)) == NULL)
+		return;
+	gw_kgen_seen((long long)json_num(o, "kgen", 0));
+	gw_json(x, 200, o);
 }
 
 /* api_intel_approve - POST /api/intelligence/proposals/{id}/approve */
 void
 api_intel_approve(struct gw_ctx *x)
 {
-	long long             id = proposal_id(x->params[0]);
-	cJSON                *o = load(x, id), *ex;
-	char                 *examples, *new_sop = NULL, author[48];
-	bool                  create;
-	struct journal_result r;
-	struct journal_change c;
-
-	if (o == NULL)
-		return;
-	if (not_pending(x, o))
-		goto out;
-	if (json_str(o, "sop_slug") == NULL || json_str(o, "content") == NULL) {
-		gw_error(x, 409, "not_applicable",
-		         "this gap has no text yet: write the SOP (or give a correct_answer in "
-		         "feedback), then reject this flag");
-		goto out;
-	}
-	ex = cJSON_GetObjectItemCaseSensitive(o, "examples");
-	examples = ex != NULL ? cJSON_PrintUnformatted(ex) : NULL;
-	create = strcmp(json_str(o, "kind") ? json_str(o, "kind") : "", "new_topic") == 0;
-	if (create && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "new_sop")))
-		new_sop = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(o, "new_sop"));
-	snprintf(author, sizeof(author), "user:%lld", (long long)x->user_id);
-	c = (struct journal_change){.slug = json_str(o, "sop_slug"),
-	                            .op = create ? "create" : "proposal",
-	                            .new_sop = new_sop,
-	                            .content = json_str(o, "content"),
-	                            .base_sha256 = create ? NULL : json_str(o, "base_sha256"),
-	                            .examples = examples,
-	                            .proposal_id = id,
-	                            .author = author,
-	                            .note = "approved proposal"};
-	if (journal_apply(x->w->db, &c, gw.cfg->crash_at, gw_sop_notify, NULL, &r) < 0) {
-		free(examples);
-		free(new_sop);
-		if (r.status == 409 && strcmp(r.code, "sha_mismatch") == 0)
-			gw_error(x, 409, "stale",
-			         "the SOP changed since the proposal was made; it is now stale");
-		else
-			gw_error(x, r.status, r.code, r.message);
-		goto out;
-	}
-	free(examples);
-	free(new_sop);
-	{
-		char        ids[24], uid[24];
-		const char *p[] = {ids, uid};
-
-		snprintf(ids, sizeof(ids), "%lld", id);
-		snprintf(uid, sizeof(uid), "%lld", (long long)x->user_id);
-		db_cmd(x->w->db,
-		       "UPDATE proposals SET decided_by = $2, decided_at = now() WHERE id = $1", 2,
-		       p);
-	}
-	log_msg(LOG_INFO, x->trace_id, "proposal %lld approved: %s version %d", id, r.slug,
-	        r.version);
-	cJSON_Delete(o);
-	if ((o = load(x, id)) == NULL)
-		return;
-	cJSON_AddNumberToObject(o, "version", r.version);
-	cJSON_AddStringToObject(o, "sha256", r.sha256);
-	cJSON_AddNumberToObject(o, "journal_id", (double)r.journal_id);
-	gw_json(x, 200, o);
-	return;
-out:
-	cJSON_Delete(o);
+	decide(x, "approve");
 }
 
 /* api_intel_reject - POST /api/intelligence/proposals/{id}/reject */
 void
 api_intel_reject(struct gw_ctx *x)
 {
-	long long   id = proposal_id(x->params[0]);
-	cJSON      *o = load(x, id);
-	char        ids[24], uid[24];
-	const char *p[] = {ids, uid};
-	PGresult   *r;
-
-	if (o == NULL || not_pending(x, o)) {
-		cJSON_Delete(o);
-		return;
-	}
-	cJSON_Delete(o);
-	snprintf(ids, sizeof(ids), "%lld", id);
-	snprintf(uid, sizeof(uid), "%lld", (long long)x->user_id);
-	r = db_exec(
-	    x->w->db,
-	    "UPDATE proposals SET status = 'rejected', decided_by = $2, decided_at = now(), "
-	    "  updated_at = now() WHERE id = $1 AND status = 'pending' RETURNING id",
-	    2, p);
-	if (r == NULL) {
-		gw_error(x, 503, "database_unavailable", "the database is not answering");
-		return;
-	}
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		gw_error(x, 409, "not_pending", "the proposal was decided meanwhile");
-		return;
-	}
-	PQclear(r);
-	log_msg(LOG_INFO, x->trace_id, "proposal %lld rejected", id);
-	if ((o = load(x, id)) != NULL)
-		gw_json(x, 200, o);
+	decide(x, "reject");
 }

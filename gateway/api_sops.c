@@ -1,13 +1,14 @@
 /*
  * api_sops.c - changing SOPs: PUT /api/sops/{slug}, POST .../rollback
  *
- * A change never rewrites history: it adds an immutable version.  Edits,
- * rollbacks and approved proposals (api_intel.c) all take the same path,
- * intelligence/journal.c: journal entry, one transaction that checks the
- * base hash (409 when the SOP moved on) and adds the version, sop.changed on
- * the bus, done.  The gateway then carries the new generation on every
- * query, so a worker that is behind reloads before answering.  A rollback
- * is a new version whose content equals the old one's.
+ * A change never rewrites history: it adds an immutable version.  The
+ * gateway checks the request and asks clubos-intelligence, the one writer of
+ * knowledge, which takes the journal's path (intelligence/journal.c): journal
+ * entry, one transaction that checks the base hash (409 when the SOP moved
+ * on) and adds the version, sop.changed on the bus, done.  The gateway then
+ * carries the new generation on every query, so a worker that is behind
+ * reloads before answering.  A rollback is a new version whose content
+ * equals the old one's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,66 +20,19 @@
 #include "common/util.h"
 #include "gateway/gw.h"
 
-#define SOP_RETRAIN_MS 60000
-
-/* gw_sop_notify - after a change is announced: carry the new generation, retrain if needed */
-void
-gw_sop_notify(void *arg, const struct journal_result *r)
-{
-	(void)arg;
-	gw_kgen_seen(r->kgen);
-	if (r->examples && gw.router != NULL) {
-		struct rpc_reply rep;
-
-		/* The router retrains before answering, so the next query is routed
-		 * by the new examples; on failure examples.changed still reaches it. */
-		if (rpc_call(gw.router, ENV_OP_RELOAD, NULL, env_now_ms() + SOP_RETRAIN_MS, "{}", 2,
-		             &rep) != 0 ||
-		    rep.status != 0)
-			log_msg(LOG_WARN, NULL, "sop %s: the router did not retrain now", r->slug);
-		rpc_reply_clear(&rep);
-	}
-}
-
-/* gw_sop_change - one change through the journal; answers the request */
-void
-gw_sop_change(struct gw_ctx *x, const struct journal_change *c)
-{
-	struct journal_result r;
-	cJSON                *o;
-
-	if (journal_apply(x->w->db, c, gw.cfg->crash_at, gw_sop_notify, NULL, &r) < 0) {
-		gw_error(x, r.status, r.code, r.message);
-		return;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "slug", r.slug);
-	cJSON_AddNumberToObject(o, "version", r.version);
-	cJSON_AddNumberToObject(o, "kgen", (double)r.kgen);
-	cJSON_AddStringToObject(o, "sha256", r.sha256);
-	cJSON_AddStringToObject(o, "previous_sha256", r.previous_sha256);
-	cJSON_AddStringToObject(o, "author", c->author);
-	cJSON_AddNumberToObject(o, "journal_id", (double)r.journal_id);
-	if (c->proposal_id != 0)
-		cJSON_AddNumberToObject(o, "proposal_id", (double)c->proposal_id);
-	gw_json(x, 200, o);
-}
-
-/* sop_write - an edit or a rollback of slug */
+/* sop_change - ask the knowledge owner to make the change (body taken) and answer */
 static void
-sop_write(struct gw_ctx *x, const char *slug, const char *content, const char *base, const char *op,
-          const char *note)
+sop_change(struct gw_ctx *x, cJSON *body)
 {
-	char                  author[48];
-	struct journal_change c = {.slug = slug,
-	                           .op = op,
-	                           .content = content,
-	                           .base_sha256 = base,
-	                           .author = author,
-	                           .note = note};
+	cJSON *o;
 
-	snprintf(author, sizeof(author), "user:%lld", (long long)x->user_id);
-	gw_sop_change(x, &c);
+	cJSON_AddStringToObject(body, "slug", x->params[0]);
+	cJSON_AddNumberToObject(body, "by", (double)x->user_id);
+	if ((o = gw_intel_call(x, ENV_OP_KNOW_SOP, body, GW_KNOW_DEADLINE_MS)) == NULL)
+		return;
+	/* This gateway's half of L1 empties now, not when the bus says so. */
+	gw_kgen_seen((long long)json_num(o, "kgen", 0));
+	gw_json(x, 200, o);
 }
 
 /* api_sop_put - PUT /api/sops/{slug} {"content", "base_sha256"} */
@@ -87,7 +41,8 @@ api_sop_put(struct gw_ctx *x)
 {
 	const char *content = json_str(x->body, "content"),
 	           *base = json_str(x->body, "base_sha256");
-	bool utf8;
+	cJSON *q;
+	bool   utf8;
 
 	if (content == NULL || base == NULL) {
 		gw_error(x, 400, "missing_field",
@@ -105,7 +60,11 @@ api_sop_put(struct gw_ctx *x)
 		         "\"content\" must be 1 character to 60 KiB of UTF-8");
 		return;
 	}
-	sop_write(x, x->params[0], content, base, "edit", "edited through the API");
+	q = cJSON_CreateObject();
+	cJSON_AddStringToObject(q, "op", "edit");
+	cJSON_AddStringToObject(q, "content", content);
+	cJSON_AddStringToObject(q, "base_sha256", base);
+	sop_change(x, q);
 }
 
 /* api_sop_rollback - POST /api/sops/{slug}/rollback {"version"} */
@@ -113,28 +72,15 @@ void
 api_sop_rollback(struct gw_ctx *x)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(x->body, "version");
-	char         ver[16], note[64];
-	const char  *p[] = {x->params[0], ver};
-	PGresult    *r;
+	cJSON       *q;
 
 	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
 	    v->valueint < 1) {
 		gw_error(x, 400, "wrong_type", "\"version\" must be a whole number of 1 or more");
 		return;
 	}
-	snprintf(ver, sizeof(ver), "%d", v->valueint);
-	r = db_exec(x->w->db, "SELECT content FROM sop_versions WHERE slug = $1 AND version = $2",
-	            2, p);
-	if (r == NULL) {
-		gw_error(x, 503, "database_unavailable", "the database is not answering");
-		return;
-	}
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		gw_error(x, 404, "not_found", "no such SOP version");
-		return;
-	}
-	snprintf(note, sizeof(note), "rollback to version %s", ver);
-	sop_write(x, x->params[0], db_val(r, 0, 0), NULL, "rollback", note);
-	PQclear(r);
+	q = cJSON_CreateObject();
+	cJSON_AddStringToObject(q, "op", "rollback");
+	cJSON_AddNumberToObject(q, "version", v->valueint);
+	sop_change(x, q);
 }

@@ -24,12 +24,17 @@
 #include "common/ratelimit.h"
 #include "common/rpc.h"
 #include "gateway/httpd.h"
-#include "intelligence/journal.h"
 
 #define GW_MAX_BODY (64 * 1024)
 #define GW_MAX_MESSAGE 2000
 #define GW_SOP_MAX_CONTENT (60 * 1024)
 #define GW_MAX_INGEST (256 * 1024)
+/* A change of knowledge may retrain the router before it is answered. */
+#define GW_KNOW_DEADLINE_MS 90000
+/* How often the knowledge generation is read from PostgreSQL besides the bus. */
+#define GW_KGEN_POLL_MS 500
+/* Times a knowledge change is asked when clubos-intelligence dies holding it. */
+#define GW_INTEL_ATTEMPTS 3
 
 /* Roles as bits, so a route can name who may call it. */
 enum {
@@ -75,6 +80,7 @@ struct gw_state {
 extern struct gw_state gw;
 
 /* Helpers for handlers. */
+cJSON      *gw_intel_call(struct gw_ctx *x, int op, cJSON *body, int deadline_ms);
 void        gw_json(struct gw_ctx *x, int status, cJSON *o);
 void        gw_error(struct gw_ctx *x, int status, const char *code, const char *message);
 const char *gw_audience(const char *role);
@@ -104,10 +110,6 @@ void api_intel_proposal(struct gw_ctx *x);
 void api_intel_approve(struct gw_ctx *x);
 void api_intel_reject(struct gw_ctx *x);
 void api_knowledge_ingest(struct gw_ctx *x);
-
-/* SOP changes (api_sops.c): every one goes through the journal. */
-void gw_sop_change(struct gw_ctx *x, const struct journal_change *c);
-void gw_sop_notify(void *arg, const struct journal_result *r);
 
 /* The knowledge generation moved (from a change here or on the bus). */
 void gw_kgen_seen(long long kgen);

@@ -91,6 +91,80 @@ gw_error(struct gw_ctx *x, int status, const char *code, const char *message)
 	gw_json(x, status, json_error_obj(code, message));
 }
 
+/* intel_peer - wait until clubos-intelligence is connected again, or the deadline; true if so */
+static bool
+intel_peer(uint64_t deadline_ms)
+{
+	while (rpc_client_peers(gw.intel) == 0) {
+		struct timespec nap = {0, 20 * 1000000L};
+
+		if (env_now_ms() >= deadline_ms)
+			return false;
+		nanosleep(&nap, NULL);
+	}
+	return true;
+}
+
+/*
+ * gw_intel_call - ask clubos-intelligence (body taken); its JSON answer, or
+ * NULL after answering the request with the error.  Nobody connected: 503
+ * at once.  The owner died holding the request: asked again, with the same
+ * trace id, once it is back (within the deadline): it makes a change once
+ * per request id, so the answer is the change made once, whatever step the
+ * crash interrupted.
+ */
+cJSON *
+gw_intel_call(struct gw_ctx *x, int op, cJSON *body, int deadline_ms)
+{
+	struct rpc_reply rep = {0};
+	const char      *why;
+	char            *text = body != NULL ? json_print(body) : NULL;
+	uint64_t         deadline = env_now_ms() + (uint64_t)deadline_ms;
+	cJSON           *o;
+	int              rc = RPC_ENOPEER;
+
+	cJSON_Delete(body);
+	if (text == NULL) {
+		gw_error(x, 500, "internal", "out of memory");
+		return NULL;
+	}
+	for (int attempt = 0; attempt < GW_INTEL_ATTEMPTS; attempt++) {
+		if (!(attempt == 0 ? rpc_client_peers(gw.intel) > 0 : intel_peer(deadline))) {
+			rc = RPC_ENOPEER;
+			break;
+		}
+		rpc_reply_clear(&rep);
+		rc = rpc_call(gw.intel, op, x->trace_id, deadline, text, strlen(text), &rep);
+		if (rc != RPC_ERESET)
+			break;
+		log_msg(LOG_WARN, x->trace_id,
+		        "clubos-intelligence went away mid-request; asking again");
+	}
+	free(text);
+	if (rc != 0) {
+		rpc_reply_clear(&rep);
+		gw_error(x, 503, "intelligence_unavailable",
+		         "the knowledge service (clubos-intelligence) is not answering");
+		return NULL;
+	}
+	if ((o = json_parse(rep.body, rep.len, &why)) == NULL) {
+		rpc_reply_clear(&rep);
+		gw_error(x, 502, "bad_reply", "the knowledge service sent an unreadable answer");
+		return NULL;
+	}
+	if (rep.status != 0) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+		const char  *code = json_str(e, "code"), *msg = json_str(e, "message");
+
+		gw_error(x, rep.status, code ? code : "intelligence_error",
+		         msg ? msg : "the knowledge service failed");
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	rpc_reply_clear(&rep);
+	return o;
+}
+
 /* gw_query_param - the value of name in a query string (no decoding: slugs and words) */
 bool
 gw_query_param(const char *q, const char *name, char *out, size_t cap)
@@ -415,24 +489,51 @@ gw_kgen_seen(long long g)
 	}
 }
 
-/* events_main - track the newest knowledge generation seen on the bus */
+/* kgen_poll - the knowledge generation as PostgreSQL has it (the bus can lose events) */
+static void
+kgen_poll(db_conn *db)
+{
+	PGresult *r = db_exec(db, "SELECT gen FROM knowledge_generation WHERE id = 1", 0, NULL);
+
+	if (r != NULL && PQntuples(r) == 1)
+		gw_kgen_seen(strtoll(db_val(r, 0, 0), NULL, 10));
+	PQclear(r);
+}
+
+/*
+ * events_main - keep the knowledge generation current: from sop.changed and
+ * examples.changed as they come, and from PostgreSQL every GW_KGEN_POLL_MS,
+ * so a lost event (the bus restarted, a slow subscriber) delays freshness
+ * by that much at most, never for good.
+ */
 static void *
 events_main(void *arg)
 {
+	db_conn *db = db_open(gw.cfg->pg_dsn);
+	int64_t  next_poll = 0;
+
 	(void)arg;
 	while (!atomic_load(&gw_stopping)) {
-		char *topic, *json, *p;
-		int   rc = bus_sub_recv(gw_events, 200, &topic, &json);
+		char       *topic, *json;
+		const char *why;
+		cJSON      *e;
+		int         rc = bus_sub_recv(gw_events, 100, &topic, &json);
 
 		if (rc < 0)
 			break;
-		if (rc > 0)
-			continue;
-		if ((p = strstr(json, "\"kgen\":")) != NULL)
-			gw_kgen_seen(strtoll(p + 7, NULL, 10));
-		free(topic);
-		free(json);
+		if (rc == 0) {
+			if ((e = json_parse(json, strlen(json), &why)) != NULL)
+				gw_kgen_seen((long long)json_num(e, "kgen", 0));
+			cJSON_Delete(e);
+			free(topic);
+			free(json);
+		}
+		if (db != NULL && env_mono_us() >= next_poll) {
+			kgen_poll(db);
+			next_poll = env_mono_us() + GW_KGEN_POLL_MS * 1000;
+		}
 	}
+	db_close(db);
 	return NULL;
 }
 
@@ -486,14 +587,6 @@ gw_start(const struct cfg *c)
 	cfg_url(c, "bus-in", url, sizeof(url));
 	bus_pub_open(url);
 	trace_init("gateway", c->pg_dsn);
-	/* Finish or undo SOP changes a previous gateway died in the middle of. */
-	if ((db = db_open(c->pg_dsn)) != NULL) {
-		int n = journal_recover(db, gw_sop_notify, NULL);
-
-		if (n > 0)
-			log_info("journal: recovered %d SOP change(s) left half-way", n);
-		db_close(db);
-	}
 	cfg_url(c, "events", url, sizeof(url));
 	if ((gw_events = bus_sub_open(url, topics)) == NULL ||
 	    pthread_create(&gw_events_thr, NULL, events_main, NULL) != 0)

@@ -5,8 +5,10 @@
  * analyse.c  unhelpful feedback -> clusters -> proposals (local or Claude)
  * ingest.c   staff knowledge -> pieces -> classified -> merge proposals
  * propose.c  one proposal record: diff, upsert, the API's JSON
+ * knowledge.c  the one writer of SOPs, examples and decisions (ops from the
+ *            gateway and clubosctl)
  * claude.c   the Anthropic Messages API client
- * journal.c  applying a change (used by the gateway; recovery here)
+ * journal.c  applying a change, and recovering one left half-way
  */
 #ifndef CLUBOS_INTEL_H
 #define CLUBOS_INTEL_H
@@ -53,6 +55,16 @@ int intel_analyse(struct intel *in, db_conn *db, const char *tid, cJSON *made, c
                   size_t whylen);
 int intel_ingest(struct intel *in, db_conn *db, const char *tid, const char *text, int64_t by,
                  cJSON *made, char *why, size_t whylen);
+
+/* The knowledge ops (knowledge.c); each answers through rep. */
+void know_sop_change(struct intel *in, db_conn *db, const char *tid, const char *body, size_t len,
+                     struct rpc_reply *rep);
+void know_examples(struct intel *in, db_conn *db, const char *tid, const char *body, size_t len,
+                   struct rpc_reply *rep);
+void know_decide(struct intel *in, db_conn *db, const char *tid, const char *body, size_t len,
+                 struct rpc_reply *rep);
+void know_seed(struct intel *in, db_conn *db, const char *tid, const char *body, size_t len,
+               struct rpc_reply *rep);
 
 /* Every SOP's current text and a BM25 index over them (analyse.c). */
 struct intel_sops {

@@ -119,15 +119,69 @@ announce(const struct journal_result *r, journal_notify_fn notify, void *arg)
 {
 	char ev[256];
 
-	snprintf(ev, sizeof(ev), "{\"slug\":\"%s\",\"version\":%d,\"kgen\":%lld}", r->slug,
-	         r->version, r->kgen);
-	bus_publish("sop.changed", ev);
+	if (r->slug[0] != '\0') {
+		snprintf(ev, sizeof(ev), "{\"slug\":\"%s\",\"version\":%d,\"kgen\":%lld}", r->slug,
+		         r->version, r->kgen);
+		bus_publish("sop.changed", ev);
+	}
 	if (r->examples) {
 		snprintf(ev, sizeof(ev), "{\"kgen\":%lld}", r->kgen);
 		bus_publish("examples.changed", ev);
 	}
 	if (notify != NULL)
 		notify(arg, r);
+}
+
+/*
+ * replayed - the entry an earlier asking of the same request made, if any:
+ * 1 with r filled as that change's result, 0 none, -1 with r filled (still
+ * in progress, or the database failed)
+ */
+static int
+replayed(db_conn *db, const char *request_id, struct journal_result *r)
+{
+	const char *p[] = {request_id};
+	PGresult   *q;
+	int         rc = 0;
+
+	if (request_id == NULL || *request_id == '\0')
+		return 0;
+	q = db_exec(
+	    db,
+	    "SELECT id, state, slug, coalesce(new_version, 0), coalesce(kgen, 0), sha256, "
+	    "  base_sha256, jsonb_array_length(examples) > 0 OR cardinality(example_ids) > 0 "
+	    "FROM sop_journal WHERE request_id = $1 AND state <> 'aborted'",
+	    1, p);
+	if (q == NULL)
+		return fail_with(r, 503, "database_unavailable", "the database is not answering");
+	if (PQntuples(q) == 1) {
+		if (strcmp(db_val(q, 0, 1), "pending") == 0) {
+			rc = fail_with(
+			    r, 409, "in_progress",
+			    "this request's change is still being made; ask again shortly");
+		} else {
+			r->journal_id = strtoll(db_val(q, 0, 0), NULL, 10);
+			snprintf(r->slug, sizeof(r->slug), "%s", db_val(q, 0, 2));
+			r->version = atoi(db_val(q, 0, 3));
+			r->kgen = strtoll(db_val(q, 0, 4), NULL, 10);
+			snprintf(r->sha256, sizeof(r->sha256), "%s", db_val(q, 0, 5));
+			snprintf(r->previous_sha256, sizeof(r->previous_sha256), "%s",
+			         db_val(q, 0, 6));
+			r->examples = strcmp(db_val(q, 0, 7), "t") == 0;
+			r->status = 200;
+			rc = 1;
+		}
+	}
+	PQclear(q);
+	return rc;
+}
+
+/* journal_replayed - 1 with r filled when request_id already made its change, else 0 */
+int
+journal_replayed(db_conn *db, const char *request_id, struct journal_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	return replayed(db, request_id, r) > 0;
 }
 
 /* journal_write - step 1: the entry, committed, and its lock; -1 with r filled */
@@ -144,23 +198,26 @@ journal_write(db_conn *db, const struct journal_change *c, const char *sha,
 	                   c->examples ? c->examples : "[]",
 	                   c->proposal_id ? pid : NULL,
 	                   c->author,
-	                   c->note};
+	                   c->note,
+	                   c->request_id};
 
 	snprintf(pid, sizeof(pid), "%lld", (long long)c->proposal_id);
 	if (db_begin(db) < 0)
 		return fail_with(r, 503, "database_unavailable", "the database is not answering");
 	if (strcmp(c->op, "create") == 0) {
-		const char *pc[] = {c->slug, c->content, sha,     p[4],
-		                    p[5],    c->author,  c->note, c->new_sop ? c->new_sop : "{}"};
+		const char *pc[] = {
+		    c->slug,      c->content, sha,     p[4],
+		    p[5],         c->author,  c->note, c->new_sop ? c->new_sop : "{}",
+		    c->request_id};
 
 		q = db_exec(
 		    db,
 		    "INSERT INTO sop_journal (slug, op, base_version, base_sha256, new_sop, "
-		    "  content, sha256, examples, proposal_id, author, note) "
+		    "  content, sha256, examples, proposal_id, author, note, request_id) "
 		    "SELECT $1, 'create', 0, '', $8::jsonb, $2, $3, $4::jsonb, $5::bigint, $6, "
-		    "  $7 WHERE NOT EXISTS (SELECT 1 FROM sops WHERE slug = $1) "
+		    "  $7, $9 WHERE NOT EXISTS (SELECT 1 FROM sops WHERE slug = $1) "
 		    "RETURNING id, base_sha256",
-		    8, pc);
+		    9, pc);
 		if (q != NULL && PQntuples(q) == 0) {
 			PQclear(q);
 			db_rollback(db);
@@ -172,11 +229,13 @@ journal_write(db_conn *db, const struct journal_change *c, const char *sha,
 		    db,
 		    "INSERT INTO sop_journal (slug, op, base_version, base_sha256, content, "
 		    "sha256, "
-		    "  examples, proposal_id, author, note) "
-		    "SELECT s.slug, $2, s.version, v.sha256, $3, $4, $5::jsonb, $6::bigint, $7, $8 "
+		    "  examples, proposal_id, author, note, request_id) "
+		    "SELECT s.slug, $2, s.version, v.sha256, $3, $4, $5::jsonb, $6::bigint, $7, "
+		    "$8, "
+		    "  $9 "
 		    "FROM sops s JOIN sop_versions v ON v.slug = s.slug AND v.version = s.version "
 		    "WHERE s.slug = $1 RETURNING id, base_sha256",
-		    8, p);
+		    9, p);
 	}
 	if (q == NULL)
 		goto unavailable;
@@ -242,9 +301,12 @@ journal_commit(db_conn *db, struct journal_result *r)
 	/* A new SOP: its row first (version 0), unless the slug was taken meanwhile. */
 	q = db_exec(
 	    db,
-	    "INSERT INTO sops (slug, route, audience, escalation, title, keywords, version) "
+	    "INSERT INTO sops (slug, route, audience, escalation, actions, title, keywords, "
+	    "  version) "
 	    "SELECT j.slug, coalesce(j.new_sop->>'route', 'general'), "
-	    "  coalesce(j.new_sop->>'audience', 'staff'), 0, "
+	    "  coalesce(j.new_sop->>'audience', 'staff'), "
+	    "  coalesce((j.new_sop->>'escalation')::int, 0), "
+	    "  ARRAY(SELECT jsonb_array_elements_text(coalesce(j.new_sop->'actions', '[]'))), "
 	    "  coalesce(j.new_sop->>'title', j.slug), coalesce(j.new_sop->>'keywords', ''), 0 "
 	    "FROM sop_journal j WHERE j.id = $1 AND j.op = 'create' "
 	    "ON CONFLICT (slug) DO NOTHING",
@@ -336,12 +398,130 @@ unavailable:
 	return fail_with(r, 503, "database_unavailable", "the SOP could not be changed");
 }
 
+/* examples_commit - step 2 of an examples entry: add and remove, bump, mark applied */
+static int
+examples_commit(db_conn *db, struct journal_result *r)
+{
+	char        ids[24], gen[24];
+	const char *pj[] = {ids}, *pg[] = {ids, gen};
+	PGresult   *q;
+	int         changed;
+
+	snprintf(ids, sizeof(ids), "%lld", (long long)r->journal_id);
+	if (db_begin(db) < 0)
+		goto unavailable;
+	q = db_exec(db, "SELECT 1 FROM sop_journal WHERE id = $1 AND state = 'pending' FOR UPDATE",
+	            1, pj);
+	if (q == NULL || PQntuples(q) != 1)
+		goto unavailable_q;
+	PQclear(q);
+	q = db_exec(db,
+	            "WITH a AS (INSERT INTO route_examples (text, label, source) "
+	            "  SELECT x->>'text', x->>'label', j.source "
+	            "  FROM sop_journal j, jsonb_array_elements(j.examples) x "
+	            "  WHERE j.id = $1 AND (x->>'label' = 'oos' OR EXISTS "
+	            "    (SELECT 1 FROM sops WHERE slug = x->>'label')) "
+	            "  ON CONFLICT (text, label) DO NOTHING RETURNING id), "
+	            "d AS (DELETE FROM route_examples WHERE id = ANY "
+	            "  (SELECT unnest(example_ids) FROM sop_journal WHERE id = $1) RETURNING id) "
+	            "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM d)",
+	            1, pj);
+	if (q == NULL || PQntuples(q) != 1)
+		goto unavailable_q;
+	changed = atoi(db_val(q, 0, 0));
+	PQclear(q);
+	r->examples = changed > 0;
+	q = db_exec(db, "UPDATE knowledge_generation SET gen = gen + 1 WHERE id = 1 RETURNING gen",
+	            0, NULL);
+	if (q == NULL || PQntuples(q) != 1)
+		goto unavailable_q;
+	r->kgen = strtoll(db_val(q, 0, 0), NULL, 10);
+	PQclear(q);
+	snprintf(gen, sizeof(gen), "%lld", r->kgen);
+	if (db_cmd(db,
+	           "UPDATE sop_journal SET state = 'applied', kgen = $2, updated_at = now() "
+	           "WHERE id = $1",
+	           2, pg) < 0 ||
+	    db_commit(db) < 0)
+		goto unavailable;
+	return 0;
+unavailable_q:
+	PQclear(q);
+unavailable:
+	db_rollback(db);
+	return fail_with(r, 503, "database_unavailable", "the examples could not be changed");
+}
+
+/* journal_examples - add or remove training examples, the same four steps as an SOP change */
+int
+journal_examples(db_conn *db, const struct journal_examples *c, const char *crash_at,
+                 journal_notify_fn notify, void *arg, struct journal_result *r)
+{
+	char        del[32], sha[65];
+	const char *p[] = {
+	    c->add != NULL ? c->add : "[]", del, c->source, c->author, c->note, sha, c->request_id};
+	PGresult *q;
+	int       rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((rc = replayed(db, c->request_id, r)) != 0)
+		return rc > 0 ? 0 : -1;
+	util_sha256_hex("", 0, sha);
+	if (c->delete_id > 0)
+		snprintf(del, sizeof(del), "{%lld}", (long long)c->delete_id);
+	else
+		snprintf(del, sizeof(del), "{}");
+	if (db_begin(db) < 0)
+		return fail_with(r, 503, "database_unavailable", "the database is not answering");
+	q = db_exec(
+	    db,
+	    "INSERT INTO sop_journal (slug, op, base_version, base_sha256, content, sha256, "
+	    "  examples, example_ids, source, author, note, request_id) "
+	    "VALUES ('', 'examples', 0, '', '', $6, $1::jsonb, $2::bigint[], $3, $4, $5, "
+	    "  $7) RETURNING id",
+	    7, p);
+	if (q == NULL || PQntuples(q) != 1) {
+		PQclear(q);
+		db_rollback(db);
+		return fail_with(r, 503, "database_unavailable",
+		                 "the change could not be journaled");
+	}
+	r->journal_id = strtoll(db_val(q, 0, 0), NULL, 10);
+	PQclear(q);
+	if (lock_entry(db, r->journal_id, false) != 1 || db_commit(db) < 0) {
+		db_rollback(db);
+		return fail_with(r, 503, "database_unavailable",
+		                 "the change could not be journaled");
+	}
+	crash_point(crash_at, "journaled", r->journal_id);
+	if (examples_commit(db, r) < 0) {
+		undo(db, r->journal_id, "the database failed while applying");
+		unlock_entry(db, r->journal_id);
+		return -1;
+	}
+	crash_point(crash_at, "applied", r->journal_id);
+	announce(r, notify, arg);
+	crash_point(crash_at, "published", r->journal_id);
+	if (set_state(db, r->journal_id, "done", NULL) < 0)
+		log_msg(LOG_WARN, NULL, "journal %lld: applied but not marked done; recovery will",
+		        (long long)r->journal_id);
+	unlock_entry(db, r->journal_id);
+	log_msg(LOG_INFO, NULL, "journal %lld: examples by %s (%s)%s", (long long)r->journal_id,
+	        c->author, c->note, r->examples ? "" : ": nothing changed");
+	r->status = 200;
+	return 0;
+}
+
 /* journal_apply - make one change, all four steps; 0, or -1 with r's status and code */
 int
 journal_apply(db_conn *db, const struct journal_change *c, const char *crash_at,
               journal_notify_fn notify, void *arg, struct journal_result *r)
 {
+	int rc;
+
 	memset(r, 0, sizeof(*r));
+	if ((rc = replayed(db, c->request_id, r)) != 0)
+		return rc > 0 ? 0 : -1;
 	snprintf(r->slug, sizeof(r->slug), "%s", c->slug);
 	util_sha256_hex(c->content, strlen(c->content), r->sha256);
 	if (journal_write(db, c, r->sha256, r) < 0)
@@ -379,7 +559,8 @@ recover_one(db_conn *db, int64_t id, journal_notify_fn notify, void *arg)
 	q = db_exec(
 	    db,
 	    "SELECT state, slug, coalesce(new_version, 0), coalesce(kgen, 0), sha256, "
-	    "  base_sha256, jsonb_array_length(examples) > 0 FROM sop_journal WHERE id = $1",
+	    "  base_sha256, jsonb_array_length(examples) > 0 OR cardinality(example_ids) > 0 "
+	    "FROM sop_journal WHERE id = $1",
 	    1, p);
 	if (q == NULL || PQntuples(q) != 1) {
 		PQclear(q);

@@ -2,7 +2,8 @@
  * journal.h - the one way an SOP changes: journal, apply, announce, done
  *
  * Every change to an SOP (an edit through PUT /api/sops/{slug}, a rollback,
- * an approved proposal) goes through journal_apply(), in four steps:
+ * an approved proposal, the seed) goes through journal_apply(), and every
+ * change of training examples through journal_examples(), in four steps:
  *
  *   1. journaled  a sop_journal entry (state pending) is committed, holding
  *                 everything the change needs; the caller's session takes
@@ -16,13 +17,19 @@
  *                 to retrain);
  *   4. done       the entry is marked done and the lock released.
  *
+ * A change made for a request that was asked before (the asker's socket
+ * re-sends a request whose answer was lost with a process) is not made
+ * again: the earlier entry's result is the answer, or 409 while it is
+ * still being worked on.
+ *
  * The commit of step 2 is the decision point.  journal_recover() finds
  * entries whose owner died (their advisory lock is free): a pending entry
  * is undone (aborted; its proposal goes back to pending), an applied one is
- * completed (announced again, then done).  The gateway recovers at start,
- * clubos-intelligence at start and every few seconds after.
+ * completed (announced again, then done).  clubos-intelligence, the only
+ * writer of SOPs and examples, recovers at start and every few seconds after.
  *
- * Called by the gateway (api_sops.c, api_intel.c) and clubos-intelligence.
+ * Called by clubos-intelligence only (knowledge.c): the gateway and
+ * clubosctl ask it over nng.
  */
 #ifndef CLUBOS_JOURNAL_H
 #define CLUBOS_JOURNAL_H
@@ -35,13 +42,15 @@
 struct journal_change {
 	const char *slug;
 	const char *op;          /* "edit", "rollback", "proposal" or "create" */
-	const char *new_sop;     /* create: {"route", "audience", "title", "keywords"} */
+	const char *new_sop;     /* create: {"route", "audience", "escalation", "actions",
+	                          *          "title", "keywords"} */
 	const char *content;     /* the whole new text */
 	const char *base_sha256; /* the hash it was made against; NULL: the current one */
 	const char *examples;    /* JSON array of {"text", "label"}, or NULL */
 	int64_t     proposal_id; /* 0: none */
 	const char *author;
 	const char *note;
+	const char *request_id; /* the asking request's id: asked twice, changed once; or NULL */
 };
 
 struct journal_result {
@@ -57,11 +66,24 @@ struct journal_result {
 	char        previous_sha256[65];
 };
 
+/* Training examples to add (a JSON array of {"text", "label"}) or one to remove. */
+struct journal_examples {
+	const char *add;       /* NULL: none */
+	int64_t     delete_id; /* 0: none */
+	const char *source;    /* route_examples.source of what is added: api, seed */
+	const char *author;
+	const char *note;
+	const char *request_id; /* as in journal_change */
+};
+
 /* Runs after the announcement, before done (also on recovery). */
 typedef void (*journal_notify_fn)(void *arg, const struct journal_result *r);
 
 int journal_apply(db_conn *db, const struct journal_change *c, const char *crash_at,
                   journal_notify_fn notify, void *arg, struct journal_result *r);
+int journal_examples(db_conn *db, const struct journal_examples *c, const char *crash_at,
+                     journal_notify_fn notify, void *arg, struct journal_result *r);
+int journal_replayed(db_conn *db, const char *request_id, struct journal_result *r);
 int journal_recover(db_conn *db, journal_notify_fn notify, void *arg);
 
 #endif

@@ -1,15 +1,21 @@
 /*
  * clubos-intelligence - the learning loop
  *
- * Serves two ops for the gateway: ANALYZE (cluster the unhelpful verdicts
- * and propose SOP changes, analyse.c) and INGEST (staff knowledge into
- * proposals, ingest.c).  One analysis runs at a time.  It also:
+ * The one writer of the venue's knowledge: SOPs and their versions, training
+ * examples, proposals and the knowledge generation.  It serves the ops the
+ * gateway and clubosctl send: edits, rollbacks, example changes, decisions
+ * on proposals and the seed (knowledge.c, each through the journal), and
+ * ANALYZE (cluster the unhelpful verdicts and propose SOP changes,
+ * analyse.c) and INGEST (staff knowledge into proposals, ingest.c).  One
+ * analysis runs at a time.  It also:
  *   - listens for "feedback" events and, when unhelpful verdicts arrived,
  *     analyses by itself at most once every CLUBOS_INTEL_AUTO_SECONDS
  *     (0: only when asked): no analysis storm however much feedback comes;
- *   - sweeps the SOP change journal every few seconds, finishing or undoing
- *     changes whose process died half-way (journal.c).
- * It never applies a proposal: approval is an admin's, through the gateway.
+ *   - sweeps the SOP change journal at start and every few seconds,
+ *     finishing or undoing changes whose process died half-way (journal.c):
+ *     the journal's one recoverer.
+ * It never applies a proposal by itself: approval is an admin's, asked
+ * through the gateway.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,7 +34,7 @@
 #include "intelligence/journal.h"
 
 #define IN_SWEEP_MS 2000
-#define IN_NWORKERS 2
+#define IN_NWORKERS 4
 
 static struct intel    in_state;
 static rpc_server     *in_server;
@@ -108,6 +114,18 @@ in_dispatch(void *arg, void *worker, const struct env_hdr *h, const char *body, 
 		break;
 	case ENV_OP_INTEL_INGEST:
 		ingest(worker, h->trace_id, body, len, rep);
+		break;
+	case ENV_OP_KNOW_SOP:
+		know_sop_change(&in_state, worker, h->trace_id, body, len, rep);
+		break;
+	case ENV_OP_KNOW_EXAMPLES:
+		know_examples(&in_state, worker, h->trace_id, body, len, rep);
+		break;
+	case ENV_OP_KNOW_DECIDE:
+		know_decide(&in_state, worker, h->trace_id, body, len, rep);
+		break;
+	case ENV_OP_KNOW_SEED:
+		know_seed(&in_state, worker, h->trace_id, body, len, rep);
 		break;
 	default:
 		rpc_reply_error(rep, 400, "unknown_op",
@@ -223,6 +241,16 @@ in_start(const struct cfg *c)
 	if ((in_events = bus_sub_open(url, topics)) == NULL ||
 	    pthread_create(&in_events_thr, NULL, events_main, NULL) != 0)
 		return -1;
+	/* Settle what a previous process left half-way before taking requests: a
+	 * request re-sent to us then finds its entry done or aborted, never pending. */
+	{
+		db_conn *db = db_open(c->pg_dsn);
+		int      n = db != NULL ? journal_recover(db, NULL, NULL) : 0;
+
+		if (n > 0)
+			log_info("journal: recovered %d change(s) left half-way", n);
+		db_close(db);
+	}
 	if (pthread_create(&in_sweep_thr, NULL, sweep_main, NULL) != 0)
 		return -1;
 	cfg_url(c, "intelligence", url, sizeof(url));

@@ -4,9 +4,8 @@
  * Listens for queries from gateways (router.ipc), runs the emergency rules
  * and the classifier, and dispatches to the assistant workers of a route,
  * which dial in on workers-<route>.ipc (start more workers to scale; each
- * request goes to one that is free).  It also runs the bus hub that every
- * daemon publishes to, and retrains its classifier when the examples
- * change.
+ * request goes to one that is free).  It retrains its classifier when the
+ * examples change.  (The bus hub is clubos-bus, a daemon of its own.)
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,7 +24,6 @@ rpc_client       *rt_workers[RT_NROUTES];
 const struct cfg *rt_cfg;
 
 static rpc_server *rt_server;
-static bus_hub    *rt_hub;
 static bus_sub    *rt_events;
 static pthread_t   rt_events_thr;
 static atomic_bool rt_stopping;
@@ -176,14 +174,11 @@ rt_start(const struct cfg *c)
 {
 	static const char *const topics[] = {"examples.changed", "sop.changed", NULL};
 	struct rpc_server_ops    ops = {.handle = rt_dispatch};
-	char                     url[256], url2[256], url3[256];
+	char                     url[256], url2[256];
 
 	rt_cfg = c;
 	cfg_url(c, "bus-in", url, sizeof(url));
-	cfg_url(c, "bus", url3, sizeof(url3));
 	cfg_url(c, "events", url2, sizeof(url2));
-	if ((rt_hub = bus_hub_start(url, url3, url2)) == NULL)
-		return -1;
 	bus_pub_open(url);
 	trace_init("router", c->pg_dsn);
 	if (rt_model_init(c->pg_dsn) < 0 || rt_cache_init() < 0)
@@ -219,7 +214,6 @@ rt_stop(int deadline_ms)
 	rt_cache_shutdown();
 	trace_shutdown();
 	bus_pub_close();
-	bus_hub_stop(rt_hub);
 	rt_model_shutdown();
 }
 

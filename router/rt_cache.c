@@ -267,7 +267,7 @@ rt_cache_similar(const struct rt_model *m, const char *scope, const char *msg, c
                  int64_t kgen)
 {
 	struct cache_hit hit = {0};
-	svec          v = {0};
+	svec             v = {0};
 	cJSON           *a = NULL;
 
 	if (strcmp(rt_cfg->cache, "off") == 0 || clf_featurize(m->clf, msg, &v) < 0)
@@ -301,7 +301,7 @@ rt_cache_store(const struct rt_model *m, const char *scope, const char *key, con
 {
 	cJSON          *q;
 	char           *value;
-	svec         v = {0};
+	svec            v = {0};
 	const cJSON    *sop = cJSON_GetObjectItem(answer, "sop");
 	struct put_job *j;
 

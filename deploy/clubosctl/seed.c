@@ -1,6 +1,11 @@
 /*
  * seed.c - the sample facility, its SOPs and examples, customers, the admin
  *
+ * The facility, customers and the admin are written here, in one
+ * transaction.  SOPs and examples are knowledge, whose one writer is
+ * clubos-intelligence: they are read from the seed files and sent to it
+ * (know.seed), so `seed` needs it running (`seed --people` does not).
+ *
  * Idempotent: a second run changes nothing that a person has changed.  An
  * SOP gets a new version from the seed files only while its current
  * version was itself written by the seed (a person's edit is never
@@ -16,12 +21,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "common/env.h"
 #include "common/json.h"
 #include "common/jwt.h"
+#include "common/rpc.h"
 #include "common/util.h"
 #include "deploy/clubosctl/ctl.h"
 
@@ -79,14 +87,12 @@ parse_sop(const char *path, struct sop_file *s)
 		else if (strcmp(line, "escalation") == 0)
 			s->escalation = atoi(v);
 		else if (strcmp(line, "actions") == 0) {
-			/* "a, b" -> "{a,b}" as a PostgreSQL array literal */
+			/* "a, b" -> "a,b" */
 			size_t n = 0;
 
-			s->actions[n++] = '{';
-			for (; *v && n < sizeof(s->actions) - 2; v++)
+			for (; *v && n < sizeof(s->actions) - 1; v++)
 				if (*v != ' ')
 					s->actions[n++] = *v;
-			s->actions[n++] = '}';
 			s->actions[n] = '\0';
 		}
 	}
@@ -102,19 +108,38 @@ parse_sop(const char *path, struct sop_file *s)
 		free(s->content);
 		return -1;
 	}
-	if (!*s->actions)
-		snprintf(s->actions, sizeof(s->actions), "{}");
 	return 0;
 }
 
-/* seed_sops - every SOP file; returns how many changed, or -1 */
+/* sop_json - one SOP file as the know.seed op takes it */
+static cJSON *
+sop_json(const struct sop_file *f)
+{
+	cJSON *o = cJSON_CreateObject(), *acts = cJSON_CreateArray();
+	char   list[sizeof(f->actions)], *save = NULL;
+
+	cJSON_AddStringToObject(o, "slug", f->slug);
+	cJSON_AddStringToObject(o, "route", f->route);
+	cJSON_AddStringToObject(o, "audience", f->audience);
+	cJSON_AddNumberToObject(o, "escalation", f->escalation);
+	snprintf(list, sizeof(list), "%s", f->actions);
+	for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save))
+		cJSON_AddItemToArray(acts, cJSON_CreateString(a));
+	cJSON_AddItemToObject(o, "actions", acts);
+	cJSON_AddStringToObject(o, "title", f->title);
+	cJSON_AddStringToObject(o, "keywords", f->keywords);
+	cJSON_AddStringToObject(o, "content", f->content);
+	return o;
+}
+
+/* seed_sops - every SOP file into out (a JSON array); how many, or -1 */
 static int
-seed_sops(db_conn *db)
+seed_sops(cJSON *out)
 {
 	char           dir[512];
 	DIR           *d;
 	struct dirent *e;
-	int            changed = 0;
+	int            n = 0;
 
 	snprintf(dir, sizeof(dir), "%s/sops", ctl_cfg.seed_dir);
 	if ((d = opendir(dir)) == NULL) {
@@ -122,77 +147,31 @@ seed_sops(db_conn *db)
 		return -1;
 	}
 	while ((e = readdir(d)) != NULL) {
-		struct sop_file s;
-		char            path[1024], sha[65], esc[8];
+		struct sop_file f;
+		char            path[1024];
 		size_t          l = strlen(e->d_name);
-		PGresult       *r;
 
 		if (l < 4 || strcmp(e->d_name + l - 3, ".md") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (parse_sop(path, &s) < 0) {
+		if (parse_sop(path, &f) < 0) {
 			closedir(d);
 			return -1;
 		}
-		util_sha256_hex(s.content, strlen(s.content), sha);
-		snprintf(esc, sizeof(esc), "%d", s.escalation);
-		{
-			const char *p[] = {s.slug,    s.route, s.audience, esc,
-			                   s.actions, s.title, s.keywords};
-
-			if (db_cmd(db,
-			           "INSERT INTO sops (slug, route, audience, escalation, actions, "
-			           "title, keywords) "
-			           "VALUES ($1, $2, $3, $4, $5::text[], $6, $7) ON CONFLICT (slug) "
-			           "DO UPDATE "
-			           "SET route = $2, audience = $3, escalation = $4, actions = "
-			           "$5::text[], "
-			           "    title = $6, keywords = $7",
-			           7, p) < 0) {
-				free(s.content);
-				closedir(d);
-				return -1;
-			}
-		}
-		/* A new version only if there is none, or the seed wrote the
-		 * current one and the file now says something else. */
-		{
-			const char *p[] = {s.slug, s.content, sha};
-
-			r = db_exec(
-			    db,
-			    "WITH cur AS (SELECT s.version, v.sha256, v.author FROM sops s "
-			    "  LEFT JOIN sop_versions v ON v.slug = s.slug AND v.version = "
-			    "s.version "
-			    "  WHERE s.slug = $1), "
-			    "ins AS (INSERT INTO sop_versions (slug, version, content, sha256, "
-			    "author, note) "
-			    "  SELECT $1, cur.version + 1, $2, $3, 'seed', 'seeded from "
-			    "deploy/seed' FROM cur "
-			    "  WHERE cur.version = 0 OR (cur.author = 'seed' AND cur.sha256 <> $3) "
-			    "  RETURNING version) "
-			    "UPDATE sops SET version = ins.version, updated_at = now() FROM ins "
-			    "WHERE sops.slug = $1 RETURNING sops.version",
-			    3, p);
-		}
-		free(s.content);
-		if (r == NULL) {
-			closedir(d);
-			return -1;
-		}
-		changed += PQntuples(r);
-		PQclear(r);
+		cJSON_AddItemToArray(out, sop_json(&f));
+		free(f.content);
+		n++;
 	}
 	closedir(d);
-	return changed;
+	return n;
 }
 
-/* seed_examples - training examples, one JSON object a line */
+/* seed_examples - training examples, one JSON object a line, into out; how many, or -1 */
 static int
-seed_examples(db_conn *db)
+seed_examples(cJSON *out)
 {
 	char path[512], *text, *line, *save = NULL;
-	int  added = 0, lineno = 0;
+	int  lineno = 0;
 
 	snprintf(path, sizeof(path), "%s/examples.jsonl", ctl_cfg.seed_dir);
 	if ((text = util_read_file(path, 16 << 20, NULL)) == NULL) {
@@ -200,9 +179,8 @@ seed_examples(db_conn *db)
 		return -1;
 	}
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		cJSON      *o = cJSON_Parse(line);
+		cJSON      *o = cJSON_Parse(line), *x;
 		const char *t = json_str(o, "text"), *l = json_str(o, "label");
-		PGresult   *r;
 
 		lineno++;
 		if (t == NULL || l == NULL) {
@@ -212,25 +190,74 @@ seed_examples(db_conn *db)
 			free(text);
 			return -1;
 		}
-		{
-			const char *p[] = {t, l};
-
-			r = db_exec(
-			    db,
-			    "INSERT INTO route_examples (text, label, source) VALUES ($1, $2, "
-			    "'seed') ON CONFLICT (text, label) DO NOTHING RETURNING id",
-			    2, p);
-		}
+		x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "text", t);
+		cJSON_AddStringToObject(x, "label", l);
+		cJSON_AddItemToArray(out, x);
 		cJSON_Delete(o);
-		if (r == NULL) {
-			free(text);
-			return -1;
-		}
-		added += PQntuples(r);
-		PQclear(r);
 	}
 	free(text);
-	return added;
+	return lineno;
+}
+
+/*
+ * seed_knowledge - SOPs and examples go to clubos-intelligence, their one
+ * writer, which takes each through the journal.  It may still be starting:
+ * ask again until the deadline.
+ */
+static int
+seed_knowledge(void)
+{
+	cJSON *q = cJSON_CreateObject(), *sops = cJSON_CreateArray(), *ex = cJSON_CreateArray(), *a;
+	struct rpc_reply rep = {0};
+	rpc_client      *c = NULL;
+	char             url[256], *body = NULL;
+	const char      *why;
+	uint64_t         deadline = env_now_ms() + 60000;
+	int              rc = -1;
+
+	cJSON_AddItemToObject(q, "sops", sops);
+	cJSON_AddItemToObject(q, "examples", ex);
+	if (seed_sops(sops) < 0 || seed_examples(ex) < 0)
+		goto out;
+	if ((body = json_print(q)) == NULL)
+		goto out;
+	cfg_url(&ctl_cfg, "intelligence", url, sizeof(url));
+	if ((c = rpc_client_open(url, false)) == NULL)
+		goto out;
+	for (;;) {
+		rpc_reply_clear(&rep);
+		if (rpc_call(c, ENV_OP_KNOW_SEED, NULL, deadline, body, strlen(body), &rep) == 0)
+			break;
+		if (env_now_ms() >= deadline) {
+			fprintf(stderr,
+			        "clubosctl: clubos-intelligence (%s) did not answer: start it "
+			        "first, the SOPs and examples are seeded through it\n",
+			        url);
+			goto out;
+		}
+		{
+			struct timespec nap = {0, 100 * 1000000L};
+
+			nanosleep(&nap, NULL);
+		}
+	}
+	if ((a = json_parse(rep.body, rep.len, &why)) == NULL || rep.status != 0) {
+		fprintf(stderr, "clubosctl: seeding the knowledge failed: %.*s\n", (int)rep.len,
+		        rep.body ? rep.body : "");
+		cJSON_Delete(a);
+		goto out;
+	}
+	printf("seeded: %d SOP versions, %d examples\n", json_int(a, "sop_versions", 0),
+	       json_int(a, "examples", 0));
+	cJSON_Delete(a);
+	rc = 0;
+out:
+	rpc_reply_clear(&rep);
+	rpc_client_close(c);
+	free(body);
+	cJSON_Delete(q);
+	return rc;
 }
 
 /* seed_facility - facility facts and locations */
@@ -437,30 +464,34 @@ int
 cmd_seed(int argc, char **argv)
 {
 	db_conn *db;
-	int      sops, ex, cust;
+	int      cust;
+	bool     knowledge = true, people = true;
 
-	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "usage: clubosctl seed\n");
+	if (argc == 2 && strcmp(argv[1], "--knowledge") == 0)
+		people = false;
+	else if (argc == 2 && strcmp(argv[1], "--people") == 0)
+		knowledge = false;
+	else if (argc != 1) {
+		fprintf(stderr, "usage: clubosctl seed [--people | --knowledge]\n");
 		return 2;
 	}
-	db = ctl_db();
-	if (db_begin(db) < 0 || seed_facility(db) < 0 || (sops = seed_sops(db)) < 0 ||
-	    (ex = seed_examples(db)) < 0 || (cust = seed_customers(db)) < 0 || seed_admin(db) < 0)
-		goto fail;
-	if ((sops > 0 || ex > 0) &&
-	    db_cmd(db, "UPDATE knowledge_generation SET gen = gen + 1 WHERE id = 1", 0, NULL) < 0)
-		goto fail;
-	if (db_commit(db) < 0)
-		goto fail;
-	printf("seeded: %d SOP versions, %d examples, %d customers\n", sops, ex, cust);
-	db_close(db);
+	if (people) {
+		db = ctl_db();
+		if (db_begin(db) < 0 || seed_facility(db) < 0 || (cust = seed_customers(db)) < 0 ||
+		    seed_admin(db) < 0 || db_commit(db) < 0) {
+			db_rollback(db);
+			fprintf(stderr, "clubosctl: seed failed; nothing was changed\n");
+			db_close(db);
+			return 1;
+		}
+		printf("seeded: the facility, %d customers\n", cust);
+		db_close(db);
+	}
+	if (knowledge && seed_knowledge() < 0) {
+		fprintf(stderr, "clubosctl: the SOPs and examples were not seeded\n");
+		return 1;
+	}
 	return 0;
-fail:
-	db_rollback(db);
-	fprintf(stderr, "clubosctl: seed failed; nothing was changed\n");
-	db_close(db);
-	return 1;
 }
 
 /* cmd_user - user add EMAIL ROLE [--name N] [--phone P]; password on stdin */

@@ -565,7 +565,7 @@ class Stack:
 
     def start(self):
         for b in ("clubos-gateway", "clubos-router", "clubos-assistant", "clubos-cache",
-                  "clubos-intelligence", "clubosctl"):
+                  "clubos-intelligence", "clubos-bus", "clubosctl"):
             if not os.access(binary(b), os.X_OK):
                 raise RuntimeError("missing %s: build first (make all)" % binary(b))
         self.pg = Postgres(self.logs)
@@ -576,20 +576,30 @@ class Stack:
                                     "--dir", self.tmp], dict(os.environ), self.logs)
         wait_for(lambda: redis_ping(self.redis_port), 15, what="redis")
         self.port = free_port()
-        for args in (("migrate", "up"), ("seed",)):
-            r = self.ctl(*args)
-            with open(os.path.join(self.logs, "clubosctl-%s.log" % args[0]), "w") as f:
-                f.write(r.stdout + r.stderr)
-            if r.returncode != 0:
-                raise RuntimeError("clubosctl %s exited %d:\n%s\n%s" % (
-                    " ".join(args), r.returncode, r.stdout, r.stderr))
-        self.spawn_daemons()
+        for args in (("migrate", "up"), ("seed", "--people")):
+            self.ctl_checked(*args)
+        self.spawn_daemons(seed=True)
 
-    def spawn_daemons(self):
-        """spawn_daemons - router, cache, intelligence, one assistant per route, gateway; wait for health."""
+    def ctl_checked(self, *args):
+        """ctl_checked - clubosctl ARGS, its output kept in the logs; raises when it fails."""
+        r = self.ctl(*args)
+        name = "-".join(a.lstrip("-") for a in args)
+        with open(os.path.join(self.logs, "clubosctl-%s.log" % name), "w") as f:
+            f.write(r.stdout + r.stderr)
+        if r.returncode != 0:
+            raise RuntimeError("clubosctl %s exited %d:\n%s\n%s" % (
+                " ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+    def spawn_daemons(self, seed=False):
+        """spawn_daemons - the bus, intelligence (then the knowledge seed, which goes through
+        it), router, cache, one assistant per route, gateway; wait for health."""
+        self.procs["bus"] = self.spawn("bus", ["clubos-bus", "-d"])
+        self.procs["intelligence"] = self.spawn("intelligence", ["clubos-intelligence", "-d"])
+        if seed:
+            self.ctl_checked("seed", "--knowledge")
         self.procs["router"] = self.spawn("router", ["clubos-router", "-d"])
         self.procs["cache"] = self.spawn("cache", ["clubos-cache", "-d"])
-        self.procs["intelligence"] = self.spawn("intelligence", ["clubos-intelligence", "-d"])
         for route in ROUTES:
             self.procs["assistant-" + route] = self.spawn(
                 "assistant-" + route, ["clubos-assistant", "-d", "--route", route])
@@ -630,7 +640,7 @@ class Stack:
     def stop(self):
         for p in reversed(self.extra):
             p.stop()
-        order = ["gateway"] + ["assistant-" + r for r in ROUTES] + ["router"]
+        order = ["gateway"] + ["assistant-" + r for r in ROUTES] + ["router", "bus"]
         for name in order + [n for n in self.procs if n not in order]:
             if name in self.procs:
                 self.procs[name].stop()

@@ -168,6 +168,15 @@ def test_l3_answers_after_every_daemon_restarts(stack, accounts):
     stack.restart_daemons()
     stack.redis.kill9()
     stack.restart_redis()
-    a = harness.wait_for(lambda: (lambda r: r if r["cache"] == "l3" else None)(
-        _ask(stack, t, q, location="harbourview")), 10, what="an L3 hit after restarts")
+    seen = []
+
+    def l3():
+        r = _ask(stack, t, q, location="harbourview")
+        seen.append(r["cache"])
+        return r if r["cache"] == "l3" else None
+    try:
+        a = harness.wait_for(l3, 10, what="an L3 hit after restarts")
+    except AssertionError:
+        raise AssertionError("no L3 hit: answers came from %r; L3 holds %r" % (
+            seen[:3], stack.pg.sql("SELECT key, sop_version FROM cache_entries")))
     assert a["response"] == first["response"]

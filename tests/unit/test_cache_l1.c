@@ -40,8 +40,8 @@
 static svec
 mkvec(size_t n, const uint32_t *idx, const double *w)
 {
-	svec v = {NULL, NULL, 0};
-	double  norm = 0;
+	svec   v = {NULL, NULL, 0};
+	double norm = 0;
 
 	v.idx = malloc(n * sizeof(*v.idx));
 	v.val = malloc(n * sizeof(*v.val));
@@ -130,7 +130,7 @@ static char *
 similar(cache_l1 *c, const char *scope, const char *label, uint32_t id, uint64_t guard,
         double min_sim, double *sim)
 {
-	svec          v = vec1(id);
+	svec             v = vec1(id);
 	struct cache_hit h;
 	int              r;
 
@@ -241,7 +241,7 @@ test_exact_put_get(void **state)
 {
 	cache_l1        *c = cache_l1_new(16, BIG_BYTES, HOUR);
 	struct cache_hit h;
-	svec          v = vec1(7);
+	svec             v = vec1(7);
 
 	(void)state;
 	assert_non_null(c);
@@ -472,7 +472,7 @@ test_semantic_threshold(void **state)
 	static const double   w[] = {0.8, 0.6};
 	cache_l1             *c = cache_l1_new(16, BIG_BYTES, HOUR);
 	struct cache_hit      h;
-	svec               probe;
+	svec                  probe;
 
 	(void)state;
 	put(c, "customer|-", "stored question", "topic", "stored answer", 10, 0);
@@ -503,7 +503,7 @@ test_semantic_best(void **state)
 	static const uint32_t ia[] = {1, 2}, ib[] = {1, 3}, ip[] = {1, 2, 3};
 	static const double   wa[] = {0.6, 0.8}, wb[] = {0.9, 0.1}, wp[] = {0.5, 0.7, 0.1};
 	cache_l1             *c = cache_l1_new(16, BIG_BYTES, HOUR);
-	svec               a = mkvec(2, ia, wa), b = mkvec(2, ib, wb), p = mkvec(3, ip, wp);
+	svec                  a = mkvec(2, ia, wa), b = mkvec(2, ib, wb), p = mkvec(3, ip, wp);
 	double                want = svec_dot(&a, &p);
 	struct cache_hit      h;
 
@@ -579,7 +579,7 @@ test_semantic_model(void **state)
 	const char      *flip = "could you lock the door for bay two please";
 	clf_params       p;
 	clf_model       *m;
-	svec          v;
+	svec             v;
 	cache_l1        *c = cache_l1_new(16, BIG_BYTES, HOUR);
 	struct cache_hit h;
 	char             err[256];
@@ -674,7 +674,7 @@ th_main(void *arg)
 		const char        *lab = labels[n % 4];
 		struct cache_hit   h;
 		struct cache_stats st;
-		svec            v;
+		svec               v;
 
 		snprintf(text, sizeof(text), "question number %u", n);
 		if (cache_key("s|-", text, k, sizeof(k)) < 0)
@@ -763,7 +763,7 @@ test_threads(void **state)
 struct rr_ent {
 	char          key[64], scope[8], label[8], value[16];
 	uint64_t      guard;
-	svec       vec; /* the reference's copy; n 0 without one */
+	svec          vec; /* the reference's copy; n 0 without one */
 	unsigned long seq, use;
 	int           expired;
 };
@@ -896,7 +896,7 @@ rr_put(struct rr *r, size_t max_bytes)
 	struct cache_stats       s0, s1;
 	char                     text[32];
 	const char              *k;
-	svec                  v = {NULL, NULL, 0};
+	svec                     v = {NULL, NULL, 0};
 	long                     old;
 
 	memset(&ne, 0, sizeof(ne));
@@ -945,7 +945,7 @@ rr_similar(struct rr *r)
 	const char              *scope = scopes[rr_rand(r, 2)], *label = labels[rr_rand(r, 3)];
 	uint64_t                 guard = 5 * (uint64_t)rr_rand(r, r->guards + 1);
 	double                   min_sim = mins[rr_rand(r, 5)], best_sim = min_sim;
-	svec                  v = {NULL, NULL, 0};
+	svec                     v = {NULL, NULL, 0};
 	struct cache_hit         h;
 	long                     best = -1;
 	size_t                   at_best = 0;

@@ -534,9 +534,9 @@ test_threads(void **state)
 static void
 test_vectors(void **state)
 {
-	svec a, b, c, d, e;
-	double  n2;
-	size_t  i;
+	svec   a, b, c, d, e;
+	double n2;
+	size_t i;
 
 	(void)state;
 	assert_int_equal(clf_featurize(toy_model, "Can I book a bay tonight?", &a), 0);
