@@ -1,20 +1,35 @@
 -- wrk script: POST /api/query with a bearer token, cycling through messages.
 -- Environment: CLUBOS_TOKEN; CLUBOS_BENCH_MESSAGES = a file of messages, one
 -- per line (tests/bench/sop.txt: tier-0 questions whose answers may be
--- cached; tests/bench/emergency.txt: emergencies, never cached).
+-- cached; tests/bench/action.txt: questions whose answers record an action;
+-- tests/bench/emergency.txt: emergencies, never cached).
+-- CLUBOS_BENCH_UNIQUE=1 makes every message one nobody asked before (a
+-- reference number per thread and request), so each is a cache miss: the
+-- traffic a venue really sees.
 local token = os.getenv("CLUBOS_TOKEN")
+local unique = os.getenv("CLUBOS_BENCH_UNIQUE") == "1"
 local list = {}
 for line in io.lines(os.getenv("CLUBOS_BENCH_MESSAGES")) do
   if line ~= "" then list[#list + 1] = line end
 end
-local i = 0
+local i, n, tid = 0, 0, 0
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. token
 
 request = function()
   i = i % #list + 1
-  return wrk.format(nil, "/api/query", nil, '{"message":"' .. list[i] .. '","channel":"web"}')
+  local msg = list[i]
+  if unique then
+    n = n + 1
+    msg = msg .. " (ref " .. tid .. "-" .. n .. ")"
+  end
+  return wrk.format(nil, "/api/query", nil, '{"message":"' .. msg .. '","channel":"web"}')
 end
 
 done = function(summary, latency, requests)

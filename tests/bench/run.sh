@@ -42,12 +42,13 @@ OUT="$CLUBOS_VAR/results"
 # field NAME LINE - one name=value of a RESULT line
 field() { echo "$2" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 
-# closed PATH CONNS LABEL - one wrk run; prints a table row
+# closed PATH CONNS LABEL [unique] - one wrk run; prints a table row
 closed() {
 	sleep 2
 	t=2
 	[ "$2" -lt 2 ] && t=1
-	r=$(CLUBOS_BENCH_MESSAGES=tests/bench/$1.txt wrk -t"$t" -c"$2" -d"${DURATION}s" \
+	r=$(CLUBOS_BENCH_UNIQUE=$([ "${4:-}" = unique ] && echo 1 || echo 0) \
+		CLUBOS_BENCH_MESSAGES=tests/bench/$1.txt wrk -t"$t" -c"$2" -d"${DURATION}s" \
 		-s tests/bench/query.lua "$URL" 2>&1 | grep RESULT ||
 		echo "RESULT p50_ms=- p99_ms=- rps=- errors=-")
 	printf '%-16s %5s %8s %8s %8s %8s %7s\n' "$3" "$2" closed "$(field p50_ms "$r")" \
@@ -55,10 +56,18 @@ closed() {
 	echo "closed $(echo "$3" | tr ' ' _) $2 $r" >>"$OUT"
 }
 
-# open PATH RATE LABEL - one clubos-loadgen run at 32 connections; a table row
+# open PATH RATE LABEL [unique] - one clubos-loadgen run at 32 connections; a table row
 open_loop() {
 	sleep 2
-	sed 's/.*/{"message":"&","channel":"web"}/' "tests/bench/$1.txt" >"$CLUBOS_VAR/bodies"
+	if [ "${4:-}" = unique ]; then
+		# every body a question nobody asked before: rate x (seconds + warm-up) of them
+		awk -v n="$(($2 * (DURATION + 3)))" 'NF { m[++k] = $0 }
+			END { for (i = 1; i <= n; i++)
+				printf "{\"message\":\"%s (ref %d)\",\"channel\":\"web\"}\n", m[(i - 1) % k + 1], i }' \
+			"tests/bench/$1.txt" >"$CLUBOS_VAR/bodies"
+	else
+		sed 's/.*/{"message":"&","channel":"web"}/' "tests/bench/$1.txt" >"$CLUBOS_VAR/bodies"
+	fi
 	r=$(build/bin/clubos-loadgen --url "$URL/api/query" --conns 32 --rate "$2" \
 		--seconds "$DURATION" --warmup 2 --method POST \
 		--header "Authorization: Bearer $CLUBOS_TOKEN" \
@@ -93,6 +102,10 @@ printf '%-16s %5s %8s %8s %8s %8s %7s\n' path conns load p50_ms p99_ms req/s err
 for rate in $RATES; do open_loop sop "$rate" "sop cache hit"; done
 for c in 1 8 32 64; do closed sop "$c" "sop cache hit"; done
 curl -fsS "$URL/metrics" | grep -E '^clubos_(cache_hits_total|trace_(steps|summaries)_dropped)' || true
+# Questions nobody asked before, with the cache on: every one a miss.
+for rate in 500 1000 2000; do open_loop sop "$rate" "sop unique" unique; done
+closed sop 32 "sop unique" unique
+closed action 32 "action unique" unique
 restart off
 open_loop sop 1000 "sop cache off"
 for c in 1 8 32 64; do closed sop "$c" "sop cache off"; done
@@ -101,6 +114,8 @@ restart on
 
 # The issue's targets side by side, from the runs above.
 hit=$(awk '$1 == "closed" && $2 == "sop_cache_hit" && $3 == 32' "$OUT")
+uniq=$(awk '$1 == "closed" && $2 == "sop_unique" && $3 == 32' "$OUT")
+act=$(awk '$1 == "closed" && $2 == "action_unique" && $3 == 32' "$OUT")
 miss=$(awk '$1 == "closed" && $2 == "sop_cache_off" && $3 == 32' "$OUT")
 ol=$(awk -v r="$DESIGN_RATE" '$1 == "open" && $2 == "sop_cache_hit" && $3 == r' "$OUT")
 echo
@@ -113,6 +128,8 @@ printf '  cache hit latency at %s req/s offered: p50 %s ms (target <= 1), p99 %s
 	"$DESIGN_RATE" "$(field p50_ms "$ol")" "$(field p99_ms "$ol")"
 printf '  cache hit latency at saturation (closed loop): p50 %s ms, p99 %s ms\n' \
 	"$(field p50_ms "$hit")" "$(field p99_ms "$hit")"
+printf '  unique questions, cache on, closed loop: %s req/s, p99 %s ms; with an action: %s req/s, p99 %s ms (target >= 2000 req/s, p99 <= 20 ms)\n' \
+	"$(field rps "$uniq")" "$(field p99_ms "$uniq")" "$(field rps "$act")" "$(field p99_ms "$act")"
 
 # L1 alone, in process, at 10,000 entries: exact hits (every text probed
 # as stored) and semantic lookups (an unseen paraphrase of each held-out
