@@ -21,9 +21,9 @@ bus_start(const struct cfg *c)
 {
 	char in[256], trace[256], events[256];
 
-	if (cfg_url(c, "bus-in", in, sizeof(in)) < 0 ||
-	    cfg_url(c, "bus", trace, sizeof(trace)) < 0 ||
-	    cfg_url(c, "events", events, sizeof(events)) < 0)
+	if (cfg_listen_url(c, "bus-in", in, sizeof(in)) < 0 ||
+	    cfg_listen_url(c, "bus", trace, sizeof(trace)) < 0 ||
+	    cfg_listen_url(c, "events", events, sizeof(events)) < 0)
 		return -1;
 	if ((bus_hub_running = bus_hub_start(in, trace, events)) == NULL)
 		return -1;

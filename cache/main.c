@@ -378,7 +378,7 @@ cc_start(const struct cfg *c)
 	if ((cc_events = bus_sub_open(url, topics)) == NULL ||
 	    pthread_create(&cc_events_thr, NULL, events_main, NULL) != 0)
 		return -1;
-	cfg_url(c, "cache", url, sizeof(url));
+	cfg_listen_url(c, "cache", url, sizeof(url));
 	if ((cc_server = rpc_server_start(url, true, c->workers, &ops)) == NULL)
 		return -1;
 	return 0;

@@ -36,19 +36,25 @@ struct cfg_entry {
 	}
 
 static const struct cfg_entry cfg_table[] = {
+    S(actions_host, "CLUBOS_ACTIONS_HOST", "", false),
     S(admin_email, "CLUBOS_ADMIN_EMAIL", "admin@clubos.local", false),
     S(admin_password, "CLUBOS_ADMIN_PASSWORD", "", true),
     S(admin_password_file, "CLUBOS_ADMIN_PASSWORD_FILE", "var/admin-password", false),
     S(anthropic_api_key, "ANTHROPIC_API_KEY", "", true),
     S(anthropic_base_url, "ANTHROPIC_BASE_URL", "https://api.anthropic.com", false),
     S(anthropic_model, "ANTHROPIC_MODEL", "claude-sonnet-4-5", false),
+    S(bind_addr, "CLUBOS_BIND_ADDR", "0.0.0.0", false),
+    S(bus_host, "CLUBOS_BUS_HOST", "", false),
     S(cache, "CLUBOS_CACHE", "on", false),
+    S(cache_host, "CLUBOS_CACHE_HOST", "", false),
+    S(conversations_host, "CLUBOS_CONVERSATIONS_HOST", "", false),
     S(crash_at, "CLUBOS_CRASH_AT", "", false),
     S(env, "CLUBOS_ENV", "development", false),
     S(http_addr, "CLUBOS_HTTP_ADDR", "127.0.0.1", false),
     I(http_port, "CLUBOS_HTTP_PORT", "8080", 0, 65535),
     I(http_workers, "CLUBOS_HTTP_WORKERS", "8", 1, 256),
     S(jwt_secret, "CLUBOS_JWT_SECRET", CFG_DEV_JWT_SECRET, true),
+    S(intelligence_host, "CLUBOS_INTELLIGENCE_HOST", "", false),
     I(intel_auto_s, "CLUBOS_INTEL_AUTO_SECONDS", "600", 0, 86400),
     I(intel_calls_per_hour, "CLUBOS_INTEL_CALLS_PER_HOUR", "20", 1, 10000),
     I(intel_min_evidence, "CLUBOS_INTEL_MIN_EVIDENCE", "3", 1, 1000),
@@ -63,6 +69,7 @@ static const struct cfg_entry cfg_table[] = {
     S(rate_limit, "CLUBOS_RATE_LIMIT", "default", false),
     S(redis_host, "CLUBOS_REDIS_HOST", "127.0.0.1", false),
     I(redis_port, "CLUBOS_REDIS_PORT", "56379", 0, 65535),
+    S(router_host, "CLUBOS_ROUTER_HOST", "", false),
     S(run_dir, "CLUBOS_RUN_DIR", "var/run", false),
     S(seed_dir, "CLUBOS_SEED_DIR", "deploy/seed", false),
     S(trusted_proxies, "CLUBOS_TRUSTED_PROXIES", "", false),
@@ -270,11 +277,83 @@ cfg_dump(const struct cfg *c, int fd)
 	}
 }
 
-/* cfg_url - the nng address of an internal socket, under run_dir */
+/*
+ * Every internal socket, the daemon that listens on it (by the setting that
+ * names its host) and its TCP port.  With the owner's host unset, the
+ * socket is ipc://<run_dir>/<name>.ipc (one machine); with it set, the
+ * owner listens on tcp://<bind_addr>:<port> and everyone else dials
+ * tcp://<host>:<port>.  The ports are the deployment's documented ones.
+ */
+static const struct cfg_socket {
+	const char *name;
+	size_t      host; /* offset of the owner's host setting in struct cfg */
+	int         port;
+} cfg_sockets[] = {
+    {"router", offsetof(struct cfg, router_host), 7301},
+    {"workers-emergency", offsetof(struct cfg, router_host), 7310},
+    {"workers-booking", offsetof(struct cfg, router_host), 7311},
+    {"workers-tech", offsetof(struct cfg, router_host), 7312},
+    {"workers-brand", offsetof(struct cfg, router_host), 7313},
+    {"workers-strategy", offsetof(struct cfg, router_host), 7314},
+    {"workers-customerinfo", offsetof(struct cfg, router_host), 7315},
+    {"workers-general", offsetof(struct cfg, router_host), 7316},
+    {"cache", offsetof(struct cfg, cache_host), 7320},
+    {"intelligence", offsetof(struct cfg, intelligence_host), 7330},
+    {"bus-in", offsetof(struct cfg, bus_host), 7340},
+    {"bus", offsetof(struct cfg, bus_host), 7341},
+    {"events", offsetof(struct cfg, bus_host), 7342},
+    {"conversations", offsetof(struct cfg, conversations_host), 7350},
+    {"actions", offsetof(struct cfg, actions_host), 7360},
+};
+
+/* socket_host - the configured host of a socket's owner, or NULL (one machine) */
+static const char *
+socket_host(const struct cfg *c, const char *name, int *port)
+{
+	for (size_t i = 0; i < sizeof(cfg_sockets) / sizeof(cfg_sockets[0]); i++) {
+		const char *h;
+
+		if (strcmp(cfg_sockets[i].name, name) != 0)
+			continue;
+		h = *(char *const *)(const void *)((const char *)c + cfg_sockets[i].host);
+		*port = cfg_sockets[i].port;
+		return h != NULL && *h != '\0' ? h : NULL;
+	}
+	return NULL;
+}
+
+/* url_of - ipc under run_dir, or tcp to host:port */
+static int
+url_of(const struct cfg *c, const char *name, const char *host, int port, char *out, size_t cap)
+{
+	int n;
+
+	if (host == NULL)
+		n = snprintf(out, cap, "ipc://%s/%s.ipc", c->run_dir, name);
+	else if (strchr(host, ':') != NULL && host[0] != '[')
+		n = snprintf(out, cap, "tcp://[%s]:%d", host, port); /* a bare IPv6 address */
+	else
+		n = snprintf(out, cap, "tcp://%s:%d", host, port);
+	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+/* cfg_url - the nng address a daemon dials to reach an internal socket */
 int
 cfg_url(const struct cfg *c, const char *name, char *out, size_t cap)
 {
-	int n = snprintf(out, cap, "ipc://%s/%s.ipc", c->run_dir, name);
+	int         port = 0;
+	const char *host = socket_host(c, name, &port);
 
-	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+	return url_of(c, name, host, port, out, cap);
+}
+
+/* cfg_listen_url - the nng address the socket's owner listens on */
+int
+cfg_listen_url(const struct cfg *c, const char *name, char *out, size_t cap)
+{
+	int port = 0;
+
+	if (socket_host(c, name, &port) == NULL)
+		return url_of(c, name, NULL, 0, out, cap);
+	return url_of(c, name, c->bind_addr, port, out, cap);
 }

@@ -14,18 +14,24 @@
 #include <stddef.h>
 
 struct cfg {
+	char *actions_host;
 	char *admin_email;
 	char *admin_password;
 	char *admin_password_file;
 	char *anthropic_api_key;
 	char *anthropic_base_url;
 	char *anthropic_model;
+	char *bind_addr;
+	char *bus_host;
 	char *cache;
+	char *cache_host;
+	char *conversations_host;
 	char *crash_at; /* tests only: a step of an SOP change to die at */
 	char *env;
 	char *http_addr;
 	int   http_port;
 	int   http_workers;
+	char *intelligence_host;
 	char *jwt_secret;
 	int   intel_auto_s;
 	int   intel_calls_per_hour;
@@ -41,6 +47,7 @@ struct cfg {
 	char *rate_limit;
 	char *redis_host;
 	int   redis_port;
+	char *router_host;
 	char *run_dir;
 	char *seed_dir;
 	char *trusted_proxies;
@@ -54,6 +61,7 @@ void cfg_free(struct cfg *c);
 void cfg_dump(const struct cfg *c, int fd);
 bool cfg_production(const struct cfg *c);
 int  cfg_url(const struct cfg *c, const char *name, char *out, size_t cap);
+int  cfg_listen_url(const struct cfg *c, const char *name, char *out, size_t cap);
 
 /* The local stack `make up` runs (deploy/env.sh), so clubosctl works from
  * the repository root with no settings at all. */

@@ -253,7 +253,7 @@ in_start(const struct cfg *c)
 	}
 	if (pthread_create(&in_sweep_thr, NULL, sweep_main, NULL) != 0)
 		return -1;
-	cfg_url(c, "intelligence", url, sizeof(url));
+	cfg_listen_url(c, "intelligence", url, sizeof(url));
 	if ((in_server = rpc_server_start(url, true, IN_NWORKERS, &ops)) == NULL)
 		return -1;
 	return 0;

@@ -187,14 +187,14 @@ rt_start(const struct cfg *c)
 		char name[64];
 
 		snprintf(name, sizeof(name), "workers-%s", rt_routes[i]);
-		cfg_url(c, name, url, sizeof(url));
+		cfg_listen_url(c, name, url, sizeof(url));
 		if ((rt_workers[i] = rpc_client_open(url, true)) == NULL)
 			return -1;
 	}
 	if ((rt_events = bus_sub_open(url2, topics)) == NULL ||
 	    pthread_create(&rt_events_thr, NULL, events_main, NULL) != 0)
 		return -1;
-	cfg_url(c, "router", url, sizeof(url));
+	cfg_listen_url(c, "router", url, sizeof(url));
 	/* Workers of the REP socket: requests in flight at once. */
 	if ((rt_server = rpc_server_start(url, true, c->workers * 4, &ops)) == NULL)
 		return -1;

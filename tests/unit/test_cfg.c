@@ -14,9 +14,17 @@
 
 #include "common/cfg.h"
 
-static const char *const envs[] = {
-    "CLUBOS_HTTP_PORT", "CLUBOS_ENV",     "CLUBOS_JWT_SECRET", "CLUBOS_RATE_LIMIT",
-    "CLUBOS_PG_DSN",    "CLUBOS_RUN_DIR", "OPENAI_API_KEY",    NULL};
+static const char *const envs[] = {"CLUBOS_HTTP_PORT",
+                                   "CLUBOS_ENV",
+                                   "CLUBOS_JWT_SECRET",
+                                   "CLUBOS_RATE_LIMIT",
+                                   "CLUBOS_PG_DSN",
+                                   "CLUBOS_RUN_DIR",
+                                   "OPENAI_API_KEY",
+                                   "CLUBOS_ROUTER_HOST",
+                                   "CLUBOS_BUS_HOST",
+                                   "CLUBOS_BIND_ADDR",
+                                   NULL};
 
 /* clean - start each test from a bare environment */
 static int
@@ -188,6 +196,41 @@ test_url(void **state)
 	cfg_free(&c);
 }
 
+/* A daemon's host moves its sockets to TCP: the owner listens, the others dial. */
+static void
+test_url_hosts(void **state)
+{
+	struct cfg c;
+	char       err[256], url[128];
+
+	(void)state;
+	setenv("CLUBOS_RUN_DIR", "/tmp/x", 1);
+	setenv("CLUBOS_ROUTER_HOST", "core.internal", 1);
+	setenv("CLUBOS_BUS_HOST", "fd12::7", 1);
+	assert_int_equal(cfg_load(&c, NULL, err, sizeof(err)), 0);
+	assert_int_equal(cfg_url(&c, "router", url, sizeof(url)), 0);
+	assert_string_equal(url, "tcp://core.internal:7301");
+	assert_int_equal(cfg_listen_url(&c, "router", url, sizeof(url)), 0);
+	assert_string_equal(url, "tcp://0.0.0.0:7301");
+	/* The worker sockets belong to the router's host, one port per route. */
+	assert_int_equal(cfg_url(&c, "workers-tech", url, sizeof(url)), 0);
+	assert_string_equal(url, "tcp://core.internal:7312");
+	/* A bare IPv6 address is bracketed. */
+	assert_int_equal(cfg_url(&c, "events", url, sizeof(url)), 0);
+	assert_string_equal(url, "tcp://[fd12::7]:7342");
+	/* Others stay on this machine. */
+	assert_int_equal(cfg_url(&c, "cache", url, sizeof(url)), 0);
+	assert_string_equal(url, "ipc:///tmp/x/cache.ipc");
+	assert_int_equal(cfg_listen_url(&c, "cache", url, sizeof(url)), 0);
+	assert_string_equal(url, "ipc:///tmp/x/cache.ipc");
+	cfg_free(&c);
+	setenv("CLUBOS_BIND_ADDR", "::", 1);
+	assert_int_equal(cfg_load(&c, NULL, err, sizeof(err)), 0);
+	assert_int_equal(cfg_listen_url(&c, "bus-in", url, sizeof(url)), 0);
+	assert_string_equal(url, "tcp://[::]:7340");
+	cfg_free(&c);
+}
+
 int
 main(void)
 {
@@ -198,6 +241,7 @@ main(void)
 	    cmocka_unit_test_setup(test_production, clean),
 	    cmocka_unit_test_setup(test_dump_masks_secrets, clean),
 	    cmocka_unit_test_setup(test_url, clean),
+	    cmocka_unit_test_setup(test_url_hosts, clean),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
