@@ -291,6 +291,12 @@ gw_handle(void *arg, void *worker, const struct http_req *req, struct http_res *
 		framing_error(&x);
 		goto done;
 	}
+	/* The path and query reach SQL as slugs and ids: strict UTF-8 only. */
+	if (!util_utf8_valid(req->path, strlen(req->path)) ||
+	    !util_utf8_valid(req->query, strlen(req->query))) {
+		gw_error(&x, 400, "invalid_utf8", "the request path is not valid UTF-8");
+		goto done;
+	}
 	for (size_t i = 0; i < GW_NROUTES; i++) {
 		if (!match(gw_routes[i].pattern, req->path, &x))
 			continue;
