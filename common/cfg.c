@@ -48,7 +48,7 @@ static const struct cfg_entry cfg_table[] = {
     S(http_addr, "CLUBOS_HTTP_ADDR", "127.0.0.1", false),
     I(http_port, "CLUBOS_HTTP_PORT", "8080", 0, 65535),
     I(http_workers, "CLUBOS_HTTP_WORKERS", "8", 1, 256),
-    S(jwt_secret, "CLUBOS_JWT_SECRET", CFG_DEV_JWT_SECRET, true),
+    S(jwt_secret, "CLUBOS_JWT_SECRET", "", true),
     I(intel_auto_s, "CLUBOS_INTEL_AUTO_SECONDS", "600", 0, 86400),
     I(intel_calls_per_hour, "CLUBOS_INTEL_CALLS_PER_HOUR", "20", 1, 10000),
     I(intel_min_evidence, "CLUBOS_INTEL_MIN_EVIDENCE", "3", 1, 1000),
@@ -217,7 +217,7 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 	}
 	if (!cfg_production(c))
 		return 0;
-	if (strcmp(c->jwt_secret, CFG_DEV_JWT_SECRET) == 0 || strlen(c->jwt_secret) < 32) {
+	if (strlen(c->jwt_secret) < 32) {
 		snprintf(err, errlen,
 		         "production needs CLUBOS_JWT_SECRET of 32 or more characters");
 		return -1;

@@ -58,6 +58,5 @@ int  cfg_url(const struct cfg *c, const char *name, char *out, size_t cap);
 /* The local stack `make up` runs (deploy/env.sh), so clubosctl works from
  * the repository root with no settings at all. */
 #define CFG_DEV_PG_DSN "host=127.0.0.1 port=55432 dbname=clubos user=clubos"
-#define CFG_DEV_JWT_SECRET "clubos-development-secret-do-not-use-in-production"
 
 #endif

@@ -234,9 +234,12 @@ authenticate(struct gw_ctx *x)
 		return false;
 	}
 	if (jwt_verify(gw.jwt_key, gw.jwt_keylen, h + 7, (int64_t)time(NULL), &c, &why) != 0) {
-		gw_error(x, 401, strcmp(why, "expired") == 0 ? "token_expired" : "invalid_token",
-		         strcmp(why, "expired") == 0 ? "the token has expired; log in again"
-		                                     : "the token is not valid");
+		if (strcmp(why, "expired") == 0)
+			gw_error(x, 401, "token_expired", "the token has expired; log in again");
+		else if (strcmp(why, "not_yet_valid") == 0)
+			gw_error(x, 401, "token_not_yet_valid", "the token is not valid yet");
+		else
+			gw_error(x, 401, "invalid_token", "the token is not valid");
 		return false;
 	}
 	x->user_id = strtoll(c.sub, NULL, 10);
@@ -404,6 +407,22 @@ parse_rate_limit(const char *s, char *err, size_t errlen)
 static int
 gw_check(const struct cfg *c, char *err, size_t errlen)
 {
+	size_t keylen = strlen(c->jwt_secret);
+
+	/* There is no built-in secret: a published one lets anyone mint an
+	 * admin token.  make up generates one and keeps it in var/jwt-secret. */
+	if (keylen == 0) {
+		snprintf(err, errlen,
+		         "no JWT secret: set CLUBOS_JWT_SECRET to %d or more random characters "
+		         "(make up generates one in var/jwt-secret)",
+		         JWT_MIN_KEY);
+		return -1;
+	}
+	if (keylen < JWT_MIN_KEY || keylen > sizeof(gw.jwt_key)) {
+		snprintf(err, errlen, "CLUBOS_JWT_SECRET must be %d to %zu characters long",
+		         JWT_MIN_KEY, sizeof(gw.jwt_key));
+		return -1;
+	}
 	return parse_rate_limit(c->rate_limit, err, errlen);
 }
 
@@ -458,12 +477,9 @@ gw_start(const struct cfg *c)
 	gw.cfg = c;
 	if (parse_rate_limit(c->rate_limit, err, sizeof(err)) < 0)
 		return -1;
+	/* gw_check made sure the secret is there and fits. */
 	gw.jwt_keylen = strlen(c->jwt_secret);
-	if (gw.jwt_keylen > sizeof(gw.jwt_key))
-		gw.jwt_keylen = sizeof(gw.jwt_key);
 	memcpy(gw.jwt_key, c->jwt_secret, gw.jwt_keylen);
-	if (!cfg_production(c) && strcmp(c->jwt_secret, CFG_DEV_JWT_SECRET) == 0)
-		log_warn("using the development JWT secret: set CLUBOS_JWT_SECRET");
 	if (pw_hash("not-a-real-password", gw.pw_dummy) < 0)
 		return -1;
 	if (!gw.rl_off)
