@@ -54,6 +54,7 @@ static const struct cfg_entry cfg_table[] = {
     I(intel_min_evidence, "CLUBOS_INTEL_MIN_EVIDENCE", "3", 1, 1000),
     I(intel_timeout_ms, "CLUBOS_INTEL_TIMEOUT_MS", "60000", 100, 600000),
     I(jwt_ttl, "CLUBOS_JWT_TTL", "43200", 60, 2592000),
+    I(login_concurrency, "CLUBOS_LOGIN_CONCURRENCY", "1", 1, 64),
     S(log_dir, "CLUBOS_LOG_DIR", "var/log", false),
     S(migrations_dir, "CLUBOS_MIGRATIONS_DIR", "migrations", false),
     S(openai_api_key, "OPENAI_API_KEY", "", true),

@@ -32,6 +32,7 @@ struct cfg {
 	int   intel_min_evidence;
 	int   intel_timeout_ms;
 	int   jwt_ttl;
+	int   login_concurrency;
 	char *log_dir;
 	char *migrations_dir;
 	char *openai_api_key;

@@ -47,6 +47,9 @@ static const struct gw_route {
     {"GET", "/api/health", ROLE_NONE, false, false, api_health},
     {"POST", "/api/auth/login", ROLE_NONE, true, true, api_login},
     {"POST", "/api/users", ROLE_ADMIN, true, true, api_users_create},
+    {"GET", "/api/users", ROLE_ADMIN, false, true, api_users_list},
+    {"PATCH", "/api/users/:id", ROLE_ADMIN, true, true, api_users_patch},
+    {"DELETE", "/api/users/:id", ROLE_ADMIN, false, true, api_users_delete},
     {"POST", "/api/query", ROLE_ANY, true, true, api_query},
     {"POST", "/api/feedback", ROLE_ANY, true, true, api_feedback},
     {"GET", "/api/traces/:id", ROLE_STAFF, false, true, api_trace_get},
@@ -222,12 +225,82 @@ limited(struct gw_ctx *x, const char *key, const rl_rule *rule)
 	return true;
 }
 
-/* authenticate - Bearer token to user id and role; false after answering 401 */
+/*
+ * The live user behind a token: one lookup by primary key per authenticated
+ * request, as a statement prepared once per connection (by name; after a
+ * reconnect the server has forgotten it, says so with SQLSTATE 26000, and it
+ * is prepared again).
+ */
+#define AUTH_STMT "gw_auth_user"
+#define AUTH_SQL "SELECT role, disabled FROM users WHERE id = $1"
+
+/*
+ * auth_lookup - the user's current role and whether they may act: 1 found
+ * (role copied, *disabled set), 0 no such user, -1 the database did not
+ * answer.
+ */
+static int
+auth_lookup(struct gw_ctx *x, int64_t id, char *role, size_t cap, bool *disabled)
+{
+	char        idtxt[24];
+	const char *p[] = {idtxt};
+	PGconn     *pg;
+	PGresult   *r = NULL;
+	int         rc = -1;
+
+	if (x->w == NULL || x->w->db == NULL || !db_ok(x->w->db))
+		return -1;
+	pg = db_pg(x->w->db);
+	snprintf(idtxt, sizeof(idtxt), "%lld", (long long)id);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const char *state;
+
+		r = PQexecPrepared(pg, AUTH_STMT, 1, p, NULL, NULL, 0);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK)
+			break;
+		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		PQclear(r);
+		r = NULL;
+		if (attempt > 0 || state == NULL || strcmp(state, "26000") != 0)
+			return -1;
+		r = PQprepare(pg, AUTH_STMT, AUTH_SQL, 1, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			log_warn("auth: prepare failed: %s", PQresultErrorMessage(r));
+			PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+		r = NULL;
+	}
+	if (r == NULL)
+		return -1;
+	rc = 0;
+	if (PQntuples(r) == 1) {
+		snprintf(role, cap, "%s", db_val(r, 0, 0));
+		*disabled = strcmp(db_val(r, 0, 1), "t") == 0;
+		rc = 1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/*
+ * authenticate - Bearer token to user id and role; false after answering.
+ *
+ * The signature says who the token was given to; the users table says what
+ * they may do now.  A deleted or disabled user's token is refused (401), and
+ * a user whose role changed acts with the new role at once.  When the
+ * database does not answer, POST /api/query still runs on the token's signed
+ * claims (an emergency must never wait on PostgreSQL); every other route
+ * answers 503.
+ */
 static bool
-authenticate(struct gw_ctx *x)
+authenticate(struct gw_ctx *x, const struct gw_route *route)
 {
 	const char *h = http_header(x->req, "Authorization"), *why = NULL;
 	jwt_claims  c;
+	char        role[16];
+	bool        disabled = false;
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		gw_error(x, 401, "unauthenticated", "a bearer token is required");
@@ -243,7 +316,26 @@ authenticate(struct gw_ctx *x)
 		return false;
 	}
 	x->user_id = strtoll(c.sub, NULL, 10);
-	snprintf(x->rolebuf, sizeof(x->rolebuf), "%s", c.role);
+	switch (auth_lookup(x, x->user_id, role, sizeof(role), &disabled)) {
+	case 1:
+		if (disabled) {
+			gw_error(x, 401, "account_disabled", "this account is disabled");
+			return false;
+		}
+		break;
+	case 0:
+		gw_error(x, 401, "invalid_token", "the token's user no longer exists");
+		return false;
+	default:
+		if (route->fn != api_query) {
+			gw_error(x, 503, "database_unavailable",
+			         "the database is not answering; only questions are served");
+			return false;
+		}
+		log_msg(LOG_WARN, x->trace_id, "auth: database down, using the token's claims");
+		snprintf(role, sizeof(role), "%s", c.role);
+	}
+	snprintf(x->rolebuf, sizeof(x->rolebuf), "%s", role);
 	x->role = x->rolebuf;
 	return true;
 }
@@ -317,12 +409,12 @@ gw_handle(void *arg, void *worker, const struct http_req *req, struct http_res *
 			gw_error(&x, 404, "not_found", "no such endpoint");
 		goto done;
 	}
-	client_addr(req, key + 3, sizeof(key) - 3);
-	memcpy(key, "ip:", 3);
+	client_addr(req, x.addr, sizeof(x.addr));
+	snprintf(key, sizeof(key), "ip:%s", x.addr);
 	if (r->limited && limited(&x, key, &gw.rl_addr))
 		goto done;
 	if (r->roles != ROLE_NONE) {
-		if (!authenticate(&x))
+		if (!authenticate(&x, r))
 			goto done;
 		if ((gw_role_bit(x.role) & r->roles) == 0) {
 			gw_error(&x, 403, "forbidden", "your role may not do this");
@@ -482,6 +574,7 @@ gw_start(const struct cfg *c)
 	memcpy(gw.jwt_key, c->jwt_secret, gw.jwt_keylen);
 	if (pw_hash("not-a-real-password", gw.pw_dummy) < 0)
 		return -1;
+	login_init(c->login_concurrency);
 	if (!gw.rl_off)
 		gw.rl = rl_new(c->redis_host, c->redis_port, 200);
 	if (front_init(c) < 0)
