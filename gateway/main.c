@@ -227,12 +227,15 @@ limited(struct gw_ctx *x, const char *key, const rl_rule *rule)
 
 /*
  * The live user behind a token: one lookup by primary key per authenticated
- * request, as a statement prepared once per connection (by name; after a
- * reconnect the server has forgotten it, says so with SQLSTATE 26000, and it
- * is prepared again).
+ * request, as a statement prepared once per connection.  Each HTTP worker
+ * thread owns one connection and remembers which one it prepared on; should
+ * the server still not know the name (a reconnect that reused the address),
+ * it says so with SQLSTATE 26000 and the statement is prepared again.
  */
 #define AUTH_STMT "gw_auth_user"
 #define AUTH_SQL "SELECT role, disabled FROM users WHERE id = $1"
+
+static _Thread_local PGconn *auth_prepared_on;
 
 /*
  * auth_lookup - the user's current role and whether they may act: 1 found
@@ -252,6 +255,13 @@ auth_lookup(struct gw_ctx *x, int64_t id, char *role, size_t cap, bool *disabled
 		return -1;
 	pg = db_pg(x->w->db);
 	snprintf(idtxt, sizeof(idtxt), "%lld", (long long)id);
+	if (pg != auth_prepared_on) {
+		r = PQprepare(pg, AUTH_STMT, AUTH_SQL, 1, NULL);
+		if (PQresultStatus(r) == PGRES_COMMAND_OK)
+			auth_prepared_on = pg;
+		PQclear(r);
+		r = NULL;
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		const char *state;
 
