@@ -155,7 +155,10 @@ api_login(struct gw_ctx *x)
 	ok = pw_verify(found ? db_val(r, 0, 1) : gw.pw_dummy, pw) == 0 && found;
 	login_leave();
 	if (!ok) {
+		/* The wait starts when the check ended, not when it began. */
 		PQclear(r);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 		login_failed(email, x->addr, now);
 		gw_error(x, 401, "invalid_credentials", "wrong email or password");
 		return;
