@@ -342,7 +342,17 @@ authenticate(struct gw_ctx *x, const struct gw_route *route)
 			         "the database is not answering; only questions are served");
 			return false;
 		}
-		log_msg(LOG_WARN, x->trace_id, "auth: database down, using the token's claims");
+		/* One line every 10 s, not one per request of an outage. */
+		{
+			static _Atomic int64_t logged_us;
+			int64_t                t = env_mono_us(), last = atomic_load(&logged_us);
+
+			if (t - last > 10000000 &&
+			    atomic_compare_exchange_strong(&logged_us, &last, t))
+				log_msg(LOG_WARN, x->trace_id,
+				        "auth: the database is not answering; queries run on "
+				        "their tokens' claims");
+		}
 		snprintf(role, sizeof(role), "%s", c.role);
 	}
 	snprintf(x->rolebuf, sizeof(x->rolebuf), "%s", role);
