@@ -102,7 +102,15 @@ gw_query_param(const char *q, const char *name, char *out, size_t cap)
 
 	while (q != NULL && *q) {
 		if (strncmp(q, name, n) == 0 && q[n] == '=') {
-			snprintf(out, cap, "%.*s", (int)strcspn(q + n + 1, "&"), q + n + 1);
+			const char *v = q + n + 1;
+			size_t      k;
+
+			if (cap == 0)
+				return true;
+			/* Cut to what fits, at a character boundary. */
+			k = util_utf8_prefix(v, strcspn(v, "&"), SIZE_MAX, cap - 1);
+			memcpy(out, v, k);
+			out[k] = '\0';
 			return true;
 		}
 		q = strchr(q, '&');
