@@ -19,6 +19,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/trace.h"
+#include "common/util.h"
 
 #define AS_SOP_MIN 0.40       /* classifier alone */
 #define AS_SOP_MIN_AGREE 0.15 /* classifier and retrieval agree */
@@ -82,7 +83,7 @@ record_action(db_conn *db, const char *type, const struct as_asker *a, const str
 {
 	const struct action_rule *rule = NULL;
 	cJSON                    *o = cJSON_CreateObject();
-	char                      bay[16], summary[400];
+	char                      bay[16], summary[128 * 4 + 300 * 4 + 8];
 	const char               *bayp = NULL, *ticket_id = NULL, *status;
 	PGresult                 *t = NULL, *r = NULL;
 
@@ -99,7 +100,11 @@ record_action(db_conn *db, const char *type, const struct as_asker *a, const str
 	if (rule != NULL && rule->ticket != NULL) {
 		const char *p[] = {tid, rule->ticket, a->location, bayp, summary, sop->slug};
 
-		snprintf(summary, sizeof(summary), "%s: %.300s", sop->title, msg);
+		/* The title and the customer's words, each cut by characters. */
+		size_t n = util_utf8_copy(summary, 128 * 4 + 1, sop->title, 128);
+
+		memcpy(summary + n, ": ", 3);
+		util_utf8_copy(summary + n + 2, sizeof(summary) - n - 2, msg, 300);
 		t = db_exec(
 		    db,
 		    "INSERT INTO tickets (trace_id, priority, location, bay, summary, sop_slug) "

@@ -53,13 +53,14 @@ static const struct cfg_entry cfg_table[] = {
     S(http_addr, "CLUBOS_HTTP_ADDR", "127.0.0.1", false),
     I(http_port, "CLUBOS_HTTP_PORT", "8080", 0, 65535),
     I(http_workers, "CLUBOS_HTTP_WORKERS", "8", 1, 256),
-    S(jwt_secret, "CLUBOS_JWT_SECRET", CFG_DEV_JWT_SECRET, true),
-    S(intelligence_host, "CLUBOS_INTELLIGENCE_HOST", "", false),
     I(intel_auto_s, "CLUBOS_INTEL_AUTO_SECONDS", "600", 0, 86400),
     I(intel_calls_per_hour, "CLUBOS_INTEL_CALLS_PER_HOUR", "20", 1, 10000),
     I(intel_min_evidence, "CLUBOS_INTEL_MIN_EVIDENCE", "3", 1, 1000),
     I(intel_timeout_ms, "CLUBOS_INTEL_TIMEOUT_MS", "60000", 100, 600000),
+    S(intelligence_host, "CLUBOS_INTELLIGENCE_HOST", "", false),
+    S(jwt_secret, "CLUBOS_JWT_SECRET", "", true),
     I(jwt_ttl, "CLUBOS_JWT_TTL", "43200", 60, 2592000),
+    I(login_concurrency, "CLUBOS_LOGIN_CONCURRENCY", "1", 1, 64),
     S(log_dir, "CLUBOS_LOG_DIR", "var/log", false),
     S(migrations_dir, "CLUBOS_MIGRATIONS_DIR", "migrations", false),
     S(openai_api_key, "OPENAI_API_KEY", "", true),
@@ -224,7 +225,7 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 	}
 	if (!cfg_production(c))
 		return 0;
-	if (strcmp(c->jwt_secret, CFG_DEV_JWT_SECRET) == 0 || strlen(c->jwt_secret) < 32) {
+	if (strlen(c->jwt_secret) < 32) {
 		snprintf(err, errlen,
 		         "production needs CLUBOS_JWT_SECRET of 32 or more characters");
 		return -1;

@@ -38,6 +38,7 @@ struct cfg {
 	int   intel_min_evidence;
 	int   intel_timeout_ms;
 	int   jwt_ttl;
+	int   login_concurrency;
 	char *log_dir;
 	char *migrations_dir;
 	char *openai_api_key;
@@ -66,6 +67,5 @@ int  cfg_listen_url(const struct cfg *c, const char *name, char *out, size_t cap
 /* The local stack `make up` runs (deploy/env.sh), so clubosctl works from
  * the repository root with no settings at all. */
 #define CFG_DEV_PG_DSN "host=127.0.0.1 port=55432 dbname=clubos user=clubos"
-#define CFG_DEV_JWT_SECRET "clubos-development-secret-do-not-use-in-production"
 
 #endif

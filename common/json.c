@@ -6,9 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* json_depth_ok - nesting no deeper than JSON_MAX_DEPTH (strings skipped) */
-static bool
-json_depth_ok(const char *s, size_t len)
+#include "util.h"
+
+/*
+ * json_scan - one pass over the raw text before cJSON sees it: nesting no
+ * deeper than JSON_MAX_DEPTH, and no \u0000 escape in any string (cJSON
+ * decodes it to a NUL byte and every C string after it is silently cut
+ * short, so "ok\u0000DROP" would read as "ok").  0, or -1 with *why.
+ */
+static int
+json_scan(const char *s, size_t len, const char **why)
 {
 	int  depth = 0;
 	bool in_str = false;
@@ -17,21 +24,28 @@ json_depth_ok(const char *s, size_t len)
 		char c = s[i];
 
 		if (in_str) {
-			if (c == '\\')
+			if (c == '\\') {
+				if (i + 5 < len && s[i + 1] == 'u' &&
+				    memcmp(s + i + 2, "0000", 4) == 0) {
+					*why = "a string contains \\u0000";
+					return -1;
+				}
 				i++;
-			else if (c == '"')
+			} else if (c == '"')
 				in_str = false;
 			continue;
 		}
 		if (c == '"')
 			in_str = true;
 		else if (c == '{' || c == '[') {
-			if (++depth > JSON_MAX_DEPTH)
-				return false;
+			if (++depth > JSON_MAX_DEPTH) {
+				*why = "JSON nested too deeply";
+				return -1;
+			}
 		} else if (c == '}' || c == ']')
 			depth--;
 	}
-	return true;
+	return 0;
 }
 
 /* json_parse - parse a complete JSON text of len bytes; NULL with *why */
@@ -49,10 +63,14 @@ json_parse(const char *text, size_t len, const char **why)
 		*why = "body contains a NUL byte";
 		return NULL;
 	}
-	if (!json_depth_ok(text, len)) {
-		*why = "JSON nested too deeply";
+	/* JSON text is UTF-8 (RFC 8259): refuse anything else at the edge,
+	 * before a stray byte reaches PostgreSQL or a customer's phone. */
+	if (!util_utf8_valid(text, len)) {
+		*why = "the body is not valid UTF-8";
 		return NULL;
 	}
+	if (json_scan(text, len, why) < 0)
+		return NULL;
 	o = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (o == NULL) {
 		*why = "malformed JSON";

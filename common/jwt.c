@@ -125,6 +125,8 @@ jwt_claims_ok(const jwt_claims *c)
 		return 0;
 	if (c->iat < 0 || (double)c->iat > JWT_INT_MAX)
 		return 0;
+	if (c->nbf < 0 || (double)c->nbf > JWT_INT_MAX)
+		return 0;
 	return 1;
 }
 
@@ -324,10 +326,13 @@ jwt_read_claims(const cJSON *p, jwt_claims *c)
 		return -1;
 	if (jwt_get_int(jwt_member(p, "exp"), &c->exp) < 0 || c->exp <= 0)
 		return -1;
-	if (jwt_repeated(p, "iat") || jwt_repeated(p, "jti"))
+	if (jwt_repeated(p, "iat") || jwt_repeated(p, "nbf") || jwt_repeated(p, "jti"))
 		return -1;
 	v = jwt_member(p, "iat");
 	if (v != NULL && jwt_get_int(v, &c->iat) < 0)
+		return -1;
+	v = jwt_member(p, "nbf");
+	if (v != NULL && jwt_get_int(v, &c->nbf) < 0)
 		return -1;
 	v = jwt_member(p, "jti");
 	if (v != NULL &&
@@ -364,6 +369,11 @@ jwt_sign(const unsigned char *key, size_t keylen, const jwt_claims *c, char *out
 	snprintf(num, sizeof(num), "%lld", (long long)c->iat);
 	if (cJSON_AddRawToObject(p, "iat", num) == NULL)
 		goto fail;
+	if (c->nbf != 0) {
+		snprintf(num, sizeof(num), "%lld", (long long)c->nbf);
+		if (cJSON_AddRawToObject(p, "nbf", num) == NULL)
+			goto fail;
+	}
 	snprintf(num, sizeof(num), "%lld", (long long)c->exp);
 	if (cJSON_AddRawToObject(p, "exp", num) == NULL)
 		goto fail;
@@ -456,6 +466,12 @@ jwt_verify(const unsigned char *key, size_t keylen, const char *token, int64_t n
 		goto fail;
 	if (now >= c.exp) {
 		reason = "expired";
+		goto fail;
+	}
+	/* Not valid yet, or made in the future (another host's clock, or a
+	 * forged token): both beyond a small skew are refused. */
+	if (c.nbf > now + JWT_CLOCK_SKEW || c.iat > now + JWT_CLOCK_SKEW) {
+		reason = "not_yet_valid";
 		goto fail;
 	}
 

@@ -24,19 +24,30 @@
 /* Room for jwt_sign's output: always enough for any valid jwt_claims. */
 #define JWT_BUF_LEN 1024
 
+/*
+ * Clock skew tolerated between the host that signed a token and the one
+ * checking it, in seconds: a token whose nbf or iat lies further in the
+ * future than this is refused.
+ */
+#define JWT_CLOCK_SKEW 60
+
+/* Shortest signing key the gateway accepts, in bytes. */
+#define JWT_MIN_KEY 32
+
 /* Length of jwt_random_hex(out, 16): a trace id or a jti, plus the NUL. */
 #define JWT_HEX16_LEN 33
 
 /*
  * The claims we sign and read back.  sub is the user id as decimal text
  * (printable ASCII, 1..63 bytes); role is one of admin, operator,
- * support, kiosk, customer; iat and exp are Unix seconds; jti is an
- * optional token id (empty = none), at most 32 characters.
+ * support, kiosk, customer; iat, nbf and exp are Unix seconds (nbf 0 =
+ * absent: valid from iat); jti is an optional token id (empty = none), at
+ * most 32 characters.
  */
 typedef struct {
 	char    sub[64];
 	char    role[16];
-	int64_t iat, exp;
+	int64_t iat, nbf, exp;
 	char    jti[33];
 } jwt_claims;
 
@@ -44,7 +55,7 @@ typedef struct {
  * jwt_sign - write base64url(header).base64url(payload).base64url(sig),
  * NUL-terminated, into out (cap bytes; JWT_BUF_LEN is always enough).
  * The header is {"alg":"HS256","typ":"JWT"}; the payload holds sub, role,
- * iat, exp and jti (when non-empty).  Returns 0, or -1 on a missing key,
+ * iat, nbf (when non-zero), exp and jti (when non-empty).  Returns 0, or -1 on a missing key,
  * invalid claims (unknown role, empty sub, exp <= 0, ...) or a short
  * buffer; out is then an empty string when cap > 0.
  */
@@ -58,8 +69,10 @@ int jwt_sign(const unsigned char *key, size_t keylen, const jwt_claims *c, char 
  *   "malformed"      not three base64url parts of JSON, too long, ...
  *   "bad_alg"        header alg is not exactly HS256 ("none" included)
  *   "bad_signature"  HMAC mismatch (wrong key, tampered token)
- *   "bad_claims"     sub, role or exp missing or invalid
+ *   "bad_claims"     sub, role or exp missing or invalid (iat and nbf,
+ *                    when present, must be integers too)
  *   "expired"        now >= exp
+ *   "not_yet_valid"  nbf or iat later than now + JWT_CLOCK_SKEW
  *   "bad_key"        caller error: key NULL or empty
  * The header is checked first, then the signature (in constant time),
  * and only then the payload.  *out is zeroed on failure.

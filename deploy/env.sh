@@ -18,6 +18,22 @@ export CLUBOS_ADMIN_PASSWORD_FILE="${CLUBOS_ADMIN_PASSWORD_FILE:-$VAR/admin-pass
 BIN="${CLUBOS_BIN:-$ROOT/build/bin}"
 ROUTES="emergency booking tech brand strategy customerinfo general"
 
+# jwt_secret - export CLUBOS_JWT_SECRET: the environment's if set, else the
+# one kept in var/jwt-secret, made from 32 random bytes on the first run and
+# readable by its owner only.  There is no built-in secret: a published one
+# would let anyone sign an admin token.
+jwt_secret() {
+	if [ -z "${CLUBOS_JWT_SECRET:-}" ]; then
+		if [ ! -s "$VAR/jwt-secret" ]; then
+			(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$VAR/jwt-secret.tmp" &&
+				mv "$VAR/jwt-secret.tmp" "$VAR/jwt-secret")
+		fi
+		chmod 600 "$VAR/jwt-secret"
+		CLUBOS_JWT_SECRET=$(cat "$VAR/jwt-secret")
+	fi
+	export CLUBOS_JWT_SECRET
+}
+
 # as_pg - run a PostgreSQL tool as the postgres user when we are root
 # (initdb and postgres refuse to run as root).
 as_pg() {

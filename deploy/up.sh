@@ -5,6 +5,7 @@ set -eu
 . "$(dirname "$0")/env.sh"
 
 mkdir -p "$VAR" "$CLUBOS_RUN_DIR" "$CLUBOS_LOG_DIR"
+jwt_secret
 
 # PostgreSQL: a project-local cluster, unix socket under var/ plus loopback.
 if [ ! -f "$VAR/pg/PG_VERSION" ]; then

@@ -1,6 +1,7 @@
 /*
  * api_admin.c - health, login, users, SOP reads, metrics and the web UI
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,46 +94,89 @@ iso_time(time_t t, char *out, size_t cap)
 	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* api_login - POST /api/auth/login */
+/* too_soon - answer 429 with a Retry-After of wait seconds (at least 1) */
+static void
+too_soon(struct gw_ctx *x, double wait, const char *code, const char *message)
+{
+	char ra[24];
+
+	snprintf(ra, sizeof(ra), "%.0f", wait < 1 ? 1 : ceil(wait));
+	http_res_header(x->res, "Retry-After", ra);
+	metrics_rate_limited();
+	gw_error(x, 429, code, message);
+}
+
+/*
+ * api_login - POST /api/auth/login
+ *
+ * In order: the throttle (an account or address that failed too often
+ * waits, 429), the gate (at most a few argon2id checks at once, 429 at once
+ * beyond), the lookup, the check (against a dummy hash for an unknown
+ * e-mail, so the answer takes as long either way and says nothing of who
+ * has an account), then a token.  See login.c.
+ */
 void
 api_login(struct gw_ctx *x)
 {
-	const char *email = json_str(x->body, "email"), *pw = json_str(x->body, "password");
-	PGresult   *r;
-	jwt_claims  c = {0};
-	char        token[JWT_BUF_LEN], exp[32];
-	time_t      now = time(NULL);
-	bool        ok;
+	const char     *email = json_str(x->body, "email"), *pw = json_str(x->body, "password");
+	PGresult       *r;
+	jwt_claims      c = {0};
+	char            token[JWT_BUF_LEN], exp[32];
+	struct timespec ts;
+	double          now, wait;
+	bool            found, ok, disabled;
 
 	if (email == NULL || pw == NULL || strlen(email) > 254 || strlen(pw) > 1024) {
 		gw_error(x, 400, "bad_request", "\"email\" and \"password\" must be strings");
 		return;
 	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if ((wait = login_blocked(email, x->addr, now)) > 0) {
+		too_soon(x, wait, "login_throttled",
+		         "too many failed logins; try again after the Retry-After delay");
+		return;
+	}
+	if (!login_enter()) {
+		too_soon(x, 1, "login_busy", "too many logins at once; try again in a second");
+		return;
+	}
 	{
 		const char *p[] = {email};
 
-		r = db_exec(
-		    x->w->db,
-		    "SELECT id, password_hash, role FROM users WHERE lower(email) = lower($1)", 1,
-		    p);
+		r = db_exec(x->w->db,
+		            "SELECT id, password_hash, role, disabled FROM users "
+		            "WHERE lower(email) = lower($1)",
+		            1, p);
 	}
 	if (r == NULL) {
+		login_leave();
 		gw_error(x, 503, "database_unavailable", "the database is not answering");
 		return;
 	}
-	/* Verify against a dummy hash for an unknown email, so the answer
-	 * takes as long either way and says nothing of who has an account. */
-	ok = pw_verify(PQntuples(r) == 1 ? db_val(r, 0, 1) : gw.pw_dummy, pw) == 0 &&
-	     PQntuples(r) == 1;
+	found = PQntuples(r) == 1;
+	ok = pw_verify(found ? db_val(r, 0, 1) : gw.pw_dummy, pw) == 0 && found;
+	login_leave();
 	if (!ok) {
+		/* The wait starts when the check ended, not when it began. */
 		PQclear(r);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+		login_failed(email, x->addr, now);
 		gw_error(x, 401, "invalid_credentials", "wrong email or password");
+		return;
+	}
+	login_succeeded(email, now);
+	disabled = strcmp(db_val(r, 0, 3), "t") == 0;
+	if (disabled) {
+		PQclear(r);
+		gw_error(x, 401, "account_disabled", "this account is disabled");
 		return;
 	}
 	snprintf(c.sub, sizeof(c.sub), "%s", db_val(r, 0, 0));
 	snprintf(c.role, sizeof(c.role), "%s", db_val(r, 0, 2));
-	c.iat = (int64_t)now;
-	c.exp = (int64_t)now + gw.cfg->jwt_ttl;
+	c.iat = (int64_t)ts.tv_sec;
+	c.exp = (int64_t)ts.tv_sec + gw.cfg->jwt_ttl;
 	util_random_hex(c.jti, 16);
 	PQclear(r);
 	if (jwt_sign(gw.jwt_key, gw.jwt_keylen, &c, token, sizeof(token)) != 0) {
@@ -270,6 +314,172 @@ fail:
 	PQclear(c);
 	sodium_memzero(hash, sizeof(hash));
 	gw_error(x, 503, "database_unavailable", "the user could not be stored");
+}
+
+/* ================================================================ */
+/* Users (admin): list, change role or disabled, delete             */
+/* ================================================================ */
+
+/* user_id_param - the {id} of the path as text; false after answering 404 */
+static bool
+user_id_param(struct gw_ctx *x, char *out, size_t cap)
+{
+	const char *s = x->params[0];
+	size_t      n = strlen(s);
+
+	/* A bigserial id: 1..18 digits, no sign, no leading zero. */
+	if (n == 0 || n > 18 || s[0] == '0' || strspn(s, "0123456789") != n) {
+		gw_error(x, 404, "not_found", "no such user");
+		return false;
+	}
+	snprintf(out, cap, "%s", s);
+	return true;
+}
+
+/* user_json - one user row (id, email, role, name, phone, customer_id,
+ * disabled, created_at, updated_at) as the API shows it */
+#define USER_JSON                                                                                  \
+	"json_build_object('id', id, 'email', email, 'role', role, 'name', name, 'phone', phone, " \
+	"'customer_id', customer_id, 'disabled', disabled, 'created_at', created_at, "             \
+	"'updated_at', updated_at)"
+
+/* api_users_list - GET /api/users */
+void
+api_users_list(struct gw_ctx *x)
+{
+	PGresult *r = db_exec(x->w->db,
+	                      "SELECT coalesce(json_agg(" USER_JSON " ORDER BY id), '[]')::text "
+	                      "FROM users",
+	                      0, NULL);
+	cJSON    *o;
+
+	if (r == NULL) {
+		gw_error(x, 503, "database_unavailable", "the database is not answering");
+		return;
+	}
+	o = cJSON_Parse(db_val(r, 0, 0));
+	PQclear(r);
+	gw_json(x, o != NULL ? 200 : 500, o != NULL ? o : json_error_obj("internal", "bad JSON"));
+}
+
+/*
+ * users_change - run one UPDATE or DELETE of user $1 (params p, n of them)
+ * in a transaction that keeps at least one active admin: every active
+ * admin row is locked first, so two admins demoting each other at once are
+ * serialised and the second finds itself the last.  Answers the request.
+ */
+static void
+users_change(struct gw_ctx *x, const char *sql, int n, const char *const *p, bool is_delete)
+{
+	db_conn  *db = x->w->db;
+	PGresult *r = NULL, *left = NULL;
+	cJSON    *o;
+
+	if (db_begin(db) < 0) {
+		gw_error(x, 503, "database_unavailable", "the database is not answering");
+		return;
+	}
+	if (db_cmd(db, "SELECT id FROM users WHERE role = 'admin' AND NOT disabled FOR UPDATE", 0,
+	           NULL) < 0 ||
+	    (r = db_exec(db, sql, n, p)) == NULL)
+		goto fail;
+	if (PQntuples(r) == 0) {
+		db_rollback(db);
+		PQclear(r);
+		gw_error(x, 404, "not_found", "no such user");
+		return;
+	}
+	left = db_exec(db, "SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled", 0,
+	               NULL);
+	if (left == NULL)
+		goto fail;
+	if (strcmp(db_val(left, 0, 0), "0") == 0) {
+		db_rollback(db);
+		PQclear(r);
+		PQclear(left);
+		gw_error(x, 409, "last_admin",
+		         "this would leave no active admin; make another user admin first");
+		return;
+	}
+	PQclear(left);
+	if (db_commit(db) < 0)
+		goto fail;
+	if (is_delete) {
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "id", strtod(db_val(r, 0, 0), NULL));
+		cJSON_AddBoolToObject(o, "deleted", true);
+	} else
+		o = cJSON_Parse(db_val(r, 0, 0));
+	PQclear(r);
+	gw_json(x, o != NULL ? 200 : 500, o != NULL ? o : json_error_obj("internal", "bad JSON"));
+	return;
+fail:
+	db_rollback(db);
+	PQclear(r);
+	gw_error(x, 503, "database_unavailable", "the user could not be changed");
+}
+
+/* api_users_patch - PATCH /api/users/{id} {"role", "disabled"} (admin) */
+void
+api_users_patch(struct gw_ctx *x)
+{
+	const cJSON *it, *role = NULL, *dis = NULL;
+	char         id[24];
+
+	if (!user_id_param(x, id, sizeof(id)))
+		return;
+	cJSON_ArrayForEach(it, x->body)
+	{
+		if (strcmp(it->string, "role") == 0 && role == NULL)
+			role = it;
+		else if (strcmp(it->string, "disabled") == 0 && dis == NULL)
+			dis = it;
+		else {
+			gw_error(x, 400, "unknown_field",
+			         "only \"role\" and \"disabled\" can be changed, each once");
+			return;
+		}
+	}
+	if (role == NULL && dis == NULL) {
+		gw_error(x, 400, "missing_field", "send \"role\", \"disabled\" or both");
+		return;
+	}
+	if (role != NULL && (!cJSON_IsString(role) || gw_role_bit(role->valuestring) == 0)) {
+		gw_error(x, 400, "invalid_value",
+		         "\"role\" must be admin, operator, support, kiosk or customer");
+		return;
+	}
+	if (dis != NULL && !cJSON_IsBool(dis)) {
+		gw_error(x, 400, "wrong_type", "\"disabled\" must be true or false");
+		return;
+	}
+	{
+		const char *p[] = {id, role != NULL ? role->valuestring : NULL,
+		                   dis == NULL         ? NULL
+		                   : cJSON_IsTrue(dis) ? "t"
+		                                       : "f"};
+
+		users_change(x,
+		             "UPDATE users SET role = coalesce($2, role), "
+		             "disabled = coalesce($3::boolean, disabled), updated_at = now() "
+		             "WHERE id = $1 RETURNING " USER_JSON "::text",
+		             3, p, false);
+	}
+}
+
+/* api_users_delete - DELETE /api/users/{id} (admin) */
+void
+api_users_delete(struct gw_ctx *x)
+{
+	char id[24];
+
+	if (!user_id_param(x, id, sizeof(id)))
+		return;
+	{
+		const char *p[] = {id};
+
+		users_change(x, "DELETE FROM users WHERE id = $1 RETURNING id", 1, p, true);
+	}
 }
 
 /* sql_json - run a query returning one JSON text column; answer it */

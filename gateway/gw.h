@@ -4,6 +4,7 @@
  * main.c       start/stop, the route table, auth and limits around handlers
  * api_query.c  POST /api/query, /api/feedback, GET /api/traces/{id}
  * api_admin.c  health, login, users, SOPs, metrics, the web UI's files
+ * login.c      the gate and the throttle around password checks
  * metrics.c    counters and latency histograms for /metrics
  * front.c      the gateway's half of L1: exact repeats without a hop
  * httpd.c      HTTP/1.1 framing on nng streams
@@ -57,7 +58,8 @@ struct gw_ctx {
 	const char            *params[2]; /* :name segments of the path */
 	char                   pbuf[2][160];
 	int64_t                user_id;
-	const char            *role; /* NULL when unauthenticated */
+	const char            *role;     /* NULL when unauthenticated */
+	char                   addr[64]; /* the client's address limits apply to */
 	char                   rolebuf[16];
 	cJSON                 *body; /* parsed JSON body, when the route takes one */
 	int64_t                t0_us;
@@ -91,6 +93,9 @@ bool        gw_query_param(const char *q, const char *name, char *out, size_t ca
 void api_health(struct gw_ctx *x);
 void api_login(struct gw_ctx *x);
 void api_users_create(struct gw_ctx *x);
+void api_users_list(struct gw_ctx *x);
+void api_users_patch(struct gw_ctx *x);
+void api_users_delete(struct gw_ctx *x);
 void api_query(struct gw_ctx *x);
 void api_feedback(struct gw_ctx *x);
 void api_trace_get(struct gw_ctx *x);
@@ -113,6 +118,14 @@ void api_knowledge_ingest(struct gw_ctx *x);
 
 /* The knowledge generation moved (from a change here or on the bus). */
 void gw_kgen_seen(long long kgen);
+
+/* Password checks (login.c): at most a few at once, failures throttled. */
+void   login_init(int max_concurrent);
+bool   login_enter(void);
+void   login_leave(void);
+double login_blocked(const char *email, const char *addr, double now);
+void   login_failed(const char *email, const char *addr, double now);
+void   login_succeeded(const char *email, double now);
 
 /* The gateway's half of L1 (front.c). */
 struct cache_stats;

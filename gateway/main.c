@@ -47,6 +47,9 @@ static const struct gw_route {
     {"GET", "/api/health", ROLE_NONE, false, false, api_health},
     {"POST", "/api/auth/login", ROLE_NONE, true, true, api_login},
     {"POST", "/api/users", ROLE_ADMIN, true, true, api_users_create},
+    {"GET", "/api/users", ROLE_ADMIN, false, true, api_users_list},
+    {"PATCH", "/api/users/:id", ROLE_ADMIN, true, true, api_users_patch},
+    {"DELETE", "/api/users/:id", ROLE_ADMIN, false, true, api_users_delete},
     {"POST", "/api/query", ROLE_ANY, true, true, api_query},
     {"POST", "/api/feedback", ROLE_ANY, true, true, api_feedback},
     {"GET", "/api/traces/:id", ROLE_STAFF, false, true, api_trace_get},
@@ -173,7 +176,15 @@ gw_query_param(const char *q, const char *name, char *out, size_t cap)
 
 	while (q != NULL && *q) {
 		if (strncmp(q, name, n) == 0 && q[n] == '=') {
-			snprintf(out, cap, "%.*s", (int)strcspn(q + n + 1, "&"), q + n + 1);
+			const char *v = q + n + 1;
+			size_t      k;
+
+			if (cap == 0)
+				return true;
+			/* Cut to what fits, at a character boundary. */
+			k = util_utf8_prefix(v, strcspn(v, "&"), SIZE_MAX, cap - 1);
+			memcpy(out, v, k);
+			out[k] = '\0';
 			return true;
 		}
 		q = strchr(q, '&');
@@ -296,25 +307,137 @@ limited(struct gw_ctx *x, const char *key, const rl_rule *rule)
 	return true;
 }
 
-/* authenticate - Bearer token to user id and role; false after answering 401 */
+/*
+ * The live user behind a token: one lookup by primary key per authenticated
+ * request, as a statement prepared once per connection.  Each HTTP worker
+ * thread owns one connection and remembers which one it prepared on; should
+ * the server still not know the name (a reconnect that reused the address),
+ * it says so with SQLSTATE 26000 and the statement is prepared again.
+ */
+#define AUTH_STMT "gw_auth_user"
+#define AUTH_SQL "SELECT role, disabled FROM users WHERE id = $1"
+
+static _Thread_local PGconn *auth_prepared_on;
+
+/*
+ * auth_lookup - the user's current role and whether they may act: 1 found
+ * (role copied, *disabled set), 0 no such user, -1 the database did not
+ * answer.
+ */
+static int
+auth_lookup(struct gw_ctx *x, int64_t id, char *role, size_t cap, bool *disabled)
+{
+	char        idtxt[24];
+	const char *p[] = {idtxt};
+	PGconn     *pg;
+	PGresult   *r = NULL;
+	int         rc = -1;
+
+	if (x->w == NULL || x->w->db == NULL || !db_ok(x->w->db))
+		return -1;
+	pg = db_pg(x->w->db);
+	snprintf(idtxt, sizeof(idtxt), "%lld", (long long)id);
+	if (pg != auth_prepared_on) {
+		r = PQprepare(pg, AUTH_STMT, AUTH_SQL, 1, NULL);
+		if (PQresultStatus(r) == PGRES_COMMAND_OK)
+			auth_prepared_on = pg;
+		PQclear(r);
+		r = NULL;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const char *state;
+
+		r = PQexecPrepared(pg, AUTH_STMT, 1, p, NULL, NULL, 0);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK)
+			break;
+		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		PQclear(r);
+		r = NULL;
+		if (attempt > 0 || state == NULL || strcmp(state, "26000") != 0)
+			return -1;
+		r = PQprepare(pg, AUTH_STMT, AUTH_SQL, 1, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			log_warn("auth: prepare failed: %s", PQresultErrorMessage(r));
+			PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+		r = NULL;
+	}
+	if (r == NULL)
+		return -1;
+	rc = 0;
+	if (PQntuples(r) == 1) {
+		snprintf(role, cap, "%s", db_val(r, 0, 0));
+		*disabled = strcmp(db_val(r, 0, 1), "t") == 0;
+		rc = 1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/*
+ * authenticate - Bearer token to user id and role; false after answering.
+ *
+ * The signature says who the token was given to; the users table says what
+ * they may do now.  A deleted or disabled user's token is refused (401), and
+ * a user whose role changed acts with the new role at once.  When the
+ * database does not answer, POST /api/query still runs on the token's signed
+ * claims (an emergency must never wait on PostgreSQL); every other route
+ * answers 503.
+ */
 static bool
-authenticate(struct gw_ctx *x)
+authenticate(struct gw_ctx *x, const struct gw_route *route)
 {
 	const char *h = http_header(x->req, "Authorization"), *why = NULL;
 	jwt_claims  c;
+	char        role[16];
+	bool        disabled = false;
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		gw_error(x, 401, "unauthenticated", "a bearer token is required");
 		return false;
 	}
 	if (jwt_verify(gw.jwt_key, gw.jwt_keylen, h + 7, (int64_t)time(NULL), &c, &why) != 0) {
-		gw_error(x, 401, strcmp(why, "expired") == 0 ? "token_expired" : "invalid_token",
-		         strcmp(why, "expired") == 0 ? "the token has expired; log in again"
-		                                     : "the token is not valid");
+		if (strcmp(why, "expired") == 0)
+			gw_error(x, 401, "token_expired", "the token has expired; log in again");
+		else if (strcmp(why, "not_yet_valid") == 0)
+			gw_error(x, 401, "token_not_yet_valid", "the token is not valid yet");
+		else
+			gw_error(x, 401, "invalid_token", "the token is not valid");
 		return false;
 	}
 	x->user_id = strtoll(c.sub, NULL, 10);
-	snprintf(x->rolebuf, sizeof(x->rolebuf), "%s", c.role);
+	switch (auth_lookup(x, x->user_id, role, sizeof(role), &disabled)) {
+	case 1:
+		if (disabled) {
+			gw_error(x, 401, "account_disabled", "this account is disabled");
+			return false;
+		}
+		break;
+	case 0:
+		gw_error(x, 401, "invalid_token", "the token's user no longer exists");
+		return false;
+	default:
+		if (route->fn != api_query) {
+			gw_error(x, 503, "database_unavailable",
+			         "the database is not answering; only questions are served");
+			return false;
+		}
+		/* One line every 10 s, not one per request of an outage. */
+		{
+			static _Atomic int64_t logged_us;
+			int64_t                t = env_mono_us(), last = atomic_load(&logged_us);
+
+			if (t - last > 10000000 &&
+			    atomic_compare_exchange_strong(&logged_us, &last, t))
+				log_msg(LOG_WARN, x->trace_id,
+				        "auth: the database is not answering; queries run on "
+				        "their tokens' claims");
+		}
+		snprintf(role, sizeof(role), "%s", c.role);
+	}
+	snprintf(x->rolebuf, sizeof(x->rolebuf), "%s", role);
 	x->role = x->rolebuf;
 	return true;
 }
@@ -365,6 +488,12 @@ gw_handle(void *arg, void *worker, const struct http_req *req, struct http_res *
 		framing_error(&x);
 		goto done;
 	}
+	/* The path and query reach SQL as slugs and ids: strict UTF-8 only. */
+	if (!util_utf8_valid(req->path, strlen(req->path)) ||
+	    !util_utf8_valid(req->query, strlen(req->query))) {
+		gw_error(&x, 400, "invalid_utf8", "the request path is not valid UTF-8");
+		goto done;
+	}
 	for (size_t i = 0; i < GW_NROUTES; i++) {
 		if (!match(gw_routes[i].pattern, req->path, &x))
 			continue;
@@ -382,12 +511,12 @@ gw_handle(void *arg, void *worker, const struct http_req *req, struct http_res *
 			gw_error(&x, 404, "not_found", "no such endpoint");
 		goto done;
 	}
-	client_addr(req, key + 3, sizeof(key) - 3);
-	memcpy(key, "ip:", 3);
+	client_addr(req, x.addr, sizeof(x.addr));
+	snprintf(key, sizeof(key), "ip:%s", x.addr);
 	if (r->limited && limited(&x, key, &gw.rl_addr))
 		goto done;
 	if (r->roles != ROLE_NONE) {
-		if (!authenticate(&x))
+		if (!authenticate(&x, r))
 			goto done;
 		if ((gw_role_bit(x.role) & r->roles) == 0) {
 			gw_error(&x, 403, "forbidden", "your role may not do this");
@@ -472,6 +601,22 @@ parse_rate_limit(const char *s, char *err, size_t errlen)
 static int
 gw_check(const struct cfg *c, char *err, size_t errlen)
 {
+	size_t keylen = strlen(c->jwt_secret);
+
+	/* There is no built-in secret: a published one lets anyone mint an
+	 * admin token.  make up generates one and keeps it in var/jwt-secret. */
+	if (keylen == 0) {
+		snprintf(err, errlen,
+		         "no JWT secret: set CLUBOS_JWT_SECRET to %d or more random characters "
+		         "(make up generates one in var/jwt-secret)",
+		         JWT_MIN_KEY);
+		return -1;
+	}
+	if (keylen < JWT_MIN_KEY || keylen > sizeof(gw.jwt_key)) {
+		snprintf(err, errlen, "CLUBOS_JWT_SECRET must be %d to %zu characters long",
+		         JWT_MIN_KEY, sizeof(gw.jwt_key));
+		return -1;
+	}
 	return parse_rate_limit(c->rate_limit, err, errlen);
 }
 
@@ -553,14 +698,12 @@ gw_start(const struct cfg *c)
 	gw.cfg = c;
 	if (parse_rate_limit(c->rate_limit, err, sizeof(err)) < 0)
 		return -1;
+	/* gw_check made sure the secret is there and fits. */
 	gw.jwt_keylen = strlen(c->jwt_secret);
-	if (gw.jwt_keylen > sizeof(gw.jwt_key))
-		gw.jwt_keylen = sizeof(gw.jwt_key);
 	memcpy(gw.jwt_key, c->jwt_secret, gw.jwt_keylen);
-	if (!cfg_production(c) && strcmp(c->jwt_secret, CFG_DEV_JWT_SECRET) == 0)
-		log_warn("using the development JWT secret: set CLUBOS_JWT_SECRET");
 	if (pw_hash("not-a-real-password", gw.pw_dummy) < 0)
 		return -1;
+	login_init(c->login_concurrency);
 	if (!gw.rl_off)
 		gw.rl = rl_new(c->redis_host, c->redis_port, 200);
 	if (front_init(c) < 0)

@@ -29,6 +29,7 @@
 #include "common/env.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "intelligence/intel.h"
 
 #define AN_MAX_FEEDBACK 2000
@@ -203,7 +204,6 @@ cJSON *
 intel_new_topic(const struct intel_sops *s, const char *text, const char *audience, char **slug)
 {
 	char   base[64], try[72], title[128];
-	size_t cut = 0;
 	cJSON *o;
 
 	slugify(text, base, sizeof(base));
@@ -214,11 +214,7 @@ intel_new_topic(const struct intel_sops *s, const char *text, const char *audien
 		snprintf(try, sizeof(try), "%s-%d", base, k);
 	}
 	/* The title: whole characters only. */
-	for (size_t chars = 0; text[cut] != '\0' && chars < 100 && cut < sizeof(title) - 5; chars++)
-		do
-			cut++;
-		while (((unsigned char)text[cut] & 0xC0) == 0x80);
-	snprintf(title, sizeof(title), "%.*s", (int)cut, text);
+	util_utf8_copy(title, sizeof(title), text, 100);
 	if ((*slug = strdup(try)) == NULL || (o = cJSON_CreateObject()) == NULL) {
 		free(*slug);
 		*slug = NULL;

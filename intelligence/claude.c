@@ -546,9 +546,13 @@ claude_api_error(const struct claude_http *h, char *buf, size_t cap)
 	e = cJSON_GetObjectItemCaseSensitive(o, "error");
 	type = json_str(e, "type");
 	msg = json_str(e, "message");
-	if (type != NULL)
-		snprintf(buf, cap, "%s%s%.120s", type, msg != NULL ? ": " : "",
-		         msg != NULL ? msg : "");
+	if (type != NULL) {
+		/* The provider's words, cut by characters to what buf holds. */
+		int n = snprintf(buf, cap, "%.40s%s", type, msg != NULL ? ": " : "");
+
+		if (n > 0 && (size_t)n < cap)
+			util_utf8_copy(buf + n, cap - (size_t)n, msg, 120);
+	}
 	cJSON_Delete(o);
 }
 

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "cache/cache.h"
 #include "common/trace.h"
+#include "common/util.h"
 #include "router/emergency.h"
 #include "router/rt.h"
 
@@ -63,7 +64,7 @@ emergency_fallback(const char *trace_id, const cJSON *q, const char *slug)
 {
 	cJSON      *r = cJSON_CreateObject(), *esc, *acts, *a;
 	const char *loc = json_str(q, "location");
-	char        bay[16] = "", summary[300];
+	char        bay[16] = "", summary[64 + 200 * 4];
 	const char *bayp = NULL;
 	const char *tid = NULL, *aid = NULL;
 	PGresult   *res = NULL, *res2 = NULL;
@@ -72,7 +73,13 @@ emergency_fallback(const char *trace_id, const cJSON *q, const char *slug)
 		snprintf(bay, sizeof(bay), "%d", json_int(q, "bay", 0));
 		bayp = bay;
 	}
-	snprintf(summary, sizeof(summary), "EMERGENCY (%s): %.200s", slug, json_str(q, "message"));
+	{
+		/* The customer's words, cut by characters, never inside one. */
+		int n = snprintf(summary, sizeof(summary), "EMERGENCY (%.40s): ", slug);
+
+		util_utf8_copy(summary + n, sizeof(summary) - (size_t)n, json_str(q, "message"),
+		               200);
+	}
 	pthread_mutex_lock(&fallback_mu);
 	if (fallback_db == NULL)
 		fallback_db = db_open(rt_cfg->pg_dsn);

@@ -762,7 +762,8 @@ test_empty_content(void **state)
 	claude_free(c);
 }
 
-/* test_bad_utf8_content - raw bytes that are not UTF-8 */
+/* test_bad_utf8_content - raw bytes that are not UTF-8: the whole body is
+ * refused at the edge (json_parse checks UTF-8 before parsing) */
 static void
 test_bad_utf8_content(void **state)
 {
@@ -770,7 +771,7 @@ test_bad_utf8_content(void **state)
 
 	(void)state;
 	expect_failure(c, reply_proposal(SLUG, "# Booking\n\xff\xfe broken\n", "r"),
-	               "content is not valid UTF-8");
+	               "response body is not JSON");
 	claude_free(c);
 }
 

@@ -176,15 +176,17 @@ test_roundtrip(void **state)
 		assert_memory_equal(&got, &c, sizeof(c));
 	}
 
-	/* Largest claims: 63-byte sub, 32-char jti, 2^53 exp. */
+	/* Largest claims: 63-byte sub, 32-char jti, 2^53 exp (checked just
+	 * before it, since iat and nbf may not lie in the future). */
 	memset(&c, 0, sizeof(c));
 	memset(c.sub, '7', 63);
 	strcpy(c.role, "customer");
 	c.iat = 9007199254740992LL;
+	c.nbf = 9007199254740992LL;
 	c.exp = 9007199254740992LL;
 	assert_int_equal(jwt_random_hex(c.jti, 16), 0);
 	assert_int_equal(jwt_sign(test_key, TEST_KEYLEN, &c, tok, sizeof(tok)), 0);
-	assert_int_equal(jwt_verify(test_key, TEST_KEYLEN, tok, 1, &got, NULL), 0);
+	assert_int_equal(jwt_verify(test_key, TEST_KEYLEN, tok, c.exp - 1, &got, NULL), 0);
 	assert_memory_equal(&got, &c, sizeof(c));
 }
 
@@ -200,6 +202,57 @@ test_expired(void **state)
 	expect(tok, c.exp - 1, NULL);
 	expect(tok, c.exp, "expired");
 	expect(tok, c.exp + 86400, "expired");
+}
+
+/* test_not_yet_valid - nbf and iat in the future, beyond the skew, are refused. */
+static void
+test_not_yet_valid(void **state)
+{
+	jwt_claims  c = golden_claims();
+	jwt_claims  out;
+	char        tok[JWT_BUF_LEN];
+	const char *why;
+
+	(void)state;
+	/* nbf: valid from nbf - skew on, not a second before. */
+	c.nbf = c.iat + 600;
+	assert_int_equal(jwt_sign(test_key, TEST_KEYLEN, &c, tok, sizeof(tok)), 0);
+	expect(tok, c.iat, "not_yet_valid");
+	expect(tok, c.nbf - JWT_CLOCK_SKEW - 1, "not_yet_valid");
+	expect(tok, c.nbf - JWT_CLOCK_SKEW, NULL);
+	expect(tok, c.nbf, NULL);
+	assert_int_equal(jwt_verify(test_key, TEST_KEYLEN, tok, c.nbf, &out, &why), 0);
+	assert_int_equal(out.nbf, c.nbf);
+
+	/* iat: a token issued in the future (a forged or skewed clock). */
+	c = golden_claims();
+	assert_int_equal(jwt_sign(test_key, TEST_KEYLEN, &c, tok, sizeof(tok)), 0);
+	expect(tok, c.iat - JWT_CLOCK_SKEW - 1, "not_yet_valid");
+	expect(tok, c.iat - JWT_CLOCK_SKEW, NULL);
+	expect(tok, c.iat - 3600, "not_yet_valid");
+
+	/* Expiry is checked first: an expired token says so. */
+	c.nbf = c.exp + 100;
+	assert_int_equal(jwt_sign(test_key, TEST_KEYLEN, &c, tok, sizeof(tok)), 0);
+	expect(tok, c.exp, "expired");
+
+	/* nbf must be an integer, once. */
+	{
+		char t2[JWT_BUF_LEN];
+
+		mk_json(HS256,
+		        "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":1700003600,\"nbf\":\"soon\"}",
+		        t2, sizeof(t2));
+		expect(t2, 1700000000, "bad_claims");
+		mk_json(HS256,
+		        "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":1700003600,\"nbf\":1,"
+		        "\"nbf\":2}",
+		        t2, sizeof(t2));
+		expect(t2, 1700000000, "bad_claims");
+		mk_json(HS256, "{\"sub\":\"1\",\"role\":\"admin\",\"exp\":1700003600,\"nbf\":1.5}",
+		        t2, sizeof(t2));
+		expect(t2, 1700000000, "bad_claims");
+	}
 }
 
 /* test_tampered - changed payload or signature, wrong key. */
@@ -684,12 +737,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_golden),     cmocka_unit_test(test_rfc7515),
-	    cmocka_unit_test(test_roundtrip),  cmocka_unit_test(test_expired),
-	    cmocka_unit_test(test_tampered),   cmocka_unit_test(test_alg),
-	    cmocka_unit_test(test_claims),     cmocka_unit_test(test_sign_refuses),
-	    cmocka_unit_test(test_garbage),    cmocka_unit_test(test_fuzz),
-	    cmocka_unit_test(test_random_hex), cmocka_unit_test(test_password),
+	    cmocka_unit_test(test_golden),        cmocka_unit_test(test_rfc7515),
+	    cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_expired),
+	    cmocka_unit_test(test_not_yet_valid), cmocka_unit_test(test_tampered),
+	    cmocka_unit_test(test_alg),           cmocka_unit_test(test_claims),
+	    cmocka_unit_test(test_sign_refuses),  cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_fuzz),          cmocka_unit_test(test_random_hex),
+	    cmocka_unit_test(test_password),
 	};
 
 	if (sodium_init() < 0) {
