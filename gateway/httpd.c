@@ -36,6 +36,8 @@
 #define HTTP_WRITE_MS 10000              /* a client that does not read */
 #define HTTP_RETRY_AFTER "1"             /* seconds, on every 503 we send */
 #define HTTP_REFUSING_MAX 256            /* refused connections being answered */
+#define HTTP_LINGER_MS 1000              /* reading what follows an error, at most */
+#define HTTP_LINGER_MAX (64 * 1024)      /* and this much of it */
 
 /* Defaults of the limits in struct httpd_ops. */
 #define DEF_HEADER_TIMEOUT_MS 10000
@@ -49,7 +51,7 @@
 enum conn_state { CS_READ, CS_QUEUED, CS_WORK, CS_WRITE, CS_DEAD };
 
 /* What a read is waiting for, which says which deadline applies. */
-enum read_phase { PH_IDLE, PH_HEAD, PH_BODY };
+enum read_phase { PH_IDLE, PH_HEAD, PH_BODY, PH_LINGER };
 
 struct conn {
 	httpd            *srv;
@@ -66,6 +68,8 @@ struct conn {
 	char             *out;
 	size_t            out_len, out_off;
 	bool              close_after;
+	bool              linger;      /* read and drop what follows before closing */
+	size_t            linger_left; /* bytes still to drop */
 	struct http_req   req;
 	enum read_phase   phase;
 	nng_time          deadline;   /* of the current read phase */
@@ -751,6 +755,7 @@ respond_status(struct conn *c, int status)
 	h->ops.handle(h->ops.arg, NULL, &err, &res);
 	res.close = true;
 	c->drain_left = 0;
+	c->linger = true;
 	respond(c, &res);
 }
 
@@ -997,10 +1002,44 @@ next_request(struct conn *c)
 	conn_process(c);
 }
 
+/*
+ * linger_read - after an error, read and drop what the client still sends
+ * (for a short while, up to a bound) before closing.  Closing a socket with
+ * unread bytes makes the kernel send a reset, and a client reset while our
+ * answer is still in flight may never read it.
+ */
+static void
+linger_read(struct conn *c)
+{
+	nng_iov  iov;
+	nng_time now = nng_clock();
+
+	if (c->linger_left == 0 || now >= c->deadline || c->cap == 0) {
+		conn_close(c);
+		return;
+	}
+	iov.iov_buf = c->buf;
+	iov.iov_len = c->cap < c->linger_left ? c->cap : c->linger_left;
+	nng_aio_set_iov(c->rx, 1, &iov);
+	nng_aio_set_timeout(c->rx, (nng_duration)(c->deadline - now));
+	nng_stream_recv(c->s, c->rx);
+}
+
 /* after_write - the response is out and no watch is outstanding */
 static void
 after_write(struct conn *c)
 {
+	if (c->linger && !c->gone && !atomic_load(&c->srv->closing)) {
+		c->phase = PH_LINGER;
+		c->deadline = nng_clock() + HTTP_LINGER_MS;
+		c->linger_left = HTTP_LINGER_MAX;
+		c->len = 0;
+		c->state = CS_READ;
+		if (c->cap == 0 && (c->buf = malloc(4096)) != NULL)
+			c->cap = 4096; /* refused at accept: nothing read yet */
+		linger_read(c);
+		return;
+	}
 	if (c->close_after || c->gone || atomic_load(&c->srv->stopping)) {
 		conn_close(c);
 		return;
@@ -1034,6 +1073,17 @@ rx_cb(void *arg)
 		return;
 	}
 	pthread_mutex_unlock(&c->mu);
+	if (c->phase == PH_LINGER) {
+		size_t n = rv == 0 ? nng_aio_count(c->rx) : 0;
+
+		if (rv != 0 || n >= c->linger_left) {
+			conn_close(c);
+			return;
+		}
+		c->linger_left -= n;
+		linger_read(c);
+		return;
+	}
 	if (rv == NNG_ETIMEDOUT) {
 		read_timeout(c);
 		return;
@@ -1061,8 +1111,10 @@ tx_cb(void *arg)
 			conn_send(c);
 			return;
 		}
-	} else
+	} else {
 		c->close_after = true;
+		c->linger = false; /* nobody is reading: just close */
+	}
 	if (c->interim) { /* the interim 100 Continue */
 		c->interim = false;
 		if (rv != 0)
