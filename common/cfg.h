@@ -29,7 +29,14 @@ struct cfg {
 	char *crash_at; /* tests only: a step of an SOP change to die at */
 	char *env;
 	char *http_addr;
+	int   http_body_timeout_ms;
+	int   http_header_timeout_ms;
+	int   http_idle_timeout_ms;
+	int   http_max_conns;
+	int   http_max_conns_per_addr;
 	int   http_port;
+	int   http_queue_max;
+	int   http_queue_wait_ms;
 	int   http_workers;
 	char *intelligence_host;
 	char *jwt_secret;

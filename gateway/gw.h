@@ -140,6 +140,7 @@ void   front_stats(struct cache_stats *st);
 void metrics_request(const char *route_pattern, int status, int64_t us);
 void metrics_query(const char *route, const char *cache, int64_t us);
 void metrics_rate_limited(void);
+void metrics_httpd(httpd *h);
 void metrics_render(char **out, size_t *len);
 
 #endif

@@ -9,9 +9,21 @@
  * this module does the framing: request line, headers, Content-Length
  * bodies, keep-alive, "Expect: 100-continue", and bounded everything.
  *
+ * The framing is a pure function over bytes, http_parse(), strict in the
+ * ways RFC 9112 asks of a server that may sit behind a proxy: one
+ * Content-Length at most, never with Transfer-Encoding, no control
+ * characters, no obs-fold, no bare CR or LF.  Anything it refuses closes
+ * the connection after the error, so a confused peer never gets to send a
+ * second, smuggled request on it.
+ *
  * Reads and writes run as nng aio callbacks that never block; a complete
  * request is queued to a pool of worker threads, which run the handler
- * (it may block on PostgreSQL or an RPC) and start the write.
+ * (it may block on PostgreSQL or an RPC) and start the write.  Everything
+ * that protects the workers happens before them, on the I/O side: deadlines
+ * for the head, the body and an idle keep-alive, a cap on connections in
+ * all and per address, and a bounded queue whose overflow, late requests
+ * and requests whose client went away are answered 503 or dropped without
+ * a handler run.
  */
 #ifndef CLUBOS_HTTPD_H
 #define CLUBOS_HTTPD_H
@@ -21,6 +33,8 @@
 
 #define HTTP_MAX_HEADERS 64
 #define HTTP_MAX_HEADER_BYTES (16 * 1024)
+#define HTTP_MAX_CONTENT_LENGTH ((size_t)1 << 40) /* larger is 413 outright */
+#define HTTP_PARSE_MORE 1                         /* http_parse: need more bytes */
 
 struct http_header {
 	const char *name;
@@ -38,6 +52,20 @@ struct http_req {
 	char               remote[64]; /* peer address, no port */
 };
 
+/* What http_parse() learned about a request's framing.  Zero it before
+ * the first call for a request; between calls it remembers how far the
+ * search for the end of the head got. */
+struct http_frame {
+	size_t head_len;        /* leading empty lines, request line, headers, blank line */
+	size_t body_len;        /* from Content-Length; 0 without one */
+	size_t scanned;         /* bytes already searched for the end of the head */
+	size_t line_start;      /* where the line being scanned begins */
+	size_t start;           /* where the request line begins */
+	bool   http10;          /* an HTTP/1.0 request */
+	bool   keep_alive;      /* the connection may carry another request */
+	bool   expect_continue; /* "Expect: 100-continue" on HTTP/1.1 */
+};
+
 struct http_res {
 	int         status;
 	const char *content_type; /* default application/json */
@@ -47,8 +75,13 @@ struct http_res {
 	bool        close;        /* close the connection after this response */
 };
 
-/* Called on a worker thread for each request, and for framing errors (with
- * req->method NULL and res->status preset) so they get the same shape. */
+/*
+ * Called on a worker thread for each request.  Also called, with
+ * req->method NULL and res->status preset, for what the server answers
+ * itself (framing errors 400/408/411/413/431/501/505, and 503 when it sheds
+ * load), so those get the same shape: then it may run on an I/O thread
+ * with worker NULL, and must answer without blocking.
+ */
 typedef void (*http_handler_fn)(void *arg, void *worker, const struct http_req *req,
                                 struct http_res *res);
 
@@ -59,12 +92,37 @@ struct httpd_ops {
 	void  *arg;
 	size_t max_body; /* larger bodies get 413 */
 	int    nworkers;
+	/* Limits; 0 takes the default in httpd.c. */
+	int header_timeout_ms; /* first byte of a head to its end: 408 after */
+	int body_timeout_ms;   /* end of the head to the end of the body: 408 after */
+	int idle_timeout_ms;   /* a kept-alive connection waiting for a request */
+	int max_conns;         /* open connections in all */
+	int max_conns_per_addr;
+	int queue_max;     /* requests waiting for a worker; more get 503 */
+	int queue_wait_ms; /* a request that waited longer gets 503 */
+};
+
+/* Counters since start (and two gauges), for /metrics. */
+struct httpd_stats {
+	unsigned long long conns_open;     /* gauge */
+	unsigned long long queued;         /* gauge */
+	unsigned long long handled;        /* requests a handler ran for */
+	unsigned long long refused_global; /* connections over max_conns */
+	unsigned long long refused_addr;   /* connections over max_conns_per_addr */
+	unsigned long long shed_full;      /* 503: the queue was full */
+	unsigned long long shed_late;      /* 503: waited longer than queue_wait_ms */
+	unsigned long long shed_gone;      /* dropped: the client left while it waited */
+	unsigned long long timeout_header; /* 408 */
+	unsigned long long timeout_body;   /* 408 */
+	unsigned long long bad_framing;    /* 4xx/5xx framing errors */
 };
 
 typedef struct httpd httpd;
 
+int         http_parse(char *buf, size_t len, struct http_req *req, struct http_frame *f);
 httpd      *httpd_start(const char *addr, int port, const struct httpd_ops *ops);
 int         httpd_port(const httpd *h);
+void        httpd_stats(httpd *h, struct httpd_stats *st);
 void        httpd_stop(httpd *h, int deadline_ms);
 const char *http_header(const struct http_req *req, const char *name);
 void        http_res_header(struct http_res *res, const char *name, const char *value);

@@ -466,6 +466,18 @@ framing_error(struct gw_ctx *x)
 	case 411:
 		gw_error(x, 411, "length_required", "send the body with a Content-Length");
 		break;
+	case 408:
+		gw_error(x, 408, "request_timeout", "the request did not arrive in time");
+		break;
+	case 501:
+		gw_error(x, 501, "not_implemented", "that transfer coding is not supported");
+		break;
+	case 503:
+		gw_error(x, 503, "overloaded", "the server is busy; try again after Retry-After");
+		break;
+	case 505:
+		gw_error(x, 505, "http_version_not_supported", "send HTTP/1.1");
+		break;
 	default:
 		gw_error(x, 400, "bad_http", "the request is not valid HTTP/1.1");
 	}
@@ -550,7 +562,7 @@ gw_handle(void *arg, void *worker, const struct http_req *req, struct http_res *
 	}
 	r->fn(&x);
 done:
-	if (res->status >= 500)
+	if (res->status >= 500 && req->method != NULL) /* shed load is counted, not logged */
 		log_msg(LOG_WARN, x.trace_id, "%s %s -> %d", req->method ? req->method : "-",
 		        req->path ? req->path : "-", res->status);
 	metrics_request(r != NULL ? r->pattern : "unmatched", res->status, env_mono_us() - x.t0_us);
@@ -691,7 +703,14 @@ gw_start(const struct cfg *c)
 	                                .worker_init = worker_init,
 	                                .worker_fini = worker_fini,
 	                                .max_body = GW_MAX_INGEST + 16 * 1024,
-	                                .nworkers = c->http_workers};
+	                                .nworkers = c->http_workers,
+	                                .header_timeout_ms = c->http_header_timeout_ms,
+	                                .body_timeout_ms = c->http_body_timeout_ms,
+	                                .idle_timeout_ms = c->http_idle_timeout_ms,
+	                                .max_conns = c->http_max_conns,
+	                                .max_conns_per_addr = c->http_max_conns_per_addr,
+	                                .queue_max = c->http_queue_max,
+	                                .queue_wait_ms = c->http_queue_wait_ms};
 	char                     url[256], err[256];
 	db_conn                 *db;
 
@@ -736,6 +755,7 @@ gw_start(const struct cfg *c)
 		return -1;
 	if ((gw_httpd = httpd_start(c->http_addr, c->http_port, &ops)) == NULL)
 		return -1;
+	metrics_httpd(gw_httpd);
 	log_info("listening on http://%s:%d/", c->http_addr, httpd_port(gw_httpd));
 	return 0;
 }

@@ -27,11 +27,12 @@ static const char *const routes[] = {"emergency", "booking",      "tech",   "bra
 #define NROUTES 7
 static const char *const caches[] = {"miss", "l1", "l2", "l3"};
 
-static atomic_ullong m_status[6]; /* 1xx..5xx by hundreds */
-static struct hist   m_http;
-static struct hist   m_query;
-static atomic_ullong m_route_cache[NROUTES][4];
-static atomic_ullong m_rate_limited;
+static atomic_ullong    m_status[6]; /* 1xx..5xx by hundreds */
+static struct hist      m_http;
+static struct hist      m_query;
+static atomic_ullong    m_route_cache[NROUTES][4];
+static atomic_ullong    m_rate_limited;
+static _Atomic(httpd *) m_httpd; /* the front door's own counters */
 
 /* hist_add - one observation */
 static void
@@ -70,6 +71,54 @@ void
 metrics_rate_limited(void)
 {
 	atomic_fetch_add(&m_rate_limited, 1);
+}
+
+/* metrics_httpd - the HTTP server whose counters /metrics shows (NULL: none) */
+void
+metrics_httpd(httpd *h)
+{
+	atomic_store(&m_httpd, h);
+}
+
+/* httpd_render - connections, shed load and timeouts of the HTTP server */
+static size_t
+httpd_render(char *out, size_t cap)
+{
+	struct httpd_stats st;
+	int                n;
+
+	httpd_stats(atomic_load(&m_httpd), &st);
+	n = snprintf(
+	    out, cap,
+	    "# HELP clubos_http_connections Open HTTP connections.\n"
+	    "# TYPE clubos_http_connections gauge\n"
+	    "clubos_http_connections %llu\n"
+	    "# HELP clubos_http_queued Requests waiting for an HTTP worker.\n"
+	    "# TYPE clubos_http_queued gauge\n"
+	    "clubos_http_queued %llu\n"
+	    "# HELP clubos_http_handled_total Requests a handler ran for.\n"
+	    "# TYPE clubos_http_handled_total counter\n"
+	    "clubos_http_handled_total %llu\n"
+	    "# HELP clubos_http_refused_total Connections refused over a cap.\n"
+	    "# TYPE clubos_http_refused_total counter\n"
+	    "clubos_http_refused_total{cap=\"global\"} %llu\n"
+	    "clubos_http_refused_total{cap=\"address\"} %llu\n"
+	    "# HELP clubos_http_shed_total Requests not handled: queue full or waited too long "
+	    "(503), or the client left while queued (dropped).\n"
+	    "# TYPE clubos_http_shed_total counter\n"
+	    "clubos_http_shed_total{reason=\"queue_full\"} %llu\n"
+	    "clubos_http_shed_total{reason=\"waited_too_long\"} %llu\n"
+	    "clubos_http_shed_total{reason=\"client_gone\"} %llu\n"
+	    "# HELP clubos_http_timeouts_total Requests that did not arrive in time (408).\n"
+	    "# TYPE clubos_http_timeouts_total counter\n"
+	    "clubos_http_timeouts_total{phase=\"header\"} %llu\n"
+	    "clubos_http_timeouts_total{phase=\"body\"} %llu\n"
+	    "# HELP clubos_http_bad_framing_total Requests refused as malformed HTTP.\n"
+	    "# TYPE clubos_http_bad_framing_total counter\n"
+	    "clubos_http_bad_framing_total %llu\n",
+	    st.conns_open, st.queued, st.handled, st.refused_global, st.refused_addr, st.shed_full,
+	    st.shed_late, st.shed_gone, st.timeout_header, st.timeout_body, st.bad_framing);
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap;
 }
 
 /* hist_render - one histogram in the exposition format */
@@ -145,6 +194,8 @@ metrics_render(char **out, size_t *len)
 	    "clubos_trace_summaries_dropped_total %llu\n",
 	    atomic_load(&m_rate_limited), (unsigned long long)trace_dropped(),
 	    (unsigned long long)trace_summaries_dropped());
+	if (n < cap)
+		n += httpd_render(p + n, cap - n);
 	*out = p;
 	*len = n < cap ? n : cap - 1;
 }
