@@ -37,10 +37,13 @@ struct cfg {
 	char *openai_api_key;
 	char *openai_base_url;
 	char *pg_dsn;
+	int   pg_connect_timeout_s;
+	int   pg_statement_timeout_ms;
 	int   query_timeout_ms;
 	char *rate_limit;
 	char *redis_host;
 	int   redis_port;
+	int   route_max_inflight; /* router: requests in flight per route */
 	char *run_dir;
 	char *seed_dir;
 	char *trusted_proxies;

@@ -9,7 +9,9 @@
  *
  * Client: a REQ socket; every call has a deadline and a bounded reply size.
  * Requests are re-sent only when the peer that had one goes away (a worker
- * died), never on a timer, so a slow worker is not asked twice.
+ * died), never on a timer, so a slow worker is not asked twice.  With no
+ * peer at all a call fails at once (RPC_ENOPEER) instead of waiting out
+ * its deadline.
  */
 #ifndef CLUBOS_RPC_H
 #define CLUBOS_RPC_H
@@ -59,5 +61,18 @@ int  rpc_reply_error(struct rpc_reply *rep, uint16_t status, const char *code, c
 
 #define RPC_ETIMEDOUT (-2)
 #define RPC_ENOPEER (-3)
+
+/*
+ * Fail fast: a call with no connected peer fails at once with RPC_ENOPEER,
+ * and a call whose last peer goes away while it waits fails within
+ * RPC_PEER_CHECK_MS.  A client gets RPC_CONNECT_GRACE_MS after it is opened
+ * to find its first peer (so a call right after opening does not fail).
+ * Dialers retry from RPC_RECONN_MIN_MS up to RPC_RECONN_MAX_MS apart, for
+ * as long as the socket lives.
+ */
+#define RPC_PEER_CHECK_MS 20
+#define RPC_CONNECT_GRACE_MS 500
+#define RPC_RECONN_MIN_MS 50
+#define RPC_RECONN_MAX_MS 500
 
 #endif

@@ -45,6 +45,9 @@ api_health(struct gw_ctx *x)
 			}
 			cJSON_AddItemToObject(c, "workers", cJSON_Duplicate(w, 1));
 		}
+		w = cJSON_GetObjectItem(st, "inflight");
+		if (cJSON_IsObject(w))
+			cJSON_AddItemToObject(c, "inflight", cJSON_Duplicate(w, 1));
 		cJSON_Delete(st);
 	}
 	rpc_reply_clear(&rep);

@@ -15,6 +15,7 @@
  * waits on a missing process.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,29 @@ static const char rt_emergency_fallback_text[] =
 
 static pthread_mutex_t fallback_mu = PTHREAD_MUTEX_INITIALIZER;
 static db_conn        *fallback_db;
+
+/* Requests handed to each route's workers and not yet answered.  Beyond
+ * the bound a route is shed at once (503 overloaded), so a dead or slow
+ * route cannot take every router thread from the others. */
+static atomic_int rt_inflight[RT_NROUTES];
+
+/* rt_inflight_now - requests in flight to route ri's workers (for status) */
+int
+rt_inflight_now(int ri)
+{
+	return ri >= 0 && ri < RT_NROUTES ? atomic_load(&rt_inflight[ri]) : 0;
+}
+
+/* inflight_enter - claim a slot of route ri; false when it is full */
+static bool
+inflight_enter(int ri, int max)
+{
+	if (atomic_fetch_add(&rt_inflight[ri], 1) >= max) {
+		atomic_fetch_sub(&rt_inflight[ri], 1);
+		return false;
+	}
+	return true;
+}
 
 /* add_candidates - the top labels with their probabilities, for the trace */
 static cJSON *
@@ -315,9 +339,26 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		if (is_em && deadline > env_now_ms() + 2000)
 			deadline -= 1000;
 		t1 = env_mono_us();
+		if (!inflight_enter(ri, rt_cfg->route_max_inflight)) {
+			/* Full: an emergency is answered here, anything else is
+			 * shed at once instead of queueing behind the others. */
+			free(out);
+			memset(&wr, 0, sizeof(wr));
+			if (is_em) {
+				r = emergency_fallback(tid, q, em.slug);
+				goto em_answered;
+			}
+			log_msg(LOG_WARN, tid, "route %s has %d requests in flight: shed", route,
+			        rt_inflight_now(ri));
+			rpc_reply_error(rep, 503, "overloaded",
+			                "too many requests for this route are waiting; please try "
+			                "again in a moment");
+			goto out;
+		}
 		rc = out != NULL ? rpc_call(rt_workers[ri], ENV_OP_ASSIST, tid, deadline, out,
 		                            strlen(out), &wr)
 		                 : -1;
+		atomic_fetch_sub(&rt_inflight[ri], 1);
 		assist_us = env_mono_us() - t1;
 		free(out);
 		if (rc == 0 && wr.status == 0 && (r = json_parse(wr.body, wr.len, &why)) != NULL &&
@@ -352,6 +393,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 				goto out;
 			}
 		}
+	em_answered:
 		cJSON_DeleteItemFromObject(r, "route");
 		cJSON_AddStringToObject(r, "route", route);
 		if (!cJSON_HasObjectItem(r, "confidence"))
