@@ -60,7 +60,7 @@ static const struct cfg_entry cfg_table[] = {
     S(openai_base_url, "OPENAI_BASE_URL", "https://api.openai.com/v1", false),
     I(pg_connect_timeout_s, "CLUBOS_PG_CONNECT_TIMEOUT", "3", 1, 60),
     S(pg_dsn, "CLUBOS_PG_DSN", CFG_DEV_PG_DSN, true),
-    I(pg_statement_timeout_ms, "CLUBOS_PG_STATEMENT_TIMEOUT_MS", "5000", 100, 600000),
+    I(pg_statement_timeout_ms, "CLUBOS_PG_STATEMENT_TIMEOUT_MS", "10000", 0, 3600000),
     I(query_timeout_ms, "CLUBOS_QUERY_TIMEOUT_MS", "3000", 100, 120000),
     S(rate_limit, "CLUBOS_RATE_LIMIT", "default", false),
     S(redis_host, "CLUBOS_REDIS_HOST", "127.0.0.1", false),

@@ -39,6 +39,13 @@ static const char rt_emergency_fallback_text[] =
     "it is not safe to stay. The on-call manager has been alerted and a person "
     "will contact you right away.";
 
+/* When the alert could not even be recorded, the answer must not say it
+ * was sent. */
+static const char rt_emergency_unrecorded_text[] =
+    "If anyone is hurt or in danger, call 911 now, and leave the building if "
+    "it is not safe to stay. Our system could not reach the on-call manager "
+    "just now: please call 911 for any emergency, then the venue line.";
+
 static pthread_mutex_t fallback_mu = PTHREAD_MUTEX_INITIALIZER;
 static db_conn        *fallback_db;
 
@@ -121,7 +128,8 @@ emergency_fallback(const char *trace_id, const cJSON *q, const char *slug)
 		aid = res2 != NULL ? db_val(res2, 0, 0) : NULL;
 	}
 	cJSON_AddNullToObject(r, "sop");
-	cJSON_AddStringToObject(r, "response", rt_emergency_fallback_text);
+	cJSON_AddStringToObject(
+	    r, "response", aid != NULL ? rt_emergency_fallback_text : rt_emergency_unrecorded_text);
 	esc = cJSON_AddObjectToObject(r, "escalation");
 	cJSON_AddNumberToObject(esc, "tier", 3);
 	cJSON_AddStringToObject(esc, "reason", "emergency");
