@@ -9,7 +9,10 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,4 +283,71 @@ cfg_url(const struct cfg *c, const char *name, char *out, size_t cap)
 	int n = snprintf(out, cap, "ipc://%s/%s.ipc", c->run_dir, name);
 
 	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+/*
+ * Live snapshots.  A published configuration is immutable; readers take
+ * a reference (cfg_acquire) for as long as they use it, typically one
+ * request, and a reload publishes a whole new one.  The old one is freed
+ * by whoever drops its last reference, so nothing is ever freed under a
+ * reader.  Taking a reference is one uncontended lock and an increment.
+ */
+struct cfg_snap {
+	struct cfg c; /* first: a const struct cfg * from cfg_acquire is a snapshot */
+	atomic_int refs;
+};
+
+static pthread_mutex_t  cfg_live_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct cfg_snap *cfg_live;
+
+/* cfg_publish - make *c the live configuration; takes its strings (c is
+ * emptied).  c NULL retires the live one.  0, or -1 out of memory. */
+int
+cfg_publish(struct cfg *c)
+{
+	struct cfg_snap *s = NULL, *old;
+
+	if (c != NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return -1;
+		s->c = *c;
+		memset(c, 0, sizeof(*c));
+		atomic_init(&s->refs, 1); /* the live pointer's own reference */
+	}
+	pthread_mutex_lock(&cfg_live_mu);
+	old = cfg_live;
+	cfg_live = s;
+	pthread_mutex_unlock(&cfg_live_mu);
+	if (old != NULL)
+		cfg_release(&old->c);
+	return 0;
+}
+
+/* cfg_acquire - a reference to the live configuration (NULL if none);
+ * give it back with cfg_release */
+const struct cfg *
+cfg_acquire(void)
+{
+	struct cfg_snap *s;
+
+	pthread_mutex_lock(&cfg_live_mu);
+	if ((s = cfg_live) != NULL)
+		atomic_fetch_add(&s->refs, 1);
+	pthread_mutex_unlock(&cfg_live_mu);
+	return s != NULL ? &s->c : NULL;
+}
+
+/* cfg_release - drop a reference from cfg_acquire; the last one frees */
+void
+cfg_release(const struct cfg *c)
+{
+	struct cfg_snap *s;
+
+	if (c == NULL)
+		return;
+	s = (struct cfg_snap *)(uintptr_t)c;
+	if (atomic_fetch_sub(&s->refs, 1) == 1) {
+		cfg_free(&s->c);
+		free(s);
+	}
 }

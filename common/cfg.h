@@ -58,6 +58,17 @@ void cfg_dump(const struct cfg *c, int fd);
 bool cfg_production(const struct cfg *c);
 int  cfg_url(const struct cfg *c, const char *name, char *out, size_t cap);
 
+/*
+ * The live configuration is an immutable snapshot: cfg_publish swaps in a
+ * new one (SIGHUP), cfg_acquire takes a reference to the current one and
+ * cfg_release gives it back; a snapshot is freed when its last reference
+ * goes, never under a reader.  Read settings that may change through one
+ * reference per request.
+ */
+int               cfg_publish(struct cfg *c);
+const struct cfg *cfg_acquire(void);
+void              cfg_release(const struct cfg *c);
+
 /* The local stack `make up` runs (deploy/env.sh), so clubosctl works from
  * the repository root with no settings at all. */
 #define CFG_DEV_PG_DSN "host=127.0.0.1 port=55432 dbname=clubos user=clubos"

@@ -281,8 +281,16 @@ api_query(struct gw_ctx *x)
 		gw_error(x, 500, "internal", "out of memory");
 		return;
 	}
-	rc = rpc_call(gw.router, ENV_OP_QUERY, x->trace_id,
-	              env_now_ms() + (uint64_t)gw.cfg->query_timeout_ms, out, strlen(out), &rep);
+	{
+		/* The live configuration, once for this request (a reload may
+		 * swap it meanwhile; this one stays valid until released). */
+		const struct cfg *c = cfg_acquire();
+		uint64_t          deadline = env_now_ms() + (uint64_t)c->query_timeout_ms;
+
+		cfg_release(c);
+		rc = rpc_call(gw.router, ENV_OP_QUERY, x->trace_id, deadline, out, strlen(out),
+		              &rep);
+	}
 	free(out);
 	if (rc != 0) {
 		if (rc == RPC_ENOPEER || rpc_client_peers(gw.router) == 0)

@@ -335,19 +335,27 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		struct rpc_reply wr;
 		char            *out = json_print(q);
 		uint64_t         deadline = h->deadline_ms;
-		int              rc;
+		int              rc, max_inflight;
 
 		d = cJSON_CreateObject();
 		cJSON_AddStringToObject(d, "route", route);
 		cJSON_AddNumberToObject(d, "workers", rpc_client_peers(rt_workers[ri]));
 		trace_step(tid, "dispatched", d, env_mono_us() - t0);
-		if (deadline == 0)
-			deadline = env_now_ms() + (uint64_t)rt_cfg->query_timeout_ms;
+		/* The settings that may change on a reload: read once, from
+		 * the live snapshot. */
+		{
+			const struct cfg *c = cfg_acquire();
+
+			if (deadline == 0)
+				deadline = env_now_ms() + (uint64_t)c->query_timeout_ms;
+			max_inflight = c->route_max_inflight;
+			cfg_release(c);
+		}
 		/* An emergency keeps a second in hand for the fallback answer. */
 		if (is_em && deadline > env_now_ms() + 2000)
 			deadline -= 1000;
 		t1 = env_mono_us();
-		if (!inflight_enter(ri, rt_cfg->route_max_inflight)) {
+		if (!inflight_enter(ri, max_inflight)) {
 			/* Full: an emergency is answered here, anything else is
 			 * shed at once instead of queueing behind the others. */
 			free(out);

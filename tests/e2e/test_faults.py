@@ -196,3 +196,41 @@ def test_router_restart_under_a_trickle_recovers(mini, accounts):
     m.wait_ready(("tech", "booking"), timeout=10)
     harness.assert_answer(m.query(token, TECH), route="tech")
     harness.assert_answer(m.query(token, BOOKING), route="booking")
+
+
+def test_sighup_storm_while_queries_run(mini, accounts):
+    """Every daemon reloads its configuration many times under queries: no
+    crash, no failed query (the CI runs this under ASan/UBSan too)."""
+    token = accounts["operator"].token
+    m = mini(("tech", "booking"))
+    stop = threading.Event()
+    statuses = []
+
+    def ask():
+        i = 0
+        while not stop.is_set():
+            r = m.query(token, (TECH, BOOKING)[i % 2], timeout=10)
+            statuses.append((r.status, r.json if r.status != 200 else None))
+            i += 1
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        n = 0
+        deadline = time.monotonic() + 30
+        while (n < 200 or len(statuses) < 30) and time.monotonic() < deadline:
+            for p in m.procs.values():
+                os.kill(p.pid, signal.SIGHUP)
+            n += 1
+            if n % 20 == 0:
+                harness.wait_for(lambda k=len(statuses): len(statuses) > k, 10,
+                                 what="queries answered between reloads")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(20)
+    for name, p in m.procs.items():
+        assert p.alive(), "%s died under SIGHUP:\n%s" % (name, harness.tail(p.log))
+    bad = [s for s in statuses if s[0] != 200]
+    assert len(statuses) >= 30 and not bad, "%d queries, failures: %r" % (len(statuses), bad[:5])
+    harness.assert_answer(m.query(token, TECH), route="tech")
