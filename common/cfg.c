@@ -71,6 +71,8 @@ static const struct cfg_entry cfg_table[] = {
     I(route_max_inflight, "CLUBOS_ROUTE_MAX_INFLIGHT", "8", 1, 1024),
     S(run_dir, "CLUBOS_RUN_DIR", "var/run", false),
     S(seed_dir, "CLUBOS_SEED_DIR", "deploy/seed", false),
+    S(trace_hold_file, "CLUBOS_TRACE_HOLD_FILE", "", false),
+    I(trace_queue_max, "CLUBOS_TRACE_QUEUE_MAX", "20000", 10, 10000000),
     S(trusted_proxies, "CLUBOS_TRUSTED_PROXIES", "", false),
     S(web_dir, "CLUBOS_WEB_DIR", "gateway/web", false),
     I(workers, "CLUBOS_WORKERS", "4", 1, 64),
@@ -230,6 +232,10 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 	}
 	if (*c->crash_at != '\0') {
 		snprintf(err, errlen, "production refuses CLUBOS_CRASH_AT (a test hook)");
+		return -1;
+	}
+	if (*c->trace_hold_file != '\0') {
+		snprintf(err, errlen, "production refuses CLUBOS_TRACE_HOLD_FILE (a test hook)");
 		return -1;
 	}
 	if (strcmp(c->rate_limit, "off") == 0) {

@@ -46,6 +46,8 @@ struct cfg {
 	int   route_max_inflight; /* router: requests in flight per route */
 	char *run_dir;
 	char *seed_dir;
+	char *trace_hold_file; /* tests only: the trace writer waits while it exists */
+	int   trace_queue_max; /* trace step rows queued at most */
 	char *trusted_proxies;
 	char *web_dir;
 	int   workers;

@@ -16,6 +16,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "trace.h"
 
 static char daemon_pidfile[512];
 
@@ -189,6 +190,8 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	if (cfg_publish(&c) < 0 || (boot = cfg_acquire()) == NULL)
 		fatal("out of memory");
 	db_settings(boot->pg_connect_timeout_s, boot->pg_statement_timeout_ms);
+	trace_limits((size_t)boot->trace_queue_max,
+	             cfg_production(boot) ? NULL : boot->trace_hold_file);
 	if (ops->start(boot) < 0) {
 		log_error("start failed");
 		unlink(daemon_pidfile);

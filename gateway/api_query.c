@@ -393,9 +393,10 @@ api_feedback(struct gw_ctx *x)
 	/* The summary may still be in this gateway's write queue. */
 	trace_flush();
 	snprintf(uid, sizeof(uid), "%lld", (long long)x->user_id);
-	{
+	for (int attempt = 0;; attempt++) {
 		const char *p[] = {tid, uid, cJSON_IsTrue(helpful) ? "true" : "false", comment,
 		                   correct};
+		cJSON      *sum;
 
 		r = db_exec(
 		    x->w->db,
@@ -408,6 +409,20 @@ api_feedback(struct gw_ctx *x)
 		    "  updated_at = now() "
 		    "RETURNING id, sop_slug, sop_version",
 		    5, p);
+		if (r == NULL || PQntuples(r) > 0 || attempt > 0)
+			break;
+		/* No stored answer: the writer may be behind, or had to keep the
+		 * summary aside under load.  Then store it here, and try again. */
+		if ((sum = trace_summary_claim(tid)) == NULL)
+			break;
+		if (trace_summary_store(x->w->db, sum) < 0) {
+			cJSON_Delete(sum);
+			PQclear(r);
+			gw_db_error(x, x->w->db);
+			return;
+		}
+		cJSON_Delete(sum);
+		PQclear(r);
 	}
 	if (r == NULL) {
 		gw_db_error(x, x->w->db);

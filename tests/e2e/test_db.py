@@ -1,10 +1,11 @@
 """
-test_db.py - the PostgreSQL wrapper against the session's real server,
-and an emergency answered while PostgreSQL is down
+test_db.py - the PostgreSQL wrapper and the trace writer against the
+session's real server, and an emergency answered while PostgreSQL is down
 
-The wrapper's checks are C (tests/unit/test_db.c: COMMIT answered with
-ROLLBACK, SQLSTATE to status, statement and connect timeouts); they need
-a server, so this runs that binary with the session's DSN.
+The wrapper's and the writer's checks are C (tests/unit/test_db.c: COMMIT
+answered with ROLLBACK, SQLSTATE to status, statement and connect
+timeouts; tests/unit/test_trace.c: bad bytes, a refused row, overload);
+they need a server, so this runs those binaries with the session's DSN.
 """
 
 import os
@@ -14,14 +15,24 @@ import harness
 from test_faults import MiniStack
 
 
-def test_db_wrapper_against_a_real_server(stack):
-    exe = os.path.join(harness.build_dir(), "tests", "test_db")
-    assert os.access(exe, os.X_OK), "build tests/unit/test_db.c first (make unit)"
+def _run_unit(stack, name, n):
+    exe = os.path.join(harness.build_dir(), "tests", name)
+    assert os.access(exe, os.X_OK), "build tests/unit/%s.c first (make unit)" % name
     env = dict(os.environ, CLUBOS_TEST_PG_DSN=stack.pg.dsn)
-    r = subprocess.run([exe], env=env, capture_output=True, text=True, timeout=60)
+    r = subprocess.run([exe], env=env, capture_output=True, text=True, timeout=120)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
-    assert "[  PASSED  ] 4 test(s)." in out, out      # none skipped
+    assert "[  PASSED  ] %d test(s)." % n in out, out      # none skipped
+
+
+def test_db_wrapper_against_a_real_server(stack):
+    _run_unit(stack, "test_db", 4)
+
+
+def test_trace_writer_against_a_real_server(stack):
+    """Bad bytes in one request, a row the server refuses, the writer held
+    back under overload (tests/unit/test_trace.c)."""
+    _run_unit(stack, "test_trace", 3)
 
 
 def test_kiosk_emergency_with_location_while_postgres_is_down(stack, accounts):

@@ -234,3 +234,37 @@ def test_sighup_storm_while_queries_run(mini, accounts):
     bad = [s for s in statuses if s[0] != 200]
     assert len(statuses) >= 30 and not bad, "%d queries, failures: %r" % (len(statuses), bad[:5])
     harness.assert_answer(m.query(token, TECH), route="tech")
+
+
+def test_feedback_finds_its_answer_while_the_trace_writer_is_overloaded(mini, stack, accounts):
+    """The trace writer held back with a tiny queue: steps are dropped, yet
+    feedback on every answer is stored with the answer's route and SOP."""
+    token = accounts["customer"].token
+    hold = os.path.join(tempfile.mkdtemp(prefix="cosh", dir="/tmp"), "hold")
+    open(hold, "w").close()
+    m = mini(("tech", "booking"), CLUBOS_TRACE_QUEUE_MAX=10, CLUBOS_TRACE_HOLD_FILE=hold)
+    try:
+        answers = []
+        for i in range(12):
+            r = m.query(token, (TECH, BOOKING)[i % 2])
+            answers.append(harness.assert_answer(r))
+        for i, a in enumerate(answers):
+            r = harness.request(m.port, "POST", "/api/feedback", token=token, body={
+                "trace_id": a["trace_id"], "helpful": i % 3 != 0, "comment": "n%d" % i})
+            assert r.status == 200, (i, r)
+            assert r.json["trace_id"] == a["trace_id"] and r.json["helpful"] == (i % 3 != 0), r
+        for i, a in enumerate(answers):
+            rows = stack.pg.sql(
+                "SELECT f.helpful, f.comment, f.route, f.sop_slug, t.route FROM feedback f "
+                "JOIN traces t USING (trace_id) WHERE f.trace_id = :'v1'", a["trace_id"])
+            assert len(rows) == 1, (i, rows)
+            helpful, comment, froute, fslug, troute = rows[0]
+            assert helpful == ("t" if i % 3 != 0 else "f") and comment == "n%d" % i, rows
+            assert froute == troute == a["route"] and fslug == a["sop"]["slug"], (rows, a)
+    finally:
+        os.unlink(hold)
+    # Released, the writer stores the rest: every answer has its one summary.
+    ids = [a["trace_id"] for a in answers]
+    harness.wait_for(lambda: int(stack.pg.sql(
+        "SELECT count(*) FROM traces WHERE trace_id = ANY(string_to_array(:'v1', ','))",
+        ",".join(ids))[0][0]) == len(ids), 15, interval=0.2, what="every summary stored")
