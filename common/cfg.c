@@ -7,6 +7,7 @@
  */
 #include "cfg.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -58,6 +59,7 @@ static const struct cfg_entry cfg_table[] = {
     I(intel_timeout_ms, "CLUBOS_INTEL_TIMEOUT_MS", "60000", 100, 600000),
     I(jwt_ttl, "CLUBOS_JWT_TTL", "43200", 60, 2592000),
     S(log_dir, "CLUBOS_LOG_DIR", "var/log", false),
+    S(metrics_allow, "CLUBOS_METRICS_ALLOW", "127.0.0.0/8,::1", false),
     S(migrations_dir, "CLUBOS_MIGRATIONS_DIR", "migrations", false),
     S(openai_api_key, "OPENAI_API_KEY", "", true),
     S(openai_base_url, "OPENAI_BASE_URL", "https://api.openai.com/v1", false),
@@ -201,6 +203,8 @@ cfg_production(const struct cfg *c)
 	return strcmp(c->env, "production") == 0;
 }
 
+static int check_allow_list(const char *name, const char *list, char *err, size_t errlen);
+
 /* cfg_check - refuse settings that are unsafe or make no sense */
 int
 cfg_check(const struct cfg *c, char *err, size_t errlen)
@@ -219,6 +223,8 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 		snprintf(err, errlen, "CLUBOS_CRASH_AT must be journaled, applied or published");
 		return -1;
 	}
+	if (check_allow_list("CLUBOS_METRICS_ALLOW", c->metrics_allow, err, errlen) < 0)
+		return -1;
 	if (strlen(c->run_dir) > 80) {
 		snprintf(err, errlen, "run_dir is too long for a unix socket path");
 		return -1;
@@ -356,4 +362,101 @@ cfg_release(const struct cfg *c)
 		cfg_free(&s->c);
 		free(s);
 	}
+}
+
+/*
+ * addr_in - is addr (an IPv4 or IPv6 address, as text) inside one entry
+ * of an allow list ("127.0.0.0/8", "::1", "10.1.2.3")?  -1 when the entry
+ * is not an address or CIDR at all.  An IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d) is matched as the IPv4 address it carries.
+ */
+static int
+addr_in(const char *entry, const char *addr)
+{
+	unsigned char net[16], a[16];
+	char          buf[64], *slash;
+	int           fam, bits, len;
+	long          b;
+
+	snprintf(buf, sizeof(buf), "%s", entry);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	fam = strchr(buf, ':') != NULL ? AF_INET6 : AF_INET;
+	len = fam == AF_INET ? 4 : 16;
+	if (inet_pton(fam, buf, net) != 1)
+		return -1;
+	bits = len * 8;
+	if (slash != NULL) {
+		char *end;
+
+		errno = 0;
+		b = strtol(slash, &end, 10);
+		if (errno != 0 || end == slash || *end != '\0' || b < 0 || b > bits)
+			return -1;
+		bits = (int)b;
+	}
+	if (addr == NULL)
+		return 0;
+	if (strncmp(addr, "::ffff:", 7) == 0 && fam == AF_INET)
+		addr += 7;
+	if (inet_pton(fam, addr, a) != 1)
+		return 0;
+	for (int i = 0; i < bits; i++) {
+		int m = 0x80 >> (i % 8);
+
+		if ((net[i / 8] & m) != (a[i / 8] & m))
+			return 0;
+	}
+	return 1;
+}
+
+/* cfg_addr_allowed - is addr in the comma-separated allow list? */
+bool
+cfg_addr_allowed(const char *list, const char *addr)
+{
+	char        entry[64];
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, ", ");
+
+		if (n > 0 && n < sizeof(entry)) {
+			memcpy(entry, p, n);
+			entry[n] = '\0';
+			if (addr_in(entry, addr) == 1)
+				return true;
+		}
+		p += n;
+		p += strspn(p, ", ");
+	}
+	return false;
+}
+
+/* check_allow_list - every entry an address or a CIDR */
+static int
+check_allow_list(const char *name, const char *list, char *err, size_t errlen)
+{
+	char        entry[64];
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, ", ");
+
+		if (n >= sizeof(entry)) {
+			snprintf(err, errlen, "%s: an entry is too long", name);
+			return -1;
+		}
+		if (n > 0) {
+			memcpy(entry, p, n);
+			entry[n] = '\0';
+			if (addr_in(entry, NULL) < 0) {
+				snprintf(err, errlen, "%s: \"%s\" is not an address or CIDR", name,
+				         entry);
+				return -1;
+			}
+		}
+		p += n;
+		p += strspn(p, ", ");
+	}
+	return 0;
 }

@@ -33,6 +33,7 @@ struct cfg {
 	int   intel_timeout_ms;
 	int   jwt_ttl;
 	char *log_dir;
+	char *metrics_allow; /* addresses/CIDRs that may read /metrics without a token */
 	char *migrations_dir;
 	char *openai_api_key;
 	char *openai_base_url;
@@ -59,6 +60,7 @@ void cfg_free(struct cfg *c);
 void cfg_dump(const struct cfg *c, int fd);
 bool cfg_production(const struct cfg *c);
 int  cfg_url(const struct cfg *c, const char *name, char *out, size_t cap);
+bool cfg_addr_allowed(const char *list, const char *addr);
 
 /*
  * The live configuration is an immutable snapshot: cfg_publish swaps in a

@@ -78,6 +78,7 @@ extern struct gw_state gw;
 void        gw_json(struct gw_ctx *x, int status, cJSON *o);
 void        gw_error(struct gw_ctx *x, int status, const char *code, const char *message);
 void        gw_db_error(struct gw_ctx *x, const db_conn *db);
+bool        gw_authenticate(struct gw_ctx *x);
 const char *gw_audience(const char *role);
 int         gw_role_bit(const char *role);
 bool        gw_query_param(const char *q, const char *name, char *out, size_t cap);

@@ -44,7 +44,7 @@ static const struct gw_route {
     {"GET", "/", ROLE_NONE, false, false, api_web},
     {"GET", "/app.js", ROLE_NONE, false, false, api_web},
     {"GET", "/style.css", ROLE_NONE, false, false, api_web},
-    {"GET", "/api/health", ROLE_NONE, false, false, api_health},
+    {"GET", "/api/health", ROLE_NONE, false, true, api_health},
     {"POST", "/api/auth/login", ROLE_NONE, true, true, api_login},
     {"POST", "/api/users", ROLE_ADMIN, true, true, api_users_create},
     {"POST", "/api/query", ROLE_ANY, true, true, api_query},
@@ -64,7 +64,7 @@ static const struct gw_route {
     {"POST", "/api/intelligence/proposals/:id/approve", ROLE_ADMIN, false, true, api_intel_approve},
     {"POST", "/api/intelligence/proposals/:id/reject", ROLE_ADMIN, false, true, api_intel_reject},
     {"POST", "/api/knowledge/ingest", ROLE_ADMIN, true, true, api_knowledge_ingest},
-    {"GET", "/metrics", ROLE_NONE, false, false, api_metrics},
+    {"GET", "/metrics", ROLE_NONE, false, true, api_metrics},
 };
 #define GW_NROUTES (sizeof(gw_routes) / sizeof(gw_routes[0]))
 
@@ -243,6 +243,14 @@ authenticate(struct gw_ctx *x)
 	snprintf(x->rolebuf, sizeof(x->rolebuf), "%s", c.role);
 	x->role = x->rolebuf;
 	return true;
+}
+
+/* gw_authenticate - authenticate for a handler that decides itself
+ * whether it needs a token (GET /metrics); false after answering 401 */
+bool
+gw_authenticate(struct gw_ctx *x)
+{
+	return authenticate(x);
 }
 
 /* json_content_type - is the request's Content-Type JSON? */

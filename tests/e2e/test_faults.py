@@ -49,6 +49,8 @@ class MiniStack:
         return w.get(route, 0) if w else 0
 
     def wait_ready(self, routes, timeout=30):
+        harness.wait_listening(self.procs["gateway"], self.port, timeout)
+
         def ok():
             for p in self.procs.values():
                 if not p.alive():
