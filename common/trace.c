@@ -381,6 +381,31 @@ to_rows(struct trace_rec *r, struct copybuf *sums, struct copybuf *steps)
 	}
 }
 
+/* ring_drain - move summaries kept in the ring back to their queue, as
+ * far as it has room (the lock held) */
+static void
+ring_drain(void)
+{
+	for (unsigned i = 0; i < TRACE_RING && tq.sums.len < tq.sums_max; i++) {
+		struct trace_rec *r;
+
+		if (tq.ring[i] == NULL || (r = malloc(sizeof(*r))) == NULL)
+			continue;
+		r->next = NULL;
+		r->summary = true;
+		r->obj = tq.ring[i];
+		r->n = 1;
+		tq.ring[i] = NULL;
+		if (tq.sums.tail != NULL)
+			tq.sums.tail->next = r;
+		else
+			tq.sums.head = r;
+		tq.sums.tail = r;
+		tq.sums.len++;
+		tq.enq++;
+	}
+}
+
 /* writer_main - drain the queues into PostgreSQL */
 static void *
 writer_main(void *arg)
@@ -410,6 +435,8 @@ writer_main(void *arg)
 				continue;
 		}
 		tq.flush_now = false;
+		/* Summaries kept aside under load go now, while there is room. */
+		ring_drain();
 		if (tq.steps.head == NULL && tq.sums.head == NULL) {
 			if (tq.stop)
 				break;
