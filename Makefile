@@ -130,6 +130,7 @@ $(BUILD)/tests/test_claude: $(LIBKNOW)
 $(BUILD)/tests/test_clf: $(LIBCLF)
 $(BUILD)/tests/test_emergency: $(LIBEMERGENCY)
 $(BUILD)/tests/test_httpd: $(OBJ)/gateway/httpd.o
+$(BUILD)/tests/test_l1_hash: $(LIBCACHE)
 $(BUILD)/tests/test_retrieval: $(LIBASSIST)
 $(BUILD)/tests/test_split: $(LIBKNOW)
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(LIBCOMMON)

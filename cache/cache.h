@@ -60,6 +60,7 @@ char    *cache_answer_value(const cJSON *answer);
 uint64_t cache_guard(const char *text);
 
 cache_l1 *cache_l1_new(size_t max_entries, size_t max_bytes, int ttl_s);
+uint64_t  cache_l1_hash(const char *key);
 void      cache_l1_free(cache_l1 *c);
 int       cache_l1_get(cache_l1 *c, const char *key, struct cache_hit *hit);
 int       cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const svec *v,

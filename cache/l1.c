@@ -38,6 +38,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "common/textnorm.h"
 
 /* An entry not (yet) in its bucket's index; a dead slot in map. */
@@ -140,17 +142,48 @@ static const char *const guard_words[] = {
 
 static uint64_t now_us(void);
 
-/* hash - FNV-1a */
+/*
+ * The tables are keyed by text from outside (questions, scopes), so their
+ * hash is keyed too: SipHash (crypto_shorthash) with a key drawn at random
+ * once per process, so nobody can choose texts that share a chain.
+ */
+static unsigned char  l1_hash_key[crypto_shorthash_KEYBYTES];
+static pthread_once_t l1_hash_once = PTHREAD_ONCE_INIT;
+
+/* hash_init - draw the process's hash key */
+static void
+hash_init(void)
+{
+	if (sodium_init() < 0)
+		abort();
+	randombytes_buf(l1_hash_key, sizeof(l1_hash_key));
+}
+
+/* keyed - the keyed hash of n bytes */
+static uint64_t
+keyed(const void *p, size_t n)
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t      h;
+
+	pthread_once(&l1_hash_once, hash_init);
+	crypto_shorthash(out, p, n, l1_hash_key);
+	memcpy(&h, out, sizeof(h));
+	return h;
+}
+
+/* hash - of a string */
 static uint64_t
 hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
+	return keyed(s, strlen(s));
+}
 
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+/* cache_l1_hash - the table hash of a key (tests: it is seeded per process) */
+uint64_t
+cache_l1_hash(const char *key)
+{
+	return hash(key);
 }
 
 struct key_acc {
@@ -271,15 +304,9 @@ cache_l1_new(size_t max_entries, size_t max_bytes, int ttl_s)
 static uint64_t
 bucket_hash(const char *scope, const char *label, uint64_t guard)
 {
-	uint64_t h = hash(scope);
+	const uint64_t parts[3] = {hash(scope), hash(label), guard};
 
-	h *= 1099511628211ULL; /* FNV-1a on, past the NUL */
-	for (; *label; label++) {
-		h ^= (unsigned char)*label;
-		h *= 1099511628211ULL;
-	}
-	h ^= guard * 0x9E3779B97F4A7C15ULL;
-	return h ^ (h >> 29);
+	return keyed(parts, sizeof(parts));
 }
 
 /* bucket_grow - twice the bucket table once it is full; no memory, no harm */

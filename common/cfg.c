@@ -7,9 +7,13 @@
  */
 #include "cfg.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,17 +73,23 @@ static const struct cfg_entry cfg_table[] = {
     I(jwt_ttl, "CLUBOS_JWT_TTL", "43200", 60, 2592000),
     I(login_concurrency, "CLUBOS_LOGIN_CONCURRENCY", "1", 1, 64),
     S(log_dir, "CLUBOS_LOG_DIR", "var/log", false),
+    S(metrics_allow, "CLUBOS_METRICS_ALLOW", "127.0.0.0/8,::1", false),
     S(migrations_dir, "CLUBOS_MIGRATIONS_DIR", "migrations", false),
     S(openai_api_key, "OPENAI_API_KEY", "", true),
     S(openai_base_url, "OPENAI_BASE_URL", "https://api.openai.com/v1", false),
+    I(pg_connect_timeout_s, "CLUBOS_PG_CONNECT_TIMEOUT", "3", 1, 60),
     S(pg_dsn, "CLUBOS_PG_DSN", CFG_DEV_PG_DSN, true),
+    I(pg_statement_timeout_ms, "CLUBOS_PG_STATEMENT_TIMEOUT_MS", "10000", 0, 3600000),
     I(query_timeout_ms, "CLUBOS_QUERY_TIMEOUT_MS", "3000", 100, 120000),
     S(rate_limit, "CLUBOS_RATE_LIMIT", "default", false),
     S(redis_host, "CLUBOS_REDIS_HOST", "127.0.0.1", false),
     I(redis_port, "CLUBOS_REDIS_PORT", "56379", 0, 65535),
+    I(route_max_inflight, "CLUBOS_ROUTE_MAX_INFLIGHT", "8", 1, 1024),
     S(router_host, "CLUBOS_ROUTER_HOST", "", false),
     S(run_dir, "CLUBOS_RUN_DIR", "var/run", false),
     S(seed_dir, "CLUBOS_SEED_DIR", "deploy/seed", false),
+    S(trace_hold_file, "CLUBOS_TRACE_HOLD_FILE", "", false),
+    I(trace_queue_max, "CLUBOS_TRACE_QUEUE_MAX", "20000", 10, 10000000),
     S(trusted_proxies, "CLUBOS_TRUSTED_PROXIES", "", false),
     S(web_dir, "CLUBOS_WEB_DIR", "gateway/web", false),
     I(workers, "CLUBOS_WORKERS", "4", 1, 64),
@@ -208,6 +218,8 @@ cfg_production(const struct cfg *c)
 	return strcmp(c->env, "production") == 0;
 }
 
+static int check_allow_list(const char *name, const char *list, char *err, size_t errlen);
+
 /* cfg_check - refuse settings that are unsafe or make no sense */
 int
 cfg_check(const struct cfg *c, char *err, size_t errlen)
@@ -226,6 +238,8 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 		snprintf(err, errlen, "CLUBOS_CRASH_AT must be journaled, applied or published");
 		return -1;
 	}
+	if (check_allow_list("CLUBOS_METRICS_ALLOW", c->metrics_allow, err, errlen) < 0)
+		return -1;
 	if (strlen(c->run_dir) > 80) {
 		snprintf(err, errlen, "run_dir is too long for a unix socket path");
 		return -1;
@@ -239,6 +253,10 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 	}
 	if (*c->crash_at != '\0') {
 		snprintf(err, errlen, "production refuses CLUBOS_CRASH_AT (a test hook)");
+		return -1;
+	}
+	if (*c->trace_hold_file != '\0') {
+		snprintf(err, errlen, "production refuses CLUBOS_TRACE_HOLD_FILE (a test hook)");
 		return -1;
 	}
 	if (strcmp(c->rate_limit, "off") == 0) {
@@ -364,4 +382,168 @@ cfg_listen_url(const struct cfg *c, const char *name, char *out, size_t cap)
 	if (socket_host(c, name, &port) == NULL)
 		return url_of(c, name, NULL, 0, out, cap);
 	return url_of(c, name, c->bind_addr, port, out, cap);
+}
+
+/*
+ * Live snapshots.  A published configuration is immutable; readers take
+ * a reference (cfg_acquire) for as long as they use it, typically one
+ * request, and a reload publishes a whole new one.  The old one is freed
+ * by whoever drops its last reference, so nothing is ever freed under a
+ * reader.  Taking a reference is one uncontended lock and an increment.
+ */
+struct cfg_snap {
+	struct cfg c; /* first: a const struct cfg * from cfg_acquire is a snapshot */
+	atomic_int refs;
+};
+
+static pthread_mutex_t  cfg_live_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct cfg_snap *cfg_live;
+
+/* cfg_publish - make *c the live configuration; takes its strings (c is
+ * emptied).  c NULL retires the live one.  0, or -1 out of memory. */
+int
+cfg_publish(struct cfg *c)
+{
+	struct cfg_snap *s = NULL, *old;
+
+	if (c != NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return -1;
+		s->c = *c;
+		memset(c, 0, sizeof(*c));
+		atomic_init(&s->refs, 1); /* the live pointer's own reference */
+	}
+	pthread_mutex_lock(&cfg_live_mu);
+	old = cfg_live;
+	cfg_live = s;
+	pthread_mutex_unlock(&cfg_live_mu);
+	if (old != NULL)
+		cfg_release(&old->c);
+	return 0;
+}
+
+/* cfg_acquire - a reference to the live configuration (NULL if none);
+ * give it back with cfg_release */
+const struct cfg *
+cfg_acquire(void)
+{
+	struct cfg_snap *s;
+
+	pthread_mutex_lock(&cfg_live_mu);
+	if ((s = cfg_live) != NULL)
+		atomic_fetch_add(&s->refs, 1);
+	pthread_mutex_unlock(&cfg_live_mu);
+	return s != NULL ? &s->c : NULL;
+}
+
+/* cfg_release - drop a reference from cfg_acquire; the last one frees */
+void
+cfg_release(const struct cfg *c)
+{
+	struct cfg_snap *s;
+
+	if (c == NULL)
+		return;
+	s = (struct cfg_snap *)(uintptr_t)c;
+	if (atomic_fetch_sub(&s->refs, 1) == 1) {
+		cfg_free(&s->c);
+		free(s);
+	}
+}
+
+/*
+ * addr_in - is addr (an IPv4 or IPv6 address, as text) inside one entry
+ * of an allow list ("127.0.0.0/8", "::1", "10.1.2.3")?  -1 when the entry
+ * is not an address or CIDR at all.  An IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d) is matched as the IPv4 address it carries.
+ */
+static int
+addr_in(const char *entry, const char *addr)
+{
+	unsigned char net[16], a[16];
+	char          buf[64], *slash;
+	int           fam, bits, len;
+	long          b;
+
+	snprintf(buf, sizeof(buf), "%s", entry);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	fam = strchr(buf, ':') != NULL ? AF_INET6 : AF_INET;
+	len = fam == AF_INET ? 4 : 16;
+	if (inet_pton(fam, buf, net) != 1)
+		return -1;
+	bits = len * 8;
+	if (slash != NULL) {
+		char *end;
+
+		errno = 0;
+		b = strtol(slash, &end, 10);
+		if (errno != 0 || end == slash || *end != '\0' || b < 0 || b > bits)
+			return -1;
+		bits = (int)b;
+	}
+	if (addr == NULL)
+		return 0;
+	if (strncmp(addr, "::ffff:", 7) == 0 && fam == AF_INET)
+		addr += 7;
+	if (inet_pton(fam, addr, a) != 1)
+		return 0;
+	for (int i = 0; i < bits; i++) {
+		int m = 0x80 >> (i % 8);
+
+		if ((net[i / 8] & m) != (a[i / 8] & m))
+			return 0;
+	}
+	return 1;
+}
+
+/* cfg_addr_allowed - is addr in the comma-separated allow list? */
+bool
+cfg_addr_allowed(const char *list, const char *addr)
+{
+	char        entry[64];
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, ", ");
+
+		if (n > 0 && n < sizeof(entry)) {
+			memcpy(entry, p, n);
+			entry[n] = '\0';
+			if (addr_in(entry, addr) == 1)
+				return true;
+		}
+		p += n;
+		p += strspn(p, ", ");
+	}
+	return false;
+}
+
+/* check_allow_list - every entry an address or a CIDR */
+static int
+check_allow_list(const char *name, const char *list, char *err, size_t errlen)
+{
+	char        entry[64];
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, ", ");
+
+		if (n >= sizeof(entry)) {
+			snprintf(err, errlen, "%s: an entry is too long", name);
+			return -1;
+		}
+		if (n > 0) {
+			memcpy(entry, p, n);
+			entry[n] = '\0';
+			if (addr_in(entry, NULL) < 0) {
+				snprintf(err, errlen, "%s: \"%s\" is not an address or CIDR", name,
+				         entry);
+				return -1;
+			}
+		}
+		p += n;
+		p += strspn(p, ", ");
+	}
+	return 0;
 }

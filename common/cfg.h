@@ -47,17 +47,23 @@ struct cfg {
 	int   jwt_ttl;
 	int   login_concurrency;
 	char *log_dir;
+	char *metrics_allow; /* addresses/CIDRs that may read /metrics without a token */
 	char *migrations_dir;
 	char *openai_api_key;
 	char *openai_base_url;
 	char *pg_dsn;
+	int   pg_connect_timeout_s;
+	int   pg_statement_timeout_ms;
 	int   query_timeout_ms;
 	char *rate_limit;
 	char *redis_host;
 	int   redis_port;
+	int   route_max_inflight; /* router: requests in flight per route */
 	char *router_host;
 	char *run_dir;
 	char *seed_dir;
+	char *trace_hold_file; /* tests only: the trace writer waits while it exists */
+	int   trace_queue_max; /* trace step rows queued at most */
 	char *trusted_proxies;
 	char *web_dir;
 	int   workers;
@@ -69,7 +75,19 @@ void cfg_free(struct cfg *c);
 void cfg_dump(const struct cfg *c, int fd);
 bool cfg_production(const struct cfg *c);
 int  cfg_url(const struct cfg *c, const char *name, char *out, size_t cap);
-int  cfg_listen_url(const struct cfg *c, const char *name, char *out, size_t cap);
+bool cfg_addr_allowed(const char *list, const char *addr);
+
+/*
+ * The live configuration is an immutable snapshot: cfg_publish swaps in a
+ * new one (SIGHUP), cfg_acquire takes a reference to the current one and
+ * cfg_release gives it back; a snapshot is freed when its last reference
+ * goes, never under a reader.  Read settings that may change through one
+ * reference per request.
+ */
+int               cfg_publish(struct cfg *c);
+const struct cfg *cfg_acquire(void);
+void              cfg_release(const struct cfg *c);
+int               cfg_listen_url(const struct cfg *c, const char *name, char *out, size_t cap);
 
 /* The local stack `make up` runs (deploy/env.sh), so clubosctl works from
  * the repository root with no settings at all. */

@@ -14,7 +14,9 @@
 
 #include <sodium.h>
 
+#include "db.h"
 #include "log.h"
+#include "trace.h"
 
 static char daemon_pidfile[512];
 
@@ -113,6 +115,7 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	const char                *cfgfile = NULL, *inst;
 	int                        foreground = 0, check_only = 0, verbose = 0, opt, n = 0;
 	struct cfg                 c;
+	const struct cfg          *boot;
 	char                       err[512];
 	sigset_t                   sigs;
 
@@ -181,37 +184,53 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	snprintf(daemon_pidfile, sizeof(daemon_pidfile), "%s/%s.pid", c.run_dir, inst);
 	if (pidfile_write(daemon_pidfile) < 0)
 		return 1;
-	if (ops->start(&c) < 0) {
+	/* The daemon keeps the snapshot it started with for its whole life
+	 * (sockets, ports, the DSN: what a reload cannot change), so pointers
+	 * taken at start stay valid; requests take the live one each time. */
+	if (cfg_publish(&c) < 0 || (boot = cfg_acquire()) == NULL)
+		fatal("out of memory");
+	db_settings(boot->pg_connect_timeout_s, boot->pg_statement_timeout_ms);
+	trace_limits((size_t)boot->trace_queue_max,
+	             cfg_production(boot) ? NULL : boot->trace_hold_file);
+	if (ops->start(boot) < 0) {
 		log_error("start failed");
 		unlink(daemon_pidfile);
 		return 1;
 	}
-	log_info("started (env %s)", c.env);
+	log_info("started (env %s)", boot->env);
 	for (;;) {
-		int sig;
+		const struct cfg *live;
+		struct cfg        nc;
+		int               sig;
 
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
-		if (sig == SIGHUP) {
-			struct cfg nc;
-
-			if (cfg_load(&nc, cfgfile, err, sizeof(err)) < 0) {
-				log_warn("reload refused: %s", err);
-				continue;
-			}
-			log_info("reloading configuration");
-			if (ops->reload != NULL)
-				ops->reload(&nc);
-			cfg_free(&c);
-			c = nc;
+		if (sig != SIGHUP) {
+			log_info("signal %d: stopping", sig);
+			break;
+		}
+		if (cfg_load(&nc, cfgfile, err, sizeof(err)) < 0 ||
+		    (ops->check != NULL && ops->check(&nc, err, sizeof(err)) < 0)) {
+			log_warn("reload refused: %s", err);
+			cfg_free(&nc);
 			continue;
 		}
-		log_info("signal %d: stopping", sig);
-		break;
+		if (cfg_publish(&nc) < 0) {
+			log_warn("reload refused: out of memory");
+			cfg_free(&nc);
+			continue;
+		}
+		log_info("reloaded the configuration");
+		live = cfg_acquire();
+		db_settings(live->pg_connect_timeout_s, live->pg_statement_timeout_ms);
+		if (ops->reload != NULL)
+			ops->reload(live);
+		cfg_release(live);
 	}
 	ops->stop(DAEMON_STOP_DEADLINE_MS);
 	unlink(daemon_pidfile);
 	log_info("stopped");
-	cfg_free(&c);
+	cfg_release(boot);
+	cfg_publish(NULL);
 	return 0;
 }

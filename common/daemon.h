@@ -7,7 +7,10 @@
  * writes the pid file, starts the daemon, and then waits for signals on the
  * main thread with sigwait(): no work happens inside a signal handler.
  * TERM/INT stop gracefully (in-flight requests finish within a deadline),
- * HUP reloads the configuration.
+ * HUP loads and checks the configuration and publishes it as a new
+ * immutable snapshot (cfg_publish); start() gets the first snapshot, which
+ * stays valid for the daemon's life, and requests read the live one
+ * through cfg_acquire/cfg_release.
  */
 #ifndef CLUBOS_DAEMON_H
 #define CLUBOS_DAEMON_H

@@ -3,6 +3,8 @@
  */
 #include "db.h"
 
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,21 +13,68 @@
 struct db_conn {
 	char   *dsn;
 	PGconn *pg;
+	char    sqlstate[6]; /* of the last failed statement; "" when none */
 };
 
-/* db_connect - (re)open the connection; 0 on success */
+/* Applied to every connection opened from now on (db_settings). */
+static atomic_int db_connect_timeout_s = DB_CONNECT_TIMEOUT_S;
+static atomic_int db_statement_timeout_ms = DB_STATEMENT_TIMEOUT_MS;
+
+/* db_settings - the timeouts of connections opened from now on */
+void
+db_settings(int connect_timeout_s, int statement_timeout_ms)
+{
+	atomic_store(&db_connect_timeout_s, connect_timeout_s);
+	atomic_store(&db_statement_timeout_ms, statement_timeout_ms);
+}
+
+/* set_state - remember why the last statement failed */
+static void
+set_state(db_conn *db, const PGresult *r)
+{
+	const char *st = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", st != NULL ? st : "");
+}
+
+/*
+ * db_connect - (re)open the connection; 0 on success.  The DSN comes
+ * first and our connect_timeout after it, so ours wins; the session's
+ * statement timeout and time zone are set once, with parameters.
+ */
 static int
 db_connect(db_conn *db)
 {
+	static const char *const keys[] = {"dbname", "connect_timeout", NULL};
+	const char              *vals[3];
+	char                     cto[16], sto[16];
+	PGresult                *r;
+
 	if (db->pg != NULL)
 		PQfinish(db->pg);
-	db->pg = PQconnectdb(db->dsn);
+	snprintf(cto, sizeof(cto), "%d", atomic_load(&db_connect_timeout_s));
+	snprintf(sto, sizeof(sto), "%d", atomic_load(&db_statement_timeout_ms));
+	vals[0] = db->dsn;
+	vals[1] = cto;
+	vals[2] = NULL;
+	db->pg = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(db->pg) != CONNECTION_OK) {
 		log_warn("db: connect failed: %s", PQerrorMessage(db->pg));
 		return -1;
 	}
-	/* Every timestamp the daemons read or write is UTC. */
-	PQclear(PQexec(db->pg, "SET TIME ZONE 'UTC'"));
+	/* Every timestamp the daemons read or write is UTC, and no statement
+	 * holds a connection (and the request behind it) for ever. */
+	{
+		const char *p[] = {sto};
+
+		r = PQexecParams(db->pg,
+		                 "SELECT set_config('TimeZone', 'UTC', false), "
+		                 "set_config('statement_timeout', $1, false)",
+		                 1, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			log_warn("db: session settings: %s", PQresultErrorMessage(r));
+		PQclear(r);
+	}
 	return 0;
 }
 
@@ -81,12 +130,14 @@ db_exec(db_conn *db, const char *sql, int n, const char *const *params)
 	PGresult      *r;
 	ExecStatusType st;
 
+	db->sqlstate[0] = '\0';
 	if (!db_ok(db))
 		return NULL;
 	r = PQexecParams(db->pg, sql, n, NULL, params, NULL, NULL, 0);
 	st = PQresultStatus(r);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
+	set_state(db, r);
 	log_warn("db: %s", PQresultErrorMessage(r));
 	PQclear(r);
 	return NULL;
@@ -104,16 +155,72 @@ db_cmd(db_conn *db, const char *sql, int n, const char *const *params)
 	return 0;
 }
 
+/* db_begin - start a transaction; 0 or -1 */
 int
 db_begin(db_conn *db)
 {
 	return db_cmd(db, "BEGIN", 0, NULL);
 }
 
+/*
+ * db_commit - commit; 0 only when the server really committed.  COMMIT
+ * of a transaction that failed part-way "succeeds" with the command tag
+ * ROLLBACK: that is a failure here (SQLSTATE 40000, transaction rollback).
+ */
 int
 db_commit(db_conn *db)
 {
-	return db_cmd(db, "COMMIT", 0, NULL);
+	PGresult *r = db_exec(db, "COMMIT", 0, NULL);
+	int       rc = 0;
+
+	if (r == NULL)
+		return -1;
+	if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+		log_warn("db: COMMIT answered %s: nothing was stored", PQcmdStatus(r));
+		snprintf(db->sqlstate, sizeof(db->sqlstate), "40000");
+		rc = -1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* db_sqlstate - the SQLSTATE of the last failure; "" when the connection failed */
+const char *
+db_sqlstate(const db_conn *db)
+{
+	return db != NULL ? db->sqlstate : "";
+}
+
+/*
+ * db_error_status - what the last failure means to an HTTP caller: 400
+ * when the input was at fault (class 22, data exception), 409 when it
+ * conflicts with what is stored (class 23, integrity constraint), 503 when
+ * the database is down, slow or failing.  *code and *message are in the
+ * contract's shape.
+ */
+int
+db_error_status(const db_conn *db, const char **code, const char **message)
+{
+	const char *st = db_sqlstate(db);
+
+	if (strncmp(st, "22", 2) == 0) {
+		*code = "invalid_value";
+		*message = "a value was not accepted: check the text and numbers sent";
+		return 400;
+	}
+	if (strncmp(st, "23", 2) == 0) {
+		*code = "conflict";
+		*message = "the change conflicts with what is already stored";
+		return 409;
+	}
+	if (strcmp(st, "57014") == 0) {
+		*code = "database_timeout";
+		*message = "the database took too long to answer";
+		return 503;
+	}
+	*code = "database_unavailable";
+	*message = "the database is not answering";
+	return 503;
 }
 
 /* db_rollback - abandon the transaction; quiet if there is none */

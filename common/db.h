@@ -5,7 +5,8 @@
  * parameters (PQexecParams), never spliced into SQL text.  A connection
  * found broken before a statement is sent is re-opened once; a statement
  * whose connection broke mid-way is reported as failed, not retried, so a
- * write is never applied twice by accident.
+ * write is never applied twice by accident.  db_commit fails when the
+ * server rolled the transaction back instead.
  */
 #ifndef CLUBOS_DB_H
 #define CLUBOS_DB_H
@@ -15,6 +16,13 @@
 
 typedef struct db_conn db_conn;
 
+/* Every connection gets a connect timeout (seconds) and a statement
+ * timeout (milliseconds; 0 = none); db_settings changes them for the
+ * connections opened after it. */
+#define DB_CONNECT_TIMEOUT_S 3
+#define DB_STATEMENT_TIMEOUT_MS 10000
+
+void      db_settings(int connect_timeout_s, int statement_timeout_ms);
 db_conn  *db_open(const char *dsn);
 void      db_close(db_conn *db);
 bool      db_ok(db_conn *db);
@@ -24,6 +32,11 @@ int       db_begin(db_conn *db);
 int       db_commit(db_conn *db);
 void      db_rollback(db_conn *db);
 PGconn   *db_pg(db_conn *db);
+
+/* The last failure: its SQLSTATE, and what it means to an HTTP caller
+ * (400 input at fault, 409 conflict, 503 the database). */
+const char *db_sqlstate(const db_conn *db);
+int         db_error_status(const db_conn *db, const char **code, const char **message);
 
 /* Shorthand for result access. */
 #define db_val(r, row, col) PQgetvalue((r), (row), (col))

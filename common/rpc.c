@@ -47,6 +47,15 @@ struct rpc_server {
 struct rpc_client {
 	nng_socket sock;
 	atomic_int peers;
+	int64_t    opened_us; /* a new client waits a moment for its first peer */
+};
+
+/* One call in flight: the aio's callback wakes the caller, who waits in
+ * slices so that it can give up as soon as the last peer goes away. */
+struct rpc_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	bool            done;
 };
 
 /* rpc_reply_clear - free a reply's body */
@@ -155,6 +164,28 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * rpc_dial - dial url and keep dialling for as long as the socket lives.
+ * The reconnect times are set on the dialer itself, so they hold whatever
+ * the socket's defaults are; the first attempt does not block, and a peer
+ * that is not there yet (or restarts later) is retried every
+ * RPC_RECONN_MIN_MS, backing off to RPC_RECONN_MAX_MS.
+ */
+static int
+rpc_dial(nng_socket sock, const char *url)
+{
+	nng_dialer d;
+	int        rv;
+
+	if ((rv = nng_dialer_create(&d, sock, url)) != 0)
+		return rv;
+	nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, RPC_RECONN_MIN_MS);
+	nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, RPC_RECONN_MAX_MS);
+	if ((rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0)
+		nng_dialer_close(d);
+	return rv;
+}
+
 /* rpc_server_start - open a REP socket and start nworkers threads */
 rpc_server *
 rpc_server_start(const char *url, bool listen, int nworkers, const struct rpc_server_ops *ops)
@@ -173,10 +204,7 @@ rpc_server_start(const char *url, bool listen, int nworkers, const struct rpc_se
 		goto fail;
 	}
 	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, ENV_MAX_MSG);
-	nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 50);
-	nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 1000);
-	rv = listen ? nng_listen(s->sock, url, NULL, 0)
-	            : nng_dial(s->sock, url, NULL, NNG_FLAG_NONBLOCK);
+	rv = listen ? nng_listen(s->sock, url, NULL, 0) : rpc_dial(s->sock, url);
 	if (rv != 0) {
 		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url, nng_strerror(rv));
 		nng_close(s->sock);
@@ -270,12 +298,10 @@ rpc_client_open(const char *url, bool listen)
 	}
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, ENV_MAX_MSG);
 	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
-	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, peer_event, c);
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, peer_event, c);
-	rv = listen ? nng_listen(c->sock, url, NULL, 0)
-	            : nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK);
+	c->opened_us = env_mono_us();
+	rv = listen ? nng_listen(c->sock, url, NULL, 0) : rpc_dial(c->sock, url);
 	if (rv != 0) {
 		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url, nng_strerror(rv));
 		nng_close(c->sock);
@@ -302,59 +328,186 @@ rpc_client_peers(const rpc_client *c)
 	return atomic_load(&((rpc_client *)(uintptr_t)c)->peers);
 }
 
+/* call_done - aio callback: wake the caller */
+static void
+call_done(void *arg)
+{
+	struct rpc_wait *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * call_wait - wait for the aio to finish.  Returns 0 when it finished,
+ * RPC_ENOPEER when the client had no peer for a whole slice (the aio is
+ * then cancelled and finished).  A new client is given RPC_CONNECT_GRACE_MS
+ * from its opening to find its first peer.
+ */
+static int
+call_wait(rpc_client *c, nng_aio *aio, struct rpc_wait *w)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->done) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += (long)RPC_PEER_CHECK_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+		if (w->done)
+			break;
+		if (rpc_client_peers(c) == 0 &&
+		    env_mono_us() - c->opened_us >= (int64_t)RPC_CONNECT_GRACE_MS * 1000) {
+			ret = RPC_ENOPEER;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (ret != 0) {
+		nng_aio_cancel(aio);
+		nng_aio_wait(aio);
+	}
+	return ret;
+}
+
+/* wait_for_peer - a client still within its grace waits for a first peer */
+static bool
+wait_for_peer(rpc_client *c, uint64_t deadline_ms)
+{
+	while (rpc_client_peers(c) == 0) {
+		if (env_mono_us() - c->opened_us >= (int64_t)RPC_CONNECT_GRACE_MS * 1000 ||
+		    env_now_ms() >= deadline_ms)
+			return false;
+		nng_msleep(5);
+	}
+	return true;
+}
+
+/* call_init - the lock and condition a call waits on */
+static void
+call_init(struct rpc_wait *w)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	w->done = false;
+}
+
+/* call_fini - undo call_init */
+static void
+call_fini(struct rpc_wait *w)
+{
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+}
+
+/* call_error - what a failed nng operation means to the caller */
+static int
+call_error(rpc_client *c, int rv)
+{
+	if (rpc_client_peers(c) == 0 && (rv == NNG_ETIMEDOUT || rv == NNG_ECONNRESET))
+		return RPC_ENOPEER;
+	return rv == NNG_ETIMEDOUT ? RPC_ETIMEDOUT : -1;
+}
+
+/*
+ * call_once - send m (taken) and wait for the reply on ctx.  Returns 0
+ * with *out set, RPC_ENOPEER, RPC_ETIMEDOUT, RPC_ERETRY when the peer that
+ * had the request went away (nng answers ECONNRESET) while others remain,
+ * or -1.
+ */
+#define RPC_ERETRY (-100)
+static int
+call_once(rpc_client *c, nng_ctx ctx, nng_aio *aio, struct rpc_wait *w, nng_msg *m,
+          uint64_t deadline_ms, nng_msg **out)
+{
+	uint64_t now = env_now_ms();
+	int      rv, ret;
+
+	w->done = false;
+	nng_aio_set_timeout(aio, now < deadline_ms ? (nng_duration)(deadline_ms - now) : 1);
+	nng_aio_set_msg(aio, m);
+	nng_ctx_send(ctx, aio);
+	if ((ret = call_wait(c, aio, w)) != 0 || (rv = nng_aio_result(aio)) != 0) {
+		nng_msg_free(m);
+		return ret != 0 ? ret : call_error(c, rv);
+	}
+	w->done = false;
+	now = env_now_ms();
+	nng_aio_set_timeout(aio, now < deadline_ms ? (nng_duration)(deadline_ms - now) : 1);
+	nng_ctx_recv(ctx, aio);
+	if ((ret = call_wait(c, aio, w)) != 0)
+		return ret;
+	if ((rv = nng_aio_result(aio)) != 0) {
+		if (rv == NNG_ECONNRESET && rpc_client_peers(c) > 0)
+			return RPC_ERETRY;
+		return call_error(c, rv);
+	}
+	*out = nng_aio_get_msg(aio);
+	return 0;
+}
+
 /*
  * rpc_call - one request and its reply before deadline_ms (epoch ms).
  * Returns 0 with *rep filled (rep->status may be an error code),
- * RPC_ETIMEDOUT when the deadline passed, RPC_ENOPEER when nobody is
- * connected, RPC_ERESET when the peer that had the request went away before
- * answering (it may or may not have acted on it), -1 on other failures.
+ * RPC_ETIMEDOUT when the deadline passed, RPC_ENOPEER at once when nobody
+ * is connected (or the last peer went away while we waited), -1 on other
+ * failures.  A request whose peer went away while others remain is sent
+ * again, once, within the same deadline; never on a timer.
  */
 int
 rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms, const char *body,
          size_t len, struct rpc_reply *rep)
 {
-	struct env_hdr h = {.version = ENV_VERSION, .op = (uint8_t)op};
-	nng_ctx        ctx;
-	nng_aio       *aio = NULL;
-	nng_msg       *m = NULL;
-	uint64_t       now = env_now_ms();
-	const char    *rbody, *why;
-	size_t         rlen;
-	int            rv, ret = -1;
+	struct env_hdr  h = {.version = ENV_VERSION, .op = (uint8_t)op};
+	struct rpc_wait w;
+	nng_ctx         ctx;
+	nng_aio        *aio = NULL;
+	nng_msg        *m = NULL;
+	const char     *rbody, *why;
+	size_t          rlen;
+	int             ret = -1;
 
 	memset(rep, 0, sizeof(*rep));
-	if (now >= deadline_ms)
+	if (env_now_ms() >= deadline_ms)
 		return RPC_ETIMEDOUT;
+	if (!wait_for_peer(c, deadline_ms))
+		return rpc_client_peers(c) == 0 ? RPC_ENOPEER : RPC_ETIMEDOUT;
 	h.deadline_ms = deadline_ms;
 	snprintf(h.trace_id, sizeof(h.trace_id), "%s", trace_id ? trace_id : "");
-	if (env_encode(&m, &h, body, len) < 0)
+	if (nng_ctx_open(&ctx, c->sock) != 0)
 		return -1;
-	if (nng_ctx_open(&ctx, c->sock) != 0) {
-		nng_msg_free(m);
-		return -1;
-	}
-	if (nng_aio_alloc(&aio, NULL, NULL) != 0)
+	call_init(&w);
+	if (nng_aio_alloc(&aio, call_done, &w) != 0)
 		goto out;
-	nng_aio_set_timeout(aio, (nng_duration)(deadline_ms - now));
-	nng_aio_set_msg(aio, m);
-	nng_ctx_send(ctx, aio);
-	nng_aio_wait(aio);
-	if ((rv = nng_aio_result(aio)) != 0) {
-		nng_msg_free(m);
-		ret = rv == NNG_ETIMEDOUT ? RPC_ETIMEDOUT : -1;
-		goto out;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		nng_msg *req;
+
+		if (env_encode(&req, &h, body, len) < 0) {
+			ret = -1;
+			goto out;
+		}
+		if ((ret = call_once(c, ctx, aio, &w, req, deadline_ms, &m)) != RPC_ERETRY)
+			break;
+		log_msg(LOG_WARN, trace_id, "rpc: peer went away with the request; sending again");
 	}
-	now = env_now_ms();
-	nng_aio_set_timeout(aio, now < deadline_ms ? (nng_duration)(deadline_ms - now) : 1);
-	nng_ctx_recv(ctx, aio);
-	nng_aio_wait(aio);
-	if ((rv = nng_aio_result(aio)) != 0) {
-		ret = rv == NNG_ETIMEDOUT ? RPC_ETIMEDOUT : rv == NNG_ECONNRESET ? RPC_ERESET : -1;
-		if (ret == RPC_ETIMEDOUT && rpc_client_peers(c) == 0)
-			ret = RPC_ENOPEER;
+	if (ret == RPC_ERETRY)
+		ret = -1;
+	if (ret != 0)
 		goto out;
-	}
-	m = nng_aio_get_msg(aio);
+	ret = -1;
 	if (env_decode(m, &h, &rbody, &rlen, &why) < 0) {
 		log_msg(LOG_WARN, trace_id, "rpc: undecodable reply: %s", why);
 		nng_msg_free(m);
@@ -372,5 +525,6 @@ rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms, cons
 out:
 	nng_aio_free(aio);
 	nng_ctx_close(ctx);
+	call_fini(&w);
 	return ret;
 }

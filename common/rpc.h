@@ -8,10 +8,12 @@
  * that does not decode, or whose deadline has passed, gets an error reply.
  *
  * Client: a REQ socket; every call has a deadline and a bounded reply size.
- * A request is never re-sent by the socket (not on a timer, not when its
- * peer dies): a call whose peer went away fails with RPC_ERESET, and the
- * caller decides whether asking again is safe (the knowledge owner, say,
- * makes a change once per request id however often it is asked).
+ * Requests are re-sent only when the peer that had one goes away while
+ * others remain (a worker died), once, never on a timer, so a slow worker is
+ * not asked twice.  With no peer at all a call fails at once (RPC_ENOPEER)
+ * instead of waiting out its deadline; so does a call whose last peer went
+ * away holding it, and the caller decides whether asking again is safe (the
+ * knowledge owner makes a change once per request id, however often asked).
  */
 #ifndef CLUBOS_RPC_H
 #define CLUBOS_RPC_H
@@ -61,6 +63,18 @@ int  rpc_reply_error(struct rpc_reply *rep, uint16_t status, const char *code, c
 
 #define RPC_ETIMEDOUT (-2)
 #define RPC_ENOPEER (-3)
-#define RPC_ERESET (-4)
+
+/*
+ * Fail fast: a call with no connected peer fails at once with RPC_ENOPEER,
+ * and a call whose last peer goes away while it waits fails within
+ * RPC_PEER_CHECK_MS.  A client gets RPC_CONNECT_GRACE_MS after it is opened
+ * to find its first peer (so a call right after opening does not fail).
+ * Dialers retry from RPC_RECONN_MIN_MS up to RPC_RECONN_MAX_MS apart, for
+ * as long as the socket lives.
+ */
+#define RPC_PEER_CHECK_MS 20
+#define RPC_CONNECT_GRACE_MS 500
+#define RPC_RECONN_MIN_MS 50
+#define RPC_RECONN_MAX_MS 500
 
 #endif

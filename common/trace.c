@@ -6,8 +6,17 @@
  * bus message and one queue entry per daemon per request, not one per step.
  * The writer thread wakes every TRACE_FLUSH_MS (or when a batch is full, or
  * on trace_flush), turns what is queued into rows and sends each table's
- * with one COPY, in one transaction.  Its session commits asynchronously: a crash may lose the last
- * moments of traces, never an answer or an action.
+ * with one COPY, each in its own transaction, summaries first.  Its session
+ * commits asynchronously: a crash may lose the last moments of traces,
+ * never an answer or an action.
+ *
+ * One bad row never costs a batch: text is made valid UTF-8 on the way in
+ * (an invalid byte becomes U+FFFD), and a COPY that fails anyway is done
+ * again row by row, so only the row at fault is lost (and counted).
+ * Summaries, which feedback refers to, have their own queue: steps never
+ * crowd them out, and a summary that finds even that queue full is kept
+ * in a small ring from which the feedback handler can store it itself
+ * (trace_summary_claim, trace_summary_store).
  */
 #include "trace.h"
 
@@ -26,10 +35,12 @@
 #include "log.h"
 #include "util.h"
 
-/* Rows queued at most; summaries (what feedback refers to) may use a
- * reserve beyond it that steps may not, so under overload steps go first. */
+/* Step rows queued at most (trace_limits may lower it in tests), and
+ * summaries queued at most; summaries beyond that wait in a ring of the
+ * last TRACE_RING, for feedback to claim. */
 #define TRACE_QUEUE_MAX 20000
-#define TRACE_SUMMARY_RESERVE 10000
+#define TRACE_SUMMARY_MAX 10000
+#define TRACE_RING 1024
 #define TRACE_BATCH 500
 /* Small, frequent batches: the database's work comes in short bursts
  * that delay the requests beside them less (p99 of cache hits at 2,000
@@ -47,20 +58,32 @@ struct trace_rec {
 static __thread cJSON *tls_steps;
 static __thread char   tls_tid[33];
 
+/* A queue of records and the rows they hold. */
+struct trace_list {
+	struct trace_rec *head, *tail;
+	size_t            len;
+};
+
 static struct {
 	pthread_mutex_t       mu;
 	pthread_cond_t        cv, done_cv;
-	struct trace_rec     *head, *tail;
-	size_t                len;
+	struct trace_list     steps, sums;
+	size_t                steps_max, sums_max;
+	cJSON                *ring[TRACE_RING]; /* summaries no queue could take */
+	unsigned              ring_next;
 	uint64_t              enq, written; /* sequence numbers, for trace_flush */
 	bool                  running, stop, flush_now;
 	pthread_t             thr;
 	char                  daemon[48];
 	char                 *dsn;
+	char                  hold_file[256];        /* tests: the writer waits while it exists */
 	atomic_uint_least64_t dropped, dropped_sums; /* rows: steps; summaries */
+	atomic_uint_least64_t bad_rows;              /* rows the database refused */
 } tq = {.mu = PTHREAD_MUTEX_INITIALIZER,
         .cv = PTHREAD_COND_INITIALIZER,
-        .done_cv = PTHREAD_COND_INITIALIZER};
+        .done_cv = PTHREAD_COND_INITIALIZER,
+        .steps_max = TRACE_QUEUE_MAX,
+        .sums_max = TRACE_SUMMARY_MAX};
 
 /* The columns the writer fills, and how a JSON member becomes one. */
 enum col_kind { COL_TEXT, COL_INT, COL_FLOAT, COL_JSON, COL_TIME };
@@ -118,14 +141,54 @@ cb_put(struct copybuf *b, const char *s, size_t n)
 	b->len += n;
 }
 
-/* cb_text - append a value, escaping what COPY's text format reserves */
-static void
-cb_text(struct copybuf *b, const char *s)
+/*
+ * utf8_len - the length of the valid UTF-8 sequence at s (at most n
+ * bytes), or 0 when it is not one (overlong, surrogate, beyond U+10FFFF,
+ * cut short).
+ */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
 {
-	const char *run = s;
+	size_t   len;
+	uint32_t cp;
 
-	for (; *s; s++) {
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/*
+ * cb_text - append a value: escape what COPY's text format reserves, and
+ * replace every byte that is not valid UTF-8 with U+FFFD, so no value can
+ * make the server refuse the batch.
+ */
+static void
+cb_text(struct copybuf *b, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str, *run = s;
+	size_t               n = strlen(str);
+
+	while (n > 0) {
 		const char *esc = NULL;
+		size_t      len = utf8_len(s, n);
 
 		switch (*s) {
 		case '\\':
@@ -141,13 +204,22 @@ cb_text(struct copybuf *b, const char *s)
 			esc = "\\r";
 			break;
 		default:
+			if (len == 0)
+				esc = "\xef\xbf\xbd";
+			break;
+		}
+		if (esc == NULL) {
+			s += len;
+			n -= len;
 			continue;
 		}
-		cb_put(b, run, (size_t)(s - run));
-		cb_put(b, esc, 2);
-		run = s + 1;
+		cb_put(b, (const char *)run, (size_t)(s - run));
+		cb_put(b, esc, strlen(esc));
+		s++;
+		n--;
+		run = s;
 	}
-	cb_put(b, run, (size_t)(s - run));
+	cb_put(b, (const char *)run, (size_t)(s - run));
 }
 
 /* cb_row - one object as a row of the columns */
@@ -228,7 +300,113 @@ copy_rows(db_conn *db, const char *sql, const struct copybuf *b)
 	return rc;
 }
 
-/* writer_main - drain the queue into PostgreSQL */
+/*
+ * copy_one_by_one - the batch failed: COPY each row alone (rows end in a
+ * newline; newlines inside values are escaped), so only rows the server
+ * refuses are lost.  Returns the number refused.
+ */
+static size_t
+copy_one_by_one(db_conn *db, const char *sql, const struct copybuf *b)
+{
+	size_t bad = 0;
+
+	for (size_t at = 0; at < b->len;) {
+		const char    *nl = memchr(b->p + at, '\n', b->len - at);
+		size_t         end = nl != NULL ? (size_t)(nl - b->p) + 1 : b->len;
+		struct copybuf row = {.p = b->p + at, .len = end - at, .cap = end - at};
+
+		if (copy_rows(db, sql, &row) < 0)
+			bad++;
+		at = end;
+	}
+	return bad;
+}
+
+/* store - one table's rows in one transaction; row by row if that fails */
+static void
+store(db_conn *db, const char *sql, const struct copybuf *b, size_t recs)
+{
+	size_t bad;
+
+	if (b->len == 0)
+		return;
+	if (db != NULL && db_begin(db) == 0 &&
+	    db_cmd(db, "SET LOCAL synchronous_commit TO off", 0, NULL) == 0 &&
+	    copy_rows(db, sql, b) == 0 && db_commit(db) == 0)
+		return;
+	if (db != NULL)
+		db_rollback(db);
+	if (db == NULL || b->oom || !db_ok(db)) {
+		log_warn("trace: %zu records not stored (database unavailable)", recs);
+		return;
+	}
+	bad = copy_one_by_one(db, sql, b);
+	atomic_fetch_add(&tq.bad_rows, bad);
+	log_warn("trace: a batch failed; stored row by row, %zu row(s) refused", bad);
+}
+
+/* held - tests only: the writer waits while the hold file exists */
+static bool
+held(void)
+{
+	return tq.hold_file[0] != '\0' && access(tq.hold_file, F_OK) == 0;
+}
+
+/* list_take - the whole list, leaving it empty */
+static struct trace_rec *
+list_take(struct trace_list *l)
+{
+	struct trace_rec *r = l->head;
+
+	l->head = l->tail = NULL;
+	l->len = 0;
+	return r;
+}
+
+/* to_rows - a list of records as COPY rows; frees the records */
+static void
+to_rows(struct trace_rec *r, struct copybuf *sums, struct copybuf *steps)
+{
+	for (struct trace_rec *nx; r != NULL; r = nx) {
+		const cJSON *it;
+
+		nx = r->next;
+		if (r->summary)
+			cb_row(sums, r->obj, sum_cols, sizeof(sum_cols) / sizeof(sum_cols[0]));
+		else
+			cJSON_ArrayForEach(it, r->obj)
+			    cb_row(steps, it, step_cols, sizeof(step_cols) / sizeof(step_cols[0]));
+		cJSON_Delete(r->obj);
+		free(r);
+	}
+}
+
+/* ring_drain - move summaries kept in the ring back to their queue, as
+ * far as it has room (the lock held) */
+static void
+ring_drain(void)
+{
+	for (unsigned i = 0; i < TRACE_RING && tq.sums.len < tq.sums_max; i++) {
+		struct trace_rec *r;
+
+		if (tq.ring[i] == NULL || (r = malloc(sizeof(*r))) == NULL)
+			continue;
+		r->next = NULL;
+		r->summary = true;
+		r->obj = tq.ring[i];
+		r->n = 1;
+		tq.ring[i] = NULL;
+		if (tq.sums.tail != NULL)
+			tq.sums.tail->next = r;
+		else
+			tq.sums.head = r;
+		tq.sums.tail = r;
+		tq.sums.len++;
+		tq.enq++;
+	}
+}
+
+/* writer_main - drain the queues into PostgreSQL */
 static void *
 writer_main(void *arg)
 {
@@ -238,11 +416,12 @@ writer_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&tq.mu);
 	for (;;) {
-		struct trace_rec *batch;
-		size_t            n = 0;
+		struct trace_rec *sb, *stb;
+		size_t            n, ns;
 
 		/* Sleep a tick unless a batch is full or someone waits. */
-		if (tq.len < TRACE_BATCH && !tq.flush_now && !tq.stop) {
+		if ((tq.steps.len + tq.sums.len < TRACE_BATCH && !tq.flush_now && !tq.stop) ||
+		    (held() && !tq.stop)) {
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -252,41 +431,29 @@ writer_main(void *arg)
 				ts.tv_nsec -= 1000000000L;
 			}
 			pthread_cond_timedwait(&tq.cv, &tq.mu, &ts);
+			if (held() && !tq.stop)
+				continue;
 		}
 		tq.flush_now = false;
-		if (tq.head == NULL && !tq.stop)
+		/* Summaries kept aside under load go now, while there is room. */
+		ring_drain();
+		if (tq.steps.head == NULL && tq.sums.head == NULL) {
+			if (tq.stop)
+				break;
 			continue;
-		if (tq.head == NULL && tq.stop)
-			break;
+		}
 		/* Take everything queued so far. */
-		batch = tq.head;
-		n = tq.len;
-		tq.head = tq.tail = NULL;
-		tq.len = 0;
+		ns = tq.sums.len;
+		n = ns + tq.steps.len;
+		sb = list_take(&tq.sums);
+		stb = list_take(&tq.steps);
 		pthread_mutex_unlock(&tq.mu);
 
-		for (struct trace_rec *r = batch, *nx; r != NULL; r = nx) {
-			const cJSON *it;
-
-			nx = r->next;
-			if (r->summary)
-				cb_row(&sums, r->obj, sum_cols,
-				       sizeof(sum_cols) / sizeof(sum_cols[0]));
-			else
-				cJSON_ArrayForEach(it, r->obj)
-				    cb_row(&steps, it, step_cols,
-				           sizeof(step_cols) / sizeof(step_cols[0]));
-			cJSON_Delete(r->obj);
-			free(r);
-		}
-		if (db == NULL || db_begin(db) < 0 ||
-		    db_cmd(db, "SET LOCAL synchronous_commit TO off", 0, NULL) < 0 ||
-		    copy_rows(db, sum_copy, &sums) < 0 || copy_rows(db, step_copy, &steps) < 0 ||
-		    db_commit(db) < 0) {
-			if (db != NULL)
-				db_rollback(db);
-			log_warn("trace: batch of %zu records not stored", n);
-		}
+		to_rows(sb, &sums, &steps);
+		to_rows(stb, &sums, &steps);
+		/* Summaries first and on their own: a bad step never costs one. */
+		store(db, sum_copy, &sums, ns);
+		store(db, step_copy, &steps, n - ns);
 		sums.len = steps.len = 0;
 		sums.oom = steps.oom = false;
 
@@ -299,6 +466,19 @@ writer_main(void *arg)
 	free(steps.p);
 	db_close(db);
 	return NULL;
+}
+
+/* trace_limits - step rows queued at most (0: the default) and, outside
+ * production only, a file whose existence holds the writer back (tests) */
+void
+trace_limits(size_t queue_max, const char *hold_file)
+{
+	pthread_mutex_lock(&tq.mu);
+	tq.steps_max = queue_max > 0 ? queue_max : TRACE_QUEUE_MAX;
+	tq.sums_max =
+	    queue_max > 0 && queue_max < TRACE_SUMMARY_MAX ? queue_max : TRACE_SUMMARY_MAX;
+	snprintf(tq.hold_file, sizeof(tq.hold_file), "%s", hold_file != NULL ? hold_file : "");
+	pthread_mutex_unlock(&tq.mu);
 }
 
 /* trace_init - start the writer (pg_dsn NULL: publish only) */
@@ -329,6 +509,10 @@ trace_shutdown(void)
 	pthread_mutex_unlock(&tq.mu);
 	pthread_join(tq.thr, NULL);
 	tq.running = false;
+	for (unsigned i = 0; i < TRACE_RING; i++) {
+		cJSON_Delete(tq.ring[i]);
+		tq.ring[i] = NULL;
+	}
 	free(tq.dsn);
 	tq.dsn = NULL;
 }
@@ -340,11 +524,26 @@ trace_new_id(char out[33])
 	util_random_hex(out, 16);
 }
 
+/* ring_keep - a summary no queue could take waits here for feedback;
+ * the oldest one makes room (and is counted as dropped) */
+static void
+ring_keep(cJSON *obj)
+{
+	unsigned i = tq.ring_next++ % TRACE_RING;
+
+	if (tq.ring[i] != NULL) {
+		cJSON_Delete(tq.ring[i]);
+		atomic_fetch_add(&tq.dropped_sums, 1);
+	}
+	tq.ring[i] = obj;
+}
+
 /* enqueue - hand a record to the writer; takes ownership of obj */
 static void
 enqueue(cJSON *obj, bool summary, size_t rows)
 {
-	struct trace_rec *r;
+	struct trace_list *l = summary ? &tq.sums : &tq.steps;
+	struct trace_rec  *r;
 
 	if (!tq.running) {
 		cJSON_Delete(obj);
@@ -360,23 +559,109 @@ enqueue(cJSON *obj, bool summary, size_t rows)
 	r->obj = obj;
 	r->n = rows;
 	pthread_mutex_lock(&tq.mu);
-	if (tq.len + rows > TRACE_QUEUE_MAX + (summary ? TRACE_SUMMARY_RESERVE : 0)) {
-		pthread_mutex_unlock(&tq.mu);
-		cJSON_Delete(obj);
+	if (l->len + rows > (summary ? tq.sums_max : tq.steps_max)) {
 		free(r);
-		atomic_fetch_add(summary ? &tq.dropped_sums : &tq.dropped, rows);
+		if (summary)
+			ring_keep(obj);
+		else
+			cJSON_Delete(obj);
+		pthread_mutex_unlock(&tq.mu);
+		if (!summary)
+			atomic_fetch_add(&tq.dropped, rows);
 		return;
 	}
-	if (tq.tail != NULL)
-		tq.tail->next = r;
+	if (l->tail != NULL)
+		l->tail->next = r;
 	else
-		tq.head = r;
-	tq.tail = r;
-	tq.len += rows;
+		l->head = r;
+	l->tail = r;
+	l->len += rows;
 	tq.enq += rows;
-	if (tq.len >= TRACE_BATCH)
+	if (tq.steps.len + tq.sums.len >= TRACE_BATCH)
 		pthread_cond_signal(&tq.cv);
 	pthread_mutex_unlock(&tq.mu);
+}
+
+/* same_trace - is obj the summary of trace_id? */
+static bool
+same_trace(const cJSON *obj, const char *trace_id)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "trace_id");
+
+	return cJSON_IsString(t) && strcmp(t->valuestring, trace_id) == 0;
+}
+
+/*
+ * trace_summary_claim - take trace_id's summary back from the writer when
+ * it is still queued or was kept in the ring: the caller stores it
+ * (trace_summary_store) and owns it.  NULL when the writer has it or
+ * never had it.
+ */
+cJSON *
+trace_summary_claim(const char *trace_id)
+{
+	cJSON *found = NULL;
+
+	pthread_mutex_lock(&tq.mu);
+	for (struct trace_rec **pp = &tq.sums.head, *r; (r = *pp) != NULL; pp = &r->next)
+		if (same_trace(r->obj, trace_id)) {
+			*pp = r->next;
+			if (tq.sums.tail == r) {
+				struct trace_rec *t = tq.sums.head;
+
+				while (t != NULL && t->next != NULL)
+					t = t->next;
+				tq.sums.tail = t;
+			}
+			tq.sums.len -= r->n;
+			tq.written += r->n; /* no longer the writer's to wait for */
+			found = r->obj;
+			free(r);
+			break;
+		}
+	for (unsigned i = 0; found == NULL && i < TRACE_RING; i++)
+		if (tq.ring[i] != NULL && same_trace(tq.ring[i], trace_id)) {
+			found = tq.ring[i];
+			tq.ring[i] = NULL;
+		}
+	pthread_mutex_unlock(&tq.mu);
+	return found;
+}
+
+/*
+ * trace_summary_store - store a claimed summary on the caller's
+ * connection, with parameters; ON CONFLICT keeps a row the writer stored
+ * meanwhile.  0 or -1.
+ */
+int
+trace_summary_store(db_conn *db, const cJSON *sum)
+{
+	enum { NCOL = sizeof(sum_cols) / sizeof(sum_cols[0]) };
+	char        nums[NCOL][32];
+	const char *p[NCOL];
+
+	for (size_t i = 0; i < NCOL; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(sum, sum_cols[i].member);
+
+		p[i] = NULL;
+		if (sum_cols[i].kind == COL_TEXT)
+			p[i] = cJSON_IsString(v) ? v->valuestring : NULL;
+		else if (cJSON_IsNumber(v) && sum_cols[i].kind == COL_FLOAT)
+			p[i] =
+			    (snprintf(nums[i], sizeof(nums[i]), "%.17g", v->valuedouble), nums[i]);
+		else if (cJSON_IsNumber(v))
+			p[i] =
+			    (snprintf(nums[i], sizeof(nums[i]), "%lld", (long long)v->valuedouble),
+			     nums[i]);
+	}
+	return db_cmd(db,
+	              "INSERT INTO traces (trace_id, user_id, role, channel, location, message, "
+	              "  route, confidence, sop_slug, sop_version, response, escalation_tier, "
+	              "  cache, total_us, created_at) "
+	              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+	              "  to_timestamp($15::bigint / 1000.0)) "
+	              "ON CONFLICT (trace_id) DO NOTHING",
+	              NCOL, p);
 }
 
 /* trace_step - record one step of the current request; takes ownership of detail */
@@ -442,7 +727,7 @@ trace_flush(void)
 	struct timespec ts;
 	uint64_t        target;
 
-	if (!tq.running)
+	if (!tq.running || held())
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += 2;
@@ -463,9 +748,16 @@ trace_dropped(void)
 	return atomic_load(&tq.dropped);
 }
 
-/* trace_summaries_dropped - summary rows lost to a full queue */
+/* trace_summaries_dropped - summaries lost: beyond their queue and the ring */
 uint64_t
 trace_summaries_dropped(void)
 {
 	return atomic_load(&tq.dropped_sums);
+}
+
+/* trace_bad_rows - rows the database refused even one by one */
+uint64_t
+trace_bad_rows(void)
+{
+	return atomic_load(&tq.bad_rows);
 }

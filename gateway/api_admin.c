@@ -1,7 +1,13 @@
 /*
  * api_admin.c - health, login, users, SOP reads, metrics and the web UI
+ *
+ * Health and metrics are cheap to ask for: what they learn from other
+ * daemons and from PostgreSQL is kept for HEALTH_KEEP_MS and shared by
+ * every request in that time (one thread refreshes while the others serve
+ * the last answer), and both routes are rate limited per address.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +22,20 @@
 #include "common/util.h"
 #include "gateway/gw.h"
 
-/* api_health - GET /api/health: ok, degraded (can still answer) or down */
-void
-api_health(struct gw_ctx *x)
+#define HEALTH_KEEP_MS 1000
+
+/* What the last check found, shared for HEALTH_KEEP_MS. */
+static struct {
+	pthread_mutex_t mu;
+	int64_t         at_us;
+	bool            refreshing;
+	int             status;
+	char           *body;
+} health_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* health_check - ask every component now: the status and the body */
+static int
+health_check(struct gw_ctx *x, char **out)
 {
 	cJSON           *o = cJSON_CreateObject(), *c = cJSON_AddObjectToObject(o, "components");
 	struct rpc_reply rep;
@@ -49,6 +66,9 @@ api_health(struct gw_ctx *x)
 			}
 			cJSON_AddItemToObject(c, "workers", cJSON_Duplicate(w, 1));
 		}
+		w = cJSON_GetObjectItem(st, "inflight");
+		if (cJSON_IsObject(w))
+			cJSON_AddItemToObject(c, "inflight", cJSON_Duplicate(w, 1));
 		cJSON_Delete(st);
 	}
 	rpc_reply_clear(&rep);
@@ -81,7 +101,50 @@ api_health(struct gw_ctx *x)
 	else
 		status = "ok";
 	cJSON_AddStringToObject(o, "status", status);
-	gw_json(x, strcmp(status, "down") == 0 ? 503 : 200, o);
+	cJSON_AddNumberToObject(o, "checked_at_ms", (double)env_now_ms());
+	*out = json_print(o);
+	cJSON_Delete(o);
+	return strcmp(status, "down") == 0 ? 503 : 200;
+}
+
+/* api_health - GET /api/health: ok, degraded (can still answer) or down */
+void
+api_health(struct gw_ctx *x)
+{
+	int64_t now = env_mono_us();
+	char   *body = NULL;
+	int     status = 0;
+
+	pthread_mutex_lock(&health_cache.mu);
+	if (health_cache.body != NULL &&
+	    (now - health_cache.at_us < HEALTH_KEEP_MS * 1000 || health_cache.refreshing)) {
+		body = strdup(health_cache.body);
+		status = health_cache.status;
+		pthread_mutex_unlock(&health_cache.mu);
+	} else {
+		char *fresh = NULL;
+
+		health_cache.refreshing = true;
+		pthread_mutex_unlock(&health_cache.mu);
+		status = health_check(x, &fresh);
+		pthread_mutex_lock(&health_cache.mu);
+		health_cache.refreshing = false;
+		if (fresh != NULL) {
+			free(health_cache.body);
+			health_cache.body = fresh;
+			health_cache.status = status;
+			health_cache.at_us = env_mono_us();
+			body = strdup(fresh);
+		}
+		pthread_mutex_unlock(&health_cache.mu);
+	}
+	if (body == NULL) {
+		gw_error(x, 500, "internal", "out of memory");
+		return;
+	}
+	x->res->status = status;
+	x->res->body = body;
+	x->res->len = strlen(body);
 }
 
 /* iso_time - seconds since the epoch as ISO 8601 UTC */
@@ -553,7 +616,7 @@ api_sop_versions(struct gw_ctx *x)
 static cJSON *
 status_of(struct gw_ctx *x, rpc_client *c, int op)
 {
-	struct rpc_reply rep;
+	struct rpc_reply rep = {0};
 	cJSON           *o = NULL;
 	const char      *why;
 
@@ -632,19 +695,96 @@ sop_feedback_metrics(struct gw_ctx *x, char **buf, size_t *len, size_t *cap)
 	PQclear(p);
 }
 
+/* What /metrics learns from the router, the cache and PostgreSQL, shared
+ * for HEALTH_KEEP_MS. */
+static struct {
+	pthread_mutex_t mu;
+	int64_t         at_us;
+	bool            refreshing, have;
+	cJSON          *rs, *cs;
+	char           *fb; /* the SOP feedback and proposal series */
+} metrics_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* metrics_remote - copies of the shared parts, refreshed when stale */
+static void
+metrics_remote(struct gw_ctx *x, cJSON **rs, cJSON **cs, char **fb)
+{
+	int64_t now = env_mono_us();
+
+	pthread_mutex_lock(&metrics_cache.mu);
+	if (!metrics_cache.have ||
+	    (now - metrics_cache.at_us >= HEALTH_KEEP_MS * 1000 && !metrics_cache.refreshing)) {
+		cJSON *nrs, *ncs;
+		char  *nfb;
+		size_t len = 0, cap = 4096;
+
+		metrics_cache.refreshing = true;
+		pthread_mutex_unlock(&metrics_cache.mu);
+		nrs = status_of(x, gw.router, ENV_OP_STATUS);
+		ncs = status_of(x, gw.cache, ENV_OP_CACHE_STATS);
+		if ((nfb = malloc(cap)) != NULL) {
+			nfb[0] = '\0';
+			sop_feedback_metrics(x, &nfb, &len, &cap);
+		}
+		pthread_mutex_lock(&metrics_cache.mu);
+		cJSON_Delete(metrics_cache.rs);
+		cJSON_Delete(metrics_cache.cs);
+		free(metrics_cache.fb);
+		metrics_cache.rs = nrs;
+		metrics_cache.cs = ncs;
+		metrics_cache.fb = nfb;
+		metrics_cache.at_us = env_mono_us();
+		metrics_cache.have = true;
+		metrics_cache.refreshing = false;
+	}
+	*rs = cJSON_Duplicate(metrics_cache.rs, 1);
+	*cs = cJSON_Duplicate(metrics_cache.cs, 1);
+	*fb = metrics_cache.fb != NULL ? strdup(metrics_cache.fb) : NULL;
+	pthread_mutex_unlock(&metrics_cache.mu);
+}
+
+/*
+ * metrics_allowed - no token is needed from CLUBOS_METRICS_ALLOW (a direct
+ * connection, not one relayed by a proxy); anyone else shows a staff
+ * token.  False after answering 401 or 403.
+ */
+static bool
+metrics_allowed(struct gw_ctx *x)
+{
+	if (http_header(x->req, "Authorization") == NULL &&
+	    http_header(x->req, "X-Forwarded-For") == NULL) {
+		const struct cfg *c = cfg_acquire();
+		bool              ok = cfg_addr_allowed(c->metrics_allow, x->req->remote);
+
+		cfg_release(c);
+		if (ok)
+			return true;
+	}
+	if (!gw_authenticate(x))
+		return false;
+	if ((gw_role_bit(x->role) & ROLE_STAFF) == 0) {
+		gw_error(x, 403, "forbidden", "your role may not read the metrics");
+		return false;
+	}
+	return true;
+}
+
 /* api_metrics - GET /metrics: the gateway's own, the cache tiers', the workers' */
 void
 api_metrics(struct gw_ctx *x)
 {
-	char  *buf;
+	char  *buf, *fb;
 	size_t len, cap;
-	cJSON *rs = status_of(x, gw.router, ENV_OP_STATUS);
-	cJSON *cs = status_of(x, gw.cache, ENV_OP_CACHE_STATS);
+	cJSON *rs, *cs;
 
+	if (!metrics_allowed(x))
+		return;
+	metrics_remote(x, &rs, &cs, &fb);
 	metrics_render(&buf, &len);
 	if (buf == NULL) {
 		cJSON_Delete(rs);
 		cJSON_Delete(cs);
+		free(fb);
 		gw_error(x, 500, "internal", "out of memory");
 		return;
 	}
@@ -704,8 +844,18 @@ api_metrics(struct gw_ctx *x)
 		cJSON_ArrayForEach(it, w)
 		    metric(&buf, &len, &cap, "clubos_workers{route=\"%s\"} %d\n", it->string,
 		           it->valueint);
+		w = cJSON_GetObjectItem(rs, "inflight");
+		metric(&buf, &len, &cap,
+		       "# HELP clubos_route_inflight Requests the router has handed to a route's "
+		       "workers and not yet had answered.\n"
+		       "# TYPE clubos_route_inflight gauge\n");
+		cJSON_ArrayForEach(it, w)
+		    metric(&buf, &len, &cap, "clubos_route_inflight{route=\"%s\"} %d\n", it->string,
+		           it->valueint);
 	}
-	sop_feedback_metrics(x, &buf, &len, &cap);
+	if (fb != NULL)
+		metric(&buf, &len, &cap, "%s", fb);
+	free(fb);
 	cJSON_Delete(rs);
 	cJSON_Delete(cs);
 	x->res->body = buf;

@@ -83,6 +83,17 @@ check_text(struct gw_ctx *x, const char *field, bool required, size_t minc, size
 	return true;
 }
 
+/* gw_db_error - answer the last database failure: 400 or 409 when the
+ * input was at fault, 503 when the database is (db_error_status) */
+void
+gw_db_error(struct gw_ctx *x, const db_conn *db)
+{
+	const char *code, *message;
+	int         status = db_error_status(db, &code, &message);
+
+	gw_error(x, status, code, message);
+}
+
 /* blank - only white space? */
 static bool
 blank(const char *s)
@@ -173,7 +184,7 @@ api_query(struct gw_ctx *x)
 	cJSON           *rq, *ans, *sum;
 	struct rpc_reply rep;
 	char            *out, scope[128], key[CACHE_KEY_MAX];
-	int              rc, bays = 0;
+	int              rc, bays = 0, is_em;
 	int64_t          total;
 	long long        kgen;
 	em_match         em;
@@ -192,23 +203,41 @@ api_query(struct gw_ctx *x)
 		         "\"channel\" must be one of sms, web, kiosk, operator");
 		return;
 	}
-	if (location != NULL && (bays = location_bays(x, location)) < 0) {
-		if (bays == -2)
-			gw_error(x, 503, "database_unavailable", "the database is not answering");
-		else
-			gw_error(x, 400, "unknown_location",
-			         "\"location\" is not a known location");
+	if (bay != NULL && !cJSON_IsNull(bay) &&
+	    (!cJSON_IsNumber(bay) || bay->valuedouble != (double)(int)bay->valuedouble)) {
+		gw_error(x, 400, "wrong_type", "\"bay\" must be a whole number");
 		return;
 	}
-	if (bay != NULL && !cJSON_IsNull(bay)) {
-		if (!cJSON_IsNumber(bay) || bay->valuedouble != (double)(int)bay->valuedouble) {
-			gw_error(x, 400, "wrong_type", "\"bay\" must be a whole number");
+
+	/* The emergency rules come before any lookup: an emergency is answered
+	 * with the database down, and a location or bay that cannot be checked
+	 * (or is wrong) goes with it as the asker said it or not at all, never
+	 * as a reason to refuse. */
+	is_em = em_check(msg, &em);
+	if (location != NULL && (bays = location_bays(x, location)) < 0) {
+		if (is_em && bays == -2) {
+			log_msg(LOG_WARN, x->trace_id,
+			        "emergency: location %s not checked (database down)", location);
+			bays = 64;
+		} else if (is_em) {
+			log_msg(LOG_WARN, x->trace_id, "emergency: unknown location dropped");
+			location = NULL;
+		} else if (bays == -2) {
+			gw_db_error(x, x->w->db);
+			return;
+		} else {
+			gw_error(x, 400, "unknown_location",
+			         "\"location\" is not a known location");
 			return;
 		}
-		if (bay->valueint < 1 || bay->valueint > (location != NULL ? bays : 64)) {
+	}
+	if (cJSON_IsNumber(bay) &&
+	    (bay->valueint < 1 || bay->valueint > (location != NULL ? bays : 64))) {
+		if (!is_em) {
 			gw_error(x, 400, "invalid_value", "\"bay\" is not a bay of that location");
 			return;
 		}
+		bay = NULL;
 	}
 
 	/* The emergency rules first, always; then an exact repeat is answered
@@ -216,7 +245,7 @@ api_query(struct gw_ctx *x)
 	snprintf(scope, sizeof(scope), "%s|%s", gw_audience(x->role),
 	         location != NULL ? location : "-");
 	kgen = atomic_load(&gw.kgen);
-	if (em_check(msg, &em)) {
+	if (is_em) {
 		key[0] = '\0';
 	} else if ((ans = front_get(scope, msg, kgen, key, sizeof(key))) != NULL) {
 		cJSON *d = cJSON_CreateObject();
@@ -252,8 +281,16 @@ api_query(struct gw_ctx *x)
 		gw_error(x, 500, "internal", "out of memory");
 		return;
 	}
-	rc = rpc_call(gw.router, ENV_OP_QUERY, x->trace_id,
-	              env_now_ms() + (uint64_t)gw.cfg->query_timeout_ms, out, strlen(out), &rep);
+	{
+		/* The live configuration, once for this request (a reload may
+		 * swap it meanwhile; this one stays valid until released). */
+		const struct cfg *c = cfg_acquire();
+		uint64_t          deadline = env_now_ms() + (uint64_t)c->query_timeout_ms;
+
+		cfg_release(c);
+		rc = rpc_call(gw.router, ENV_OP_QUERY, x->trace_id, deadline, out, strlen(out),
+		              &rep);
+	}
 	free(out);
 	if (rc != 0) {
 		if (rc == RPC_ENOPEER || rpc_client_peers(gw.router) == 0)
@@ -356,9 +393,10 @@ api_feedback(struct gw_ctx *x)
 	/* The summary may still be in this gateway's write queue. */
 	trace_flush();
 	snprintf(uid, sizeof(uid), "%lld", (long long)x->user_id);
-	{
+	for (int attempt = 0;; attempt++) {
 		const char *p[] = {tid, uid, cJSON_IsTrue(helpful) ? "true" : "false", comment,
 		                   correct};
+		cJSON      *sum;
 
 		r = db_exec(
 		    x->w->db,
@@ -371,9 +409,23 @@ api_feedback(struct gw_ctx *x)
 		    "  updated_at = now() "
 		    "RETURNING id, sop_slug, sop_version",
 		    5, p);
+		if (r == NULL || PQntuples(r) > 0 || attempt > 0)
+			break;
+		/* No stored answer: the writer may be behind, or had to keep the
+		 * summary aside under load.  Then store it here, and try again. */
+		if ((sum = trace_summary_claim(tid)) == NULL)
+			break;
+		if (trace_summary_store(x->w->db, sum) < 0) {
+			cJSON_Delete(sum);
+			PQclear(r);
+			gw_db_error(x, x->w->db);
+			return;
+		}
+		cJSON_Delete(sum);
+		PQclear(r);
 	}
 	if (r == NULL) {
-		gw_error(x, 503, "database_unavailable", "the feedback could not be stored");
+		gw_db_error(x, x->w->db);
 		return;
 	}
 	if (PQntuples(r) == 0) {
@@ -427,7 +479,7 @@ api_trace_get(struct gw_ctx *x)
 	if (s == NULL || st == NULL) {
 		PQclear(s);
 		PQclear(st);
-		gw_error(x, 503, "database_unavailable", "the database is not answering");
+		gw_db_error(x, x->w->db);
 		return;
 	}
 	steps = cJSON_Parse(db_val(st, 0, 0));

@@ -85,6 +85,8 @@ extern struct gw_state gw;
 cJSON      *gw_intel_call(struct gw_ctx *x, int op, cJSON *body, int deadline_ms);
 void        gw_json(struct gw_ctx *x, int status, cJSON *o);
 void        gw_error(struct gw_ctx *x, int status, const char *code, const char *message);
+void        gw_db_error(struct gw_ctx *x, const db_conn *db);
+bool        gw_authenticate(struct gw_ctx *x);
 const char *gw_audience(const char *role);
 int         gw_role_bit(const char *role);
 bool        gw_query_param(const char *q, const char *name, char *out, size_t cap);

@@ -44,7 +44,7 @@ static const struct gw_route {
     {"GET", "/", ROLE_NONE, false, false, api_web},
     {"GET", "/app.js", ROLE_NONE, false, false, api_web},
     {"GET", "/style.css", ROLE_NONE, false, false, api_web},
-    {"GET", "/api/health", ROLE_NONE, false, false, api_health},
+    {"GET", "/api/health", ROLE_NONE, false, true, api_health},
     {"POST", "/api/auth/login", ROLE_NONE, true, true, api_login},
     {"POST", "/api/users", ROLE_ADMIN, true, true, api_users_create},
     {"GET", "/api/users", ROLE_ADMIN, false, true, api_users_list},
@@ -67,7 +67,7 @@ static const struct gw_route {
     {"POST", "/api/intelligence/proposals/:id/approve", ROLE_ADMIN, false, true, api_intel_approve},
     {"POST", "/api/intelligence/proposals/:id/reject", ROLE_ADMIN, false, true, api_intel_reject},
     {"POST", "/api/knowledge/ingest", ROLE_ADMIN, true, true, api_knowledge_ingest},
-    {"GET", "/metrics", ROLE_NONE, false, false, api_metrics},
+    {"GET", "/metrics", ROLE_NONE, false, true, api_metrics},
 };
 #define GW_NROUTES (sizeof(gw_routes) / sizeof(gw_routes[0]))
 
@@ -111,10 +111,11 @@ intel_peer(uint64_t deadline_ms)
 /*
  * gw_intel_call - ask clubos-intelligence (body taken); its JSON answer, or
  * NULL after answering the request with the error.  Nobody connected: 503
- * at once.  The owner died holding the request: asked again, with the same
- * trace id, once it is back (within the deadline): it makes a change once
- * per request id, so the answer is the change made once, whatever step the
- * crash interrupted.
+ * at once.  The owner died holding the request (the call fails for want of
+ * a peer although one had it): asked again, with the same trace id, once
+ * it is back (within the deadline): it makes a change once per request id,
+ * so the answer is the change made once, whatever step the crash
+ * interrupted.
  */
 cJSON *
 gw_intel_call(struct gw_ctx *x, int op, cJSON *body, int deadline_ms)
@@ -132,13 +133,11 @@ gw_intel_call(struct gw_ctx *x, int op, cJSON *body, int deadline_ms)
 		return NULL;
 	}
 	for (int attempt = 0; attempt < GW_INTEL_ATTEMPTS; attempt++) {
-		if (!(attempt == 0 ? rpc_client_peers(gw.intel) > 0 : intel_peer(deadline))) {
-			rc = RPC_ENOPEER;
+		if (!(attempt == 0 ? rpc_client_peers(gw.intel) > 0 : intel_peer(deadline)))
 			break;
-		}
 		rpc_reply_clear(&rep);
 		rc = rpc_call(gw.intel, op, x->trace_id, deadline, text, strlen(text), &rep);
-		if (rc != RPC_ERESET)
+		if (rc != RPC_ENOPEER)
 			break;
 		log_msg(LOG_WARN, x->trace_id,
 		        "clubos-intelligence went away mid-request; asking again");
@@ -419,7 +418,7 @@ authenticate(struct gw_ctx *x, const struct gw_route *route)
 		gw_error(x, 401, "invalid_token", "the token's user no longer exists");
 		return false;
 	default:
-		if (route->fn != api_query) {
+		if (route == NULL || route->fn != api_query) {
 			gw_error(x, 503, "database_unavailable",
 			         "the database is not answering; only questions are served");
 			return false;
@@ -440,6 +439,14 @@ authenticate(struct gw_ctx *x, const struct gw_route *route)
 	snprintf(x->rolebuf, sizeof(x->rolebuf), "%s", role);
 	x->role = x->rolebuf;
 	return true;
+}
+
+/* gw_authenticate - authenticate for a handler that decides itself
+ * whether it needs a token (GET /metrics); false after answering 401 */
+bool
+gw_authenticate(struct gw_ctx *x)
+{
+	return authenticate(x, NULL);
 }
 
 /* json_content_type - is the request's Content-Type JSON? */

@@ -4,7 +4,9 @@
  * Lock-free: every counter is an atomic.  Histograms use fixed buckets in
  * microseconds; /metrics renders them in seconds, as Prometheus expects.
  */
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,16 +82,77 @@ metrics_httpd(httpd *h)
 	atomic_store(&m_httpd, h);
 }
 
+/* A growable page with a ceiling: a line that would pass it is left out. */
+#define METRICS_PAGE_MAX (1 << 20)
+
+struct page {
+	char  *p;
+	size_t len, cap;
+	bool   oom;
+};
+
+static void put(struct page *pg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* put - append one formatted piece */
+static void
+put(struct page *pg, const char *fmt, ...)
+{
+	va_list ap;
+	int     n;
+
+	if (pg->oom)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(pg->p + pg->len, pg->cap - pg->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (pg->len + (size_t)n >= pg->cap) {
+		size_t cap = pg->cap;
+		char  *q;
+
+		while (pg->len + (size_t)n >= cap)
+			cap *= 2;
+		if (cap > METRICS_PAGE_MAX || (q = realloc(pg->p, cap)) == NULL) {
+			pg->oom = true;
+			pg->p[pg->len] = '\0';
+			return;
+		}
+		pg->p = q;
+		pg->cap = cap;
+		va_start(ap, fmt);
+		vsnprintf(pg->p + pg->len, pg->cap - pg->len, fmt, ap);
+		va_end(ap);
+	}
+	pg->len += (size_t)n;
+}
+
+/* hist_render - one histogram in the exposition format */
+static void
+hist_render(struct page *pg, const char *name, const char *help, struct hist *h)
+{
+	unsigned long long cum = 0;
+
+	put(pg, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (size_t i = 0; i <= NBUCKETS; i++) {
+		cum += atomic_load(&h->b[i]);
+		if (i < NBUCKETS)
+			put(pg, "%s_bucket{le=\"%g\"} %llu\n", name, bucket_us[i] / 1e6, cum);
+		else
+			put(pg, "%s_bucket{le=\"+Inf\"} %llu\n", name, cum);
+	}
+	put(pg, "%s_sum %g\n%s_count %llu\n", name, (double)atomic_load(&h->sum_us) / 1e6, name,
+	    atomic_load(&h->count));
+}
+
 /* httpd_render - connections, shed load and timeouts of the HTTP server */
-static size_t
-httpd_render(char *out, size_t cap)
+static void
+httpd_render(struct page *pg)
 {
 	struct httpd_stats st;
-	int                n;
 
 	httpd_stats(atomic_load(&m_httpd), &st);
-	n = snprintf(
-	    out, cap,
+	put(pg,
 	    "# HELP clubos_http_connections Open HTTP connections.\n"
 	    "# TYPE clubos_http_connections gauge\n"
 	    "clubos_http_connections %llu\n"
@@ -118,69 +181,35 @@ httpd_render(char *out, size_t cap)
 	    "clubos_http_bad_framing_total %llu\n",
 	    st.conns_open, st.queued, st.handled, st.refused_global, st.refused_addr, st.shed_full,
 	    st.shed_late, st.shed_gone, st.timeout_header, st.timeout_body, st.bad_framing);
-	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap;
 }
 
-/* hist_render - one histogram in the exposition format */
-static size_t
-hist_render(char *out, size_t cap, const char *name, const char *help, struct hist *h)
-{
-	size_t             n = 0;
-	unsigned long long cum = 0;
-
-	n += (size_t)snprintf(out + n, cap - n, "# HELP %s %s\n# TYPE %s histogram\n", name, help,
-	                      name);
-	for (size_t i = 0; i <= NBUCKETS && n < cap; i++) {
-		cum += atomic_load(&h->b[i]);
-		if (i < NBUCKETS)
-			n += (size_t)snprintf(out + n, cap - n, "%s_bucket{le=\"%g\"} %llu\n", name,
-			                      bucket_us[i] / 1e6, cum);
-		else
-			n += (size_t)snprintf(out + n, cap - n, "%s_bucket{le=\"+Inf\"} %llu\n",
-			                      name, cum);
-	}
-	if (n < cap)
-		n += (size_t)snprintf(out + n, cap - n, "%s_sum %g\n%s_count %llu\n", name,
-		                      (double)atomic_load(&h->sum_us) / 1e6, name,
-		                      atomic_load(&h->count));
-	return n < cap ? n : cap;
-}
-
-/* metrics_render - the whole /metrics page; *out is malloc'd */
+/* metrics_render - the gateway's own series; *out is malloc'd */
 void
 metrics_render(char **out, size_t *len)
 {
-	size_t cap = 16384, n = 0;
-	char  *p = malloc(cap);
+	struct page pg = {.cap = 16384};
 
-	if (p == NULL) {
-		*out = NULL;
-		*len = 0;
+	*out = NULL;
+	*len = 0;
+	if ((pg.p = malloc(pg.cap)) == NULL)
 		return;
-	}
-	n += (size_t)snprintf(p + n, cap - n,
-	                      "# HELP clubos_http_responses_total HTTP responses by status class.\n"
-	                      "# TYPE clubos_http_responses_total counter\n");
+	pg.p[0] = '\0';
+	put(&pg, "# HELP clubos_http_responses_total HTTP responses by status class.\n"
+	         "# TYPE clubos_http_responses_total counter\n");
 	for (int i = 1; i < 6; i++)
-		n += (size_t)snprintf(p + n, cap - n,
-		                      "clubos_http_responses_total{code=\"%dxx\"} %llu\n", i,
-		                      atomic_load(&m_status[i]));
-	n += hist_render(p + n, cap - n, "clubos_http_request_duration_seconds",
-	                 "Time from request read to response ready.", &m_http);
-	n += hist_render(p + n, cap - n, "clubos_query_duration_seconds",
-	                 "POST /api/query, end to end inside the gateway.", &m_query);
-	n += (size_t)snprintf(
-	    p + n, cap - n,
-	    "# HELP clubos_queries_total Answered queries by route and cache tier.\n"
-	    "# TYPE clubos_queries_total counter\n");
+		put(&pg, "clubos_http_responses_total{code=\"%dxx\"} %llu\n", i,
+		    atomic_load(&m_status[i]));
+	hist_render(&pg, "clubos_http_request_duration_seconds",
+	            "Time from request read to response ready.", &m_http);
+	hist_render(&pg, "clubos_query_duration_seconds",
+	            "POST /api/query, end to end inside the gateway.", &m_query);
+	put(&pg, "# HELP clubos_queries_total Answered queries by route and cache tier.\n"
+	         "# TYPE clubos_queries_total counter\n");
 	for (int r = 0; r < NROUTES; r++)
 		for (int c = 0; c < 4; c++)
-			n += (size_t)snprintf(
-			    p + n, cap - n,
-			    "clubos_queries_total{route=\"%s\",cache=\"%s\"} %llu\n", routes[r],
-			    caches[c], atomic_load(&m_route_cache[r][c]));
-	n += (size_t)snprintf(
-	    p + n, cap - n,
+			put(&pg, "clubos_queries_total{route=\"%s\",cache=\"%s\"} %llu\n",
+			    routes[r], caches[c], atomic_load(&m_route_cache[r][c]));
+	put(&pg,
 	    "# HELP clubos_rate_limited_total Requests refused with 429.\n"
 	    "# TYPE clubos_rate_limited_total counter\n"
 	    "clubos_rate_limited_total %llu\n"
@@ -189,13 +218,16 @@ metrics_render(char **out, size_t *len)
 	    "# TYPE clubos_trace_steps_dropped_total counter\n"
 	    "clubos_trace_steps_dropped_total %llu\n"
 	    "# HELP clubos_trace_summaries_dropped_total Answer summaries (what feedback refers "
-	    "to) lost to a full queue.\n"
+	    "to) lost: beyond their queue and the ring kept for feedback.\n"
 	    "# TYPE clubos_trace_summaries_dropped_total counter\n"
-	    "clubos_trace_summaries_dropped_total %llu\n",
+	    "clubos_trace_summaries_dropped_total %llu\n"
+	    "# HELP clubos_trace_rows_refused_total Trace rows PostgreSQL refused even one by "
+	    "one.\n"
+	    "# TYPE clubos_trace_rows_refused_total counter\n"
+	    "clubos_trace_rows_refused_total %llu\n",
 	    atomic_load(&m_rate_limited), (unsigned long long)trace_dropped(),
-	    (unsigned long long)trace_summaries_dropped());
-	if (n < cap)
-		n += httpd_render(p + n, cap - n);
-	*out = p;
-	*len = n < cap ? n : cap - 1;
+	    (unsigned long long)trace_summaries_dropped(), (unsigned long long)trace_bad_rows());
+	httpd_render(&pg);
+	*out = pg.p;
+	*len = pg.len;
 }

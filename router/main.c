@@ -33,10 +33,13 @@ static void
 rt_status(struct rpc_reply *rep)
 {
 	cJSON           *o = cJSON_CreateObject(), *w = cJSON_AddObjectToObject(o, "workers");
+	cJSON           *inf = cJSON_AddObjectToObject(o, "inflight");
 	struct rt_model *m = rt_model_get();
 
-	for (int i = 0; i < RT_NROUTES; i++)
+	for (int i = 0; i < RT_NROUTES; i++) {
 		cJSON_AddNumberToObject(w, rt_routes[i], rpc_client_peers(rt_workers[i]));
+		cJSON_AddNumberToObject(inf, rt_routes[i], rt_inflight_now(i));
+	}
 	if (m != NULL) {
 		cJSON *mo = cJSON_AddObjectToObject(o, "model");
 
@@ -152,11 +155,15 @@ events_main(void *arg)
 		} else {
 			/* Already trained at (or past) that generation, say by the
 			 * reload op that came with the same change: nothing to do. */
-			const char      *g = strstr(json, "\"kgen\":");
+			const char      *why;
+			cJSON           *e = json_parse(json, strlen(json), &why);
+			const cJSON     *g = cJSON_GetObjectItemCaseSensitive(e, "kgen");
 			struct rt_model *m = rt_model_get();
-			bool stale = g == NULL || m == NULL || m->kgen < strtoll(g + 7, NULL, 10);
+			bool             stale =
+			    !cJSON_IsNumber(g) || m == NULL || m->kgen < (int64_t)g->valuedouble;
 
 			rt_model_put(m);
+			cJSON_Delete(e);
 			if (stale) {
 				log_info("event %s: retraining", topic);
 				rt_model_reload();

@@ -43,6 +43,8 @@ void             rt_model_shutdown(void);
 extern rpc_client       *rt_workers[RT_NROUTES];
 extern const struct cfg *rt_cfg;
 
+int rt_inflight_now(int ri);
+
 void rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
               struct rpc_reply *rep);
 

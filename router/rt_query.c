@@ -15,6 +15,7 @@
  * waits on a missing process.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,38 @@ static const char rt_emergency_fallback_text[] =
     "it is not safe to stay. The on-call manager has been alerted and a person "
     "will contact you right away.";
 
+/* When the alert could not even be recorded, the answer must not say it
+ * was sent. */
+static const char rt_emergency_unrecorded_text[] =
+    "If anyone is hurt or in danger, call 911 now, and leave the building if "
+    "it is not safe to stay. Our system could not reach the on-call manager "
+    "just now: please call 911 for any emergency, then the venue line.";
+
 static pthread_mutex_t fallback_mu = PTHREAD_MUTEX_INITIALIZER;
 static db_conn        *fallback_db;
+
+/* Requests handed to each route's workers and not yet answered.  Beyond
+ * the bound a route is shed at once (503 overloaded), so a dead or slow
+ * route cannot take every router thread from the others. */
+static atomic_int rt_inflight[RT_NROUTES];
+
+/* rt_inflight_now - requests in flight to route ri's workers (for status) */
+int
+rt_inflight_now(int ri)
+{
+	return ri >= 0 && ri < RT_NROUTES ? atomic_load(&rt_inflight[ri]) : 0;
+}
+
+/* inflight_enter - claim a slot of route ri; false when it is full */
+static bool
+inflight_enter(int ri, int max)
+{
+	if (atomic_fetch_add(&rt_inflight[ri], 1) >= max) {
+		atomic_fetch_sub(&rt_inflight[ri], 1);
+		return false;
+	}
+	return true;
+}
 
 /* add_candidates - the top labels with their probabilities, for the trace */
 static cJSON *
@@ -104,7 +135,8 @@ emergency_fallback(const char *trace_id, const cJSON *q, const char *slug)
 		aid = res2 != NULL ? db_val(res2, 0, 0) : NULL;
 	}
 	cJSON_AddNullToObject(r, "sop");
-	cJSON_AddStringToObject(r, "response", rt_emergency_fallback_text);
+	cJSON_AddStringToObject(
+	    r, "response", aid != NULL ? rt_emergency_fallback_text : rt_emergency_unrecorded_text);
 	esc = cJSON_AddObjectToObject(r, "escalation");
 	cJSON_AddNumberToObject(esc, "tier", 3);
 	cJSON_AddStringToObject(esc, "reason", "emergency");
@@ -310,21 +342,46 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		struct rpc_reply wr;
 		char            *out = json_print(q);
 		uint64_t         deadline = h->deadline_ms;
-		int              rc;
+		int              rc, max_inflight;
 
 		d = cJSON_CreateObject();
 		cJSON_AddStringToObject(d, "route", route);
 		cJSON_AddNumberToObject(d, "workers", rpc_client_peers(rt_workers[ri]));
 		trace_step(tid, "dispatched", d, env_mono_us() - t0);
-		if (deadline == 0)
-			deadline = env_now_ms() + (uint64_t)rt_cfg->query_timeout_ms;
+		/* The settings that may change on a reload: read once, from
+		 * the live snapshot. */
+		{
+			const struct cfg *c = cfg_acquire();
+
+			if (deadline == 0)
+				deadline = env_now_ms() + (uint64_t)c->query_timeout_ms;
+			max_inflight = c->route_max_inflight;
+			cfg_release(c);
+		}
 		/* An emergency keeps a second in hand for the fallback answer. */
 		if (is_em && deadline > env_now_ms() + 2000)
 			deadline -= 1000;
 		t1 = env_mono_us();
+		if (!inflight_enter(ri, max_inflight)) {
+			/* Full: an emergency is answered here, anything else is
+			 * shed at once instead of queueing behind the others. */
+			free(out);
+			memset(&wr, 0, sizeof(wr));
+			if (is_em) {
+				r = emergency_fallback(tid, q, em.slug);
+				goto em_answered;
+			}
+			log_msg(LOG_WARN, tid, "route %s has %d requests in flight: shed", route,
+			        rt_inflight_now(ri));
+			rpc_reply_error(rep, 503, "overloaded",
+			                "too many requests for this route are waiting; please try "
+			                "again in a moment");
+			goto out;
+		}
 		rc = out != NULL ? rpc_call(rt_workers[ri], ENV_OP_ASSIST, tid, deadline, out,
 		                            strlen(out), &wr)
 		                 : -1;
+		atomic_fetch_sub(&rt_inflight[ri], 1);
 		assist_us = env_mono_us() - t1;
 		free(out);
 		if (rc == 0 && wr.status == 0 && (r = json_parse(wr.body, wr.len, &why)) != NULL &&
@@ -359,6 +416,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 				goto out;
 			}
 		}
+	em_answered:
 		cJSON_DeleteItemFromObject(r, "route");
 		cJSON_AddStringToObject(r, "route", route);
 		if (!cJSON_HasObjectItem(r, "confidence"))

@@ -56,8 +56,11 @@ usage(void)
 db_conn *
 ctl_db(void)
 {
-	db_conn *db = db_open(ctl_cfg.pg_dsn);
+	db_conn *db;
 
+	/* Migrations and seeding may run long: no statement timeout here. */
+	db_settings(ctl_cfg.pg_connect_timeout_s, 0);
+	db = db_open(ctl_cfg.pg_dsn);
 	if (db == NULL || !db_ok(db)) {
 		fprintf(stderr, "clubosctl: cannot connect to PostgreSQL (CLUBOS_PG_DSN)\n");
 		exit(1);

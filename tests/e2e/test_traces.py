@@ -144,6 +144,27 @@ def test_feedback(stack, accounts, traced):
                          "comment": "it should have offered a remote restart"})
     assert r.status in (200, 201), r
     assert r.trace_id, r
+    assert r.json["trace_id"] == traced["trace_id"] and r.json["helpful"] is False, r
+    # What was stored: the verdict, the comment, who gave it, and the
+    # answer's route and SOP taken from the stored trace.
+    uid = harness.jwt_claims(tok)["sub"]
+    rows = stack.pg.sql("SELECT id, helpful, comment, user_id, route, sop_slug, sop_version "
+                        "FROM feedback WHERE trace_id = :'v1'", traced["trace_id"])
+    assert len(rows) == 1, rows
+    fid, helpful, comment, user_id, route, slug, version = rows[0]
+    assert int(fid) == r.json["id"], (rows, r.json)
+    assert helpful == "f" and comment == "it should have offered a remote restart", rows
+    assert user_id == str(uid), rows
+    assert route == traced["route"], (rows, traced)
+    if traced.get("sop"):
+        assert slug == traced["sop"]["slug"] and int(version) == traced["sop"]["version"], rows
+    # Giving it again replaces the verdict, never adds a second one.
+    r = stack.http("POST", "/api/feedback", token=tok,
+                   body={"trace_id": traced["trace_id"], "helpful": True})
+    assert r.status in (200, 201), r
+    rows = stack.pg.sql("SELECT helpful, comment FROM feedback WHERE trace_id = :'v1'",
+                        traced["trace_id"])
+    assert rows == [["t", ""]], rows
 
 
 def test_feedback_unknown_trace_is_404(stack, accounts):
@@ -161,10 +182,40 @@ def test_feedback_helpful_must_be_bool(stack, accounts, traced, helpful):
 
 # ------------------------------------------------------------------ metrics
 
+def _series(text):
+    """_series - {'name{labels}': value} of a Prometheus text page."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, val = line.rpartition(" ")
+            out[key] = float(val)
+    return out
+
+
 def test_metrics(stack, accounts):
     r = stack.http("GET", "/metrics", token=accounts["admin"].token)
     assert r.status == 200, r
     assert r.headers.get("content-type", "").startswith("text/plain"), r.headers
     text = r.body.decode("utf-8")
-    assert re.search(r"^clubos_[a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eE]+(NaN|Inf)?( \d+)?$", text, re.M), \
-        "no clubos_ metric line in:\n%s" % text[:2000]
+    for line in text.splitlines():
+        assert line.startswith("#") or re.match(
+            r"^clubos_[a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eE]+$", line), "bad line %r" % line
+    before = _series(text)
+    for name in ('clubos_http_responses_total{code="2xx"}', 'clubos_query_duration_seconds_count',
+                 'clubos_workers{route="tech"}', 'clubos_route_inflight{route="tech"}',
+                 'clubos_trace_rows_refused_total', 'clubos_rate_limited_total'):
+        assert name in before, "no %s in:\n%s" % (name, text[:3000])
+    assert before['clubos_workers{route="tech"}'] >= 1, before
+
+    # Values move: one answered query, one refused request.
+    tok = accounts["operator"].token
+    a = harness.assert_answer(stack.query(tok, "do you have lockers for clubs " + uuid.uuid4().hex[:6]))
+    harness.assert_error(stack.http("POST", "/api/query", token=tok, body={"message": ""}), 400)
+    after = _series(stack.http("GET", "/metrics", token=accounts["admin"].token).body.decode())
+    assert after["clubos_query_duration_seconds_count"] >= before["clubos_query_duration_seconds_count"] + 1
+    key = 'clubos_queries_total{route="%s",cache="%s"}' % (a["route"], a["cache"])
+    assert after[key] >= before.get(key, 0) + 1, (key, before.get(key), after[key])
+    assert after['clubos_http_responses_total{code="4xx"}'] >= \
+        before['clubos_http_responses_total{code="4xx"}'] + 1
+    assert after['clubos_http_responses_total{code="2xx"}'] >= \
+        before['clubos_http_responses_total{code="2xx"}'] + 2

@@ -3,8 +3,10 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -111,29 +113,74 @@ test_hostile(void **state)
 	assert_int_equal(decode_raw(raw, sizeof(raw), &why), 0);
 }
 
-/* fuzz: random bytes never crash the decoder */
+/* fuzz: random bytes never crash the decoder, and every verdict and field
+ * agrees with an independent reading of the header: accepted exactly when
+ * long enough, "CB", our version and a known op; then every field is the
+ * big-endian value at its offset and the body is the rest, byte for byte */
 static void
 test_fuzz(void **state)
 {
 	uint8_t     raw[96];
 	uint32_t    x = 12345;
+	int         accepted = 0;
 	const char *why;
 
 	(void)state;
 	for (int i = 0; i < 20000; i++) {
-		size_t n = (size_t)(i % (int)sizeof(raw));
+		size_t         n = (size_t)(i % (int)sizeof(raw));
+		struct env_hdr d;
+		nng_msg       *m;
+		const char    *body = NULL;
+		size_t         len = 0;
+		bool           ok;
+		int            rc;
 
 		for (size_t j = 0; j < n; j++) {
 			x = x * 1103515245u + 12345u;
 			raw[j] = (uint8_t)(x >> 16);
 		}
-		if (n > 2 && (i & 1)) {
+		if (n > 3 && (i & 1)) {
 			raw[0] = 'C';
 			raw[1] = 'B';
 			raw[2] = ENV_VERSION;
+			if (i & 2)
+				raw[3] = (uint8_t)(1 + (x >> 8) % (ENV_OP_MAX - 1));
 		}
-		(void)decode_raw(raw, n, &why);
+		ok = n >= ENV_HDR_LEN && raw[0] == 'C' && raw[1] == 'B' && raw[2] == ENV_VERSION &&
+		     raw[3] != 0 && raw[3] < ENV_OP_MAX;
+		assert_int_equal(nng_msg_alloc(&m, 0), 0);
+		if (n > 0)
+			assert_int_equal(nng_msg_append(m, raw, n), 0);
+		why = NULL;
+		rc = env_decode(m, &d, &body, &len, &why);
+		assert_int_equal(rc, ok ? 0 : -1);
+		if (!ok) {
+			assert_non_null(why);
+			assert_true(why[0] != '\0');
+			nng_msg_free(m);
+			continue;
+		}
+		accepted++;
+		assert_int_equal(d.op, raw[3]);
+		assert_int_equal(d.status, (raw[4] << 8) | raw[5]);
+		assert_int_equal(d.flags, (raw[6] << 8) | raw[7]);
+		{
+			uint64_t dl = 0;
+			char     tid[33];
+
+			for (int k = 0; k < 8; k++)
+				dl = (dl << 8) | raw[8 + k];
+			assert_true(d.deadline_ms == dl);
+			for (int k = 0; k < 16; k++)
+				snprintf(tid + 2 * k, 3, "%02x", raw[16 + k]);
+			assert_string_equal(d.trace_id, tid);
+		}
+		assert_int_equal(len, n - ENV_HDR_LEN);
+		if (len > 0)
+			assert_memory_equal(body, raw + ENV_HDR_LEN, len);
+		nng_msg_free(m);
 	}
+	assert_true(accepted > 1000); /* the accepting path was exercised too */
 }
 
 /* too_large: a body over the limit is refused at encode time */

@@ -93,19 +93,31 @@ test_sorted(void **state)
 	assert_true(hits[0].score >= hits[1].score);
 }
 
-/* huge_and_odd: long and odd input never crashes */
+/* huge_and_odd: long and odd input (200,000 bytes of one word, curly
+ * quotes, invalid UTF-8, control bytes) is searched like a short one: the
+ * wifi document, and only documents that share a word, ranked */
 static void
 test_huge(void **state)
 {
-	struct ret_hit hits[4];
-	size_t         n = 200000;
+	struct ret_hit hits[4], small[4];
+	size_t         n = 200000, got, want;
 	char          *q = malloc(n + 1);
 
+	assert_non_null(q);
 	for (size_t i = 0; i < n; i++)
 		q[i] = (char)("wifi \xe2\x80\x99 \xff\x01"[i % 12]);
 	q[n] = '\0';
-	(void)ret_search(*state, q, hits, 4);
+	got = ret_search(*state, q, hits, 4);
 	free(q);
+	want = ret_search(*state, "wifi", small, 4);
+	assert_true(got >= 1);
+	assert_int_equal(hits[0].doc, 1);
+	assert_true(hits[0].coverage > 0.99);
+	assert_int_equal(got, want);
+	for (size_t i = 0; i < got; i++) {
+		assert_int_equal(hits[i].doc, small[i].doc);
+		assert_true(i == 0 || hits[i - 1].score >= hits[i].score);
+	}
 }
 
 /* empty_index: an index of no documents answers nothing */

@@ -1,0 +1,155 @@
+/*
+ * test_db.c - the PostgreSQL wrapper against a real server
+ *
+ * Needs CLUBOS_TEST_PG_DSN (the end-to-end suite runs this binary with its
+ * throwaway server's DSN: tests/e2e/test_db.py); without it every test is
+ * skipped.  Checks that a COMMIT the server answers with ROLLBACK is a
+ * failure, that SQLSTATEs map to the contract's statuses, that every
+ * connection has a statement timeout, and that connecting to a server that
+ * never answers gives up after the connect timeout.
+ */
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/db.h"
+#include "common/env.h"
+
+/* dsn - the server to test against, or skip */
+static const char *
+dsn(void)
+{
+	const char *d = getenv("CLUBOS_TEST_PG_DSN");
+
+	if (d == NULL || *d == '\0')
+		skip();
+	return d;
+}
+
+/* commit_of_failed_transaction: COMMIT answers ROLLBACK: db_commit fails */
+static void
+test_commit_rollback(void **state)
+{
+	db_conn *db;
+
+	(void)state;
+	assert_non_null(db = db_open(dsn()));
+	assert_int_equal(db_cmd(db, "CREATE TEMP TABLE t (n int PRIMARY KEY)", 0, NULL), 0);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_cmd(db, "INSERT INTO t VALUES (1)", 0, NULL), 0);
+	assert_int_equal(db_cmd(db, "INSERT INTO t VALUES (1)", 0, NULL), -1);
+	assert_int_equal(db_commit(db), -1);
+	{
+		PGresult *r = db_exec(db, "SELECT count(*) FROM t", 0, NULL);
+
+		assert_non_null(r);
+		assert_string_equal(db_val(r, 0, 0), "0");
+		PQclear(r);
+	}
+	/* And a good one still commits. */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_cmd(db, "INSERT INTO t VALUES (2)", 0, NULL), 0);
+	assert_int_equal(db_commit(db), 0);
+	db_close(db);
+}
+
+/* sqlstate: input at fault is 400 or 409, never 503 */
+static void
+test_sqlstate(void **state)
+{
+	const char *p[] = {"not a number"}, *code, *msg;
+	db_conn    *db;
+
+	(void)state;
+	assert_non_null(db = db_open(dsn()));
+	assert_null(db_exec(db, "SELECT $1::int", 1, p));
+	assert_string_equal(db_sqlstate(db), "22P02");
+	assert_int_equal(db_error_status(db, &code, &msg), 400);
+	assert_string_equal(code, "invalid_value");
+
+	assert_int_equal(db_cmd(db, "CREATE TEMP TABLE u (n int UNIQUE)", 0, NULL), 0);
+	assert_int_equal(db_cmd(db, "INSERT INTO u VALUES (1)", 0, NULL), 0);
+	assert_int_equal(db_cmd(db, "INSERT INTO u VALUES (1)", 0, NULL), -1);
+	assert_string_equal(db_sqlstate(db), "23505");
+	assert_int_equal(db_error_status(db, &code, &msg), 409);
+
+	/* A success clears it. */
+	assert_int_equal(db_cmd(db, "SELECT 1", 0, NULL), 0);
+	assert_string_equal(db_sqlstate(db), "");
+	assert_int_equal(db_error_status(db, &code, &msg), 503);
+	db_close(db);
+}
+
+/* statement_timeout: every connection has one; a statement beyond it fails
+ * with 57014, a 503 */
+static void
+test_statement_timeout(void **state)
+{
+	const char *code, *msg;
+	db_conn    *db;
+	int64_t     t0;
+
+	(void)state;
+	db_settings(DB_CONNECT_TIMEOUT_S, 300);
+	assert_non_null(db = db_open(dsn()));
+	t0 = env_mono_us();
+	assert_null(db_exec(db, "SELECT pg_sleep(5)", 0, NULL));
+	assert_true(env_mono_us() - t0 < 3000000);
+	assert_string_equal(db_sqlstate(db), "57014");
+	assert_int_equal(db_error_status(db, &code, &msg), 503);
+	assert_string_equal(code, "database_timeout");
+	db_close(db);
+	db_settings(DB_CONNECT_TIMEOUT_S, DB_STATEMENT_TIMEOUT_MS);
+}
+
+/* connect_timeout: a server that accepts and never answers costs the
+ * connect timeout, not for ever */
+static void
+test_connect_timeout(void **state)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t          sl = sizeof(sa);
+	char               d[128];
+	db_conn           *db;
+	int                fd;
+	int64_t            t0;
+
+	(void)state;
+	(void)dsn();
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0); /* the kernel accepts; nobody answers */
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(d, sizeof(d), "host=127.0.0.1 port=%d dbname=x user=x", ntohs(sa.sin_port));
+	db_settings(1, DB_STATEMENT_TIMEOUT_MS);
+	t0 = env_mono_us();
+	assert_non_null(db = db_open(d));
+	assert_true(env_mono_us() - t0 < 5000000);
+	assert_int_not_equal(PQstatus(db_pg(db)), CONNECTION_OK);
+	db_close(db);
+	close(fd);
+	db_settings(DB_CONNECT_TIMEOUT_S, DB_STATEMENT_TIMEOUT_MS);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_commit_rollback),
+	    cmocka_unit_test(test_sqlstate),
+	    cmocka_unit_test(test_statement_timeout),
+	    cmocka_unit_test(test_connect_timeout),
+	};
+
+	return cmocka_run_group_tests_name("db", tests, NULL, NULL);
+}

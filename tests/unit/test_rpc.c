@@ -1,0 +1,222 @@
+/*
+ * test_rpc.c - request/reply: deadlines, no peer, a peer that goes away,
+ * and a dialling server that comes back after its peer restarts
+ *
+ * Each test uses its own ipc:// address under /tmp, so the tests do not
+ * see each other's sockets.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "common/env.h"
+#include "common/rpc.h"
+
+/* How long a server's handler sleeps when asked to ("slow" in the body). */
+#define SLOW_MS 1500
+
+/* test_url - a fresh ipc address for one test */
+static void
+test_url(char *out, size_t cap, const char *name)
+{
+	snprintf(out, cap, "ipc:///tmp/clubos-test-rpc-%ld-%s.ipc", (long)getpid(), name);
+}
+
+/* echo - answers {"echo": true}; sleeps SLOW_MS first when the body says slow */
+static void
+echo(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
+     struct rpc_reply *rep)
+{
+	(void)arg;
+	(void)worker;
+	(void)h;
+	if (len >= 4 && memcmp(body, "slow", 4) == 0)
+		nng_msleep(SLOW_MS);
+	rep->body = strdup("{\"echo\":true}");
+	rep->len = strlen(rep->body);
+}
+
+static const struct rpc_server_ops echo_ops = {.handle = echo};
+
+/* wait_peers - poll until the client has n peers, or give up after ms */
+static bool
+wait_peers(rpc_client *c, int n, int ms)
+{
+	int64_t until = env_mono_us() + (int64_t)ms * 1000;
+
+	while (rpc_client_peers(c) != n) {
+		if (env_mono_us() > until)
+			return false;
+		nng_msleep(5);
+	}
+	return true;
+}
+
+/* elapsed_ms - milliseconds since t0 (env_mono_us) */
+static int64_t
+elapsed_ms(int64_t t0)
+{
+	return (env_mono_us() - t0) / 1000;
+}
+
+/* call: a served request comes back with its body */
+static void
+test_call(void **state)
+{
+	char             url[128];
+	rpc_client      *c;
+	rpc_server      *s;
+	struct rpc_reply rep;
+
+	(void)state;
+	test_url(url, sizeof(url), "call");
+	assert_non_null(c = rpc_client_open(url, true));
+	assert_non_null(s = rpc_server_start(url, false, 2, &echo_ops));
+	assert_true(wait_peers(c, 1, 3000));
+	assert_int_equal(rpc_call(c, ENV_OP_PING, NULL, env_now_ms() + 2000, "{}", 2, &rep), 0);
+	assert_int_equal(rep.status, 0);
+	assert_string_equal(rep.body, "{\"echo\":true}");
+	rpc_reply_clear(&rep);
+	rpc_server_stop(s, 1000);
+	rpc_client_close(c);
+}
+
+/* no_peer: nobody listening: RPC_ENOPEER, at once after the grace, never
+ * after the whole deadline */
+static void
+test_no_peer(void **state)
+{
+	char             url[128];
+	rpc_client      *c;
+	struct rpc_reply rep;
+	int64_t          t0;
+
+	(void)state;
+	test_url(url, sizeof(url), "nopeer");
+	assert_non_null(c = rpc_client_open(url, false));
+	/* Within its grace a new client waits for its first peer, no longer. */
+	t0 = env_mono_us();
+	assert_int_equal(rpc_call(c, ENV_OP_PING, NULL, env_now_ms() + 5000, "{}", 2, &rep),
+	                 RPC_ENOPEER);
+	assert_true(elapsed_ms(t0) < RPC_CONNECT_GRACE_MS + 300);
+	/* After it, at once. */
+	t0 = env_mono_us();
+	assert_int_equal(rpc_call(c, ENV_OP_PING, NULL, env_now_ms() + 5000, "{}", 2, &rep),
+	                 RPC_ENOPEER);
+	assert_true(elapsed_ms(t0) < 100);
+	assert_null(rep.body);
+	rpc_client_close(c);
+}
+
+/* deadline: a slow peer costs the deadline, not more, and the deadline in
+ * the past fails before anything is sent */
+static void
+test_deadline(void **state)
+{
+	char             url[128];
+	rpc_client      *c;
+	rpc_server      *s;
+	struct rpc_reply rep;
+	int64_t          t0, took;
+
+	(void)state;
+	test_url(url, sizeof(url), "deadline");
+	assert_non_null(c = rpc_client_open(url, true));
+	assert_non_null(s = rpc_server_start(url, false, 2, &echo_ops));
+	assert_true(wait_peers(c, 1, 3000));
+	t0 = env_mono_us();
+	assert_int_equal(rpc_call(c, ENV_OP_PING, NULL, env_now_ms() + 300, "slow", 4, &rep),
+	                 RPC_ETIMEDOUT);
+	took = elapsed_ms(t0);
+	assert_true(took >= 250);
+	assert_true(took < 800);
+	assert_int_equal(rpc_call(c, ENV_OP_PING, NULL, env_now_ms() - 1, "{}", 2, &rep),
+	                 RPC_ETIMEDOUT);
+	rpc_server_stop(s, 3000);
+	rpc_client_close(c);
+}
+
+/* stopper - stop a server from another thread (its handler is busy) */
+static void *
+stopper(void *arg)
+{
+	rpc_server_stop(arg, 0);
+	return NULL;
+}
+
+/* peer_goes_away: the only peer disappears while a call waits: the call
+ * fails with RPC_ENOPEER at once, not at its deadline */
+static void
+test_peer_goes_away(void **state)
+{
+	char             url[128];
+	rpc_client      *c;
+	rpc_server      *s;
+	struct rpc_reply rep;
+	pthread_t        thr;
+	int64_t          t0;
+
+	(void)state;
+	test_url(url, sizeof(url), "away");
+	assert_non_null(c = rpc_client_open(url, true));
+	assert_non_null(s = rpc_server_start(url, false, 1, &echo_ops));
+	assert_true(wait_peers(c, 1, 3000));
+	assert_int_equal(pthread_create(&thr, NULL, stopper, s), 0);
+	t0 = env_mono_us();
+	/* The handler sleeps SLOW_MS; the server's socket closes meanwhile. */
+	assert_int_equal(rpc_call(c, ENV_OP_PING, NULL, env_now_ms() + 10000, "slow", 4, &rep),
+	                 RPC_ENOPEER);
+	assert_true(elapsed_ms(t0) < SLOW_MS + 500);
+	pthread_join(thr, NULL);
+	rpc_client_close(c);
+}
+
+/* redial: a dialling server finds its peer again after the peer restarts
+ * (the router restarting under its workers) */
+static void
+test_redial(void **state)
+{
+	char             url[128];
+	rpc_client      *c;
+	rpc_server      *s;
+	struct rpc_reply rep;
+
+	(void)state;
+	test_url(url, sizeof(url), "redial");
+	assert_non_null(c = rpc_client_open(url, true));
+	assert_non_null(s = rpc_server_start(url, false, 2, &echo_ops));
+	assert_true(wait_peers(c, 1, 3000));
+	for (int round = 0; round < 3; round++) {
+		rpc_client_close(c);
+		assert_non_null(c = rpc_client_open(url, true));
+		assert_true(wait_peers(c, 1, 3000));
+		assert_int_equal(rpc_call(c, ENV_OP_PING, NULL, env_now_ms() + 2000, "{}", 2, &rep),
+		                 0);
+		assert_string_equal(rep.body, "{\"echo\":true}");
+		rpc_reply_clear(&rep);
+	}
+	rpc_server_stop(s, 1000);
+	rpc_client_close(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_call),     cmocka_unit_test(test_no_peer),
+	    cmocka_unit_test(test_deadline), cmocka_unit_test(test_peer_goes_away),
+	    cmocka_unit_test(test_redial),
+	};
+
+	return cmocka_run_group_tests_name("rpc", tests, NULL, NULL);
+}
