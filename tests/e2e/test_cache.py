@@ -158,25 +158,35 @@ def test_redis_down_loses_nothing_and_l2_comes_back(stack, accounts):
 
 
 def test_l3_answers_after_every_daemon_restarts(stack, accounts):
+    """L3 is durable: after every daemon and Redis restart, stored answers come from it.
+
+    Several answers are stored first: the very first lookup after a restart may
+    outrun the router's short budget for the remote tiers while the cache
+    daemon opens its connections (a miss is then the right answer), so each
+    question is asked once, in turn, until one is served from L3."""
     t = accounts["customer"].token
-    q = "where do i park at harbourview"
-    first = _ask(stack, t, q, location="harbourview")
-    assert first["sop"]["slug"] == "general.location-parking"
-    # The store reaches L1 at once and L3 off the request path.
-    harness.wait_for(lambda: _ask(stack, t, q, location="harbourview")["cache"] == "l1", 5,
-                     what="L1 entry")
+    qs = [("where do i park at harbourview", "harbourview"),
+          ("where do i park at riverside", "riverside"),
+          ("is there parking at harbourview", "harbourview"),
+          ("is parking free at riverside", "riverside"),
+          ("where should i leave my car at harbourview", "harbourview")]
+    first = {}
+    for q, loc in qs:
+        a = _ask(stack, t, q, location=loc)
+        assert a["sop"]["slug"] == "general.location-parking", a
+        first[q] = a["response"]
+    # Stores reach L3 off the request path.
+    harness.wait_for(lambda: int(stack.pg.sql(
+        "SELECT count(*) FROM cache_entries WHERE sop_slug = 'general.location-parking'")[0][0])
+        >= len(qs), 10, what="the answers in L3")
     stack.restart_daemons()
     stack.redis.kill9()
     stack.restart_redis()
     seen = []
-
-    def l3():
-        r = _ask(stack, t, q, location="harbourview")
-        seen.append(r["cache"])
-        return r if r["cache"] == "l3" else None
-    try:
-        a = harness.wait_for(l3, 10, what="an L3 hit after restarts")
-    except AssertionError:
-        raise AssertionError("no L3 hit: answers came from %r; L3 holds %r" % (
-            seen[:3], stack.pg.sql("SELECT key, sop_version FROM cache_entries")))
-    assert a["response"] == first["response"]
+    for q, loc in qs:
+        a = _ask(stack, t, q, location=loc)
+        seen.append(a["cache"])
+        if a["cache"] == "l3":
+            assert a["response"] == first[q]
+            return
+    raise AssertionError("no L3 hit after restarts: answers came from %r" % seen)
