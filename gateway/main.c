@@ -316,7 +316,13 @@ limited(struct gw_ctx *x, const char *key, const rl_rule *rule)
 #define AUTH_STMT "gw_auth_user"
 #define AUTH_SQL "SELECT role, disabled FROM users WHERE id = $1"
 
+/* After the database failed to answer, a worker does not try again for
+ * AUTH_RETRY_US: a reconnect per request would make every question of an
+ * outage wait on a connect. */
+#define AUTH_RETRY_US 1000000
+
 static _Thread_local PGconn *auth_prepared_on;
+static _Thread_local int64_t auth_down_until_us;
 
 /*
  * auth_lookup - the user's current role and whether they may act: 1 found
@@ -330,10 +336,12 @@ auth_lookup(struct gw_ctx *x, int64_t id, char *role, size_t cap, bool *disabled
 	const char *p[] = {idtxt};
 	PGconn     *pg;
 	PGresult   *r = NULL;
-	int         rc = -1;
+	int         rc;
 
-	if (x->w == NULL || x->w->db == NULL || !db_ok(x->w->db))
+	if (x->w == NULL || x->w->db == NULL || env_mono_us() < auth_down_until_us)
 		return -1;
+	if (!db_ok(x->w->db))
+		goto down;
 	pg = db_pg(x->w->db);
 	snprintf(idtxt, sizeof(idtxt), "%lld", (long long)id);
 	if (pg != auth_prepared_on) {
@@ -353,18 +361,18 @@ auth_lookup(struct gw_ctx *x, int64_t id, char *role, size_t cap, bool *disabled
 		PQclear(r);
 		r = NULL;
 		if (attempt > 0 || state == NULL || strcmp(state, "26000") != 0)
-			return -1;
+			goto down;
 		r = PQprepare(pg, AUTH_STMT, AUTH_SQL, 1, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			log_warn("auth: prepare failed: %s", PQresultErrorMessage(r));
 			PQclear(r);
-			return -1;
+			goto down;
 		}
 		PQclear(r);
 		r = NULL;
 	}
 	if (r == NULL)
-		return -1;
+		goto down;
 	rc = 0;
 	if (PQntuples(r) == 1) {
 		snprintf(role, cap, "%s", db_val(r, 0, 0));
@@ -373,6 +381,9 @@ auth_lookup(struct gw_ctx *x, int64_t id, char *role, size_t cap, bool *disabled
 	}
 	PQclear(r);
 	return rc;
+down:
+	auth_down_until_us = env_mono_us() + AUTH_RETRY_US;
+	return -1;
 }
 
 /*

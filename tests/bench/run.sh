@@ -28,6 +28,9 @@ export CLUBOS_PG_PORT=$(free_port) CLUBOS_REDIS_PORT=$(free_port) CLUBOS_HTTP_PO
 export CLUBOS_RATE_LIMIT=off CLUBOS_ADMIN_PASSWORD=bench-password-1 CLUBOS_HTTP_WORKERS=16
 trap 'sh deploy/down.sh >/dev/null 2>&1; rm -rf "$CLUBOS_VAR"' EXIT INT TERM
 sh deploy/up.sh >/dev/null
+# The gateway restarted below needs the secret up.sh made (there is no default).
+CLUBOS_JWT_SECRET=$(cat "$CLUBOS_VAR/jwt-secret")
+export CLUBOS_JWT_SECRET
 export CLUBOS_ROOT="$ROOT"
 . deploy/env.sh
 
