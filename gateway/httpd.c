@@ -1305,7 +1305,10 @@ worker_main(void *arg)
 		serve(h, state, c);
 		pthread_mutex_lock(&h->mu);
 		h->busy--;
-		pthread_cond_broadcast(&h->cv);
+		/* Only httpd_stop waits for this; waking every idle worker
+		 * after every request would cost a herd of context switches. */
+		if (atomic_load(&h->stopping))
+			pthread_cond_broadcast(&h->cv);
 	}
 	pthread_mutex_unlock(&h->mu);
 	if (h->ops.worker_fini != NULL)
