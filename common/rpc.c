@@ -45,9 +45,11 @@ struct rpc_server {
 };
 
 struct rpc_client {
-	nng_socket sock;
-	atomic_int peers;
-	int64_t    opened_us; /* a new client waits a moment for its first peer */
+	nng_socket   sock;
+	atomic_int   peers;
+	int64_t      opened_us; /* a new client waits a moment for its first peer */
+	bool         dials;     /* one server, which may be restarting */
+	atomic_llong lost_us;   /* when the last peer went (dialing clients) */
 };
 
 /* One call in flight: the aio's callback wakes the caller, who waits in
@@ -278,8 +280,26 @@ peer_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	(void)p;
 	if (ev == NNG_PIPE_EV_ADD_POST)
 		atomic_fetch_add(&c->peers, 1);
-	else if (ev == NNG_PIPE_EV_REM_POST)
-		atomic_fetch_sub(&c->peers, 1);
+	else if (ev == NNG_PIPE_EV_REM_POST && atomic_fetch_sub(&c->peers, 1) == 1)
+		atomic_store(&c->lost_us, env_mono_us());
+}
+
+/*
+ * in_grace - may a call still wait for a peer?  A new client waits
+ * RPC_CONNECT_GRACE_MS for its first; a dialing client whose server went
+ * away waits RPC_REDIAL_GRACE_MS for it to come back (a restart), since
+ * nobody else can answer.  A listening client (workers dial in) never
+ * waits once its grace from opening is over: the route is down.
+ */
+static bool
+in_grace(const rpc_client *c)
+{
+	int64_t now = env_mono_us();
+
+	if (now - c->opened_us < (int64_t)RPC_CONNECT_GRACE_MS * 1000)
+		return true;
+	return c->dials && atomic_load(&c->lost_us) != 0 &&
+	       now - atomic_load(&c->lost_us) < (int64_t)RPC_REDIAL_GRACE_MS * 1000;
 }
 
 /* rpc_client_open - a REQ socket that listens (for workers) or dials */
@@ -301,6 +321,7 @@ rpc_client_open(const char *url, bool listen)
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, peer_event, c);
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, peer_event, c);
 	c->opened_us = env_mono_us();
+	c->dials = !listen;
 	rv = listen ? nng_listen(c->sock, url, NULL, 0) : rpc_dial(c->sock, url);
 	if (rv != 0) {
 		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url, nng_strerror(rv));
@@ -343,8 +364,8 @@ call_done(void *arg)
 /*
  * call_wait - wait for the aio to finish.  Returns 0 when it finished,
  * RPC_ENOPEER when the client had no peer for a whole slice (the aio is
- * then cancelled and finished).  A new client is given RPC_CONNECT_GRACE_MS
- * from its opening to find its first peer.
+ * then cancelled and finished).  While the client is in its grace
+ * (in_grace) a missing peer is waited for, within the deadline.
  */
 static int
 call_wait(rpc_client *c, nng_aio *aio, struct rpc_wait *w)
@@ -364,8 +385,7 @@ call_wait(rpc_client *c, nng_aio *aio, struct rpc_wait *w)
 		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 		if (w->done)
 			break;
-		if (rpc_client_peers(c) == 0 &&
-		    env_mono_us() - c->opened_us >= (int64_t)RPC_CONNECT_GRACE_MS * 1000) {
+		if (rpc_client_peers(c) == 0 && !in_grace(c)) {
 			ret = RPC_ENOPEER;
 			break;
 		}
@@ -383,8 +403,7 @@ static bool
 wait_for_peer(rpc_client *c, uint64_t deadline_ms)
 {
 	while (rpc_client_peers(c) == 0) {
-		if (env_mono_us() - c->opened_us >= (int64_t)RPC_CONNECT_GRACE_MS * 1000 ||
-		    env_now_ms() >= deadline_ms)
+		if (!in_grace(c) || env_now_ms() >= deadline_ms)
 			return false;
 		nng_msleep(5);
 	}

@@ -67,13 +67,16 @@ int  rpc_reply_error(struct rpc_reply *rep, uint16_t status, const char *code, c
 /*
  * Fail fast: a call with no connected peer fails at once with RPC_ENOPEER,
  * and a call whose last peer goes away while it waits fails within
- * RPC_PEER_CHECK_MS.  A client gets RPC_CONNECT_GRACE_MS after it is opened
+ * RPC_PEER_CHECK_MS.  A dialing client whose one server went away waits
+ * up to RPC_REDIAL_GRACE_MS for it to come back (a restart), within the
+ * call's deadline.  A client gets RPC_CONNECT_GRACE_MS after it is opened
  * to find its first peer (so a call right after opening does not fail).
  * Dialers retry from RPC_RECONN_MIN_MS up to RPC_RECONN_MAX_MS apart, for
  * as long as the socket lives.
  */
 #define RPC_PEER_CHECK_MS 20
 #define RPC_CONNECT_GRACE_MS 500
+#define RPC_REDIAL_GRACE_MS 1000
 #define RPC_RECONN_MIN_MS 50
 #define RPC_RECONN_MAX_MS 500
 
