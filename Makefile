@@ -26,7 +26,7 @@ endif
 LDLIBS  := -lnng -lpq -lhiredis -lcjson -lsodium -lcurl -lpthread -lm
 
 COMMON_SRC := $(wildcard common/*.c)
-ROUTERLIB_SRC := $(filter-out router/main.c router/route_eval.c router/rt_%.c,$(wildcard router/*.c)) cache/l1.c cache/answer.c
+ROUTERLIB_SRC := $(filter-out router/main.c router/route_eval.c router/em_eval.c router/rt_%.c,$(wildcard router/*.c)) cache/l1.c cache/answer.c
 ROUTER_SRC := router/main.c $(wildcard router/rt_*.c)
 GATEWAY_SRC := $(wildcard gateway/*.c)
 ASSISTLIB_SRC := assistants/retrieval.c
@@ -45,7 +45,7 @@ LIBASSIST := $(BUILD)/lib/libassist.a
 LIBINTEL := $(BUILD)/lib/libintel.a
 BINARIES := $(BIN)/clubos-gateway $(BIN)/clubos-router $(BIN)/clubos-assistant \
             $(BIN)/clubos-cache $(BIN)/clubosctl $(BIN)/clubos-route-eval \
-            $(BIN)/clubos-cache-eval $(BIN)/clubos-intelligence
+            $(BIN)/clubos-cache-eval $(BIN)/clubos-intelligence $(BIN)/clubos-emergency-eval
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps up down test unit e2e asan test-asan bench eval lint clean
@@ -100,6 +100,10 @@ $(BIN)/clubos-cache-eval: $(call objs,cache/eval.c) $(LIBROUTER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/clubos-route-eval: $(call objs,router/route_eval.c) $(LIBROUTER) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/clubos-emergency-eval: $(call objs,router/em_eval.c) $(LIBROUTER) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

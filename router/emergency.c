@@ -30,6 +30,7 @@
 #include "textnorm.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #define EM_MAX_TEXT 8192
@@ -54,7 +55,8 @@ struct em_rule {
 	const char * not ;
 	int         neg;
 	int         weak;
-	const char *also; /* a second context set, same window (NULL = none) */
+	const char *also;     /* a second context set, same window (NULL = none) */
+	int         possible; /* fires only a possible emergency */
 };
 
 /* Shared word sets. */
@@ -99,7 +101,7 @@ static const struct em_rule em_rules[] = {
      "phone|clock|snooze|car|my alarm|set an alarm|set alarm|alarm for|wake up|"
      "chirp*|battery|batteries|door alarm|to go off|set the|set up|set my|set a|"
      "wake me|tomorrow|daybreak|alarm clock|second alarm|one alarm",
-     4, EM_HYPO "|test|testing|tested|scheduled|planned", 1, 0, NULL},
+     4, EM_HYPO "|test|testing|tested|scheduled|planned", 1, 0, NULL, 0},
     {EM_FIRE, "on-fire",
      "on fire|caught fire|catching fire|catch fire|in flames|went up in flames|"
      "burst into flames|ablaze|engulfed",
@@ -107,7 +109,7 @@ static const struct em_rule em_rules[] = {
      "swing|game|putting|putter|driver|drives|driving|irons|wedges|chipping|short game|"
      "im|i|were|we|youre|you|hes|he|shes|she|they|theyre|team|guys|streak|round|score|"
      "shots|shot|golf|tonight|today|buddy|friend|bro|dude|crushing|hitting|playing",
-     -3, EM_JOKE "|" EM_HYPO "|hot streak|on fire tonight|on fire today", 1, 0, NULL},
+     -3, EM_JOKE "|" EM_HYPO "|hot streak|on fire tonight|on fire today", 1, 0, NULL, 0},
     {EM_FIRE, "fire",
      "flames|fire spreading|fire started|fire broke out|theres a fire|there is a fire|"
      "small fire|big fire|a fire in|a fire on|fire in the|fire in our|fire at the|"
@@ -119,7 +121,7 @@ static const struct em_rule em_rules[] = {
      3,
      EM_JOKE "|" EM_HYPO "|fire up|fire it up|fire sale|is fire|so fire|straight fire|"
              "where is the fire extinguisher located|fire extinguisher inspection",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_FIRE, "smoke", "smoke|smoky|smokey|smoldering|smouldering", NULL, 0,
      "cigar*|vape*|vaping|weed|joint|smoke break|smoke area|smoke pit|smoke shop|"
      "smoke free|smoke it|smoke that|smoke my|smoke your|smoke him|smoke them|"
@@ -129,7 +131,7 @@ static const struct em_rule em_rules[] = {
      3,
      EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i smoke|can we smoke|"
              "ok to smoke|okay to smoke|no smoking",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_FIRE, "smoking", "smoking",
      "coming|pouring|everywhere|from|out of|behind|inside|smell*|smelt|see|"
      "burning|fire|ceiling|vent|vents|outlet|wall|projector|pc|computer|screen|"
@@ -143,7 +145,7 @@ static const struct em_rule em_rules[] = {
      3,
      EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i smoke|can we smoke|"
              "ok to smoke|okay to smoke|is smoking ok",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_FIRE, "burning-smell", "burning|burnt|burned|scorched|charred|scorching",
      "smell|smells|smelling|smelled|smelt|plastic|rubber|wire|wires|wiring|odor|odour|"
      "electrical|outlet|plug|cable|socket|insulation|hazy|haze|smoke|smoky|hot",
@@ -151,7 +153,7 @@ static const struct em_rule em_rules[] = {
      "burned through|burning through|burnt out|burned out|burning a|burn a|"
      "burning up the|calories|sunburn*|heartburn|burning daylight|burned by|"
      "burnt toast|cd",
-     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
     {EM_FIRE, "sparks",
      "sparking|sparked|sparks|spark coming|spark came|arcing|arced|short circuit*|"
      "shorted out|electrical fire",
@@ -160,24 +162,24 @@ static const struct em_rule em_rules[] = {
      "spark plug*|sparks fly between|creativity|motivation|is it|weather|raining|"
      "cloudy|sunny|temperature|forecast|nevada|nv|flight|drive to|directions|"
      "conditions|atmospheric",
-     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
     {EM_FIRE, "glowing", "glowing|glows|glowed",
      "orange|red|crackl*|smoke|smoking|hot|melting|ceiling|wall|outlet|socket|wire*|"
      "plug|panel|fixture|cable*|vent|behind|sizzl*|popping",
      6,
      "screen|projector|logo|led|leds|neon|sign|ball|tracer|trail|review*|skin|"
      "light up|lit up|reviews",
-     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
     {EM_FIRE, "melting", "melting|melted|melts",
      "plastic|wire*|cable*|plug|outlet|socket|cord|ceiling|light|fixture|smell*|"
      "projector|pc|computer|panel|insulation|extension",
-     5, "ice|snow|cheese|chocolate|brain|heart|butter|face off", 3, EM_JOKE "|" EM_HYPO, 1, 0,
-     NULL},
+     5, "ice|snow|cheese|chocolate|brain|heart|butter|face off", 3, EM_JOKE "|" EM_HYPO, 1, 0, NULL,
+     0},
     {EM_FIRE, "gas-smell",
      "gas leak|gas leaking|leaking gas|smell gas|smells like gas|smelled gas|"
      "smell of gas|gas smell|smelling gas|smells of gas|carbon monoxide|co alarm|"
      "co detector|propane leak",
-     NULL, 0, "station|stations|price*|money|mileage|tank", 3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     NULL, 0, "station|stations|price*|money|mileage|tank", 3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
 
     /* ---- medical ---- */
     {EM_MEDICAL, "unresponsive",
@@ -191,7 +193,7 @@ static const struct em_rule em_rules[] = {
      "shes dying|low blood sugar|blood sugar is low|blood sugar crashed|hypoglyc*|"
      "insulin shock|diabetic shock|diabetic emergency|turning blue|lips are blue",
      NULL, 0, "power|lights|the lights|screen|sim|the round|the competition", 3,
-     EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL},
+     EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL, 0},
     {EM_MEDICAL, "heart-attack",
      "heart attack|heart problems|heart stopped|heart is racing and|chest pain*|"
      "chest hurts|chest is hurting|chest tight*|tightness in his chest|"
@@ -204,7 +206,7 @@ static const struct em_rule em_rules[] = {
              "giving me a heart attack|nearly had a heart attack|almost had a heart attack|"
              "gonna have a heart attack|going to have a heart attack|"
              "heart attack on a plate",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_MEDICAL, "choking", "choking|choked|is choking",
      EM_PERSON "|on a|on food|on his|on her|on something|cant breathe|cough*|"
                "heimlich",
@@ -212,7 +214,7 @@ static const struct em_rule em_rules[] = {
      EM_GOLF "|pressure|again|final|tournament|under|gagging on the|choke the|"
              "choking the|choked the|choked on the|choking on the|choking on this|"
              "choked on this|choked away|choking away|im choking|i choked|we choked",
-     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
     {EM_MEDICAL, "fracture", "broken|broke|fractured|fracture|snapped|dislocated|shattered",
      "arm|leg|wrist|ankle|nose|finger|fingers|hand|collarbone|rib|ribs|jaw|shoulder|"
      "bone|bones|hip|foot|toe|elbow|knee|kneecap|skull|neck|back",
@@ -223,7 +225,7 @@ static const struct em_rule em_rules[] = {
      3,
      EM_JOKE "|" EM_HYPO "|last week|last month|last year|years ago|cast|"
              "cancel|refund|reschedule",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_MEDICAL, "head-injury",
      "hit|struck|caught|smacked|clipped|whacked|cracked|nailed|drilled|beaned|"
      "bonked|smashed|knocked|took|takes|taken|got",
@@ -236,7 +238,7 @@ static const struct em_rule em_rules[] = {
      "head of the club|club head|clubhead|headcover*|head cover*|head of my|"
      "driver head|putter head|the head of|head pro|head coach|head office|"
      "face of the club|club face|clubface|face of my|face of the",
-     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month", 1, 0, NULL},
+     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month", 1, 0, NULL, 0},
     {EM_MEDICAL, "bleeding",
      "bleeding|bleeds|bled|blood|nosebleed|nose bleed|gash|gashed|laceration", NULL, 0,
      "bleeding money|bleeding cash|blood type|blood pressure|blood orange|"
@@ -244,7 +246,7 @@ static const struct em_rule em_rules[] = {
      "blood test|blood sugar|bleeding edge|blood sport|bloodbath|blood bath|song|"
      "dish|sausage|pudding|brothers|movie|film|band|album|recipe|colour|colours|"
      "color|colors|ink|image|picture|" EM_TECH,
-     3, EM_JOKE "|" EM_HYPO "|last week|yesterday", 1, 0, NULL},
+     3, EM_JOKE "|" EM_HYPO "|last week|yesterday", 1, 0, NULL, 0},
     {EM_MEDICAL, "allergic-reaction",
      "allergic reaction|anaphyla*|epipen|epi pen|epi-pen|throat closing|"
      "throat is closing|throat is swelling|throat swelling|tongue swelling|"
@@ -253,14 +255,14 @@ static const struct em_rule em_rules[] = {
      NULL, 0, NULL, 0,
      EM_JOKE "|" EM_HYPO "|do you have|do you sell|menu|ingredients|options|"
              "nut free|peanut free",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_MEDICAL, "swelling", "swelling|swollen|swelled|swell|swells",
      "face|throat|tongue|lips|lip|eyes|eye|allerg*|reaction|peanut*|nut|nuts|bee|"
      "sting|stung|wasp|breath*|hives|rash|neck|mouth|after eating|ate",
      8, "ankle|knee|wrist|elbow|finger|toe|crowd|swell time|swell guy|swell of", 4,
      EM_JOKE "|" EM_HYPO "|do you have|do you sell|menu|ingredients|options|"
              "nut free|peanut free",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_MEDICAL, "collapse",
      "collapsed|collapses|collapsing|keeled over|fell over|dropped to the floor|"
      "dropped to the ground|hit the floor|hit the ground|fell and hit|fell off|"
@@ -269,7 +271,8 @@ static const struct em_rule em_rules[] = {
      "net|nets|tent|screen|mat|shelf|stand|menu|ball|balls|club|clubs|bag|bags|phone|"
      "tee|market|stock*|team|lead|round|back nine|ceiling|wall|roof|sign|tv|price*|"
      "laughing|chair|drink|glass|bottle|keys|wallet",
-     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|almost fell|nearly fell", 1, 0, NULL},
+     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|almost fell|nearly fell", 1, 0, NULL,
+     0},
     {EM_MEDICAL, "down-unresponsive",
      "on the floor|on the ground|on the * floor|on the * ground|lying there|"
      "laying there|lying on|laying on|slumped|passed out on",
@@ -278,11 +281,11 @@ static const struct em_rule em_rules[] = {
      "not breathing|not answering|confused|bleeding|shaking|twitching|out cold|"
      "eyes closed|eyes rolled|pale|turning blue|groaning|moaning|cant get up|"
      "wont get up|not getting up|cant move|not making sense",
-     10, NULL, 0, EM_JOKE "|" EM_HYPO, 0, 0, NULL},
+     10, NULL, 0, EM_JOKE "|" EM_HYPO, 0, 0, NULL, 0},
     {EM_MEDICAL, "cant-wake",
      "cant wake|cannot wake|can not wake|wont wake|not waking|cant get him up|"
      "cant get her up|cant rouse|wont come to|not coming to|not coming round",
-     NULL, 0, EM_TECH, 4, EM_JOKE "|" EM_HYPO, 0, 0, NULL},
+     NULL, 0, EM_TECH, 4, EM_JOKE "|" EM_HYPO, 0, 0, NULL, 0},
     {EM_MEDICAL, "hurt-badly",
      "seriously injured|badly injured|badly hurt|hurt badly|seriously hurt|"
      "really hurt himself|really hurt herself|hurt himself|hurt herself|"
@@ -292,15 +295,15 @@ static const struct em_rule em_rules[] = {
      NULL, 0, NULL, 0,
      EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month|cancel|refund|"
              "reschedule|insurance|waiver|liability",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_MEDICAL, "ambulance",
      "ambulance|paramedic*|emt|emts|medical emergency|need a doctor|"
      "need medical help|need medical attention|needs first aid|need first aid|"
      "call a doctor",
      NULL, 0, NULL, 0, EM_JOKE "|" EM_HYPO "|where is the first aid kit located|restock*|insurance",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_MEDICAL, "911", "911|nine one one|emergency services", NULL, 0, NULL, 0,
-     EM_JOKE "|" EM_HYPO, 0, 1, NULL},
+     EM_JOKE "|" EM_HYPO, 0, 1, NULL, 0},
 
     /* ---- security ---- */
     {EM_SECURITY, "weapon",
@@ -316,7 +319,7 @@ static const struct em_rule em_rules[] = {
      EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i bring|can we bring|"
              "no weapons|guns n roses|play|playlist|song|songs|music|album|band|listen|"
              "mack the knife|buy a|purchase|reminder",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_SECURITY, "violence",
      "shoved|shoving|punched|punching|attacked|attacking|assaulted|assault|"
      "assaulting|beating up|beat up|beating him|beating her|jumped him|jumped her|"
@@ -331,7 +334,7 @@ static const struct em_rule em_rules[] = {
              "beat him by|beat her by|beat me by|beat us by|hit me up|hit me with|hit me back|"
              "hit her up|hit him up|over who|about who|who pays|the bill|sim|screen|"
              "punched in|punch in|pin|code|number|numbers|keypad|button|buttons",
-     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
     {EM_SECURITY, "threat",
      "threatening|threatened|threatens|threat|threats|going to kill|gonna kill|"
      "will kill|going to hurt|gonna hurt|going to beat|gonna beat|going to stab|"
@@ -356,7 +359,7 @@ static const struct em_rule em_rules[] = {
              "threatened to leave|threatened to cancel|threatened to sue|"
              "threatened to complain|threatened to switch|threatens to quit|"
              "threatens to cancel",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_SECURITY, "intruder",
      "broke in|break in|breaking in|broken into|breakin|burglar*|intruder*|"
      "trespass*|snuck in|sneaked in|slipped in|followed us in|followed me in|"
@@ -371,7 +374,7 @@ static const struct em_rule em_rules[] = {
      "slipped in the|slipped in a|slipped in some|slipped in water|puddle|"
      "break in the clouds|break in the rain|break in between|broke in half|"
      "broke in two|break in half|broke in pieces",
-     3, EM_JOKE "|" EM_HYPO "|inside the|inside joke", 1, 0, NULL},
+     3, EM_JOKE "|" EM_HYPO "|inside the|inside joke", 1, 0, NULL, 0},
     {EM_SECURITY, "wont-leave",
      "wont leave|refuses to leave|refusing to leave|will not leave|wont go away|"
      "wont get out|keeps following|following me|following us|following her|"
@@ -384,7 +387,7 @@ static const struct em_rule em_rules[] = {
      EM_PERSON "|stranger|drunk|lobby|door|outside|parking lot|us|me", 8,
      EM_TECH "|ball|slice|hook|fairway|putt|swing|sim|balls|club|clubs|golf|"
              "it wont|this wont|payment|charge|pending|transaction",
-     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
     {EM_SECURITY, "banging",
      "banging on|pounding on|hammering on|kicking the door|kicking the glass|"
      "smashed the window|smashed the glass|smashed the door|smashing the window|"
@@ -396,7 +399,7 @@ static const struct em_rule em_rules[] = {
      12, NULL, 0,
      EM_JOKE "|" EM_HYPO "|let us in|locked out|our booking|cant get in|we are|were|"
              "ive been|weve been|i have been|we have been|my booking",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_SECURITY, "theft",
      "stealing|steal|steals|thief|thieves|robbing|robbery|robbed|shoplift*|"
      "pickpocket*|took off with|ran off with|ran out with|walked off with|"
@@ -423,7 +426,8 @@ static const struct em_rule em_rules[] = {
      "out front|still here|still in|from the counter|the door|out of the bay|"
      "in bay|from under|while we|while i|caught him|caught her|caught someone|"
      "someone|somebody|a guy|a man|a woman|some guy|some kid|some kids|stranger|"
-     "the parking lot|our car|my car"},
+     "the parking lot|our car|my car",
+     0},
     {EM_SECURITY, "robbery",
      "robbing the|robbing us|is robbing|are robbing|being robbed|getting robbed|"
      "robbery in progress|armed robbery|stickup|stick up|held up at gunpoint|"
@@ -433,7 +437,7 @@ static const struct em_rule em_rules[] = {
      EM_JOKE "|" EM_HYPO "|highway robbery|daylight robbery|price|prices|fee|fees|"
              "charge|charges|charging|rates|rate|per hour|robbing me|robbing us blind|"
              "yesterday|last week|last night|ago",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_SECURITY, "police",
      "call the police|called the police|calling the police|call the cops|"
      "called the cops|calling the cops|police|cops|need security|send security|"
@@ -441,7 +445,7 @@ static const struct em_rule em_rules[] = {
      NULL, 0,
      "police station|police officer discount|police discount|first responder*|"
      "police report|reported it|report it|reported to the police|with the police",
-     3, EM_JOKE "|" EM_HYPO, 1, 1, NULL},
+     3, EM_JOKE "|" EM_HYPO, 1, 1, NULL, 0},
 
     /* ---- water ---- */
     {EM_WATER, "water-leak", "water",
@@ -459,7 +463,7 @@ static const struct em_rule em_rules[] = {
      4,
      EM_JOKE "|" EM_HYPO "|water hazard|into the water|in the water|over the water|"
              "no water",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_WATER, "leak", "leak|leaking|leaks|leaky|leaked",
      "ceiling|roof|pipe|pipes|toilet|toilets|sink|water|wall|walls|bathroom|washroom|"
      "restroom|floor|tap|faucet|heater|boiler|ac|air conditioner|unit|light|fixture|"
@@ -467,16 +471,16 @@ static const struct em_rule em_rules[] = {
      8, NULL, 0,
      EM_JOKE "|" EM_HYPO "|gas|data|memory|info|password|email|leaked my|news|"
              "leaked the",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_WATER, "burst-pipe", "burst|bursted|broken|broke|busted|exploded|cracked|split|blew",
      "pipe|pipes|water main|main|sprinkler|sprinklers|hose|water line|waterline|"
      "water heater|hot water tank|radiator",
      4, "think tank|fish tank|main menu|main screen|main page|main course", 3, EM_JOKE "|" EM_HYPO,
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_WATER, "overflow", "toilet|toilets|urinal|sink|sinks|drain|drains|sewer|sewage",
      "overflow*|flooding|flooded|flood|backing up|backed up|backs up|spilling|"
      "gushing|spewing|water everywhere|all over the floor|pouring|leak*|spraying",
-     8, NULL, 0, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     8, NULL, 0, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
     {EM_WATER, "flood",
      "flood|flooding|flooded|floods|underwater|under water|standing water|"
      "inches of water|inch of water",
@@ -487,11 +491,11 @@ static const struct em_rule em_rules[] = {
      "flooded with|flood of|flooding with|flooding in with|inbox|emails|work|"
      "requests|messages|calls|bookings|orders|texts|notifications|memories|tears|"
      "course|hole|green|fairway",
-     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
     {EM_WATER, "soaked-floor", "soaked|soaking|drenched|sopping|saturated|waterlogged",
      "floor|carpet|turf|mat|ceiling|wall|walls|tiles|tile|rug|hallway|ceiling tile*", 6,
      "sweat|sweaty|rain|raining|clothes|shirt|jacket|shoes|i am|im|we are|were", 3,
-     EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
     {EM_WATER, "ceiling-leak", "ceiling|roof|light fixture",
      "dripping|drip|drips|leak*|water|stain spreading|caving|caved|sagging|bulging|"
      "collapsing|collapsed|falling in|fell in|coming down",
@@ -499,11 +503,11 @@ static const struct em_rule em_rules[] = {
      "ceiling fan|ceiling height|how high|high ceiling|ceiling clearance|"
      "ceiling mounted|projector mount|hit the ceiling|hits the ceiling|"
      "hitting the ceiling|ball|balls|shot",
-     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
     {EM_WATER, "sprinkler", "sprinkler|sprinklers",
      "going off|went off|go off|on|spraying|activated|burst|broke|leak*|wont stop|"
      "everywhere|water",
-     6, NULL, 0, EM_JOKE "|" EM_HYPO "|inspection|test|testing", 1, 0, NULL},
+     6, NULL, 0, EM_JOKE "|" EM_HYPO "|inspection|test|testing", 1, 0, NULL, 0},
 
     /* ---- power ---- */
     {EM_POWER, "power-out",
@@ -528,7 +532,7 @@ static const struct em_rule em_rules[] = {
              "only the side|only one|only our|only my|only this|still on|still working|"
              "still have power|still has power|lights are on|lights are still|scheduled|"
              "planned|next week|backup plan",
-     1, 0, NULL},
+     1, 0, NULL, 0},
     {EM_POWER, "all-dark",
      "everything|the whole place|whole place|whole building|entire building|"
      "entire place|the building|whole venue|whole facility|whole room|entire room|"
@@ -552,7 +556,7 @@ static const struct em_rule em_rules[] = {
              "gets dark|dark out|after dark|dark by|sunset|night mode|everything else|"
              "everything is dead quiet|dead quiet|dead silent|everything is fine|"
              "lights out golf|lights out at",
-     0, 0, NULL},
+     0, 0, NULL, 0},
     {EM_POWER, "in-the-dark",
      "sitting in the dark|standing in the dark|all in the dark|were in the dark|"
      "we are in the dark|completely dark|totally dark|pitch black|pitch dark|"
@@ -560,14 +564,14 @@ static const struct em_rule em_rules[] = {
      NULL, 0, EM_TECH "|course|night golf|glow", 4,
      EM_JOKE "|" EM_HYPO "|in the dark about|kept in the dark|left in the dark|"
              "keep me in the dark|shot in the dark",
-     0, 0, NULL},
+     0, 0, NULL, 0},
     {EM_POWER, "breaker", "breaker|breakers|fuse|fuses|circuit breaker*",
-     "tripped|trip|trips|blew|blown|popped|flipped|keeps tripping", 4, NULL, 0, EM_HYPO, 1, 0,
-     NULL},
+     "tripped|trip|trips|blew|blown|popped|flipped|keeps tripping", 4, NULL, 0, EM_HYPO, 1, 0, NULL,
+     0},
     {EM_POWER, "exit-sign",
      "exit sign|exit signs|emergency lights|emergency lighting|emergency light",
      "only|lit|came on|are on|is on|turned on|kicked on|all that", 6, NULL, 0,
-     EM_HYPO "|broken|burnt out|burned out|not working|replace", 0, 0, NULL},
+     EM_HYPO "|broken|burnt out|burned out|not working|replace", 0, 0, NULL, 0},
 };
 
 #define EM_NRULES (sizeof(em_rules) / sizeof(em_rules[0]))
@@ -767,55 +771,147 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 	return hit;
 }
 
-/* em_check - is this message an emergency, and of which kind */
+/*
+ * Guards: scopes that hold a message back from a classifier-only emergency.
+ * The rules carry their own guards (each rule's near_not and not lists);
+ * these are for em_fuse(), which must not let the classifier page anyone
+ * for a story, a joke, a question or a broken screen.  The first that
+ * matches names the guard.
+ */
+static const struct em_guard {
+	const char *name;
+	const char *any;  /* terms anywhere in the message */
+	const char *with; /* NULL, or a context that must start within win words */
+	int         win;
+} em_guards[] = {
+    {"joke", EM_JOKE "|mdr|ptdr", NULL, 0},
+    {"hypothetical",
+     EM_HYPO "|what happens|what do i do|what do we do|what should i|what should we|"
+             "who do i call|who do we call|who should|where is the|where are the|"
+             "where is your|wheres the|is there an|is there a|are there|do you have|"
+             "procedure|protocol|policy|plan for|how do we report|how do i report|"
+             "emergency contact|emergency number|emergency exit|en cas de|en cas d|"
+             "que faire|quoi faire|si jamais|est ce quil y a|ya til|y a til|ou est|"
+             "ou sont|sortie de secours|trousse|premiers soins",
+     NULL, 0},
+    {"past",
+     "last week|last month|last year|last night|last time|yesterday|ago|the other day|"
+     "a while back|earlier this week|earlier this month|on monday|on tuesday|"
+     "on wednesday|on thursday|on friday|on saturday|on sunday|months back|"
+     "hier|la semaine derniere|le mois dernier|lan dernier|lautre jour|il y a eu",
+     NULL, 0},
+    {"hyperbole",
+     "killing me|killing us|killing it|killed it|kill me|kills me|would kill|will kill me|"
+     "gonna kill me|going to kill me|dying to|dying for|dying of|die for|id die|"
+     "almost died|nearly died|im dead|i died|dead tired|dead set|murder|murdered|"
+     "slaughtered|destroyed|lifesaver*|saved my life|highway robbery|criminal|"
+     "on fire|is fire|so fire|blew up|ca me tue|me tue|en meurs|mortel|en feu ce",
+     NULL, 0},
+    {"device",
+     EM_TECH "|bulb|battery|batteries|fan|tower|launch monitor|ecran|ordinateur|"
+             "projecteur|telephone|cellulaire",
+     "died|dead|dying|die|dies|fried|crashed|crashing|frozen|froze|black|dark|"
+     "blank|burned out|burnt out|blew out|not responding|shutting off|shut off|"
+     "mort|morte|plante|gele|noir|eteint",
+     3},
+};
+
+/* em_guard - the first guard that matches t, or NULL */
+static const char *
+em_guard(const struct em_text *t)
+{
+	size_t i, p;
+
+	for (i = 0; i < sizeof(em_guards) / sizeof(em_guards[0]); i++) {
+		const struct em_guard *g = &em_guards[i];
+
+		for (p = 0; p < t->n; p++) {
+			size_t k = em_list_at(t, g->any, p);
+
+			if (k == 0)
+				continue;
+			if (g->with == NULL || em_near(t, g->with, p, p + k - 1, g->win, 1))
+				return g->name;
+		}
+	}
+	return NULL;
+}
+
+/* em_check - the rules' decision on a message: none, possible or sure */
 int
 em_check(const char *text, em_match *out)
 {
 	struct em_text t;
-	const char    *rule[EM_NSLUGS] = {NULL, NULL, NULL, NULL, NULL};
+	const char    *sure[EM_NSLUGS] = {NULL, NULL, NULL, NULL, NULL};
 	const char    *weak[EM_NSLUGS] = {NULL, NULL, NULL, NULL, NULL};
+	const char    *poss[EM_NSLUGS] = {NULL, NULL, NULL, NULL, NULL};
+	const char   **pick = NULL;
+	em_match       m = {NULL, NULL, NULL, EM_NONE};
 	size_t         i;
 	int            s;
 
-	if (out) {
-		out->slug = NULL;
-		out->rule = NULL;
-	}
+	if (out)
+		*out = m;
 	if (text == NULL)
-		return 0;
+		return EM_NONE;
 	tn_normalise(text, t.norm, sizeof(t.norm));
 	t.n = 0;
 	t.used = 0;
 	memset(t.head, -1, sizeof(t.head));
 	tn_tokens(t.norm, em_tok_cb, &t);
 	if (t.n == 0)
-		return 0;
+		return EM_NONE;
 
 	for (i = 0; i < EM_NRULES; i++) {
 		const struct em_rule *r = &em_rules[i];
-		const char          **slot = r->weak ? weak : rule;
+		const char          **slot = r->possible ? poss : r->weak ? weak : sure;
 
 		if (slot[r->slug] == NULL && em_rule_fires(r, &t))
 			slot[r->slug] = r->name;
 	}
-	for (s = 0; s < EM_NSLUGS; s++)
-		if (rule[s])
-			break;
-	if (s == EM_NSLUGS) {
-		for (s = 0; s < EM_NSLUGS; s++)
-			if (weak[s])
-				break;
-		if (s == EM_NSLUGS)
-			return 0;
-		if (out) {
-			out->slug = em_slugs[s];
-			out->rule = weak[s];
-		}
-		return 1;
+	/* Sure rules first, then the weak ones (which count only alone), then
+	 * the possible ones; within each, the most severe kind. */
+	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
+		if (sure[s])
+			pick = sure;
+	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
+		if (weak[s])
+			pick = weak;
+	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
+		if (poss[s])
+			pick = poss;
+	m.guard = em_guard(&t);
+	if (pick != NULL) {
+		for (s = 0; pick[s] == NULL; s++)
+			;
+		m.slug = em_slugs[s];
+		m.rule = pick[s];
+		m.level = pick == poss ? EM_POSSIBLE : EM_SURE;
 	}
-	if (out) {
-		out->slug = em_slugs[s];
-		out->rule = rule[s];
+	if (out)
+		*out = m;
+	return m.level;
+}
+
+/* em_fuse - weigh the classifier's vote with the rules' decision */
+int
+em_fuse(em_match *m, double prob, const char *slug)
+{
+	if (m == NULL)
+		return EM_NONE;
+	if (m->level == EM_SURE || slug == NULL)
+		return m->level;
+	if (m->level == EM_POSSIBLE) {
+		/* The rules saw something; a confident classifier settles it,
+		 * unless the message is a story, a joke or a question. */
+		if (m->guard == NULL && prob >= EM_CLF_CONFIRM)
+			m->level = EM_SURE;
+		return m->level;
 	}
-	return 1;
+	if (prob >= (m->guard != NULL ? EM_CLF_SURE : EM_CLF_POSSIBLE)) {
+		m->level = (m->guard == NULL && prob >= EM_CLF_SURE) ? EM_SURE : EM_POSSIBLE;
+		m->slug = slug;
+		m->rule = "classifier";
+	}
+	return m->level;
 }

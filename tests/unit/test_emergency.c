@@ -290,7 +290,7 @@ test_positives(void **state)
 	for (i = 0; i < sizeof(pos_cases) / sizeof(pos_cases[0]); i++) {
 		em_match m;
 
-		if (em_check(pos_cases[i].text, &m) != 1) {
+		if (em_check(pos_cases[i].text, &m) != EM_SURE) {
 			print_message("missed: [%s] %s\n", pos_cases[i].slug, pos_cases[i].text);
 			bad++;
 		} else if (strcmp(m.slug, pos_cases[i].slug) != 0) {
@@ -313,7 +313,7 @@ test_negatives(void **state)
 	for (i = 0; i < sizeof(neg_cases) / sizeof(neg_cases[0]); i++) {
 		em_match m;
 
-		if (em_check(neg_cases[i], &m) != 0) {
+		if (em_check(neg_cases[i], &m) != EM_NONE) {
 			print_message("false emergency %s (rule %s): %s\n", m.slug, m.rule,
 			              neg_cases[i]);
 			bad++;
@@ -330,19 +330,19 @@ test_severity(void **state)
 	em_match m;
 
 	(void)state;
-	assert_int_equal(em_check("smoke is coming from the wall and a guy collapsed", &m), 1);
+	assert_int_equal(em_check("smoke is coming from the wall and a guy collapsed", &m), EM_SURE);
 	assert_string_equal(m.slug, FIRE);
-	assert_int_equal(em_check("a man with a knife stabbed my friend, he is bleeding", &m), 1);
+	assert_int_equal(em_check("a man with a knife stabbed my friend, he is bleeding", &m), EM_SURE);
 	assert_string_equal(m.slug, MED);
-	assert_int_equal(em_check("a pipe burst and now the power went out", &m), 1);
+	assert_int_equal(em_check("a pipe burst and now the power went out", &m), EM_SURE);
 	assert_string_equal(m.slug, WATER);
-	assert_int_equal(em_check("someone broke in and the power is out", &m), 1);
+	assert_int_equal(em_check("someone broke in and the power is out", &m), EM_SURE);
 	assert_string_equal(m.slug, SEC);
 	/* weak rules only count alone */
-	assert_int_equal(em_check("call the police, a guy has a gun", &m), 1);
+	assert_int_equal(em_check("call the police, a guy has a gun", &m), EM_SURE);
 	assert_string_equal(m.slug, SEC);
 	assert_string_equal(m.rule, "weapon");
-	assert_int_equal(em_check("911!!! hurry", &m), 1);
+	assert_int_equal(em_check("911!!! hurry", &m), EM_SURE);
 	assert_string_equal(m.slug, MED);
 	assert_string_equal(m.rule, "911");
 }
@@ -365,12 +365,12 @@ test_edges(void **state)
 	assert_int_equal(em_check("!!!???...", &m), 0);
 	assert_int_equal(em_check("\xff\xfe\xc3\x28", &m), 0);
 	assert_int_equal(em_check("fire", NULL), 0);
-	assert_int_equal(em_check("there is smoke", NULL), 1);
-	assert_int_equal(em_check("THERE'S SMOKE IN BAY 2", &m), 1);
+	assert_int_equal(em_check("there is smoke", NULL), EM_SURE);
+	assert_int_equal(em_check("THERE'S SMOKE IN BAY 2", &m), EM_SURE);
 	assert_string_equal(m.slug, FIRE);
 	assert_non_null(m.rule);
 	/* typographic apostrophes fold like plain ones */
-	assert_int_equal(em_check("he\xe2\x80\x99s not breathing", &m), 1);
+	assert_int_equal(em_check("he\xe2\x80\x99s not breathing", &m), EM_SURE);
 	assert_string_equal(m.slug, MED);
 	/* 10 KB: an early emergency is found, filler alone is nothing */
 	big = malloc(10 * 1024 + 1);
@@ -380,7 +380,7 @@ test_edges(void **state)
 	big[10 * 1024] = '\0';
 	assert_int_equal(em_check(big, &m), 0);
 	memcpy(big, "pipe burst water everywhere ", 28);
-	assert_int_equal(em_check(big, &m), 1);
+	assert_int_equal(em_check(big, &m), EM_SURE);
 	assert_string_equal(m.slug, WATER);
 	memset(big, 'a', 10 * 1024);
 	assert_int_equal(em_check(big, &m), 0);
