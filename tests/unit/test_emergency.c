@@ -330,9 +330,11 @@ test_severity(void **state)
 	em_match m;
 
 	(void)state;
-	assert_int_equal(em_check("smoke is coming from the wall and a guy collapsed", &m), EM_SURE);
+	assert_int_equal(em_check("smoke is coming from the wall and a guy collapsed", &m),
+	                 EM_SURE);
 	assert_string_equal(m.slug, FIRE);
-	assert_int_equal(em_check("a man with a knife stabbed my friend, he is bleeding", &m), EM_SURE);
+	assert_int_equal(em_check("a man with a knife stabbed my friend, he is bleeding", &m),
+	                 EM_SURE);
 	assert_string_equal(m.slug, MED);
 	assert_int_equal(em_check("a pipe burst and now the power went out", &m), EM_SURE);
 	assert_string_equal(m.slug, WATER);
@@ -351,7 +353,7 @@ test_severity(void **state)
 static void
 test_edges(void **state)
 {
-	em_match m = {"x", "y"};
+	em_match m = {"x", "y", "z", EM_SURE};
 	char    *big;
 	size_t   i;
 
