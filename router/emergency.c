@@ -57,6 +57,7 @@ struct em_rule {
 	int         weak;
 	const char *also;     /* a second context set, same window (NULL = none) */
 	int         possible; /* fires only a possible emergency */
+	int         shout;    /* fires only in a message of at most this many words */
 };
 
 /* Shared word sets. */
@@ -74,7 +75,12 @@ struct em_rule {
 	"in case of|in the event of|what if|what happens if|what do we do if|"                     \
 	"what should we do if|if there is a|if theres a|if there was|if there were|"               \
 	"if someone|if somebody|if a customer|if a guest|is there a policy|policy on|"             \
-	"procedure for|do you have a|fire drill|training|hypothetically"
+	"procedure for|fire drill|training|hypothetically|en cas de|en cas d|que faire si|"        \
+	"quest ce quon fait si|si jamais|au cas ou"
+#define EM_ASK                                                                                     \
+	"do you have|do you guys have|is there|are there|where is|wheres|where are|"               \
+	"where can i find|where do you keep|how many|do you sell|restock*|est ce quil y a|"        \
+	"avez vous|ou est|ou sont"
 #define EM_TECH                                                                                    \
 	"screen|screens|projector|pc|computer|sim|simulator|trackman|tv|tvs|"                      \
 	"monitor|display|kiosk|app|website|site|page|software|game|system|laptop|"                 \
@@ -88,7 +94,7 @@ struct em_rule {
 	"bogey|handicap|ball|balls|game|golf|match|lead|streak"
 #define EM_NEG_LIST                                                                                \
 	"no|not|isnt|arent|wasnt|werent|never|without|dont|doesnt|didnt|"                          \
-	"nothing|none|nobody|no one|zero"
+	"nothing|none|nobody|no one|zero|pas|aucun|aucune|sans|jamais|rien"
 
 static const struct em_rule em_rules[] = {
     /* ---- fire and smoke ---- */
@@ -101,7 +107,7 @@ static const struct em_rule em_rules[] = {
      "phone|clock|snooze|car|my alarm|set an alarm|set alarm|alarm for|wake up|"
      "chirp*|battery|batteries|door alarm|to go off|set the|set up|set my|set a|"
      "wake me|tomorrow|daybreak|alarm clock|second alarm|one alarm",
-     4, EM_HYPO "|test|testing|tested|scheduled|planned", 1, 0, NULL, 0},
+     4, EM_HYPO "|test|testing|tested|scheduled|planned", 1, 0, NULL, 0, 0},
     {EM_FIRE, "on-fire",
      "on fire|caught fire|catching fire|catch fire|in flames|went up in flames|"
      "burst into flames|ablaze|engulfed",
@@ -109,19 +115,20 @@ static const struct em_rule em_rules[] = {
      "swing|game|putting|putter|driver|drives|driving|irons|wedges|chipping|short game|"
      "im|i|were|we|youre|you|hes|he|shes|she|they|theyre|team|guys|streak|round|score|"
      "shots|shot|golf|tonight|today|buddy|friend|bro|dude|crushing|hitting|playing",
-     -3, EM_JOKE "|" EM_HYPO "|hot streak|on fire tonight|on fire today", 1, 0, NULL, 0},
+     -3, EM_JOKE "|" EM_HYPO "|hot streak|on fire tonight|on fire today", 1, 0, NULL, 0, 0},
     {EM_FIRE, "fire",
      "flames|fire spreading|fire started|fire broke out|theres a fire|there is a fire|"
      "small fire|big fire|a fire in|a fire on|fire in the|fire in our|fire at the|"
      "fire department|fire dept|firefighter*|fire truck*|fire extinguisher*|"
-     "extinguisher*|evacuat*|electrical fire|grease fire|kitchen fire|started a fire",
+     "extinguisher*|evacuat*|electrical fire|grease fire|kitchen fire|started a fire|"
+     "theres a flame|there is a flame|open flame|a flame",
      NULL, 0,
      "fire in the hole|fire pit|firepit|fire emoji|flames emoji|on fire|"
      "team|outing|event|party|discount|fundraiser|tour|charity|booking|league",
      3,
      EM_JOKE "|" EM_HYPO "|fire up|fire it up|fire sale|is fire|so fire|straight fire|"
              "where is the fire extinguisher located|fire extinguisher inspection",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_FIRE, "smoke", "smoke|smoky|smokey|smoldering|smouldering", NULL, 0,
      "cigar*|vape*|vaping|weed|joint|smoke break|smoke area|smoke pit|smoke shop|"
      "smoke free|smoke it|smoke that|smoke my|smoke your|smoke him|smoke them|"
@@ -131,12 +138,13 @@ static const struct em_rule em_rules[] = {
      3,
      EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i smoke|can we smoke|"
              "ok to smoke|okay to smoke|no smoking",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_FIRE, "smoking", "smoking",
      "coming|pouring|everywhere|from|out of|behind|inside|smell*|smelt|see|"
      "burning|fire|ceiling|vent|vents|outlet|wall|projector|pc|computer|screen|"
      "machine|wire*|panel|heater|plug|socket|cable|cord|power bar|power strip|"
-     "charger|light|fixture|unit|box|fan|motor|kitchen|microwave|toaster|"
+     "charger|light|fixture|unit|box|fan|motor|kitchen|microwave|toaster|fridge|"
+     "freezer|cooler|appliance|printer|dryer|tower|cabinet|console|battery|"
      "electrical|sparking|sparks|hot|melting",
      6,
      "cigar*|vape*|vaping|weed|smoking break|smoking area|smoking section|"
@@ -145,7 +153,7 @@ static const struct em_rule em_rules[] = {
      3,
      EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i smoke|can we smoke|"
              "ok to smoke|okay to smoke|is smoking ok",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_FIRE, "burning-smell", "burning|burnt|burned|scorched|charred|scorching",
      "smell|smells|smelling|smelled|smelt|plastic|rubber|wire|wires|wiring|odor|odour|"
      "electrical|outlet|plug|cable|socket|insulation|hazy|haze|smoke|smoky|hot",
@@ -153,7 +161,7 @@ static const struct em_rule em_rules[] = {
      "burned through|burning through|burnt out|burned out|burning a|burn a|"
      "burning up the|calories|sunburn*|heartburn|burning daylight|burned by|"
      "burnt toast|cd",
-     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_FIRE, "sparks",
      "sparking|sparked|sparks|spark coming|spark came|arcing|arced|short circuit*|"
      "shorted out|electrical fire",
@@ -162,24 +170,25 @@ static const struct em_rule em_rules[] = {
      "spark plug*|sparks fly between|creativity|motivation|is it|weather|raining|"
      "cloudy|sunny|temperature|forecast|nevada|nv|flight|drive to|directions|"
      "conditions|atmospheric",
-     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_FIRE, "glowing", "glowing|glows|glowed",
      "orange|red|crackl*|smoke|smoking|hot|melting|ceiling|wall|outlet|socket|wire*|"
      "plug|panel|fixture|cable*|vent|behind|sizzl*|popping",
      6,
      "screen|projector|logo|led|leds|neon|sign|ball|tracer|trail|review*|skin|"
      "light up|lit up|reviews",
-     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_FIRE, "melting", "melting|melted|melts",
      "plastic|wire*|cable*|plug|outlet|socket|cord|ceiling|light|fixture|smell*|"
      "projector|pc|computer|panel|insulation|extension",
      5, "ice|snow|cheese|chocolate|brain|heart|butter|face off", 3, EM_JOKE "|" EM_HYPO, 1, 0, NULL,
-     0},
+     0, 0},
     {EM_FIRE, "gas-smell",
      "gas leak|gas leaking|leaking gas|smell gas|smells like gas|smelled gas|"
      "smell of gas|gas smell|smelling gas|smells of gas|carbon monoxide|co alarm|"
      "co detector|propane leak",
-     NULL, 0, "station|stations|price*|money|mileage|tank", 3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
+     NULL, 0, "station|stations|price*|money|mileage|tank", 3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0,
+     0},
 
     /* ---- medical ---- */
     {EM_MEDICAL, "unresponsive",
@@ -193,7 +202,7 @@ static const struct em_rule em_rules[] = {
      "shes dying|low blood sugar|blood sugar is low|blood sugar crashed|hypoglyc*|"
      "insulin shock|diabetic shock|diabetic emergency|turning blue|lips are blue",
      NULL, 0, "power|lights|the lights|screen|sim|the round|the competition", 3,
-     EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL, 0},
+     EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "heart-attack",
      "heart attack|heart problems|heart stopped|heart is racing and|chest pain*|"
      "chest hurts|chest is hurting|chest tight*|tightness in his chest|"
@@ -206,7 +215,7 @@ static const struct em_rule em_rules[] = {
              "giving me a heart attack|nearly had a heart attack|almost had a heart attack|"
              "gonna have a heart attack|going to have a heart attack|"
              "heart attack on a plate",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_MEDICAL, "choking", "choking|choked|is choking",
      EM_PERSON "|on a|on food|on his|on her|on something|cant breathe|cough*|"
                "heimlich",
@@ -214,7 +223,7 @@ static const struct em_rule em_rules[] = {
      EM_GOLF "|pressure|again|final|tournament|under|gagging on the|choke the|"
              "choking the|choked the|choked on the|choking on the|choking on this|"
              "choked on this|choked away|choking away|im choking|i choked|we choked",
-     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "fracture", "broken|broke|fractured|fracture|snapped|dislocated|shattered",
      "arm|leg|wrist|ankle|nose|finger|fingers|hand|collarbone|rib|ribs|jaw|shoulder|"
      "bone|bones|hip|foot|toe|elbow|knee|kneecap|skull|neck|back",
@@ -225,7 +234,7 @@ static const struct em_rule em_rules[] = {
      3,
      EM_JOKE "|" EM_HYPO "|last week|last month|last year|years ago|cast|"
              "cancel|refund|reschedule",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_MEDICAL, "head-injury",
      "hit|struck|caught|smacked|clipped|whacked|cracked|nailed|drilled|beaned|"
      "bonked|smashed|knocked|took|takes|taken|got",
@@ -238,7 +247,7 @@ static const struct em_rule em_rules[] = {
      "head of the club|club head|clubhead|headcover*|head cover*|head of my|"
      "driver head|putter head|the head of|head pro|head coach|head office|"
      "face of the club|club face|clubface|face of my|face of the",
-     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month", 1, 0, NULL, 0},
+     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "bleeding",
      "bleeding|bleeds|bled|blood|nosebleed|nose bleed|gash|gashed|laceration", NULL, 0,
      "bleeding money|bleeding cash|blood type|blood pressure|blood orange|"
@@ -246,7 +255,7 @@ static const struct em_rule em_rules[] = {
      "blood test|blood sugar|bleeding edge|blood sport|bloodbath|blood bath|song|"
      "dish|sausage|pudding|brothers|movie|film|band|album|recipe|colour|colours|"
      "color|colors|ink|image|picture|" EM_TECH,
-     3, EM_JOKE "|" EM_HYPO "|last week|yesterday", 1, 0, NULL, 0},
+     3, EM_JOKE "|" EM_HYPO "|last week|yesterday", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "allergic-reaction",
      "allergic reaction|anaphyla*|epipen|epi pen|epi-pen|throat closing|"
      "throat is closing|throat is swelling|throat swelling|tongue swelling|"
@@ -255,14 +264,14 @@ static const struct em_rule em_rules[] = {
      NULL, 0, NULL, 0,
      EM_JOKE "|" EM_HYPO "|do you have|do you sell|menu|ingredients|options|"
              "nut free|peanut free",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_MEDICAL, "swelling", "swelling|swollen|swelled|swell|swells",
      "face|throat|tongue|lips|lip|eyes|eye|allerg*|reaction|peanut*|nut|nuts|bee|"
      "sting|stung|wasp|breath*|hives|rash|neck|mouth|after eating|ate",
      8, "ankle|knee|wrist|elbow|finger|toe|crowd|swell time|swell guy|swell of", 4,
      EM_JOKE "|" EM_HYPO "|do you have|do you sell|menu|ingredients|options|"
              "nut free|peanut free",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_MEDICAL, "collapse",
      "collapsed|collapses|collapsing|keeled over|fell over|dropped to the floor|"
      "dropped to the ground|hit the floor|hit the ground|fell and hit|fell off|"
@@ -271,7 +280,7 @@ static const struct em_rule em_rules[] = {
      "net|nets|tent|screen|mat|shelf|stand|menu|ball|balls|club|clubs|bag|bags|phone|"
      "tee|market|stock*|team|lead|round|back nine|ceiling|wall|roof|sign|tv|price*|"
      "laughing|chair|drink|glass|bottle|keys|wallet",
-     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|almost fell|nearly fell", 1, 0, NULL,
+     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|almost fell|nearly fell", 1, 0, NULL, 0,
      0},
     {EM_MEDICAL, "down-unresponsive",
      "on the floor|on the ground|on the * floor|on the * ground|lying there|"
@@ -281,11 +290,11 @@ static const struct em_rule em_rules[] = {
      "not breathing|not answering|confused|bleeding|shaking|twitching|out cold|"
      "eyes closed|eyes rolled|pale|turning blue|groaning|moaning|cant get up|"
      "wont get up|not getting up|cant move|not making sense",
-     10, NULL, 0, EM_JOKE "|" EM_HYPO, 0, 0, NULL, 0},
+     10, NULL, 0, EM_JOKE "|" EM_HYPO, 0, 0, NULL, 0, 0},
     {EM_MEDICAL, "cant-wake",
      "cant wake|cannot wake|can not wake|wont wake|not waking|cant get him up|"
      "cant get her up|cant rouse|wont come to|not coming to|not coming round",
-     NULL, 0, EM_TECH, 4, EM_JOKE "|" EM_HYPO, 0, 0, NULL, 0},
+     NULL, 0, EM_TECH, 4, EM_JOKE "|" EM_HYPO, 0, 0, NULL, 0, 0},
     {EM_MEDICAL, "hurt-badly",
      "seriously injured|badly injured|badly hurt|hurt badly|seriously hurt|"
      "really hurt himself|really hurt herself|hurt himself|hurt herself|"
@@ -295,15 +304,15 @@ static const struct em_rule em_rules[] = {
      NULL, 0, NULL, 0,
      EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month|cancel|refund|"
              "reschedule|insurance|waiver|liability",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_MEDICAL, "ambulance",
      "ambulance|paramedic*|emt|emts|medical emergency|need a doctor|"
      "need medical help|need medical attention|needs first aid|need first aid|"
      "call a doctor",
      NULL, 0, NULL, 0, EM_JOKE "|" EM_HYPO "|where is the first aid kit located|restock*|insurance",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_MEDICAL, "911", "911|nine one one|emergency services", NULL, 0, NULL, 0,
-     EM_JOKE "|" EM_HYPO, 0, 1, NULL, 0},
+     EM_JOKE "|" EM_HYPO, 0, 1, NULL, 0, 0},
 
     /* ---- security ---- */
     {EM_SECURITY, "weapon",
@@ -319,12 +328,13 @@ static const struct em_rule em_rules[] = {
      EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i bring|can we bring|"
              "no weapons|guns n roses|play|playlist|song|songs|music|album|band|listen|"
              "mack the knife|buy a|purchase|reminder",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_SECURITY, "violence",
      "shoved|shoving|punched|punching|attacked|attacking|assaulted|assault|"
      "assaulting|beating up|beat up|beating him|beating her|jumped him|jumped her|"
      "jumped us|jumped me|hitting him|hitting her|hitting me|hitting us|hit him|"
      "hit her|hit me|kicked him|kicked her|kicked me|headbutt*|choking him|"
+     "hitting a|hitting someone|hitting somebody|hitting people|hitting my|hitting his|"
      "choking her|strangl*|brawl|fistfight|fist fight|fight|fighting|fights|"
      "throwing punches|threw a punch|swung at|swinging at|spat on|spit on|"
      "grabbed her|grabbed him|grabbed me|groped|groping|slapped|elbowed",
@@ -334,7 +344,7 @@ static const struct em_rule em_rules[] = {
              "beat him by|beat her by|beat me by|beat us by|hit me up|hit me with|hit me back|"
              "hit her up|hit him up|over who|about who|who pays|the bill|sim|screen|"
              "punched in|punch in|pin|code|number|numbers|keypad|button|buttons",
-     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_SECURITY, "threat",
      "threatening|threatened|threatens|threat|threats|going to kill|gonna kill|"
      "will kill|going to hurt|gonna hurt|going to beat|gonna beat|going to stab|"
@@ -359,9 +369,12 @@ static const struct em_rule em_rules[] = {
              "threatened to leave|threatened to cancel|threatened to sue|"
              "threatened to complain|threatened to switch|threatens to quit|"
              "threatens to cancel",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_SECURITY, "intruder",
      "broke in|break in|breaking in|broken into|breakin|burglar*|intruder*|"
+     "breaking into|break into|kick the door|kicking the door|kick in the door|"
+     "kick down the door|kicking down the door|force the front door|forcing the front door|"
+     "force the back door|forcing the back door|force the side door|"
      "trespass*|snuck in|sneaked in|slipped in|followed us in|followed me in|"
      "followed her in|tailgated|forced the door|forced open|forced his way|"
      "forced their way|force the door|forcing the door|force his way|"
@@ -374,7 +387,7 @@ static const struct em_rule em_rules[] = {
      "slipped in the|slipped in a|slipped in some|slipped in water|puddle|"
      "break in the clouds|break in the rain|break in between|broke in half|"
      "broke in two|break in half|broke in pieces",
-     3, EM_JOKE "|" EM_HYPO "|inside the|inside joke", 1, 0, NULL, 0},
+     3, EM_JOKE "|" EM_HYPO "|inside the|inside joke", 1, 0, NULL, 0, 0},
     {EM_SECURITY, "wont-leave",
      "wont leave|refuses to leave|refusing to leave|will not leave|wont go away|"
      "wont get out|keeps following|following me|following us|following her|"
@@ -387,7 +400,7 @@ static const struct em_rule em_rules[] = {
      EM_PERSON "|stranger|drunk|lobby|door|outside|parking lot|us|me", 8,
      EM_TECH "|ball|slice|hook|fairway|putt|swing|sim|balls|club|clubs|golf|"
              "it wont|this wont|payment|charge|pending|transaction",
-     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_SECURITY, "banging",
      "banging on|pounding on|hammering on|kicking the door|kicking the glass|"
      "smashed the window|smashed the glass|smashed the door|smashing the window|"
@@ -399,7 +412,7 @@ static const struct em_rule em_rules[] = {
      12, NULL, 0,
      EM_JOKE "|" EM_HYPO "|let us in|locked out|our booking|cant get in|we are|were|"
              "ive been|weve been|i have been|we have been|my booking",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_SECURITY, "theft",
      "stealing|steal|steals|thief|thieves|robbing|robbery|robbed|shoplift*|"
      "pickpocket*|took off with|ran off with|ran out with|walked off with|"
@@ -427,7 +440,7 @@ static const struct em_rule em_rules[] = {
      "in bay|from under|while we|while i|caught him|caught her|caught someone|"
      "someone|somebody|a guy|a man|a woman|some guy|some kid|some kids|stranger|"
      "the parking lot|our car|my car",
-     0},
+     0, 0},
     {EM_SECURITY, "robbery",
      "robbing the|robbing us|is robbing|are robbing|being robbed|getting robbed|"
      "robbery in progress|armed robbery|stickup|stick up|held up at gunpoint|"
@@ -437,7 +450,7 @@ static const struct em_rule em_rules[] = {
      EM_JOKE "|" EM_HYPO "|highway robbery|daylight robbery|price|prices|fee|fees|"
              "charge|charges|charging|rates|rate|per hour|robbing me|robbing us blind|"
              "yesterday|last week|last night|ago",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_SECURITY, "police",
      "call the police|called the police|calling the police|call the cops|"
      "called the cops|calling the cops|police|cops|need security|send security|"
@@ -445,7 +458,7 @@ static const struct em_rule em_rules[] = {
      NULL, 0,
      "police station|police officer discount|police discount|first responder*|"
      "police report|reported it|report it|reported to the police|with the police",
-     3, EM_JOKE "|" EM_HYPO, 1, 1, NULL, 0},
+     3, EM_JOKE "|" EM_HYPO, 1, 1, NULL, 0, 0},
 
     /* ---- water ---- */
     {EM_WATER, "water-leak", "water",
@@ -463,7 +476,7 @@ static const struct em_rule em_rules[] = {
      4,
      EM_JOKE "|" EM_HYPO "|water hazard|into the water|in the water|over the water|"
              "no water",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_WATER, "leak", "leak|leaking|leaks|leaky|leaked",
      "ceiling|roof|pipe|pipes|toilet|toilets|sink|water|wall|walls|bathroom|washroom|"
      "restroom|floor|tap|faucet|heater|boiler|ac|air conditioner|unit|light|fixture|"
@@ -471,16 +484,17 @@ static const struct em_rule em_rules[] = {
      8, NULL, 0,
      EM_JOKE "|" EM_HYPO "|gas|data|memory|info|password|email|leaked my|news|"
              "leaked the",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_WATER, "burst-pipe", "burst|bursted|broken|broke|busted|exploded|cracked|split|blew",
      "pipe|pipes|water main|main|sprinkler|sprinklers|hose|water line|waterline|"
      "water heater|hot water tank|radiator",
      4, "think tank|fish tank|main menu|main screen|main page|main course", 3, EM_JOKE "|" EM_HYPO,
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_WATER, "overflow", "toilet|toilets|urinal|sink|sinks|drain|drains|sewer|sewage",
      "overflow*|flooding|flooded|flood|backing up|backed up|backs up|spilling|"
+     "coming up|coming out|everywhere|on the floor|"
      "gushing|spewing|water everywhere|all over the floor|pouring|leak*|spraying",
-     8, NULL, 0, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
+     8, NULL, 0, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_WATER, "flood",
      "flood|flooding|flooded|floods|underwater|under water|standing water|"
      "inches of water|inch of water",
@@ -491,11 +505,11 @@ static const struct em_rule em_rules[] = {
      "flooded with|flood of|flooding with|flooding in with|inbox|emails|work|"
      "requests|messages|calls|bookings|orders|texts|notifications|memories|tears|"
      "course|hole|green|fairway",
-     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_WATER, "soaked-floor", "soaked|soaking|drenched|sopping|saturated|waterlogged",
      "floor|carpet|turf|mat|ceiling|wall|walls|tiles|tile|rug|hallway|ceiling tile*", 6,
      "sweat|sweaty|rain|raining|clothes|shirt|jacket|shoes|i am|im|we are|were", 3,
-     EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
+     EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_WATER, "ceiling-leak", "ceiling|roof|light fixture",
      "dripping|drip|drips|leak*|water|stain spreading|caving|caved|sagging|bulging|"
      "collapsing|collapsed|falling in|fell in|coming down",
@@ -503,11 +517,11 @@ static const struct em_rule em_rules[] = {
      "ceiling fan|ceiling height|how high|high ceiling|ceiling clearance|"
      "ceiling mounted|projector mount|hit the ceiling|hits the ceiling|"
      "hitting the ceiling|ball|balls|shot",
-     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0},
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_WATER, "sprinkler", "sprinkler|sprinklers",
      "going off|went off|go off|on|spraying|activated|burst|broke|leak*|wont stop|"
      "everywhere|water",
-     6, NULL, 0, EM_JOKE "|" EM_HYPO "|inspection|test|testing", 1, 0, NULL, 0},
+     6, NULL, 0, EM_JOKE "|" EM_HYPO "|inspection|test|testing", 1, 0, NULL, 0, 0},
 
     /* ---- power ---- */
     {EM_POWER, "power-out",
@@ -532,7 +546,7 @@ static const struct em_rule em_rules[] = {
              "only the side|only one|only our|only my|only this|still on|still working|"
              "still have power|still has power|lights are on|lights are still|scheduled|"
              "planned|next week|backup plan",
-     1, 0, NULL, 0},
+     1, 0, NULL, 0, 0},
     {EM_POWER, "all-dark",
      "everything|the whole place|whole place|whole building|entire building|"
      "entire place|the building|whole venue|whole facility|whole room|entire room|"
@@ -556,7 +570,7 @@ static const struct em_rule em_rules[] = {
              "gets dark|dark out|after dark|dark by|sunset|night mode|everything else|"
              "everything is dead quiet|dead quiet|dead silent|everything is fine|"
              "lights out golf|lights out at",
-     0, 0, NULL, 0},
+     0, 0, NULL, 0, 0},
     {EM_POWER, "in-the-dark",
      "sitting in the dark|standing in the dark|all in the dark|were in the dark|"
      "we are in the dark|completely dark|totally dark|pitch black|pitch dark|"
@@ -564,14 +578,309 @@ static const struct em_rule em_rules[] = {
      NULL, 0, EM_TECH "|course|night golf|glow", 4,
      EM_JOKE "|" EM_HYPO "|in the dark about|kept in the dark|left in the dark|"
              "keep me in the dark|shot in the dark",
-     0, 0, NULL, 0},
+     0, 0, NULL, 0, 0},
     {EM_POWER, "breaker", "breaker|breakers|fuse|fuses|circuit breaker*",
      "tripped|trip|trips|blew|blown|popped|flipped|keeps tripping", 4, NULL, 0, EM_HYPO, 1, 0, NULL,
-     0},
+     0, 0},
     {EM_POWER, "exit-sign",
      "exit sign|exit signs|emergency lights|emergency lighting|emergency light",
      "only|lit|came on|are on|is on|turned on|kicked on|all that", 6, NULL, 0,
-     EM_HYPO "|broken|burnt out|burned out|not working|replace", 0, 0, NULL, 0},
+     EM_HYPO "|broken|burnt out|burned out|not working|replace", 0, 0, NULL, 0, 0},
+
+    /* ---- what people see, hear and smell, and short or shouted reports ---- */
+    {.slug = EM_FIRE,
+     .name = "alarm-heard",
+     .any = "siren|sirens|strobe|strobes|strobe light*|beeping|shrieking|screeching|"
+            "wailing|blaring|horn|piercing|ear splitting|earsplitting|deafening|howling",
+     .with = "flashing|blinking|flash*|strobe*|lights|ceiling|hallway|hall|exit|"
+             "building|evacuat*|leave|leaving|get out|everywhere|nonstop|non stop|"
+             "wont stop|wont quit|wont shut|keeps going|detector|speakers|alarm|alarms|"
+             "box on the|on the wall|red light|whole place|throughout",
+     .win = 10,
+     .near_not = "phone|car|cars|truck|microwave|oven|game|sim|music|song|songs|speaker "
+                 "volume|chirp*|battery|batteries|every minute|every few|now and then|"
+                 "once in a while|tv|ambulance|police|fire truck*|outside|street|parking",
+     .vwin = 8,
+     .not = EM_JOKE "|" EM_HYPO "|test|testing|drill|scheduled",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "detector",
+     .any = "detector|detectors|fire alarm*|smoke alarm*|ceiling alarm|alarm",
+     .with = "going off|went off|goes off|sounding|ringing|"
+             "screaming|shrieking|screeching|beeping like crazy|going crazy|freaking out|"
+             "nonstop|non stop|wont quit|wont shut up|keeps going off|going nuts|loud noise|"
+             "noise everywhere|alarm noise|people are leaving|everyone is leaving|evacuat*",
+     .win = 6,
+     .near_not = "phone|clock|car|door alarm|chirp*|battery|batteries|carbon monoxide|co",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO "|test|testing|scheduled",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "gas-sensed",
+     .any = "rotten egg*|sulfur|sulphur|propane|natural gas|gas odour|gas odor|gassy|"
+            "odeur de gaz|sent le gaz|sens le gaz|fuite de gaz|monoxyde",
+     .near_not = "station|price*|tank refill|bbq tank",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "burning-thing",
+     .any = "burning",
+     .with = "carpet|rug|wall|walls|trash|garbage|bin|can|curtain*|couch|chair|table|desk|"
+             "pc|computer|tower|cabinet|outlet|wire|wires|building|kitchen|car|paper|"
+             "fridge|heater|box|panel|something|stuff|bathroom|washroom|ceiling|roof",
+     .win = 3,
+     .near_not = EM_GOLF "|calories|sensation|feet|eyes|throat|legs|muscles|money",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO "|burning question",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "fire-shout",
+     .any = "fire|fires|feu|smoke|smoking|fumee",
+     .near_not = "pit|sale|up|drill|exit|exits|station|department|dept|emoji|alarm*|"
+                 "extinguisher*|works|work|place|is|its|so|thats|straight|pure|that|"
+                 "sign|signs|door|doors|me|him|her|them|you|break|area|free|shop",
+     .vwin = 2,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1,
+     .shout = 4},
+    {.slug = EM_WATER,
+     .name = "flood-shout",
+     .any = "flood|flooding|flooded|inondation",
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1,
+     .shout = 4},
+    {.slug = EM_MEDICAL,
+     .name = "emergency-shout",
+     .any = "emergency|emergencies|sos|mayday|urgence",
+     .near_not = "exit|exits|door|doors|lights|lighting|contact|number|procedure|plan|kit",
+     .vwin = 2,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1,
+     .shout = 4},
+    {.slug = EM_MEDICAL,
+     .name = "shock",
+     .any = "going into shock|in shock|anaphyla*|epipen|epi pen|epinephrine|"
+            "allergic reaction|throat is closing|throat closing|throat is swelling|"
+            "face is swelling|swelling up|cant swallow|hurt bad|hurt real bad|"
+            "hurt really bad|hurt very bad|throwing up blood|coughing up blood|"
+            "vomiting blood",
+     .near_not = "price*|bill|fee|charge*|lost badly|played badly|badly need|want badly|"
+                 "badly wants|badly designed|badly lit|badly",
+     .vwin = 0,
+     .not = EM_JOKE "|" EM_HYPO "|" EM_ASK,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "violent",
+     .any = "violent|violence|brawling|brawled|swung a|swinging a|swung his|swinging his|"
+            "throwing chairs|throwing bottles|throwing glasses|threw a chair|threw a bottle|"
+            "jumped my|jumped a|jumped some|attacking|kicking him|kicking her|beating",
+     .with = "at|him|her|me|us|them|people|someone|guy|man|friend|buddy|staff|getting|is|"
+             "are|outside|lobby|bar|bay|parking|lot",
+     .win = 4,
+     .near_not = "storm|video|game|games|movie|movies|film|show|swing|ball|balls|club at the "
+                 "ball|at the ball|drive|shot|beating the|beating my|beating our|heart",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "climbed-in",
+     .any = "climbed in|climbing in|climbed through|climbing through|crawled in|crawling in|"
+            "came in through the window|coming in through the window|climbing over the fence|"
+            "through the window|hiding in|were hiding|we are hiding",
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+
+    {.slug = EM_MEDICAL,
+     .name = "not-moving",
+     .any = "isnt moving|not moving|stopped moving|wont move|cant move|doesnt move|"
+            "not responding|isnt responding|stopped responding|wont respond|unresponsive|"
+            "cut * open|cut * * open|sliced open|deep cut|badly cut|cut deep",
+     .with = EM_PERSON "|hand|arm|leg|head|finger|face",
+     .win = 6,
+     .near_not = EM_TECH "|ball|balls|traffic|line|queue|car|cars|booking|payment|support|"
+                         "email|emails|text|texts|the bay|door",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "smashed-in",
+     .any = "smashed|shattered|got smashed|was smashed|been smashed|smashed in|smashed open|"
+            "broken|kicked in",
+     .with = "door|window|glass|entrance|windows|doors",
+     .win = 3,
+     .also = "someone|somebody|guy|man|men|people|came in|got in|inside|they|intruder|"
+             "running|ran|climbing|climbed|coming in",
+     .near_not = "screen|phone|ball|tee|drive|shot|record|toilet|seat|handle|lock|sign",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "getting-in",
+     .any = "trying to get in|trying to open the locked|trying the door|trying the handle|"
+            "rattling the door|rattling the handle|trying to pry|trying to force",
+     .with = "someone|somebody|guy|man|men|stranger|people|they|he",
+     .win = 8,
+     .near_not = "code|pin|app|booking|locked out|qr|key|card|cant get in|we|were|im|i",
+     .vwin = 8,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+
+    /* ---- French (accents folded away by the normaliser, elisions split) ---- */
+    {.slug = EM_FIRE,
+     .name = "fr-feu",
+     .any = "feu|incendie|incendies|flammes|flamme|fumee|pompiers|brule|brulent|brulure",
+     .near_not = "arme a|armes a|feu vert|feu rouge|feux|coin du|foyer|feu de camp|"
+                 "sortie|sorties|exercice|extincteur*|feu d artifice|ce soir|en feu ce|"
+                 "joue|jouer|golf|coup|coups|swing|brule des calories|numero",
+     .vwin = 3,
+     .not = EM_JOKE "|mdr|ptdr|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "fr-alarme",
+     .any = "alarme|alarmes|detecteur|detecteurs|avertisseur",
+     .with = "sonne|sonnent|incendie|feu|fumee|declenche|declenchee|hurle|retentit|"
+             "sans arret|arret|partout|sortir|evacuer",
+     .win = 5,
+     .near_not = "cellulaire|telephone|reveil|auto|voiture|pile|piles",
+     .vwin = 3,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|test|exercice",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "fr-gaz",
+     .any = "gaz",
+     .with = "sent|odeur|fuite|sens|senteur|pue|ca sent",
+     .win = 4,
+     .near_not = "station|prix|essence",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_MEDICAL,
+     .name = "fr-medical",
+     .any = "respire pas|respire plus|respire mal|arrive pas a respirer|"
+            "arrive plus a respirer|peut pas respirer|peut plus respirer|inconscient|"
+            "inconsciente|sans connaissance|evanoui|evanouie|evanouir|perdu connaissance|"
+            "effondre|effondree|malaise|crise cardiaque|arret cardiaque|douleur a la poitrine|"
+            "douleurs a la poitrine|mal a la poitrine|douleur thoracique|crise d epilepsie|"
+            "convulsion*|convulse|saigne|saignement|saignent|etouffe|etouffer|"
+            "reaction allergique|choc anaphylactique|ambulance|ambulanciers|"
+            "urgence medicale|ne bouge plus|ne bouge pas|ne reagit pas|ne reagit plus|"
+            "ne repond plus|surdose|avc|fracture|gravement blesse|gravement blessee|"
+            "blesse gravement|il est blesse|elle est blessee|tombe sur la tete|"
+            "cogne la tete|frappe a la tete|en sang|perd du sang",
+     .near_not = "ecran|ordinateur|projecteur|simulateur|trackman|telephone|cellulaire|"
+                 "reseau|wifi|batterie|bourse|budget",
+     .vwin = 3,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|trousse|premiers soins|" EM_ASK,
+     .neg = 0},
+    {.slug = EM_SECURITY,
+     .name = "fr-securite",
+     .any = "arme|armes|couteau|couteaux|pistolet|fusil|revolver|menace|menacent|menacer|"
+            "menaces|bagarre|bagarres|se battent|se bat|se battre|agresse|agressee|agression|"
+            "agressif|agressive|attaque|attaquent|frappe|frappent|cambriol*|effraction|"
+            "intrus|voleur|voleurs|vole mon|vole ma|vole mes|a vole|ont vole|entrer de force|"
+            "entre de force|force la porte|forcer la porte|police|va nous tuer|vont nous tuer|"
+            "va me tuer|veut nous tuer|va le tuer|va la tuer",
+     .near_not = "frappe la balle|frappe de golf|frappe bien|frappes|coup|balle|balles|"
+                 "carte|compte|mot de passe|forces armees|militaire|veteran*|rabais|"
+                 "gateau|police d assurance|vol annule|vol retarde|mon vol|notre vol",
+     .vwin = 3,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|" EM_ASK,
+     .neg = 1},
+    {.slug = EM_WATER,
+     .name = "fr-eau",
+     .any = "inondation|inonde|inondee|inondes|deborde|debordent|debordement|fuite d eau|"
+            "eau partout|de l eau partout|tuyau a eclate|tuyau eclate|tuyau perce|"
+            "degat d eau|degats d eau|l eau coule|eau coule|coule du plafond|plafond coule|"
+            "fuit|fuite au plafond|fuite d eau au plafond|egout|refoule",
+     .near_not = "courriels|messages|demandes|reservations|appels",
+     .vwin = 3,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|" EM_ASK,
+     .neg = 1},
+    {.slug = EM_POWER,
+     .name = "fr-courant",
+     .any = "panne de courant|panne d electricite|panne electrique|plus de courant|"
+            "pas de courant|plus d electricite|pas d electricite|coupure de courant|"
+            "coupure d electricite|tout est noir|dans le noir|noir total|etincelles|"
+            "etincelle|court circuit|disjoncteur|disjoncte|fils electriques",
+     .near_not = "ecran|ordinateur|projecteur|simulateur|trackman|telephone|tele|tv|"
+                 "borne|wifi|internet",
+     .vwin = 4,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|" EM_ASK "|prevue|planifiee",
+     .neg = 0},
+    {.slug = EM_MEDICAL,
+     .name = "fr-secours",
+     .any = "au secours|a l aide|aidez moi|aidez nous",
+     .not = EM_JOKE "|mdr",
+     .weak = 1},
+
+    /* ---- possible: plausible, not certain (a question, the team notified) ---- */
+    {.slug = EM_MEDICAL,
+     .name = "fell",
+     .possible = 1,
+     .any = "fell|fallen|fell down|took a fall|tripped|slipped|collapsing|tombe|tombee",
+     .with = EM_PERSON "|i|we",
+     .win = 4,
+     .near_not = "ball|balls|club|clubs|phone|score|price*|prices|asleep|in love|apart|"
+                 "through|behind|short|off the|fell for|slipped my mind|slipped in|"
+                 "rankings|leaderboard|booking",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|cancel|refund"},
+    {.slug = EM_MEDICAL,
+     .name = "unwell",
+     .possible = 1,
+     .any = "dizzy|faint|feeling faint|feels faint|lightheaded|light headed|doesnt feel well|"
+            "not feeling well|feels really sick|throwing up|vomiting|hurt his|hurt her|"
+            "hurt my|hurt himself|hurt herself|twisted|sprained|hurt|injured|injury|"
+            "cut himself|cut herself|cut his|cut her|pain|mal|etourdi|etourdie",
+     .near_not = "feelings|feeling hurt|hurt that|price*|wallet|game|score|swing|sim|"
+                 "screen|business|sales|hurts to pay",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO "|cancel|cancelling|refund|reschedule|booking|tomorrow|"
+                    "next time|tips|any advice|waiver|insurance|liability|last week|yesterday"},
+    {.slug = EM_FIRE,
+     .name = "smell",
+     .possible = 1,
+     .any = "weird smell|strange smell|funny smell|odd smell|smells weird|smells funny|"
+            "smells strange|smells hot|something smells|chemical smell|electrical smell|"
+            "hot smell|smells like something|smells off|drole d odeur|odeur bizarre|"
+            "odeur etrange|ca sent bizarre|ca sent drole|beeping|chirping|bips|bip",
+     .near_not = "beer|food|bathroom|washroom|feet|socks|shoes|perfume|cologne|garbage|"
+                 "pizza|battery|batteries|pile|piles|door|kiosk|card|reader|terminal|"
+                 "truck|car|phone|sim|trackman|microwave",
+     .vwin = 6,
+     .not = EM_JOKE "|" EM_HYPO},
+    {.slug = EM_SECURITY,
+     .name = "uneasy",
+     .possible = 1,
+     .any = "sketchy|suspicious|strange man|strange guy|weird guy|weird man|hanging around|"
+            "banging on|pounding on|yelling|shouting|screaming|someone outside|"
+            "somebody outside|following|bizarre|louche|crie|hurle",
+     .with = EM_PERSON "|door|outside|lobby|parking|lot|window|us|me|entrance|back",
+     .win = 8,
+     .near_not = EM_TECH "|ball|balls|golf|swing|score|music|tv|game|laughing|fun|joy|"
+                         "following up|follow up|following week|following day|the following|"
+                         "yelling fore|fore|instructions|the rules",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday"},
+    {.slug = EM_WATER,
+     .name = "wet",
+     .possible = 1,
+     .any = "water on the floor|water on the ground|water in the hallway|water by the|"
+            "water coming|dripping|drip|puddle|puddles|wet floor|floor is wet|de l eau",
+     .near_not = "spilled|spill|spilt|drink|drinks|beer|coffee|juice|soda|bottle|glass|cup|"
+                 "snow|umbrella*|boots|shoes|rain|mop|towel|a little|a bit|small|tiny|"
+                 "sweat|faucet|tap",
+     .vwin = 6,
+     .not = EM_JOKE "|" EM_HYPO "|no big deal|not urgent"},
+    {.slug = EM_MEDICAL,
+     .name = "help-shout",
+     .possible = 1,
+     .any = "help|urgent|please help|help me|help us|aidez|aide",
+     .near_not = "booking|book|change|cancel|account|code|wifi|password",
+     .vwin = 3,
+     .not = EM_JOKE,
+     .shout = 3},
 };
 
 #define EM_NRULES (sizeof(em_rules) / sizeof(em_rules[0]))
@@ -588,21 +897,20 @@ struct em_text {
 	size_t      n, used;
 };
 
-/* em_tok_cb - keep a word, apostrophes dropped */
+/* em_push - append one word */
 static void
-em_tok_cb(const char *tok, size_t len, void *arg)
+em_push(struct em_text *t, const char *w, size_t len)
 {
-	struct em_text *t = arg;
-	size_t          i, k = 0;
-	unsigned char   c;
-	char           *dst;
+	size_t        i, k = 0;
+	unsigned char c;
+	char         *dst;
 
 	if (t->n >= EM_MAX_TOKENS || t->used + len + 1 > sizeof(t->clean))
 		return;
 	dst = t->clean + t->used;
 	for (i = 0; i < len; i++)
-		if (tok[i] != '\'')
-			dst[k++] = tok[i];
+		if (w[i] != '\'')
+			dst[k++] = w[i];
 	if (k == 0)
 		return;
 	t->w[t->n] = dst;
@@ -616,6 +924,33 @@ em_tok_cb(const char *tok, size_t len, void *arg)
 	t->tail[c] = (int)t->n;
 	t->n++;
 	t->used += k;
+}
+
+/*
+ * em_tok_cb - keep a word, apostrophes dropped ("won't" = "wont"); a French
+ * elision is two words ("l'alarme" = "l alarme", "qu'il" = "qu il"), so
+ * that "alarme" is found whatever article it carries.
+ */
+static void
+em_tok_cb(const char *tok, size_t len, void *arg)
+{
+	static const char *const elided[] = {"l",      "d",      "j",      "m",  "n",
+	                                     "s",      "t",      "c",      "qu", "jusqu",
+	                                     "lorsqu", "puisqu", "quelqu", NULL};
+	struct em_text          *t = arg;
+	const char              *ap = memchr(tok, '\'', len);
+
+	if (ap != NULL && (size_t)(ap - tok) + 1 < len) {
+		size_t pl = (size_t)(ap - tok);
+
+		for (const char *const *e = elided; *e != NULL; e++)
+			if (strlen(*e) == pl && memcmp(tok, *e, pl) == 0) {
+				em_push(t, tok, pl);
+				em_push(t, ap + 1, len - pl - 1);
+				return;
+			}
+	}
+	em_push(t, tok, len);
 }
 
 /*
@@ -741,6 +1076,9 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 {
 	const char *s = r->any;
 	int         hit = 0;
+
+	if (r->shout > 0 && t->n > (size_t)r->shout)
+		return 0;
 
 	while (*s && !hit) {
 		const char *e = strchr(s, '|');
