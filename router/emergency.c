@@ -76,11 +76,12 @@ struct em_rule {
 	"what should we do if|if there is a|if theres a|if there was|if there were|"               \
 	"if someone|if somebody|if a customer|if a guest|is there a policy|policy on|"             \
 	"procedure for|fire drill|training|hypothetically|en cas de|en cas d|que faire si|"        \
-	"quest ce quon fait si|si jamais|au cas ou"
+	"que faire s il|qu est ce qu on fait si|qu est ce qu on fait s il|si jamais|au cas ou|"    \
+	"s il y a|s il y avait|si il y a"
 #define EM_ASK                                                                                     \
 	"do you have|do you guys have|is there|are there|where is|wheres|where are|"               \
-	"where can i find|where do you keep|how many|do you sell|restock*|est ce quil y a|"        \
-	"avez vous|ou est|ou sont"
+	"where can i find|where do you keep|how many|do you sell|restock*|est ce qu il y a|"       \
+	"y a t il|avez vous|ou est|ou sont"
 #define EM_TECH                                                                                    \
 	"screen|screens|projector|pc|computer|sim|simulator|trackman|tv|tvs|"                      \
 	"monitor|display|kiosk|app|website|site|page|software|game|system|laptop|"                 \
@@ -197,7 +198,7 @@ static const struct em_rule em_rules[] = {
      "stopped breathing|cant breathe|cannot breathe|can not breathe|trouble breathing|"
      "struggling to breathe|hard to breathe|difficulty breathing|gasping for air|"
      "seizure|seizures|seizing|convulsing|convulsions|having a fit|overdose*|"
-     "overdosing|cardiac|cpr|defibrillator|aed|heatstroke|heat stroke|concussion|"
+     "overdosing|cardiac|heatstroke|heat stroke|concussion|"
      "concussed|stroke symptoms|having a stroke|had a stroke|is dying|hes dying|"
      "shes dying|low blood sugar|blood sugar is low|blood sugar crashed|hypoglyc*|"
      "insulin shock|diabetic shock|diabetic emergency|turning blue|lips are blue",
@@ -250,7 +251,8 @@ static const struct em_rule em_rules[] = {
      4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "bleeding",
      "bleeding|bleeds|bled|blood|nosebleed|nose bleed|gash|gashed|laceration", NULL, 0,
-     "bleeding money|bleeding cash|blood type|blood pressure|blood orange|"
+     "bleeding money|bleeding cash|blood type|blood pressure|blood orange|wallet|bank|"
+     "budget|pockets|pocket|account|"
      "bloody mary|bad blood|first blood|blood moon|in my blood|blood drive|"
      "blood test|blood sugar|bleeding edge|blood sport|bloodbath|blood bath|song|"
      "dish|sausage|pudding|brothers|movie|film|band|album|recipe|colour|colours|"
@@ -312,7 +314,17 @@ static const struct em_rule em_rules[] = {
      NULL, 0, NULL, 0, EM_JOKE "|" EM_HYPO "|where is the first aid kit located|restock*|insurance",
      1, 0, NULL, 0, 0},
     {EM_MEDICAL, "911", "911|nine one one|emergency services", NULL, 0, NULL, 0,
-     EM_JOKE "|" EM_HYPO, 0, 1, NULL, 0, 0},
+     EM_JOKE "|" EM_HYPO "|if i need|if we need|if needed|if i have to|if we have to|"
+             "can i call|can we call|do i call|do we call|should i call|should we call|"
+             "number for|from the kiosk",
+     0, 1, NULL, 0, 0},
+    {.slug = EM_MEDICAL,
+     .name = "aed",
+     .any = "cpr|defibrillator|defib|aed|aeds",
+     .near_not = EM_ASK "|trained|training|certified|course|class",
+     .vwin = -6,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
 
     /* ---- security ---- */
     {EM_SECURITY, "weapon",
@@ -361,7 +373,9 @@ static const struct em_rule em_rules[] = {
      "hurt me to|hurts me|get you a|get you in|get you the|get you booked|"
      "get you set|get you started|get you sorted|get you going|get you on",
      4,
-     EM_JOKE "|" EM_HYPO "|threatening to quit|threatening to leave|"
+     EM_JOKE "|" EM_HYPO "|im going to kill|im gonna kill|ill kill|i will kill|"
+             "i could kill|im going to murder|i would kill|id kill|imma kill|"
+             "threatening to quit|threatening to leave|"
              "threatening to cancel|threatening to sue|threatening to complain|"
              "threatening to post|threatening to write|threatening to review|"
              "threatening to report|threatening to stop|threatening to give|"
@@ -421,7 +435,8 @@ static const struct em_rule em_rules[] = {
      "bag|bags|clubs|club|purse|wallet|phone|laptop|backpack|jacket|cash|register|"
      "tv|equipment|stuff|things|items|keys|it|them|everything|car",
      10,
-     "steal a|steal of|a steal|steal my heart|stole the show|steal the show|"
+     "steal a|steal of|a steal|steal my heart|stole the show|steal the show|bay|"
+     "booking|slot|spot|tee time|reservation|table|parking spot|"
      "stealing the show|grabbed a bite|grabbed food|grabbed lunch|grabbed dinner|"
      "grabbed a drink|grabbed a beer|grabbed a bay|grabbed a spot|grabbed some|"
      "charged|charge|refund|double|twice|receipt|credit|points|strokes|"
@@ -597,7 +612,9 @@ static const struct em_rule em_rules[] = {
              "wont stop|wont quit|wont shut|keeps going|detector|speakers|alarm|alarms|"
              "box on the|on the wall|red light|whole place|throughout",
      .win = 10,
-     .near_not = "phone|car|cars|truck|microwave|oven|game|sim|music|song|songs|speaker "
+     .near_not = "door alarm|door chime|when we open|when i open|when you open|opening the "
+                 "door|open the door|"
+                 "phone|car|cars|truck|microwave|oven|game|sim|music|song|songs|speaker "
                  "volume|chirp*|battery|batteries|every minute|every few|now and then|"
                  "once in a while|tv|ambulance|police|fire truck*|outside|street|parking",
      .vwin = 8,
@@ -1110,69 +1127,109 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 }
 
 /*
- * Guards: scopes that hold a message back from a classifier-only emergency.
+ * Scopes: what the whole message says about when, where and how serious.
  * The rules carry their own guards (each rule's near_not and not lists);
- * these are for em_fuse(), which must not let the classifier page anyone
- * for a story, a joke, a question or a broken screen.  The first that
+ * these read the message as a whole.  A story (past tense, somewhere
+ * else) is not an emergency unless something says it is happening now; a
+ * message that says it is not urgent goes down one level; and every guard
+ * keeps em_fuse() from letting the classifier alone page anyone for a
+ * story, a joke, a question or a broken screen.  The first guard that
  * matches names the guard.
  */
+#define EM_NOW                                                                                     \
+	"right now|still|currently|hurry|asap|immediately|minutes ago|minute ago|min ago|"         \
+	"mins ago|seconds ago|moment ago|just now|and now|now hes|now shes|now its|now theres|"    \
+	"now the|is now|are now|please help|help us|call 911|send someone|en ce moment|"           \
+	"maintenant|vite|toujours"
+
+enum em_scope { EM_S_CLF, EM_S_STORY, EM_S_CALM };
+
 static const struct em_guard {
-	const char *name;
-	const char *any;  /* terms anywhere in the message */
-	const char *with; /* NULL, or a context that must start within win words */
-	int         win;
+	const char   *name;
+	enum em_scope scope;
+	const char   *any;  /* terms anywhere in the message */
+	const char   *with; /* NULL, or a context that must start within win words */
+	int           win;
 } em_guards[] = {
-    {"joke", EM_JOKE "|mdr|ptdr", NULL, 0},
-    {"hypothetical",
-     EM_HYPO "|what happens|what do i do|what do we do|what should i|what should we|"
-             "who do i call|who do we call|who should|where is the|where are the|"
-             "where is your|wheres the|is there an|is there a|are there|do you have|"
-             "procedure|protocol|policy|plan for|how do we report|how do i report|"
-             "emergency contact|emergency number|emergency exit|en cas de|en cas d|"
-             "que faire|quoi faire|si jamais|est ce quil y a|ya til|y a til|ou est|"
-             "ou sont|sortie de secours|trousse|premiers soins",
+    {"joke", EM_S_CLF, EM_JOKE "|mdr|ptdr", NULL, 0},
+    {"hypothetical", EM_S_CLF,
+     EM_HYPO "|" EM_ASK "|what happens|what do i do|what do we do|what should i|"
+             "what should we|who do i call|who do we call|who should|procedure|protocol|"
+             "policy|plan for|how do we report|how do i report|emergency contact|"
+             "emergency number|emergency exit|que faire|quoi faire|sortie de secours|"
+             "trousse|premiers soins",
      NULL, 0},
-    {"past",
+    {"past", EM_S_STORY,
      "last week|last month|last year|last night|last time|yesterday|ago|the other day|"
-     "a while back|earlier this week|earlier this month|on monday|on tuesday|"
-     "on wednesday|on thursday|on friday|on saturday|on sunday|months back|"
-     "hier|la semaine derniere|le mois dernier|lan dernier|lautre jour|il y a eu",
+     "a while back|earlier this week|earlier this month|months back|weeks back|"
+     "after the fire|after the flood|after the outage|after the power outage|"
+     "since the fire|since the flood|since the outage|hier|la semaine derniere|"
+     "le mois dernier|l an dernier|l autre jour|il y a eu|apres l incendie",
      NULL, 0},
-    {"hyperbole",
+    {"elsewhere", EM_S_STORY,
+     "at home|at my house|at my place|at my office|at the office|at school|on the news|"
+     "on tv|in a movie|in the movie|a la maison|chez moi|au bureau",
+     NULL, 0},
+    {"not-urgent", EM_S_CALM,
+     "not urgent|no big deal|no rush|not an emergency|nothing serious|everything else is fine|"
+     "everything else works|not a big deal|pas urgent|rien de grave",
+     NULL, 0},
+    {"hyperbole", EM_S_CLF,
      "killing me|killing us|killing it|killed it|kill me|kills me|would kill|will kill me|"
      "gonna kill me|going to kill me|dying to|dying for|dying of|die for|id die|"
      "almost died|nearly died|im dead|i died|dead tired|dead set|murder|murdered|"
      "slaughtered|destroyed|lifesaver*|saved my life|highway robbery|criminal|"
      "on fire|is fire|so fire|blew up|ca me tue|me tue|en meurs|mortel|en feu ce",
      NULL, 0},
-    {"device",
+    {"device", EM_S_CLF,
      EM_TECH "|bulb|battery|batteries|fan|tower|launch monitor|ecran|ordinateur|"
-             "projecteur|telephone|cellulaire",
+             "projecteur|telephone|cellulaire|lights in|light in|exit sign|sign",
      "died|dead|dying|die|dies|fried|crashed|crashing|frozen|froze|black|dark|"
-     "blank|burned out|burnt out|blew out|not responding|shutting off|shut off|"
-     "mort|morte|plante|gele|noir|eteint",
+     "blank|burned out|burnt out|blew out|not responding|shutting off|shut off|broken|"
+     "out|off|mort|morte|plante|gele|noir|eteint",
      3},
+    {"spill", EM_S_CLF,
+     "spilled|spill|spilt|knocked over|dropped a|a bit wet|little wet|wet spot|sticky|"
+     "mop|towel|renverse",
+     NULL, 0},
+    {"smell", EM_S_CLF, "smells like beer|smells like old|smells bad|stinks|smelly", NULL, 0},
+    {"minor", EM_S_CLF,
+     "dimmed|dim|too bright|too dark|water hazard|hazard|running|clicking|noise|noisy|"
+     "loud|broken|needs|need a new|replace|replaced|smoking area|exit sign",
+     NULL, 0},
 };
 
-/* em_guard - the first guard that matches t, or NULL */
-static const char *
-em_guard(const struct em_text *t)
+#define EM_NGUARDS (sizeof(em_guards) / sizeof(em_guards[0]))
+
+/*
+ * em_scopes - the guards that match t: the first one's name in *name, and
+ * whether a story or a not-urgent scope holds (each 0 or 1).
+ */
+static void
+em_scopes(const struct em_text *t, const char **name, int *story, int *calm)
 {
 	size_t i, p;
 
-	for (i = 0; i < sizeof(em_guards) / sizeof(em_guards[0]); i++) {
+	*name = NULL;
+	*story = *calm = 0;
+	for (i = 0; i < EM_NGUARDS; i++) {
 		const struct em_guard *g = &em_guards[i];
+		int                    hit = 0;
 
-		for (p = 0; p < t->n; p++) {
+		for (p = 0; p < t->n && !hit; p++) {
 			size_t k = em_list_at(t, g->any, p);
 
-			if (k == 0)
-				continue;
-			if (g->with == NULL || em_near(t, g->with, p, p + k - 1, g->win, 1))
-				return g->name;
+			if (k > 0 &&
+			    (g->with == NULL || em_near(t, g->with, p, p + k - 1, g->win, 1)))
+				hit = 1;
 		}
+		if (!hit)
+			continue;
+		if (*name == NULL)
+			*name = g->name;
+		*story |= g->scope == EM_S_STORY;
+		*calm |= g->scope == EM_S_CALM;
 	}
-	return NULL;
 }
 
 /* em_check - the rules' decision on a message: none, possible or sure */
@@ -1186,7 +1243,7 @@ em_check(const char *text, em_match *out)
 	const char   **pick = NULL;
 	em_match       m = {NULL, NULL, NULL, EM_NONE};
 	size_t         i;
-	int            s;
+	int            s, story, calm;
 
 	if (out)
 		*out = m;
@@ -1218,13 +1275,20 @@ em_check(const char *text, em_match *out)
 	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
 		if (poss[s])
 			pick = poss;
-	m.guard = em_guard(&t);
+	em_scopes(&t, &m.guard, &story, &calm);
 	if (pick != NULL) {
 		for (s = 0; pick[s] == NULL; s++)
 			;
 		m.slug = em_slugs[s];
 		m.rule = pick[s];
 		m.level = pick == poss ? EM_POSSIBLE : EM_SURE;
+		/* A story is not happening here and now; "not urgent" lowers
+		 * the level by one.  Either yields to a sign that it is now. */
+		if ((story || calm) && !em_near(&t, EM_NOW, 0, 0, 0, 0)) {
+			m.level = story ? EM_NONE : m.level - 1;
+			if (m.level == EM_NONE)
+				m.slug = m.rule = NULL;
+		}
 	}
 	if (out)
 		*out = m;
@@ -1235,6 +1299,8 @@ em_check(const char *text, em_match *out)
 int
 em_fuse(em_match *m, double prob, const char *slug)
 {
+	int level;
+
 	if (m == NULL)
 		return EM_NONE;
 	if (m->level == EM_SURE || slug == NULL)
@@ -1246,8 +1312,14 @@ em_fuse(em_match *m, double prob, const char *slug)
 			m->level = EM_SURE;
 		return m->level;
 	}
-	if (prob >= (m->guard != NULL ? EM_CLF_SURE : EM_CLF_POSSIBLE)) {
-		m->level = (m->guard == NULL && prob >= EM_CLF_SURE) ? EM_SURE : EM_POSSIBLE;
+	if (m->guard != NULL)
+		level = prob >= EM_CLF_GUARDED ? EM_POSSIBLE : EM_NONE;
+	else
+		level = prob >= EM_CLF_SURE       ? EM_SURE
+		        : prob >= EM_CLF_POSSIBLE ? EM_POSSIBLE
+		                                  : EM_NONE;
+	if (level > EM_NONE) {
+		m->level = level;
 		m->slug = slug;
 		m->rule = "classifier";
 	}

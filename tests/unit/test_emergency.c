@@ -366,7 +366,9 @@ test_edges(void **state)
 	assert_int_equal(em_check("   \t\n", &m), 0);
 	assert_int_equal(em_check("!!!???...", &m), 0);
 	assert_int_equal(em_check("\xff\xfe\xc3\x28", &m), 0);
-	assert_int_equal(em_check("fire", NULL), 0);
+	/* one shouted word is a report, not small talk */
+	assert_int_equal(em_check("fire", NULL), EM_SURE);
+	assert_int_equal(em_check("fire sale?", NULL), EM_NONE);
 	assert_int_equal(em_check("there is smoke", NULL), EM_SURE);
 	assert_int_equal(em_check("THERE'S SMOKE IN BAY 2", &m), EM_SURE);
 	assert_string_equal(m.slug, FIRE);
