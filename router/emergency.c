@@ -1187,7 +1187,7 @@ static const struct em_guard {
      "died|dead|dying|die|dies|fried|crashed|crashing|frozen|froze|black|dark|"
      "blank|burned out|burnt out|blew out|not responding|shutting off|shut off|broken|"
      "out|off|mort|morte|plante|gele|noir|eteint",
-     3},
+     5},
     {"spill", EM_S_CLF,
      "spilled|spill|spilt|knocked over|dropped a|a bit wet|little wet|wet spot|sticky|"
      "mop|towel|renverse",

@@ -51,8 +51,8 @@ int em_check(const char *text, em_match *out);
  * classifier, and possible only at EM_CLF_GUARDED.
  */
 #define EM_CLF_POSSIBLE 0.40
-#define EM_CLF_CONFIRM 0.50
-#define EM_CLF_SURE 0.60
+#define EM_CLF_CONFIRM 0.70
+#define EM_CLF_SURE 0.80
 #define EM_CLF_GUARDED 0.90
 
 /*
