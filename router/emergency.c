@@ -1232,6 +1232,28 @@ em_scopes(const struct em_text *t, const char **name, int *story, int *calm)
 	}
 }
 
+/*
+ * em_lang - "fr" when French function words outnumber English ones: enough
+ * to answer a safety line in the asker's language, no more.
+ */
+static const char *
+em_lang(const struct em_text *t)
+{
+	static const char fr[] = "le|la|les|un|une|des|du|est|sont|il|elle|ils|nous|vous|je|j|"
+	                         "mon|ma|mes|ton|ta|son|sa|dans|avec|pour|sur|pas|ne|ca|c|qu|"
+	                         "au|aux|et|y|a|quelqu|on|de|d|l|s|n|se|tout|plus|tres|moi";
+	static const char en[] = "the|a|an|is|are|was|my|his|her|in|and|it|its|he|she|we|you|"
+	                         "there|theres|of|to|on|at|this|that|with|for|i|im|not|our|"
+	                         "someone|please|help|just";
+	size_t            p, nfr = 0, nen = 0;
+
+	for (p = 0; p < t->n; p++) {
+		nfr += em_list_at(t, fr, p) > 0;
+		nen += em_list_at(t, en, p) > 0;
+	}
+	return nfr > nen ? "fr" : "en";
+}
+
 /* em_check - the rules' decision on a message: none, possible or sure */
 int
 em_check(const char *text, em_match *out)
@@ -1241,7 +1263,7 @@ em_check(const char *text, em_match *out)
 	const char    *weak[EM_NSLUGS] = {NULL, NULL, NULL, NULL, NULL};
 	const char    *poss[EM_NSLUGS] = {NULL, NULL, NULL, NULL, NULL};
 	const char   **pick = NULL;
-	em_match       m = {NULL, NULL, NULL, EM_NONE};
+	em_match       m = {NULL, NULL, NULL, "en", EM_NONE};
 	size_t         i;
 	int            s, story, calm;
 
@@ -1276,6 +1298,7 @@ em_check(const char *text, em_match *out)
 		if (poss[s])
 			pick = poss;
 	em_scopes(&t, &m.guard, &story, &calm);
+	m.lang = em_lang(&t);
 	if (pick != NULL) {
 		for (s = 0; pick[s] == NULL; s++)
 			;

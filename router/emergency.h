@@ -27,7 +27,8 @@ typedef struct {
 	const char *rule;  /* short name of the rule that decided (static storage) */
 	const char *guard; /* the scope that held the message back ("past", "hyperbole",
 	                    * "hypothetical", "device", "joke"), or NULL */
-	int level;         /* enum em_level */
+	const char *lang;  /* "fr" when the message reads as French, else "en" */
+	int         level; /* enum em_level */
 } em_match;
 
 /*

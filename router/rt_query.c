@@ -145,7 +145,7 @@ static void
 possible_emergency(const char *trace_id, const cJSON *q, cJSON *r, const em_match *em)
 {
 	const char *loc = json_str(q, "location"), *rest = json_str(r, "response");
-	const int   fr = em->rule != NULL && strncmp(em->rule, "fr-", 3) == 0;
+	const int   fr = em->lang != NULL && strcmp(em->lang, "fr") == 0;
 	char        bay[16] = "", *text;
 	const char *bayp = NULL, *aid = NULL, *said;
 	PGresult   *res = NULL;

@@ -353,7 +353,7 @@ test_severity(void **state)
 static void
 test_edges(void **state)
 {
-	em_match m = {"x", "y", "z", EM_SURE};
+	em_match m = {"x", "y", "z", "xx", EM_SURE};
 	char    *big;
 	size_t   i;
 
