@@ -131,6 +131,7 @@ static const struct em_rule em_rules[] = {
              "where is the fire extinguisher located|fire extinguisher inspection",
      1, 0, NULL, 0, 0},
     {EM_FIRE, "smoke", "smoke|smoky|smokey|smoldering|smouldering", NULL, 0,
+     "detector|detectors|alarm|alarms|"
      "cigar*|vape*|vaping|weed|joint|smoke break|smoke area|smoke pit|smoke shop|"
      "smoke free|smoke it|smoke that|smoke my|smoke your|smoke him|smoke them|"
      "smoke show|smoke the|smoke outside|go for a smoke|have a smoke|for a smoke|"
@@ -202,7 +203,7 @@ static const struct em_rule em_rules[] = {
      "concussed|stroke symptoms|having a stroke|had a stroke|is dying|hes dying|"
      "shes dying|low blood sugar|blood sugar is low|blood sugar crashed|hypoglyc*|"
      "insulin shock|diabetic shock|diabetic emergency|turning blue|lips are blue",
-     NULL, 0, "power|lights|the lights|screen|sim|the round|the competition", 3,
+     NULL, 0, EM_TECH "|power|lights|the lights|screen|sim|the round|the competition", 3,
      EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "heart-attack",
      "heart attack|heart problems|heart stopped|heart is racing and|chest pain*|"
@@ -221,7 +222,9 @@ static const struct em_rule em_rules[] = {
      EM_PERSON "|on a|on food|on his|on her|on something|cant breathe|cough*|"
                "heimlich",
      4,
-     EM_GOLF "|pressure|again|final|tournament|under|gagging on the|choke the|"
+     EM_GOLF "|choking another|choking him|choking her|choking someone|choking somebody|"
+             "choking a guy|choking the guy|choking my|choked him|choked her|"
+             "pressure|again|final|tournament|under|gagging on the|choke the|"
              "choking the|choked the|choked on the|choking on the|choking on this|"
              "choked on this|choked away|choking away|im choking|i choked|we choked",
      4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
@@ -347,7 +350,8 @@ static const struct em_rule em_rules[] = {
      "jumped us|jumped me|hitting him|hitting her|hitting me|hitting us|hit him|"
      "hit her|hit me|kicked him|kicked her|kicked me|headbutt*|choking him|"
      "hitting a|hitting someone|hitting somebody|hitting people|hitting my|hitting his|"
-     "choking her|strangl*|brawl|fistfight|fist fight|fight|fighting|fights|"
+     "choking her|choking another|choking someone|choking somebody|choking a guy|"
+     "choking the guy|choking my|strangl*|brawl|fistfight|fist fight|fight|fighting|fights|"
      "throwing punches|threw a punch|swung at|swinging at|spat on|spit on|"
      "grabbed her|grabbed him|grabbed me|groped|groping|slapped|elbowed",
      NULL, 0,
@@ -485,6 +489,7 @@ static const struct em_rule em_rules[] = {
      "overflow*|rising|burst|bursting|damage|through the wall|under the door|"
      "under the wall|inches|standing|wet|spreading|streaming|trickling",
      8,
+     "umbrella*|boots|snow|rain jacket|from our|tracked in|"
      "bottle|bottles|drink*|glass|cup|fountain|hazard|hazards|course|hole|ball|balls|"
      "shot|shots|lake|pond|creek|river|green|fairway|tee|spilled|spill|spilt|bring|"
      "buy|sell|free water|cold water|water cooler|tap water|sparkling|pressure",
@@ -746,7 +751,8 @@ static const struct em_rule em_rules[] = {
     /* ---- French (accents folded away by the normaliser, elisions split) ---- */
     {.slug = EM_FIRE,
      .name = "fr-feu",
-     .any = "feu|incendie|incendies|flammes|flamme|fumee|pompiers|brule|brulent|brulure",
+     .any = "feu|incendie|incendies|flammes|flamme|fumee|pompiers|brule|brulent|brulure|"
+            "etincelles|etincelle|court circuit|fils electriques",
      .near_not = "arme a|armes a|feu vert|feu rouge|feux|coin du|foyer|feu de camp|"
                  "sortie|sorties|exercice|extincteur*|feu d artifice|ce soir|en feu ce|"
                  "joue|jouer|golf|coup|coups|swing|brule des calories|numero",
@@ -818,8 +824,8 @@ static const struct em_rule em_rules[] = {
      .name = "fr-courant",
      .any = "panne de courant|panne d electricite|panne electrique|plus de courant|"
             "pas de courant|plus d electricite|pas d electricite|coupure de courant|"
-            "coupure d electricite|tout est noir|dans le noir|noir total|etincelles|"
-            "etincelle|court circuit|disjoncteur|disjoncte|fils electriques",
+            "coupure d electricite|tout est noir|dans le noir|noir total|"
+            "disjoncteur|disjoncte",
      .near_not = "ecran|ordinateur|projecteur|simulateur|trackman|telephone|tele|tv|"
                  "borne|wifi|internet",
      .vwin = 4,
