@@ -120,8 +120,8 @@ static const struct em_rule em_rules[] = {
     {EM_FIRE, "fire",
      "flames|fire spreading|fire started|fire broke out|theres a fire|there is a fire|"
      "small fire|big fire|a fire in|a fire on|fire in the|fire in our|fire at the|"
-     "fire department|fire dept|firefighter*|fire truck*|fire extinguisher*|"
-     "extinguisher*|evacuat*|electrical fire|grease fire|kitchen fire|started a fire|"
+     "fire department|fire dept|firefighter*|fire truck*|evacuat*|electrical fire|grease "
+     "fire|kitchen fire|started a fire|"
      "theres a flame|there is a flame|open flame|a flame",
      NULL, 0,
      "fire in the hole|fire pit|firepit|fire emoji|flames emoji|on fire|"
@@ -147,6 +147,7 @@ static const struct em_rule em_rules[] = {
      "machine|wire*|panel|heater|plug|socket|cable|cord|power bar|power strip|"
      "charger|light|fixture|unit|box|fan|motor|kitchen|microwave|toaster|fridge|"
      "freezer|cooler|appliance|printer|dryer|tower|cabinet|console|battery|"
+     "something|desk|under|table|counter|bag|backpack|trash|garbage|bin|"
      "electrical|sparking|sparks|hot|melting",
      6,
      "cigar*|vape*|vaping|weed|smoking break|smoking area|smoking section|"
@@ -186,7 +187,8 @@ static const struct em_rule em_rules[] = {
      5, "ice|snow|cheese|chocolate|brain|heart|butter|face off", 3, EM_JOKE "|" EM_HYPO, 1, 0, NULL,
      0, 0},
     {EM_FIRE, "gas-smell",
-     "gas leak|gas leaking|leaking gas|smell gas|smells like gas|smelled gas|"
+     "gas leak|gas leaking|leaking gas|smell gas|smells like gas|smelled gas|gas is leaking|"
+     "reeks of gas|reeks like gas|stinks of gas|stinks like gas|odor of gas|odour of gas|"
      "smell of gas|gas smell|smelling gas|smells of gas|carbon monoxide|co alarm|"
      "co detector|propane leak",
      NULL, 0, "station|stations|price*|money|mileage|tank", 3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0,
@@ -201,7 +203,8 @@ static const struct em_rule em_rules[] = {
      "seizure|seizures|seizing|convulsing|convulsions|having a fit|overdose*|"
      "overdosing|cardiac|heatstroke|heat stroke|concussion|"
      "concussed|stroke symptoms|having a stroke|had a stroke|is dying|hes dying|"
-     "shes dying|low blood sugar|blood sugar is low|blood sugar crashed|hypoglyc*|"
+     "shes dying|asthma attack|having an asthma|low blood sugar|blood sugar is low|blood sugar "
+     "crashed|hypoglyc*|"
      "insulin shock|diabetic shock|diabetic emergency|turning blue|lips are blue",
      NULL, 0, EM_TECH "|power|lights|the lights|screen|sim|the round|the competition", 3,
      EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL, 0, 0},
@@ -321,6 +324,27 @@ static const struct em_rule em_rules[] = {
              "can i call|can we call|do i call|do we call|should i call|should we call|"
              "number for|from the kiosk",
      0, 1, NULL, 0, 0},
+    {.slug = EM_FIRE,
+     .name = "extinguisher",
+     .any = "fire extinguisher*|extinguisher*",
+     .near_not = EM_ASK "|every bay|each bay|inspection|inspected|expired|training|located",
+     .vwin = -6,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "thieves",
+     .any = "thieves|thief|robbers|burglars|looters|looting",
+     .with = "are|is|right now|loading|taking|carrying|grabbing|stealing|running|inside|here",
+     .win = 4,
+     .not = EM_JOKE "|" EM_HYPO "|last week|last month|yesterday|ago|movie|game",
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "security-shout",
+     .any = "robbery|intruder|intruders|burglar|burglars|thief|thieves|gun|knife|police|"
+            "cops|fight|voleur|vol|bagarre",
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1,
+     .shout = 3},
     {.slug = EM_MEDICAL,
      .name = "aed",
      .any = "cpr|defibrillator|defib|aed|aeds",
@@ -335,7 +359,8 @@ static const struct em_rule em_rules[] = {
      "armed|stabbed|stabbing|shooter|gunshot*|shots fired|bomb threat|explosive|"
      "explosives|pulled a|waving a|brandishing",
      NULL, 0,
-     "radar|speed gun|glue gun|nail gun|water gun|nerf|top gun|son of a gun|"
+     "radar|speed gun|glue gun|nail gun|water gun|nerf|top gun|son of a gun|range|ranges|"
+     "gun show|gun store|gun shop|gun club|licence|license|"
      "shotgun start|butter knife|knife and fork|armed forces|forces|military|"
      "veteran*|discount|pulled a muscle|pulled a hamstring|pulled a shot|"
      "pulled a drive|pulled a putt|waving a flag|armed with a putter",
@@ -399,6 +424,8 @@ static const struct em_rule em_rules[] = {
      "forcing his way|force their way|force it open|forcing it open|force open|"
      "forcing open|trying to break|kicked in the door|kicked the door in|prying|pried|"
      "someone is inside|somebody is inside|someone inside|somebody inside|"
+     "someones in|somebodys in|someones inside|somebodys inside|someone in here|"
+     "theres someone in|there is someone in|locked in a bay|were hiding|hiding in|"
      "someone in the building|stranger in|strangers in",
      NULL, 0,
      "my new|new|glove|gloves|shoes|clubs|driver|wedge|putter|irons|the new|"
@@ -549,7 +576,8 @@ static const struct em_rule em_rules[] = {
      "power failure|power is down|power went down|power died|power is gone|"
      "power just went|power just cut|lost power|losing power|lose power|no power|"
      "without power|power went off|power is off|power shut off|power has gone|"
-     "power off|power keeps cutting|blackout|black out|brownout|electricity is out|"
+     "power off|power keeps cutting|powers gone|power gone|powers been cut|power cut out|"
+     "blackout|black out|brownout|electricity is out|"
      "electricity went out|no electricity|lost electricity|electricity out|"
      "electricity is off|electricity went off|outage",
      NULL, 0,
@@ -610,7 +638,8 @@ static const struct em_rule em_rules[] = {
     /* ---- what people see, hear and smell, and short or shouted reports ---- */
     {.slug = EM_FIRE,
      .name = "alarm-heard",
-     .any = "siren|sirens|strobe|strobes|strobe light*|beeping|shrieking|screeching|"
+     .any = "siren|sirens|strobe|strobes|strobe light*|beeping|shrieking|screeching|alarm|alarms|"
+            "alarm bells|alarm bell|"
             "wailing|blaring|horn|piercing|ear splitting|earsplitting|deafening|howling",
      .with = "flashing|blinking|flash*|strobe*|lights|ceiling|hallway|hall|exit|"
              "building|evacuat*|leave|leaving|get out|everywhere|nonstop|non stop|"
@@ -803,6 +832,7 @@ static const struct em_rule em_rules[] = {
             "agressif|agressive|attaque|attaquent|frappe|frappent|cambriol*|effraction|"
             "intrus|voleur|voleurs|vole mon|vole ma|vole mes|a vole|ont vole|entrer de force|"
             "entre de force|force la porte|forcer la porte|police|va nous tuer|vont nous tuer|"
+            "se fait voler|se font voler|on nous vole|nous vole|vol en cours|braquage|braque|"
             "va me tuer|veut nous tuer|va le tuer|va la tuer",
      .near_not = "frappe la balle|frappe de golf|frappe bien|frappes|coup|balle|balles|"
                  "carte|compte|mot de passe|forces armees|militaire|veteran*|rabais|"
@@ -1167,6 +1197,7 @@ static const struct em_guard {
      NULL, 0},
     {"past", EM_S_STORY,
      "last week|last month|last year|last night|last time|yesterday|ago|the other day|"
+     "last summer|last spring|last fall|last autumn|last winter|last weekend|last season|"
      "a while back|earlier this week|earlier this month|months back|weeks back|"
      "after the fire|after the flood|after the outage|after the power outage|"
      "since the fire|since the flood|since the outage|hier|la semaine derniere|"
@@ -1174,6 +1205,8 @@ static const struct em_guard {
      NULL, 0},
     {"elsewhere", EM_S_STORY,
      "at home|at my house|at my place|at my office|at the office|at school|on the news|"
+     "at our house|at our place|our house|my house|our home|my apartment|our apartment|"
+     "our cottage|at my work|my office|"
      "on tv|in a movie|in the movie|a la maison|chez moi|au bureau",
      NULL, 0},
     {"not-urgent", EM_S_CALM,
