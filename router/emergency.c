@@ -115,7 +115,9 @@ static const struct em_rule em_rules[] = {
      NULL, 0,
      "swing|game|putting|putter|driver|drives|driving|irons|wedges|chipping|short game|"
      "im|i|were|we|youre|you|hes|he|shes|she|they|theyre|team|guys|streak|round|score|"
-     "shots|shot|golf|tonight|today|buddy|friend|bro|dude|crushing|hitting|playing",
+     "shots|shot|golf|tonight|today|buddy|friend|bro|dude|crushing|hitting|playing|"
+     "back|legs|arms|shoulder|shoulders|hands|feet|knees|muscles|skin|throat|wrist|elbow|"
+     "forearms|hips|lungs",
      -3, EM_JOKE "|" EM_HYPO "|hot streak|on fire tonight|on fire today", 1, 0, NULL, 0, 0},
     {EM_FIRE, "fire",
      "flames|fire spreading|fire started|fire broke out|theres a fire|there is a fire|"
@@ -128,7 +130,8 @@ static const struct em_rule em_rules[] = {
      "team|outing|event|party|discount|fundraiser|tour|charity|booking|league",
      3,
      EM_JOKE "|" EM_HYPO "|fire up|fire it up|fire sale|is fire|so fire|straight fire|"
-             "where is the fire extinguisher located|fire extinguisher inspection",
+             "where is the fire extinguisher located|fire extinguisher inspection|"
+             "im a firefighter|i am a firefighter|firefighter discount|first responder*",
      1, 0, NULL, 0, 0},
     {EM_FIRE, "smoke", "smoke|smoky|smokey|smoldering|smouldering", NULL, 0,
      "detector|detectors|alarm|alarms|"
@@ -214,7 +217,9 @@ static const struct em_rule em_rules[] = {
      "tightness in her chest|tightness in my chest|pain in his chest|pain in her chest|"
      "pain in my chest|clutching his chest|clutching her chest|pressure in his chest|"
      "pressure in her chest|arm is numb|arm went numb|face drooping|face is drooping|"
-     "slurring|slurred speech",
+     "slurring|slurred speech|speech is slurred|is slurred|talking funny|one side of his face|"
+     "one side of her face|in labor|in labour|water broke|contractions|going into labor|"
+     "going into labour",
      NULL, 0, NULL, 0,
      EM_JOKE "|" EM_HYPO "|gave me a heart attack|give me a heart attack|"
              "giving me a heart attack|nearly had a heart attack|almost had a heart attack|"
@@ -257,7 +262,9 @@ static const struct em_rule em_rules[] = {
      4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "bleeding",
      "bleeding|bleeds|bled|blood|nosebleed|nose bleed|gash|gashed|laceration", NULL, 0,
-     "bleeding money|bleeding cash|blood type|blood pressure|blood orange|wallet|bank|"
+     "drive|drives|shots|right|left|slice|slicing|hook|hooking|putts|irons|"
+     "bleeding money|bleeding cash|blood type|blood pressure|"
+     "blood orange|wallet|bank|"
      "budget|pockets|pocket|account|"
      "bloody mary|bad blood|first blood|blood moon|in my blood|blood drive|"
      "blood test|blood sugar|bleeding edge|blood sport|bloodbath|blood bath|song|"
@@ -329,6 +336,25 @@ static const struct em_rule em_rules[] = {
      .any = "fire extinguisher*|extinguisher*",
      .near_not = EM_ASK "|every bay|each bay|inspection|inspected|expired|training|located",
      .vwin = -6,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "gas-sensed-2",
+     .any = "gas|gaz",
+     .with = "smell*|smelt|reek*|stink*|odor|odour|whiff|hissing|leak*",
+     .win = 3,
+     .near_not = "station|stations|price*|tank|bill|mileage|money|pedal|gas up|cheap|card",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "armed-object",
+     .any = "with a bat|with a hammer|with a crowbar|with an axe|with a club|with a golf club|"
+            "with a pipe|with a bottle|with a stick|has a bat|has a hammer|holding a bat|"
+            "holding a hammer|swinging a bat|swinging a hammer|avec un baton|avec un marteau",
+     .with = "smashing|smash*|threaten*|swing*|hitting|attacking|breaking|chasing|coming at|"
+             "going after|waving|man|guy|someone|somebody|he|stranger|menace|frappe",
+     .win = 6,
      .not = EM_JOKE "|" EM_HYPO,
      .neg = 1},
     {.slug = EM_SECURITY,
@@ -426,6 +452,8 @@ static const struct em_rule em_rules[] = {
      "someone is inside|somebody is inside|someone inside|somebody inside|"
      "someones in|somebodys in|someones inside|somebodys inside|someone in here|"
      "theres someone in|there is someone in|locked in a bay|were hiding|hiding in|"
+     "nobody should be|no one should be|shouldnt be in here|shouldnt be here|"
+     "not supposed to be in|not supposed to be here|"
      "someone in the building|stranger in|strangers in",
      NULL, 0,
      "my new|new|glove|gloves|shoes|clubs|driver|wedge|putter|irons|the new|"
@@ -781,6 +809,7 @@ static const struct em_rule em_rules[] = {
     {.slug = EM_FIRE,
      .name = "fr-feu",
      .any = "feu|incendie|incendies|flammes|flamme|fumee|pompiers|brule|brulent|brulure|"
+            "ca fume|ca boucane|boucane|"
             "etincelles|etincelle|court circuit|fils electriques",
      .near_not = "arme a|armes a|feu vert|feu rouge|feux|coin du|foyer|feu de camp|"
                  "sortie|sorties|exercice|extincteur*|feu d artifice|ce soir|en feu ce|"
@@ -845,6 +874,7 @@ static const struct em_rule em_rules[] = {
      .any = "inondation|inonde|inondee|inondes|deborde|debordent|debordement|fuite d eau|"
             "eau partout|de l eau partout|tuyau a eclate|tuyau eclate|tuyau perce|"
             "degat d eau|degats d eau|l eau coule|eau coule|coule du plafond|plafond coule|"
+            "l eau monte|eau qui monte|sous sol est inonde|"
             "fuit|fuite au plafond|fuite d eau au plafond|egout|refoule",
      .near_not = "courriels|messages|demandes|reservations|appels",
      .vwin = 3,
@@ -854,7 +884,9 @@ static const struct em_rule em_rules[] = {
      .name = "fr-courant",
      .any = "panne de courant|panne d electricite|panne electrique|plus de courant|"
             "pas de courant|plus d electricite|pas d electricite|coupure de courant|"
-            "coupure d electricite|tout est noir|dans le noir|noir total|"
+            "coupure d electricite|tout est noir|dans le noir|noir total|courant est coupe|"
+            "courant coupe|electricite est coupee|electricite coupee|plus de lumiere|"
+            "tout s est eteint|tout est eteint|les lumieres sont eteintes|"
             "disjoncteur|disjoncte",
      .near_not = "ecran|ordinateur|projecteur|simulateur|trackman|telephone|tele|tv|"
                  "borne|wifi|internet",
@@ -1269,6 +1301,10 @@ em_scopes(const struct em_text *t, const char **name, int *story, int *calm)
 		*story |= g->scope == EM_S_STORY;
 		*calm |= g->scope == EM_S_CALM;
 	}
+	/* A question about the place ("is the building sprinklered?") is not
+	 * a report: only the classifier is held back by it. */
+	if (*name == NULL && strchr(t->norm, '?') != NULL)
+		*name = "question";
 }
 
 /*
