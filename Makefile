@@ -4,7 +4,7 @@
 #   make down    stop what `make up` started
 #   make test    build and run every test suite against throwaway servers
 #   make bench   the benchmarks (never part of make test)
-#   make eval    routing figures on the dev set
+#   make eval    routing figures on the dev set, the emergency sets, CLINC150
 #   make asan    the same build with AddressSanitizer + UBSan in build/asan
 
 BUILD   ?= build

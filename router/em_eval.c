@@ -58,6 +58,7 @@ static const double ee_steps[EE_NSTEPS] = {0.20, 0.25, 0.30, 0.35, 0.40, 0.45, 0
 static size_t       ee_sw[2][2][EE_NSTEPS]; /* [guarded][near miss][step] */
 static size_t       ee_swn[2][2];
 
+static double            ee_last_prob; /* the classifier's vote on the last message */
 static double           *ee_lat;
 static size_t            ee_nlat, ee_caplat;
 static const char *const ee_level_name[3] = {"none", "possible", "sure"};
@@ -129,6 +130,7 @@ ee_decide(const struct ee_opts *o, const char *text, int want, em_match *m)
 	if (o->clf == NULL)
 		return m->level;
 	p = ee_emergency_vote(o->clf, text, &slug);
+	ee_last_prob = p;
 	if (want >= 0) {
 		int g = m->guard != NULL, nm = want == EE_NOT;
 
@@ -267,11 +269,11 @@ ee_run(const struct ee_opts *o, const char *path)
 		if (o->errors &&
 		    ((want == EE_EMERGENCY && got != EM_SURE) ||
 		     (want == EE_POSSIBLE && got == EM_NONE) || (want == EE_NOT && got != EM_NONE)))
-			printf("  %-9s %-8s %-12s rule=%s guard=%s: %s\n",
+			printf("  %-9s %-8s %-12s p=%.2f rule=%s guard=%s: %s\n",
 			       want == EE_EMERGENCY ? "emergency"
 			                            : (want == EE_POSSIBLE ? "possible" : "not"),
-			       ee_level_name[got], c->name, m.rule ? m.rule : "-",
-			       m.guard ? m.guard : "-", text->valuestring);
+			       ee_level_name[got], c->name, o->clf ? ee_last_prob : 0.0,
+			       m.rule ? m.rule : "-", m.guard ? m.guard : "-", text->valuestring);
 		cJSON_Delete(j);
 	}
 	ee_print(path, cats, ncats);

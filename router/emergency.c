@@ -298,7 +298,8 @@ static const struct em_rule em_rules[] = {
      4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|almost fell|nearly fell", 1, 0, NULL, 0,
      0},
     {EM_MEDICAL, "down-unresponsive",
-     "on the floor|on the ground|on the * floor|on the * ground|lying there|"
+     "on the floor|on the ground|on the * floor|on the * ground|lying there|lying in|"
+     "laying in|lying outside|lying down|"
      "laying there|lying on|laying on|slumped|passed out on",
      "not moving|not responding|isnt responding|wont respond|unresponsive|"
      "cant wake|wont wake|not waking|not talking|not really talking|isnt talking|"
@@ -315,7 +316,8 @@ static const struct em_rule em_rules[] = {
      "really hurt himself|really hurt herself|hurt himself|hurt herself|"
      "injured himself|injured herself|got injured|is injured|has been injured|"
      "severe pain|in agony|screaming in pain|crying in pain|cant stand up|"
-     "cant put weight",
+     "cant put weight|cant get up|cannot get up|can not get up|unable to get up|"
+     "diabetic low|blood sugar low|sugar is low|having a low",
      NULL, 0, NULL, 0,
      EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month|cancel|refund|"
              "reschedule|insurance|waiver|liability",
@@ -357,6 +359,33 @@ static const struct em_rule em_rules[] = {
      .win = 6,
      .not = EM_JOKE "|" EM_HYPO,
      .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "crackling",
+     .any = "crackling|crackles|crackle|sizzling|sizzles|buzzing and popping|popping sounds",
+     .with = "wall|walls|panel|ceiling|outlet|socket|behind|wire|wires|wiring|smoke|smell|"
+             "burning|orange|glow*|light|fixture|box|plug",
+     .win = 6,
+     .near_not = "speaker|speakers|audio|sound system|music|mic|bacon|pan|grill|fire pit",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "vandal",
+     .any = "kicking my car|kicking our car|smashing my car|smashing our car|keying my car|"
+            "keying our car|keyed my car|vandaliz*|vandalis*|smashing cars|breaking windows|"
+            "kicking the car|smashing windows|slashing tires|slashed my tires",
+     .not = EM_JOKE "|" EM_HYPO "|last week|last month|yesterday|ago|insurance",
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "fr-entrer",
+     .any = "essaie d entrer|essaye d entrer|essaient d entrer|essayent d entrer|"
+            "tente d entrer|tentent d entrer|veut entrer de force|rentrer de force",
+     .with = "quelqu|quelqu un|homme|gars|inconnu|inconnus|personne|il|ils|monsieur",
+     .win = 5,
+     .near_not = "code|je|j|on|nous|reservation|application|app|cle|carte",
+     .vwin = 5,
+     .not = EM_JOKE "|mdr|" EM_HYPO,
+     .neg = 1},
     {.slug = EM_SECURITY,
      .name = "thieves",
      .any = "thieves|thief|robbers|burglars|looters|looting",
@@ -383,6 +412,8 @@ static const struct em_rule em_rules[] = {
     {EM_SECURITY, "weapon",
      "gun|guns|handgun|pistol|firearm|rifle|knife|knives|machete|weapon|weapons|"
      "armed|stabbed|stabbing|shooter|gunshot*|shots fired|bomb threat|explosive|"
+     "shooting outside|someone is shooting|someones shooting|is shooting at|shooting at us|"
+     "shooting at people|started shooting|gunfire|heard shots|"
      "explosives|pulled a|waving a|brandishing",
      NULL, 0,
      "radar|speed gun|glue gun|nail gun|water gun|nerf|top gun|son of a gun|range|ranges|"
@@ -414,6 +445,9 @@ static const struct em_rule em_rules[] = {
      3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_SECURITY, "threat",
      "threatening|threatened|threatens|threat|threats|going to kill|gonna kill|"
+     "hell hurt|hell kill|hell shoot|hell stab|hell beat|shell hurt|shell kill|theyll hurt|"
+     "theyll kill|hurt someone|hurt somebody|hurt people|kill someone|kill people|"
+     "kill everyone|hurt everyone|shoot everyone|shoot someone|"
      "will kill|going to hurt|gonna hurt|going to beat|gonna beat|going to stab|"
      "gonna stab|going to shoot|gonna shoot|mess us up|mess you up|mess him up|"
      "mess me up|mess her up|mess them up|beat us up|beat you up|beat me up|"
@@ -452,6 +486,9 @@ static const struct em_rule em_rules[] = {
      "someone is inside|somebody is inside|someone inside|somebody inside|"
      "someones in|somebodys in|someones inside|somebodys inside|someone in here|"
      "theres someone in|there is someone in|locked in a bay|were hiding|hiding in|"
+     "broke the lock|breaking the lock|picking the lock|picked the lock|jimmy*|jimmied|"
+     "pried the door|prying the door|busted the lock|got in after closing|"
+     "in after closing|walking around inside|"
      "nobody should be|no one should be|shouldnt be in here|shouldnt be here|"
      "not supposed to be in|not supposed to be here|"
      "someone in the building|stranger in|strangers in",
@@ -776,7 +813,7 @@ static const struct em_rule em_rules[] = {
             "not responding|isnt responding|stopped responding|wont respond|unresponsive|"
             "cut * open|cut * * open|sliced open|deep cut|badly cut|cut deep",
      .with = EM_PERSON "|hand|arm|leg|head|finger|face",
-     .win = 6,
+     .win = 8,
      .near_not = EM_TECH "|ball|balls|traffic|line|queue|car|cars|booking|payment|support|"
                          "email|emails|text|texts|the bay|door",
      .vwin = 4,
@@ -838,7 +875,8 @@ static const struct em_rule em_rules[] = {
      .neg = 1},
     {.slug = EM_MEDICAL,
      .name = "fr-medical",
-     .any = "respire pas|respire plus|respire mal|arrive pas a respirer|"
+     .any = "respire pas|respire plus|respire mal|arrive pas a respirer|misere a respirer|"
+            "difficulte a respirer|de la peine a respirer|respire difficilement|manque d air|"
             "arrive plus a respirer|peut pas respirer|peut plus respirer|inconscient|"
             "inconsciente|sans connaissance|evanoui|evanouie|evanouir|perdu connaissance|"
             "effondre|effondree|malaise|crise cardiaque|arret cardiaque|douleur a la poitrine|"
@@ -1261,12 +1299,14 @@ static const struct em_guard {
      5},
     {"spill", EM_S_CLF,
      "spilled|spill|spilt|knocked over|dropped a|a bit wet|little wet|wet spot|sticky|"
-     "mop|towel|renverse",
+     "mop|towel|renverse|fell over|tipped over|drink fell|knocked my",
      NULL, 0},
     {"smell", EM_S_CLF, "smells like beer|smells like old|smells bad|stinks|smelly", NULL, 0},
     {"minor", EM_S_CLF,
      "dimmed|dim|too bright|too dark|water hazard|hazard|running|clicking|noise|noisy|"
-     "loud|broken|needs|need a new|replace|replaced|smoking area|exit sign",
+     "loud|broken|needs|need a new|replace|replaced|smoking area|exit sign|empty|out of|"
+     "refill|cooler|fountain|dispenser|soap|paper towel*|toilet paper|running low|is low|"
+     "fire up|too hot|trop chaud|too cold|trop froid",
      NULL, 0},
 };
 
