@@ -118,7 +118,10 @@ static const struct em_rule em_rules[] = {
      "shots|shot|golf|tonight|today|buddy|friend|bro|dude|crushing|hitting|playing|"
      "back|legs|arms|shoulder|shoulders|hands|feet|knees|muscles|skin|throat|wrist|elbow|"
      "forearms|hips|lungs",
-     -3, EM_JOKE "|" EM_HYPO "|hot streak|on fire tonight|on fire today", 1, 0, NULL, 0, 0},
+     -3,
+     EM_JOKE "|" EM_HYPO "|hot streak|on fire tonight|on fire today|best in town|best sim|"
+             "love it|love this|awesome|amazing|so good",
+     1, 0, NULL, 0, 0},
     {EM_FIRE, "fire",
      "flames|fire spreading|fire started|fire broke out|theres a fire|there is a fire|"
      "small fire|big fire|a fire in|a fire on|fire in the|fire in our|fire at the|"
@@ -136,6 +139,7 @@ static const struct em_rule em_rules[] = {
     {EM_FIRE, "smoke", "smoke|smoky|smokey|smoldering|smouldering", NULL, 0,
      "detector|detectors|alarm|alarms|"
      "cigar*|vape*|vaping|weed|joint|smoke break|smoke area|smoke pit|smoke shop|"
+     "clothes|clothing|jacket|hair|cigs|from someone|smoker|smokers|"
      "smoke free|smoke it|smoke that|smoke my|smoke your|smoke him|smoke them|"
      "smoke show|smoke the|smoke outside|go for a smoke|have a smoke|for a smoke|"
      "holy smoke|smoke and mirrors|smoke screen|smokescreen|smoke some|smoke a|"
@@ -221,7 +225,8 @@ static const struct em_rule em_rules[] = {
      "one side of her face|in labor|in labour|water broke|contractions|going into labor|"
      "going into labour",
      NULL, 0, NULL, 0,
-     EM_JOKE "|" EM_HYPO "|gave me a heart attack|give me a heart attack|"
+     EM_JOKE "|" EM_HYPO "|my heart stopped|my heart skipped|gave me a heart attack|"
+             "give me a heart attack|"
              "giving me a heart attack|nearly had a heart attack|almost had a heart attack|"
              "gonna have a heart attack|going to have a heart attack|"
              "heart attack on a plate",
@@ -326,8 +331,9 @@ static const struct em_rule em_rules[] = {
      "ambulance|paramedic*|emt|emts|medical emergency|need a doctor|"
      "need medical help|need medical attention|needs first aid|need first aid|"
      "call a doctor",
-     NULL, 0, NULL, 0, EM_JOKE "|" EM_HYPO "|where is the first aid kit located|restock*|insurance",
-     1, 0, NULL, 0, 0},
+     NULL, 0, EM_ASK "|does|do they|service|services|next door", -6,
+     EM_JOKE "|" EM_HYPO "|where is the first aid kit located|restock*|insurance", 1, 0, NULL, 0,
+     0},
     {EM_MEDICAL, "911", "911|nine one one|emergency services", NULL, 0, NULL, 0,
      EM_JOKE "|" EM_HYPO "|if i need|if we need|if needed|if i have to|if we have to|"
              "can i call|can we call|do i call|do we call|should i call|should we call|"
@@ -358,6 +364,15 @@ static const struct em_rule em_rules[] = {
              "going after|waving|man|guy|someone|somebody|he|stranger|menace|frappe",
      .win = 6,
      .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "rummaging",
+     .any = "going through|rummaging|digging through|looking through|going thru",
+     .with = "bag|bags|purse|purses|wallet|jacket|jackets|stuff|things|locker|coats|pockets",
+     .win = 3,
+     .also = "not with us|dont know|stranger|someone|somebody|some guy|a guy|a man|a woman|"
+             "some man|some woman|he|she",
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|lost and found|i was|we were",
      .neg = 1},
     {.slug = EM_FIRE,
      .name = "crackling",
@@ -834,6 +849,8 @@ static const struct em_rule em_rules[] = {
     {.slug = EM_SECURITY,
      .name = "getting-in",
      .any = "trying to get in|trying to open the locked|trying the door|trying the handle|"
+            "trying the doors|trying doors|checking the doors|looking in the windows|"
+            "peering in|peeking in|looking into the windows|"
             "rattling the door|rattling the handle|trying to pry|trying to force",
      .with = "someone|somebody|guy|man|men|stranger|people|they|he",
      .win = 8,
@@ -852,7 +869,8 @@ static const struct em_rule em_rules[] = {
                  "sortie|sorties|exercice|extincteur*|feu d artifice|ce soir|en feu ce|"
                  "joue|jouer|golf|coup|coups|swing|brule des calories|numero",
      .vwin = 3,
-     .not = EM_JOKE "|mdr|ptdr|" EM_HYPO,
+     .not =
+         EM_JOKE "|mdr|ptdr|" EM_HYPO "|meilleur|meilleure|malade|capote|trop bon|trop bien|genial",
      .neg = 1},
     {.slug = EM_FIRE,
      .name = "fr-alarme",
@@ -887,7 +905,8 @@ static const struct em_rule em_rules[] = {
             "ne repond plus|surdose|avc|fracture|gravement blesse|gravement blessee|"
             "blesse gravement|il est blesse|elle est blessee|tombe sur la tete|"
             "cogne la tete|frappe a la tete|en sang|perd du sang",
-     .near_not = "ecran|ordinateur|projecteur|simulateur|trackman|telephone|cellulaire|"
+     .near_not = "service|services|next "
+                 "door|ecran|ordinateur|projecteur|simulateur|trackman|telephone|cellulaire|"
                  "reseau|wifi|batterie|bourse|budget",
      .vwin = 3,
      .not = EM_JOKE "|mdr|" EM_HYPO "|trousse|premiers soins|" EM_ASK,
@@ -1175,30 +1194,35 @@ em_negated(const struct em_text *t, size_t p)
 	return 0;
 }
 
-/* em_anchor_ok - do the rule's context and guards accept an anchor at p..e? */
+/*
+ * em_anchor_ok - do the rule's context and guards accept an anchor at p..e?
+ * 1 yes, 0 the context is missing, -1 a guard holds it back ("no smoke",
+ * "smoke break").
+ */
 static int
 em_anchor_ok(const struct em_rule *r, const struct em_text *t, size_t p, size_t e)
 {
-	if (r->neg && em_negated(t, p))
-		return 0;
 	if (r->with && !em_near(t, r->with, p, e, r->win, 1))
 		return 0;
 	if (r->also && !em_near(t, r->also, p, e, r->win, 1))
 		return 0;
+	if (r->neg && em_negated(t, p))
+		return -1;
 	if (r->near_not && em_near(t, r->near_not, p, e, r->vwin, 0))
-		return 0;
+		return -1;
 	return 1;
 }
 
 /*
- * em_rule_fires - does rule r fire anywhere in t?  Each anchor term is
+ * em_rule_fires - does rule r fire anywhere in t?  1 yes; -1 no, because a
+ * guard held back an anchor that had its context; 0 no.  Each anchor term is
  * tried only at the words that start with its first letter.
  */
 static int
 em_rule_fires(const struct em_rule *r, const struct em_text *t)
 {
 	const char *s = r->any;
-	int         hit = 0;
+	int         hit = 0, held = 0, ok;
 
 	if (r->shout > 0 && t->n > (size_t)r->shout)
 		return 0;
@@ -1212,15 +1236,17 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 			for (p = t->head[(unsigned char)*s]; p >= 0 && !hit; p = t->next[p]) {
 				size_t k = em_term_at(t, s, tl, (size_t)p);
 
-				if (k > 0 && em_anchor_ok(r, t, (size_t)p, (size_t)p + k - 1))
-					hit = 1;
+				if (k > 0 &&
+				    (ok = em_anchor_ok(r, t, (size_t)p, (size_t)p + k - 1)) != 0)
+					hit |= ok > 0, held |= ok < 0;
 			}
 		} else if (tl > 0) {
 			for (p = 0; (size_t)p < t->n && !hit; p++) {
 				size_t k = em_term_at(t, s, tl, (size_t)p);
 
-				if (k > 0 && em_anchor_ok(r, t, (size_t)p, (size_t)p + k - 1))
-					hit = 1;
+				if (k > 0 &&
+				    (ok = em_anchor_ok(r, t, (size_t)p, (size_t)p + k - 1)) != 0)
+					hit |= ok > 0, held |= ok < 0;
 			}
 		}
 		if (e == NULL)
@@ -1228,8 +1254,8 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 		s = e + 1;
 	}
 	if (hit && r->not &&em_near(t, r->not, 0, 0, 0, 0))
-		return 0;
-	return hit;
+		return -1;
+	return hit ? 1 : held ? -1 : 0;
 }
 
 /*
@@ -1248,7 +1274,7 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 	"now the|is now|are now|please help|help us|call 911|send someone|en ce moment|"           \
 	"maintenant|vite|toujours"
 
-enum em_scope { EM_S_CLF, EM_S_STORY, EM_S_CALM };
+enum em_scope { EM_S_CLF, EM_S_STORY, EM_S_CALM, EM_S_SAFE };
 
 static const struct em_guard {
 	const char   *name;
@@ -1279,7 +1305,14 @@ static const struct em_guard {
      "our cottage|at my work|my office|"
      "on tv|in a movie|in the movie|a la maison|chez moi|au bureau",
      NULL, 0},
+    {"safe", EM_S_SAFE,
+     "hes fine|shes fine|hes ok|shes ok|hes okay|shes okay|is fine now|are fine now|"
+     "everyone is fine|everyones fine|everyone is ok|everyone is okay|all good now|recovered|"
+     "doing fine|doing better|is ok now|is okay now|were all fine|were all ok|tout le monde va "
+     "bien",
+     NULL, 0},
     {"not-urgent", EM_S_CALM,
+     "every time|when you get a chance|when you can|"
      "not urgent|no big deal|no rush|not an emergency|nothing serious|everything else is fine|"
      "everything else works|not a big deal|pas urgent|rien de grave",
      NULL, 0},
@@ -1317,12 +1350,12 @@ static const struct em_guard {
  * whether a story or a not-urgent scope holds (each 0 or 1).
  */
 static void
-em_scopes(const struct em_text *t, const char **name, int *story, int *calm)
+em_scopes(const struct em_text *t, const char **name, int *story, int *calm, int *safe)
 {
 	size_t i, p;
 
 	*name = NULL;
-	*story = *calm = 0;
+	*story = *calm = *safe = 0;
 	for (i = 0; i < EM_NGUARDS; i++) {
 		const struct em_guard *g = &em_guards[i];
 		int                    hit = 0;
@@ -1340,6 +1373,7 @@ em_scopes(const struct em_text *t, const char **name, int *story, int *calm)
 			*name = g->name;
 		*story |= g->scope == EM_S_STORY;
 		*calm |= g->scope == EM_S_CALM;
+		*safe |= g->scope == EM_S_SAFE;
 	}
 	/* A question about the place ("is the building sprinklered?") is not
 	 * a report: only the classifier is held back by it. */
@@ -1380,7 +1414,8 @@ em_check(const char *text, em_match *out)
 	const char   **pick = NULL;
 	em_match       m = {NULL, NULL, NULL, "en", EM_NONE};
 	size_t         i;
-	int            s, story, calm;
+	const char    *held = NULL; /* a rule whose guard held an anchor back */
+	int            s, story, calm, safe, f;
 
 	if (out)
 		*out = m;
@@ -1398,8 +1433,12 @@ em_check(const char *text, em_match *out)
 		const struct em_rule *r = &em_rules[i];
 		const char          **slot = r->possible ? poss : r->weak ? weak : sure;
 
-		if (slot[r->slug] == NULL && em_rule_fires(r, &t))
-			slot[r->slug] = r->name;
+		if (slot[r->slug] == NULL && (f = em_rule_fires(r, &t)) != 0) {
+			if (f > 0)
+				slot[r->slug] = r->name;
+			else if (held == NULL)
+				held = r->name;
+		}
 	}
 	/* Sure rules first, then the weak ones (which count only alone), then
 	 * the possible ones; within each, the most severe kind. */
@@ -1412,7 +1451,11 @@ em_check(const char *text, em_match *out)
 	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
 		if (poss[s])
 			pick = poss;
-	em_scopes(&t, &m.guard, &story, &calm);
+	em_scopes(&t, &m.guard, &story, &calm, &safe);
+	/* A word the rules looked at and set aside ("smoke" from someone's
+	 * clothes) is not for the classifier to raise again. */
+	if (m.guard == NULL && held != NULL)
+		m.guard = "rule-guard";
 	m.lang = em_lang(&t);
 	if (pick != NULL) {
 		for (s = 0; pick[s] == NULL; s++)
@@ -1422,7 +1465,10 @@ em_check(const char *text, em_match *out)
 		m.level = pick == poss ? EM_POSSIBLE : EM_SURE;
 		/* A story is not happening here and now; "not urgent" lowers
 		 * the level by one.  Either yields to a sign that it is now. */
-		if ((story || calm) && !em_near(&t, EM_NOW, 0, 0, 0, 0)) {
+		if (safe && (story || calm)) {
+			/* "It happened, and everyone is fine now." */
+			m.level = EM_NONE;
+		} else if ((story || calm || safe) && !em_near(&t, EM_NOW, 0, 0, 0, 0)) {
 			m.level = story ? EM_NONE : m.level - 1;
 			if (m.level == EM_NONE)
 				m.slug = m.rule = NULL;
@@ -1451,11 +1497,8 @@ em_fuse(em_match *m, double prob, const char *slug)
 		return m->level;
 	}
 	if (m->guard != NULL)
-		level = prob >= EM_CLF_GUARDED ? EM_POSSIBLE : EM_NONE;
-	else
-		level = prob >= EM_CLF_SURE       ? EM_SURE
-		        : prob >= EM_CLF_POSSIBLE ? EM_POSSIBLE
-		                                  : EM_NONE;
+		return m->level;
+	level = prob >= EM_CLF_SURE ? EM_SURE : prob >= EM_CLF_POSSIBLE ? EM_POSSIBLE : EM_NONE;
 	if (level > EM_NONE) {
 		m->level = level;
 		m->slug = slug;

@@ -48,13 +48,14 @@ int em_check(const char *text, em_match *out);
  * guard, the classifier alone makes a message possible at EM_CLF_POSSIBLE
  * and sure at EM_CLF_SURE; a message the rules find possible becomes sure
  * at EM_CLF_CONFIRM (two signals agree).  A guarded message (a story, a
- * joke, a question, a device, a spill) is never made sure by the
- * classifier, and possible only at EM_CLF_GUARDED.
+ * joke, a question, a device, a spill, a word a rule set aside) is left to
+ * the rules: the classifier neither raises nor confirms it, since its
+ * words are the very ones that fooled the classifier ("the water cooler is
+ * empty" scores 0.90).
  */
 #define EM_CLF_POSSIBLE 0.40
 #define EM_CLF_CONFIRM 0.70
 #define EM_CLF_SURE 0.80
-#define EM_CLF_GUARDED 0.90
 
 /*
  * Combine the rules' decision in m (from em_check) with the classifier's

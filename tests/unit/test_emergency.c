@@ -428,14 +428,19 @@ test_fuse(void **state)
 	assert_string_equal(m.rule, "classifier");
 	em_check("the guy by the door won't take no for an answer", &m);
 	assert_int_equal(em_fuse(&m, EM_CLF_SURE, SEC), EM_SURE);
-	/* Guarded: never sure, possible only when very confident. */
+	/* Guarded: left to the rules, however sure the classifier is. */
 	em_check("the pc died in bay 3", &m);
 	assert_string_equal(m.guard, "device");
-	assert_int_equal(em_fuse(&m, 0.89, MED), EM_NONE);
-	assert_int_equal(em_fuse(&m, 0.99, MED), EM_POSSIBLE);
+	assert_int_equal(em_fuse(&m, 1.0, MED), EM_NONE);
 	em_check("someone collapsed here last week, is there a defibrillator now?", &m);
 	assert_int_equal(m.level, EM_NONE);
 	assert_non_null(m.guard);
+	assert_int_equal(em_fuse(&m, 1.0, MED), EM_NONE);
+	em_check("the bay smells like smoke from someone's clothes", &m);
+	assert_string_equal(m.guard, "rule-guard");
+	assert_int_equal(em_fuse(&m, 1.0, FIRE), EM_NONE);
+	em_check("someone slipped by the door, is that covered?", &m);
+	assert_int_equal(m.level, EM_POSSIBLE);
 	assert_int_equal(em_fuse(&m, 1.0, MED), EM_POSSIBLE);
 	/* Possible by the rules: a confident classifier confirms it. */
 	em_check("my friend is really dizzy", &m);
