@@ -75,6 +75,9 @@ struct em_rule {
 	"in case of|in the event of|what if|what happens if|what do we do if|"                     \
 	"what should we do if|if there is a|if theres a|if there was|if there were|"               \
 	"if someone|if somebody|if a customer|if a guest|is there a policy|policy on|"             \
+	"if the alarm|if the power|if the fire|if a fire|if the water|if it floods|if we smell|"   \
+	"by mistake|false alarm|false alarms|who do we call if|who do i call if|"                  \
+	"what do i do if|what should i do if|"                                                     \
 	"procedure for|fire drill|training|hypothetically|en cas de|en cas d|que faire si|"        \
 	"que faire s il|qu est ce qu on fait si|qu est ce qu on fait s il|si jamais|au cas ou|"    \
 	"s il y a|s il y avait|si il y a"
@@ -127,7 +130,8 @@ static const struct em_rule em_rules[] = {
      "small fire|big fire|a fire in|a fire on|fire in the|fire in our|fire at the|"
      "fire department|fire dept|firefighter*|fire truck*|evacuat*|electrical fire|grease "
      "fire|kitchen fire|started a fire|"
-     "theres a flame|there is a flame|open flame|a flame",
+     "theres a flame|there is a flame|open flame|a flame|see fire|seeing fire|saw fire|"
+     "see flames|saw flames",
      NULL, 0,
      "fire in the hole|fire pit|firepit|fire emoji|flames emoji|on fire|"
      "team|outing|event|party|discount|fundraiser|tour|charity|booking|league",
@@ -446,6 +450,7 @@ static const struct em_rule em_rules[] = {
      "assaulting|beating up|beat up|beating him|beating her|jumped him|jumped her|"
      "jumped us|jumped me|hitting him|hitting her|hitting me|hitting us|hit him|"
      "hit her|hit me|kicked him|kicked her|kicked me|headbutt*|choking him|"
+     "hit his|hit a kid|hit a child|hit a woman|hit a girl|hit someone|hit somebody|"
      "hitting a|hitting someone|hitting somebody|hitting people|hitting my|hitting his|"
      "choking her|choking another|choking someone|choking somebody|choking a guy|"
      "choking the guy|choking my|strangl*|brawl|fistfight|fist fight|fight|fighting|fights|"
@@ -719,7 +724,7 @@ static const struct em_rule em_rules[] = {
     {.slug = EM_FIRE,
      .name = "alarm-heard",
      .any = "siren|sirens|strobe|strobes|strobe light*|beeping|shrieking|screeching|alarm|alarms|"
-            "alarm bells|alarm bell|"
+            "alarm bells|alarm bell|bells|"
             "wailing|blaring|horn|piercing|ear splitting|earsplitting|deafening|howling",
      .with = "flashing|blinking|flash*|strobe*|lights|ceiling|hallway|hall|exit|"
              "building|evacuat*|leave|leaving|get out|everywhere|nonstop|non stop|"
@@ -818,7 +823,8 @@ static const struct em_rule em_rules[] = {
      .name = "climbed-in",
      .any = "climbed in|climbing in|climbed through|climbing through|crawled in|crawling in|"
             "came in through the window|coming in through the window|climbing over the fence|"
-            "through the window|hiding in|were hiding|we are hiding",
+            "got in through the window|getting in through the window|hiding in|were hiding|we are "
+            "hiding",
      .not = EM_JOKE "|" EM_HYPO,
      .neg = 1},
 
@@ -894,6 +900,7 @@ static const struct em_rule em_rules[] = {
     {.slug = EM_MEDICAL,
      .name = "fr-medical",
      .any = "respire pas|respire plus|respire mal|arrive pas a respirer|misere a respirer|"
+            "blesse grave|blessee grave|un blesse|une blessee|blesses graves|"
             "difficulte a respirer|de la peine a respirer|respire difficilement|manque d air|"
             "arrive plus a respirer|peut pas respirer|peut plus respirer|inconscient|"
             "inconsciente|sans connaissance|evanoui|evanouie|evanouir|perdu connaissance|"
@@ -931,7 +938,8 @@ static const struct em_rule em_rules[] = {
      .any = "inondation|inonde|inondee|inondes|deborde|debordent|debordement|fuite d eau|"
             "eau partout|de l eau partout|tuyau a eclate|tuyau eclate|tuyau perce|"
             "degat d eau|degats d eau|l eau coule|eau coule|coule du plafond|plafond coule|"
-            "l eau monte|eau qui monte|sous sol est inonde|"
+            "l eau monte|eau qui monte|sous sol est inonde|toit coule|il pleut dans|"
+            "pleut a l interieur|coule du toit|"
             "fuit|fuite au plafond|fuite d eau au plafond|egout|refoule",
      .near_not = "courriels|messages|demandes|reservations|appels",
      .vwin = 3,
@@ -943,6 +951,7 @@ static const struct em_rule em_rules[] = {
             "pas de courant|plus d electricite|pas d electricite|coupure de courant|"
             "coupure d electricite|tout est noir|dans le noir|noir total|courant est coupe|"
             "courant coupe|electricite est coupee|electricite coupee|plus de lumiere|"
+            "courant vient de sauter|courant a saute|les plombs ont saute|plombs sautes|"
             "tout s est eteint|tout est eteint|les lumieres sont eteintes|"
             "disjoncteur|disjoncte",
      .near_not = "ecran|ordinateur|projecteur|simulateur|trackman|telephone|tele|tv|"
@@ -1294,6 +1303,8 @@ static const struct em_guard {
     {"past", EM_S_STORY,
      "last week|last month|last year|last night|last time|yesterday|ago|the other day|"
      "last summer|last spring|last fall|last autumn|last winter|last weekend|last season|"
+     "before us|before we came|before we got here|earlier today|earlier tonight|this morning|"
+     "on monday|on tuesday|on wednesday|on thursday|on friday|on saturday|on sunday|"
      "a while back|earlier this week|earlier this month|months back|weeks back|"
      "after the fire|after the flood|after the outage|after the power outage|"
      "since the fire|since the flood|since the outage|hier|la semaine derniere|"
