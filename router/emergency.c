@@ -128,6 +128,7 @@ static const struct em_rule em_rules[] = {
     {EM_FIRE, "fire",
      "flames|fire spreading|fire started|fire broke out|theres a fire|there is a fire|"
      "small fire|big fire|a fire in|a fire on|fire in the|fire in our|fire at the|"
+     "fire behind|fire under|fire near|fire by the|fire coming|"
      "fire department|fire dept|firefighter*|fire truck*|evacuat*|electrical fire|grease "
      "fire|kitchen fire|started a fire|"
      "theres a flame|there is a flame|open flame|a flame|see fire|seeing fire|saw fire|"
@@ -212,7 +213,7 @@ static const struct em_rule em_rules[] = {
      "stopped breathing|cant breathe|cannot breathe|can not breathe|trouble breathing|"
      "struggling to breathe|hard to breathe|difficulty breathing|gasping for air|"
      "seizure|seizures|seizing|convulsing|convulsions|having a fit|overdose*|"
-     "overdosing|cardiac|heatstroke|heat stroke|concussion|"
+     "overdosing|cardiac|heatstroke|heat stroke|concussion|panic attack|hyperventilat*|"
      "concussed|stroke symptoms|having a stroke|had a stroke|is dying|hes dying|"
      "shes dying|asthma attack|having an asthma|low blood sugar|blood sugar is low|blood sugar "
      "crashed|hypoglyc*|"
@@ -370,6 +371,14 @@ static const struct em_rule em_rules[] = {
      .not = EM_JOKE "|" EM_HYPO,
      .neg = 1},
     {.slug = EM_SECURITY,
+     .name = "hitting-people",
+     .any = "hitting people|hitting someone with|hit someone with|hitting everyone|"
+            "swinging at people|attacking people|hit people|hits people|beating people",
+     .near_not = "ball|balls|shot|shots|drive|drives|tee",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
      .name = "rummaging",
      .any = "going through|rummaging|digging through|looking through|going thru",
      .with = "bag|bags|purse|purses|wallet|jacket|jackets|stuff|things|locker|coats|pockets",
@@ -507,6 +516,8 @@ static const struct em_rule em_rules[] = {
      "someones in|somebodys in|someones inside|somebodys inside|someone in here|"
      "theres someone in|there is someone in|locked in a bay|were hiding|hiding in|"
      "broke the lock|breaking the lock|picking the lock|picked the lock|jimmy*|jimmied|"
+     "cut the lock|cutting the lock|cut the chain|pull the door off|pulling the door off|"
+     "off the hinges|ripping the door|"
      "pried the door|prying the door|busted the lock|got in after closing|"
      "in after closing|walking around inside|"
      "nobody should be|no one should be|shouldnt be in here|shouldnt be here|"
@@ -723,7 +734,8 @@ static const struct em_rule em_rules[] = {
     /* ---- what people see, hear and smell, and short or shouted reports ---- */
     {.slug = EM_FIRE,
      .name = "alarm-heard",
-     .any = "siren|sirens|strobe|strobes|strobe light*|beeping|shrieking|screeching|alarm|alarms|"
+     .any = "siren|sirens|strobe|strobes|strobe "
+            "light*|beeping|beep|beeps|shrieking|screeching|alarm|alarms|"
             "alarm bells|alarm bell|bells|"
             "wailing|blaring|horn|piercing|ear splitting|earsplitting|deafening|howling",
      .with = "flashing|blinking|flash*|strobe*|lights|ceiling|hallway|hall|exit|"
@@ -922,6 +934,7 @@ static const struct em_rule em_rules[] = {
      .name = "fr-securite",
      .any = "arme|armes|couteau|couteaux|pistolet|fusil|revolver|menace|menacent|menacer|"
             "menaces|bagarre|bagarres|se battent|se bat|se battre|agresse|agressee|agression|"
+            "violent|violente|violents|"
             "agressif|agressive|attaque|attaquent|frappe|frappent|cambriol*|effraction|"
             "intrus|voleur|voleurs|vole mon|vole ma|vole mes|a vole|ont vole|entrer de force|"
             "entre de force|force la porte|forcer la porte|police|va nous tuer|vont nous tuer|"
@@ -938,7 +951,8 @@ static const struct em_rule em_rules[] = {
      .any = "inondation|inonde|inondee|inondes|deborde|debordent|debordement|fuite d eau|"
             "eau partout|de l eau partout|tuyau a eclate|tuyau eclate|tuyau perce|"
             "degat d eau|degats d eau|l eau coule|eau coule|coule du plafond|plafond coule|"
-            "l eau monte|eau qui monte|sous sol est inonde|toit coule|il pleut dans|"
+            "l eau monte|eau qui monte|sous sol est inonde|toit coule|il pleut dans|eau sort|"
+            "eau gicle|eau jaillit|jaillit|"
             "pleut a l interieur|coule du toit|"
             "fuit|fuite au plafond|fuite d eau au plafond|egout|refoule",
      .near_not = "courriels|messages|demandes|reservations|appels",
