@@ -370,6 +370,30 @@ static const struct em_rule em_rules[] = {
      .win = 6,
      .not = EM_JOKE "|" EM_HYPO,
      .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "typo-fire",
+     .any = "smoek|smok|smokin|smokes coming|smoking coming|burnin|burining|buring|"
+            "flams|flamez|fume partout",
+     .near_not = "cigar*|vape*|weed|break|outside|patio|area|allowed",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_MEDICAL,
+     .name = "typo-medical",
+     .any = "collapsd|colapsed|collasped|collapesd|colapsd|breathin|breating|breathng|"
+            "unconcious|unconsious|unconscous|bleedin|bleding|seizur|siezure|siezing|"
+            "faintd|fanted|passd out|pased out",
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 0},
+    {.slug = EM_SECURITY,
+     .name = "hit-person",
+     .any = "hit his|hit a kid|hit a child|hit a woman|hit a girl|hit someone|hit somebody",
+     .near_not = "head|hed|face|knee|knees|elbow|leg|legs|arm|hand|foot|toe|shin|back|chest|"
+                 "nose|eye|mouth|ball|balls|shot|shots|drive|drives|tee|driver|putt|club|"
+                 "ceiling|wall|target|screen",
+     .vwin = 2,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
     {.slug = EM_SECURITY,
      .name = "hitting-people",
      .any = "hitting people|hitting someone with|hit someone with|hitting everyone|"
@@ -459,7 +483,6 @@ static const struct em_rule em_rules[] = {
      "assaulting|beating up|beat up|beating him|beating her|jumped him|jumped her|"
      "jumped us|jumped me|hitting him|hitting her|hitting me|hitting us|hit him|"
      "hit her|hit me|kicked him|kicked her|kicked me|headbutt*|choking him|"
-     "hit his|hit a kid|hit a child|hit a woman|hit a girl|hit someone|hit somebody|"
      "hitting a|hitting someone|hitting somebody|hitting people|hitting my|hitting his|"
      "choking her|choking another|choking someone|choking somebody|choking a guy|"
      "choking the guy|choking my|strangl*|brawl|fistfight|fist fight|fight|fighting|fights|"
@@ -1006,7 +1029,9 @@ static const struct em_rule em_rules[] = {
     {.slug = EM_FIRE,
      .name = "smell",
      .possible = 1,
-     .any = "weird smell|strange smell|funny smell|odd smell|smells weird|smells funny|"
+     .any = "outlet is hot|outlet feels hot|outlet feels really hot|plug is hot|plug feels hot|"
+            "cord is hot|socket is hot|wall is hot|panel is hot|outlet is warm|weird smell|strange "
+            "smell|funny smell|odd smell|smells weird|smells funny|"
             "smells strange|smells hot|something smells|chemical smell|electrical smell|"
             "hot smell|smells like something|smells off|drole d odeur|odeur bizarre|"
             "odeur etrange|ca sent bizarre|ca sent drole|beeping|chirping|bips|bip",
@@ -1019,7 +1044,8 @@ static const struct em_rule em_rules[] = {
      .name = "uneasy",
      .possible = 1,
      .any = "sketchy|suspicious|strange man|strange guy|weird guy|weird man|hanging around|"
-            "banging on|pounding on|yelling|shouting|screaming|someone outside|"
+            "banging on|pounding on|knocking on|knocking at|yelling|shouting|screaming|someone "
+            "outside|"
             "somebody outside|following|bizarre|louche|crie|hurle",
      .with = EM_PERSON "|door|outside|lobby|parking|lot|window|us|me|entrance|back",
      .win = 8,

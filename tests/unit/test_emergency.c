@@ -375,6 +375,11 @@ static const struct {
     {"hyperbole", EM_NONE, NULL, "i'm going to kill my brother for booking 7am"},
     {"hyperbole", EM_NONE, NULL, "my wallet is bleeding this month"},
     {"hyperbole", EM_NONE, NULL, "the guy in bay 3 is killing it"},
+    /* typos, and a head hit by accident is not an assault */
+    {"typo", EM_SURE, FIRE, "smok coming from the pc"},
+    {"typo", EM_SURE, MED, "my dad colapsed"},
+    {"typo", EM_SURE, MED, "he hit his head on the beam and is bleeding"},
+    {"typo", EM_NONE, NULL, "je suis fier de mon score"},
     /* small spills and "not urgent" */
     {"spill", EM_NONE, NULL, "spilled my beer on the mat, can someone bring a towel?"},
     {"spill", EM_NONE, NULL, "a bit of water on the floor from our umbrellas"},
