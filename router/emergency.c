@@ -89,7 +89,7 @@ struct em_rule {
 	"screen|screens|projector|pc|computer|sim|simulator|trackman|tv|tvs|"                      \
 	"monitor|display|kiosk|app|website|site|page|software|game|system|laptop|"                 \
 	"ipad|tablet|phone|remote|mouse|keyboard|speaker|speakers|wifi|internet|"                  \
-	"network|router|account|login|popup|pop up|window|message|error|ad|"                       \
+	"network|router|account|login|popup|pop up|window|message|error|ad|tracker|radar|sensor|"  \
 	"notification|program"
 #define EM_GOLF                                                                                    \
 	"slice|slicing|hook|hooking|shank|shanking|swing|swings|shot|shots|"                       \
@@ -371,6 +371,37 @@ static const struct em_rule em_rules[] = {
      .not = EM_JOKE "|" EM_HYPO,
      .neg = 1},
     {.slug = EM_FIRE,
+     .name = "sound-and-light",
+     .any = "whine|whining|whooping|honking|racket|noise|tone|tones|beep*|siren*|horn|horns|"
+            "wail*|shriek*|screech*|blaring|ringing|buzzing|alarm*|bells|klaxon",
+     .with = "flashing|blinking|pulsing|strobing|strobe*|flash*|lights|light",
+     .win = 12,
+     .near_not = "phone|car|truck|game|sim|music|song|tv|speaker volume|microwave|oven|"
+                 "door alarm|door chime|battery|chirp*|projector|pc|computer|screen|kiosk",
+     .vwin = 6,
+     .not = EM_JOKE "|" EM_HYPO "|test|testing|drill|scheduled",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "evacuate-voice",
+     .any = "voice saying|voice telling|voice says|announcement|saying leave|saying evacuate|"
+            "telling us to leave|telling everyone to leave|says to leave|says evacuate",
+     .with = "leave|evacuat*|exit|get out|building",
+     .win = 8,
+     .not = EM_JOKE "|" EM_HYPO "|test|testing|drill|scheduled",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "siren-inside",
+     .any = "siren|sirens|alarm|alarms|horn",
+     .with = "inside|in here|really loud|so loud|super loud|cant hear|deafening|everywhere|"
+             "whole building|whole place",
+     .win = 6,
+     .near_not = "isnt|not|wasnt|quieter|less|outside|street|parking|phone|car|truck|ambulance|"
+                 "police|fire truck*|"
+                 "door alarm|battery|chirp*|clock|music|tv|game|sim",
+     .vwin = 6,
+     .not = EM_JOKE "|" EM_HYPO "|test|testing|drill|scheduled",
+     .neg = 1},
+    {.slug = EM_FIRE,
      .name = "typo-fire",
      .any = "smoek|smok|smokin|smokes coming|smoking coming|burnin|burining|buring|"
             "flams|flamez|fume partout",
@@ -405,8 +436,9 @@ static const struct em_rule em_rules[] = {
     {.slug = EM_SECURITY,
      .name = "rummaging",
      .any = "going through|rummaging|digging through|looking through|going thru",
-     .with = "bag|bags|purse|purses|wallet|jacket|jackets|stuff|things|locker|coats|pockets",
-     .win = 3,
+     .with = "bag|bags|purse|purses|wallet|jacket|jackets|stuff|things|locker|coats|pockets|"
+             "drawer|drawers|register|till|cash|desk|office",
+     .win = 6,
      .also = "not with us|dont know|stranger|someone|somebody|some guy|a guy|a man|a woman|"
              "some man|some woman|he|she",
      .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|lost and found|i was|we were",
@@ -425,6 +457,7 @@ static const struct em_rule em_rules[] = {
      .name = "vandal",
      .any = "kicking my car|kicking our car|smashing my car|smashing our car|keying my car|"
             "keying our car|keyed my car|vandaliz*|vandalis*|smashing cars|breaking windows|"
+            "breaking car windows|smashing car windows|breaking into cars|"
             "kicking the car|smashing windows|slashing tires|slashed my tires",
      .not = EM_JOKE "|" EM_HYPO "|last week|last month|yesterday|ago|insurance",
      .neg = 1},
@@ -489,7 +522,8 @@ static const struct em_rule em_rules[] = {
      "throwing punches|threw a punch|swung at|swinging at|spat on|spit on|"
      "grabbed her|grabbed him|grabbed me|groped|groping|slapped|elbowed",
      NULL, 0,
-     EM_GOLF "|fight the|fighting the|fighting a|fight a|fight my|fighting my|"
+     EM_GOLF "|trackman|computer|pc|machine|printer|projector|app|"
+             "fight the|fighting the|fighting a|fight a|fight my|fighting my|"
              "fight through|fight off|beat him at|beat her at|beat me at|beat us at|"
              "beat him by|beat her by|beat me by|beat us by|hit me up|hit me with|hit me back|"
              "hit her up|hit him up|over who|about who|who pays|the bill|sim|screen|"
@@ -807,8 +841,9 @@ static const struct em_rule em_rules[] = {
      .neg = 1},
     {.slug = EM_FIRE,
      .name = "fire-shout",
-     .any = "fire|fires|feu|smoke|smoking|fumee",
-     .near_not = "pit|sale|up|drill|exit|exits|station|department|dept|emoji|alarm*|"
+     .any = "fire|fires|feu|smoke|smoking|fumee|gas|gaz",
+     .near_not = "pit|sale|up|drill|exit|exits|station|department|dept|emoji|alarm*|price|"
+                 "prices|card|tank|"
                  "extinguisher*|works|work|place|is|its|so|thats|straight|pure|that|"
                  "sign|signs|door|doors|me|him|her|them|you|break|area|free|shop",
      .vwin = 2,
