@@ -1,7 +1,10 @@
 /*
  * rt_query.c - one query through the router
  *
- * Emergency rules run first, on every message, and cannot be skipped.
+ * Emergency rules run first, on every message, and cannot be skipped; the
+ * classifier's vote is weighed in once it has run (em_fuse).  A possible
+ * emergency is answered like any message, with a safety line and a
+ * question first, the team notified (notify_team, tier 2), and no cache.
  * Then the cache (rt_cache.c): an exact repeat is answered at once.
  * Otherwise the classifier ranks the topics (and a paraphrase of a stored
  * question may be answered from the cache); the route is the one whose
@@ -501,23 +504,26 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		if (em.level == EM_NONE)
 			keep = rt_cache_store(m, scope, key, msg, r);
 	}
-answered:
+answered : {
+	cJSON *t;
+
+	/* A possible emergency: the safety line and the question first, the
+	 * team notified, and never kept in a cache. */
 	if (em.level == EM_POSSIBLE && !is_em) {
 		possible_emergency(tid, q, r, &em);
 		keep = false;
 	}
-	{
-		cJSON *t = cJSON_AddObjectToObject(r, "timings_us");
+	t = cJSON_AddObjectToObject(r, "timings_us");
 
-		/* Tells the gateway it may keep this answer for exact repeats
-		 * (gateway/front.c); the gateway removes the flag. */
-		if (keep)
-			cJSON_AddBoolToObject(r, "cacheable", true);
+	/* Tells the gateway it may keep this answer for exact repeats
+	 * (gateway/front.c); the gateway removes the flag. */
+	if (keep)
+		cJSON_AddBoolToObject(r, "cacheable", true);
 
-		cJSON_AddNumberToObject(t, "classify", (double)classify_us);
-		cJSON_AddNumberToObject(t, "assist", (double)assist_us);
-		cJSON_AddNumberToObject(t, "router", (double)(env_mono_us() - t0));
-	}
+	cJSON_AddNumberToObject(t, "classify", (double)classify_us);
+	cJSON_AddNumberToObject(t, "assist", (double)assist_us);
+	cJSON_AddNumberToObject(t, "router", (double)(env_mono_us() - t0));
+}
 	d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "route", json_str(r, "route"));
 	cJSON *sop = cJSON_GetObjectItem(r, "sop");
