@@ -571,6 +571,15 @@ test_edges(void **state)
 	assert_int_equal(em_check("THERE'S SMOKE IN BAY 2", &m), EM_SURE);
 	assert_string_equal(m.slug, FIRE);
 	assert_non_null(m.rule);
+	/* elisions at the edges of a word, and a run of them */
+	assert_int_equal(em_check("l' d' qu' ", &m), EM_NONE);
+	assert_int_equal(em_check("l'l'l'alarme sonne", &m), EM_NONE);
+	assert_int_equal(em_check("l\xe2\x80\x99"
+	                          "alarme d\xe2\x80\x99"
+	                          "incendie sonne",
+	                          &m),
+	                 EM_SURE);
+	assert_string_equal(m.slug, FIRE);
 	/* typographic apostrophes fold like plain ones */
 	assert_int_equal(em_check("he\xe2\x80\x99s not breathing", &m), EM_SURE);
 	assert_string_equal(m.slug, MED);
