@@ -1243,6 +1243,42 @@ em_list_at(const struct em_text *t, const char *list, size_t p)
 	return 0;
 }
 
+/* A place a term matched: p its first word, k the words it covers. */
+typedef int (*em_place_fn)(const struct em_text *t, size_t p, size_t k, void *arg);
+
+/*
+ * em_each - does a term of list occur in t at a place fn accepts (fn NULL:
+ * any place)?  Each term is tried only at the words that start with its
+ * first letter, so a long list costs little on a short message.
+ */
+static int
+em_each(const struct em_text *t, const char *list, em_place_fn fn, void *arg)
+{
+	const char *s = list;
+
+	while (*s) {
+		const char *e = strchr(s, '|');
+		size_t      tl = e ? (size_t)(e - s) : strlen(s), k;
+		int         p;
+
+		if (tl > 0 && *s != '*') {
+			for (p = t->head[(unsigned char)*s]; p >= 0; p = t->next[p])
+				if ((k = em_term_at(t, s, tl, (size_t)p)) > 0 &&
+				    (fn == NULL || fn(t, (size_t)p, k, arg)))
+					return 1;
+		} else if (tl > 0) {
+			for (p = 0; (size_t)p < t->n; p++)
+				if ((k = em_term_at(t, s, tl, (size_t)p)) > 0 &&
+				    (fn == NULL || fn(t, (size_t)p, k, arg)))
+					return 1;
+		}
+		if (e == NULL)
+			break;
+		s = e + 1;
+	}
+	return 0;
+}
+
 /*
  * em_near - does a term of list start within [lo - w, hi + w]?  w == 0 means
  * anywhere, w < 0 only the -w words before lo (and the anchor itself).
@@ -1253,6 +1289,8 @@ em_near(const struct em_text *t, const char *list, size_t lo, size_t hi, int w, 
 {
 	size_t a, b, q, aw = (size_t)(w < 0 ? -w : w);
 
+	if (w == 0 && !skip)
+		return em_each(t, list, NULL, NULL);
 	a = (w == 0 || aw >= lo) ? 0 : lo - aw;
 	b = (w == 0) ? t->n : w < 0 ? hi + 1 : hi + aw + 1;
 	if (b > t->n)
@@ -1435,25 +1473,26 @@ static const struct em_guard {
  * em_scopes - the guards that match t: the first one's name in *name, and
  * whether a story or a not-urgent scope holds (each 0 or 1).
  */
+/* em_guard_ctx - does the guard's context accept the place it matched? */
+static int
+em_guard_ctx(const struct em_text *t, size_t p, size_t k, void *arg)
+{
+	const struct em_guard *g = arg;
+
+	return g->with == NULL || em_near(t, g->with, p, p + k - 1, g->win, 1);
+}
+
 static void
 em_scopes(const struct em_text *t, const char **name, int *story, int *calm, int *safe)
 {
-	size_t i, p;
+	size_t i;
 
 	*name = NULL;
 	*story = *calm = *safe = 0;
 	for (i = 0; i < EM_NGUARDS; i++) {
 		const struct em_guard *g = &em_guards[i];
-		int                    hit = 0;
 
-		for (p = 0; p < t->n && !hit; p++) {
-			size_t k = em_list_at(t, g->any, p);
-
-			if (k > 0 &&
-			    (g->with == NULL || em_near(t, g->with, p, p + k - 1, g->win, 1)))
-				hit = 1;
-		}
-		if (!hit)
+		if (!em_each(t, g->any, em_guard_ctx, (void *)(uintptr_t)g))
 			continue;
 		if (*name == NULL)
 			*name = g->name;
@@ -1465,6 +1504,17 @@ em_scopes(const struct em_text *t, const char **name, int *story, int *calm, int
 	 * a report: only the classifier is held back by it. */
 	if (*name == NULL && strchr(t->norm, '?') != NULL)
 		*name = "question";
+}
+
+/* em_count - count a place, look further */
+static int
+em_count(const struct em_text *t, size_t p, size_t k, void *arg)
+{
+	(void)t;
+	(void)p;
+	(void)k;
+	++*(size_t *)arg;
+	return 0;
 }
 
 /*
@@ -1480,12 +1530,10 @@ em_lang(const struct em_text *t)
 	static const char en[] = "the|a|an|is|are|was|my|his|her|in|and|it|its|he|she|we|you|"
 	                         "there|theres|of|to|on|at|this|that|with|for|i|im|not|our|"
 	                         "someone|please|help|just";
-	size_t            p, nfr = 0, nen = 0;
+	size_t            nfr = 0, nen = 0;
 
-	for (p = 0; p < t->n; p++) {
-		nfr += em_list_at(t, fr, p) > 0;
-		nen += em_list_at(t, en, p) > 0;
-	}
+	em_each(t, fr, em_count, &nfr);
+	em_each(t, en, em_count, &nen);
 	return nfr > nen ? "fr" : "en";
 }
 
