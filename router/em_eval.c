@@ -360,13 +360,17 @@ main(int argc, char **argv)
 			o.sweep = 1;
 		else if (strcmp(argv[i], "--rules-only") == 0)
 			rules_only = 1;
-		else if (argv[i][0] == '-') {
-			fprintf(stderr,
-			        "usage: clubos-emergency-eval [--train EXAMPLES] [--errors] "
-			        "[--rules-only] [--sweep] SET...\n");
-			return 2;
-		}
+		else if (argv[i][0] == '-')
+			break;
+		else
+			nsets++;
 	}
+	if (i < argc || nsets == 0) {
+		fprintf(stderr, "usage: clubos-emergency-eval [--train EXAMPLES] [--errors] "
+		                "[--rules-only] [--sweep] SET...\n");
+		return 2;
+	}
+	nsets = 0;
 	if (train != NULL && !rules_only) {
 		if ((m = ee_train(train)) == NULL)
 			return 2;
