@@ -4,7 +4,7 @@
 #   make down    stop what `make up` started
 #   make test    build and run every test suite against throwaway servers
 #   make bench   the benchmarks (never part of make test)
-#   make eval    routing figures on the dev set
+#   make eval    routing figures on the dev set, the emergency sets, CLINC150
 #   make asan    the same build with AddressSanitizer + UBSan in build/asan
 
 BUILD   ?= build
@@ -72,7 +72,8 @@ LIBASSIST := $(BUILD)/lib/libassist.a
 LIBKNOW := $(BUILD)/lib/libknowledge.a
 BINARIES := $(BIN)/clubos-gateway $(BIN)/clubos-router $(BIN)/clubos-assistant \
             $(BIN)/clubos-cache $(BIN)/clubosctl $(BIN)/clubos-route-eval \
-            $(BIN)/clubos-cache-eval $(BIN)/clubos-intelligence $(BIN)/clubos-bus
+            $(BIN)/clubos-cache-eval $(BIN)/clubos-intelligence $(BIN)/clubos-bus \
+            $(BIN)/clubos-emergency-eval
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps up down test unit e2e asan test-asan tsan test-tsan bench eval lint clean
@@ -121,6 +122,9 @@ $(BIN)/clubos-cache-eval: $(call objs,cache/eval.c router/evaltool.c) $(LIBCACHE
 	@mkdir -p $(dir $@)
 	$(LINK)
 $(BIN)/clubos-route-eval: $(call objs,router/route_eval.c router/evaltool.c) $(LIBCLF) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(LINK)
+$(BIN)/clubos-emergency-eval: $(call objs,router/em_eval.c router/evaltool.c) $(LIBEMERGENCY) $(LIBCLF) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(LINK)
 

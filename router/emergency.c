@@ -30,6 +30,7 @@
 #include "common/textnorm.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #define EM_MAX_TEXT 8192
@@ -54,7 +55,9 @@ struct em_rule {
 	const char * not ;
 	int         neg;
 	int         weak;
-	const char *also; /* a second context set, same window (NULL = none) */
+	const char *also;     /* a second context set, same window (NULL = none) */
+	int         possible; /* fires only a possible emergency */
+	int         shout;    /* fires only in a message of at most this many words */
 };
 
 /* Shared word sets. */
@@ -72,12 +75,21 @@ struct em_rule {
 	"in case of|in the event of|what if|what happens if|what do we do if|"                     \
 	"what should we do if|if there is a|if theres a|if there was|if there were|"               \
 	"if someone|if somebody|if a customer|if a guest|is there a policy|policy on|"             \
-	"procedure for|do you have a|fire drill|training|hypothetically"
+	"if the alarm|if the power|if the fire|if a fire|if the water|if it floods|if we smell|"   \
+	"by mistake|false alarm|false alarms|who do we call if|who do i call if|"                  \
+	"what do i do if|what should i do if|"                                                     \
+	"procedure for|fire drill|training|hypothetically|en cas de|en cas d|que faire si|"        \
+	"que faire s il|qu est ce qu on fait si|qu est ce qu on fait s il|si jamais|au cas ou|"    \
+	"s il y a|s il y avait|si il y a"
+#define EM_ASK                                                                                     \
+	"do you have|do you guys have|is there|are there|where is|wheres|where are|"               \
+	"where can i find|where do you keep|how many|do you sell|restock*|est ce qu il y a|"       \
+	"y a t il|avez vous|ou est|ou sont"
 #define EM_TECH                                                                                    \
 	"screen|screens|projector|pc|computer|sim|simulator|trackman|tv|tvs|"                      \
 	"monitor|display|kiosk|app|website|site|page|software|game|system|laptop|"                 \
 	"ipad|tablet|phone|remote|mouse|keyboard|speaker|speakers|wifi|internet|"                  \
-	"network|router|account|login|popup|pop up|window|message|error|ad|"                       \
+	"network|router|account|login|popup|pop up|window|message|error|ad|tracker|radar|sensor|"  \
 	"notification|program"
 #define EM_GOLF                                                                                    \
 	"slice|slicing|hook|hooking|shank|shanking|swing|swings|shot|shots|"                       \
@@ -86,7 +98,7 @@ struct em_rule {
 	"bogey|handicap|ball|balls|game|golf|match|lead|streak"
 #define EM_NEG_LIST                                                                                \
 	"no|not|isnt|arent|wasnt|werent|never|without|dont|doesnt|didnt|"                          \
-	"nothing|none|nobody|no one|zero"
+	"nothing|none|nobody|no one|zero|pas|aucun|aucune|sans|jamais|rien"
 
 static const struct em_rule em_rules[] = {
     /* ---- fire and smoke ---- */
@@ -99,29 +111,40 @@ static const struct em_rule em_rules[] = {
      "phone|clock|snooze|car|my alarm|set an alarm|set alarm|alarm for|wake up|"
      "chirp*|battery|batteries|door alarm|to go off|set the|set up|set my|set a|"
      "wake me|tomorrow|daybreak|alarm clock|second alarm|one alarm",
-     4, EM_HYPO "|test|testing|tested|scheduled|planned", 1, 0, NULL},
+     4, EM_HYPO "|test|testing|tested|scheduled|planned", 1, 0, NULL, 0, 0},
     {EM_FIRE, "on-fire",
      "on fire|caught fire|catching fire|catch fire|in flames|went up in flames|"
      "burst into flames|ablaze|engulfed",
      NULL, 0,
      "swing|game|putting|putter|driver|drives|driving|irons|wedges|chipping|short game|"
      "im|i|were|we|youre|you|hes|he|shes|she|they|theyre|team|guys|streak|round|score|"
-     "shots|shot|golf|tonight|today|buddy|friend|bro|dude|crushing|hitting|playing",
-     -3, EM_JOKE "|" EM_HYPO "|hot streak|on fire tonight|on fire today", 1, 0, NULL},
+     "shots|shot|golf|tonight|today|buddy|friend|bro|dude|crushing|hitting|playing|"
+     "back|legs|arms|shoulder|shoulders|hands|feet|knees|muscles|skin|throat|wrist|elbow|"
+     "forearms|hips|lungs",
+     -3,
+     EM_JOKE "|" EM_HYPO "|hot streak|on fire tonight|on fire today|best in town|best sim|"
+             "love it|love this|awesome|amazing|so good",
+     1, 0, NULL, 0, 0},
     {EM_FIRE, "fire",
      "flames|fire spreading|fire started|fire broke out|theres a fire|there is a fire|"
      "small fire|big fire|a fire in|a fire on|fire in the|fire in our|fire at the|"
-     "fire department|fire dept|firefighter*|fire truck*|fire extinguisher*|"
-     "extinguisher*|evacuat*|electrical fire|grease fire|kitchen fire|started a fire",
+     "fire behind|fire under|fire near|fire by the|fire coming|"
+     "fire department|fire dept|firefighter*|fire truck*|evacuat*|electrical fire|grease "
+     "fire|kitchen fire|started a fire|"
+     "theres a flame|there is a flame|open flame|a flame|see fire|seeing fire|saw fire|"
+     "see flames|saw flames",
      NULL, 0,
      "fire in the hole|fire pit|firepit|fire emoji|flames emoji|on fire|"
      "team|outing|event|party|discount|fundraiser|tour|charity|booking|league",
      3,
      EM_JOKE "|" EM_HYPO "|fire up|fire it up|fire sale|is fire|so fire|straight fire|"
-             "where is the fire extinguisher located|fire extinguisher inspection",
-     1, 0, NULL},
+             "where is the fire extinguisher located|fire extinguisher inspection|"
+             "im a firefighter|i am a firefighter|firefighter discount|first responder*",
+     1, 0, NULL, 0, 0},
     {EM_FIRE, "smoke", "smoke|smoky|smokey|smoldering|smouldering", NULL, 0,
+     "detector|detectors|alarm|alarms|"
      "cigar*|vape*|vaping|weed|joint|smoke break|smoke area|smoke pit|smoke shop|"
+     "clothes|clothing|jacket|hair|cigs|from someone|smoker|smokers|"
      "smoke free|smoke it|smoke that|smoke my|smoke your|smoke him|smoke them|"
      "smoke show|smoke the|smoke outside|go for a smoke|have a smoke|for a smoke|"
      "holy smoke|smoke and mirrors|smoke screen|smokescreen|smoke some|smoke a|"
@@ -129,12 +152,14 @@ static const struct em_rule em_rules[] = {
      3,
      EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i smoke|can we smoke|"
              "ok to smoke|okay to smoke|no smoking",
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_FIRE, "smoking", "smoking",
      "coming|pouring|everywhere|from|out of|behind|inside|smell*|smelt|see|"
      "burning|fire|ceiling|vent|vents|outlet|wall|projector|pc|computer|screen|"
      "machine|wire*|panel|heater|plug|socket|cable|cord|power bar|power strip|"
-     "charger|light|fixture|unit|box|fan|motor|kitchen|microwave|toaster|"
+     "charger|light|fixture|unit|box|fan|motor|kitchen|microwave|toaster|fridge|"
+     "freezer|cooler|appliance|printer|dryer|tower|cabinet|console|battery|"
+     "something|desk|under|table|counter|bag|backpack|trash|garbage|bin|"
      "electrical|sparking|sparks|hot|melting",
      6,
      "cigar*|vape*|vaping|weed|smoking break|smoking area|smoking section|"
@@ -143,7 +168,7 @@ static const struct em_rule em_rules[] = {
      3,
      EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i smoke|can we smoke|"
              "ok to smoke|okay to smoke|is smoking ok",
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_FIRE, "burning-smell", "burning|burnt|burned|scorched|charred|scorching",
      "smell|smells|smelling|smelled|smelt|plastic|rubber|wire|wires|wiring|odor|odour|"
      "electrical|outlet|plug|cable|socket|insulation|hazy|haze|smoke|smoky|hot",
@@ -151,7 +176,7 @@ static const struct em_rule em_rules[] = {
      "burned through|burning through|burnt out|burned out|burning a|burn a|"
      "burning up the|calories|sunburn*|heartburn|burning daylight|burned by|"
      "burnt toast|cd",
-     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_FIRE, "sparks",
      "sparking|sparked|sparks|spark coming|spark came|arcing|arced|short circuit*|"
      "shorted out|electrical fire",
@@ -160,24 +185,26 @@ static const struct em_rule em_rules[] = {
      "spark plug*|sparks fly between|creativity|motivation|is it|weather|raining|"
      "cloudy|sunny|temperature|forecast|nevada|nv|flight|drive to|directions|"
      "conditions|atmospheric",
-     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_FIRE, "glowing", "glowing|glows|glowed",
      "orange|red|crackl*|smoke|smoking|hot|melting|ceiling|wall|outlet|socket|wire*|"
      "plug|panel|fixture|cable*|vent|behind|sizzl*|popping",
      6,
      "screen|projector|logo|led|leds|neon|sign|ball|tracer|trail|review*|skin|"
      "light up|lit up|reviews",
-     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_FIRE, "melting", "melting|melted|melts",
      "plastic|wire*|cable*|plug|outlet|socket|cord|ceiling|light|fixture|smell*|"
      "projector|pc|computer|panel|insulation|extension",
-     5, "ice|snow|cheese|chocolate|brain|heart|butter|face off", 3, EM_JOKE "|" EM_HYPO, 1, 0,
-     NULL},
+     5, "ice|snow|cheese|chocolate|brain|heart|butter|face off", 3, EM_JOKE "|" EM_HYPO, 1, 0, NULL,
+     0, 0},
     {EM_FIRE, "gas-smell",
-     "gas leak|gas leaking|leaking gas|smell gas|smells like gas|smelled gas|"
+     "gas leak|gas leaking|leaking gas|smell gas|smells like gas|smelled gas|gas is leaking|"
+     "reeks of gas|reeks like gas|stinks of gas|stinks like gas|odor of gas|odour of gas|"
      "smell of gas|gas smell|smelling gas|smells of gas|carbon monoxide|co alarm|"
      "co detector|propane leak",
-     NULL, 0, "station|stations|price*|money|mileage|tank", 3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     NULL, 0, "station|stations|price*|money|mileage|tank", 3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0,
+     0},
 
     /* ---- medical ---- */
     {EM_MEDICAL, "unresponsive",
@@ -186,33 +213,39 @@ static const struct em_rule em_rules[] = {
      "stopped breathing|cant breathe|cannot breathe|can not breathe|trouble breathing|"
      "struggling to breathe|hard to breathe|difficulty breathing|gasping for air|"
      "seizure|seizures|seizing|convulsing|convulsions|having a fit|overdose*|"
-     "overdosing|cardiac|cpr|defibrillator|aed|heatstroke|heat stroke|concussion|"
+     "overdosing|cardiac|heatstroke|heat stroke|concussion|panic attack|hyperventilat*|"
      "concussed|stroke symptoms|having a stroke|had a stroke|is dying|hes dying|"
-     "shes dying|low blood sugar|blood sugar is low|blood sugar crashed|hypoglyc*|"
+     "shes dying|asthma attack|having an asthma|low blood sugar|blood sugar is low|blood sugar "
+     "crashed|hypoglyc*|"
      "insulin shock|diabetic shock|diabetic emergency|turning blue|lips are blue",
-     NULL, 0, "power|lights|the lights|screen|sim|the round|the competition", 3,
-     EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL},
+     NULL, 0, EM_TECH "|power|lights|the lights|screen|sim|the round|the competition", 3,
+     EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "heart-attack",
      "heart attack|heart problems|heart stopped|heart is racing and|chest pain*|"
      "chest hurts|chest is hurting|chest tight*|tightness in his chest|"
      "tightness in her chest|tightness in my chest|pain in his chest|pain in her chest|"
      "pain in my chest|clutching his chest|clutching her chest|pressure in his chest|"
      "pressure in her chest|arm is numb|arm went numb|face drooping|face is drooping|"
-     "slurring|slurred speech",
+     "slurring|slurred speech|speech is slurred|is slurred|talking funny|one side of his face|"
+     "one side of her face|in labor|in labour|water broke|contractions|going into labor|"
+     "going into labour",
      NULL, 0, NULL, 0,
-     EM_JOKE "|" EM_HYPO "|gave me a heart attack|give me a heart attack|"
+     EM_JOKE "|" EM_HYPO "|my heart stopped|my heart skipped|gave me a heart attack|"
+             "give me a heart attack|"
              "giving me a heart attack|nearly had a heart attack|almost had a heart attack|"
              "gonna have a heart attack|going to have a heart attack|"
              "heart attack on a plate",
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_MEDICAL, "choking", "choking|choked|is choking",
      EM_PERSON "|on a|on food|on his|on her|on something|cant breathe|cough*|"
                "heimlich",
      4,
-     EM_GOLF "|pressure|again|final|tournament|under|gagging on the|choke the|"
+     EM_GOLF "|choking another|choking him|choking her|choking someone|choking somebody|"
+             "choking a guy|choking the guy|choking my|choked him|choked her|"
+             "pressure|again|final|tournament|under|gagging on the|choke the|"
              "choking the|choked the|choked on the|choking on the|choking on this|"
              "choked on this|choked away|choking away|im choking|i choked|we choked",
-     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "fracture", "broken|broke|fractured|fracture|snapped|dislocated|shattered",
      "arm|leg|wrist|ankle|nose|finger|fingers|hand|collarbone|rib|ribs|jaw|shoulder|"
      "bone|bones|hip|foot|toe|elbow|knee|kneecap|skull|neck|back",
@@ -223,7 +256,7 @@ static const struct em_rule em_rules[] = {
      3,
      EM_JOKE "|" EM_HYPO "|last week|last month|last year|years ago|cast|"
              "cancel|refund|reschedule",
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_MEDICAL, "head-injury",
      "hit|struck|caught|smacked|clipped|whacked|cracked|nailed|drilled|beaned|"
      "bonked|smashed|knocked|took|takes|taken|got",
@@ -236,15 +269,18 @@ static const struct em_rule em_rules[] = {
      "head of the club|club head|clubhead|headcover*|head cover*|head of my|"
      "driver head|putter head|the head of|head pro|head coach|head office|"
      "face of the club|club face|clubface|face of my|face of the",
-     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month", 1, 0, NULL},
+     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "bleeding",
      "bleeding|bleeds|bled|blood|nosebleed|nose bleed|gash|gashed|laceration", NULL, 0,
-     "bleeding money|bleeding cash|blood type|blood pressure|blood orange|"
+     "drive|drives|shots|right|left|slice|slicing|hook|hooking|putts|irons|"
+     "bleeding money|bleeding cash|blood type|blood pressure|"
+     "blood orange|wallet|bank|"
+     "budget|pockets|pocket|account|"
      "bloody mary|bad blood|first blood|blood moon|in my blood|blood drive|"
      "blood test|blood sugar|bleeding edge|blood sport|bloodbath|blood bath|song|"
      "dish|sausage|pudding|brothers|movie|film|band|album|recipe|colour|colours|"
      "color|colors|ink|image|picture|" EM_TECH,
-     3, EM_JOKE "|" EM_HYPO "|last week|yesterday", 1, 0, NULL},
+     3, EM_JOKE "|" EM_HYPO "|last week|yesterday", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "allergic-reaction",
      "allergic reaction|anaphyla*|epipen|epi pen|epi-pen|throat closing|"
      "throat is closing|throat is swelling|throat swelling|tongue swelling|"
@@ -253,14 +289,14 @@ static const struct em_rule em_rules[] = {
      NULL, 0, NULL, 0,
      EM_JOKE "|" EM_HYPO "|do you have|do you sell|menu|ingredients|options|"
              "nut free|peanut free",
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_MEDICAL, "swelling", "swelling|swollen|swelled|swell|swells",
      "face|throat|tongue|lips|lip|eyes|eye|allerg*|reaction|peanut*|nut|nuts|bee|"
      "sting|stung|wasp|breath*|hives|rash|neck|mouth|after eating|ate",
      8, "ankle|knee|wrist|elbow|finger|toe|crowd|swell time|swell guy|swell of", 4,
      EM_JOKE "|" EM_HYPO "|do you have|do you sell|menu|ingredients|options|"
              "nut free|peanut free",
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_MEDICAL, "collapse",
      "collapsed|collapses|collapsing|keeled over|fell over|dropped to the floor|"
      "dropped to the ground|hit the floor|hit the ground|fell and hit|fell off|"
@@ -269,46 +305,204 @@ static const struct em_rule em_rules[] = {
      "net|nets|tent|screen|mat|shelf|stand|menu|ball|balls|club|clubs|bag|bags|phone|"
      "tee|market|stock*|team|lead|round|back nine|ceiling|wall|roof|sign|tv|price*|"
      "laughing|chair|drink|glass|bottle|keys|wallet",
-     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|almost fell|nearly fell", 1, 0, NULL},
+     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|almost fell|nearly fell", 1, 0, NULL, 0,
+     0},
     {EM_MEDICAL, "down-unresponsive",
-     "on the floor|on the ground|on the * floor|on the * ground|lying there|"
+     "on the floor|on the ground|on the * floor|on the * ground|lying there|lying in|"
+     "laying in|lying outside|lying down|"
      "laying there|lying on|laying on|slumped|passed out on",
      "not moving|not responding|isnt responding|wont respond|unresponsive|"
      "cant wake|wont wake|not waking|not talking|not really talking|isnt talking|"
      "not breathing|not answering|confused|bleeding|shaking|twitching|out cold|"
      "eyes closed|eyes rolled|pale|turning blue|groaning|moaning|cant get up|"
      "wont get up|not getting up|cant move|not making sense",
-     10, NULL, 0, EM_JOKE "|" EM_HYPO, 0, 0, NULL},
+     10, NULL, 0, EM_JOKE "|" EM_HYPO, 0, 0, NULL, 0, 0},
     {EM_MEDICAL, "cant-wake",
      "cant wake|cannot wake|can not wake|wont wake|not waking|cant get him up|"
      "cant get her up|cant rouse|wont come to|not coming to|not coming round",
-     NULL, 0, EM_TECH, 4, EM_JOKE "|" EM_HYPO, 0, 0, NULL},
+     NULL, 0, EM_TECH, 4, EM_JOKE "|" EM_HYPO, 0, 0, NULL, 0, 0},
     {EM_MEDICAL, "hurt-badly",
      "seriously injured|badly injured|badly hurt|hurt badly|seriously hurt|"
      "really hurt himself|really hurt herself|hurt himself|hurt herself|"
      "injured himself|injured herself|got injured|is injured|has been injured|"
      "severe pain|in agony|screaming in pain|crying in pain|cant stand up|"
-     "cant put weight",
+     "cant put weight|cant get up|cannot get up|can not get up|unable to get up|"
+     "diabetic low|blood sugar low|sugar is low|having a low",
      NULL, 0, NULL, 0,
      EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month|cancel|refund|"
              "reschedule|insurance|waiver|liability",
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_MEDICAL, "ambulance",
      "ambulance|paramedic*|emt|emts|medical emergency|need a doctor|"
      "need medical help|need medical attention|needs first aid|need first aid|"
      "call a doctor",
-     NULL, 0, NULL, 0, EM_JOKE "|" EM_HYPO "|where is the first aid kit located|restock*|insurance",
-     1, 0, NULL},
+     NULL, 0, EM_ASK "|does|do they|service|services|next door", -6,
+     EM_JOKE "|" EM_HYPO "|where is the first aid kit located|restock*|insurance", 1, 0, NULL, 0,
+     0},
     {EM_MEDICAL, "911", "911|nine one one|emergency services", NULL, 0, NULL, 0,
-     EM_JOKE "|" EM_HYPO, 0, 1, NULL},
+     EM_JOKE "|" EM_HYPO "|if i need|if we need|if needed|if i have to|if we have to|"
+             "can i call|can we call|do i call|do we call|should i call|should we call|"
+             "number for|from the kiosk",
+     0, 1, NULL, 0, 0},
+    {.slug = EM_FIRE,
+     .name = "extinguisher",
+     .any = "fire extinguisher*|extinguisher*",
+     .near_not = EM_ASK "|every bay|each bay|inspection|inspected|expired|training|located",
+     .vwin = -6,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "gas-sensed-2",
+     .any = "gas|gaz",
+     .with = "smell*|smelt|reek*|stink*|odor|odour|whiff|hissing|leak*",
+     .win = 3,
+     .near_not = "station|stations|price*|tank|bill|mileage|money|pedal|gas up|cheap|card",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "armed-object",
+     .any = "with a bat|with a hammer|with a crowbar|with an axe|with a club|with a golf club|"
+            "with a pipe|with a bottle|with a stick|has a bat|has a hammer|holding a bat|"
+            "holding a hammer|swinging a bat|swinging a hammer|avec un baton|avec un marteau",
+     .with = "smashing|smash*|threaten*|swing*|hitting|attacking|breaking|chasing|coming at|"
+             "going after|waving|man|guy|someone|somebody|he|stranger|menace|frappe",
+     .win = 6,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "sound-and-light",
+     .any = "whine|whining|whooping|honking|racket|noise|tone|tones|beep*|siren*|horn|horns|"
+            "wail*|shriek*|screech*|blaring|ringing|buzzing|alarm*|bells|klaxon",
+     .with = "flashing|blinking|pulsing|strobing|strobe*|flash*|lights|light",
+     .win = 12,
+     .near_not = "phone|car|truck|game|sim|music|song|tv|speaker volume|microwave|oven|"
+                 "door alarm|door chime|battery|chirp*|projector|pc|computer|screen|kiosk",
+     .vwin = 6,
+     .not = EM_JOKE "|" EM_HYPO "|test|testing|drill|scheduled",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "evacuate-voice",
+     .any = "voice saying|voice telling|voice says|announcement|saying leave|saying evacuate|"
+            "telling us to leave|telling everyone to leave|says to leave|says evacuate",
+     .with = "leave|evacuat*|exit|get out|building",
+     .win = 8,
+     .not = EM_JOKE "|" EM_HYPO "|test|testing|drill|scheduled",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "siren-inside",
+     .any = "siren|sirens|alarm|alarms|horn",
+     .with = "inside|in here|really loud|so loud|super loud|cant hear|deafening|everywhere|"
+             "whole building|whole place",
+     .win = 6,
+     .near_not = "isnt|not|wasnt|quieter|less|outside|street|parking|phone|car|truck|ambulance|"
+                 "police|fire truck*|"
+                 "door alarm|battery|chirp*|clock|music|tv|game|sim",
+     .vwin = 6,
+     .not = EM_JOKE "|" EM_HYPO "|test|testing|drill|scheduled",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "typo-fire",
+     .any = "smoek|smok|smokin|smokes coming|smoking coming|burnin|burining|buring|"
+            "flams|flamez|fume partout",
+     .near_not = "cigar*|vape*|weed|break|outside|patio|area|allowed",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_MEDICAL,
+     .name = "typo-medical",
+     .any = "collapsd|colapsed|collasped|collapesd|colapsd|breathin|breating|breathng|"
+            "unconcious|unconsious|unconscous|bleedin|bleding|seizur|siezure|siezing|"
+            "faintd|fanted|passd out|pased out",
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 0},
+    {.slug = EM_SECURITY,
+     .name = "hit-person",
+     .any = "hit his|hit a kid|hit a child|hit a woman|hit a girl|hit someone|hit somebody",
+     .near_not = "head|hed|face|knee|knees|elbow|leg|legs|arm|hand|foot|toe|shin|back|chest|"
+                 "nose|eye|mouth|ball|balls|shot|shots|drive|drives|tee|driver|putt|club|"
+                 "ceiling|wall|target|screen",
+     .vwin = 2,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "hitting-people",
+     .any = "hitting people|hitting someone with|hit someone with|hitting everyone|"
+            "swinging at people|attacking people|hit people|hits people|beating people",
+     .near_not = "ball|balls|shot|shots|drive|drives|tee",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "rummaging",
+     .any = "going through|rummaging|digging through|looking through|going thru",
+     .with = "bag|bags|purse|purses|wallet|jacket|jackets|stuff|things|locker|coats|pockets|"
+             "drawer|drawers|register|till|cash|desk|office",
+     .win = 6,
+     .also = "not with us|dont know|stranger|someone|somebody|some guy|a guy|a man|a woman|"
+             "some man|some woman|he|she",
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|lost and found|i was|we were",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "crackling",
+     .any = "crackling|crackles|crackle|sizzling|sizzles|buzzing and popping|popping sounds",
+     .with = "wall|walls|panel|ceiling|outlet|socket|behind|wire|wires|wiring|smoke|smell|"
+             "burning|orange|glow*|light|fixture|box|plug",
+     .win = 6,
+     .near_not = "speaker|speakers|audio|sound system|music|mic|bacon|pan|grill|fire pit",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "vandal",
+     .any = "kicking my car|kicking our car|smashing my car|smashing our car|keying my car|"
+            "keying our car|keyed my car|vandaliz*|vandalis*|smashing cars|breaking windows|"
+            "breaking car windows|smashing car windows|breaking into cars|"
+            "kicking the car|smashing windows|slashing tires|slashed my tires",
+     .not = EM_JOKE "|" EM_HYPO "|last week|last month|yesterday|ago|insurance",
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "fr-entrer",
+     .any = "essaie d entrer|essaye d entrer|essaient d entrer|essayent d entrer|"
+            "tente d entrer|tentent d entrer|veut entrer de force|rentrer de force",
+     .with = "quelqu|quelqu un|homme|gars|inconnu|inconnus|personne|il|ils|monsieur",
+     .win = 5,
+     .near_not = "code|je|j|on|nous|reservation|application|app|cle|carte",
+     .vwin = 5,
+     .not = EM_JOKE "|mdr|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "thieves",
+     .any = "thieves|thief|robbers|burglars|looters|looting",
+     .with = "are|is|right now|loading|taking|carrying|grabbing|stealing|running|inside|here",
+     .win = 4,
+     .not = EM_JOKE "|" EM_HYPO "|last week|last month|yesterday|ago|movie|game",
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "security-shout",
+     .any = "robbery|intruder|intruders|burglar|burglars|thief|thieves|gun|knife|police|"
+            "cops|fight|voleur|vol|bagarre",
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1,
+     .shout = 3},
+    {.slug = EM_MEDICAL,
+     .name = "aed",
+     .any = "cpr|defibrillator|defib|aed|aeds",
+     .near_not = EM_ASK "|trained|training|certified|course|class",
+     .vwin = -6,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
 
     /* ---- security ---- */
     {EM_SECURITY, "weapon",
      "gun|guns|handgun|pistol|firearm|rifle|knife|knives|machete|weapon|weapons|"
      "armed|stabbed|stabbing|shooter|gunshot*|shots fired|bomb threat|explosive|"
+     "shooting outside|someone is shooting|someones shooting|is shooting at|shooting at us|"
+     "shooting at people|started shooting|gunfire|heard shots|"
      "explosives|pulled a|waving a|brandishing",
      NULL, 0,
-     "radar|speed gun|glue gun|nail gun|water gun|nerf|top gun|son of a gun|"
+     "radar|speed gun|glue gun|nail gun|water gun|nerf|top gun|son of a gun|range|ranges|"
+     "gun show|gun store|gun shop|gun club|licence|license|"
      "shotgun start|butter knife|knife and fork|armed forces|forces|military|"
      "veteran*|discount|pulled a muscle|pulled a hamstring|pulled a shot|"
      "pulled a drive|pulled a putt|waving a flag|armed with a putter",
@@ -316,24 +510,30 @@ static const struct em_rule em_rules[] = {
      EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i bring|can we bring|"
              "no weapons|guns n roses|play|playlist|song|songs|music|album|band|listen|"
              "mack the knife|buy a|purchase|reminder",
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_SECURITY, "violence",
      "shoved|shoving|punched|punching|attacked|attacking|assaulted|assault|"
      "assaulting|beating up|beat up|beating him|beating her|jumped him|jumped her|"
      "jumped us|jumped me|hitting him|hitting her|hitting me|hitting us|hit him|"
      "hit her|hit me|kicked him|kicked her|kicked me|headbutt*|choking him|"
-     "choking her|strangl*|brawl|fistfight|fist fight|fight|fighting|fights|"
+     "hitting a|hitting someone|hitting somebody|hitting people|hitting my|hitting his|"
+     "choking her|choking another|choking someone|choking somebody|choking a guy|"
+     "choking the guy|choking my|strangl*|brawl|fistfight|fist fight|fight|fighting|fights|"
      "throwing punches|threw a punch|swung at|swinging at|spat on|spit on|"
      "grabbed her|grabbed him|grabbed me|groped|groping|slapped|elbowed",
      NULL, 0,
-     EM_GOLF "|fight the|fighting the|fighting a|fight a|fight my|fighting my|"
+     EM_GOLF "|trackman|computer|pc|machine|printer|projector|app|"
+             "fight the|fighting the|fighting a|fight a|fight my|fighting my|"
              "fight through|fight off|beat him at|beat her at|beat me at|beat us at|"
              "beat him by|beat her by|beat me by|beat us by|hit me up|hit me with|hit me back|"
              "hit her up|hit him up|over who|about who|who pays|the bill|sim|screen|"
              "punched in|punch in|pin|code|number|numbers|keypad|button|buttons",
-     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_SECURITY, "threat",
      "threatening|threatened|threatens|threat|threats|going to kill|gonna kill|"
+     "hell hurt|hell kill|hell shoot|hell stab|hell beat|shell hurt|shell kill|theyll hurt|"
+     "theyll kill|hurt someone|hurt somebody|hurt people|kill someone|kill people|"
+     "kill everyone|hurt everyone|shoot everyone|shoot someone|"
      "will kill|going to hurt|gonna hurt|going to beat|gonna beat|going to stab|"
      "gonna stab|going to shoot|gonna shoot|mess us up|mess you up|mess him up|"
      "mess me up|mess her up|mess them up|beat us up|beat you up|beat me up|"
@@ -348,7 +548,9 @@ static const struct em_rule em_rules[] = {
      "hurt me to|hurts me|get you a|get you in|get you the|get you booked|"
      "get you set|get you started|get you sorted|get you going|get you on",
      4,
-     EM_JOKE "|" EM_HYPO "|threatening to quit|threatening to leave|"
+     EM_JOKE "|" EM_HYPO "|im going to kill|im gonna kill|ill kill|i will kill|"
+             "i could kill|im going to murder|i would kill|id kill|imma kill|"
+             "threatening to quit|threatening to leave|"
              "threatening to cancel|threatening to sue|threatening to complain|"
              "threatening to post|threatening to write|threatening to review|"
              "threatening to report|threatening to stop|threatening to give|"
@@ -356,22 +558,34 @@ static const struct em_rule em_rules[] = {
              "threatened to leave|threatened to cancel|threatened to sue|"
              "threatened to complain|threatened to switch|threatens to quit|"
              "threatens to cancel",
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_SECURITY, "intruder",
      "broke in|break in|breaking in|broken into|breakin|burglar*|intruder*|"
+     "breaking into|break into|kick the door|kicking the door|kick in the door|"
+     "kick down the door|kicking down the door|force the front door|forcing the front door|"
+     "force the back door|forcing the back door|force the side door|"
      "trespass*|snuck in|sneaked in|slipped in|followed us in|followed me in|"
      "followed her in|tailgated|forced the door|forced open|forced his way|"
      "forced their way|force the door|forcing the door|force his way|"
      "forcing his way|force their way|force it open|forcing it open|force open|"
      "forcing open|trying to break|kicked in the door|kicked the door in|prying|pried|"
      "someone is inside|somebody is inside|someone inside|somebody inside|"
+     "someones in|somebodys in|someones inside|somebodys inside|someone in here|"
+     "theres someone in|there is someone in|locked in a bay|were hiding|hiding in|"
+     "broke the lock|breaking the lock|picking the lock|picked the lock|jimmy*|jimmied|"
+     "cut the lock|cutting the lock|cut the chain|pull the door off|pulling the door off|"
+     "off the hinges|ripping the door|"
+     "pried the door|prying the door|busted the lock|got in after closing|"
+     "in after closing|walking around inside|"
+     "nobody should be|no one should be|shouldnt be in here|shouldnt be here|"
+     "not supposed to be in|not supposed to be here|"
      "someone in the building|stranger in|strangers in",
      NULL, 0,
      "my new|new|glove|gloves|shoes|clubs|driver|wedge|putter|irons|the new|"
      "slipped in the|slipped in a|slipped in some|slipped in water|puddle|"
      "break in the clouds|break in the rain|break in between|broke in half|"
      "broke in two|break in half|broke in pieces",
-     3, EM_JOKE "|" EM_HYPO "|inside the|inside joke", 1, 0, NULL},
+     3, EM_JOKE "|" EM_HYPO "|inside the|inside joke", 1, 0, NULL, 0, 0},
     {EM_SECURITY, "wont-leave",
      "wont leave|refuses to leave|refusing to leave|will not leave|wont go away|"
      "wont get out|keeps following|following me|following us|following her|"
@@ -384,7 +598,7 @@ static const struct em_rule em_rules[] = {
      EM_PERSON "|stranger|drunk|lobby|door|outside|parking lot|us|me", 8,
      EM_TECH "|ball|slice|hook|fairway|putt|swing|sim|balls|club|clubs|golf|"
              "it wont|this wont|payment|charge|pending|transaction",
-     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_SECURITY, "banging",
      "banging on|pounding on|hammering on|kicking the door|kicking the glass|"
      "smashed the window|smashed the glass|smashed the door|smashing the window|"
@@ -396,7 +610,7 @@ static const struct em_rule em_rules[] = {
      12, NULL, 0,
      EM_JOKE "|" EM_HYPO "|let us in|locked out|our booking|cant get in|we are|were|"
              "ive been|weve been|i have been|we have been|my booking",
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_SECURITY, "theft",
      "stealing|steal|steals|thief|thieves|robbing|robbery|robbed|shoplift*|"
      "pickpocket*|took off with|ran off with|ran out with|walked off with|"
@@ -405,7 +619,8 @@ static const struct em_rule em_rules[] = {
      "bag|bags|clubs|club|purse|wallet|phone|laptop|backpack|jacket|cash|register|"
      "tv|equipment|stuff|things|items|keys|it|them|everything|car",
      10,
-     "steal a|steal of|a steal|steal my heart|stole the show|steal the show|"
+     "steal a|steal of|a steal|steal my heart|stole the show|steal the show|bay|"
+     "booking|slot|spot|tee time|reservation|table|parking spot|"
      "stealing the show|grabbed a bite|grabbed food|grabbed lunch|grabbed dinner|"
      "grabbed a drink|grabbed a beer|grabbed a bay|grabbed a spot|grabbed some|"
      "charged|charge|refund|double|twice|receipt|credit|points|strokes|"
@@ -423,7 +638,8 @@ static const struct em_rule em_rules[] = {
      "out front|still here|still in|from the counter|the door|out of the bay|"
      "in bay|from under|while we|while i|caught him|caught her|caught someone|"
      "someone|somebody|a guy|a man|a woman|some guy|some kid|some kids|stranger|"
-     "the parking lot|our car|my car"},
+     "the parking lot|our car|my car",
+     0, 0},
     {EM_SECURITY, "robbery",
      "robbing the|robbing us|is robbing|are robbing|being robbed|getting robbed|"
      "robbery in progress|armed robbery|stickup|stick up|held up at gunpoint|"
@@ -433,7 +649,7 @@ static const struct em_rule em_rules[] = {
      EM_JOKE "|" EM_HYPO "|highway robbery|daylight robbery|price|prices|fee|fees|"
              "charge|charges|charging|rates|rate|per hour|robbing me|robbing us blind|"
              "yesterday|last week|last night|ago",
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_SECURITY, "police",
      "call the police|called the police|calling the police|call the cops|"
      "called the cops|calling the cops|police|cops|need security|send security|"
@@ -441,7 +657,7 @@ static const struct em_rule em_rules[] = {
      NULL, 0,
      "police station|police officer discount|police discount|first responder*|"
      "police report|reported it|report it|reported to the police|with the police",
-     3, EM_JOKE "|" EM_HYPO, 1, 1, NULL},
+     3, EM_JOKE "|" EM_HYPO, 1, 1, NULL, 0, 0},
 
     /* ---- water ---- */
     {EM_WATER, "water-leak", "water",
@@ -453,13 +669,14 @@ static const struct em_rule em_rules[] = {
      "overflow*|rising|burst|bursting|damage|through the wall|under the door|"
      "under the wall|inches|standing|wet|spreading|streaming|trickling",
      8,
+     "umbrella*|boots|snow|rain jacket|from our|tracked in|"
      "bottle|bottles|drink*|glass|cup|fountain|hazard|hazards|course|hole|ball|balls|"
      "shot|shots|lake|pond|creek|river|green|fairway|tee|spilled|spill|spilt|bring|"
      "buy|sell|free water|cold water|water cooler|tap water|sparkling|pressure",
      4,
      EM_JOKE "|" EM_HYPO "|water hazard|into the water|in the water|over the water|"
              "no water",
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_WATER, "leak", "leak|leaking|leaks|leaky|leaked",
      "ceiling|roof|pipe|pipes|toilet|toilets|sink|water|wall|walls|bathroom|washroom|"
      "restroom|floor|tap|faucet|heater|boiler|ac|air conditioner|unit|light|fixture|"
@@ -467,16 +684,17 @@ static const struct em_rule em_rules[] = {
      8, NULL, 0,
      EM_JOKE "|" EM_HYPO "|gas|data|memory|info|password|email|leaked my|news|"
              "leaked the",
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_WATER, "burst-pipe", "burst|bursted|broken|broke|busted|exploded|cracked|split|blew",
      "pipe|pipes|water main|main|sprinkler|sprinklers|hose|water line|waterline|"
      "water heater|hot water tank|radiator",
      4, "think tank|fish tank|main menu|main screen|main page|main course", 3, EM_JOKE "|" EM_HYPO,
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_WATER, "overflow", "toilet|toilets|urinal|sink|sinks|drain|drains|sewer|sewage",
      "overflow*|flooding|flooded|flood|backing up|backed up|backs up|spilling|"
+     "coming up|coming out|everywhere|on the floor|"
      "gushing|spewing|water everywhere|all over the floor|pouring|leak*|spraying",
-     8, NULL, 0, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     8, NULL, 0, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_WATER, "flood",
      "flood|flooding|flooded|floods|underwater|under water|standing water|"
      "inches of water|inch of water",
@@ -487,11 +705,11 @@ static const struct em_rule em_rules[] = {
      "flooded with|flood of|flooding with|flooding in with|inbox|emails|work|"
      "requests|messages|calls|bookings|orders|texts|notifications|memories|tears|"
      "course|hole|green|fairway",
-     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_WATER, "soaked-floor", "soaked|soaking|drenched|sopping|saturated|waterlogged",
      "floor|carpet|turf|mat|ceiling|wall|walls|tiles|tile|rug|hallway|ceiling tile*", 6,
      "sweat|sweaty|rain|raining|clothes|shirt|jacket|shoes|i am|im|we are|were", 3,
-     EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_WATER, "ceiling-leak", "ceiling|roof|light fixture",
      "dripping|drip|drips|leak*|water|stain spreading|caving|caved|sagging|bulging|"
      "collapsing|collapsed|falling in|fell in|coming down",
@@ -499,11 +717,11 @@ static const struct em_rule em_rules[] = {
      "ceiling fan|ceiling height|how high|high ceiling|ceiling clearance|"
      "ceiling mounted|projector mount|hit the ceiling|hits the ceiling|"
      "hitting the ceiling|ball|balls|shot",
-     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL},
+     4, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_WATER, "sprinkler", "sprinkler|sprinklers",
      "going off|went off|go off|on|spraying|activated|burst|broke|leak*|wont stop|"
      "everywhere|water",
-     6, NULL, 0, EM_JOKE "|" EM_HYPO "|inspection|test|testing", 1, 0, NULL},
+     6, NULL, 0, EM_JOKE "|" EM_HYPO "|inspection|test|testing", 1, 0, NULL, 0, 0},
 
     /* ---- power ---- */
     {EM_POWER, "power-out",
@@ -511,7 +729,8 @@ static const struct em_rule em_rules[] = {
      "power failure|power is down|power went down|power died|power is gone|"
      "power just went|power just cut|lost power|losing power|lose power|no power|"
      "without power|power went off|power is off|power shut off|power has gone|"
-     "power off|power keeps cutting|blackout|black out|brownout|electricity is out|"
+     "power off|power keeps cutting|powers gone|power gone|powers been cut|power cut out|"
+     "blackout|black out|brownout|electricity is out|"
      "electricity went out|no electricity|lost electricity|electricity out|"
      "electricity is off|electricity went off|outage",
      NULL, 0,
@@ -528,7 +747,7 @@ static const struct em_rule em_rules[] = {
              "only the side|only one|only our|only my|only this|still on|still working|"
              "still have power|still has power|lights are on|lights are still|scheduled|"
              "planned|next week|backup plan",
-     1, 0, NULL},
+     1, 0, NULL, 0, 0},
     {EM_POWER, "all-dark",
      "everything|the whole place|whole place|whole building|entire building|"
      "entire place|the building|whole venue|whole facility|whole room|entire room|"
@@ -552,7 +771,7 @@ static const struct em_rule em_rules[] = {
              "gets dark|dark out|after dark|dark by|sunset|night mode|everything else|"
              "everything is dead quiet|dead quiet|dead silent|everything is fine|"
              "lights out golf|lights out at",
-     0, 0, NULL},
+     0, 0, NULL, 0, 0},
     {EM_POWER, "in-the-dark",
      "sitting in the dark|standing in the dark|all in the dark|were in the dark|"
      "we are in the dark|completely dark|totally dark|pitch black|pitch dark|"
@@ -560,14 +779,334 @@ static const struct em_rule em_rules[] = {
      NULL, 0, EM_TECH "|course|night golf|glow", 4,
      EM_JOKE "|" EM_HYPO "|in the dark about|kept in the dark|left in the dark|"
              "keep me in the dark|shot in the dark",
-     0, 0, NULL},
+     0, 0, NULL, 0, 0},
     {EM_POWER, "breaker", "breaker|breakers|fuse|fuses|circuit breaker*",
-     "tripped|trip|trips|blew|blown|popped|flipped|keeps tripping", 4, NULL, 0, EM_HYPO, 1, 0,
-     NULL},
+     "tripped|trip|trips|blew|blown|popped|flipped|keeps tripping", 4, NULL, 0, EM_HYPO, 1, 0, NULL,
+     0, 0},
     {EM_POWER, "exit-sign",
      "exit sign|exit signs|emergency lights|emergency lighting|emergency light",
      "only|lit|came on|are on|is on|turned on|kicked on|all that", 6, NULL, 0,
-     EM_HYPO "|broken|burnt out|burned out|not working|replace", 0, 0, NULL},
+     EM_HYPO "|broken|burnt out|burned out|not working|replace", 0, 0, NULL, 0, 0},
+
+    /* ---- what people see, hear and smell, and short or shouted reports ---- */
+    {.slug = EM_FIRE,
+     .name = "alarm-heard",
+     .any = "siren|sirens|strobe|strobes|strobe "
+            "light*|beeping|beep|beeps|shrieking|screeching|alarm|alarms|"
+            "alarm bells|alarm bell|bells|"
+            "wailing|blaring|horn|piercing|ear splitting|earsplitting|deafening|howling",
+     .with = "flashing|blinking|flash*|strobe*|lights|ceiling|hallway|hall|exit|"
+             "building|evacuat*|leave|leaving|get out|everywhere|nonstop|non stop|"
+             "wont stop|wont quit|wont shut|keeps going|detector|speakers|alarm|alarms|"
+             "box on the|on the wall|red light|whole place|throughout",
+     .win = 10,
+     .near_not = "door alarm|door chime|when we open|when i open|when you open|opening the "
+                 "door|open the door|"
+                 "phone|car|cars|truck|microwave|oven|game|sim|music|song|songs|speaker "
+                 "volume|chirp*|battery|batteries|every minute|every few|now and then|"
+                 "once in a while|tv|ambulance|police|fire truck*|outside|street|parking",
+     .vwin = 8,
+     .not = EM_JOKE "|" EM_HYPO "|test|testing|drill|scheduled",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "detector",
+     .any = "detector|detectors|fire alarm*|smoke alarm*|ceiling alarm|alarm",
+     .with = "going off|went off|goes off|sounding|ringing|"
+             "screaming|shrieking|screeching|beeping like crazy|going crazy|freaking out|"
+             "nonstop|non stop|wont quit|wont shut up|keeps going off|going nuts|loud noise|"
+             "noise everywhere|alarm noise|people are leaving|everyone is leaving|evacuat*",
+     .win = 6,
+     .near_not = "phone|clock|car|door alarm|chirp*|battery|batteries|carbon monoxide|co",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO "|test|testing|scheduled",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "gas-sensed",
+     .any = "rotten egg*|sulfur|sulphur|propane|natural gas|gas odour|gas odor|gassy|"
+            "odeur de gaz|sent le gaz|sens le gaz|fuite de gaz|monoxyde",
+     .near_not = "station|price*|tank refill|bbq tank",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "burning-thing",
+     .any = "burning",
+     .with = "carpet|rug|wall|walls|trash|garbage|bin|can|curtain*|couch|chair|table|desk|"
+             "pc|computer|tower|cabinet|outlet|wire|wires|building|kitchen|car|paper|"
+             "fridge|heater|box|panel|something|stuff|bathroom|washroom|ceiling|roof",
+     .win = 3,
+     .near_not = EM_GOLF "|calories|sensation|feet|eyes|throat|legs|muscles|money",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO "|burning question",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "fire-shout",
+     .any = "fire|fires|feu|smoke|smoking|fumee|gas|gaz",
+     .near_not = "pit|sale|up|drill|exit|exits|station|department|dept|emoji|alarm*|price|"
+                 "prices|card|tank|"
+                 "extinguisher*|works|work|place|is|its|so|thats|straight|pure|that|"
+                 "sign|signs|door|doors|me|him|her|them|you|break|area|free|shop",
+     .vwin = 2,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1,
+     .shout = 4},
+    {.slug = EM_WATER,
+     .name = "flood-shout",
+     .any = "flood|flooding|flooded|inondation",
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1,
+     .shout = 4},
+    {.slug = EM_MEDICAL,
+     .name = "emergency-shout",
+     .any = "emergency|emergencies|sos|mayday|urgence",
+     .near_not = "exit|exits|door|doors|lights|lighting|contact|number|procedure|plan|kit",
+     .vwin = 2,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1,
+     .shout = 4},
+    {.slug = EM_MEDICAL,
+     .name = "shock",
+     .any = "going into shock|in shock|anaphyla*|epipen|epi pen|epinephrine|"
+            "allergic reaction|throat is closing|throat closing|throat is swelling|"
+            "face is swelling|swelling up|cant swallow|hurt bad|hurt real bad|"
+            "hurt really bad|hurt very bad|throwing up blood|coughing up blood|"
+            "vomiting blood",
+     .near_not = "price*|bill|fee|charge*|lost badly|played badly|badly need|want badly|"
+                 "badly wants|badly designed|badly lit|badly",
+     .vwin = 0,
+     .not = EM_JOKE "|" EM_HYPO "|" EM_ASK,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "violent",
+     .any = "violent|violence|brawling|brawled|swung a|swinging a|swung his|swinging his|"
+            "throwing chairs|throwing bottles|throwing glasses|threw a chair|threw a bottle|"
+            "jumped my|jumped a|jumped some|attacking|kicking him|kicking her|beating",
+     .with = "at|him|her|me|us|them|people|someone|guy|man|friend|buddy|staff|getting|is|"
+             "are|outside|lobby|bar|bay|parking|lot",
+     .win = 4,
+     .near_not = "storm|video|game|games|movie|movies|film|show|swing|ball|balls|club at the "
+                 "ball|at the ball|drive|shot|beating the|beating my|beating our|heart",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "climbed-in",
+     .any = "climbed in|climbing in|climbed through|climbing through|crawled in|crawling in|"
+            "came in through the window|coming in through the window|climbing over the fence|"
+            "got in through the window|getting in through the window|hiding in|were hiding|we are "
+            "hiding",
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+
+    {.slug = EM_MEDICAL,
+     .name = "not-moving",
+     .any = "isnt moving|not moving|stopped moving|wont move|cant move|doesnt move|"
+            "not responding|isnt responding|stopped responding|wont respond|unresponsive|"
+            "cut * open|cut * * open|sliced open|deep cut|badly cut|cut deep",
+     .with = EM_PERSON "|hand|arm|leg|head|finger|face",
+     .win = 8,
+     .near_not = EM_TECH "|ball|balls|traffic|line|queue|car|cars|booking|payment|support|"
+                         "email|emails|text|texts|the bay|door",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "smashed-in",
+     .any = "smashed|shattered|got smashed|was smashed|been smashed|smashed in|smashed open|"
+            "broken|kicked in",
+     .with = "door|window|glass|entrance|windows|doors",
+     .win = 3,
+     .also = "someone|somebody|guy|man|men|people|came in|got in|inside|they|intruder|"
+             "running|ran|climbing|climbed|coming in",
+     .near_not = "screen|phone|ball|tee|drive|shot|record|toilet|seat|handle|lock|sign",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "getting-in",
+     .any = "trying to get in|trying to open the locked|trying the door|trying the handle|"
+            "trying the doors|trying doors|checking the doors|looking in the windows|"
+            "peering in|peeking in|looking into the windows|"
+            "rattling the door|rattling the handle|trying to pry|trying to force",
+     .with = "someone|somebody|guy|man|men|stranger|people|they|he",
+     .win = 8,
+     .near_not = "code|pin|app|booking|locked out|qr|key|card|cant get in|we|were|im|i",
+     .vwin = 8,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+
+    /* ---- French (accents folded away by the normaliser, elisions split) ---- */
+    {.slug = EM_FIRE,
+     .name = "fr-feu",
+     .any = "feu|incendie|incendies|flammes|flamme|fumee|pompiers|brule|brulent|brulure|"
+            "ca fume|ca boucane|boucane|"
+            "etincelles|etincelle|court circuit|fils electriques",
+     .near_not = "arme a|armes a|feu vert|feu rouge|feux|coin du|foyer|feu de camp|"
+                 "sortie|sorties|exercice|extincteur*|feu d artifice|ce soir|en feu ce|"
+                 "joue|jouer|golf|coup|coups|swing|brule des calories|numero",
+     .vwin = 3,
+     .not =
+         EM_JOKE "|mdr|ptdr|" EM_HYPO "|meilleur|meilleure|malade|capote|trop bon|trop bien|genial",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "fr-alarme",
+     .any = "alarme|alarmes|detecteur|detecteurs|avertisseur",
+     .with = "sonne|sonnent|incendie|feu|fumee|declenche|declenchee|hurle|retentit|"
+             "sans arret|arret|partout|sortir|evacuer",
+     .win = 5,
+     .near_not = "cellulaire|telephone|reveil|auto|voiture|pile|piles",
+     .vwin = 3,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|test|exercice",
+     .neg = 1},
+    {.slug = EM_FIRE,
+     .name = "fr-gaz",
+     .any = "gaz",
+     .with = "sent|odeur|fuite|sens|senteur|pue|ca sent",
+     .win = 4,
+     .near_not = "station|prix|essence",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+    {.slug = EM_MEDICAL,
+     .name = "fr-medical",
+     .any = "respire pas|respire plus|respire mal|arrive pas a respirer|misere a respirer|"
+            "blesse grave|blessee grave|un blesse|une blessee|blesses graves|"
+            "difficulte a respirer|de la peine a respirer|respire difficilement|manque d air|"
+            "arrive plus a respirer|peut pas respirer|peut plus respirer|inconscient|"
+            "inconsciente|sans connaissance|evanoui|evanouie|evanouir|perdu connaissance|"
+            "effondre|effondree|malaise|crise cardiaque|arret cardiaque|douleur a la poitrine|"
+            "douleurs a la poitrine|mal a la poitrine|douleur thoracique|crise d epilepsie|"
+            "convulsion*|convulse|saigne|saignement|saignent|etouffe|etouffer|"
+            "reaction allergique|choc anaphylactique|ambulance|ambulanciers|"
+            "urgence medicale|ne bouge plus|ne bouge pas|ne reagit pas|ne reagit plus|"
+            "ne repond plus|surdose|avc|fracture|gravement blesse|gravement blessee|"
+            "blesse gravement|il est blesse|elle est blessee|tombe sur la tete|"
+            "cogne la tete|frappe a la tete|en sang|perd du sang",
+     .near_not = "service|services|next "
+                 "door|ecran|ordinateur|projecteur|simulateur|trackman|telephone|cellulaire|"
+                 "reseau|wifi|batterie|bourse|budget",
+     .vwin = 3,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|trousse|premiers soins|" EM_ASK,
+     .neg = 0},
+    {.slug = EM_SECURITY,
+     .name = "fr-securite",
+     .any = "arme|armes|couteau|couteaux|pistolet|fusil|revolver|menace|menacent|menacer|"
+            "menaces|bagarre|bagarres|se battent|se bat|se battre|agresse|agressee|agression|"
+            "violent|violente|violents|"
+            "agressif|agressive|attaque|attaquent|frappe|frappent|cambriol*|effraction|"
+            "intrus|voleur|voleurs|vole mon|vole ma|vole mes|a vole|ont vole|entrer de force|"
+            "entre de force|force la porte|forcer la porte|police|va nous tuer|vont nous tuer|"
+            "se fait voler|se font voler|on nous vole|nous vole|vol en cours|braquage|braque|"
+            "va me tuer|veut nous tuer|va le tuer|va la tuer",
+     .near_not = "frappe la balle|frappe de golf|frappe bien|frappes|coup|balle|balles|"
+                 "carte|compte|mot de passe|forces armees|militaire|veteran*|rabais|"
+                 "gateau|police d assurance|vol annule|vol retarde|mon vol|notre vol",
+     .vwin = 3,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|" EM_ASK,
+     .neg = 1},
+    {.slug = EM_WATER,
+     .name = "fr-eau",
+     .any = "inondation|inonde|inondee|inondes|deborde|debordent|debordement|fuite d eau|"
+            "eau partout|de l eau partout|tuyau a eclate|tuyau eclate|tuyau perce|"
+            "degat d eau|degats d eau|l eau coule|eau coule|coule du plafond|plafond coule|"
+            "l eau monte|eau qui monte|sous sol est inonde|toit coule|il pleut dans|eau sort|"
+            "eau gicle|eau jaillit|jaillit|"
+            "pleut a l interieur|coule du toit|"
+            "fuit|fuite au plafond|fuite d eau au plafond|egout|refoule",
+     .near_not = "courriels|messages|demandes|reservations|appels",
+     .vwin = 3,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|" EM_ASK,
+     .neg = 1},
+    {.slug = EM_POWER,
+     .name = "fr-courant",
+     .any = "panne de courant|panne d electricite|panne electrique|plus de courant|"
+            "pas de courant|plus d electricite|pas d electricite|coupure de courant|"
+            "coupure d electricite|tout est noir|dans le noir|noir total|courant est coupe|"
+            "courant coupe|electricite est coupee|electricite coupee|plus de lumiere|"
+            "courant vient de sauter|courant a saute|les plombs ont saute|plombs sautes|"
+            "tout s est eteint|tout est eteint|les lumieres sont eteintes|"
+            "disjoncteur|disjoncte",
+     .near_not = "ecran|ordinateur|projecteur|simulateur|trackman|telephone|tele|tv|"
+                 "borne|wifi|internet",
+     .vwin = 4,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|" EM_ASK "|prevue|planifiee",
+     .neg = 0},
+    {.slug = EM_MEDICAL,
+     .name = "fr-secours",
+     .any = "au secours|a l aide|aidez moi|aidez nous",
+     .not = EM_JOKE "|mdr",
+     .weak = 1},
+
+    /* ---- possible: plausible, not certain (a question, the team notified) ---- */
+    {.slug = EM_MEDICAL,
+     .name = "fell",
+     .possible = 1,
+     .any = "fell|fallen|fell down|took a fall|tripped|slipped|collapsing|tombe|tombee",
+     .with = EM_PERSON "|i|we",
+     .win = 4,
+     .near_not = "ball|balls|club|clubs|phone|score|price*|prices|asleep|in love|apart|"
+                 "through|behind|short|off the|fell for|slipped my mind|slipped in|"
+                 "rankings|leaderboard|booking",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|cancel|refund"},
+    {.slug = EM_MEDICAL,
+     .name = "unwell",
+     .possible = 1,
+     .any = "dizzy|faint|feeling faint|feels faint|lightheaded|light headed|doesnt feel well|"
+            "not feeling well|feels really sick|throwing up|vomiting|hurt his|hurt her|"
+            "hurt my|hurt himself|hurt herself|twisted|sprained|hurt|injured|injury|"
+            "cut himself|cut herself|cut his|cut her|pain|mal|etourdi|etourdie",
+     .near_not = "feelings|feeling hurt|hurt that|price*|wallet|game|score|swing|sim|"
+                 "screen|business|sales|hurts to pay",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO "|cancel|cancelling|refund|reschedule|booking|tomorrow|"
+                    "next time|tips|any advice|waiver|insurance|liability|last week|yesterday"},
+    {.slug = EM_FIRE,
+     .name = "smell",
+     .possible = 1,
+     .any = "outlet is hot|outlet feels hot|outlet feels really hot|plug is hot|plug feels hot|"
+            "cord is hot|socket is hot|wall is hot|panel is hot|outlet is warm|weird smell|strange "
+            "smell|funny smell|odd smell|smells weird|smells funny|"
+            "smells strange|smells hot|something smells|chemical smell|electrical smell|"
+            "hot smell|smells like something|smells off|drole d odeur|odeur bizarre|"
+            "odeur etrange|ca sent bizarre|ca sent drole|beeping|chirping|bips|bip",
+     .near_not = "beer|food|bathroom|washroom|feet|socks|shoes|perfume|cologne|garbage|"
+                 "pizza|battery|batteries|pile|piles|door|kiosk|card|reader|terminal|"
+                 "truck|car|phone|sim|trackman|microwave",
+     .vwin = 6,
+     .not = EM_JOKE "|" EM_HYPO},
+    {.slug = EM_SECURITY,
+     .name = "uneasy",
+     .possible = 1,
+     .any = "sketchy|suspicious|strange man|strange guy|weird guy|weird man|hanging around|"
+            "banging on|pounding on|knocking on|knocking at|yelling|shouting|screaming|someone "
+            "outside|"
+            "somebody outside|following|bizarre|louche|crie|hurle",
+     .with = EM_PERSON "|door|outside|lobby|parking|lot|window|us|me|entrance|back",
+     .win = 8,
+     .near_not = EM_TECH "|ball|balls|golf|swing|score|music|tv|game|laughing|fun|joy|"
+                         "following up|follow up|following week|following day|the following|"
+                         "yelling fore|fore|instructions|the rules",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday"},
+    {.slug = EM_WATER,
+     .name = "wet",
+     .possible = 1,
+     .any = "water on the floor|water on the ground|water in the hallway|water by the|"
+            "water coming|dripping|drip|puddle|puddles|wet floor|floor is wet|de l eau",
+     .near_not = "spilled|spill|spilt|drink|drinks|beer|coffee|juice|soda|bottle|glass|cup|"
+                 "snow|umbrella*|boots|shoes|rain|mop|towel|a little|a bit|small|tiny|"
+                 "sweat|faucet|tap",
+     .vwin = 6,
+     .not = EM_JOKE "|" EM_HYPO "|no big deal|not urgent"},
+    {.slug = EM_MEDICAL,
+     .name = "help-shout",
+     .possible = 1,
+     .any = "help|urgent|please help|help me|help us|aidez|aide",
+     .near_not = "booking|book|change|cancel|account|code|wifi|password",
+     .vwin = 3,
+     .not = EM_JOKE,
+     .shout = 3},
 };
 
 #define EM_NRULES (sizeof(em_rules) / sizeof(em_rules[0]))
@@ -584,21 +1123,20 @@ struct em_text {
 	size_t      n, used;
 };
 
-/* em_tok_cb - keep a word, apostrophes dropped */
+/* em_push - append one word */
 static void
-em_tok_cb(const char *tok, size_t len, void *arg)
+em_push(struct em_text *t, const char *w, size_t len)
 {
-	struct em_text *t = arg;
-	size_t          i, k = 0;
-	unsigned char   c;
-	char           *dst;
+	size_t        i, k = 0;
+	unsigned char c;
+	char         *dst;
 
 	if (t->n >= EM_MAX_TOKENS || t->used + len + 1 > sizeof(t->clean))
 		return;
 	dst = t->clean + t->used;
 	for (i = 0; i < len; i++)
-		if (tok[i] != '\'')
-			dst[k++] = tok[i];
+		if (w[i] != '\'')
+			dst[k++] = w[i];
 	if (k == 0)
 		return;
 	t->w[t->n] = dst;
@@ -612,6 +1150,33 @@ em_tok_cb(const char *tok, size_t len, void *arg)
 	t->tail[c] = (int)t->n;
 	t->n++;
 	t->used += k;
+}
+
+/*
+ * em_tok_cb - keep a word, apostrophes dropped ("won't" = "wont"); a French
+ * elision is two words ("l'alarme" = "l alarme", "qu'il" = "qu il"), so
+ * that "alarme" is found whatever article it carries.
+ */
+static void
+em_tok_cb(const char *tok, size_t len, void *arg)
+{
+	static const char *const elided[] = {"l",      "d",      "j",      "m",  "n",
+	                                     "s",      "t",      "c",      "qu", "jusqu",
+	                                     "lorsqu", "puisqu", "quelqu", NULL};
+	struct em_text          *t = arg;
+	const char              *ap = memchr(tok, '\'', len);
+
+	if (ap != NULL && (size_t)(ap - tok) + 1 < len) {
+		size_t pl = (size_t)(ap - tok);
+
+		for (const char *const *e = elided; *e != NULL; e++)
+			if (strlen(*e) == pl && memcmp(tok, *e, pl) == 0) {
+				em_push(t, tok, pl);
+				em_push(t, ap + 1, len - pl - 1);
+				return;
+			}
+	}
+	em_push(t, tok, len);
 }
 
 /*
@@ -678,6 +1243,42 @@ em_list_at(const struct em_text *t, const char *list, size_t p)
 	return 0;
 }
 
+/* A place a term matched: p its first word, k the words it covers. */
+typedef int (*em_place_fn)(const struct em_text *t, size_t p, size_t k, void *arg);
+
+/*
+ * em_each - does a term of list occur in t at a place fn accepts (fn NULL:
+ * any place)?  Each term is tried only at the words that start with its
+ * first letter, so a long list costs little on a short message.
+ */
+static int
+em_each(const struct em_text *t, const char *list, em_place_fn fn, void *arg)
+{
+	const char *s = list;
+
+	while (*s) {
+		const char *e = strchr(s, '|');
+		size_t      tl = e ? (size_t)(e - s) : strlen(s), k;
+		int         p;
+
+		if (tl > 0 && *s != '*') {
+			for (p = t->head[(unsigned char)*s]; p >= 0; p = t->next[p])
+				if ((k = em_term_at(t, s, tl, (size_t)p)) > 0 &&
+				    (fn == NULL || fn(t, (size_t)p, k, arg)))
+					return 1;
+		} else if (tl > 0) {
+			for (p = 0; (size_t)p < t->n; p++)
+				if ((k = em_term_at(t, s, tl, (size_t)p)) > 0 &&
+				    (fn == NULL || fn(t, (size_t)p, k, arg)))
+					return 1;
+		}
+		if (e == NULL)
+			break;
+		s = e + 1;
+	}
+	return 0;
+}
+
 /*
  * em_near - does a term of list start within [lo - w, hi + w]?  w == 0 means
  * anywhere, w < 0 only the -w words before lo (and the anchor itself).
@@ -688,6 +1289,8 @@ em_near(const struct em_text *t, const char *list, size_t lo, size_t hi, int w, 
 {
 	size_t a, b, q, aw = (size_t)(w < 0 ? -w : w);
 
+	if (w == 0 && !skip)
+		return em_each(t, list, NULL, NULL);
 	a = (w == 0 || aw >= lo) ? 0 : lo - aw;
 	b = (w == 0) ? t->n : w < 0 ? hi + 1 : hi + aw + 1;
 	if (b > t->n)
@@ -713,30 +1316,38 @@ em_negated(const struct em_text *t, size_t p)
 	return 0;
 }
 
-/* em_anchor_ok - do the rule's context and guards accept an anchor at p..e? */
+/*
+ * em_anchor_ok - do the rule's context and guards accept an anchor at p..e?
+ * 1 yes, 0 the context is missing, -1 a guard holds it back ("no smoke",
+ * "smoke break").
+ */
 static int
 em_anchor_ok(const struct em_rule *r, const struct em_text *t, size_t p, size_t e)
 {
-	if (r->neg && em_negated(t, p))
-		return 0;
 	if (r->with && !em_near(t, r->with, p, e, r->win, 1))
 		return 0;
 	if (r->also && !em_near(t, r->also, p, e, r->win, 1))
 		return 0;
+	if (r->neg && em_negated(t, p))
+		return -1;
 	if (r->near_not && em_near(t, r->near_not, p, e, r->vwin, 0))
-		return 0;
+		return -1;
 	return 1;
 }
 
 /*
- * em_rule_fires - does rule r fire anywhere in t?  Each anchor term is
+ * em_rule_fires - does rule r fire anywhere in t?  1 yes; -1 no, because a
+ * guard held back an anchor that had its context; 0 no.  Each anchor term is
  * tried only at the words that start with its first letter.
  */
 static int
 em_rule_fires(const struct em_rule *r, const struct em_text *t)
 {
 	const char *s = r->any;
-	int         hit = 0;
+	int         hit = 0, held = 0, ok;
+
+	if (r->shout > 0 && t->n > (size_t)r->shout)
+		return 0;
 
 	while (*s && !hit) {
 		const char *e = strchr(s, '|');
@@ -747,15 +1358,17 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 			for (p = t->head[(unsigned char)*s]; p >= 0 && !hit; p = t->next[p]) {
 				size_t k = em_term_at(t, s, tl, (size_t)p);
 
-				if (k > 0 && em_anchor_ok(r, t, (size_t)p, (size_t)p + k - 1))
-					hit = 1;
+				if (k > 0 &&
+				    (ok = em_anchor_ok(r, t, (size_t)p, (size_t)p + k - 1)) != 0)
+					hit |= ok > 0, held |= ok < 0;
 			}
 		} else if (tl > 0) {
 			for (p = 0; (size_t)p < t->n && !hit; p++) {
 				size_t k = em_term_at(t, s, tl, (size_t)p);
 
-				if (k > 0 && em_anchor_ok(r, t, (size_t)p, (size_t)p + k - 1))
-					hit = 1;
+				if (k > 0 &&
+				    (ok = em_anchor_ok(r, t, (size_t)p, (size_t)p + k - 1)) != 0)
+					hit |= ok > 0, held |= ok < 0;
 			}
 		}
 		if (e == NULL)
@@ -763,59 +1376,267 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 		s = e + 1;
 	}
 	if (hit && r->not &&em_near(t, r->not, 0, 0, 0, 0))
-		return 0;
-	return hit;
+		return -1;
+	return hit ? 1 : held ? -1 : 0;
 }
 
-/* em_check - is this message an emergency, and of which kind */
+/*
+ * Scopes: what the whole message says about when, where and how serious.
+ * The rules carry their own guards (each rule's near_not and not lists);
+ * these read the message as a whole.  A story (past tense, somewhere
+ * else) is not an emergency unless something says it is happening now; a
+ * message that says it is not urgent goes down one level; and every guard
+ * keeps em_fuse() from letting the classifier alone page anyone for a
+ * story, a joke, a question or a broken screen.  The first guard that
+ * matches names the guard.
+ */
+#define EM_NOW                                                                                     \
+	"right now|still|currently|hurry|asap|immediately|minutes ago|minute ago|min ago|"         \
+	"mins ago|seconds ago|moment ago|just now|and now|now hes|now shes|now its|now theres|"    \
+	"now the|is now|are now|please help|help us|call 911|send someone|en ce moment|"           \
+	"maintenant|vite|toujours"
+
+enum em_scope { EM_S_CLF, EM_S_STORY, EM_S_CALM, EM_S_SAFE };
+
+static const struct em_guard {
+	const char   *name;
+	enum em_scope scope;
+	const char   *any;  /* terms anywhere in the message */
+	const char   *with; /* NULL, or a context that must start within win words */
+	int           win;
+} em_guards[] = {
+    {"joke", EM_S_CLF, EM_JOKE "|mdr|ptdr", NULL, 0},
+    {"hypothetical", EM_S_CLF,
+     EM_HYPO "|" EM_ASK "|what happens|what do i do|what do we do|what should i|"
+             "what should we|who do i call|who do we call|who should|procedure|protocol|"
+             "policy|plan for|how do we report|how do i report|emergency contact|"
+             "emergency number|emergency exit|que faire|quoi faire|sortie de secours|"
+             "trousse|premiers soins",
+     NULL, 0},
+    {"past", EM_S_STORY,
+     "last week|last month|last year|last night|last time|yesterday|ago|the other day|"
+     "last summer|last spring|last fall|last autumn|last winter|last weekend|last season|"
+     "before us|before we came|before we got here|earlier today|earlier tonight|this morning|"
+     "on monday|on tuesday|on wednesday|on thursday|on friday|on saturday|on sunday|"
+     "a while back|earlier this week|earlier this month|months back|weeks back|"
+     "after the fire|after the flood|after the outage|after the power outage|"
+     "since the fire|since the flood|since the outage|hier|la semaine derniere|"
+     "le mois dernier|l an dernier|l autre jour|il y a eu|apres l incendie",
+     NULL, 0},
+    {"elsewhere", EM_S_STORY,
+     "at home|at my house|at my place|at my office|at the office|at school|on the news|"
+     "at our house|at our place|our house|my house|our home|my apartment|our apartment|"
+     "our cottage|at my work|my office|"
+     "on tv|in a movie|in the movie|a la maison|chez moi|au bureau",
+     NULL, 0},
+    {"safe", EM_S_SAFE,
+     "hes fine|shes fine|hes ok|shes ok|hes okay|shes okay|is fine now|are fine now|"
+     "everyone is fine|everyones fine|everyone is ok|everyone is okay|all good now|recovered|"
+     "doing fine|doing better|is ok now|is okay now|were all fine|were all ok|tout le monde va "
+     "bien",
+     NULL, 0},
+    {"not-urgent", EM_S_CALM,
+     "every time|when you get a chance|when you can|"
+     "not urgent|no big deal|no rush|not an emergency|nothing serious|everything else is fine|"
+     "everything else works|not a big deal|pas urgent|rien de grave",
+     NULL, 0},
+    {"hyperbole", EM_S_CLF,
+     "killing me|killing us|killing it|killed it|kill me|kills me|would kill|will kill me|"
+     "gonna kill me|going to kill me|dying to|dying for|dying of|die for|id die|"
+     "almost died|nearly died|im dead|i died|dead tired|dead set|murder|murdered|"
+     "slaughtered|destroyed|lifesaver*|saved my life|highway robbery|criminal|"
+     "on fire|is fire|so fire|blew up|ca me tue|me tue|en meurs|mortel|en feu ce",
+     NULL, 0},
+    {"device", EM_S_CLF,
+     EM_TECH "|bulb|battery|batteries|fan|tower|launch monitor|ecran|ordinateur|"
+             "projecteur|telephone|cellulaire|lights in|light in|exit sign|sign",
+     "died|dead|dying|die|dies|fried|crashed|crashing|frozen|froze|black|dark|"
+     "blank|burned out|burnt out|blew out|not responding|shutting off|shut off|broken|"
+     "out|off|mort|morte|plante|gele|noir|eteint",
+     5},
+    {"spill", EM_S_CLF,
+     "spilled|spill|spilt|knocked over|dropped a|a bit wet|little wet|wet spot|sticky|"
+     "mop|towel|renverse|fell over|tipped over|drink fell|knocked my",
+     NULL, 0},
+    {"smell", EM_S_CLF, "smells like beer|smells like old|smells bad|stinks|smelly", NULL, 0},
+    {"minor", EM_S_CLF,
+     "dimmed|dim|too bright|too dark|water hazard|hazard|running|clicking|noise|noisy|"
+     "loud|broken|needs|need a new|replace|replaced|smoking area|exit sign|empty|out of|"
+     "refill|cooler|fountain|dispenser|soap|paper towel*|toilet paper|running low|is low|"
+     "fire up|too hot|trop chaud|too cold|trop froid",
+     NULL, 0},
+};
+
+#define EM_NGUARDS (sizeof(em_guards) / sizeof(em_guards[0]))
+
+/*
+ * em_scopes - the guards that match t: the first one's name in *name, and
+ * whether a story or a not-urgent scope holds (each 0 or 1).
+ */
+/* em_guard_ctx - does the guard's context accept the place it matched? */
+static int
+em_guard_ctx(const struct em_text *t, size_t p, size_t k, void *arg)
+{
+	const struct em_guard *g = arg;
+
+	return g->with == NULL || em_near(t, g->with, p, p + k - 1, g->win, 1);
+}
+
+static void
+em_scopes(const struct em_text *t, const char **name, int *story, int *calm, int *safe)
+{
+	size_t i;
+
+	*name = NULL;
+	*story = *calm = *safe = 0;
+	for (i = 0; i < EM_NGUARDS; i++) {
+		const struct em_guard *g = &em_guards[i];
+
+		if (!em_each(t, g->any, em_guard_ctx, (void *)(uintptr_t)g))
+			continue;
+		if (*name == NULL)
+			*name = g->name;
+		*story |= g->scope == EM_S_STORY;
+		*calm |= g->scope == EM_S_CALM;
+		*safe |= g->scope == EM_S_SAFE;
+	}
+	/* A question about the place ("is the building sprinklered?") is not
+	 * a report: only the classifier is held back by it. */
+	if (*name == NULL && strchr(t->norm, '?') != NULL)
+		*name = "question";
+}
+
+/* em_count - count a place, look further */
+static int
+em_count(const struct em_text *t, size_t p, size_t k, void *arg)
+{
+	(void)t;
+	(void)p;
+	(void)k;
+	++*(size_t *)arg;
+	return 0;
+}
+
+/*
+ * em_lang - "fr" when French function words outnumber English ones: enough
+ * to answer a safety line in the asker's language, no more.
+ */
+static const char *
+em_lang(const struct em_text *t)
+{
+	static const char fr[] = "le|la|les|un|une|des|du|est|sont|il|elle|ils|nous|vous|je|j|"
+	                         "mon|ma|mes|ton|ta|son|sa|dans|avec|pour|sur|pas|ne|ca|c|qu|"
+	                         "au|aux|et|y|a|quelqu|on|de|d|l|s|n|se|tout|plus|tres|moi";
+	static const char en[] = "the|a|an|is|are|was|my|his|her|in|and|it|its|he|she|we|you|"
+	                         "there|theres|of|to|on|at|this|that|with|for|i|im|not|our|"
+	                         "someone|please|help|just";
+	size_t            nfr = 0, nen = 0;
+
+	em_each(t, fr, em_count, &nfr);
+	em_each(t, en, em_count, &nen);
+	return nfr > nen ? "fr" : "en";
+}
+
+/* em_check - the rules' decision on a message: none, possible or sure */
 int
 em_check(const char *text, em_match *out)
 {
 	struct em_text t;
-	const char    *rule[EM_NSLUGS] = {NULL, NULL, NULL, NULL, NULL};
+	const char    *sure[EM_NSLUGS] = {NULL, NULL, NULL, NULL, NULL};
 	const char    *weak[EM_NSLUGS] = {NULL, NULL, NULL, NULL, NULL};
+	const char    *poss[EM_NSLUGS] = {NULL, NULL, NULL, NULL, NULL};
+	const char   **pick = NULL;
+	em_match       m = {NULL, NULL, NULL, "en", EM_NONE};
 	size_t         i;
-	int            s;
+	const char    *held = NULL; /* a rule whose guard held an anchor back */
+	int            s, story, calm, safe, f;
 
-	if (out) {
-		out->slug = NULL;
-		out->rule = NULL;
-	}
+	if (out)
+		*out = m;
 	if (text == NULL)
-		return 0;
+		return EM_NONE;
 	tn_normalise(text, t.norm, sizeof(t.norm));
 	t.n = 0;
 	t.used = 0;
 	memset(t.head, -1, sizeof(t.head));
 	tn_tokens(t.norm, em_tok_cb, &t);
 	if (t.n == 0)
-		return 0;
+		return EM_NONE;
 
 	for (i = 0; i < EM_NRULES; i++) {
 		const struct em_rule *r = &em_rules[i];
-		const char          **slot = r->weak ? weak : rule;
+		const char          **slot = r->possible ? poss : r->weak ? weak : sure;
 
-		if (slot[r->slug] == NULL && em_rule_fires(r, &t))
-			slot[r->slug] = r->name;
-	}
-	for (s = 0; s < EM_NSLUGS; s++)
-		if (rule[s])
-			break;
-	if (s == EM_NSLUGS) {
-		for (s = 0; s < EM_NSLUGS; s++)
-			if (weak[s])
-				break;
-		if (s == EM_NSLUGS)
-			return 0;
-		if (out) {
-			out->slug = em_slugs[s];
-			out->rule = weak[s];
+		if (slot[r->slug] == NULL && (f = em_rule_fires(r, &t)) != 0) {
+			if (f > 0)
+				slot[r->slug] = r->name;
+			else if (held == NULL)
+				held = r->name;
 		}
-		return 1;
 	}
-	if (out) {
-		out->slug = em_slugs[s];
-		out->rule = rule[s];
+	/* Sure rules first, then the weak ones (which count only alone), then
+	 * the possible ones; within each, the most severe kind. */
+	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
+		if (sure[s])
+			pick = sure;
+	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
+		if (weak[s])
+			pick = weak;
+	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
+		if (poss[s])
+			pick = poss;
+	em_scopes(&t, &m.guard, &story, &calm, &safe);
+	/* A word the rules looked at and set aside ("smoke" from someone's
+	 * clothes) is not for the classifier to raise again. */
+	if (m.guard == NULL && held != NULL)
+		m.guard = "rule-guard";
+	m.lang = em_lang(&t);
+	if (pick != NULL) {
+		for (s = 0; pick[s] == NULL; s++)
+			;
+		m.slug = em_slugs[s];
+		m.rule = pick[s];
+		m.level = pick == poss ? EM_POSSIBLE : EM_SURE;
+		/* A story is not happening here and now; "not urgent" lowers
+		 * the level by one.  Either yields to a sign that it is now. */
+		if (safe && (story || calm)) {
+			/* "It happened, and everyone is fine now." */
+			m.level = EM_NONE;
+		} else if ((story || calm || safe) && !em_near(&t, EM_NOW, 0, 0, 0, 0)) {
+			m.level = story ? EM_NONE : m.level - 1;
+			if (m.level == EM_NONE)
+				m.slug = m.rule = NULL;
+		}
 	}
-	return 1;
+	if (out)
+		*out = m;
+	return m.level;
+}
+
+/* em_fuse - weigh the classifier's vote with the rules' decision */
+int
+em_fuse(em_match *m, double prob, const char *slug)
+{
+	int level;
+
+	if (m == NULL)
+		return EM_NONE;
+	if (m->level == EM_SURE || slug == NULL)
+		return m->level;
+	if (m->level == EM_POSSIBLE) {
+		/* The rules saw something; a confident classifier settles it,
+		 * unless the message is a story, a joke or a question. */
+		if (m->guard == NULL && prob >= EM_CLF_CONFIRM)
+			m->level = EM_SURE;
+		return m->level;
+	}
+	if (m->guard != NULL)
+		return m->level;
+	level = prob >= EM_CLF_SURE ? EM_SURE : prob >= EM_CLF_POSSIBLE ? EM_POSSIBLE : EM_NONE;
+	if (level > EM_NONE) {
+		m->level = level;
+		m->slug = slug;
+		m->rule = "classifier";
+	}
+	return m->level;
 }

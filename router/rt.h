@@ -61,8 +61,7 @@ void   rt_cache_sop_changed(const char *slug);
 void   rt_cache_stats(cJSON *out);
 
 /* Decision thresholds on calibrated probabilities. */
-#define RT_ROUTE_MIN 0.30         /* below: out of scope */
-#define RT_SOP_MIN 0.40           /* below: no SOP, offer a person */
-#define RT_EMERGENCY_CLF_MIN 0.80 /* classifier alone calls an emergency */
+#define RT_ROUTE_MIN 0.30 /* below: out of scope */
+#define RT_SOP_MIN 0.40   /* below: no SOP, offer a person */
 
 #endif

@@ -1,7 +1,10 @@
 /*
  * rt_query.c - one query through the router
  *
- * Emergency rules run first, on every message, and cannot be skipped.
+ * Emergency rules run first, on every message, and cannot be skipped; the
+ * classifier's vote is weighed in once it has run (em_fuse).  A possible
+ * emergency is answered like any message, with a safety line and a
+ * question first, the team notified (notify_team, tier 2), and no cache.
  * Then the cache (rt_cache.c): an exact repeat is answered at once.
  * Otherwise the classifier ranks the topics (and a paraphrase of a stored
  * question may be answered from the cache); the route is the one whose
@@ -46,6 +49,21 @@ static const char rt_emergency_unrecorded_text[] =
     "If anyone is hurt or in danger, call 911 now, and leave the building if "
     "it is not safe to stay. Our system could not reach the on-call manager "
     "just now: please call 911 for any emergency, then the venue line.";
+/* A possible emergency: the safety line and the question come first, then
+ * what was really done about it, then the answer to the rest. */
+static const char rt_possible_text[] =
+    "If anyone is hurt or in danger, call 911 now. Is anyone in danger right now? "
+    "Tell me what is happening.";
+static const char rt_possible_text_fr[] =
+    "Si quelqu'un est bless\xc3\xa9 ou en danger, appelez le 911 maintenant. "
+    "Quelqu'un est-il en danger en ce moment? Dites-moi ce qui se passe.";
+static const char rt_possible_flagged[] = "I've flagged this to our team as urgent.";
+static const char rt_possible_flagged_fr[] =
+    "J'ai signal\xc3\xa9 la situation \xc3\xa0 notre \xc3\xa9quipe comme urgente.";
+static const char rt_possible_unflagged[] =
+    "I could not reach our team from here, so please call 911 if this is urgent.";
+static const char rt_possible_unflagged_fr[] =
+    "Je n'ai pas pu joindre notre \xc3\xa9quipe d'ici : appelez le 911 si c'est urgent.";
 
 static pthread_mutex_t fallback_mu = PTHREAD_MUTEX_INITIALIZER;
 static db_conn        *fallback_db;
@@ -158,6 +176,83 @@ emergency_fallback(const char *trace_id, const cJSON *q, const char *slug)
 	return r;
 }
 
+/*
+ * possible_emergency - a possible emergency: put the safety line and the
+ * question before whatever answer r holds, raise the escalation to tier 2,
+ * and record an urgent notify_team action for the staff.  The reply says
+ * the team was flagged only when the action was recorded.
+ */
+static void
+possible_emergency(const char *trace_id, const cJSON *q, cJSON *r, const em_match *em)
+{
+	const char *loc = json_str(q, "location"), *rest = json_str(r, "response");
+	const int   fr = em->lang != NULL && strcmp(em->lang, "fr") == 0;
+	char        bay[16] = "", *text;
+	const char *bayp = NULL, *aid = NULL, *said;
+	PGresult   *res = NULL;
+	cJSON      *detail, *esc, *acts, *a;
+	char       *detail_s;
+	size_t      n;
+
+	if (cJSON_IsNumber(cJSON_GetObjectItem(q, "bay"))) {
+		snprintf(bay, sizeof(bay), "%d", json_int(q, "bay", 0));
+		bayp = bay;
+	}
+	detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "reason", "possible_emergency");
+	cJSON_AddStringToObject(detail, "category", em->slug);
+	cJSON_AddStringToObject(detail, "rule", em->rule);
+	cJSON_AddStringToObject(detail, "priority", "urgent");
+	json_add_str(detail, "message", json_str(q, "message"));
+	detail_s = json_print(detail);
+	cJSON_Delete(detail);
+	pthread_mutex_lock(&fallback_mu);
+	if (fallback_db == NULL)
+		fallback_db = db_open(rt_cfg->pg_dsn);
+	if (detail_s != NULL) {
+		const char *p[] = {trace_id, loc, bayp, detail_s};
+
+		res =
+		    db_exec(fallback_db,
+		            "INSERT INTO actions (trace_id, type, status, location, bay, detail) "
+		            "VALUES ($1, 'notify_team', 'queued', $2, $3, $4::jsonb) RETURNING id",
+		            4, p);
+		aid = res != NULL ? db_val(res, 0, 0) : NULL;
+	}
+	said = aid != NULL ? (fr ? rt_possible_flagged_fr : rt_possible_flagged)
+	                   : (fr ? rt_possible_unflagged_fr : rt_possible_unflagged);
+	n = strlen(rt_possible_text_fr) + strlen(said) + (rest ? strlen(rest) : 0) + 4;
+	if ((text = malloc(n)) != NULL) {
+		snprintf(text, n, "%s %s%s%s", fr ? rt_possible_text_fr : rt_possible_text, said,
+		         rest && *rest ? "\n\n" : "", rest ? rest : "");
+		cJSON_DeleteItemFromObject(r, "response");
+		cJSON_AddStringToObject(r, "response", text);
+		free(text);
+	}
+	esc = cJSON_GetObjectItem(r, "escalation");
+	if (!cJSON_IsObject(esc) || json_int(esc, "tier", 0) < 2) {
+		cJSON_DeleteItemFromObject(r, "escalation");
+		esc = cJSON_AddObjectToObject(r, "escalation");
+		cJSON_AddNumberToObject(esc, "tier", 2);
+		cJSON_AddStringToObject(esc, "reason", "possible_emergency");
+	}
+	if (!cJSON_IsArray(acts = cJSON_GetObjectItem(r, "actions"))) {
+		cJSON_DeleteItemFromObject(r, "actions");
+		acts = cJSON_AddArrayToObject(r, "actions");
+	}
+	a = cJSON_CreateObject();
+	cJSON_AddStringToObject(a, "type", "notify_team");
+	cJSON_AddStringToObject(a, "status", aid != NULL ? "queued" : "failed");
+	if (aid != NULL)
+		cJSON_AddNumberToObject(a, "id", strtod(aid, NULL));
+	cJSON_AddItemToArray(acts, a);
+	PQclear(res);
+	pthread_mutex_unlock(&fallback_mu);
+	free(detail_s);
+	if (aid == NULL)
+		log_msg(LOG_ERROR, trace_id, "possible emergency: notify_team not recorded");
+}
+
 /* oos_reply - out of scope: no SOP, say so, offer a person */
 static cJSON *
 oos_reply(double conf)
@@ -173,6 +268,41 @@ oos_reply(double conf)
 	cJSON_AddStringToObject(esc, "reason", "out_of_scope");
 	cJSON_AddArrayToObject(r, "actions");
 	return r;
+}
+
+/* em_trace - the emergency decision's fields for a trace step */
+static void
+em_trace(cJSON *d, const em_match *em)
+{
+	static const char *const level[] = {"none", "possible", "sure"};
+
+	cJSON_AddStringToObject(d, "level", level[em->level]);
+	if (em->slug != NULL)
+		cJSON_AddStringToObject(d, "slug", em->slug);
+	if (em->rule != NULL)
+		cJSON_AddStringToObject(d, "rule", em->rule);
+	if (em->guard != NULL)
+		cJSON_AddStringToObject(d, "guard", em->guard);
+}
+
+/*
+ * em_gate - the emergency decision once the classifier has voted: the
+ * rules' level fused with the summed probability of the emergency topics
+ * (emergency.h has the thresholds).  Returns the final level.
+ */
+static int
+em_gate(const char *tid, em_match *em, double prob, const char *slug)
+{
+	cJSON *d;
+	int    before = em->level;
+
+	em_fuse(em, prob, slug);
+	d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "classifier_prob", prob);
+	cJSON_AddBoolToObject(d, "changed", em->level != before);
+	em_trace(d, em);
+	trace_step(tid, "emergency_vote", d, 0);
+	return em->level;
 }
 
 /* reply_json - hand a finished object back as the RPC reply */
@@ -197,6 +327,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	clf_score        top[RT_TOPK];
 	size_t           ntop = 0;
 	em_match         em = {0};
+	const char      *em_slug = NULL; /* the classifier's likeliest emergency topic */
 	int              is_em, ri = -1;
 	double           conf = 0, route_prob[RT_NROUTES] = {0}, oos_prob = 0;
 	int64_t          classify_us = 0, assist_us = 0, kgen = 0;
@@ -218,18 +349,18 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	cJSON_AddNumberToObject(d, "chars", (double)strlen(msg));
 	trace_step(tid, "received", d, 0);
 
-	/* 1. Emergency rules: always first. */
-	is_em = em_check(msg, &em);
+	/* 1. Emergency rules: always first.  A sure emergency skips everything
+	 * below; a possible one is classified like any message but never
+	 * answered from a cache (see em_gate). */
+	em_check(msg, &em);
+	is_em = em.level == EM_SURE;
 	d = cJSON_CreateObject();
 	cJSON_AddBoolToObject(d, "emergency", is_em);
-	if (is_em) {
-		cJSON_AddStringToObject(d, "slug", em.slug);
-		cJSON_AddStringToObject(d, "rule", em.rule);
-	}
+	em_trace(d, &em);
 	trace_step(tid, "emergency_check", d, env_mono_us() - t0);
 
 	/* 2. The cache: an exact repeat skips everything below. */
-	if (!is_em) {
+	if (em.level == EM_NONE) {
 		const char *loc = json_str(q, "location");
 
 		snprintf(scope, sizeof(scope), "%s|%s",
@@ -250,7 +381,12 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	/* 3. Classification. */
 	if (!is_em) {
 		t1 = env_mono_us();
-		if ((m = rt_model_get()) == NULL) {
+		if ((m = rt_model_get()) == NULL && em.level == EM_POSSIBLE) {
+			/* No classifier: the possible emergency is still answered. */
+			r = oos_reply(0);
+			goto answered;
+		}
+		if (m == NULL) {
 			cJSON_Delete(q);
 			rpc_reply_error(rep, 503, "model_unavailable",
 			                "the router has no trained model yet");
@@ -269,15 +405,17 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 					route_prob[rr] += all[i].prob;
 				else
 					oos_prob += all[i].prob;
+				if (rr == 0 && em_slug == NULL)
+					em_slug = clf_label_name(m->clf, all[i].label);
 				if (i < RT_TOPK)
 					top[ntop++] = all[i];
 			}
 			free(all);
 		}
 		classify_us = env_mono_us() - t1;
-		/* The emergency route is reached only by the rules or by a
-		 * confident classifier vote (below), never as a plain argmax:
-		 * a false alarm wakes the on-call manager. */
+		/* The emergency route is reached only through the emergency
+		 * decision (em_gate), never as a plain argmax: a false alarm
+		 * wakes the on-call manager. */
 		for (int i = 1; i < RT_NROUTES; i++)
 			if (ri < 0 || route_prob[i] > route_prob[ri])
 				ri = i;
@@ -288,15 +426,12 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		cJSON_AddNumberToObject(d, "oos_prob", oos_prob);
 		trace_step(tid, "classified", d, classify_us);
 
-		if (ntop > 0 && m->label_route[top[0].label] == 0 &&
-		    top[0].prob >= RT_EMERGENCY_CLF_MIN) {
+		if (em_gate(tid, &em, route_prob[0], em_slug) == EM_SURE) {
 			is_em = 1;
-			em.slug = clf_label_name(m->clf, top[0].label);
-			em.rule = "classifier";
 		} else if (route_prob[ri] < RT_ROUTE_MIN || oos_prob > route_prob[ri]) {
 			r = oos_reply(oos_prob);
 			goto answered;
-		} else if (ntop > 0 && m->label_route[top[0].label] == ri &&
+		} else if (em.level == EM_NONE && ntop > 0 && m->label_route[top[0].label] == ri &&
 		           top[0].prob >= CACHE_SEMANTIC_MIN_PROB &&
 		           (r = rt_cache_similar(m, scope, msg,
 		                                 clf_label_name(m->clf, top[0].label), kgen)) !=
@@ -390,7 +525,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		} else {
 			cJSON_Delete(r);
 			r = NULL;
-			if (rc == 0 && wr.status != 0) {
+			if (rc == 0 && wr.status != 0 && !is_em && em.level == EM_NONE) {
 				/* The worker's own error, passed through. */
 				rep->status = wr.status;
 				rep->body = wr.body;
@@ -402,6 +537,15 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 			rpc_reply_clear(&wr);
 			if (is_em) {
 				r = emergency_fallback(tid, q, em.slug);
+			} else if (em.level == EM_POSSIBLE) {
+				/* Nobody to answer the rest: the safety line and
+				 * the team's notification still go out. */
+				r = cJSON_CreateObject();
+				cJSON_AddNullToObject(r, "sop");
+				cJSON_AddStringToObject(r, "response", "");
+				cJSON_AddArrayToObject(r, "actions");
+				log_msg(LOG_WARN, tid, "possible emergency with no %s worker",
+				        route);
 			} else {
 				log_msg(LOG_WARN, tid, "no answer from a %s worker (%s)", route,
 				        rc == RPC_ENOPEER || rpc_client_peers(rt_workers[ri]) == 0
@@ -421,11 +565,19 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		cJSON_AddStringToObject(r, "route", route);
 		if (!cJSON_HasObjectItem(r, "confidence"))
 			cJSON_AddNumberToObject(r, "confidence", conf);
-		if (!is_em)
+		if (em.level == EM_NONE)
 			keep = rt_cache_store(m, scope, key, msg, r);
 	}
 answered : {
-	cJSON *t = cJSON_AddObjectToObject(r, "timings_us");
+	cJSON *t;
+
+	/* A possible emergency: the safety line and the question first, the
+	 * team notified, and never kept in a cache. */
+	if (em.level == EM_POSSIBLE && !is_em) {
+		possible_emergency(tid, q, r, &em);
+		keep = false;
+	}
+	t = cJSON_AddObjectToObject(r, "timings_us");
 
 	/* Tells the gateway it may keep this answer for exact repeats
 	 * (gateway/front.c); the gateway removes the flag. */

@@ -3,7 +3,11 @@
 #   1. The ClubOS dev set through the HTTP API of a throwaway stack
 #      (route accuracy, SOP top-1, emergencies, out of scope, leaks,
 #      confusion table, risk-coverage table).
-#   2. The classifier alone on CLINC150 (train on train, measure on val)
+#   2. The emergency decision (rules fused with the classifier trained on
+#      the seed examples, as the router does) on our own labelled sets,
+#      per category: tests/eval/emergency.jsonl (tuned on),
+#      tests/eval/emergency_holdout.jsonl (never tuned on) and the dev set.
+#   3. The classifier alone on CLINC150 (train on train, measure on val)
 #      with clubos-route-eval, when the data set is there.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,6 +27,16 @@ if [ -f "$DEV" ]; then
 		--admin-password eval-password-1 --set "$DEV"
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
+fi
+
+echo
+echo "== Emergency decision: recall and false alarms per category (docs/emergency.md)"
+if [ -f "$DEV" ]; then
+	build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl \
+		tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl "$DEV"
+else
+	build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl \
+		tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl
 fi
 
 CLINC="$SHARED/datasets/clinc150"
