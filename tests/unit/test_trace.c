@@ -15,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "common/db.h"
+#include "common/env.h"
 #include "common/trace.h"
 
 static db_conn *db;
@@ -154,9 +156,21 @@ test_overload_claim(void **state)
 	trace_flush();
 	/* Released, the writer stores the rest, the ring's included: each
 	 * summary once, none lost. */
-	for (int i = 0; i < 15; i++)
-		assert_int_equal(count("SELECT count(*) FROM traces WHERE trace_id = $1", tids[i]),
-		                 1);
+	for (int i = 0; i < 15; i++) {
+		/* The writer stores on its own thread: wait for it, with a deadline. */
+		int64_t until = env_mono_us() + 10 * 1000000;
+		int     n;
+
+		while ((n = count("SELECT count(*) FROM traces WHERE trace_id = $1", tids[i])) ==
+		           0 &&
+		       env_mono_us() < until) {
+			struct timespec nap = {0, 20 * 1000000L};
+
+			nanosleep(&nap, NULL);
+			trace_flush();
+		}
+		assert_int_equal(n, 1);
+	}
 	assert_true(trace_summaries_dropped() == dropped0);
 	trace_limits(0, NULL);
 }
