@@ -35,6 +35,7 @@ CTL_SRC := $(wildcard deploy/clubosctl/*.c)
 CACHE_SRC := cache/main.c
 INTELLIB_SRC := $(filter-out intelligence/main.c,$(wildcard intelligence/*.c))
 INTEL_SRC := intelligence/main.c
+ACTIONS_SRC := $(wildcard actions/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -45,7 +46,7 @@ LIBASSIST := $(BUILD)/lib/libassist.a
 LIBINTEL := $(BUILD)/lib/libintel.a
 BINARIES := $(BIN)/clubos-gateway $(BIN)/clubos-router $(BIN)/clubos-assistant \
             $(BIN)/clubos-cache $(BIN)/clubosctl $(BIN)/clubos-route-eval \
-            $(BIN)/clubos-cache-eval $(BIN)/clubos-intelligence
+            $(BIN)/clubos-cache-eval $(BIN)/clubos-intelligence $(BIN)/clubos-actions
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps up down test unit e2e asan test-asan bench eval lint clean
@@ -92,6 +93,10 @@ $(BIN)/clubos-cache: $(call objs,$(CACHE_SRC)) $(LIBROUTER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/clubos-intelligence: $(call objs,$(INTEL_SRC)) $(LIBINTEL) $(LIBASSIST) $(LIBROUTER) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/clubos-actions: $(call objs,$(ACTIONS_SRC)) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -148,13 +153,13 @@ eval: deps all
 	@sh tests/eval/run.sh
 
 LINT_SRC = $(wildcard common/*.[ch] gateway/*.[ch] router/*.[ch] assistants/*.[ch] \
-             cache/*.[ch] intelligence/*.[ch] deploy/clubosctl/*.[ch] tests/unit/*.c \
+             cache/*.[ch] intelligence/*.[ch] actions/*.[ch] deploy/clubosctl/*.[ch] tests/unit/*.c \
              tests/bench/*.c)
 
 lint:
 	clang-format --dry-run --Werror $(LINT_SRC)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
-	    --inline-suppr --suppress=missingIncludeSystem --suppress=unknownMacro -I. common router gateway assistants cache intelligence \
+	    --inline-suppr --suppress=missingIncludeSystem --suppress=unknownMacro -I. common router gateway assistants cache intelligence actions \
 	    deploy/clubosctl
 
 clean:

@@ -14,6 +14,13 @@
 #include <stddef.h>
 
 struct cfg {
+	int   actions_backoff_ms;
+	int   actions_circuit_failures;
+	int   actions_circuit_open_s;
+	int   actions_cooldown_s;
+	int   actions_max_attempts;
+	int   actions_timeout_ms;
+	int   actions_workers;
 	char *admin_email;
 	char *admin_password;
 	char *admin_password_file;
@@ -23,6 +30,8 @@ struct cfg {
 	char *cache;
 	char *crash_at; /* tests only: a step of an SOP change to die at */
 	char *env;
+	int   escalation_ack_s;
+	char *escalation_contacts; /* phones paged after the on-call, in order */
 	char *http_addr;
 	int   http_port;
 	int   http_workers;
@@ -34,8 +43,17 @@ struct cfg {
 	int   jwt_ttl;
 	char *log_dir;
 	char *migrations_dir;
+	char *ninjaone_base_url;
+	char *ninjaone_client_id;
+	char *ninjaone_client_secret;
+	char *ninjaone_reboot_mode;
+	char *ninjaone_trackman_script_id;
+	char *oncall_phone;
 	char *openai_api_key;
 	char *openai_base_url;
+	char *openphone_api_key;
+	char *openphone_base_url;
+	char *openphone_number;
 	char *pg_dsn;
 	int   query_timeout_ms;
 	char *rate_limit;
@@ -43,7 +61,13 @@ struct cfg {
 	int   redis_port;
 	char *run_dir;
 	char *seed_dir;
+	char *slack_base_url;
+	char *slack_bot_token;
+	char *slack_channel;
+	char *slack_signing_secret;
 	char *trusted_proxies;
+	char *unifi_access_base_url;
+	char *unifi_access_token;
 	char *web_dir;
 	int   workers;
 };

@@ -772,6 +772,20 @@ ops_circuit_save(db_conn *db, const char *provider, const char *state, int failu
 	              4, p);
 }
 
+/* ops_provider_report - an executor starts: is this provider configured there? */
+int
+ops_provider_report(db_conn *db, const char *provider, bool configured)
+{
+	const char *p[] = {provider, configured ? "true" : "false"};
+
+	return db_cmd(
+	    db,
+	    "INSERT INTO provider_circuits (provider, configured, state) "
+	    "VALUES ($1, $2::boolean, 'closed') ON CONFLICT (provider) DO UPDATE SET "
+	    "configured = $2::boolean, state = 'closed', failures = 0, updated_at = now()",
+	    2, p);
+}
+
 /* ================================================================= staff */
 
 /*

@@ -106,6 +106,7 @@ int  ops_expire(db_conn *db);
 int  ops_ladder_due(db_conn *db, int max_steps, int ladder_s);
 int  ops_circuit_save(db_conn *db, const char *provider, const char *state, int failures,
                       const char *error);
+int  ops_provider_report(db_conn *db, const char *provider, bool configured);
 
 /* ---- Staff's side (gateway, Slack). */
 

@@ -47,6 +47,7 @@ start() { # start NAME PIDFILE ARGS...
 start clubos-router "$CLUBOS_RUN_DIR/clubos-router.pid"
 start clubos-cache "$CLUBOS_RUN_DIR/clubos-cache.pid"
 start clubos-intelligence "$CLUBOS_RUN_DIR/clubos-intelligence.pid"
+start clubos-actions "$CLUBOS_RUN_DIR/clubos-actions.pid"
 for r in $ROUTES; do
 	alive=0
 	for f in "$CLUBOS_RUN_DIR"/clubos-assistant-"$r"-*.pid; do

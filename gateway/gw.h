@@ -4,6 +4,7 @@
  * main.c       start/stop, the route table, auth and limits around handlers
  * api_query.c  POST /api/query, /api/feedback, GET /api/traces/{id}
  * api_admin.c  health, login, users, SOPs, metrics, the web UI's files
+ * api_ops.c    actions, tickets, Slack's callbacks (writes via common/ops.c)
  * metrics.c    counters and latency histograms for /metrics
  * front.c      the gateway's half of L1: exact repeats without a hop
  * httpd.c      HTTP/1.1 framing on nng streams
@@ -104,6 +105,14 @@ void api_intel_proposal(struct gw_ctx *x);
 void api_intel_approve(struct gw_ctx *x);
 void api_intel_reject(struct gw_ctx *x);
 void api_knowledge_ingest(struct gw_ctx *x);
+void api_actions_list(struct gw_ctx *x);
+void api_action_approve(struct gw_ctx *x);
+void api_action_cancel(struct gw_ctx *x);
+void api_tickets_list(struct gw_ctx *x);
+void api_ticket_get(struct gw_ctx *x);
+void api_ticket_patch(struct gw_ctx *x);
+void api_slack_webhook(struct gw_ctx *x);
+void gw_ops_health(struct gw_ctx *x, cJSON *components);
 
 /* SOP changes (api_sops.c): every one goes through the journal. */
 void gw_sop_change(struct gw_ctx *x, const struct journal_change *c);

@@ -46,9 +46,11 @@ CREATE TABLE action_attempts (
     UNIQUE (action_id, n)
 );
 
--- Each provider's circuit, as the executor last saw it (health reads it).
+-- Each provider as the executor last saw it (health reads it): whether it
+-- is configured there, and its circuit.
 CREATE TABLE provider_circuits (
     provider   text PRIMARY KEY,
+    configured boolean NOT NULL DEFAULT true,
     state      text NOT NULL CHECK (state IN ('closed', 'open', 'half_open')),
     failures   int NOT NULL DEFAULT 0,
     opened_at  timestamptz,
