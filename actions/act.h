@@ -50,9 +50,18 @@ struct act_result {
 	char             ref[128]; /* the provider's id for what was made */
 };
 
+/* The buttons under a Slack message. */
+enum act_buttons {
+	ACT_BUTTONS_NONE,
+	ACT_BUTTONS_ESCALATION, /* acknowledge, take over */
+	ACT_BUTTONS_HANDOFF,    /* take over */
+	ACT_BUTTONS_APPROVAL,   /* approve, cancel */
+};
+
 /* Each takes what it needs and fills *r; providers never touch the database. */
 void prov_slack_post(const struct cfg *c, const char *channel, const char *thread_ts,
-                     const char *text, long long action_id, bool buttons, struct act_result *r);
+                     const char *text, long long action_id, enum act_buttons buttons,
+                     struct act_result *r);
 void prov_sms_send(const struct cfg *c, const char *from, const char *to, const char *text,
                    struct act_result *r);
 void prov_ninja_script(const struct cfg *c, const char *device_id, struct act_result *r);

@@ -58,6 +58,7 @@ struct worker {
 
 static const struct cfg *ex_cfg;
 static struct worker     ex_workers[EXEC_MAX_WORKERS];
+static int               lease_s(void);
 static int               ex_nworkers;
 static atomic_bool       ex_stopping;
 static char              ex_spool[512];
@@ -143,6 +144,26 @@ cb_report(struct worker *w, struct circuit *cb, const struct act_result *r)
 	} else if (transient) {
 		ops_circuit_save(w->db, cb->name, cb_names[after], failures, r->error);
 	}
+}
+
+/* configured - are a provider's settings there?  (If not, no attempt is made.) */
+static bool
+configured(int which)
+{
+	const struct cfg *c = ex_cfg;
+
+	switch (which) {
+	case CB_SLACK:
+		return *c->slack_bot_token != '\0';
+	case CB_OPENPHONE:
+		return *c->openphone_api_key != '\0';
+	case CB_NINJA:
+		return *c->ninjaone_base_url != '\0' && *c->ninjaone_client_id != '\0' &&
+		       *c->ninjaone_client_secret != '\0';
+	case CB_UNIFI:
+		return *c->unifi_access_base_url != '\0' && *c->unifi_access_token != '\0';
+	}
+	return false;
 }
 
 /* ============================================================ lookups */
@@ -296,6 +317,28 @@ call_end(struct worker *w, const struct ops_claimed *a, struct circuit *cb, int 
 	cb_report(w, cb, r);
 }
 
+/*
+ * finish - record an outcome, and keep trying while PostgreSQL is away:
+ * the call has been made, and an outcome not recorded would make
+ * recovery treat the action as interrupted (and, for some types, send it
+ * again).  Gives up only when the lease is nearly over, or on a conflict
+ * (the action is no longer ours: recovery took it).
+ */
+static int
+finish(struct worker *w, const struct ops_finish *f)
+{
+	uint64_t deadline = env_now_ms() + (uint64_t)lease_s() * 1000 - 2000;
+	int      rc;
+
+	while ((rc = ops_finish(w->db, f)) == -1 && env_now_ms() < deadline &&
+	       !atomic_load(&ex_stopping)) {
+		struct timespec ts = {0, 200 * 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
+	return rc;
+}
+
 /* retry_delay - how long before try n+1 */
 static int
 retry_delay(int n, const struct act_result *r)
@@ -340,7 +383,7 @@ conclude(struct worker *w, const struct ops_claimed *a, int n, const struct act_
 		f.followup = fail_text;
 		f.ticket_title = title;
 	}
-	if (ops_finish(w->db, &f) < 0)
+	if (finish(w, &f) < 0)
 		log_msg(LOG_ERROR, a->trace_id, "action %lld: outcome not recorded (%s)",
 		        (long long)a->id, f.status);
 	else
@@ -363,8 +406,8 @@ run_device(struct worker *w, const struct ops_claimed *a, bool reboot)
 	snprintf(done, sizeof(done),
 	         reboot ? "The restart of the PC on bay %d has started. It takes about three "
 	                  "minutes; the screen will go dark and come back."
-	                : "The TrackMan restart on bay %d has started. It takes about two "
-	                  "minutes to come back.",
+	                : "The TrackMan restart on bay %d has started. It usually takes 30 to "
+	                  "60 seconds to come back.",
 	         a->bay);
 	if (!device_of(w, a, dev, sizeof(dev))) {
 		r.outcome = ACT_FAIL;
@@ -379,10 +422,18 @@ run_device(struct worker *w, const struct ops_claimed *a, bool reboot)
 		    .status = "cancelled",
 		    .error = "cooldown: this bay's PC was restarted moments ago",
 		    .followup = "This bay's PC was restarted moments ago and is still coming "
-		                "back. Please give it two minutes; if it is still stuck after "
-		                "that, reply here and a person will help."};
+		                "back. Please give it a couple of minutes; if it is still stuck "
+		                "after that, reply here and a person will help."};
 
-		ops_finish(w->db, &f);
+		finish(w, &f);
+		return;
+	}
+	if (!configured(CB_NINJA)) {
+		if (reboot) /* ACT_OFF, with the missing setting */
+			prov_ninja_reboot(ex_cfg, dev, &r);
+		else
+			prov_ninja_script(ex_cfg, dev, &r);
+		conclude(w, a, a->attempts, &r, NULL, what);
 		return;
 	}
 	if ((n = call_begin(w, a, &ex_cb[CB_NINJA], true, &deferred)) < 0) {
@@ -420,6 +471,12 @@ run_unlock(struct worker *w, const struct ops_claimed *a)
 		conclude(w, a, a->attempts, &r, NULL, "unlock the front door");
 		return;
 	}
+	if (!configured(CB_UNIFI)) {
+		prov_unifi_unlock(ex_cfg, door, minutes,
+		                  &r); /* ACT_OFF, with the missing setting */
+		conclude(w, a, a->attempts, &r, NULL, "unlock the front door");
+		return;
+	}
 	if ((n = call_begin(w, a, &ex_cb[CB_UNIFI], true, &deferred)) < 0) {
 		if (!deferred)
 			ops_defer(w->db, a->id, 1000, "the database did not take the attempt");
@@ -449,12 +506,20 @@ run_notify(struct worker *w, const struct ops_claimed *a, bool handoff)
 	slack_channel(w, chan, sizeof(chan));
 	summary_of(w, a, handoff ? "A customer asks for a person" : "For the team", text,
 	           sizeof(text));
+	if (!configured(CB_SLACK)) {
+		prov_slack_post(ex_cfg, chan, NULL, text, (long long)a->id,
+		                handoff ? ACT_BUTTONS_HANDOFF : ACT_BUTTONS_NONE, &r);
+		conclude(w, a, a->attempts, &r, NULL,
+		         handoff ? "reach the team" : "notify the team");
+		return;
+	}
 	if ((n = call_begin(w, a, &ex_cb[CB_SLACK], true, &deferred)) < 0) {
 		if (!deferred)
 			ops_defer(w->db, a->id, 1000, "the database did not take the attempt");
 		return;
 	}
-	prov_slack_post(ex_cfg, chan, NULL, text, (long long)a->id, handoff, &r);
+	prov_slack_post(ex_cfg, chan, NULL, text, (long long)a->id,
+	                handoff ? ACT_BUTTONS_HANDOFF : ACT_BUTTONS_NONE, &r);
 	call_end(w, a, &ex_cb[CB_SLACK], n, &r);
 	conclude(w, a, n, &r,
 	         handoff ? "I've passed this to the team; a person will reply here." : NULL,
@@ -471,7 +536,7 @@ page_sms(struct worker *w, const struct ops_claimed *a, const char *to, const ch
 	int  n;
 
 	setting_or_facility(w, ex_cfg->openphone_number, "venue_line", from, sizeof(from));
-	if (*ex_cfg->openphone_api_key == '\0' || *to == '\0' || *from == '\0') {
+	if (!configured(CB_OPENPHONE) || *to == '\0' || *from == '\0') {
 		prov_sms_send(ex_cfg, from, to, text, r); /* ACT_OFF with the reason */
 		return 0;
 	}
@@ -503,10 +568,12 @@ run_alert(struct worker *w, const struct ops_claimed *a)
 	summary_of(w, a, ":rotating_light: EMERGENCY", text, sizeof(text));
 	if (!slack_done) {
 		slack_channel(w, chan, sizeof(chan));
-		if (*ex_cfg->slack_bot_token == '\0') {
-			prov_slack_post(ex_cfg, chan, NULL, text, (long long)a->id, true, &s);
+		if (!configured(CB_SLACK)) {
+			prov_slack_post(ex_cfg, chan, NULL, text, (long long)a->id,
+			                ACT_BUTTONS_ESCALATION, &s);
 		} else if ((ns = call_begin(w, a, &ex_cb[CB_SLACK], false, &deferred)) >= 0) {
-			prov_slack_post(ex_cfg, chan, NULL, text, (long long)a->id, true, &s);
+			prov_slack_post(ex_cfg, chan, NULL, text, (long long)a->id,
+			                ACT_BUTTONS_ESCALATION, &s);
 			call_end(w, a, &ex_cb[CB_SLACK], ns, &s);
 			n = ns;
 		} else {
@@ -535,7 +602,7 @@ run_alert(struct worker *w, const struct ops_claimed *a)
 			         p.outcome != ACT_OK ? p.error : s.error);
 			f.error = err;
 		}
-		ops_finish(w->db, &f);
+		finish(w, &f);
 		log_msg(LOG_INFO, a->trace_id, "alert %lld: paged (slack %s, sms %s)",
 		        (long long)a->id, slack_done || s.outcome == ACT_OK ? "ok" : "failed",
 		        p.outcome == ACT_OK ? "ok" : "failed");
@@ -644,6 +711,35 @@ run(struct worker *w, const struct ops_claimed *a)
 
 /* ======================================================== housekeeping */
 
+/* ask_approvals - post waiting door unlocks to Slack with approve / cancel */
+static void
+ask_approvals(struct worker *w)
+{
+	struct ops_claimed a;
+	char               chan[64], text[1200];
+	int                wait_ms;
+
+	if (!configured(CB_SLACK))
+		return;
+	for (int i = 0; i < 5 && ops_approval_next(w->db, 60, &a) == 1; i++) {
+		struct act_result r;
+
+		if (!cb_allow(&ex_cb[CB_SLACK], &wait_ms))
+			return; /* asked again when Slack is back (next_attempt_at) */
+		slack_channel(w, chan, sizeof(chan));
+		summary_of(w, &a, ":key: Approval needed: unlock the front door", text,
+		           sizeof(text));
+		prov_slack_post(ex_cfg, chan, NULL, text, (long long)a.id, ACT_BUTTONS_APPROVAL,
+		                &r);
+		cb_report(w, &ex_cb[CB_SLACK], &r);
+		if (r.outcome == ACT_OK)
+			ops_mark_posted(w->db, a.id, r.ref);
+		else
+			log_msg(LOG_WARN, a.trace_id, "approval request %lld not posted: %s",
+			        (long long)a.id, r.error);
+	}
+}
+
 /* housekeeping - spool, recovery, expiry, ladder; worker 0, once a second */
 static void
 housekeeping(struct worker *w)
@@ -657,6 +753,7 @@ housekeeping(struct worker *w)
 		        "recovery: %d action(s) of a stopped executor queued again, %d failed "
 		        "(outcome unknown)",
 		        requeued, failed);
+	ask_approvals(w);
 	if ((n = ops_expire(w->db)) > 0)
 		log_msg(LOG_INFO, NULL, "expired %d pending action(s)", n);
 	/* The ladder: the on-call once more, then each contact in turn. */
@@ -718,7 +815,7 @@ worker_main(void *arg)
 			housekeeping(w);
 			next_house = env_now_ms() + 1000;
 		}
-		rc = ops_claim(w->db, ex_cfg->actions_timeout_ms / 1000 * 2 + 5, &a);
+		rc = ops_claim(w->db, lease_s(), &a);
 		if (rc == 1) {
 			run(w, &a);
 			ops_claimed_free(&a);
@@ -727,6 +824,13 @@ worker_main(void *arg)
 		wait_notify(w, rc < 0 ? 500 : 1000);
 	}
 	return NULL;
+}
+
+/* lease_s - how long a claimed action is ours: two calls' timeouts and a margin */
+static int
+lease_s(void)
+{
+	return ex_cfg->actions_timeout_ms / 1000 * 2 + 10;
 }
 
 /* exec_start - the workers */

@@ -113,20 +113,28 @@ error_detail(struct act_result *r, const cJSON *o, const char *field)
 
 /* slack_body - the message: text, and the buttons staff answer with */
 static char *
-slack_body(const char *channel, const char *thread_ts, const char *text, long long id, bool buttons)
+slack_body(const char *channel, const char *thread_ts, const char *text, long long id,
+           enum act_buttons buttons)
 {
+	static const struct {
+		enum act_buttons set;
+		const char      *id, *label, *style;
+	} btn[] = {
+	    {ACT_BUTTONS_ESCALATION, "ack", "Acknowledge", "primary"},
+	    {ACT_BUTTONS_ESCALATION, "take_over", "Take over", NULL},
+	    {ACT_BUTTONS_HANDOFF, "take_over", "Take over", "primary"},
+	    {ACT_BUTTONS_APPROVAL, "approve", "Approve", "primary"},
+	    {ACT_BUTTONS_APPROVAL, "cancel", "Cancel", "danger"},
+	};
 	cJSON *o = cJSON_CreateObject(), *blocks, *b, *els, *t;
 	char   val[32];
 	char  *out;
-	static const struct {
-		const char *id, *label, *style;
-	} btn[] = {{"ack", "Acknowledge", "primary"}, {"take_over", "Take over", NULL}};
 
 	json_add_str(o, "channel", channel);
 	json_add_str(o, "text", text);
 	if (thread_ts != NULL && *thread_ts)
 		json_add_str(o, "thread_ts", thread_ts);
-	if (buttons) {
+	if (buttons != ACT_BUTTONS_NONE) {
 		snprintf(val, sizeof(val), "%lld", id);
 		blocks = cJSON_AddArrayToObject(o, "blocks");
 		b = cJSON_CreateObject();
@@ -137,11 +145,14 @@ slack_body(const char *channel, const char *thread_ts, const char *text, long lo
 		cJSON_AddItemToArray(blocks, b);
 		b = cJSON_CreateObject();
 		json_add_str(b, "type", "actions");
-		json_add_str(b, "block_id", "clubos_escalation");
+		json_add_str(b, "block_id", "clubos_action");
 		els = cJSON_AddArrayToObject(b, "elements");
 		for (size_t i = 0; i < sizeof(btn) / sizeof(btn[0]); i++) {
-			cJSON *e = cJSON_CreateObject();
+			cJSON *e;
 
+			if (btn[i].set != buttons)
+				continue;
+			e = cJSON_CreateObject();
 			json_add_str(e, "type", "button");
 			t = cJSON_AddObjectToObject(e, "text");
 			json_add_str(t, "type", "plain_text");
@@ -162,7 +173,7 @@ slack_body(const char *channel, const char *thread_ts, const char *text, long lo
 /* prov_slack_post - chat.postMessage; r->ref is the message's ts */
 void
 prov_slack_post(const struct cfg *c, const char *channel, const char *thread_ts, const char *text,
-                long long action_id, bool buttons, struct act_result *r)
+                long long action_id, enum act_buttons buttons, struct act_result *r)
 {
 	char            url[512], auth[1024];
 	const char     *hdr[] = {auth, "Content-Type: application/json; charset=utf-8", NULL};

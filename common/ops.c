@@ -772,6 +772,57 @@ ops_circuit_save(db_conn *db, const char *provider, const char *state, int failu
 	              4, p);
 }
 
+/*
+ * ops_approval_next - an action waiting for staff approval that nobody
+ * has been asked about in Slack yet; asked again after again_s if the
+ * post did not go through.  1 = *a filled, 0 = none, -1 = error.
+ */
+int
+ops_approval_next(db_conn *db, int again_s, struct ops_claimed *a)
+{
+	char        s[16];
+	const char *p[] = {(snprintf(s, sizeof(s), "%d", again_s), s)};
+	PGresult   *r;
+
+	memset(a, 0, sizeof(*a));
+	r = db_exec(
+	    db,
+	    "UPDATE actions SET next_attempt_at = now() + make_interval(secs => $1::int) "
+	    "WHERE id = (SELECT id FROM actions WHERE status = 'pending_approval' AND "
+	    "provider_ref IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now()) "
+	    "ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1) "
+	    "RETURNING id, type, COALESCE(location, ''), COALESCE(bay, 0), "
+	    "COALESCE(conversation_id, 0), COALESCE(trace_id, '')",
+	    1, p);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return 0;
+	}
+	a->id = strtoll(db_val(r, 0, 0), NULL, 10);
+	copy(a->type, sizeof(a->type), r, 1);
+	copy(a->location, sizeof(a->location), r, 2);
+	a->bay = atoi(db_val(r, 0, 3));
+	a->conversation_id = strtoll(db_val(r, 0, 4), NULL, 10);
+	copy(a->trace_id, sizeof(a->trace_id), r, 5);
+	PQclear(r);
+	return 1;
+}
+
+/* ops_mark_posted - staff have been asked (the Slack message's ts) */
+int
+ops_mark_posted(db_conn *db, int64_t id, const char *ref)
+{
+	char        ids[24];
+	const char *p[] = {i64(ids, sizeof(ids), id), ref};
+
+	return db_cmd(db,
+	              "UPDATE actions SET provider_ref = $2, next_attempt_at = NULL, updated_at = "
+	              "now() WHERE id = $1",
+	              2, p);
+}
+
 /* ops_provider_report - an executor starts: is this provider configured there? */
 int
 ops_provider_report(db_conn *db, const char *provider, bool configured)
@@ -804,7 +855,8 @@ ops_decide(db_conn *db, int64_t id, int64_t user_id, const char *who, bool appro
 		return OPS_ERROR;
 	r = db_exec(db,
 	            approve ? "UPDATE actions SET status = 'queued', decided_by = $2, decided_at = "
-	                      "now(), updated_at = now(), detail = detail || jsonb_build_object("
+	                      "now(), updated_at = now(), next_attempt_at = NULL, detail = detail "
+	                      "|| jsonb_build_object("
 	                      "'approved_by', $3::text) WHERE id = $1 AND status = "
 	                      "'pending_approval' RETURNING id"
 	                    : "UPDATE actions SET status = 'cancelled', decided_by = $2, "

@@ -107,6 +107,8 @@ int  ops_ladder_due(db_conn *db, int max_steps, int ladder_s);
 int  ops_circuit_save(db_conn *db, const char *provider, const char *state, int failures,
                       const char *error);
 int  ops_provider_report(db_conn *db, const char *provider, bool configured);
+int  ops_approval_next(db_conn *db, int again_s, struct ops_claimed *a);
+int  ops_mark_posted(db_conn *db, int64_t id, const char *ref);
 
 /* ---- Staff's side (gateway, Slack). */
 

@@ -373,28 +373,39 @@ slack_who(const cJSON *p, char *out, size_t cap)
 		*out = (char)(*out - 'a' + 'A');
 }
 
-/* slack_button - acknowledge / take over from an escalation's buttons */
+/*
+ * slack_button - the buttons under our messages: acknowledge and take
+ * over (an escalation), approve and cancel (a door unlock waiting for
+ * staff).  Only the workspace's people see them, and the request is
+ * signed; a customer has no way to press one.
+ */
 static void
 slack_button(struct gw_ctx *x, const cJSON *p)
 {
 	const cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "actions"), 0);
 	const char  *aid = json_str(a, "action_id"), *val = json_str(a, "value");
 	const cJSON *msg = cJSON_GetObjectItem(p, "message");
-	char         who[64];
+	char         who[64], by[80];
 	int64_t      id = path_id(val), rc;
 
 	slack_who(p, who, sizeof(who));
-	if (aid == NULL || (strcmp(aid, "ack") != 0 && strcmp(aid, "take_over") != 0)) {
+	if (aid != NULL && (strcmp(aid, "approve") == 0 || strcmp(aid, "cancel") == 0)) {
+		snprintf(by, sizeof(by), "slack:%s", who);
+		rc = id > 0 ? ops_decide(x->w->db, id, 0, by, aid[0] == 'a') : OPS_NOT_FOUND;
+	} else if (aid != NULL && (strcmp(aid, "ack") == 0 || strcmp(aid, "take_over") == 0)) {
+		rc = ops_ack(x->w->db, json_str(msg, "ts"), id, who, strcmp(aid, "take_over") == 0);
+	} else {
 		gw_json(x, 200, cJSON_CreateObject()); /* not ours: acknowledged, ignored */
 		return;
 	}
-	rc = ops_ack(x->w->db, json_str(msg, "ts"), id, who, strcmp(aid, "take_over") == 0);
 	if (rc == OPS_ERROR) {
 		gw_error(x, 503, "database_unavailable", "the database is not answering");
 		return;
 	}
 	log_msg(LOG_INFO, x->trace_id, "slack: %s on action %lld (%s)", aid, (long long)id,
-	        rc == OPS_NOT_FOUND ? "unknown" : "recorded");
+	        rc == OPS_NOT_FOUND  ? "unknown"
+	        : rc == OPS_CONFLICT ? "already decided"
+	                             : "recorded");
 	gw_json(x, 200, cJSON_CreateObject());
 }
 
