@@ -235,6 +235,17 @@ in_cooldown(struct worker *w, const struct ops_claimed *a)
 	return hot;
 }
 
+/* where - " at <location>, bay <n>", or "" */
+static void
+where(const struct ops_claimed *a, char *out, size_t cap)
+{
+	*out = '\0';
+	if (*a->location && a->bay > 0)
+		snprintf(out, cap, " at %.60s, bay %d", a->location, a->bay);
+	else if (*a->location)
+		snprintf(out, cap, " at %.60s", a->location);
+}
+
 /* summary_of - what staff read in Slack: where, and the customer's words */
 static void
 summary_of(struct worker *w, const struct ops_claimed *a, const char *head, char *out, size_t cap)
@@ -561,7 +572,7 @@ static void
 run_alert(struct worker *w, const struct ops_claimed *a)
 {
 	struct act_result s = {0}, p = {0}, r = {0};
-	char              chan[64], text[1200], phone[40], sms[400];
+	char              chan[64], text[1200], phone[40], sms[400], place[100];
 	bool              deferred, slack_done = *a->provider_ref != '\0';
 	int               n = a->attempts, ns = 0, np;
 
@@ -582,8 +593,9 @@ run_alert(struct worker *w, const struct ops_claimed *a)
 		}
 	}
 	setting_or_facility(w, ex_cfg->oncall_phone, "oncall_phone", phone, sizeof(phone));
-	snprintf(sms, sizeof(sms), "ClubOS EMERGENCY%s%s%s. Check Slack and answer the customer.",
-	         *a->location ? " at " : "", a->location, a->bay > 0 ? " (a bay)" : "");
+	where(a, place, sizeof(place));
+	snprintf(sms, sizeof(sms), "ClubOS EMERGENCY%s. Check Slack and answer the customer.",
+	         place);
 	np = page_sms(w, a, phone, sms, &p);
 	n = np > n ? np : n;
 	if (slack_done || s.outcome == ACT_OK || p.outcome == ACT_OK) {
@@ -625,7 +637,7 @@ run_page(struct worker *w, const struct ops_claimed *a)
 	const char       *why;
 	cJSON            *d = json_parse(a->detail, strlen(a->detail), &why);
 	int               step = json_int(d, "step", 1), n;
-	char              phone[40] = "", sms[300];
+	char              phone[40] = "", sms[300], place[100];
 
 	cJSON_Delete(d);
 	if (step <= 1) {
@@ -639,10 +651,11 @@ run_page(struct worker *w, const struct ops_claimed *a)
 		if (s != NULL)
 			snprintf(phone, sizeof(phone), "%.*s", (int)strcspn(s, ", "), s);
 	}
+	where(a, place, sizeof(place));
 	snprintf(sms, sizeof(sms),
-	         "ClubOS EMERGENCY%s%s, not acknowledged yet (page %d). Check Slack and answer "
+	         "ClubOS EMERGENCY%s, not acknowledged yet (page %d). Check Slack and answer "
 	         "the customer.",
-	         *a->location ? " at " : "", a->location, step + 1);
+	         place, step + 1);
 	n = page_sms(w, a, phone, sms, &r);
 	conclude(w, a, n > 0 ? n : 1, &r, NULL, "page the next contact");
 }

@@ -996,18 +996,33 @@ fail:
 /*
  * ops_staff_reply - a staff member answered in an escalation's Slack
  * thread: the text goes to the customer and the conversation is theirs.
- * Returns the conversation id, or an OPS_ code.
+ * An event seen before (event_id) changes nothing.  Returns the
+ * conversation id, or an OPS_ code.
  */
 int64_t
-ops_staff_reply(db_conn *db, const char *ref, const char *who, const char *text)
+ops_staff_reply(db_conn *db, const char *ref, const char *event_id, const char *text)
 {
 	PGresult *r;
 	int64_t   conv;
 	char      cid[24];
 
-	(void)who;
 	if (db_begin(db) < 0)
 		return OPS_ERROR;
+	if (event_id != NULL) {
+		PGresult *e = db_exec(db,
+		                      "INSERT INTO slack_events (event_id) VALUES ($1) "
+		                      "ON CONFLICT DO NOTHING RETURNING 1",
+		                      1, (const char *const[]){event_id});
+
+		if (e == NULL || PQntuples(e) == 0) {
+			int rc = e == NULL ? OPS_ERROR : OPS_CONFLICT;
+
+			PQclear(e);
+			db_rollback(db);
+			return rc;
+		}
+		PQclear(e);
+	}
 	if ((r = alert_of(db, ref, 0)) == NULL || PQntuples(r) != 1 ||
 	    (conv = strtoll(db_val(r, 0, 1), NULL, 10)) <= 0) {
 		int rc = r == NULL ? OPS_ERROR : OPS_NOT_FOUND;

@@ -118,6 +118,6 @@ int     ops_decide(db_conn *db, int64_t id, int64_t user_id, const char *who, bo
 int     ops_ticket_patch(db_conn *db, int64_t id, const char *status, const char *assignee,
                          const char *note, int64_t user_id);
 int64_t ops_ack(db_conn *db, const char *ref, int64_t action_id, const char *who, bool takeover);
-int64_t ops_staff_reply(db_conn *db, const char *ref, const char *who, const char *text);
+int64_t ops_staff_reply(db_conn *db, const char *ref, const char *event_id, const char *text);
 
 #endif

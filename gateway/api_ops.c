@@ -416,7 +416,8 @@ slack_event(struct gw_ctx *x, const cJSON *o)
 	const cJSON *ev = cJSON_GetObjectItem(o, "event");
 	const char  *type = json_str(ev, "type"), *thread = json_str(ev, "thread_ts");
 	const char  *text = json_str(ev, "text"), *ts = json_str(ev, "ts");
-	char         who[64];
+	const char  *event_id = json_str(o, "event_id");
+	char         key[160];
 	int64_t      rc;
 
 	/* Only people's replies in a thread: not the bot's own messages, not
@@ -427,8 +428,10 @@ slack_event(struct gw_ctx *x, const cJSON *o)
 		gw_json(x, 200, cJSON_CreateObject());
 		return;
 	}
-	snprintf(who, sizeof(who), "%.60s", json_str(ev, "user") ? json_str(ev, "user") : "staff");
-	rc = ops_staff_reply(x->w->db, thread, who, text);
+	/* Slack sends an event again when the answer was slow: the event id,
+	 * or else the message's own ts, makes it count once. */
+	snprintf(key, sizeof(key), "%.100s", event_id != NULL ? event_id : ts != NULL ? ts : "");
+	rc = ops_staff_reply(x->w->db, thread, *key ? key : NULL, text);
 	if (rc == OPS_ERROR) {
 		gw_error(x, 503, "database_unavailable", "the database is not answering");
 		return;

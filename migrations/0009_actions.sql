@@ -58,6 +58,13 @@ CREATE TABLE provider_circuits (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Slack delivers an event again when it thinks we missed it: each event
+-- is acted on once.
+CREATE TABLE slack_events (
+    event_id    text PRIMARY KEY,
+    received_at timestamptz NOT NULL DEFAULT now()
+);
+
 -- The facility's ids in outside systems (sop-catalog.json): the UniFi
 -- Access door of each location and the NinjaOne device of each bay's PC.
 ALTER TABLE locations ADD COLUMN front_door_id text;
@@ -71,6 +78,7 @@ CREATE TABLE bay_devices (
 -- migrate:down
 DROP TABLE bay_devices;
 ALTER TABLE locations DROP COLUMN front_door_id;
+DROP TABLE slack_events;
 DROP TABLE provider_circuits;
 DROP TABLE action_attempts;
 DROP INDEX actions_ladder;
