@@ -886,6 +886,42 @@ ops_decide(db_conn *db, int64_t id, int64_t user_id, const char *who, bool appro
 	return OPS_OK;
 }
 
+/*
+ * ops_confirm - the customer answered yes (queued) or no (cancelled) in
+ * their conversation: only that conversation's newest pending
+ * confirmation that has not expired, and only once.  For the SMS side.
+ * Returns the action's id, 0 when nothing was waiting (a yes with nothing
+ * pending, a replayed yes, a yes from another conversation), or OPS_ERROR.
+ */
+int64_t
+ops_confirm(db_conn *db, int64_t conversation_id, bool yes)
+{
+	char        cid[24];
+	const char *p[] = {i64(cid, sizeof(cid), conversation_id), yes ? "queued" : "cancelled"};
+	PGresult   *r;
+	int64_t     id;
+
+	if (conversation_id <= 0)
+		return 0;
+	if (db_begin(db) < 0)
+		return OPS_ERROR;
+	r = db_exec(db,
+	            "UPDATE actions SET status = $2, decided_at = now(), updated_at = now(), "
+	            "detail = detail || jsonb_build_object('confirmed', $2 = 'queued') "
+	            "WHERE id = (SELECT id FROM actions WHERE conversation_id = $1 AND status = "
+	            "'pending_confirmation' AND (expires_at IS NULL OR expires_at > now()) "
+	            "ORDER BY id DESC LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
+	            2, p);
+	id = r != NULL ? one_id(r) : -1;
+	PQclear(r);
+	if (id < 0 || (id > 0 && yes && db_cmd(db, "NOTIFY clubos_actions", 0, NULL) < 0) ||
+	    ops_commit(db) < 0) {
+		db_rollback(db);
+		return OPS_ERROR;
+	}
+	return id;
+}
+
 /* ops_ticket_patch - status, assignee (a user id as text, "" to clear) and a note */
 int
 ops_ticket_patch(db_conn *db, int64_t id, const char *status, const char *assignee,
