@@ -168,7 +168,7 @@ configured(int which)
 
 /* ============================================================ lookups */
 
-/* lookup - the first value of a one-parameter query into out; false if none */
+/* lookup - the first value of a query with one or two parameters, into out */
 static bool
 lookup(struct worker *w, const char *sql, const char *a, const char *b, char *out, size_t cap)
 {
@@ -209,7 +209,7 @@ device_of(struct worker *w, const struct ops_claimed *a, char *out, size_t cap)
 static bool
 in_cooldown(struct worker *w, const struct ops_claimed *a)
 {
-	char        id[24], bay[16], cd[16], out[8];
+	char        id[24], bay[16], cd[16];
 	const char *p[4];
 	PGresult   *r;
 	bool        hot;
@@ -231,7 +231,6 @@ in_cooldown(struct worker *w, const struct ops_claimed *a)
 	            4, p);
 	hot = r != NULL && PQntuples(r) > 0;
 	PQclear(r);
-	(void)out;
 	return hot;
 }
 

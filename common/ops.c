@@ -528,7 +528,11 @@ ops_attempt_end(db_conn *db, int64_t action_id, int n, const char *outcome, int 
 	              5, p);
 }
 
-/* open_ticket - a ticket for an action that failed, linked to it */
+/*
+ * open_ticket - a ticket for an action that failed, linked to it.  When
+ * the same request already has one (an emergency's urgent ticket), the
+ * failure is a note on that ticket instead of a second ticket.
+ */
 static int
 open_ticket(db_conn *db, int64_t id, const char *title)
 {
@@ -537,12 +541,21 @@ open_ticket(db_conn *db, int64_t id, const char *title)
 
 	return db_cmd(
 	    db,
-	    "WITH t AS (INSERT INTO tickets (trace_id, priority, location, bay, summary, title, "
+	    "WITH a AS (SELECT * FROM actions WHERE id = $1), "
+	    "old AS (SELECT k.id FROM tickets k, a WHERE a.trace_id IS NOT NULL AND "
+	    "k.trace_id = a.trace_id ORDER BY k.id LIMIT 1), "
+	    "noted AS (UPDATE tickets SET updated_at = now(), notes = notes || "
+	    "jsonb_build_array(jsonb_build_object('text', $2 || ': ' || "
+	    "COALESCE((SELECT last_error FROM a), 'failed'), 'by', NULL, 'at', "
+	    "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))) "
+	    "WHERE id = (SELECT id FROM old) RETURNING id), "
+	    "t AS (INSERT INTO tickets (trace_id, priority, location, bay, summary, title, "
 	    "conversation_id) SELECT trace_id, CASE WHEN type IN ('alert_oncall', 'page_oncall') "
 	    "THEN 'urgent' ELSE 'normal' END, location, bay, "
 	    "$2 || ': ' || COALESCE(last_error, 'failed'), $2, conversation_id "
-	    "FROM actions WHERE id = $1 RETURNING id) "
-	    "UPDATE actions SET ticket_id = (SELECT id FROM t) WHERE id = $1",
+	    "FROM a WHERE NOT EXISTS (SELECT 1 FROM old) RETURNING id) "
+	    "UPDATE actions SET ticket_id = COALESCE((SELECT id FROM noted), (SELECT id FROM t)) "
+	    "WHERE id = $1",
 	    2, p);
 }
 

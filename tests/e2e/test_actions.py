@@ -589,3 +589,26 @@ def test_postgres_restarted_under_load_loses_and_doubles_nothing(stack, executor
                 posts[t] = posts.get(t, 0) + 1
     assert posts == {t: 1 for t in traces}, posts
     _fresh_daemons(stack)
+
+
+def test_emergency_with_no_paging_configured_fails_visibly_on_its_ticket(stack, accounts,
+                                                                         executor, fakes):
+    executor.stop()
+    executor.start(SLACK_BOT_TOKEN=None, OPENPHONE_API_KEY=None)
+    try:
+        assert health_component(stack, "slack") == "off"
+        assert health_component(stack, "openphone") == "off"
+        a = harness.assert_answer(stack.query(accounts["customer"].token,
+                                              "there is water pouring through the ceiling"))
+        aid = int(sql(stack, "SELECT id FROM actions WHERE trace_id = :'v1' AND "
+                             "type = 'alert_oncall'", a["trace_id"])[0][0])
+        st = wait_status(stack, aid, "failed")
+        assert "SLACK_BOT_TOKEN" in st["last_error"] and "OPENPHONE_API_KEY" in st["last_error"], st
+        assert st["attempts"] == 0 and not fakes.calls()
+        # No second ticket: the failure is a note on the emergency's own ticket.
+        rows = sql(stack, "SELECT id, notes::text FROM tickets WHERE trace_id = :'v1'", a["trace_id"])
+        assert len(rows) == 1 and int(rows[0][0]) == st["ticket_id"], rows
+        assert "not configured" in rows[0][1], rows
+    finally:
+        executor.stop()
+        executor.start()
