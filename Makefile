@@ -60,6 +60,7 @@ ASSIST_SRC := $(filter-out $(ASSISTLIB_SRC),$(wildcard assistants/*.c))
 CTL_SRC := $(wildcard deploy/clubosctl/*.c)
 CACHE_SRC := cache/main.c
 INTEL_SRC := intelligence/main.c
+ACTIONS_SRC := $(wildcard actions/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -73,7 +74,7 @@ LIBKNOW := $(BUILD)/lib/libknowledge.a
 BINARIES := $(BIN)/clubos-gateway $(BIN)/clubos-router $(BIN)/clubos-assistant \
             $(BIN)/clubos-cache $(BIN)/clubosctl $(BIN)/clubos-route-eval \
             $(BIN)/clubos-cache-eval $(BIN)/clubos-intelligence $(BIN)/clubos-bus \
-            $(BIN)/clubos-emergency-eval
+            $(BIN)/clubos-emergency-eval $(BIN)/clubos-actions
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps up down test unit e2e asan test-asan tsan test-tsan bench eval lint clean
@@ -116,6 +117,9 @@ $(BIN)/clubos-intelligence: $(call objs,$(INTEL_SRC)) $(LIBKNOW) $(LIBASSIST) $(
 	@mkdir -p $(dir $@)
 	$(LINK)
 $(BIN)/clubos-bus: $(call objs,bus/main.c) $(LIBCOMMON)
+$(BIN)/clubos-actions: $(call objs,$(ACTIONS_SRC)) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(LINK)
 	@mkdir -p $(dir $@)
 	$(LINK)
 $(BIN)/clubos-cache-eval: $(call objs,cache/eval.c router/evaltool.c) $(LIBCACHE) $(LIBCLF) $(LIBCOMMON)
@@ -191,13 +195,13 @@ eval: deps all
 	@sh tests/eval/run.sh
 
 LINT_SRC = $(wildcard common/*.[ch] gateway/*.[ch] router/*.[ch] assistants/*.[ch] \
-             cache/*.[ch] intelligence/*.[ch] bus/*.[ch] deploy/clubosctl/*.[ch] tests/unit/*.c \
+             cache/*.[ch] intelligence/*.[ch] bus/*.[ch] actions/*.[ch] deploy/clubosctl/*.[ch] tests/unit/*.c \
              tests/bench/*.c)
 
 lint:
 	clang-format --dry-run --Werror $(LINT_SRC)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
-	    --inline-suppr --suppress=missingIncludeSystem --suppress=unknownMacro -I. common router gateway assistants cache intelligence bus \
+	    --inline-suppr --suppress=missingIncludeSystem --suppress=unknownMacro -I. common router gateway assistants cache intelligence bus actions \
 	    deploy/clubosctl
 
 clean:

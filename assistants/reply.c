@@ -5,9 +5,10 @@
  * confident; otherwise the retrieval index may confirm one of the
  * candidates; otherwise there is no SOP and the reply offers a person.
  * The asker's audience is checked against the SOP's before any of its text
- * is used.  Actions the SOP names are written to the actions journal with
- * an honest status: nothing here talks to a device or a phone, so what
- * needs one is queued or waits for a confirmation or an approval.
+ * is used.  Actions the SOP names are written to the actions journal
+ * (common/ops.c) with an honest status: nothing here talks to a device or
+ * a phone, so what needs one is queued for the executor (clubos-actions)
+ * or waits for a confirmation or an approval.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "common/env.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/ops.h"
 #include "common/trace.h"
 #include "common/util.h"
 
@@ -76,81 +78,78 @@ asks_for_person(const char *msg)
 	return false;
 }
 
-/* record_action - write one action (and its ticket) to the journal */
-static cJSON *
-record_action(db_conn *db, const char *type, const struct as_asker *a, const struct as_sop *sop,
-              const char *msg, const char *tid)
+/* action_item - what one of the SOP's actions records (ticket in *t if any) */
+static void
+action_item(const char *type, const struct as_asker *a, const struct as_sop *sop,
+            const char *summary, int64_t conv, const char *tid, const char *detail,
+            struct ops_item *it, struct ops_ticket *t)
 {
 	const struct action_rule *rule = NULL;
-	cJSON                    *o = cJSON_CreateObject();
-	char                      bay[16], summary[128 * 4 + 300 * 4 + 8];
-	const char               *bayp = NULL, *ticket_id = NULL, *status;
-	PGresult                 *t = NULL, *r = NULL;
 
 	for (size_t i = 0; i < sizeof(action_rules) / sizeof(action_rules[0]); i++)
 		if (strcmp(action_rules[i].type, type) == 0)
 			rule = &action_rules[i];
-	if (a->bay > 0) {
-		snprintf(bay, sizeof(bay), "%d", a->bay);
-		bayp = bay;
-	}
-	status = rule != NULL ? rule->status : "queued";
-	if (strcmp(type, "handoff_on_request") == 0)
-		type = "handoff";
+	*it = (struct ops_item){
+	    .type = strcmp(type, "handoff_on_request") == 0 ? "handoff" : type,
+	    .status = rule != NULL ? rule->status : "queued",
+	    .location = a->location,
+	    .bay = a->bay,
+	    .conversation_id = conv,
+	    .trace_id = tid,
+	    .detail = detail,
+	};
 	if (rule != NULL && rule->ticket != NULL) {
-		const char *p[] = {tid, rule->ticket, a->location, bayp, summary, sop->slug};
+		*t = (struct ops_ticket){rule->ticket, sop->title, summary, sop->slug};
+		it->ticket = t;
+	}
+}
 
+/* record_actions - journal the SOP's actions in one transaction (or spool them) */
+static void
+record_actions(db_conn *db, const struct as_asker *a, const struct as_sop *sop, const char *msg,
+               int64_t conv, const char *tid, cJSON *acts)
+{
+	struct ops_item   items[AS_MAX_ACTIONS];
+	struct ops_ticket tickets[AS_MAX_ACTIONS];
+	struct ops_result res[AS_MAX_ACTIONS];
+	char              summary[128 * 4 + 300 * 4 + 8], spool[512];
+	cJSON            *det = cJSON_CreateObject();
+	char             *dj;
+	size_t            n = 0;
+
+	cJSON_AddStringToObject(det, "sop", sop->slug);
+	cJSON_AddStringToObject(det, "channel", a->channel ? a->channel : "");
+	dj = json_print(det);
+	cJSON_Delete(det);
+	{
 		/* The title and the customer's words, each cut by characters. */
 		size_t n = util_utf8_copy(summary, 128 * 4 + 1, sop->title, 128);
 
 		memcpy(summary + n, ": ", 3);
 		util_utf8_copy(summary + n + 2, sizeof(summary) - n - 2, msg, 300);
-		t = db_exec(
-		    db,
-		    "INSERT INTO tickets (trace_id, priority, location, bay, summary, sop_slug) "
-		    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-		    6, p);
-		if (t == NULL)
-			status = "failed";
-		else
-			ticket_id = db_val(t, 0, 0);
 	}
-	{
-		cJSON      *det = cJSON_CreateObject();
-		char       *dj;
-		const char *p[6];
+	for (int i = 0; i < sop->nactions && n < AS_MAX_ACTIONS; i++) {
+		if (strcmp(sop->actions[i], "handoff_on_request") == 0 && !asks_for_person(msg))
+			continue;
+		action_item(sop->actions[i], a, sop, summary, conv, tid, dj, &items[n],
+		            &tickets[n]);
+		n++;
+	}
+	snprintf(spool, sizeof(spool), "%s/spool", as_cfg->run_dir);
+	if (ops_record(db, spool, items, n, res) == OPS_FAILED)
+		log_msg(LOG_ERROR, tid, "actions for %s not journaled", sop->slug);
+	for (size_t i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(det, "sop", sop->slug);
-		cJSON_AddStringToObject(det, "channel", a->channel ? a->channel : "");
-		dj = json_print(det);
-		cJSON_Delete(det);
-		p[0] = tid;
-		p[1] = type;
-		p[2] = status;
-		p[3] = a->location;
-		p[4] = bayp;
-		p[5] = dj;
-		const char *pp[] = {p[0], p[1], p[2], p[3], p[4], p[5], ticket_id};
-		r = db_exec(db,
-		            "INSERT INTO actions (trace_id, type, status, location, bay, detail, "
-		            "ticket_id) "
-		            "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) RETURNING id",
-		            7, pp);
-		free(dj);
+		cJSON_AddStringToObject(o, "type", items[i].type);
+		cJSON_AddStringToObject(o, "status", res[i].status);
+		if (res[i].action_id > 0)
+			cJSON_AddNumberToObject(o, "id", (double)res[i].action_id);
+		if (res[i].ticket_id > 0)
+			cJSON_AddNumberToObject(o, "ticket_id", (double)res[i].ticket_id);
+		cJSON_AddItemToArray(acts, o);
 	}
-	if (r == NULL)
-		status = "failed";
-	cJSON_AddStringToObject(o, "type", type);
-	cJSON_AddStringToObject(o, "status", status);
-	if (r != NULL)
-		cJSON_AddNumberToObject(o, "id", strtod(db_val(r, 0, 0), NULL));
-	if (ticket_id != NULL)
-		cJSON_AddNumberToObject(o, "ticket_id", strtod(ticket_id, NULL));
-	if (r == NULL || (rule != NULL && rule->ticket != NULL && t == NULL))
-		log_msg(LOG_ERROR, tid, "action %s for %s not recorded", type, sop->slug);
-	PQclear(t);
-	PQclear(r);
-	return o;
+	free(dj);
 }
 
 /* choose_sop - the SOP that answers, or NULL; *conf gets its confidence */
@@ -305,31 +304,10 @@ as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body, si
 		else
 			add_escalation(r, sop->escalation, sop->escalation > 0 ? "sop" : "none");
 		/* All of an answer's actions are journaled in one transaction: one
-		 * commit, and either all of them are recorded or none is. */
-		if (sop->nactions > 0) {
-			bool began = db_begin(db) == 0;
-
-			for (int i = 0; i < sop->nactions; i++) {
-				if (strcmp(sop->actions[i], "handoff_on_request") == 0 &&
-				    !asks_for_person(msg))
-					continue;
-				cJSON_AddItemToArray(
-				    acts, record_action(db, sop->actions[i], &a, sop, msg, tid));
-			}
-			if (!began || db_commit(db) < 0) {
-				cJSON *it;
-
-				db_rollback(db);
-				cJSON_ArrayForEach(it, acts)
-				{
-					cJSON_ReplaceItemInObject(it, "status",
-					                          cJSON_CreateString("failed"));
-					cJSON_DeleteItemFromObject(it, "id");
-					cJSON_DeleteItemFromObject(it, "ticket_id");
-				}
-				log_msg(LOG_ERROR, tid, "actions for %s not journaled", sop->slug);
-			}
-		}
+		 * commit, and either all of them are recorded (or spooled) or none is. */
+		if (sop->nactions > 0)
+			record_actions(db, &a, sop, msg, (int64_t)json_num(q, "conversation_id", 0),
+			               tid, acts);
 	}
 	cJSON_AddItemToObject(r, "actions", acts);
 	cJSON_AddNumberToObject(r, "confidence", conf);

@@ -15,6 +15,13 @@
 
 struct cfg {
 	char *actions_host;
+	int   actions_backoff_ms;
+	int   actions_circuit_failures;
+	int   actions_circuit_open_s;
+	int   actions_cooldown_s;
+	int   actions_max_attempts;
+	int   actions_timeout_ms;
+	int   actions_workers;
 	char *admin_email;
 	char *admin_password;
 	char *admin_password_file;
@@ -28,6 +35,8 @@ struct cfg {
 	char *conversations_host;
 	char *crash_at; /* tests only: a step of an SOP change to die at */
 	char *env;
+	int   escalation_ack_s;
+	char *escalation_contacts; /* phones paged after the on-call, in order */
 	char *http_addr;
 	int   http_body_timeout_ms;
 	int   http_header_timeout_ms;
@@ -49,8 +58,17 @@ struct cfg {
 	char *log_dir;
 	char *metrics_allow; /* addresses/CIDRs that may read /metrics without a token */
 	char *migrations_dir;
+	char *ninjaone_base_url;
+	char *ninjaone_client_id;
+	char *ninjaone_client_secret;
+	char *ninjaone_reboot_mode;
+	char *ninjaone_trackman_script_id;
+	char *oncall_phone;
 	char *openai_api_key;
 	char *openai_base_url;
+	char *openphone_api_key;
+	char *openphone_base_url;
+	char *openphone_number;
 	char *pg_dsn;
 	int   pg_connect_timeout_s;
 	int   pg_statement_timeout_ms;
@@ -64,7 +82,13 @@ struct cfg {
 	char *seed_dir;
 	char *trace_hold_file; /* tests only: the trace writer waits while it exists */
 	int   trace_queue_max; /* trace step rows queued at most */
+	char *slack_base_url;
+	char *slack_bot_token;
+	char *slack_channel;
+	char *slack_signing_secret;
 	char *trusted_proxies;
+	char *unifi_access_base_url;
+	char *unifi_access_token;
 	char *web_dir;
 	int   workers;
 };

@@ -73,6 +73,7 @@ health_check(struct gw_ctx *x, char **out)
 	}
 	rpc_reply_clear(&rep);
 	cJSON_AddStringToObject(c, "router", router ? "ok" : "down");
+	gw_ops_health(x, c); /* the outside integrations: never make us down */
 	/* The cache's shared tiers: without them every answer still comes,
 	 * only slower, so their absence is "degraded", not "down". */
 	{

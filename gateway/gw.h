@@ -5,6 +5,7 @@
  * api_query.c  POST /api/query, /api/feedback, GET /api/traces/{id}
  * api_admin.c  health, login, users, SOPs, metrics, the web UI's files
  * login.c      the gate and the throttle around password checks
+ * api_ops.c    actions, tickets, Slack's callbacks (writes via common/ops.c)
  * metrics.c    counters and latency histograms for /metrics
  * front.c      the gateway's half of L1: exact repeats without a hop
  * httpd.c      HTTP/1.1 framing on nng streams
@@ -117,6 +118,14 @@ void api_intel_proposal(struct gw_ctx *x);
 void api_intel_approve(struct gw_ctx *x);
 void api_intel_reject(struct gw_ctx *x);
 void api_knowledge_ingest(struct gw_ctx *x);
+void api_actions_list(struct gw_ctx *x);
+void api_action_approve(struct gw_ctx *x);
+void api_action_cancel(struct gw_ctx *x);
+void api_tickets_list(struct gw_ctx *x);
+void api_ticket_get(struct gw_ctx *x);
+void api_ticket_patch(struct gw_ctx *x);
+void api_slack_webhook(struct gw_ctx *x);
+void gw_ops_health(struct gw_ctx *x, cJSON *components);
 
 /* The knowledge generation moved (from a change here or on the bus). */
 void gw_kgen_seen(long long kgen);

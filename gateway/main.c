@@ -67,6 +67,14 @@ static const struct gw_route {
     {"POST", "/api/intelligence/proposals/:id/approve", ROLE_ADMIN, false, true, api_intel_approve},
     {"POST", "/api/intelligence/proposals/:id/reject", ROLE_ADMIN, false, true, api_intel_reject},
     {"POST", "/api/knowledge/ingest", ROLE_ADMIN, true, true, api_knowledge_ingest},
+    {"GET", "/api/actions", ROLE_STAFF, false, true, api_actions_list},
+    {"POST", "/api/actions/:id/approve", ROLE_ADMIN | ROLE_OPERATOR, false, true,
+     api_action_approve},
+    {"POST", "/api/actions/:id/cancel", ROLE_ADMIN | ROLE_OPERATOR, false, true, api_action_cancel},
+    {"GET", "/api/tickets", ROLE_STAFF, false, true, api_tickets_list},
+    {"GET", "/api/tickets/:id", ROLE_STAFF, false, true, api_ticket_get},
+    {"PATCH", "/api/tickets/:id", ROLE_STAFF, true, true, api_ticket_patch},
+    {"POST", "/api/webhooks/slack", ROLE_NONE, false, true, api_slack_webhook},
     {"GET", "/metrics", ROLE_NONE, false, true, api_metrics},
 };
 #define GW_NROUTES (sizeof(gw_routes) / sizeof(gw_routes[0]))

@@ -27,6 +27,7 @@
 #include "common/env.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/ops.h"
 #include "cache/cache.h"
 #include "common/trace.h"
 #include "common/util.h"
@@ -40,8 +41,8 @@ static const char rt_oos_text[] =
 
 static const char rt_emergency_fallback_text[] =
     "If anyone is hurt or in danger, call 911 now, and leave the building if "
-    "it is not safe to stay. The on-call manager has been alerted and a person "
-    "will contact you right away.";
+    "it is not safe to stay. We are alerting the on-call manager now, and a "
+    "person from the team will contact you.";
 
 /* When the alert could not even be recorded, the answer must not say it
  * was sent. */
@@ -111,17 +112,15 @@ candidates_json(const struct rt_model *m, const clf_score *top, size_t n)
 static cJSON *
 emergency_fallback(const char *trace_id, const cJSON *q, const char *slug)
 {
-	cJSON      *r = cJSON_CreateObject(), *esc, *acts, *a;
-	const char *loc = json_str(q, "location");
-	char        bay[16] = "", summary[64 + 200 * 4];
-	const char *bayp = NULL;
-	const char *tid = NULL, *aid = NULL;
-	PGresult   *res = NULL, *res2 = NULL;
+	cJSON            *r = cJSON_CreateObject(), *esc, *acts, *a;
+	char              summary[64 + 200 * 4 + 1], spool[512];
+	struct ops_ticket t = {"urgent", NULL, summary, slug};
+	struct ops_item   it[2] = {
+	      {.type = "alert_oncall", .status = "queued"},
+	      {.type = "ticket_urgent", .status = "done", .ticket = &t},
+        };
+	struct ops_result res[2];
 
-	if (cJSON_IsNumber(cJSON_GetObjectItem(q, "bay"))) {
-		snprintf(bay, sizeof(bay), "%d", json_int(q, "bay", 0));
-		bayp = bay;
-	}
 	{
 		/* The customer's words, cut by characters, never inside one. */
 		int n = snprintf(summary, sizeof(summary), "EMERGENCY (%.40s): ", slug);
@@ -129,49 +128,39 @@ emergency_fallback(const char *trace_id, const cJSON *q, const char *slug)
 		util_utf8_copy(summary + n, sizeof(summary) - (size_t)n, json_str(q, "message"),
 		               200);
 	}
+	t.title = summary;
+	for (size_t i = 0; i < 2; i++) {
+		it[i].location = json_str(q, "location");
+		it[i].bay =
+		    cJSON_IsNumber(cJSON_GetObjectItem(q, "bay")) ? json_int(q, "bay", 0) : 0;
+		it[i].conversation_id = (int64_t)json_num(q, "conversation_id", 0);
+		it[i].trace_id = trace_id;
+	}
+	snprintf(spool, sizeof(spool), "%s/spool", rt_cfg->run_dir);
 	pthread_mutex_lock(&fallback_mu);
 	if (fallback_db == NULL)
 		fallback_db = db_open(rt_cfg->pg_dsn);
-	{
-		const char *p[] = {trace_id, loc, bayp, summary, slug};
-
-		res = db_exec(
-		    fallback_db,
-		    "INSERT INTO tickets (trace_id, priority, location, bay, summary, sop_slug) "
-		    "VALUES ($1, 'urgent', $2, $3, $4, $5) RETURNING id",
-		    5, p);
-		tid = res != NULL ? db_val(res, 0, 0) : NULL;
-	}
-	{
-		const char *p[] = {trace_id, loc, bayp, tid};
-
-		res2 = db_exec(
-		    fallback_db,
-		    "INSERT INTO actions (trace_id, type, status, location, bay, ticket_id) "
-		    "VALUES ($1, 'alert_oncall', 'queued', $2, $3, $4) RETURNING id",
-		    4, p);
-		aid = res2 != NULL ? db_val(res2, 0, 0) : NULL;
-	}
+	ops_record(fallback_db, spool, it, 2, res);
+	pthread_mutex_unlock(&fallback_mu);
 	cJSON_AddNullToObject(r, "sop");
-	cJSON_AddStringToObject(
-	    r, "response", aid != NULL ? rt_emergency_fallback_text : rt_emergency_unrecorded_text);
+	cJSON_AddStringToObject(r, "response",
+	                        strcmp(res[0].status, "failed") != 0
+	                            ? rt_emergency_fallback_text
+	                            : rt_emergency_unrecorded_text);
 	esc = cJSON_AddObjectToObject(r, "escalation");
 	cJSON_AddNumberToObject(esc, "tier", 3);
 	cJSON_AddStringToObject(esc, "reason", "emergency");
 	acts = cJSON_AddArrayToObject(r, "actions");
-	a = cJSON_CreateObject();
-	cJSON_AddStringToObject(a, "type", "alert_oncall");
-	cJSON_AddStringToObject(a, "status", aid != NULL ? "queued" : "failed");
-	cJSON_AddItemToArray(acts, a);
-	a = cJSON_CreateObject();
-	cJSON_AddStringToObject(a, "type", "ticket_urgent");
-	cJSON_AddStringToObject(a, "status", tid != NULL ? "done" : "failed");
-	if (tid != NULL)
-		cJSON_AddNumberToObject(a, "ticket_id", strtod(tid, NULL));
-	cJSON_AddItemToArray(acts, a);
-	PQclear(res);
-	PQclear(res2);
-	pthread_mutex_unlock(&fallback_mu);
+	for (size_t i = 0; i < 2; i++) {
+		a = cJSON_CreateObject();
+		cJSON_AddStringToObject(a, "type", it[i].type);
+		cJSON_AddStringToObject(a, "status", res[i].status);
+		if (res[i].action_id > 0)
+			cJSON_AddNumberToObject(a, "id", (double)res[i].action_id);
+		if (res[i].ticket_id > 0)
+			cJSON_AddNumberToObject(a, "ticket_id", (double)res[i].ticket_id);
+		cJSON_AddItemToArray(acts, a);
+	}
 	log_msg(LOG_ERROR, trace_id, "emergency answered by the router: no emergency worker");
 	return r;
 }

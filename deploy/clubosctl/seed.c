@@ -306,6 +306,66 @@ seed_facility(db_conn *db)
 	return rc;
 }
 
+/*
+ * seed_devices - the facility's ids in outside systems: each location's
+ * UniFi Access front door and the NinjaOne device of each bay's PC, and
+ * the phone and channel escalations go to.  Updated on every seed, so a
+ * corrected id in facility.json takes effect.
+ */
+static int
+seed_devices(db_conn *db)
+{
+	char                     path[512], *text;
+	cJSON                   *f, *l, *d;
+	static const char *const keys[] = {"venue_line", "oncall_phone", "slack_channel", NULL};
+	int                      rc = 0;
+
+	snprintf(path, sizeof(path), "%s/facility.json", ctl_cfg.seed_dir);
+	if ((text = util_read_file(path, 1 << 20, NULL)) == NULL ||
+	    (f = cJSON_Parse(text)) == NULL) {
+		fprintf(stderr, "clubosctl: cannot read %s\n", path);
+		free(text);
+		return -1;
+	}
+	free(text);
+	for (const char *const *k = keys; *k && rc == 0; k++) {
+		const char *p[] = {*k, json_str(f, *k)};
+
+		if (p[1] != NULL)
+			rc = db_cmd(db,
+			            "INSERT INTO facility (key, value) VALUES ($1, $2) "
+			            "ON CONFLICT (key) DO UPDATE SET value = $2",
+			            2, p);
+	}
+	cJSON_ArrayForEach(l, cJSON_GetObjectItem(f, "locations"))
+	{
+		const char *slug = json_str(l, "slug");
+
+		if (rc == 0 && slug != NULL && json_str(l, "front_door_id") != NULL) {
+			const char *p[] = {slug, json_str(l, "front_door_id")};
+
+			rc = db_cmd(db, "UPDATE locations SET front_door_id = $2 WHERE slug = $1",
+			            2, p);
+		}
+		cJSON_ArrayForEach(d, cJSON_GetObjectItem(l, "bay_pc_device_ids"))
+		{
+			char        id[32];
+			const char *p[] = {slug, d->string, id};
+
+			if (rc != 0 || slug == NULL || !cJSON_IsNumber(d) || atoi(d->string) < 1)
+				continue;
+			snprintf(id, sizeof(id), "%lld", (long long)d->valuedouble);
+			rc = db_cmd(db,
+			            "INSERT INTO bay_devices (location, bay, device_id) "
+			            "VALUES ($1, $2::int, $3) "
+			            "ON CONFLICT (location, bay) DO UPDATE SET device_id = $3",
+			            3, p);
+		}
+	}
+	cJSON_Delete(f);
+	return rc;
+}
+
 /* seed_customers - sample customers and their bookings, once */
 static int
 seed_customers(db_conn *db)
@@ -477,7 +537,7 @@ cmd_seed(int argc, char **argv)
 	}
 	if (people) {
 		db = ctl_db();
-		if (db_begin(db) < 0 || seed_facility(db) < 0 || (cust = seed_customers(db)) < 0 ||
+		if (db_begin(db) < 0 || seed_facility(db) < 0 || seed_devices(db) < 0 || (cust = seed_customers(db)) < 0 ||
 		    seed_admin(db) < 0 || db_commit(db) < 0) {
 			db_rollback(db);
 			fprintf(stderr, "clubosctl: seed failed; nothing was changed\n");

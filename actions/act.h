@@ -1,0 +1,78 @@
+/*
+ * act.h - clubos-actions, the action executor
+ *
+ * main.c       the daemon skeleton's hooks: start the workers, stop them
+ * exec.c       the workers: claim, run, record; retries, circuits,
+ *              cooldowns, expiry, the escalation ladder, crash recovery
+ * providers.c  one libcurl client per outside system (Slack, OpenPhone,
+ *              NinjaOne, UniFi Access)
+ * http.c       the one HTTP call they all make, bounded
+ */
+#ifndef CLUBOS_ACT_H
+#define CLUBOS_ACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/cfg.h"
+#include "common/db.h"
+
+#define ACT_BODY_MAX (64 * 1024)
+
+/* ---- http.c */
+
+struct act_http {
+	long   status; /* 0 = no answer (connection, timeout) */
+	char  *body;   /* malloc'd, NUL-terminated, at most ACT_BODY_MAX */
+	size_t len;
+	int    retry_after_ms; /* from Retry-After, 0 if none */
+	char   error[160];     /* libcurl's reason when status is 0 */
+};
+
+int  act_http(const char *method, const char *url, const char *const *headers, const char *body,
+              int timeout_ms, struct act_http *res);
+void act_http_free(struct act_http *res);
+
+/* ---- providers.c */
+
+enum act_outcome {
+	ACT_OK,    /* the provider accepted it */
+	ACT_RETRY, /* transient: 429, 5xx, timeout; worth another try */
+	ACT_FAIL,  /* permanent: the provider refused it */
+	ACT_OFF,   /* the integration is not configured */
+};
+
+struct act_result {
+	enum act_outcome outcome;
+	int              http_status;
+	int              retry_after_ms;
+	char             error[300];
+	char             ref[128]; /* the provider's id for what was made */
+};
+
+/* The buttons under a Slack message. */
+enum act_buttons {
+	ACT_BUTTONS_NONE,
+	ACT_BUTTONS_ESCALATION, /* acknowledge, take over */
+	ACT_BUTTONS_HANDOFF,    /* take over */
+	ACT_BUTTONS_APPROVAL,   /* approve, cancel */
+};
+
+/* Each takes what it needs and fills *r; providers never touch the database. */
+void prov_slack_post(const struct cfg *c, const char *channel, const char *thread_ts,
+                     const char *text, long long action_id, enum act_buttons buttons,
+                     struct act_result *r);
+void prov_sms_send(const struct cfg *c, const char *from, const char *to, const char *text,
+                   struct act_result *r);
+void prov_ninja_script(const struct cfg *c, const char *device_id, struct act_result *r);
+void prov_ninja_reboot(const struct cfg *c, const char *device_id, struct act_result *r);
+void prov_unifi_unlock(const struct cfg *c, const char *door_id, int minutes, struct act_result *r);
+void prov_init(void);
+void prov_fini(void);
+
+/* ---- exec.c */
+
+int  exec_start(const struct cfg *c);
+void exec_stop(void);
+
+#endif
