@@ -258,13 +258,16 @@ rpc_server_stop(rpc_server *s, int deadline_ms)
 			break;
 		nng_msleep(5);
 	}
-	/* Closing the socket ends anything still running. */
+	/* Closing the socket ends anything still waiting on it: a worker in
+	 * recv or send gets NNG_ECLOSED and leaves its loop.  Its aio is stopped
+	 * only after it has left: an operation begun on a stopped aio can wait
+	 * for ever, which a worker finishing a slow handler would do. */
 	nng_close(s->sock);
 	for (int i = 0; i < s->n; i++) {
 		if (!s->w[i].started)
 			continue;
-		nng_aio_stop(s->w[i].aio);
 		pthread_join(s->w[i].thr, NULL);
+		nng_aio_stop(s->w[i].aio);
 		nng_aio_free(s->w[i].aio);
 	}
 	free(s->w);

@@ -49,7 +49,8 @@ run_unit() {
 		[ -f "$t" ] && [ -x "$t" ] || continue
 		found=1
 		echo "== $t"
-		"$t" >"$tmp/unit.out" 2>&1
+		# a hung binary fails, it does not stall the run
+		timeout 300 "$t" >"$tmp/unit.out" 2>&1
 		rc=$?
 		cat "$tmp/unit.out"
 		p=$(sum_lines "$tmp/unit.out" '^\[  PASSED  \] \([0-9][0-9]*\) test.*')
