@@ -368,6 +368,14 @@ auth_lookup(struct gw_ctx *x, int64_t id, char *role, size_t cap, bool *disabled
 		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		PQclear(r);
 		r = NULL;
+		if (attempt == 0 && PQstatus(pg) == CONNECTION_BAD) {
+			/* The server restarted under an idle connection: a read is safe
+			 * to ask again on a new one (prepared statements went with it). */
+			PQreset(pg);
+			if (PQstatus(pg) != CONNECTION_OK)
+				goto down;
+			state = "26000";
+		}
 		if (attempt > 0 || state == NULL || strcmp(state, "26000") != 0)
 			goto down;
 		r = PQprepare(pg, AUTH_STMT, AUTH_SQL, 1, NULL);
