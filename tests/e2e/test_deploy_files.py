@@ -1,0 +1,105 @@
+"""
+test_deploy_files.py - the container files checked without a container engine
+
+No Docker engine runs here, so the image, the compose file and the Railway
+configurations are checked statically against what the build really made:
+every service they start is one the entry point knows and a binary that
+exists; the runtime stage installs the Debian package of every shared
+library the binaries load; every setting they pass is one the daemons read.
+"""
+
+import glob
+import json
+import os
+import re
+import subprocess
+
+import harness
+
+ROOT = harness.REPO
+CONTAINER = os.path.join(ROOT, "deploy", "container")
+
+
+def _read(*parts):
+    with open(os.path.join(ROOT, *parts), encoding="utf-8") as f:
+        return f.read()
+
+
+def _run_services():
+    """The services deploy/container/run.sh accepts."""
+    text = _read("deploy", "container", "run.sh")
+    names = set()
+    for alt in re.findall(r"^([a-z |]+)\)", text, re.M):
+        names.update(n.strip() for n in alt.split("|") if n.strip())
+    return names
+
+
+def _daemon_services():
+    text = _read("deploy", "container", "run.sh")
+    line = re.search(r"^(gateway \|[a-z |]+)\)", text, re.M).group(1)
+    return [n.strip() for n in line.split("|")]
+
+
+def test_every_started_service_is_known_and_built():
+    known = _run_services()
+    assert {"gateway", "router", "cache", "bus", "intelligence", "assistants", "migrate",
+            "seed"} <= known, known
+    compose = _read("deploy", "container", "compose.yaml")
+    started = set(re.findall(r'command: \["([a-z]+)"\]', compose))
+    assert started and started <= known, started - known
+    for path in glob.glob(os.path.join(ROOT, "deploy", "railway", "*.json")):
+        conf = json.load(open(path, encoding="utf-8"))
+        cmd = conf["deploy"]["startCommand"].split()
+        assert cmd[0] == "clubos-run" and cmd[1] in known, (path, cmd)
+        assert conf["build"]["dockerfilePath"] == "deploy/container/Dockerfile", path
+        for pre in conf["deploy"].get("preDeployCommand", []):
+            assert pre.split()[0] == "clubos-run" and pre.split()[1] in known, (path, pre)
+    for svc in _daemon_services():
+        b = harness.binary("clubos-" + svc)
+        if svc in ("conversations", "actions") and not os.path.exists(b):
+            continue  # a daemon this tree does not build yet
+        assert os.access(b, os.X_OK), "run.sh starts clubos-%s, which the build does not make" % svc
+    assert os.access(harness.binary("clubos-assistant"), os.X_OK)
+    assert os.access(harness.binary("clubosctl"), os.X_OK)
+
+
+def _needed_packages():
+    """The Debian packages holding the shared libraries our binaries load."""
+    sonames = set()
+    for b in glob.glob(os.path.join(harness.build_dir(), "bin", "clubos*")):
+        out = subprocess.run(["objdump", "-p", b], capture_output=True, text=True).stdout
+        sonames.update(re.findall(r"NEEDED\s+(\S+)", out))
+    pkgs = {}
+    ldd = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+    for so in sorted(sonames):
+        m = re.search(r"^\s*%s \(libc6,x86-64\) => (\S+)" % re.escape(so), ldd, re.M)
+        assert m, "cannot find %s" % so
+        owner = subprocess.run(["dpkg", "-S", os.path.realpath(m.group(1))], capture_output=True,
+                               text=True)
+        if owner.returncode != 0:  # usrmerge: dpkg knows the /lib path
+            owner = subprocess.run(["dpkg", "-S", m.group(1)], capture_output=True, text=True)
+        assert owner.returncode == 0, "no package owns %s" % m.group(1)
+        pkgs[so] = owner.stdout.split(":")[0]
+    return pkgs
+
+
+def test_the_runtime_stage_installs_every_library_the_binaries_load():
+    docker = _read("deploy", "container", "Dockerfile")
+    runtime = docker.split("\nFROM debian:bookworm-slim\n", 1)
+    assert len(runtime) == 2, "no runtime stage FROM debian:bookworm-slim"
+    installed = set(re.findall(r"\b(lib[a-z0-9.+-]+)\b", runtime[1]))
+    base = {"libc6", "libgcc-s1", "libstdc++6"}
+    missing = {so: p for so, p in _needed_packages().items() if p not in installed | base}
+    assert not missing, "the runtime stage lacks %r" % missing
+    assert "\nUSER clubos\n" in runtime[1], "the daemons must not run as root"
+    assert "-dev" not in runtime[1], "build packages in the runtime stage"
+
+
+def test_every_setting_passed_is_one_the_daemons_read():
+    table = _read("common", "cfg.c")
+    compose = _read("deploy", "container", "compose.yaml")
+    env_block = compose.split("environment: &env", 1)[1].split("\nservices:", 1)[0]
+    names = re.findall(r"^\s+([A-Z][A-Z0-9_]+):", env_block, re.M)
+    assert names
+    unknown = [n for n in names if '"%s"' % n not in table]
+    assert not unknown, "compose passes settings no daemon reads: %r" % unknown
