@@ -537,8 +537,8 @@ cmd_seed(int argc, char **argv)
 	}
 	if (people) {
 		db = ctl_db();
-		if (db_begin(db) < 0 || seed_facility(db) < 0 || seed_devices(db) < 0 || (cust = seed_customers(db)) < 0 ||
-		    seed_admin(db) < 0 || db_commit(db) < 0) {
+		if (db_begin(db) < 0 || seed_facility(db) < 0 || seed_devices(db) < 0 ||
+		    (cust = seed_customers(db)) < 0 || seed_admin(db) < 0 || db_commit(db) < 0) {
 			db_rollback(db);
 			fprintf(stderr, "clubosctl: seed failed; nothing was changed\n");
 			db_close(db);
