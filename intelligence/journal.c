@@ -398,6 +398,20 @@ unavailable:
 	return fail_with(r, 503, "database_unavailable", "the SOP could not be changed");
 }
 
+/* finish - steps 3 and 4 of a committed change: announce it, mark it done, let go */
+static void
+finish(db_conn *db, const char *crash_at, journal_notify_fn notify, void *arg,
+       const struct journal_result *r)
+{
+	crash_point(crash_at, "applied", r->journal_id);
+	announce(r, notify, arg);
+	crash_point(crash_at, "published", r->journal_id);
+	if (set_state(db, r->journal_id, "done", NULL) < 0)
+		log_msg(LOG_WARN, NULL, "journal %lld: applied but not marked done; recovery will",
+		        (long long)r->journal_id);
+	unlock_entry(db, r->journal_id);
+}
+
 /* examples_commit - step 2 of an examples entry: add and remove, bump, mark applied */
 static int
 examples_commit(db_conn *db, struct journal_result *r)
@@ -499,13 +513,7 @@ journal_examples(db_conn *db, const struct journal_examples *c, const char *cras
 		unlock_entry(db, r->journal_id);
 		return -1;
 	}
-	crash_point(crash_at, "applied", r->journal_id);
-	announce(r, notify, arg);
-	crash_point(crash_at, "published", r->journal_id);
-	if (set_state(db, r->journal_id, "done", NULL) < 0)
-		log_msg(LOG_WARN, NULL, "journal %lld: applied but not marked done; recovery will",
-		        (long long)r->journal_id);
-	unlock_entry(db, r->journal_id);
+	finish(db, crash_at, notify, arg, r);
 	log_msg(LOG_INFO, NULL, "journal %lld: examples by %s (%s)%s", (long long)r->journal_id,
 	        c->author, c->note, r->examples ? "" : ": nothing changed");
 	r->status = 200;
@@ -533,13 +541,7 @@ journal_apply(db_conn *db, const struct journal_change *c, const char *crash_at,
 		unlock_entry(db, r->journal_id);
 		return -1;
 	}
-	crash_point(crash_at, "applied", r->journal_id);
-	announce(r, notify, arg);
-	crash_point(crash_at, "published", r->journal_id);
-	if (set_state(db, r->journal_id, "done", NULL) < 0)
-		log_msg(LOG_WARN, NULL, "journal %lld: applied but not marked done; recovery will",
-		        (long long)r->journal_id);
-	unlock_entry(db, r->journal_id);
+	finish(db, crash_at, notify, arg, r);
 	log_msg(LOG_INFO, NULL, "journal %lld: %s %s version %d by %s (%s)",
 	        (long long)r->journal_id, c->op, c->slug, r->version, c->author, c->note);
 	r->status = 200;
