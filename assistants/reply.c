@@ -123,10 +123,10 @@ record_actions(db_conn *db, const struct as_asker *a, const struct as_sop *sop, 
 	cJSON_Delete(det);
 	{
 		/* The title and the customer's words, each cut by characters. */
-		size_t n = util_utf8_copy(summary, 128 * 4 + 1, sop->title, 128);
+		size_t tl = util_utf8_copy(summary, 128 * 4 + 1, sop->title, 128);
 
-		memcpy(summary + n, ": ", 3);
-		util_utf8_copy(summary + n + 2, sizeof(summary) - n - 2, msg, 300);
+		memcpy(summary + tl, ": ", 3);
+		util_utf8_copy(summary + tl + 2, sizeof(summary) - tl - 2, msg, 300);
 	}
 	for (int i = 0; i < sop->nactions && n < AS_MAX_ACTIONS; i++) {
 		if (strcmp(sop->actions[i], "handoff_on_request") == 0 && !asks_for_person(msg))
