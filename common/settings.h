@@ -25,7 +25,7 @@ enum llm_mode { LLM_MODE_OFF, LLM_MODE_SHADOW, LLM_MODE_ON };
 
 struct settings {
 	enum sms_reply_mode sms_reply_mode;
-	int                 sms_rollout_percent; /* 0..100, by conversation */
+	int                 sms_rollout_percent;      /* 0..100, by conversation */
 	double              sop_confidence_threshold; /* 0..1 */
 	enum llm_mode       llm_mode;
 	int                 llm_rollout_percent; /* 0..100, by conversation */

@@ -125,6 +125,9 @@ void api_tickets_list(struct gw_ctx *x);
 void api_ticket_get(struct gw_ctx *x);
 void api_ticket_patch(struct gw_ctx *x);
 void api_slack_webhook(struct gw_ctx *x);
+void api_settings_get(struct gw_ctx *x);
+void api_settings_patch(struct gw_ctx *x);
+void api_settings_history(struct gw_ctx *x);
 void gw_ops_health(struct gw_ctx *x, cJSON *components);
 
 /* The knowledge generation moved (from a change here or on the bus). */

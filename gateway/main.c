@@ -75,6 +75,9 @@ static const struct gw_route {
     {"GET", "/api/tickets/:id", ROLE_STAFF, false, true, api_ticket_get},
     {"PATCH", "/api/tickets/:id", ROLE_STAFF, true, true, api_ticket_patch},
     {"POST", "/api/webhooks/slack", ROLE_NONE, false, true, api_slack_webhook},
+    {"GET", "/api/settings", ROLE_ADMIN, false, true, api_settings_get},
+    {"PATCH", "/api/settings", ROLE_ADMIN, true, true, api_settings_patch},
+    {"GET", "/api/settings/history", ROLE_ADMIN, false, true, api_settings_history},
     {"GET", "/metrics", ROLE_NONE, false, true, api_metrics},
 };
 #define GW_NROUTES (sizeof(gw_routes) / sizeof(gw_routes[0]))
@@ -558,7 +561,9 @@ gw_handle(void *arg, void *worker, const struct http_req *req, struct http_res *
 		goto done;
 	}
 	client_addr(req, x.addr, sizeof(x.addr));
-	snprintf(key, sizeof(key), "ip:%s", x.addr);
+	/* The rule is part of a bucket's name: gateways sharing a Redis
+	 * share buckets only when they enforce the same limit. */
+	snprintf(key, sizeof(key), "ip:%g/%g:%s", gw.rl_addr.burst, gw.rl_addr.rate, x.addr);
 	if (r->limited && limited(&x, key, &gw.rl_addr))
 		goto done;
 	if (r->roles != ROLE_NONE) {
@@ -568,7 +573,8 @@ gw_handle(void *arg, void *worker, const struct http_req *req, struct http_res *
 			gw_error(&x, 403, "forbidden", "your role may not do this");
 			goto done;
 		}
-		snprintf(key, sizeof(key), "user:%lld", (long long)x.user_id);
+		snprintf(key, sizeof(key), "user:%g/%g:%lld", gw.rl_user.burst, gw.rl_user.rate,
+		         (long long)x.user_id);
 		if (r->limited && limited(&x, key, &gw.rl_user))
 			goto done;
 	}
