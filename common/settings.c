@@ -43,7 +43,8 @@ static const struct key {
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct settings cache;
 static bool            cache_init;
-static int64_t         cache_at_ms; /* monotonic; 0 = read at next use */
+static int64_t         cache_at_ms;   /* monotonic; 0 = read at next use */
+static bool            cache_loading; /* a caller is reading the table */
 
 /* now_ms - monotonic milliseconds */
 static int64_t
@@ -62,7 +63,7 @@ settings_defaults(struct settings *s)
 	memset(s, 0, sizeof(*s));
 	s->sms_reply_mode = SMS_MODE_AUTO;
 	s->sms_rollout_percent = 100;
-	s->sop_confidence_threshold = 0.5;
+	s->sop_confidence_threshold = 0.4;
 	s->llm_mode = LLM_MODE_OFF;
 	s->llm_rollout_percent = 100;
 }
@@ -189,24 +190,49 @@ settings_current(db_conn *db, struct settings *out)
 		cache_init = true;
 	}
 	fresh = cache_at_ms != 0 && now - cache_at_ms < SETTINGS_TTL_MS;
+	/* One refresh at a time: the caller that finds the copy stale claims
+	 * the next interval and reads; the others use the copy meanwhile, so a
+	 * slow database delays one request a second, not all of them. */
+	if (!fresh && db != NULL && !cache_loading)
+		cache_loading = true;
+	else
+		fresh = true;
 	*out = cache;
 	pthread_mutex_unlock(&cache_mu);
-	if (fresh || db == NULL)
+	if (fresh)
 		return;
 	{
 		struct settings s;
 
-		/* Read outside the lock; a failed read keeps the last good copy
-		 * and is tried again after the same interval. */
+		/* A failed read keeps the last good copy and is tried again
+		 * after the same interval. */
 		int rc = load(db, &s);
 
 		pthread_mutex_lock(&cache_mu);
 		if (rc == 0)
 			cache = s;
 		cache_at_ms = now;
+		cache_loading = false;
 		*out = cache;
 		pthread_mutex_unlock(&cache_mu);
 	}
+}
+
+/* settings_read - the table now, bypassing (and refreshing) the cache */
+int
+settings_read(db_conn *db, struct settings *out)
+{
+	struct settings s;
+
+	if (load(db, &s) < 0)
+		return -1;
+	pthread_mutex_lock(&cache_mu);
+	cache = s;
+	cache_init = true;
+	cache_at_ms = now_ms();
+	pthread_mutex_unlock(&cache_mu);
+	*out = s;
+	return 0;
 }
 
 /* settings_invalidate - the next settings_current() reads the database */

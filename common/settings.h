@@ -39,6 +39,10 @@ void settings_defaults(struct settings *s);
  * (the defaults before the first read). */
 void settings_current(db_conn *db, struct settings *out);
 
+/* settings_read - straight from the table (and into the cache); -1 when
+ * the database did not answer. */
+int settings_read(db_conn *db, struct settings *out);
+
 /* The next settings_current() asks the database (after a change here). */
 void settings_invalidate(void);
 

@@ -15,6 +15,7 @@
 #include "common/bus.h"
 #include "common/env.h"
 #include "common/json.h"
+#include "common/settings.h"
 #include "common/log.h"
 #include "common/trace.h"
 #include "common/util.h"
@@ -245,9 +246,19 @@ api_query(struct gw_ctx *x)
 	snprintf(scope, sizeof(scope), "%s|%s", gw_audience(x->role),
 	         location != NULL ? location : "-");
 	kgen = atomic_load(&gw.kgen);
+	if (!is_em && (ans = front_get(scope, msg, kgen, key, sizeof(key))) != NULL) {
+		struct settings set;
+
+		/* A raised sop_confidence_threshold retires weaker stored answers. */
+		settings_current(x->w->db, &set);
+		if (json_num(ans, "confidence", 0) < set.sop_confidence_threshold) {
+			cJSON_Delete(ans);
+			ans = NULL;
+		}
+	}
 	if (is_em) {
 		key[0] = '\0';
-	} else if ((ans = front_get(scope, msg, kgen, key, sizeof(key))) != NULL) {
+	} else if (ans != NULL) {
 		cJSON *d = cJSON_CreateObject();
 
 		cJSON_AddBoolToObject(d, "emergency", false);

@@ -19,8 +19,10 @@ api_settings_get(struct gw_ctx *x)
 	struct settings s;
 
 	/* Straight from the table, so an admin sees their change at once. */
-	settings_invalidate();
-	settings_current(x->w->db, &s);
+	if (settings_read(x->w->db, &s) < 0) {
+		gw_db_error(x, x->w->db);
+		return;
+	}
 	gw_json(x, 200, settings_json(&s));
 }
 

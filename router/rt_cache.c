@@ -31,6 +31,7 @@
 #include "common/env.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/settings.h"
 #include "common/trace.h"
 #include "router/rt.h"
 
@@ -182,7 +183,23 @@ rt_cache_shutdown(void)
 	free(ver.version);
 }
 
-/* answer_from - the stored answer, if built from the current version */
+/* min_confidence - the admin's sop_confidence_threshold, read through the settings cache */
+static double
+min_confidence(void)
+{
+	struct settings s;
+
+	pthread_mutex_lock(&ver_mu);
+	if (ver_db == NULL)
+		ver_db = db_open(rt_cfg->pg_dsn);
+	settings_current(ver_db, &s);
+	pthread_mutex_unlock(&ver_mu);
+	return s.sop_confidence_threshold;
+}
+
+/* answer_from - the stored answer, if built from the current version and
+ * still as confident as the admin now asks (a raised threshold retires
+ * weaker answers stored before it) */
 static cJSON *
 answer_from(struct cache_hit *hit, int64_t kgen, const char *tier)
 {
@@ -195,6 +212,10 @@ answer_from(struct cache_hit *hit, int64_t kgen, const char *tier)
 	}
 	a = json_parse(hit->value, strlen(hit->value), &why);
 	free(hit->value);
+	if (a != NULL && json_num(a, "confidence", 0) < min_confidence()) {
+		cJSON_Delete(a);
+		return NULL;
+	}
 	if (a != NULL) {
 		cJSON_DeleteItemFromObject(a, "cache");
 		cJSON_AddStringToObject(a, "cache", tier);

@@ -6,7 +6,7 @@ with who changed what, live without a restart
 import harness
 
 DEFAULTS = {"sms_reply_mode": "auto", "sms_rollout_percent": 100,
-            "sop_confidence_threshold": 0.5, "llm_mode": "off", "llm_rollout_percent": 100}
+            "sop_confidence_threshold": 0.4, "llm_mode": "off", "llm_rollout_percent": 100}
 
 
 def _patch(stack, token, body=None, raw=None):
@@ -84,3 +84,29 @@ def test_bad_settings_change_nothing(stack, accounts):
         harness.assert_error(_patch(stack, admin.token, raw=raw), 400)
     assert stack.http("GET", "/api/settings", token=admin.token).json == before
     assert len(stack.http("GET", "/api/settings/history", token=admin.token).json) == n
+
+
+def test_confidence_threshold_is_live_and_retires_cached_answers(stack, accounts):
+    """A raised sop_confidence_threshold applies to the next question, cached or not."""
+    admin, tok = accounts["admin"], accounts["customer"].token
+    msg = "how much is an hour"
+    first = stack.query(tok, msg)
+    assert first.status == 200 and first.json.get("sop"), first
+    conf = first.json["confidence"]
+    assert 0.5 <= conf < 0.99, first.json
+    again = stack.query(tok, msg)
+    assert again.json.get("cache") not in (None, "miss"), again.json
+    try:
+        assert _patch(stack, admin.token, {"sop_confidence_threshold": 0.999}).status == 200
+        # Within the settings cache's second every daemon has it.
+        def withheld():
+            r = stack.query(tok, msg)
+            return r.status == 200 and r.json.get("sop") is None
+        harness.wait_for(withheld, 5, what="the raised threshold to withhold the answer: %r" % (stack.query(tok, msg).json,))
+        r = stack.query(tok, msg)
+        assert r.json.get("cache") in (None, "miss"), r.json
+        assert r.json["escalation"]["reason"] == "low_confidence", r.json
+    finally:
+        _restore(stack, admin.token)
+    harness.wait_for(lambda: stack.query(tok, msg).json.get("sop") is not None, 5,
+                     what="the answer back at the default threshold")

@@ -6,7 +6,12 @@ staff, admin), exactly as a client would ask it.  Prints route accuracy, SOP
 top-1 match, emergency recall and false emergencies, out-of-scope handling,
 audience leaks, a per-route confusion table and a risk-coverage table.
 
-usage: dev_eval.py --url http://127.0.0.1:8080 --admin-email E --admin-password P [--set FILE] [--json]
+usage: dev_eval.py --url http://127.0.0.1:8080 --admin-email E --admin-password P [--set FILE]
+                   [--threshold T] [--json]
+
+--threshold sets the stack's sop_confidence_threshold (PATCH /api/settings)
+before measuring; the risk-coverage rows below it are then empty by
+construction, so measure with a low one to see the whole curve.
 """
 import argparse
 import collections
@@ -46,9 +51,18 @@ def main():
     ap.add_argument("--admin-password", required=True)
     ap.add_argument("--set", default="../shared/eval/clubos-dev.jsonl")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    ap.add_argument("--threshold", type=float, help="sop_confidence_threshold to measure at")
     a = ap.parse_args()
 
     admin = login(a.url, a.admin_email, a.admin_password)
+    if a.threshold is not None:
+        req = urllib.request.Request(a.url + "/api/settings", method="PATCH",
+                                     data=json.dumps({"sop_confidence_threshold": a.threshold}).encode())
+        req.add_header("Content-Type", "application/json")
+        req.add_header("Authorization", "Bearer " + admin)
+        urllib.request.urlopen(req, timeout=30).read()
+    st, cur = call(a.url, "/api/settings", token=admin)
+    threshold = cur.get("sop_confidence_threshold") if st == 200 else None
     tokens = {"admin": admin}
     run = uuid.uuid4().hex[:8]
     for role in ("operator", "kiosk", "customer"):
@@ -113,6 +127,8 @@ def main():
         "false_emergencies": false_em,
         "oos_answered_share": oos_answered / oos_total if oos_total else None,
         "audience_leaks": leaks,
+        "sop_confidence_threshold": threshold,
+        "answered_above_075": sum(1 for conf, _ in answered if conf >= 0.75) / n,
     }
     if a.json:
         print(json.dumps(figures))
@@ -124,6 +140,8 @@ def main():
     print(f"false emergencies        {false_em}")
     print(f"out of scope answered    {oos_answered}/{oos_total} from an SOP")
     print(f"audience leaks           {leaks}")
+    print(f"sop_confidence_threshold {threshold}")
+    print(f"answered at >= 0.75      {figures['answered_above_075']:.1%} of all messages")
     print("\nconfusion (rows: labelled route, columns: answered route)")
     cols = ROUTES + ["(error)"]
     print(" " * 14 + "".join(f"{c[:8]:>9}" for c in cols))
@@ -131,11 +149,11 @@ def main():
         print(f"{rt:<14}" + "".join(f"{confusion[rt][c]:>9}" for c in cols))
     print("\nrisk-coverage (answers from an SOP with confidence >= t)")
     print(f"{'t':>6} {'coverage':>9} {'error':>7}")
-    for t in (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+    for t in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9):
         kept = [c for conf, c in answered if conf >= t]
         cov = len(kept) / n
         err = (1 - sum(kept) / len(kept)) if kept else 0.0
-        print(f"{t:>6.1f} {cov:>9.1%} {err:>7.1%}")
+        print(f"{t:>6.2f} {cov:>9.1%} {err:>7.1%}")
     if misses:
         print("\nmisses:")
         for m, why in misses:

@@ -27,7 +27,7 @@ test_defaults(void **state)
 	settings_defaults(&s);
 	assert_int_equal(s.sms_reply_mode, SMS_MODE_AUTO);
 	assert_int_equal(s.sms_rollout_percent, 100);
-	assert_true(s.sop_confidence_threshold > 0.49 && s.sop_confidence_threshold < 0.51);
+	assert_true(s.sop_confidence_threshold > 0.39 && s.sop_confidence_threshold < 0.41);
 	assert_int_equal(s.llm_mode, LLM_MODE_OFF);
 	assert_int_equal(s.llm_rollout_percent, 100);
 }
