@@ -285,8 +285,10 @@ as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body, si
 		add_escalation(r, 1, "low_confidence");
 	} else if (!as_audience_allows(a.audience, sop->audience)) {
 		cJSON_AddNullToObject(r, "sop");
+		/* Never another SOP's answer in its place: a plain refusal, and
+		 * the team sees the question (tier 1) in case the asker needs it. */
 		cJSON_AddStringToObject(r, "response", as_not_allowed_text);
-		add_escalation(r, 0, "not_allowed");
+		add_escalation(r, 1, "restricted");
 		cJSON_AddStringToObject(tr, "withheld", sop->slug);
 	} else {
 		cJSON *so = cJSON_AddObjectToObject(r, "sop");
