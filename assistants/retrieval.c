@@ -7,7 +7,7 @@
  * sorted term array with postings; an SOP set is a few dozen documents, so
  * the structure aims at clarity more than size.
  */
-#include "retrieval.h"
+#include "assistants/retrieval.h"
 
 #include <math.h>
 #include <stdlib.h>

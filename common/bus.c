@@ -7,7 +7,7 @@
  * process has one publisher socket, shared by its threads (nng sockets are
  * thread-safe).
  */
-#include "bus.h"
+#include "common/bus.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -18,8 +18,8 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/pubsub0/sub.h>
 
-#include "env.h"
-#include "log.h"
+#include "common/env.h"
+#include "common/log.h"
 
 struct bus_hub {
 	nng_socket in, trace, events;

@@ -5,7 +5,7 @@
  * is kept alphabetical; each entry names its environment variable, its
  * type, its default, and whether it is a secret (masked by cfg_dump).
  */
-#include "cfg.h"
+#include "common/cfg.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -1,7 +1,7 @@
 /*
  * daemon.c - the skeleton every ClubOS daemon runs on
  */
-#include "daemon.h"
+#include "common/daemon.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +14,9 @@
 
 #include <sodium.h>
 
-#include "db.h"
-#include "log.h"
-#include "trace.h"
+#include "common/db.h"
+#include "common/log.h"
+#include "common/trace.h"
 
 static char daemon_pidfile[512];
 

@@ -17,7 +17,7 @@
 
 #include <getopt.h>
 
-#include "cfg.h"
+#include "common/cfg.h"
 
 #define DAEMON_STOP_DEADLINE_MS 5000
 

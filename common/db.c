@@ -1,14 +1,14 @@
 /*
  * db.c - PostgreSQL through libpq, parameters only
  */
-#include "db.h"
+#include "common/db.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "common/log.h"
 
 struct db_conn {
 	char   *dsn;

@@ -24,7 +24,7 @@
  *
  * Nothing here is global; the functions are reentrant.
  */
-#include "diff.h"
+#include "common/diff.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -4,13 +4,13 @@
  * Called by rpc.c for every request and reply.  Decoding checks every field
  * against the message length before it is read.
  */
-#include "env.h"
+#include "common/env.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "json.h"
+#include "common/json.h"
 
 static const char *const env_op_names[ENV_OP_MAX] = {
     [ENV_OP_PING] = "ping",

@@ -1,12 +1,12 @@
 /*
  * json.c - small helpers over cJSON
  */
-#include "json.h"
+#include "common/json.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "common/util.h"
 
 /*
  * json_scan - one pass over the raw text before cJSON sees it: nesting no

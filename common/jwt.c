@@ -12,7 +12,7 @@
  * only then the payload claims.  Every input, however broken, gets an
  * answer; nothing here aborts.  Keys and HMAC states are wiped after use.
  */
-#include "jwt.h"
+#include "common/jwt.h"
 
 #include <limits.h>
 #include <math.h>

@@ -1,14 +1,14 @@
 /*
  * kv.c - Redis through hiredis, with timeouts and reconnects
  */
-#include "kv.h"
+#include "common/kv.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
-#include "env.h"
-#include "log.h"
+#include "common/env.h"
+#include "common/log.h"
 
 #define KV_RETRY_US 1000000
 

@@ -5,7 +5,7 @@
  * A line is built in a local buffer and written with one write(2), so lines
  * from several threads never interleave.
  */
-#include "log.h"
+#include "common/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
  * the gateway's gateway/api_ops.c (decide, tickets, Slack callbacks).
  * See ops.h for the guarantees.
  */
-#include "ops.h"
+#include "common/ops.h"
 
 #include <dirent.h>
 #include <errno.h>

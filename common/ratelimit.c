@@ -26,7 +26,7 @@
  * buckets on an LRU list; when full, the least recently used bucket is
  * reused.  Guarded by mem_mu.
  */
-#include "ratelimit.h"
+#include "common/ratelimit.h"
 
 #include <errno.h>
 #include <math.h>

@@ -7,7 +7,7 @@
  * calls never stall nng's callback threads.  Stopping cancels the receives
  * of idle workers; busy ones finish and send their reply first.
  */
-#include "rpc.h"
+#include "common/rpc.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -21,8 +21,8 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
-#include "log.h"
-#include "trace.h"
+#include "common/log.h"
+#include "common/trace.h"
 
 struct rpc_worker {
 	rpc_server *srv;

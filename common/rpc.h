@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "env.h"
+#include "common/env.h"
 
 struct rpc_reply {
 	uint16_t status; /* 0 ok, else HTTP-like code */

@@ -18,7 +18,7 @@
  * in a small ring from which the feedback handler can store it itself
  * (trace_summary_claim, trace_summary_store).
  */
-#include "trace.h"
+#include "common/trace.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -29,11 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus.h"
-#include "db.h"
-#include "env.h"
-#include "log.h"
-#include "util.h"
+#include "common/bus.h"
+#include "common/db.h"
+#include "common/env.h"
+#include "common/log.h"
+#include "common/util.h"
 
 /* Step rows queued at most (trace_limits may lower it in tests), and
  * summaries queued at most; summaries beyond that wait in a ring of the

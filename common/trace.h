@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db.h"
+#include "common/db.h"
 
 int      trace_init(const char *daemon, const char *pg_dsn);
 void     trace_shutdown(void);

@@ -1,7 +1,7 @@
 /*
  * util.c - small things every module needs
  */
-#include "util.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <stdio.h>

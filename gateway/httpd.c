@@ -13,7 +13,7 @@
  * A connection is freed by a worker thread, never inside one of its own
  * aio callbacks (freeing an aio waits for its callback to finish).
  */
-#include "httpd.h"
+#include "gateway/httpd.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -20,7 +20,7 @@
  * content (max_content).  The key is sent only in its header, never
  * logged, and wiped from our copies.
  */
-#include "claude.h"
+#include "intelligence/claude.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -26,7 +26,7 @@
  * several kinds fire, the slug is the most severe: fire > medical >
  * security > water > power.  Only the first EM_MAX_TEXT bytes are read.
  */
-#include "emergency.h"
+#include "router/emergency.h"
 #include "common/textnorm.h"
 
 #include <stddef.h>
