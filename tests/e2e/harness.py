@@ -88,6 +88,17 @@ def wait_for(cond, timeout, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+def forget_buckets(stack, *addrs):
+    """forget_buckets - drop the rate-limit buckets of client addresses, under
+    any rule (rl:ip:<burst>/<rate>:<addr>): gateways of other tests share Redis."""
+    cli = ["redis-cli", "-p", str(stack.redis_port)]
+    for a in addrs:
+        keys = subprocess.run(cli + ["--scan", "--pattern", "rl:ip:*:" + a],
+                              capture_output=True, text=True, timeout=10, check=True).stdout.split()
+        if keys:
+            subprocess.run(cli + ["DEL"] + keys, capture_output=True, timeout=10, check=True)
+
+
 def wait_listening(proc, port, timeout):
     """wait_listening - poll until port accepts connections; fail at once if proc died."""
     def up():

@@ -13,7 +13,6 @@ Each test runs its own gateway on the shared stack with limits on:
 """
 
 import concurrent.futures
-import socket
 import statistics
 import time
 import uuid
@@ -21,14 +20,6 @@ import uuid
 import pytest
 
 import harness
-
-
-def _redis_del(stack, *keys):
-    """_redis_del - forget rate-limit buckets shared through Redis (other tests' gateways)."""
-    with socket.create_connection(("127.0.0.1", stack.redis_port), timeout=5) as s:
-        for k in keys:
-            s.sendall(b"*2\r\n$3\r\nDEL\r\n$%d\r\n%s\r\n" % (len(k), k.encode()))
-            s.recv(64)
 
 
 @pytest.fixture
@@ -43,12 +34,12 @@ def gateway(stack):
         started.append(gw)
         harness.wait_listening(gw, port, 15)
         return port
-    _redis_del(stack, "rl:ip:127.0.0.1")
+    harness.forget_buckets(stack, "127.0.0.1")
     yield start
     for gw in started:
         gw.stop()
         stack.extra.remove(gw)
-    _redis_del(stack, "rl:ip:127.0.0.1")   # leave the loopback bucket full for other tests
+    harness.forget_buckets(stack, "127.0.0.1")   # leave the loopback bucket full for other tests
 
 
 def _unauth(stack, port, xff=None):
@@ -76,7 +67,7 @@ def test_spoofed_xff_from_an_untrusted_peer_does_not_escape(stack, gateway):
 
 
 def test_xff_from_a_trusted_proxy_names_the_client(stack, gateway):
-    _redis_del(stack, *["rl:ip:203.0.113.%d" % i for i in range(1, 12)])
+    harness.forget_buckets(stack, *["203.0.113.%d" % i for i in range(1, 12)])
     port = gateway(CLUBOS_RATE_LIMIT="5,100000", CLUBOS_TRUSTED_PROXIES="10.9.9.9, 127.0.0.1")
     # Eight different clients behind the proxy: none is limited.
     for i in range(8):

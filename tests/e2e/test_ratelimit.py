@@ -9,6 +9,7 @@ import harness
 
 
 def test_rate_limit_per_address(stack, accounts):
+    harness.forget_buckets(stack, "127.0.0.1")
     port = harness.free_port()
     gw = stack.spawn_extra("gateway-ratelimited", ["clubos-gateway", "-d"],
                            CLUBOS_HTTP_PORT=port, CLUBOS_RATE_LIMIT="5,1000")
@@ -34,6 +35,7 @@ def test_rate_limit_per_address(stack, accounts):
 
 
 def _gateway(stack, limit):
+    harness.forget_buckets(stack, "127.0.0.1")
     port = harness.free_port()
     gw = stack.spawn_extra("gateway-rl", ["clubos-gateway", "-d"], CLUBOS_HTTP_PORT=port,
                            CLUBOS_RATE_LIMIT=limit)
