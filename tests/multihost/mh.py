@@ -453,14 +453,25 @@ def run(tag):
         R.check("trace tail sees every host", trace_hosts)
 
         def status_all():
-            r = R.in_ns("edge", harness.binary("clubosctl"), "status", check=False)
+            r = subprocess.run(["ip", "netns", "exec", R.ns("edge"), harness.binary("clubosctl"),
+                                "status"], env=R.env("edge"), capture_output=True, text=True,
+                               timeout=30)
             out = r.stdout
-            for d in ("clubos-router", "clubos-cache", "clubos-intelligence", "clubos-bus",
-                      "clubos-actions"):
-                assert re.search(r"^%s\s.*\bok\b" % d, out, re.M), "%s not ok in:\n%s" % (d, out)
-            return "clubosctl status from the edge host: core daemons ok"
-        if os.path.exists(os.path.join(HERE, ".status-ready")) or os.environ.get("MH_STATUS"):
-            R.check("clubosctl status across hosts", status_all)
+            for d in ("clubos-bus", "clubos-router", "clubos-cache", "clubos-intelligence",
+                      "clubos-actions", "clubos-gateway"):
+                line = [x for x in out.splitlines() if x.startswith(d + " ")]
+                assert line and line[0].split()[1] == "ok", "%s not ok in:\n%s" % (d, out)
+            assert r.returncode == 0, "clubosctl status exited %d:\n%s" % (r.returncode, out)
+            assert "tcp://%s:7301" % R.ip("core") in out, out
+            # A worker host's own probe: ready when the router counts its route.
+            env = R.env("w3")
+            p = subprocess.run(["ip", "netns", "exec", R.ns("w3"), harness.binary(
+                "clubos-assistant"), "--route", "tech", "--health"], env=env,
+                capture_output=True, text=True, timeout=20)
+            o = json.loads(p.stdout)
+            assert p.returncode == 0 and o["status"] == "ok" and o["workers"]["tech"] == 2, o
+            return "every daemon ok from the edge host; w3's probe ok"
+        R.check("clubosctl status across hosts", status_all)
 
         with open(R.load_stop, "w"):
             pass
