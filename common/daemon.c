@@ -17,6 +17,7 @@
 #include "db.h"
 #include "health.h"
 #include "log.h"
+#include "sentry.h"
 #include "trace.h"
 
 static char daemon_pidfile[512];
@@ -197,6 +198,9 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	signal(SIGPIPE, SIG_IGN);
 
 	mkdirs(c.run_dir);
+	/* After detaching (a thread does not survive fork), before anything
+	 * that may fail, so that failure is reported. */
+	sentry_init(&c, ops->name);
 	snprintf(daemon_pidfile, sizeof(daemon_pidfile), "%s/%s.pid", c.run_dir, inst);
 	if (pidfile_write(daemon_pidfile) < 0)
 		return 1;
@@ -246,6 +250,7 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	ops->stop(DAEMON_STOP_DEADLINE_MS);
 	unlink(daemon_pidfile);
 	log_info("stopped");
+	sentry_shutdown();
 	cfg_release(boot);
 	cfg_publish(NULL);
 	return 0;
