@@ -19,7 +19,7 @@ the edge host.  Prints "N passed, N failed".  Everything it made (the
 namespaces, and with them their veths and the bridge; every process in
 them; its files) is removed at the end, on failure and on a signal.
 
-    mh.py [--keep-logs]       run (as root)
+    mh.py                     run (as root; MH_KEEP_LOGS=DIR keeps the logs, MH_TAG names it)
     mh.py --cleanup TAG       remove what a run tagged TAG left (run.sh's trap)
 """
 
@@ -30,7 +30,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
