@@ -80,7 +80,7 @@ BINARIES := $(BIN)/clubos-gateway $(BIN)/clubos-router $(BIN)/clubos-assistant \
             $(BIN)/clubos-emergency-eval $(BIN)/clubos-actions
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps up down test unit e2e asan test-asan tsan test-tsan bench eval lint clean
+.PHONY: all deps up down test unit e2e test-multihost asan test-asan tsan test-tsan bench eval lint clean
 all: $(BINARIES)
 
 $(OBJ)/%.o: %.c
@@ -168,6 +168,10 @@ unit: all $(UNIT_BINS)
 
 e2e: all
 	@CLUBOS_BUILD=$(BUILD) CLUBOS_SUITES=e2e sh tests/run.sh
+
+# Several hosts as network namespaces (root; not part of make test).
+test-multihost: all
+	@CLUBOS_BUILD=$(BUILD) sh tests/multihost/run.sh
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 OPT="-O1 -g" all \

@@ -4,26 +4,61 @@
  * Takes the actions the front desk journaled (PostgreSQL, written by
  * common/ops.c) and makes them happen through the outside systems: Slack
  * and the on-call phone for escalations, NinjaOne for TrackMan restarts
- * and PC reboots, UniFi Access for approved door unlocks.  It serves no
- * socket: the journal is its only input, NOTIFY clubos_actions its
- * doorbell.  Any number may run, on any host; the journal's row locks
- * keep them from taking the same action.  See exec.c for the life cycle.
+ * and PC reboots, UniFi Access for approved door unlocks.  The journal is
+ * its only input, NOTIFY clubos_actions its doorbell; its one socket
+ * ("actions") answers only the health probe (ping and health, rpc.c).  Any
+ * number may run, on any host; the journal's row locks keep them from
+ * taking the same action, and an instance that finds the health address
+ * taken runs without it.  See exec.c for the life cycle.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "actions/act.h"
 #include "common/daemon.h"
+#include "common/log.h"
+#include "common/rpc.h"
 
-/* act_start - the workers */
+static rpc_server *act_health;
+
+/* act_probe - the health socket's op table: ping; health is answered by rpc.c */
+static void
+act_probe(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
+          struct rpc_reply *rep)
+{
+	(void)arg;
+	(void)worker;
+	(void)body;
+	(void)len;
+	if (h->op == ENV_OP_PING) {
+		rep->body = strdup("{\"ok\":true}");
+		rep->len = rep->body != NULL ? strlen(rep->body) : 0;
+	} else {
+		rpc_reply_error(rep, 400, "unknown_op", "the executor answers only health probes");
+	}
+}
+
+/* act_start - the workers, then the health socket */
 static int
 act_start(const struct cfg *c)
 {
-	return exec_start(c);
+	static const struct rpc_server_ops ops = {.handle = act_probe};
+	char                               url[256];
+
+	if (exec_start(c) < 0)
+		return -1;
+	if (cfg_listen_url(c, "actions", url, sizeof(url)) == 0 &&
+	    (act_health = rpc_server_start(url, true, 1, &ops)) == NULL)
+		log_warn("actions: no health socket on %s (another executor has it)", url);
+	return 0;
 }
 
 /* act_stop - finish what is in flight, then stop */
 static void
 act_stop(int deadline_ms)
 {
-	(void)deadline_ms;
+	rpc_server_stop(act_health, deadline_ms);
+	act_health = NULL;
 	exec_stop();
 }
 

@@ -82,6 +82,7 @@ static const struct cfg_entry cfg_table[] = {
     I(jwt_ttl, "CLUBOS_JWT_TTL", "43200", 60, 2592000),
     I(login_concurrency, "CLUBOS_LOGIN_CONCURRENCY", "1", 1, 64),
     S(log_dir, "CLUBOS_LOG_DIR", "var/log", false),
+    S(log_format, "CLUBOS_LOG_FORMAT", "text", false),
     S(metrics_allow, "CLUBOS_METRICS_ALLOW", "127.0.0.0/8,::1", false),
     S(migrations_dir, "CLUBOS_MIGRATIONS_DIR", "migrations", false),
     S(ninjaone_base_url, "NINJAONE_BASE_URL", "", false),
@@ -106,6 +107,7 @@ static const struct cfg_entry cfg_table[] = {
     S(router_host, "CLUBOS_ROUTER_HOST", "", false),
     S(run_dir, "CLUBOS_RUN_DIR", "var/run", false),
     S(seed_dir, "CLUBOS_SEED_DIR", "deploy/seed", false),
+    S(sentry_dsn, "SENTRY_DSN", "", true),
     S(trace_hold_file, "CLUBOS_TRACE_HOLD_FILE", "", false),
     I(trace_queue_max, "CLUBOS_TRACE_QUEUE_MAX", "20000", 10, 10000000),
     S(slack_base_url, "SLACK_BASE_URL", "https://slack.com/api", false),
@@ -260,6 +262,10 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 	if (*c->crash_at != '\0' && strcmp(c->crash_at, "journaled") != 0 &&
 	    strcmp(c->crash_at, "applied") != 0 && strcmp(c->crash_at, "published") != 0) {
 		snprintf(err, errlen, "CLUBOS_CRASH_AT must be journaled, applied or published");
+		return -1;
+	}
+	if (strcmp(c->log_format, "text") != 0 && strcmp(c->log_format, "json") != 0) {
+		snprintf(err, errlen, "CLUBOS_LOG_FORMAT must be text or json");
 		return -1;
 	}
 	if (check_allow_list("CLUBOS_METRICS_ALLOW", c->metrics_allow, err, errlen) < 0)

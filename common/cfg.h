@@ -56,6 +56,7 @@ struct cfg {
 	int   jwt_ttl;
 	int   login_concurrency;
 	char *log_dir;
+	char *log_format;    /* text or json: one JSON object per line */
 	char *metrics_allow; /* addresses/CIDRs that may read /metrics without a token */
 	char *migrations_dir;
 	char *ninjaone_base_url;
@@ -80,6 +81,7 @@ struct cfg {
 	char *router_host;
 	char *run_dir;
 	char *seed_dir;
+	char *sentry_dsn;      /* errors and crashes to Sentry when set (sentry.c) */
 	char *trace_hold_file; /* tests only: the trace writer waits while it exists */
 	int   trace_queue_max; /* trace step rows queued at most */
 	char *slack_base_url;

@@ -15,7 +15,9 @@
 #include <sodium.h>
 
 #include "common/db.h"
+#include "common/health.h"
 #include "common/log.h"
+#include "common/sentry.h"
 #include "common/trace.h"
 
 static char daemon_pidfile[512];
@@ -24,7 +26,7 @@ static char daemon_pidfile[512];
 static void
 usage(const struct daemon_ops *ops)
 {
-	fprintf(stderr, "usage: %s [-dnv] [-f config]%s\n", ops->name,
+	fprintf(stderr, "usage: %s [-dnv] [-f config] [--health]%s\n", ops->name,
 	        ops->usage != NULL ? ops->usage : "");
 	exit(2);
 }
@@ -110,10 +112,13 @@ detach(const struct cfg *c, const char *inst)
 int
 daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 {
-	static const struct option base[] = {{"help", no_argument, NULL, 'h'}, {0}};
+	static const struct option base[] = {{"help", no_argument, NULL, 'h'},
+	                                     {"health", no_argument, NULL, DAEMON_OPT_HEALTH},
+	                                     {0}};
 	struct option              longopts[32];
 	const char                *cfgfile = NULL, *inst;
 	int                        foreground = 0, check_only = 0, verbose = 0, opt, n = 0;
+	int                        health = 0;
 	struct cfg                 c;
 	const struct cfg          *boot;
 	char                       err[512];
@@ -141,6 +146,9 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 		case 'v':
 			verbose = 1;
 			break;
+		case DAEMON_OPT_HEALTH:
+			health = 1;
+			break;
 		case 'h':
 		case '?':
 			usage(ops);
@@ -158,6 +166,15 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	    (ops->check != NULL && ops->check(&c, err, sizeof(err)) < 0)) {
 		log_error("configuration: %s", err);
 		return 1;
+	}
+	log_set_format(strcmp(c.log_format, "json") == 0 ? LOG_JSON : LOG_TEXT);
+	if (health) {
+		/* A probe, not a daemon: ask the running one and say what it said. */
+		int rc =
+		    health_main(&c, ops->name, ops->instance != NULL ? ops->instance(&c) : NULL);
+
+		cfg_free(&c);
+		return rc;
 	}
 	if (check_only) {
 		printf("%s: configuration ok\n", ops->name);
@@ -181,6 +198,9 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	signal(SIGPIPE, SIG_IGN);
 
 	mkdirs(c.run_dir);
+	/* After detaching (a thread does not survive fork), before anything
+	 * that may fail, so that failure is reported. */
+	sentry_init(&c, ops->name);
 	snprintf(daemon_pidfile, sizeof(daemon_pidfile), "%s/%s.pid", c.run_dir, inst);
 	if (pidfile_write(daemon_pidfile) < 0)
 		return 1;
@@ -230,6 +250,7 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	ops->stop(DAEMON_STOP_DEADLINE_MS);
 	unlink(daemon_pidfile);
 	log_info("stopped");
+	sentry_shutdown();
 	cfg_release(boot);
 	cfg_publish(NULL);
 	return 0;

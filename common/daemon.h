@@ -3,11 +3,11 @@
  *
  * A daemon's main() fills a struct daemon_ops and calls daemon_main(),
  * which parses the common flags (-f config, -d foreground, -n check config
- * and exit, -v verbose), loads the configuration, detaches (unless -d),
- * writes the pid file, starts the daemon, and then waits for signals on the
- * main thread with sigwait(): no work happens inside a signal handler.
- * TERM/INT stop gracefully (in-flight requests finish within a deadline),
- * HUP loads and checks the configuration and publishes it as a new
+ * and exit, -v verbose, --health: ask the running daemon whether it is up
+ * and ready, print what it says as JSON and exit 0 or 1), loads the configuration, detaches (unless
+ * -d), writes the pid file, starts the daemon, and then waits for signals on the main thread with
+ * sigwait(): no work happens inside a signal handler. TERM/INT stop gracefully (in-flight requests
+ * finish within a deadline), HUP loads and checks the configuration and publishes it as a new
  * immutable snapshot (cfg_publish); start() gets the first snapshot, which
  * stays valid for the daemon's life, and requests read the live one
  * through cfg_acquire/cfg_release.
@@ -20,6 +20,7 @@
 #include "common/cfg.h"
 
 #define DAEMON_STOP_DEADLINE_MS 5000
+#define DAEMON_OPT_HEALTH 0x4801 /* --health: probe the running daemon, print JSON, exit */
 
 struct daemon_ops {
 	const char          *name;               /* clubos-router */

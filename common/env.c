@@ -29,6 +29,7 @@ static const char *const env_op_names[ENV_OP_MAX] = {
     [ENV_OP_KNOW_EXAMPLES] = "know.examples",
     [ENV_OP_KNOW_DECIDE] = "know.decide",
     [ENV_OP_KNOW_SEED] = "know.seed",
+    [ENV_OP_HEALTH] = "health",
 };
 
 /* env_op_name - printable name of an op */

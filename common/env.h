@@ -40,6 +40,7 @@ enum env_op {
 	ENV_OP_KNOW_EXAMPLES, /* -> intelligence: add or delete a training example */
 	ENV_OP_KNOW_DECIDE,   /* -> intelligence: approve or reject a proposal */
 	ENV_OP_KNOW_SEED,     /* -> intelligence: SOPs and examples from the seed files */
+	ENV_OP_HEALTH,        /* any RPC server: who it is, what it is connected to (rpc.c) */
 	ENV_OP_MAX
 };
 

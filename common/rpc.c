@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
@@ -38,6 +40,8 @@ struct rpc_worker {
 
 struct rpc_server {
 	nng_socket            sock;
+	char                  url[200]; /* what it listens on or dials */
+	bool                  listens;
 	struct rpc_server_ops ops;
 	int                   n;
 	struct rpc_worker    *w;
@@ -50,7 +54,15 @@ struct rpc_client {
 	int64_t      opened_us; /* a new client waits a moment for its first peer */
 	bool         dials;     /* one server, which may be restarting */
 	atomic_llong lost_us;   /* when the last peer went (dialing clients) */
+	char         url[200];
+	rpc_client  *next; /* every client of the process, for the health op */
 };
+
+/* Every client this process has open, so that the health op can say what
+ * the process is connected to (a short list: one per peer daemon). */
+static pthread_mutex_t rpc_clients_mu = PTHREAD_MUTEX_INITIALIZER;
+static rpc_client     *rpc_clients;
+static int64_t         rpc_started_us;
 
 /* One call in flight: the aio's callback wakes the caller, who waits in
  * slices so that it can give up as soon as the last peer goes away. */
@@ -116,6 +128,45 @@ worker_reply(struct rpc_worker *w, const struct env_hdr *req, struct rpc_reply *
 	}
 }
 
+/*
+ * rpc_health - the answer to ENV_OP_HEALTH, given by every server for its
+ * daemon: its name and pid, what it serves, and every socket it dials or
+ * listens on with the peers connected right now.  "ready" is false while a
+ * socket it dials has no peer (the daemon it needs is unreachable); a
+ * listening socket with no peer (a route with no worker) is reported, not
+ * counted against readiness.
+ */
+static void
+rpc_health(const rpc_server *s, struct rpc_reply *rep)
+{
+	cJSON *o = cJSON_CreateObject(), *socks;
+	bool   ready = true;
+
+	cJSON_AddStringToObject(o, "daemon", log_daemon_name());
+	cJSON_AddNumberToObject(o, "pid", (double)getpid());
+	cJSON_AddNumberToObject(o, "uptime_s",
+	                        (double)((env_mono_us() - rpc_started_us) / 1000000));
+	cJSON_AddStringToObject(o, s->listens ? "listens" : "dials", s->url);
+	socks = cJSON_AddArrayToObject(o, "sockets");
+	pthread_mutex_lock(&rpc_clients_mu);
+	for (const rpc_client *c = rpc_clients; c != NULL; c = c->next) {
+		cJSON *e = cJSON_CreateObject();
+		int    peers = atomic_load(&((rpc_client *)(uintptr_t)c)->peers);
+
+		cJSON_AddStringToObject(e, "url", c->url);
+		cJSON_AddStringToObject(e, "role", c->dials ? "dials" : "listens");
+		cJSON_AddNumberToObject(e, "peers", peers);
+		cJSON_AddItemToArray(socks, e);
+		if (c->dials && peers == 0)
+			ready = false;
+	}
+	pthread_mutex_unlock(&rpc_clients_mu);
+	cJSON_AddBoolToObject(o, "ready", ready);
+	rep->body = cJSON_PrintUnformatted(o);
+	rep->len = rep->body != NULL ? strlen(rep->body) : 0;
+	cJSON_Delete(o);
+}
+
 /* worker_main - recv, handle, send, until stopped */
 static void *
 worker_main(void *arg)
@@ -152,6 +203,8 @@ worker_main(void *arg)
 		} else if (h.deadline_ms != 0 && env_now_ms() > h.deadline_ms) {
 			rpc_reply_error(&rep, 504, "deadline_exceeded",
 			                "the request's deadline passed before work began");
+		} else if (h.op == ENV_OP_HEALTH) {
+			rpc_health(s, &rep);
 		} else {
 			s->ops.handle(s->ops.arg, w->state, &h, body, len, &rep);
 		}
@@ -199,6 +252,10 @@ rpc_server_start(const char *url, bool listen, int nworkers, const struct rpc_se
 		return NULL;
 	s->ops = *ops;
 	s->n = nworkers;
+	snprintf(s->url, sizeof(s->url), "%s", url);
+	s->listens = listen;
+	if (rpc_started_us == 0)
+		rpc_started_us = env_mono_us();
 	if ((s->w = calloc((size_t)nworkers, sizeof(*s->w))) == NULL)
 		goto fail;
 	if ((rv = nng_rep0_open(&s->sock)) != 0) {
@@ -325,6 +382,7 @@ rpc_client_open(const char *url, bool listen)
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, peer_event, c);
 	c->opened_us = env_mono_us();
 	c->dials = !listen;
+	snprintf(c->url, sizeof(c->url), "%s", url);
 	rv = listen ? nng_listen(c->sock, url, NULL, 0) : rpc_dial(c->sock, url);
 	if (rv != 0) {
 		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url, nng_strerror(rv));
@@ -332,6 +390,10 @@ rpc_client_open(const char *url, bool listen)
 		free(c);
 		return NULL;
 	}
+	pthread_mutex_lock(&rpc_clients_mu);
+	c->next = rpc_clients;
+	rpc_clients = c;
+	pthread_mutex_unlock(&rpc_clients_mu);
 	return c;
 }
 
@@ -341,6 +403,13 @@ rpc_client_close(rpc_client *c)
 {
 	if (c == NULL)
 		return;
+	pthread_mutex_lock(&rpc_clients_mu);
+	for (rpc_client **pp = &rpc_clients; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	pthread_mutex_unlock(&rpc_clients_mu);
 	nng_close(c->sock);
 	free(c);
 }

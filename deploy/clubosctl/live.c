@@ -1,7 +1,8 @@
 /*
- * live.c - ask, trace and status: talking to the running daemons
+ * live.c - ask, trace and status: talking to the running daemons, on any host
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "common/bus.h"
 #include "common/env.h"
+#include "common/health.h"
 #include "common/json.h"
 #include "common/rpc.h"
 #include "common/trace.h"
@@ -167,29 +169,89 @@ cmd_trace(int argc, char **argv)
 	return 0;
 }
 
-/* cmd_status - the processes from their pid files, and the router's view */
+/* status_line - one daemon's probe, one line: name, status, address, what it said */
+static void
+status_line(const cJSON *o)
+{
+	const cJSON *d = cJSON_GetObjectItem(o, "detail"), *sk;
+	char         what[512] = "";
+	size_t       n = 0;
+
+	if (cJSON_IsObject(d) && json_str(d, "daemon") != NULL)
+		n += (size_t)snprintf(what + n, sizeof(what) - n, "%s pid %d",
+		                      json_str(d, "daemon"), json_int(d, "pid", 0));
+	cJSON_ArrayForEach(sk, cJSON_GetObjectItem(d, "sockets"))
+	{
+		if (n >= sizeof(what))
+			break;
+		n += (size_t)snprintf(what + n, sizeof(what) - n, "%s%s %s (%d)", n ? ", " : "",
+		                      json_str(sk, "role"), json_str(sk, "url"),
+		                      json_int(sk, "peers", 0));
+	}
+	if (n == 0 && cJSON_IsObject(d) && json_str(d, "status") != NULL)
+		snprintf(what, sizeof(what), "health %s", json_str(d, "status"));
+	printf("%-20s %-9s %-30s %4.0fms %s\n", json_str(o, "daemon"), json_str(o, "status"),
+	       json_str(o, "address") ? json_str(o, "address") : "-", json_num(o, "ms", 0), what);
+}
+
+/*
+ * cmd_status - every daemon of the deployment, asked where the
+ * configuration says it runs (CLUBOS_<NAME>_HOST: any host), then the
+ * workers per route, then the processes of this host from their pid files.
+ * --json prints the probes as one JSON array instead.  Exit 0 when every
+ * daemon is up and ready.
+ */
 int
 cmd_status(int argc, char **argv)
 {
-	DIR             *d = opendir(ctl_cfg.run_dir);
-	struct dirent   *e;
-	char             url[256];
-	rpc_client      *c;
-	struct rpc_reply rep;
-	int              down = 0;
+	DIR   *d = opendir(ctl_cfg.run_dir);
+	cJSON *all = cJSON_CreateArray(), *workers = NULL;
+	bool   json = argc > 1 && strcmp(argv[1], "--json") == 0;
+	int    down = 0;
 
-	(void)argc;
-	(void)argv;
-	if (d == NULL) {
-		printf("nothing running (no %s)\n", ctl_cfg.run_dir);
-		return 1;
+	for (size_t i = 0; i < health_ndaemons(); i++) {
+		cJSON *o = NULL;
+
+		if (health_probe(&ctl_cfg, health_daemon(i), NULL, 1500, &o) < 0 &&
+		    strcmp(health_daemon(i), "clubos-assistant") != 0)
+			down++;
+		if (workers == NULL && cJSON_GetObjectItem(o, "workers") != NULL)
+			workers = cJSON_GetObjectItem(o, "workers");
+		cJSON_AddItemToArray(all, o);
 	}
-	while ((e = readdir(d)) != NULL) {
-		char   path[512];
-		long   pid = 0;
-		FILE  *f;
-		size_t l = strlen(e->d_name);
+	if (json) {
+		char *t = cJSON_PrintUnformatted(all);
 
+		printf("%s\n", t != NULL ? t : "[]");
+		free(t);
+	} else {
+		cJSON *o, *w;
+
+		cJSON_ArrayForEach(o, all)
+		{
+			if (strcmp(json_str(o, "daemon"), "clubos-assistant") != 0)
+				status_line(o);
+		}
+		printf("workers:");
+		cJSON_ArrayForEach(w, workers)
+		{
+			printf(" %s=%d", w->string, cJSON_IsNumber(w) ? w->valueint : 0);
+			if (!cJSON_IsNumber(w) || w->valueint < 1)
+				down++;
+		}
+		printf("%s\n", workers == NULL ? " (the router does not answer)" : "");
+	}
+	cJSON_Delete(all);
+	while (d != NULL && !json) {
+		struct dirent *e = readdir(d);
+		char           path[512];
+		long           pid = 0;
+		FILE          *f;
+		size_t         l;
+
+		if (e == NULL)
+			break;
+		l = strlen(e->d_name);
 		if (l < 5 || strcmp(e->d_name + l - 4, ".pid") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", ctl_cfg.run_dir, e->d_name);
@@ -198,19 +260,10 @@ cmd_status(int argc, char **argv)
 				pid = 0;
 			fclose(f);
 		}
-		printf("%-44.*s pid %-8ld %s\n", (int)(l - 4), e->d_name, pid,
+		printf("here: %-38.*s pid %-8ld %s\n", (int)(l - 4), e->d_name, pid,
 		       pid > 0 && kill((pid_t)pid, 0) == 0 ? "running" : (down++, "NOT RUNNING"));
 	}
-	closedir(d);
-	cfg_url(&ctl_cfg, "router", url, sizeof(url));
-	if ((c = rpc_client_open(url, false)) != NULL &&
-	    rpc_call(c, ENV_OP_STATUS, NULL, env_now_ms() + 1000, "{}", 2, &rep) == 0) {
-		printf("router: %s\n", rep.body ? rep.body : "");
-		rpc_reply_clear(&rep);
-	} else {
-		printf("router: not answering\n");
-		down++;
-	}
-	rpc_client_close(c);
+	if (d != NULL)
+		closedir(d);
 	return down ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 /*
  * clubosctl - the operator's command line
  *
- *   clubosctl up | down | status
+ *   clubosctl up | down | status [--json]
  *   clubosctl migrate up | down | status
  *   clubosctl seed
  *   clubosctl user add EMAIL ROLE [--name NAME] [--phone PHONE]
@@ -35,7 +35,7 @@ static const struct {
     {"down", cmd_down, "down"},
     {"migrate", cmd_migrate, "migrate up|down|status"},
     {"seed", cmd_seed, "seed"},
-    {"status", cmd_status, "status"},
+    {"status", cmd_status, "status [--json]"},
     {"trace", cmd_trace, "trace"},
     {"up", cmd_up, "up"},
     {"user", cmd_user, "user add EMAIL ROLE [--name NAME] [--phone PHONE]"},

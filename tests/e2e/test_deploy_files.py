@@ -105,3 +105,41 @@ def test_every_setting_passed_is_one_the_daemons_read():
     assert names
     unknown = [n for n in names if '"%s"' % n not in table]
     assert not unknown, "compose passes settings no daemon reads: %r" % unknown
+
+
+def test_compose_health_checks_are_the_daemons_own_probes(tmp_path):
+    """Every long-running service's health check runs `clubos-X --health`, a
+    flag the binary knows: asked where nothing runs, it answers JSON "down"
+    and exits 1 (not 2, the usage error)."""
+    compose = _read("deploy", "container", "compose.yaml")
+    section = compose.split("\nservices:\n", 1)[1].split("\nvolumes:", 1)[0]
+    services = re.split(r"^  ([a-z-]+):\n", section, flags=re.M)
+    blocks = dict(zip(services[1::2], services[2::2]))
+    one_off = {"postgres", "redis", "migrate", "seed"}
+    one_off.add("conversations")  # not in this tree: its probe comes with it
+    probes = {}
+    for name, block in blocks.items():
+        if name in one_off:
+            continue
+        m = re.search(r"^    healthcheck:\n      test: \[(.*)\]$", block, re.M)
+        assert m, "service %s has no health check" % name
+        probes[name] = m.group(1)
+        assert "--health" in m.group(1), (name, m.group(1))
+    assert {"gateway", "router", "cache", "bus", "intelligence", "actions",
+            "assistants"} <= set(probes), probes
+    used = set(re.findall(r"\b(clubos-[a-z]+) (?:--route \$\$r )?--health", compose))
+    used |= set(re.findall(r'"(clubos-[a-z]+)"', compose))
+    for b in sorted(used):
+        path = harness.binary(b)
+        if not os.path.exists(path) and b == "clubos-conversations":
+            continue  # a daemon this tree does not build yet
+        argv = [path, "--health"] + (["--route", "tech"] if b == "clubos-assistant" else [])
+        env = {"PATH": os.environ.get("PATH", ""), "CLUBOS_RUN_DIR": str(tmp_path),
+               "CLUBOS_HTTP_PORT": str(harness.free_port()),
+               "CLUBOS_JWT_SECRET": "x" * 40}
+        r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=20)
+        assert r.returncode == 1, (b, r.returncode, r.stdout, r.stderr)
+        o = json.loads(r.stdout)
+        assert o["daemon"] == b and o["status"] == "down", (b, o)
+    # The one-off seed waits for clubos-intelligence to be ready, not only started.
+    assert "intelligence: {condition: service_healthy}" in blocks["seed"], blocks["seed"]

@@ -19,6 +19,8 @@
 #include <nng/nng.h>
 #include <nng/supplemental/util/platform.h>
 
+#include <cjson/cJSON.h>
+
 #include "common/env.h"
 #include "common/rpc.h"
 
@@ -89,6 +91,62 @@ test_call(void **state)
 	rpc_reply_clear(&rep);
 	rpc_server_stop(s, 1000);
 	rpc_client_close(c);
+}
+
+/* health: the server answers ENV_OP_HEALTH itself (its handler never sees
+ * it), naming what it serves and each client socket with its peers; ready
+ * goes false while a socket it dials has no peer */
+static void
+test_health(void **state)
+{
+	char             url[128], url2[128];
+	rpc_client      *c, *dangling;
+	rpc_server      *s;
+	struct rpc_reply rep;
+	cJSON           *o, *sk;
+	int              seen = 0;
+
+	(void)state;
+	test_url(url, sizeof(url), "health");
+	test_url(url2, sizeof(url2), "health-nobody");
+	assert_non_null(s = rpc_server_start(url, true, 1, &echo_ops));
+	assert_non_null(c = rpc_client_open(url, false));
+	assert_true(wait_peers(c, 1, 3000));
+	assert_int_equal(rpc_call(c, ENV_OP_HEALTH, NULL, env_now_ms() + 2000, "{}", 2, &rep), 0);
+	assert_int_equal(rep.status, 0);
+	assert_non_null(o = cJSON_Parse(rep.body));
+	assert_null(cJSON_GetObjectItem(o, "echo")); /* not the handler's answer */
+	assert_string_equal(cJSON_GetObjectItem(o, "listens")->valuestring, url);
+	assert_int_equal(cJSON_GetObjectItem(o, "pid")->valueint, (int)getpid());
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "ready")));
+	cJSON_ArrayForEach(sk, cJSON_GetObjectItem(o, "sockets"))
+	{
+		if (strcmp(cJSON_GetObjectItem(sk, "url")->valuestring, url) == 0) {
+			assert_string_equal(cJSON_GetObjectItem(sk, "role")->valuestring, "dials");
+			assert_int_equal(cJSON_GetObjectItem(sk, "peers")->valueint, 1);
+			seen++;
+		}
+	}
+	assert_int_equal(seen, 1);
+	cJSON_Delete(o);
+	rpc_reply_clear(&rep);
+	/* A client dialing nobody: the process is not ready. */
+	assert_non_null(dangling = rpc_client_open(url2, false));
+	assert_int_equal(rpc_call(c, ENV_OP_HEALTH, NULL, env_now_ms() + 2000, "{}", 2, &rep), 0);
+	assert_non_null(o = cJSON_Parse(rep.body));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(o, "ready")));
+	cJSON_Delete(o);
+	rpc_reply_clear(&rep);
+	/* Closed, it is gone from the list. */
+	rpc_client_close(dangling);
+	assert_int_equal(rpc_call(c, ENV_OP_HEALTH, NULL, env_now_ms() + 2000, "{}", 2, &rep), 0);
+	assert_null(strstr(rep.body, "health-nobody"));
+	assert_non_null(o = cJSON_Parse(rep.body));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "ready")));
+	cJSON_Delete(o);
+	rpc_reply_clear(&rep);
+	rpc_client_close(c);
+	rpc_server_stop(s, 1000);
 }
 
 /* no_peer: nobody listening: RPC_ENOPEER, at once after the grace, never
@@ -215,7 +273,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_call),     cmocka_unit_test(test_no_peer),
 	    cmocka_unit_test(test_deadline), cmocka_unit_test(test_peer_goes_away),
-	    cmocka_unit_test(test_redial),
+	    cmocka_unit_test(test_redial),   cmocka_unit_test(test_health),
 	};
 
 	return cmocka_run_group_tests_name("rpc", tests, NULL, NULL);

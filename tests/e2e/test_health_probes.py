@@ -1,0 +1,104 @@
+"""
+test_health_probes.py - `clubos-<daemon> --health` and `clubosctl status`
+
+The probes a platform runs: each daemon, asked through its own socket (or
+the gateway through GET /api/health), says whether it is up and ready and
+what it is connected to; clubosctl status lists every daemon.  A probe of
+a daemon that is not there fails fast with status "down", never hangs.
+"""
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+import harness
+
+
+def probe(stack, daemon, *extra, **env):
+    r = subprocess.run([harness.binary(daemon), "--health"] + list(extra),
+                       env=stack.env(**env), cwd=harness.REPO, capture_output=True, text=True,
+                       timeout=20)
+    return r.returncode, json.loads(r.stdout.strip().splitlines()[-1]), r
+
+
+def test_every_rpc_daemon_says_what_it_is_connected_to(stack):
+    for daemon, name in (("clubos-router", "router"), ("clubos-cache", "cache"),
+                         ("clubos-intelligence", "intelligence"), ("clubos-actions", "actions")):
+        rc, o, r = probe(stack, daemon)
+        assert rc == 0, (daemon, r.stdout, r.stderr)
+        assert o["status"] == "ok" and o["daemon"] == daemon, o
+        d = o["detail"]
+        assert d["ready"] is True and d["daemon"] == daemon and d["pid"] > 0, d
+        assert d["pid"] == stack.procs[name].pid, (d, stack.procs[name])
+        assert d["listens"].endswith("/%s.ipc" % name), d
+    # The router dials the cache and listens for every route's workers.
+    _, o, _ = probe(stack, "clubos-router")
+    socks = {s["url"].rsplit("/", 1)[-1]: s for s in o["detail"]["sockets"]}
+    assert socks["cache.ipc"]["role"] == "dials" and socks["cache.ipc"]["peers"] >= 1, socks
+    for route in harness.ROUTES:
+        s = socks["workers-%s.ipc" % route]
+        assert s["role"] == "listens" and s["peers"] >= 1, (route, s)
+
+
+def test_gateway_bus_and_worker_probes(stack):
+    rc, o, r = probe(stack, "clubos-gateway")
+    assert rc == 0 and o["status"] == "ok" and o["detail"]["status"] == "ok", r.stdout
+    assert o["address"] == "http://127.0.0.1:%d/api/health" % stack.port, o
+    rc, o, r = probe(stack, "clubos-bus")
+    assert rc == 0 and o["status"] == "ok", r.stdout
+    rc, o, r = probe(stack, "clubos-assistant", "--route", "tech")
+    assert rc == 0 and o["status"] == "ok" and o["route"] == "tech", r.stdout
+    assert o["workers"]["tech"] >= 1, o
+
+
+def test_probe_of_a_missing_daemon_fails_fast(stack):
+    empty = tempfile.mkdtemp(prefix="cosh", dir="/tmp")
+    try:
+        for daemon in ("clubos-router", "clubos-cache", "clubos-bus", "clubos-actions",
+                       "clubos-gateway"):
+            t0 = time.monotonic()
+            rc, o, r = probe(stack, daemon, CLUBOS_RUN_DIR=empty,
+                             CLUBOS_HTTP_PORT=harness.free_port())
+            assert rc == 1 and o["status"] == "down", (daemon, r.stdout, r.stderr)
+            assert time.monotonic() - t0 < 5, (daemon, time.monotonic() - t0)
+        # A worker's readiness is the router's count for its route.
+        rc, o, r = probe(stack, "clubos-assistant", "--route", "tech", CLUBOS_RUN_DIR=empty)
+        assert rc == 1 and o["status"] == "down", r.stdout
+        # Over TCP to a host with nobody listening: down within the deadline.
+        t0 = time.monotonic()
+        rc, o, r = probe(stack, "clubos-cache", CLUBOS_CACHE_HOST="127.0.0.1")
+        assert rc == 1 and o["status"] == "down" and o["address"] == "tcp://127.0.0.1:7320", o
+        assert time.monotonic() - t0 < 5
+    finally:
+        os.rmdir(empty)
+
+
+def test_clubosctl_status_lists_every_daemon(stack):
+    r = stack.ctl("status")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for d in ("clubos-bus", "clubos-router", "clubos-cache", "clubos-intelligence",
+              "clubos-actions", "clubos-gateway"):
+        line = [x for x in r.stdout.splitlines() if x.startswith(d + " ")]
+        assert line and line[0].split()[1] == "ok", (d, r.stdout)
+    workers = [x for x in r.stdout.splitlines() if x.startswith("workers:")][0]
+    for route in harness.ROUTES:
+        assert " %s=" % route in workers, workers
+    r = stack.ctl("status", "--json")
+    arr = json.loads(r.stdout)
+    assert {o["daemon"] for o in arr} >= {"clubos-router", "clubos-gateway", "clubos-bus"}
+    assert all(o["status"] == "ok" for o in arr if o["daemon"] != "clubos-assistant"), arr
+
+
+def test_clubosctl_status_says_down_and_fails(stack):
+    empty = tempfile.mkdtemp(prefix="cosh", dir="/tmp")
+    try:
+        r = stack.ctl("status", CLUBOS_RUN_DIR=empty, CLUBOS_HTTP_PORT=harness.free_port(),
+                      timeout=30)
+        assert r.returncode == 1, r.stdout
+        line = [x for x in r.stdout.splitlines() if x.startswith("clubos-router ")][0]
+        assert line.split()[1] == "down", r.stdout
+        assert "the router does not answer" in r.stdout, r.stdout
+    finally:
+        os.rmdir(empty)
