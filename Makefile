@@ -170,7 +170,7 @@ e2e: all
 	@CLUBOS_BUILD=$(BUILD) CLUBOS_SUITES=e2e sh tests/run.sh
 
 # Several hosts as network namespaces (root; not part of make test).
-test-multihost: all
+test-multihost: deps all
 	@CLUBOS_BUILD=$(BUILD) sh tests/multihost/run.sh
 
 asan:

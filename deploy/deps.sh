@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config libnng-dev libpq-dev libcurl4-openssl-dev
 libcjson-dev libhiredis-dev libsodium-dev libcmocka-dev postgresql redis-server
-python3 python3-pytest wrk curl clang-format cppcheck"
+python3 python3-pytest wrk curl clang-format cppcheck iproute2"
 
 missing=""
 for p in $PACKAGES; do
