@@ -1263,6 +1263,7 @@ llm_redact(const char *text, const char *const *names, size_t nnames, const long
 				for (size_t k = 0; k < nmembers && !known; k++)
 					known = members[k] == v;
 				if (known || after_member) {
+					ob_add(&b, core, (size_t)(cp - core));
 					ob_add(&b, "[member]", 8);
 					redacted = true;
 				}
