@@ -74,7 +74,7 @@ bool as_audience_allows(const char *asker_audience, const char *sop_audience);
 void as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
                struct rpc_reply *rep);
 /* The generative tier (llm.c): off without OPENAI_API_KEY. */
-bool  as_llm_init(const struct cfg *c);
+bool  as_llm_init(const struct cfg *c, db_conn *db);
 void  as_llm_shutdown(db_conn *db);
 void  as_llm_after(db_conn *db, const struct env_hdr *h, const cJSON *q, const struct as_kb *kb,
                    const struct as_asker *a, const struct as_sop *sop, double conf, cJSON *r,

@@ -105,9 +105,11 @@ static int64_t status_at_ms;
 static double  spend_usd;
 static int64_t spend_at_ms;
 
+static void set_status(db_conn *db, const char *state, const char *detail);
+
 /* as_llm_init - the client, when a key is configured; false when off */
 bool
-as_llm_init(const struct cfg *c)
+as_llm_init(const struct cfg *c, db_conn *db)
 {
 	struct llm_cfg lc = {
 	    .base_url = c->openai_base_url,
@@ -131,6 +133,7 @@ as_llm_init(const struct cfg *c)
 	}
 	log_info("llm: generative tier available (model %s, budget %.2f USD a day)", as_llm_model,
 	         budget_usd);
+	set_status(db, "ok", "");
 	return true;
 }
 

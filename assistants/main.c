@@ -131,8 +131,8 @@ as_start(const struct cfg *c)
 		db_close(db);
 		return -1;
 	}
+	as_llm_init(c, db);
 	db_close(db);
-	as_llm_init(c);
 	cfg_url(c, "events", url, sizeof(url));
 	if ((as_events = bus_sub_open(url, topics)) == NULL ||
 	    pthread_create(&as_events_thr, NULL, events_main, NULL) != 0)
