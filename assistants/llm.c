@@ -453,6 +453,10 @@ given_facts(struct llm_facts *g, const struct as_kb *kb, const struct as_asker *
 		const struct as_location *l = as_kb_location(kb, a->location);
 
 		if (l != NULL) {
+			char bays[16];
+
+			snprintf(bays, sizeof(bays), "%d", l->bays);
+			llm_facts_add(g, bays);
 			llm_facts_add(g, l->name);
 			llm_facts_add(g, l->address);
 			llm_facts_add(g, l->parking);

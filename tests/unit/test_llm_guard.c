@@ -205,6 +205,80 @@ test_answer_parse(void **st)
 	assert_int_equal(llm_answer_parse(NULL, &a, &why), -1);
 }
 
+/* test_hostile - random and edge-case bytes: every function returns, none overruns */
+static void
+test_hostile(void **st)
+{
+	static const char *const edge[] = {"",
+	                                   "+",
+	                                   "(",
+	                                   "((((((((",
+	                                   "+1+1+1+1+1+1+1+1",
+	                                   "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6",
+	                                   "http://",
+	                                   "https://////",
+	                                   "www.",
+	                                   "@",
+	                                   "a@",
+	                                   "@.",
+	                                   "$",
+	                                   "$$$,,,",
+	                                   "9:00 a.",
+	                                   "9 a.m",
+	                                   "1st2nd3rd",
+	                                   "member",
+	                                   "member #",
+	                                   "#",
+	                                   "\xe2\x82",
+	                                   "\xe2\x82\xac"
+	                                   "5",
+	                                   "\xc2",
+	                                   "12345678901234567890123456789",
+	                                   ".....",
+	                                   "x.yz.",
+	                                   "-1-1-1-1-1-1-1"};
+	const char              *names[] = {"Ann Lee", "", "O'Brien-Smith"};
+	long long                members[] = {0, -1, 1042};
+	char                     buf[512], bad[32];
+	unsigned                 seed = 12345;
+
+	(void)st;
+	for (size_t k = 0; k < sizeof(edge) / sizeof(edge[0]) + 3000; k++) {
+		struct llm_facts  g = {0};
+		struct llm_action a = {"handoff", "queued"};
+		const char       *t = buf;
+		char             *o;
+
+		if (k < sizeof(edge) / sizeof(edge[0])) {
+			t = edge[k];
+		} else {
+			size_t n = (seed = seed * 1103515245u + 12345u) % (sizeof(buf) - 1);
+			static const char alpha[] =
+			    "0123456789 ()+-.:/@#$,apmAPMhttpsw\n\t\xe2\x82\xac";
+
+			for (size_t i = 0; i < n; i++) {
+				seed = seed * 1103515245u + 12345u;
+				buf[i] = (seed >> 16) % 4 == 0
+				             ? (char)((seed >> 8) & 0xff)
+				             : alpha[(seed >> 8) % (sizeof(alpha) - 1)];
+				if (buf[i] == '\0')
+					buf[i] = ' ';
+			}
+			buf[n] = '\0';
+		}
+		llm_facts_add(&g, t);
+		llm_check_facts(&g, t, bad, sizeof(bad));
+		assert_int_equal(llm_check_facts(&g, t, bad, sizeof(bad)), 0);
+		llm_facts_free(&g);
+		llm_check_promises(t, &a, 1);
+		llm_has_escalation_tag(t);
+		llm_quotes(t, sop_text);
+		o = llm_redact(t, names, 3, members, 3);
+		assert_non_null(o);
+		free(o);
+	}
+}
+
 static void
 test_client_refuses_bad_cfg(void **st)
 {
@@ -242,15 +316,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_facts_given_pass),
-	    cmocka_unit_test(test_facts_invented_fail),
-	    cmocka_unit_test(test_facts_bounded),
-	    cmocka_unit_test(test_promises),
-	    cmocka_unit_test(test_escalation_tag),
-	    cmocka_unit_test(test_quotes),
-	    cmocka_unit_test(test_redact),
-	    cmocka_unit_test(test_answer_parse),
-	    cmocka_unit_test(test_client_refuses_bad_cfg),
+	    cmocka_unit_test(test_facts_given_pass), cmocka_unit_test(test_facts_invented_fail),
+	    cmocka_unit_test(test_facts_bounded),    cmocka_unit_test(test_promises),
+	    cmocka_unit_test(test_escalation_tag),   cmocka_unit_test(test_quotes),
+	    cmocka_unit_test(test_redact),           cmocka_unit_test(test_answer_parse),
+	    cmocka_unit_test(test_hostile),          cmocka_unit_test(test_client_refuses_bad_cfg),
 	    cmocka_unit_test(test_client_deadline),
 	};
 
