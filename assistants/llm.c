@@ -619,7 +619,8 @@ as_llm_after(db_conn *db, const struct env_hdr *h, const cJSON *q, const struct 
 
 		cJSON_ArrayForEach(it, cJSON_GetObjectItem(q, "candidates"))
 		{
-			const struct as_sop *cs = as_kb_sop(kb, json_str(it, "slug"));
+			const char          *slug = json_str(it, "slug");
+			const struct as_sop *cs = slug != NULL ? as_kb_sop(kb, slug) : NULL;
 			bool                 dup = false;
 
 			for (size_t i = 0; i < nopts; i++)
