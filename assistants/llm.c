@@ -539,11 +539,12 @@ raise_escalation(cJSON *r)
 	cJSON_AddStringToObject(e, "reason", "model_escalated");
 }
 
-/* set_answer - r answers from sop with text (the model's choice) */
+/* set_answer - r answers from sop with text (the model's choice); the
+ * escalation stays where the local answer put it when that was higher */
 static void
 set_answer(cJSON *r, const struct as_sop *sop, const char *text)
 {
-	cJSON *so, *e;
+	cJSON *so, *e = cJSON_GetObjectItem(r, "escalation");
 
 	cJSON_DeleteItemFromObject(r, "sop");
 	so = cJSON_AddObjectToObject(r, "sop");
@@ -551,6 +552,8 @@ set_answer(cJSON *r, const struct as_sop *sop, const char *text)
 	cJSON_AddNumberToObject(so, "version", sop->version);
 	cJSON_DeleteItemFromObject(r, "response");
 	cJSON_AddStringToObject(r, "response", text);
+	if (cJSON_IsObject(e) && json_int(e, "tier", 0) >= sop->escalation)
+		return;
 	cJSON_DeleteItemFromObject(r, "escalation");
 	e = cJSON_AddObjectToObject(r, "escalation");
 	cJSON_AddNumberToObject(e, "tier", sop->escalation);
