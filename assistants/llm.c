@@ -716,8 +716,8 @@ as_llm_after(db_conn *db, const struct env_hdr *h, const cJSON *q, const struct 
 		}
 		if (rule != NULL) {
 			c.outcome = "rejected";
-			snprintf(c.reason, sizeof(c.reason), "%s%s%s", rule, why[0] ? ": " : "",
-			         why);
+			snprintf(c.reason, sizeof(c.reason), "%.30s%s%.160s", rule,
+			         why[0] ? ": " : "", why);
 			log_info("llm: [%s] reply rejected: %s", h->trace_id, c.reason);
 		} else if (pick == NULL || (sop != NULL && pick != sop) ||
 		           (sop == NULL && pick->nactions > 0)) {
