@@ -70,16 +70,17 @@ struct as_asker {
 	const char *customer_phone;
 };
 
-bool as_audience_allows(const char *asker_audience, const char *sop_audience);
-void as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
-               struct rpc_reply *rep);
-/* The generative tier (llm.c): off without OPENAI_API_KEY. */
-bool  as_llm_init(const struct cfg *c, db_conn *db);
-void  as_llm_shutdown(db_conn *db);
-void  as_llm_after(db_conn *db, const struct env_hdr *h, const cJSON *q, const struct as_kb *kb,
-                   const struct as_asker *a, const struct as_sop *sop, double conf, cJSON *r,
-                   const cJSON *acts);
+bool  as_audience_allows(const char *asker_audience, const char *sop_audience);
+void  as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
+                struct rpc_reply *rep);
 char *as_customer_answer(db_conn *db, const struct as_asker *a, const char *slug,
                          const char *message, const char *trace_id);
+
+/* The generative tier (llm.c): off without OPENAI_API_KEY. */
+bool as_llm_init(const struct cfg *c, db_conn *db);
+void as_llm_shutdown(db_conn *db);
+void as_llm_after(db_conn *db, const struct env_hdr *h, const cJSON *q, const struct as_kb *kb,
+                  const struct as_asker *a, const struct as_sop *sop, double conf, cJSON *r,
+                  const cJSON *acts);
 
 #endif
