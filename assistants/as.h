@@ -7,6 +7,7 @@
  *             facts, record actions
  * customer.c  the customerinfo route: answers from one customer's record
  * retrieval.c BM25 over SOP text
+ * llm.c       the generative tier: rewords or picks an answer, guarded
  */
 #ifndef CLUBOS_AS_H
 #define CLUBOS_AS_H
@@ -74,5 +75,12 @@ void  as_assist(void *arg, void *worker, const struct env_hdr *h, const char *bo
                 struct rpc_reply *rep);
 char *as_customer_answer(db_conn *db, const struct as_asker *a, const char *slug,
                          const char *message, const char *trace_id);
+
+/* The generative tier (llm.c): off without OPENAI_API_KEY. */
+bool as_llm_init(const struct cfg *c, db_conn *db);
+void as_llm_shutdown(db_conn *db);
+void as_llm_after(db_conn *db, const struct env_hdr *h, const cJSON *q, const struct as_kb *kb,
+                  const struct as_asker *a, const struct as_sop *sop, double conf, cJSON *r,
+                  const cJSON *acts);
 
 #endif

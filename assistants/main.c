@@ -131,6 +131,7 @@ as_start(const struct cfg *c)
 		db_close(db);
 		return -1;
 	}
+	as_llm_init(c, db);
 	db_close(db);
 	cfg_url(c, "events", url, sizeof(url));
 	if ((as_events = bus_sub_open(url, topics)) == NULL ||
@@ -151,6 +152,12 @@ as_stop(int deadline_ms)
 	atomic_store(&as_stopping, true);
 	pthread_join(as_events_thr, NULL);
 	bus_sub_close(as_events);
+	{
+		db_conn *db = db_open(as_cfg->pg_dsn);
+
+		as_llm_shutdown(db);
+		db_close(db);
+	}
 	trace_shutdown();
 	bus_pub_close();
 	as_kb_shutdown();

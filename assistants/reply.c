@@ -320,6 +320,9 @@ as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body, si
 			record_actions(db, &a, sop, msg, (int64_t)json_num(q, "conversation_id", 0),
 			               tid, acts);
 	}
+	/* The generative tier may reword the answer or, when nothing here was
+	 * sure, pick among the candidates (llm.c); it decides nothing else. */
+	as_llm_after(db, h, q, kb, &a, sop, conf, r, acts);
 	cJSON_AddItemToObject(r, "actions", acts);
 	cJSON_AddNumberToObject(r, "confidence", conf);
 	cJSON_AddStringToObject(tr, "sop", sop ? sop->slug : "");

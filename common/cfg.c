@@ -80,6 +80,12 @@ static const struct cfg_entry cfg_table[] = {
     S(intelligence_host, "CLUBOS_INTELLIGENCE_HOST", "", false),
     S(jwt_secret, "CLUBOS_JWT_SECRET", "", true),
     I(jwt_ttl, "CLUBOS_JWT_TTL", "43200", 60, 2592000),
+    I(llm_circuit_failures, "CLUBOS_LLM_CIRCUIT_FAILURES", "5", 1, 1000),
+    I(llm_circuit_open_s, "CLUBOS_LLM_CIRCUIT_OPEN_SECONDS", "30", 1, 3600),
+    S(llm_daily_budget_usd, "CLUBOS_LLM_DAILY_BUDGET_USD", "5", false),
+    S(llm_price_in, "CLUBOS_LLM_PRICE_IN_PER_MTOK", "0.15", false),
+    S(llm_price_out, "CLUBOS_LLM_PRICE_OUT_PER_MTOK", "0.60", false),
+    I(llm_timeout_ms, "CLUBOS_LLM_TIMEOUT_MS", "2500", 100, 120000),
     I(login_concurrency, "CLUBOS_LOGIN_CONCURRENCY", "1", 1, 64),
     S(log_dir, "CLUBOS_LOG_DIR", "var/log", false),
     S(log_format, "CLUBOS_LOG_FORMAT", "text", false),
@@ -93,6 +99,7 @@ static const struct cfg_entry cfg_table[] = {
     S(oncall_phone, "CLUBOS_ONCALL_PHONE", "", false),
     S(openai_api_key, "OPENAI_API_KEY", "", true),
     S(openai_base_url, "OPENAI_BASE_URL", "https://api.openai.com/v1", false),
+    S(openai_model, "OPENAI_MODEL", "gpt-4o-mini", false),
     I(pg_connect_timeout_s, "CLUBOS_PG_CONNECT_TIMEOUT", "3", 1, 60),
     S(openphone_api_key, "OPENPHONE_API_KEY", "", true),
     S(openphone_base_url, "OPENPHONE_BASE_URL", "https://api.openphone.com", false),
@@ -247,6 +254,22 @@ cfg_production(const struct cfg *c)
 static int check_allow_list(const char *name, const char *list, char *err, size_t errlen);
 
 /* cfg_check - refuse settings that are unsafe or make no sense */
+/* check_money - a decimal amount, 0 or more (prices and budgets in USD) */
+static int
+check_money(const char *name, const char *v, char *err, size_t errlen)
+{
+	char  *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (*v == '\0' || *end != '\0' || errno != 0 || !(d >= 0) || d > 1e9) {
+		snprintf(err, errlen, "%s must be a number of dollars, 0 or more", name);
+		return -1;
+	}
+	return 0;
+}
+
 int
 cfg_check(const struct cfg *c, char *err, size_t errlen)
 {
@@ -269,6 +292,10 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 		return -1;
 	}
 	if (check_allow_list("CLUBOS_METRICS_ALLOW", c->metrics_allow, err, errlen) < 0)
+		return -1;
+	if (check_money("CLUBOS_LLM_DAILY_BUDGET_USD", c->llm_daily_budget_usd, err, errlen) < 0 ||
+	    check_money("CLUBOS_LLM_PRICE_IN_PER_MTOK", c->llm_price_in, err, errlen) < 0 ||
+	    check_money("CLUBOS_LLM_PRICE_OUT_PER_MTOK", c->llm_price_out, err, errlen) < 0)
 		return -1;
 	if (strlen(c->run_dir) > 80) {
 		snprintf(err, errlen, "run_dir is too long for a unix socket path");

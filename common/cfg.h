@@ -54,6 +54,12 @@ struct cfg {
 	int   intel_min_evidence;
 	int   intel_timeout_ms;
 	int   jwt_ttl;
+	int   llm_circuit_failures; /* failures in a row that open the LLM circuit */
+	int   llm_circuit_open_s;
+	char *llm_daily_budget_usd; /* decimal dollars; the tier turns off past it */
+	char *llm_price_in;         /* dollars per million prompt tokens */
+	char *llm_price_out;        /* dollars per million completion tokens */
+	int   llm_timeout_ms;       /* one attempt at most, within the query's deadline */
 	int   login_concurrency;
 	char *log_dir;
 	char *log_format;    /* text or json: one JSON object per line */
@@ -67,6 +73,7 @@ struct cfg {
 	char *oncall_phone;
 	char *openai_api_key;
 	char *openai_base_url;
+	char *openai_model;
 	char *openphone_api_key;
 	char *openphone_base_url;
 	char *openphone_number;

@@ -74,6 +74,7 @@ health_check(struct gw_ctx *x, char **out)
 	rpc_reply_clear(&rep);
 	cJSON_AddStringToObject(c, "router", router ? "ok" : "down");
 	gw_ops_health(x, c); /* the outside integrations: never make us down */
+	gw_llm_health(x, c); /* the generative tier: optional, never makes us down */
 	/* The cache's shared tiers: without them every answer still comes,
 	 * only slower, so their absence is "degraded", not "down". */
 	{
@@ -726,6 +727,13 @@ metrics_remote(struct gw_ctx *x, cJSON **rs, cJSON **cs, char **fb)
 		if ((nfb = malloc(cap)) != NULL) {
 			nfb[0] = '\0';
 			sop_feedback_metrics(x, &nfb, &len, &cap);
+			{
+				char *llm = gw_llm_metrics(x);
+
+				if (llm != NULL)
+					metric(&nfb, &len, &cap, "%s", llm);
+				free(llm);
+			}
 		}
 		pthread_mutex_lock(&metrics_cache.mu);
 		cJSON_Delete(metrics_cache.rs);

@@ -130,6 +130,11 @@ void api_settings_patch(struct gw_ctx *x);
 void api_settings_history(struct gw_ctx *x);
 void gw_ops_health(struct gw_ctx *x, cJSON *components);
 
+/* The generative tier as the gateway shows it (api_llm.c). */
+void  api_llm_stats(struct gw_ctx *x);
+void  gw_llm_health(struct gw_ctx *x, cJSON *components);
+char *gw_llm_metrics(struct gw_ctx *x);
+
 /* The knowledge generation moved (from a change here or on the bus). */
 void gw_kgen_seen(long long kgen);
 

@@ -78,6 +78,7 @@ static const struct gw_route {
     {"GET", "/api/settings", ROLE_ADMIN, false, true, api_settings_get},
     {"PATCH", "/api/settings", ROLE_ADMIN, true, true, api_settings_patch},
     {"GET", "/api/settings/history", ROLE_ADMIN, false, true, api_settings_history},
+    {"GET", "/api/llm/stats", ROLE_ADMIN, false, true, api_llm_stats},
     {"GET", "/metrics", ROLE_NONE, false, true, api_metrics},
 };
 #define GW_NROUTES (sizeof(gw_routes) / sizeof(gw_routes[0]))

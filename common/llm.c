@@ -1,0 +1,1298 @@
+/*
+ * llm.c - the OpenAI-compatible chat completions client and the checks on
+ * what a model says
+ *
+ * Called by the assistant workers (assistants/llm.c) from any of their
+ * threads.  See llm.h for the API.
+ *
+ * The client builds the request with cJSON, POSTs it with libcurl's easy
+ * interface, and reads the reply down to the message content: a refusal
+ * ("refusal" set, or finish_reason content_filter) and a cut-off answer
+ * (finish_reason length) are not answers.  An attempt's timeout is the
+ * least of the configured one and what the caller's deadline leaves; a
+ * second attempt is made only after a failure that may pass (429, 5xx,
+ * timeout, transport) and only when the wait and LLM_MIN_ATTEMPT_MS still
+ * fit.  Failures in a row open a circuit for a while, during which nobody
+ * asks; the next call after it closes is a trial.
+ *
+ * The checks work on bytes: ASCII decides what is a digit, a letter or a
+ * space, and any other byte counts as part of a word, so UTF-8 text passes
+ * through whole.
+ */
+#include "llm.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define LLM_DEF_TIMEOUT_MS 5000
+#define LLM_DEF_FAILURES 5
+#define LLM_DEF_OPEN_S 30
+#define LLM_DEF_MAX_REPLY (256 * 1024)
+#define LLM_FACTS_MAX 4096
+#define LLM_TOKEN_MAX 96
+
+struct llm {
+	char  *url, *api_key, *model;
+	int    timeout_ms, circuit_failures, circuit_open_s;
+	size_t max_reply;
+
+	pthread_mutex_t mu; /* guards the circuit */
+	int             failures;
+	int64_t         open_until_ms; /* monotonic; 0 = closed */
+};
+
+/* One HTTP exchange: the bounded body and the retry-after header. */
+struct llm_http {
+	char  *body;
+	size_t len, cap, max;
+	bool   toobig;
+	long   retry_after; /* seconds, -1 when absent */
+};
+
+/* ================================================================ */
+/* Small helpers                                                    */
+/* ================================================================ */
+
+/* mono_ms - monotonic milliseconds */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* wall_ms - milliseconds since the epoch (deadlines are on this clock) */
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* wipe_free - zero a NUL-terminated secret, then free it */
+static void
+wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	sodium_memzero(s, strlen(s));
+	free(s);
+}
+
+/* ================================================================ */
+/* The client                                                       */
+/* ================================================================ */
+
+/* llm_new - a client with copies of the strings */
+llm *
+llm_new(const struct llm_cfg *cfg)
+{
+	llm   *c;
+	size_t n;
+
+	if (cfg == NULL || cfg->base_url == NULL || cfg->api_key == NULL || cfg->model == NULL ||
+	    *cfg->base_url == '\0' || *cfg->api_key == '\0' || *cfg->model == '\0')
+		return NULL;
+	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto fail;
+	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : LLM_DEF_TIMEOUT_MS;
+	c->circuit_failures = cfg->circuit_failures > 0 ? cfg->circuit_failures : LLM_DEF_FAILURES;
+	c->circuit_open_s = cfg->circuit_open_s > 0 ? cfg->circuit_open_s : LLM_DEF_OPEN_S;
+	c->max_reply = cfg->max_reply > 0 ? cfg->max_reply : LLM_DEF_MAX_REPLY;
+	n = strlen(cfg->base_url);
+	while (n > 0 && cfg->base_url[n - 1] == '/')
+		n--;
+	if ((c->url = malloc(n + sizeof(LLM_API_PATH))) == NULL)
+		goto fail;
+	memcpy(c->url, cfg->base_url, n);
+	memcpy(c->url + n, LLM_API_PATH, sizeof(LLM_API_PATH));
+	if ((c->api_key = strdup(cfg->api_key)) == NULL || (c->model = strdup(cfg->model)) == NULL)
+		goto fail;
+	pthread_mutex_init(&c->mu, NULL);
+	return c;
+fail:
+	if (c != NULL) {
+		free(c->model);
+		wipe_free(c->api_key);
+		free(c->url);
+		free(c);
+	}
+	curl_global_cleanup();
+	return NULL;
+}
+
+/* llm_free - free a client and wipe its key */
+void
+llm_free(llm *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_destroy(&c->mu);
+	free(c->model);
+	wipe_free(c->api_key);
+	free(c->url);
+	free(c);
+	curl_global_cleanup();
+}
+
+/* llm_circuit_state - closed or open */
+const char *
+llm_circuit_state(llm *c)
+{
+	bool open;
+
+	if (c == NULL)
+		return "closed";
+	pthread_mutex_lock(&c->mu);
+	open = c->open_until_ms > mono_ms();
+	pthread_mutex_unlock(&c->mu);
+	return open ? "open" : "closed";
+}
+
+/* circuit_allows - false while the circuit is open */
+static bool
+circuit_allows(llm *c)
+{
+	bool ok;
+
+	pthread_mutex_lock(&c->mu);
+	ok = c->open_until_ms <= mono_ms();
+	pthread_mutex_unlock(&c->mu);
+	return ok;
+}
+
+/* circuit_note - count a call's end: a success closes, failures in a row open */
+static void
+circuit_note(llm *c, bool ok)
+{
+	pthread_mutex_lock(&c->mu);
+	if (ok) {
+		c->failures = 0;
+		c->open_until_ms = 0;
+	} else if (++c->failures >= c->circuit_failures) {
+		/* Open (again, after a failed trial) for the whole period. */
+		c->open_until_ms = mono_ms() + (int64_t)c->circuit_open_s * 1000;
+		c->failures = c->circuit_failures - 1;
+		log_warn("llm: circuit open for %d s after %d failures in a row", c->circuit_open_s,
+		         c->circuit_failures);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* http_write - keep the body, abort the transfer past max bytes */
+static size_t
+http_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct llm_http *h = arg;
+	size_t           n = size * nmemb, cap;
+	char            *p;
+
+	if (n > h->max - h->len) {
+		h->toobig = true;
+		return 0;
+	}
+	if (h->len + n + 1 > h->cap) {
+		cap = h->cap ? h->cap : 8192;
+		while (cap < h->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(h->body, cap)) == NULL)
+			return 0;
+		h->body = p;
+		h->cap = cap;
+	}
+	memcpy(h->body + h->len, ptr, n);
+	h->len += n;
+	h->body[h->len] = '\0';
+	return n;
+}
+
+/* http_header - note retry-after (delta seconds) of the last response */
+static size_t
+http_header(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct llm_http *h = arg;
+	size_t           n = size * nitems, i;
+	long             v = 0;
+
+	if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+		h->retry_after = -1;
+		return n;
+	}
+	if (n < 12 || strncasecmp(buf, "retry-after:", 12) != 0)
+		return n;
+	for (i = 12; i < n && (buf[i] == ' ' || buf[i] == '\t'); i++)
+		;
+	if (i == n || buf[i] < '0' || buf[i] > '9')
+		return n; /* an HTTP date: treated as no hint */
+	for (; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+		if (v < 100000)
+			v = v * 10 + (buf[i] - '0');
+	h->retry_after = v;
+	return n;
+}
+
+/* request_body - the chat completions request; NULL on OOM */
+static char *
+request_body(const llm *c, const char *system, const char *user, int max_tokens)
+{
+	cJSON *o = cJSON_CreateObject(), *msgs, *m, *rf;
+	char  *s;
+
+	cJSON_AddStringToObject(o, "model", c->model);
+	msgs = cJSON_AddArrayToObject(o, "messages");
+	m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "role", "system");
+	cJSON_AddStringToObject(m, "content", system);
+	cJSON_AddItemToArray(msgs, m);
+	m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "role", "user");
+	cJSON_AddStringToObject(m, "content", user);
+	cJSON_AddItemToArray(msgs, m);
+	rf = cJSON_AddObjectToObject(o, "response_format");
+	cJSON_AddStringToObject(rf, "type", "json_object");
+	cJSON_AddNumberToObject(o, "max_tokens", max_tokens > 0 ? max_tokens : 400);
+	cJSON_AddNumberToObject(o, "temperature", 0.2);
+	cJSON_AddNumberToObject(o, "n", 1);
+	s = json_print(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+/* read_reply - the content of a 200 reply, or the outcome that it is not */
+static enum llm_outcome
+read_reply(const struct llm_http *h, struct llm_result *out)
+{
+	const char  *why;
+	cJSON       *o = json_parse(h->body != NULL ? h->body : "", h->len, &why);
+	const cJSON *ch, *msg, *u, *content, *refusal;
+	const char  *finish;
+
+	if (o == NULL || !cJSON_IsObject(o)) {
+		snprintf(out->why, sizeof(out->why), "reply is not JSON");
+		cJSON_Delete(o);
+		return LLM_FAILED;
+	}
+	if (cJSON_IsObject(u = cJSON_GetObjectItemCaseSensitive(o, "usage"))) {
+		out->prompt_tokens = json_int(u, "prompt_tokens", 0);
+		out->completion_tokens = json_int(u, "completion_tokens", 0);
+		if (out->prompt_tokens < 0)
+			out->prompt_tokens = 0;
+		if (out->completion_tokens < 0)
+			out->completion_tokens = 0;
+	}
+	ch = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "choices"), 0);
+	msg = cJSON_GetObjectItemCaseSensitive(ch, "message");
+	if (!cJSON_IsObject(msg)) {
+		snprintf(out->why, sizeof(out->why), "reply has no choices[0].message");
+		cJSON_Delete(o);
+		return LLM_FAILED;
+	}
+	finish = json_str(ch, "finish_reason");
+	refusal = cJSON_GetObjectItemCaseSensitive(msg, "refusal");
+	if ((cJSON_IsString(refusal) && refusal->valuestring[0] != '\0') ||
+	    (finish != NULL && strcmp(finish, "content_filter") == 0)) {
+		snprintf(out->why, sizeof(out->why), "the model refused");
+		cJSON_Delete(o);
+		return LLM_REFUSED;
+	}
+	if (finish != NULL && strcmp(finish, "length") == 0) {
+		snprintf(out->why, sizeof(out->why), "reply cut off (finish_reason length)");
+		cJSON_Delete(o);
+		return LLM_FAILED;
+	}
+	content = cJSON_GetObjectItemCaseSensitive(msg, "content");
+	if (!cJSON_IsString(content) || content->valuestring[0] == '\0') {
+		snprintf(out->why, sizeof(out->why), "reply has no message content");
+		cJSON_Delete(o);
+		return LLM_FAILED;
+	}
+	out->content = strdup(content->valuestring);
+	cJSON_Delete(o);
+	if (out->content == NULL) {
+		snprintf(out->why, sizeof(out->why), "out of memory");
+		return LLM_FAILED;
+	}
+	return LLM_OK;
+}
+
+/* headers - the request headers (one holds the key); NULL on failure */
+static struct curl_slist *
+headers(const llm *c)
+{
+	static const char *const fixed[] = {"Content-Type: application/json",
+	                                    "Accept: application/json", "Expect:"};
+	struct curl_slist       *l, *t;
+	size_t                   n = strlen("Authorization: Bearer ") + strlen(c->api_key) + 1;
+	char                    *key = malloc(n);
+
+	if (key == NULL)
+		return NULL;
+	snprintf(key, n, "Authorization: Bearer %s", c->api_key);
+	l = curl_slist_append(NULL, key);
+	wipe_free(key);
+	for (size_t i = 0; l != NULL && i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		if ((t = curl_slist_append(l, fixed[i])) == NULL)
+			break;
+		l = t;
+	}
+	return l;
+}
+
+/* headers_free - wipe the headers, free the list */
+static void
+headers_free(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p != NULL; p = p->next)
+		sodium_memzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+/* attempt - one POST within ms; true when a retry may help */
+static bool
+attempt(const llm *c, CURL *h, struct llm_http *resp, long ms, struct llm_result *out)
+{
+	char     errbuf[CURL_ERROR_SIZE] = "";
+	CURLcode rc;
+	long     status = 0;
+
+	resp->len = 0;
+	resp->toobig = false;
+	resp->retry_after = -1;
+	if (resp->body != NULL)
+		resp->body[0] = '\0';
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	rc = curl_easy_perform(h);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	out->attempts++;
+	out->outcome = LLM_FAILED;
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		snprintf(out->why, sizeof(out->why), "timeout after %ld ms", ms);
+		return true;
+	}
+	if (rc == CURLE_WRITE_ERROR && resp->toobig) {
+		snprintf(out->why, sizeof(out->why), "reply exceeds %zu bytes", c->max_reply);
+		return false;
+	}
+	if (rc != CURLE_OK) {
+		snprintf(out->why, sizeof(out->why), "transport error: %.100s",
+		         errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+		return true;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	out->http_status = (int)status;
+	if (status == 200) {
+		out->outcome = read_reply(resp, out);
+		return false;
+	}
+	snprintf(out->why, sizeof(out->why), "HTTP %ld", status);
+	return status == 429 || status >= 500;
+}
+
+/* llm_chat - one completion within the deadline (see llm.h) */
+void
+llm_chat(llm *c, const char *system, const char *user, int max_tokens, uint64_t deadline_ms,
+         struct llm_result *out)
+{
+	struct llm_http    resp = {.max = c->max_reply, .retry_after = -1};
+	struct curl_slist *hdrs = NULL;
+	CURL              *h = NULL;
+	char              *body = NULL;
+	bool               retry;
+
+	memset(out, 0, sizeof(*out));
+	if (!circuit_allows(c)) {
+		out->outcome = LLM_CIRCUIT_OPEN;
+		snprintf(out->why, sizeof(out->why), "circuit open");
+		return;
+	}
+	if (deadline_ms <= wall_ms() + LLM_MIN_ATTEMPT_MS) {
+		out->outcome = LLM_NO_TIME;
+		snprintf(out->why, sizeof(out->why), "no time left before the deadline");
+		return;
+	}
+	if ((body = request_body(c, system, user, max_tokens)) == NULL ||
+	    (hdrs = headers(c)) == NULL || (h = curl_easy_init()) == NULL) {
+		out->outcome = LLM_FAILED;
+		snprintf(out->why, sizeof(out->why), "out of memory");
+		goto done;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, c->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "clubos-assistant");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, http_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp);
+	for (int n = 0; n < 2; n++) {
+		long left = (long)(deadline_ms - wall_ms());
+
+		if (n == 1) {
+			/* The one retry: after the server's hint or a short pause,
+			 * and only when an attempt still fits after it. */
+			long wait = resp.retry_after >= 0 ? resp.retry_after * 1000 : 100;
+
+			if (left - wait < LLM_MIN_ATTEMPT_MS) {
+				log_info("llm: no retry: %s, %ld ms left, wait %ld ms", out->why,
+				         left, wait);
+				break;
+			}
+			{
+				struct timespec ts = {wait / 1000, (wait % 1000) * 1000000L};
+
+				nanosleep(&ts, NULL);
+			}
+			left = (long)(deadline_ms - wall_ms());
+		}
+		if (left < LLM_MIN_ATTEMPT_MS)
+			break;
+		retry = attempt(c, h, &resp, left < c->timeout_ms ? left : c->timeout_ms, out);
+		if (!retry)
+			break;
+	}
+done:
+	if (out->outcome == LLM_OK || out->outcome == LLM_REFUSED)
+		circuit_note(c, true);
+	else if (out->attempts > 0)
+		circuit_note(c, false);
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	headers_free(hdrs);
+	free(body);
+	free(resp.body);
+}
+
+/* llm_result_clear - free a result's content */
+void
+llm_result_clear(struct llm_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->content);
+	r->content = NULL;
+}
+
+/* ================================================================ */
+/* The model's answer                                               */
+/* ================================================================ */
+
+/* llm_answer_parse - the three fields, each with its type */
+int
+llm_answer_parse(const char *content, struct llm_answer *a, const char **why)
+{
+	const char  *jwhy;
+	cJSON       *o;
+	const cJSON *reply, *esc, *sop;
+
+	memset(a, 0, sizeof(*a));
+	if (content == NULL || (o = json_parse(content, strlen(content), &jwhy)) == NULL) {
+		*why = "answer is not JSON";
+		return -1;
+	}
+	reply = cJSON_GetObjectItemCaseSensitive(o, "reply");
+	esc = cJSON_GetObjectItemCaseSensitive(o, "escalate");
+	sop = cJSON_GetObjectItemCaseSensitive(o, "sop");
+	if (!cJSON_IsObject(o) || !cJSON_IsString(reply) || !cJSON_IsBool(esc) ||
+	    !cJSON_IsString(sop)) {
+		*why = "answer lacks reply (string), escalate (bool) or sop (string)";
+		cJSON_Delete(o);
+		return -1;
+	}
+	if (!util_utf8_valid(reply->valuestring, strlen(reply->valuestring))) {
+		*why = "reply is not valid UTF-8";
+		cJSON_Delete(o);
+		return -1;
+	}
+	a->reply = strdup(reply->valuestring);
+	a->sop = strdup(sop->valuestring);
+	a->escalate = cJSON_IsTrue(esc);
+	cJSON_Delete(o);
+	if (a->reply == NULL || a->sop == NULL) {
+		llm_answer_clear(a);
+		*why = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
+/* llm_answer_clear - free an answer's strings */
+void
+llm_answer_clear(struct llm_answer *a)
+{
+	free(a->reply);
+	free(a->sop);
+	a->reply = a->sop = NULL;
+}
+
+/* ================================================================ */
+/* Facts: what a text states                                        */
+/* ================================================================ */
+
+/* is_sp - ASCII white space */
+static bool
+is_sp(unsigned char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
+}
+
+/* lower_copy - a lowercased, bounded copy of s[0..n) */
+static void
+lower_copy(char *dst, size_t cap, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i + 1 < cap; i++)
+		dst[i] = (char)tolower((unsigned char)s[i]);
+	dst[i] = '\0';
+}
+
+/* phone_span - length of a phone number at s (7 to 15 digits, with
+ * spaces, dashes, dots and brackets between), or 0; digits copied to dig */
+static size_t
+phone_span(const char *s, char *dig, size_t digcap)
+{
+	size_t i = 0, nd = 0, last = 0;
+
+	if (!(isdigit((unsigned char)s[0]) || s[0] == '+' || s[0] == '('))
+		return 0;
+	for (; s[i] != '\0' && strchr("0123456789+()-. ", s[i]) != NULL; i++) {
+		if (isdigit((unsigned char)s[i])) {
+			if (nd + 1 < digcap)
+				dig[nd] = s[i];
+			nd++;
+			last = i + 1;
+		} else if (s[i] == '+' && i > 0) {
+			break;
+		} else if (s[i] == ' ' && i > 0 && s[i - 1] == ' ') {
+			break;
+		}
+	}
+	if (nd < 7 || nd > 15 || nd + 1 > digcap)
+		return 0;
+	/* Followed by a letter or a digit run glued on: not a phone number. */
+	if (isalpha((unsigned char)s[last]))
+		return 0;
+	dig[nd] = '\0';
+	if (nd == 11 && dig[0] == '1')
+		memmove(dig, dig + 1, nd);
+	return last;
+}
+
+/* word_end - the end of the word at s (up to white space) */
+static size_t
+word_end(const char *s)
+{
+	size_t i = 0;
+
+	while (s[i] != '\0' && !is_sp((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
+/* trim_word - drop quotes and punctuation around a word: [*b, *e) */
+static void
+trim_word(const char *s, size_t *b, size_t *e)
+{
+	while (*b < *e && strchr("\"'`([{<*_", s[*b]) != NULL)
+		(*b)++;
+	while (*e > *b && strchr("\"'`)]}>.,;:!?*_", s[*e - 1]) != NULL)
+		(*e)--;
+}
+
+/* ampm - "am"/"pm" when the word at s (after spaces) is one; its length in *len */
+static const char *
+ampm(const char *s, size_t *len)
+{
+	size_t i = 0;
+
+	while (s[i] == ' ')
+		i++;
+	if ((s[i] == 'a' || s[i] == 'A' || s[i] == 'p' || s[i] == 'P')) {
+		const char *r = (s[i] == 'a' || s[i] == 'A') ? "am" : "pm";
+		size_t      j = i + 1;
+
+		if (s[j] == '.')
+			j++;
+		if (s[j] != 'm' && s[j] != 'M')
+			return NULL;
+		j++;
+		if (s[j] == '.')
+			j++;
+		if (isalnum((unsigned char)s[j]))
+			return NULL;
+		*len = j;
+		return r;
+	}
+	return NULL;
+}
+
+/* norm_number - the normal form of a word with a digit: lowercase, no
+ * currency sign, no thousands commas, no ordinal suffix, no ".00" */
+static void
+norm_number(char *t)
+{
+	char  *w = t;
+	size_t n;
+
+	for (char *r = t; *r != '\0'; r++) {
+		unsigned char ch = (unsigned char)*r;
+
+		if (ch == '$' || ch == '#')
+			continue;
+		if (ch == 0xe2 && (unsigned char)r[1] == 0x82 && (unsigned char)r[2] == 0xac) {
+			r += 2; /* € */
+			continue;
+		}
+		if (ch == 0xc2 && (unsigned char)r[1] == 0xa3) {
+			r += 1; /* £ */
+			continue;
+		}
+		if (ch == ',' && w > t && isdigit((unsigned char)w[-1]) &&
+		    isdigit((unsigned char)r[1]))
+			continue;
+		*w++ = (char)tolower(ch);
+	}
+	*w = '\0';
+	n = strlen(t);
+	if (n > 2 && isdigit((unsigned char)t[n - 3]) &&
+	    (strcmp(t + n - 2, "st") == 0 || strcmp(t + n - 2, "nd") == 0 ||
+	     strcmp(t + n - 2, "rd") == 0 || strcmp(t + n - 2, "th") == 0))
+		t[n -= 2] = '\0';
+	if (n > 3 && strcmp(t + n - 3, ".00") == 0)
+		t[n -= 3] = '\0';
+	if (n > 5 && (strcmp(t + n - 2, "am") == 0 || strcmp(t + n - 2, "pm") == 0) &&
+	    strncmp(t + n - 5, ":00", 3) == 0)
+		memmove(t + n - 5, t + n - 2, 3); /* 9:00am -> 9am */
+}
+
+/* is_domain - a word like book.example.test: labels of [a-z0-9-], the last alphabetic */
+static bool
+is_domain(const char *t)
+{
+	const char *dot = strrchr(t, '.');
+	size_t      labels = 1, k;
+
+	if (dot == NULL || dot == t)
+		return false;
+	for (k = 1; dot[k] != '\0'; k++)
+		if (!isalpha((unsigned char)dot[k]))
+			return false;
+	if (k - 1 < 2)
+		return false;
+	for (const char *p = t; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (p[1] == '.' || p == t)
+				return false;
+			labels++;
+		} else if (!isalnum((unsigned char)*p) && *p != '-') {
+			return false;
+		}
+	}
+	return labels >= 2;
+}
+
+typedef int (*fact_fn)(void *arg, const char *tok, bool lenient);
+
+/*
+ * scan_facts - call fn for each fact of text, normalised; the lenient flag
+ * marks a second form a source also offers (a time without am/pm).
+ * Stops and returns what fn returned when it is not 0.
+ */
+static int
+scan_facts(const char *s, fact_fn fn, void *arg)
+{
+	char   tok[LLM_TOKEN_MAX + 4], dig[24];
+	size_t i = 0, n, b, e;
+	int    rc;
+
+	while (s[i] != '\0') {
+		if (is_sp((unsigned char)s[i])) {
+			i++;
+			continue;
+		}
+		/* A phone number may span several words. */
+		if ((i == 0 || !isalnum((unsigned char)s[i - 1])) &&
+		    (n = phone_span(s + i, dig, sizeof(dig))) > 0) {
+			snprintf(tok, sizeof(tok), "p:%s", dig);
+			if ((rc = fn(arg, tok, false)) != 0)
+				return rc;
+			i += n;
+			continue;
+		}
+		n = word_end(s + i);
+		b = 0;
+		e = n;
+		trim_word(s + i, &b, &e);
+		if (e > b && e - b <= LLM_TOKEN_MAX) {
+			const char *w = s + i + b;
+			size_t      wl = e - b;
+			bool        digit = false, at = false;
+
+			for (size_t k = 0; k < wl; k++) {
+				digit = digit || isdigit((unsigned char)w[k]);
+				at = at || w[k] == '@';
+			}
+			if (wl > 4 &&
+			    (strncasecmp(w, "http", 4) == 0 || strncasecmp(w, "www.", 4) == 0)) {
+				char   low[LLM_TOKEN_MAX + 1];
+				char  *p = low;
+				size_t pl;
+
+				lower_copy(low, sizeof(low), w, wl);
+				if (strncmp(p, "https://", 8) == 0)
+					p += 8;
+				else if (strncmp(p, "http://", 7) == 0)
+					p += 7;
+				if (strncmp(p, "www.", 4) == 0)
+					p += 4;
+				pl = strlen(p);
+				while (pl > 0 && p[pl - 1] == '/')
+					p[--pl] = '\0';
+				if (pl > 0) {
+					snprintf(tok, sizeof(tok), "u:%s", p);
+					if ((rc = fn(arg, tok, false)) != 0)
+						return rc;
+				}
+			} else if (at) {
+				tok[0] = 'e';
+				tok[1] = ':';
+				lower_copy(tok + 2, sizeof(tok) - 2, w, wl);
+				if ((rc = fn(arg, tok, false)) != 0)
+					return rc;
+			} else if (digit) {
+				size_t      al = 0;
+				const char *ap = NULL;
+
+				tok[0] = 'n';
+				tok[1] = ':';
+				memcpy(tok + 2, w, wl);
+				tok[2 + wl] = '\0';
+				norm_number(tok + 2);
+				/* "9 am": the next word belongs to the time */
+				if (e == n && isdigit((unsigned char)w[wl - 1]) &&
+				    (ap = ampm(s + i + n, &al)) != NULL) {
+					if ((rc = fn(arg, tok, true)) != 0)
+						return rc;
+					strncat(tok, ap, sizeof(tok) - strlen(tok) - 1);
+					norm_number(tok + 2);
+					n += al;
+				} else if (strlen(tok) > 4 &&
+				           (strcmp(tok + strlen(tok) - 2, "am") == 0 ||
+				            strcmp(tok + strlen(tok) - 2, "pm") == 0) &&
+				           isdigit((unsigned char)tok[strlen(tok) - 3])) {
+					char bare[sizeof(tok)];
+
+					memcpy(bare, tok, sizeof(bare));
+					bare[strlen(bare) - 2] = '\0';
+					if ((rc = fn(arg, bare, true)) != 0)
+						return rc;
+				}
+				if ((rc = fn(arg, tok, false)) != 0)
+					return rc;
+			} else {
+				char low[LLM_TOKEN_MAX + 1];
+
+				lower_copy(low, sizeof(low), w, wl);
+				if (is_domain(low)) {
+					snprintf(tok, sizeof(tok), "u:%s", low);
+					if ((rc = fn(arg, tok, false)) != 0)
+						return rc;
+				}
+			}
+		}
+		i += n;
+	}
+	return 0;
+}
+
+/* facts_put - add one token (both forms) to a set */
+static int
+facts_put(void *arg, const char *tok, bool lenient)
+{
+	struct llm_facts *f = arg;
+	char            **v;
+
+	(void)lenient;
+	if (llm_facts_has(f, tok))
+		return 0;
+	if (f->n >= LLM_FACTS_MAX)
+		return -1;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 64;
+
+		if ((v = realloc(f->v, cap * sizeof(*v))) == NULL)
+			return -1;
+		f->v = v;
+		f->cap = cap;
+	}
+	if ((f->v[f->n] = strdup(tok)) == NULL)
+		return -1;
+	f->n++;
+	return 0;
+}
+
+/* llm_facts_add - every fact of text into the set */
+int
+llm_facts_add(struct llm_facts *f, const char *text)
+{
+	return text != NULL ? scan_facts(text, facts_put, f) : 0;
+}
+
+/* llm_facts_has - is tok in the set? */
+bool
+llm_facts_has(const struct llm_facts *f, const char *tok)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->v[i], tok) == 0)
+			return true;
+	/* A URL may be given with a path the reply leaves off, or the reverse
+	 * is not allowed: the reply's must be the given one or a prefix of it
+	 * up to a '/'. */
+	if (strncmp(tok, "u:", 2) == 0) {
+		size_t n = strlen(tok);
+
+		for (size_t i = 0; i < f->n; i++)
+			if (strncmp(f->v[i], tok, n) == 0 && f->v[i][n] == '/')
+				return true;
+	}
+	return false;
+}
+
+/* llm_facts_free - free the set */
+void
+llm_facts_free(struct llm_facts *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i]);
+	free(f->v);
+	memset(f, 0, sizeof(*f));
+}
+
+struct check_ctx {
+	const struct llm_facts *given;
+	char                   *bad;
+	size_t                  badcap;
+};
+
+/* check_one - 1 (stop) when a reply's fact is not given */
+static int
+check_one(void *arg, const char *tok, bool lenient)
+{
+	struct check_ctx *x = arg;
+
+	if (lenient || llm_facts_has(x->given, tok))
+		return 0;
+	snprintf(x->bad, x->badcap, "%s", tok);
+	return 1;
+}
+
+/* llm_check_facts - every fact of the reply was given */
+int
+llm_check_facts(const struct llm_facts *given, const char *reply, char *bad, size_t badcap)
+{
+	struct check_ctx x = {given, bad, badcap};
+
+	if (badcap > 0)
+		bad[0] = '\0';
+	return scan_facts(reply, check_one, &x) != 0 ? -1 : 0;
+}
+
+/* ================================================================ */
+/* Promises, tags, quotes                                           */
+/* ================================================================ */
+
+enum need { NEED_DONE, NEED_RECORDED, NEED_NEVER };
+
+/* What a phrase claims, and which actions would make it true (prefixes of
+ * action types; an empty list: nothing here can). */
+static const struct promise {
+	const char *phrase;
+	enum need   need;
+	const char *types[4];
+} promises[] = {
+    {"restarted", NEED_DONE, {"restart_trackman", "projector_reset"}},
+    {"rebooted", NEED_DONE, {"reboot_pc"}},
+    {"have reset", NEED_DONE, {"projector_reset", "restart_trackman"}},
+    {"'ve reset", NEED_DONE, {"projector_reset", "restart_trackman"}},
+    {"been reset", NEED_DONE, {"projector_reset", "restart_trackman"}},
+    {"unlocked", NEED_DONE, {"unlock_door"}},
+    {"door is open", NEED_DONE, {"unlock_door"}},
+    {"opened the door", NEED_DONE, {"unlock_door"}},
+    {"red\xc3\xa9marr\xc3\xa9", NEED_DONE, {"restart_trackman", "reboot_pc"}},
+    {"d\xc3\xa9verrouill\xc3\xa9", NEED_DONE, {"unlock_door"}},
+    {"i'll restart", NEED_RECORDED, {"restart_trackman"}},
+    {"i will restart", NEED_RECORDED, {"restart_trackman"}},
+    {"restarting", NEED_RECORDED, {"restart_trackman"}},
+    {"i'll reboot", NEED_RECORDED, {"reboot_pc"}},
+    {"rebooting", NEED_RECORDED, {"reboot_pc"}},
+    {"i'll unlock", NEED_RECORDED, {"unlock_door"}},
+    {"i will unlock", NEED_RECORDED, {"unlock_door"}},
+    {"unlocking", NEED_RECORDED, {"unlock_door"}},
+    {"on the way", NEED_RECORDED, {"alert_oncall", "handoff"}},
+    {"on their way", NEED_RECORDED, {"alert_oncall", "handoff"}},
+    {"on his way", NEED_RECORDED, {"alert_oncall", "handoff"}},
+    {"on her way", NEED_RECORDED, {"alert_oncall", "handoff"}},
+    {"someone is coming", NEED_RECORDED, {"alert_oncall", "handoff"}},
+    {"sent someone", NEED_RECORDED, {"alert_oncall", "handoff"}},
+    {"dispatched", NEED_RECORDED, {"alert_oncall", "handoff"}},
+    {"en route", NEED_RECORDED, {"alert_oncall", "handoff"}},
+    {"en chemin", NEED_RECORDED, {"alert_oncall", "handoff"}},
+    {"i've notified", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"i have notified", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"i've alerted", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"i have alerted", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"i've contacted", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"i've passed", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"i have passed", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"i've flagged", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"i've escalated", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"i've let the team know", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"notified the team", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"alerted the team", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"paged", NEED_RECORDED, {"alert_oncall"}},
+    {"opened a ticket", NEED_RECORDED, {"ticket"}},
+    {"created a ticket", NEED_RECORDED, {"ticket"}},
+    {"logged a ticket", NEED_RECORDED, {"ticket"}},
+    {"refunded", NEED_NEVER, {NULL}},
+    {"refund has been", NEED_NEVER, {NULL}},
+    {"refund is on", NEED_NEVER, {NULL}},
+    {"cancelled your booking", NEED_NEVER, {NULL}},
+    {"canceled your booking", NEED_NEVER, {NULL}},
+    {"i've booked", NEED_NEVER, {NULL}},
+    {"booked you", NEED_NEVER, {NULL}},
+    {"i've extended", NEED_NEVER, {NULL}},
+    {"i've changed your booking", NEED_NEVER, {NULL}},
+    {"i've added", NEED_NEVER, {NULL}},
+    {"i've credited", NEED_NEVER, {NULL}},
+};
+
+/* action_meets - an action of one of the types, with the status needed */
+static bool
+action_meets(const struct promise *p, const struct llm_action *acts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < 4 && p->types[k] != NULL; k++) {
+			if (strncmp(acts[i].type, p->types[k], strlen(p->types[k])) != 0)
+				continue;
+			if (p->need == NEED_DONE && strcmp(acts[i].status, "done") == 0)
+				return true;
+			if (p->need == NEED_RECORDED && strcmp(acts[i].status, "failed") != 0)
+				return true;
+		}
+	return false;
+}
+
+/* fold - a lowercase copy with typographic apostrophes as ' (malloc'd) */
+static char *
+fold(const char *s)
+{
+	size_t n = strlen(s);
+	char  *o = malloc(n + 1), *w = o;
+
+	if (o == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)s[i] == 0xe2 && (unsigned char)s[i + 1] == 0x80 &&
+		    ((unsigned char)s[i + 2] == 0x99 || (unsigned char)s[i + 2] == 0x98)) {
+			*w++ = '\'';
+			i += 2;
+			continue;
+		}
+		*w++ = (char)tolower((unsigned char)s[i]);
+	}
+	*w = '\0';
+	return o;
+}
+
+/* llm_check_promises - the first claim no recorded action backs, or NULL */
+const char *
+llm_check_promises(const char *reply, const struct llm_action *acts, size_t n)
+{
+	char       *low = fold(reply);
+	const char *bad = NULL;
+
+	if (low == NULL)
+		return "out of memory";
+	for (size_t i = 0; i < sizeof(promises) / sizeof(promises[0]) && bad == NULL; i++) {
+		const char *at = strstr(low, promises[i].phrase);
+		size_t      pl = strlen(promises[i].phrase);
+
+		/* Whole words: "unlocked" is not in "unlockedness", "paged" not in "webpaged". */
+		while (at != NULL && ((at > low && isalpha((unsigned char)at[-1])) ||
+		                      isalpha((unsigned char)at[pl])))
+			at = strstr(at + 1, promises[i].phrase);
+		if (at == NULL)
+			continue;
+		if (promises[i].need == NEED_NEVER || !action_meets(&promises[i], acts, n))
+			bad = promises[i].phrase;
+	}
+	free(low);
+	return bad;
+}
+
+/* llm_has_escalation_tag - an escalation marker written into the prose */
+bool
+llm_has_escalation_tag(const char *reply)
+{
+	static const char *const tags[] = {
+	    "[escalat",    "<escalat",     "{escalat", "escalate:", "#escalat",
+	    "escalation:", "\"escalate\"", "[handoff", "[human",    NULL};
+	char *low = fold(reply);
+	bool  hit = false;
+
+	if (low == NULL)
+		return true;
+	for (const char *const *t = tags; *t != NULL && !hit; t++)
+		hit = strstr(low, *t) != NULL;
+	free(low);
+	return hit;
+}
+
+/* words - text as lowercase words of letters and digits, one space apart,
+ * with a space before and after (malloc'd) */
+static char *
+words(const char *s)
+{
+	size_t n = strlen(s);
+	char  *o = malloc(n + 3), *w = o;
+	bool   sp = true;
+
+	if (o == NULL)
+		return NULL;
+	*w++ = ' ';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (isalnum(ch) || ch >= 0x80) {
+			*w++ = (char)tolower(ch);
+			sp = false;
+		} else if (!sp) {
+			*w++ = ' ';
+			sp = true;
+		}
+	}
+	if (!sp)
+		*w++ = ' ';
+	*w = '\0';
+	return o;
+}
+
+/* llm_quotes - LLM_LEAK_WORDS words in a row of text appear in the reply */
+bool
+llm_quotes(const char *reply, const char *text)
+{
+	char *r = words(reply), *t = words(text);
+	bool  hit = false;
+
+	if (r == NULL || t == NULL) {
+		free(r);
+		free(t);
+		return true;
+	}
+	/* Each window starts at a space of r: " w1 w2 ... wN " */
+	for (char *p = r; *p != '\0' && p[1] != '\0' && !hit; p = strchr(p + 1, ' ')) {
+		char *q = p;
+		int   k = 0;
+		char  save;
+
+		while (k < LLM_LEAK_WORDS && (q = strchr(q + 1, ' ')) != NULL)
+			k++;
+		if (k < LLM_LEAK_WORDS || q == NULL)
+			break;
+		save = q[1];
+		q[1] = '\0';
+		hit = strstr(t, p) != NULL;
+		q[1] = save;
+	}
+	free(r);
+	free(t);
+	return hit;
+}
+
+/* ================================================================ */
+/* Redaction                                                        */
+/* ================================================================ */
+
+/* A growable output, for redaction. */
+struct obuf {
+	char  *p;
+	size_t len, cap;
+	bool   oom;
+};
+
+/* ob_add - append n bytes */
+static void
+ob_add(struct obuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char  *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(b->p, cap)) == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* Words that are also common first or last names: redacted only when
+ * capitalised and not the first word of the text. */
+static const char *const common_words[] = {
+    "will",  "may",   "june",  "april", "mark",  "bill",   "grant", "rose", "hope", "joy",  "art",
+    "ray",   "dawn",  "rich",  "young", "long",  "little", "hill",  "wood", "park", "king", "hall",
+    "green", "brown", "white", "black", "stone", "bay",    "golf",  "club", NULL};
+
+/* is_common - a common word (see above) */
+static bool
+is_common(const char *w, size_t n)
+{
+	for (const char *const *c = common_words; *c != NULL; c++)
+		if (strlen(*c) == n && strncasecmp(*c, w, n) == 0)
+			return true;
+	return false;
+}
+
+/* name_part - the word w[0..n) is a part (3+ letters) of a known name */
+static bool
+name_part(const char *w, size_t n, const char *const *names, size_t nnames)
+{
+	for (size_t i = 0; i < nnames; i++) {
+		const char *p = names[i];
+
+		while (p != NULL && *p != '\0') {
+			size_t l = strcspn(p, " -'");
+
+			if (l >= 3 && l == n && strncasecmp(p, w, n) == 0)
+				return true;
+			p += l;
+			p += strspn(p, " -'");
+		}
+	}
+	return false;
+}
+
+/* llm_redact - personal data out of text */
+char *
+llm_redact(const char *text, const char *const *names, size_t nnames, const long long *members,
+           size_t nmembers)
+{
+	struct obuf b = {0};
+	size_t      i = 0, n;
+	char        dig[24];
+	bool        after_member = false; /* the last word was "member", "#", "number" ... */
+
+	if (text == NULL)
+		return NULL;
+	ob_add(&b, "", 0);
+	while (text[i] != '\0') {
+		const char *w = text + i;
+		size_t      wb = 0, we;
+
+		if (is_sp((unsigned char)*w)) {
+			ob_add(&b, w, 1);
+			i++;
+			continue;
+		}
+		if ((i == 0 || !isalnum((unsigned char)text[i - 1])) &&
+		    (n = phone_span(w, dig, sizeof(dig))) > 0) {
+			ob_add(&b, "[phone]", 7);
+			i += n;
+			after_member = false;
+			continue;
+		}
+		n = word_end(w);
+		we = n;
+		trim_word(w, &wb, &we);
+		{
+			const char *core = w + wb;
+			size_t      cl = we > wb ? we - wb : 0;
+			bool        at = memchr(core, '@', cl) != NULL;
+			bool        alldig = cl > 0, redacted = false;
+			const char *cp = core;
+			size_t      cpl = cl;
+
+			if (cpl > 0 && *cp == '#') {
+				cp++;
+				cpl--;
+			}
+			for (size_t k = 0; k < cpl; k++)
+				alldig = alldig && isdigit((unsigned char)cp[k]);
+			alldig = alldig && cpl > 0;
+			ob_add(&b, w, wb);
+			if (at && cl >= 3 && memchr(core, '.', cl) != NULL) {
+				ob_add(&b, "[email]", 7);
+				redacted = true;
+			} else if (alldig && cpl <= 12) {
+				long long v = strtoll(cp, NULL, 10);
+				bool      known = false;
+
+				for (size_t k = 0; k < nmembers && !known; k++)
+					known = members[k] == v;
+				if (known || after_member) {
+					ob_add(&b, core, (size_t)(cp - core));
+					ob_add(&b, "[member]", 8);
+					redacted = true;
+				}
+			} else if (cl >= 3 && !alldig && name_part(core, cl, names, nnames) &&
+			           (!is_common(core, cl) ||
+			            (isupper((unsigned char)core[0]) && i > 0))) {
+				ob_add(&b, "[name]", 6);
+				redacted = true;
+			}
+			if (!redacted)
+				ob_add(&b, core, cl);
+			ob_add(&b, w + we, n - we);
+			after_member = (cl >= 6 && (strncasecmp(core, "member", 6) == 0 ||
+			                            strncasecmp(core, "membre", 6) == 0)) ||
+			               (after_member &&
+			                ((cl == 1 && core[0] == '#') ||
+			                 (cl == 6 && strncasecmp(core, "number", 6) == 0) ||
+			                 (cl == 2 && strncasecmp(core, "no", 2) == 0) ||
+			                 (cl == 2 && strncasecmp(core, "id", 2) == 0) ||
+			                 (cl == 2 && strncasecmp(core, "is", 2) == 0) ||
+			                 (cl == 6 && strncasecmp(core, "num\xc3\xa9ro", 6) == 0) ||
+			                 (cl == 7 && strncasecmp(core, "num\xc3\xa9ro", 7) == 0) ||
+			                 (cl == 7 && strncasecmp(core, "numero", 6) == 0)));
+		}
+		i += n;
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
