@@ -19,7 +19,7 @@
  * space, and any other byte counts as part of a word, so UTF-8 text passes
  * through whole.
  */
-#include "llm.h"
+#include "common/llm.h"
 
 #include <ctype.h>
 #include <pthread.h>
