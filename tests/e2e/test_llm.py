@@ -118,7 +118,7 @@ def tier(stack, accounts):
     finally:
         stack.http("PATCH", "/api/settings", token=accounts["admin"].token,
                    body={"llm_mode": "off", "llm_rollout_percent": 100,
-                         "sop_confidence_threshold": 0.5})
+                         "sop_confidence_threshold": 0.4})
         _start_workers(stack, harness.ROUTES)
         fake.stop()
 
@@ -300,24 +300,33 @@ def test_never_for_emergencies_or_customerinfo(on, accounts):
     assert on.calls(a["trace_id"]) == [] and on.calls(b["trace_id"]) == []
 
 
+def _unsure(tier, token, message, reply):
+    """_unsure - ask with the local answer withheld (threshold 1); the model says reply."""
+    tier.fresh()
+    tier.fake.script([{"status": 200, "json": completion(reply, model=MODEL)}])
+    return tier.ask(token, message)
+
+
 def test_choose_when_unsure(on, accounts):
-    # A threshold of 1: the router is never sure, so the model chooses.
+    # A threshold of 1: the router is never sure, so the local answer is
+    # "not sure" (no SOP) and the model chooses among the candidates.
     on.settings(sop_confidence_threshold=1.0)
-    a = _pricing(on, accounts["customer"].token, "is weekday cheaper than weekend",
-                 answer("Everyone in the bay shares one hourly price.", "strategy.financials"))
-    assert LOCAL_PRICING in a["response"]
+    tok = accounts["customer"].token
+    a = _unsure(on, tok, "is weekday cheaper than weekend",
+                answer("Everyone in the bay shares one hourly price.", "strategy.financials"))
+    # A pick it was not offered is rejected: the local answer stands.
+    assert a["sop"] is None and a["escalation"]["reason"] == "low_confidence", a
+    assert "Everyone in the bay" not in a["response"], a
     data = user_data(on.fake.requests[-1])
     assert data["task"] == "choose" and data["options"][0]["slug"] == PRICING
     assert all(not o["slug"].startswith("strategy.") for o in data["options"])
     row = on.one_call(a["trace_id"])
     assert row["outcome"] == "rejected" and row["reason"].startswith("unknown_sop"), row
-    b = _pricing(on, accounts["customer"].token, "what does a weekday morning cost",
-                 answer("Sorry, I can't tell.", "none"))
-    assert on.one_call(b["trace_id"])["outcome"] == "declined"
+    b = _unsure(on, tok, "what does a weekday morning cost", answer("Sorry, I can't tell.", "none"))
+    assert b["sop"] is None and on.one_call(b["trace_id"])["outcome"] == "declined"
     reply = "Prices are per bay per hour, shared by everyone in your bay."
-    c = _pricing(on, accounts["customer"].token, "guest wants to know rates for a tuesday",
-                 answer(reply, PRICING))
-    assert c["response"] == reply
+    c = _unsure(on, tok, "guest wants to know rates for a tuesday", answer(reply, PRICING))
+    assert c["response"] == reply and (c["sop"] or {}).get("slug") == PRICING, c
     assert on.one_call(c["trace_id"])["purpose"] == "choose"
 
 
