@@ -129,6 +129,8 @@ http_reason(int status)
 		return "Created";
 	case 204:
 		return "No Content";
+	case 304:
+		return "Not Modified";
 	case 400:
 		return "Bad Request";
 	case 401:
@@ -697,16 +699,24 @@ conn_send(struct conn *c)
 static void
 serialize(struct conn *c, struct http_res *res)
 {
-	char   head[1024];
+	char   head[2048], len[48];
 	int    n;
 	size_t blen = res->body != NULL ? res->len : 0;
 
+	/* A handler may set its own caching (static files revalidate); the
+	 * default is no-store.  A 304 has no body, and no length of one. */
+	if (res->status == 304)
+		blen = 0;
+	snprintf(len, sizeof(len), "Content-Length: %zu\r\n", blen);
 	n = snprintf(head, sizeof(head),
-	             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	             "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s%s\r\n",
+	             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s%s"
+	             "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
 	             res->status, http_reason(res->status),
 	             res->content_type ? res->content_type : "application/json; charset=utf-8",
-	             blen, res->headers, res->close ? "Connection: close\r\n" : "");
+	             res->status == 304 ? "" : len,
+	             strstr(res->headers, "Cache-Control:") != NULL ? ""
+	                                                           : "Cache-Control: no-store\r\n",
+	             res->headers, res->close ? "Connection: close\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		n = 0;
 	free(c->out);

@@ -71,7 +71,7 @@ struct http_res {
 	const char *content_type; /* default application/json */
 	char       *body;         /* malloc'd; the server frees it */
 	size_t      len;
-	char        headers[512]; /* extra header lines, each ending \r\n */
+	char        headers[1024]; /* extra header lines, each ending \r\n */
 	bool        close;        /* close the connection after this response */
 };
 
