@@ -6,6 +6,7 @@
  * api_admin.c  health, login, users, SOPs, metrics, the web UI's files
  * login.c      the gate and the throttle around password checks
  * api_ops.c    actions, tickets, Slack's callbacks (writes via common/ops.c)
+ * api_dashboard.c  the console's dashboard figures, one SOP version
  * metrics.c    counters and latency histograms for /metrics
  * front.c      the gateway's half of L1: exact repeats without a hop
  * httpd.c      HTTP/1.1 framing on nng streams
@@ -128,6 +129,8 @@ void api_slack_webhook(struct gw_ctx *x);
 void api_settings_get(struct gw_ctx *x);
 void api_settings_patch(struct gw_ctx *x);
 void api_settings_history(struct gw_ctx *x);
+void api_dashboard(struct gw_ctx *x);
+void api_sop_version_get(struct gw_ctx *x);
 void gw_ops_health(struct gw_ctx *x, cJSON *components);
 
 /* The knowledge generation moved (from a change here or on the bus). */

@@ -66,6 +66,7 @@ static const struct gw_route {
     {"GET", "/api/sops", ROLE_STAFF, false, true, api_sops_list},
     {"GET", "/api/sops/:slug", ROLE_STAFF, false, true, api_sop_get},
     {"GET", "/api/sops/:slug/versions", ROLE_STAFF, false, true, api_sop_versions},
+    {"GET", "/api/sops/:slug/versions/:version", ROLE_STAFF, false, true, api_sop_version_get},
     {"PUT", "/api/sops/:slug", ROLE_ADMIN, true, true, api_sop_put},
     {"POST", "/api/sops/:slug/rollback", ROLE_ADMIN, true, true, api_sop_rollback},
     {"GET", "/api/examples", ROLE_STAFF, false, true, api_examples_list},
@@ -88,6 +89,7 @@ static const struct gw_route {
     {"GET", "/api/settings", ROLE_ADMIN, false, true, api_settings_get},
     {"PATCH", "/api/settings", ROLE_ADMIN, true, true, api_settings_patch},
     {"GET", "/api/settings/history", ROLE_ADMIN, false, true, api_settings_history},
+    {"GET", "/api/dashboard", ROLE_STAFF, false, true, api_dashboard},
     {"GET", "/metrics", ROLE_NONE, false, true, api_metrics},
 };
 #define GW_NROUTES (sizeof(gw_routes) / sizeof(gw_routes[0]))
