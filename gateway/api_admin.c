@@ -872,9 +872,9 @@ api_metrics(struct gw_ctx *x)
  * revalidated on each use (no-cache), so a changed file is seen at once and
  * an unchanged one costs a 304.
  */
-#define WEB_CSP                                                                            \
-	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "  \
-	"connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; " \
+#define WEB_CSP                                                                                    \
+	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "          \
+	"connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; "          \
 	"base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
 static const struct {
@@ -905,7 +905,8 @@ web_etag_match(const char *inm, const char *etag)
 		p += strspn(p, " ,");
 		if (strncmp(p, "W/", 2) == 0)
 			p += 2;
-		if (*p == '*' || (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' ')))
+		if (*p == '*' ||
+		    (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' ')))
 			return true;
 		p = strchr(p, ',');
 	}

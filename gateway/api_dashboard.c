@@ -30,15 +30,17 @@ static const struct {
 };
 
 #define DASH_SQL                                                                                   \
-	"WITH t AS (SELECT * FROM traces WHERE created_at >= now() - $1::interval) "                \
+	"WITH t AS (SELECT * FROM traces WHERE created_at >= now() - $1::interval) "               \
 	"SELECT json_build_object("                                                                \
 	"'window', $2::text, "                                                                     \
 	"'queries', (SELECT count(*) FROM t), "                                                    \
 	"'answered_from_sop_rate', (SELECT avg((sop_slug IS NOT NULL)::int)::float8 FROM t), "     \
-	"'escalation_rate', (SELECT avg((coalesce(escalation_tier, 0) > 0)::int)::float8 FROM t), " \
+	"'escalation_rate', (SELECT avg((coalesce(escalation_tier, 0) > 0)::int)::float8 FROM "    \
+	"t), "                                                                                     \
 	"'response_ms', (SELECT CASE WHEN count(total_us) = 0 THEN NULL ELSE json_build_object("   \
-	"  'p50', round((percentile_cont(0.5) WITHIN GROUP (ORDER BY total_us) / 1000.0)::numeric, " \
-	"  2), 'p99', round((percentile_cont(0.99) WITHIN GROUP (ORDER BY total_us) / "           \
+	"  'p50', round((percentile_cont(0.5) WITHIN GROUP (ORDER BY total_us) / "                 \
+	"1000.0)::numeric, "                                                                       \
+	"  2), 'p99', round((percentile_cont(0.99) WITHIN GROUP (ORDER BY total_us) / "            \
 	"  1000.0)::numeric, 2)) END FROM t), "                                                    \
 	"'cache', (SELECT coalesce(json_object_agg(tier, share), '{}') FROM (SELECT "              \
 	"  coalesce(cache, 'none') AS tier, count(*)::float8 / sum(count(*)) OVER () AS share "    \
@@ -46,7 +48,8 @@ static const struct {
 	"'unhelpful_by_sop', (SELECT coalesce(json_agg(json_build_object('sop', sop_slug, "        \
 	"  'rate', rate, 'verdicts', n) ORDER BY rate DESC, sop_slug), '[]') FROM (SELECT "        \
 	"  sop_slug, avg((NOT helpful)::int)::float8 AS rate, count(*) AS n FROM feedback "        \
-	"  WHERE created_at >= now() - $1::interval AND sop_slug IS NOT NULL GROUP BY sop_slug) f), " \
+	"  WHERE created_at >= now() - $1::interval AND sop_slug IS NOT NULL GROUP BY sop_slug) "  \
+	"f), "                                                                                     \
 	"'tickets_open', (SELECT count(*) FROM tickets WHERE status <> 'resolved'), "              \
 	"'tickets_created', (SELECT count(*) FROM tickets WHERE created_at >= now() - "            \
 	"  $1::interval))::text"
@@ -56,9 +59,10 @@ static const struct {
 	"SELECT json_build_object("                                                                \
 	"'per_hour', (SELECT coalesce(json_agg(json_build_object('hour', h, 'usd', usd) ORDER BY " \
 	"  h), '[]') FROM (SELECT to_char(date_trunc('hour', created_at), 'MM-DD HH24:00') AS h, " \
-	"  sum(cost_usd)::float8 AS usd FROM llm_calls WHERE created_at >= now() - interval "     \
+	"  sum(cost_usd)::float8 AS usd FROM llm_calls WHERE created_at >= now() - interval "      \
 	"  '24 hours' GROUP BY 1) a), "                                                            \
-	"'per_day', (SELECT coalesce(json_agg(json_build_object('day', d, 'usd', usd) ORDER BY d), " \
+	"'per_day', (SELECT coalesce(json_agg(json_build_object('day', d, 'usd', usd) ORDER BY "   \
+	"d), "                                                                                     \
 	"  '[]') FROM (SELECT to_char(date_trunc('day', created_at), 'YYYY-MM-DD') AS d, "         \
 	"  sum(cost_usd)::float8 AS usd FROM llm_calls WHERE created_at >= now() - $1::interval "  \
 	"  GROUP BY 1) b))::text"
@@ -67,11 +71,12 @@ static const struct {
 static cJSON *
 dash_llm(struct gw_ctx *x, const char *interval)
 {
-	PGresult   *r = db_exec(x->w->db,
-	                        "SELECT to_regclass('llm_calls') IS NOT NULL AND EXISTS (SELECT 1 FROM "
-	                          "information_schema.columns WHERE table_name = 'llm_calls' AND "
-	                          "column_name = 'cost_usd')",
-	                        0, NULL);
+	PGresult *r =
+	    db_exec(x->w->db,
+	            "SELECT to_regclass('llm_calls') IS NOT NULL AND EXISTS (SELECT 1 FROM "
+	            "information_schema.columns WHERE table_name = 'llm_calls' AND "
+	            "column_name = 'cost_usd')",
+	            0, NULL);
 	const char *p[] = {interval};
 	cJSON      *o = NULL;
 	bool        have = r != NULL && PQntuples(r) == 1 && strcmp(db_val(r, 0, 0), "t") == 0;

@@ -90,6 +90,7 @@ static const struct gw_route {
     {"PATCH", "/api/settings", ROLE_ADMIN, true, true, api_settings_patch},
     {"GET", "/api/settings/history", ROLE_ADMIN, false, true, api_settings_history},
     {"GET", "/api/dashboard", ROLE_STAFF, false, true, api_dashboard},
+    {"GET", "/api/events", ROLE_STAFF, false, true, api_events},
     {"GET", "/metrics", ROLE_NONE, false, true, api_metrics},
 };
 #define GW_NROUTES (sizeof(gw_routes) / sizeof(gw_routes[0]))
@@ -762,7 +763,8 @@ gw_start(const struct cfg *c)
 	                                .max_conns = c->http_max_conns,
 	                                .max_conns_per_addr = c->http_max_conns_per_addr,
 	                                .queue_max = c->http_queue_max,
-	                                .queue_wait_ms = c->http_queue_wait_ms};
+	                                .queue_wait_ms = c->http_queue_wait_ms,
+	                                .max_streams = c->http_max_streams};
 	char                     url[256], err[256];
 	db_conn                 *db;
 
@@ -808,6 +810,7 @@ gw_start(const struct cfg *c)
 	if ((gw_httpd = httpd_start(c->http_addr, c->http_port, &ops)) == NULL)
 		return -1;
 	metrics_httpd(gw_httpd);
+	events_start(gw_httpd, c); /* without it the console polls */
 	log_info("listening on http://%s:%d/", c->http_addr, httpd_port(gw_httpd));
 	return 0;
 }
@@ -816,6 +819,7 @@ gw_start(const struct cfg *c)
 static void
 gw_stop(int deadline_ms)
 {
+	events_stop();
 	httpd_stop(gw_httpd, deadline_ms);
 	atomic_store(&gw_stopping, true);
 	pthread_join(gw_events_thr, NULL);
