@@ -20,8 +20,9 @@ export function h(tag, attrs, ...kids) {
   return el;
 }
 
-// add - append children: nodes, strings (as text), arrays of either
-export function add(el, kids) {
+// add - append children: nodes, strings (as text), arrays of either;
+// null, undefined and false are skipped (Element.append would print them)
+export function add(el, ...kids) {
   for (const k of kids) {
     if (k === null || k === undefined || k === false) continue;
     if (Array.isArray(k)) add(el, k);

@@ -1,6 +1,6 @@
 // views.js - Tickets, Actions, SOPs and Proposals.
 
-import { h, clear, table, field, select, errorBox, when, announce } from "./dom.js";
+import { h, add, clear, table, field, select, errorBox, when, announce } from "./dom.js";
 import { lineDiff, parseUnified, unifiedView, sideBySide } from "./diff.js";
 
 // refresher - run load() now, on live events of the given types, and on
@@ -31,7 +31,7 @@ export function tickets(root, ctx) {
   filter.id = "ticket-filter";
   const list = h("div", { "aria-live": "polite" });
   const detail = h("section", { class: "detail", "aria-label": "ticket" });
-  root.append(h("div", { class: "toolbar" }, field("Status", filter)), err, list, detail);
+  add(root, h("div", { class: "toolbar" }, field("Status", filter)), err, list, detail);
 
   let seen = null;
   async function load() {
@@ -55,7 +55,7 @@ export function tickets(root, ctx) {
   async function open(id) {
     clear(detail);
     let t;
-    try { t = await ctx.api("GET", "/api/tickets/" + id); } catch (e) { detail.append(h("p", { class: "error", text: e.message })); return; }
+    try { t = await ctx.api("GET", "/api/tickets/" + id); } catch (e) { add(detail, h("p", { class: "error", text: e.message })); return; }
     const derr = errorBox();
     const st = select("status", ["open", "in_progress", "resolved"], t.status);
     const assignee = h("input", { name: "assignee", type: "number", min: "1", value: t.assignee ?? "" });
@@ -85,7 +85,7 @@ export function tickets(root, ctx) {
     });
     resolve.addEventListener("click", () => patch({ status: "resolved" }, resolve));
     const notes = Array.isArray(t.notes) ? t.notes : [];
-    detail.append(
+    add(detail, 
       h("h3", { tabindex: "-1", id: "ticket-title", text: "Ticket #" + t.id + ": " + (t.title || "") }),
       h("p", { text: [t.priority, t.status, t.location, t.sop_slug].filter(Boolean).join(" · ") }),
       t.summary ? h("p", { class: "pre", text: t.summary }) : null,
@@ -125,7 +125,7 @@ export function actions(root, ctx) {
   const filter = select("status", ACTION_STATUSES, "");
   filter.id = "action-filter";
   const list = h("div");
-  root.append(h("div", { class: "toolbar" }, field("Status", filter)), err, list);
+  add(root, h("div", { class: "toolbar" }, field("Status", filter)), err, list);
   const mayDecide = ctx.can("admin", "operator");
 
   async function decide(a, what, btn) {
@@ -169,7 +169,7 @@ export function sops(root, ctx) {
   const err = errorBox();
   const list = h("div");
   const detail = h("section", { class: "detail", "aria-label": "SOP" });
-  root.append(err, list, detail);
+  add(root, err, list, detail);
   const admin = ctx.can("admin");
 
   async function load() {
@@ -192,7 +192,7 @@ export function sops(root, ctx) {
       [s, versions] = await Promise.all([
         ctx.api("GET", "/api/sops/" + encodeURIComponent(slug)),
         ctx.api("GET", "/api/sops/" + encodeURIComponent(slug) + "/versions")]);
-    } catch (e) { detail.append(h("p", { class: "error", text: e.message })); return; }
+    } catch (e) { add(detail, h("p", { class: "error", text: e.message })); return; }
     const derr = errorBox();
     const text = h("textarea", { id: "sop-content", name: "content", rows: "16", readonly: !admin, value: s.content, spellcheck: "false" });
     let base = s.sha256;
@@ -212,7 +212,7 @@ export function sops(root, ctx) {
           /* Someone else saved first: show theirs against ours, keep our text. */
           const cur = await ctx.api("GET", "/api/sops/" + encodeURIComponent(slug));
           base = cur.sha256;
-          clear(conflict).append(h("p", { class: "error", role: "alert", text: `Version ${cur.version} was saved meanwhile. Below, theirs (-) against yours (+); save again to replace it with yours.` }),
+          add(clear(conflict), h("p", { class: "error", role: "alert", text: `Version ${cur.version} was saved meanwhile. Below, theirs (-) against yours (+); save again to replace it with yours.` }),
             unifiedView(lineDiff(cur.content, text.value)));
         }
       });
@@ -242,7 +242,7 @@ export function sops(root, ctx) {
           await open(slug);
         }) }) : ""],
     ], versions.slice().reverse());
-    detail.append(h("h3", { tabindex: "-1", id: "sop-title", text: s.slug + " (v" + s.version + ")" }),
+    add(detail, h("h3", { tabindex: "-1", id: "sop-title", text: s.slug + " (v" + s.version + ")" }),
       h("p", { text: [s.title, s.route, "audience " + s.audience].filter(Boolean).join(" · ") }),
       form, h("h4", { text: "Versions" }), vt,
       h("div", { class: "toolbar" }, field("From", a), field("To", b), show), diffOut);
@@ -263,7 +263,7 @@ export function proposals(root, ctx) {
   const analyse = h("button", { type: "button", id: "analyse", text: "Analyse now", hidden: !ctx.can("admin") });
   const list = h("div");
   const detail = h("section", { class: "detail", "aria-label": "proposal" });
-  root.append(h("div", { class: "toolbar" }, field("Status", filter), analyse), err, list, detail);
+  add(root, h("div", { class: "toolbar" }, field("Status", filter), analyse), err, list, detail);
 
   async function load() {
     try {
@@ -284,7 +284,7 @@ export function proposals(root, ctx) {
   async function open(id) {
     clear(detail);
     let p;
-    try { p = await ctx.api("GET", "/api/intelligence/proposals/" + id); } catch (e) { detail.append(h("p", { class: "error", text: e.message })); return; }
+    try { p = await ctx.api("GET", "/api/intelligence/proposals/" + id); } catch (e) { add(detail, h("p", { class: "error", text: e.message })); return; }
     const derr = errorBox();
     const act = (what) => h("button", { type: "button", id: "proposal-" + what, class: what === "reject" ? "secondary" : "", text: what === "approve" ? "Approve" : "Reject", hidden: !ctx.can("admin") || p.status !== "pending",
       onclick: (e) => busy(e.target, derr, async () => {
@@ -294,7 +294,7 @@ export function proposals(root, ctx) {
         await open(id);
       }) });
     const ev = Array.isArray(p.evidence) ? p.evidence : [];
-    detail.append(h("h3", { tabindex: "-1", id: "proposal-title", text: `Proposal #${p.id}: ${p.kind} for ${p.sop_slug || "a new SOP"}` }),
+    add(detail, h("h3", { tabindex: "-1", id: "proposal-title", text: `Proposal #${p.id}: ${p.kind} for ${p.sop_slug || "a new SOP"}` }),
       h("p", { text: `Status ${p.status}` + (p.rationale ? " · " + p.rationale : "") }),
       h("div", { class: "row" }, act("approve"), act("reject")), derr,
       h("h4", { text: "Change" }), sideBySide(parseUnified(p.diff)),

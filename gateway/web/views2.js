@@ -1,6 +1,6 @@
 // views2.js - Conversations, Traces, Dashboard, Settings, Users, Kiosk.
 
-import { h, clear, table, field, select, errorBox, when, announce } from "./dom.js";
+import { h, add, clear, table, field, select, errorBox, when, announce } from "./dom.js";
 import { bars } from "./chart.js";
 import { messagesView } from "./views.js";
 
@@ -18,7 +18,7 @@ export function conversations(root, ctx) {
   filter.id = "conversation-filter";
   const list = h("div", { "aria-live": "polite" });
   const detail = h("section", { class: "detail", "aria-label": "conversation" });
-  root.append(h("div", { class: "toolbar" }, field("Status", filter)), err, list, detail);
+  add(root, h("div", { class: "toolbar" }, field("Status", filter)), err, list, detail);
   let openId = ctx.param || null, unavailable = false;
 
   function notAvailable() {
@@ -52,7 +52,7 @@ export function conversations(root, ctx) {
     let c;
     try { c = await ctx.api("GET", "/api/conversations/" + id); } catch (e) {
       if (e.status === 404 && unavailable) return;
-      clear(detail).append(h("p", { class: "error", text: e.message })); return;
+      add(clear(detail), h("p", { class: "error", text: e.message })); return;
     }
     const derr = errorBox();
     const text = h("textarea", { id: "reply-text", name: "text", rows: "3", maxlength: "1600", required: true });
@@ -80,7 +80,7 @@ export function conversations(root, ctx) {
       await open(id);
     });
     const who = (c.customer && (c.customer.name || c.customer)) || c.phone || "";
-    clear(detail).append(h("h3", { tabindex: "-1", id: "conversation-title", text: `Conversation #${c.id} ${who ? "with " + who : ""} (${c.status})` }),
+    add(clear(detail), h("h3", { tabindex: "-1", id: "conversation-title", text: `Conversation #${c.id} ${who ? "with " + who : ""} (${c.status})` }),
       messagesView(c.messages || [], onDraft), form);
     if (focus) detail.querySelector("#conversation-title").focus();
   }
@@ -103,7 +103,7 @@ export function traces(root, ctx) {
   const form = h("form", { class: "toolbar", role: "search" }, field("Trace id", input), h("button", { type: "submit", text: "Open" }));
   const tail = h("ol", { class: "tail", id: "trace-tail", "aria-live": "polite", "aria-label": "recent requests" });
   const out = h("section", { class: "detail", "aria-label": "trace" });
-  root.append(form, err, out, h("h3", { text: "Live: recent requests" }), tail);
+  add(root, form, err, out, h("h3", { text: "Live: recent requests" }), tail);
   form.addEventListener("submit", (e) => { e.preventDefault(); ctx.go("#/traces/" + input.value.trim().toLowerCase()); });
 
   const seen = new Map();
@@ -122,7 +122,7 @@ export function traces(root, ctx) {
       while (tail.children.length > 30) tail.removeChild(tail.lastChild);
     }
     const steps = data.map((s) => s.step).join(", ");
-    clear(li).append(h("a", { href: "#/traces/" + id, text: id }), " ", [...daemons].join(" + ") + ": " + steps);
+    add(clear(li), h("a", { href: "#/traces/" + id, text: id }), " ", [...daemons].join(" + ") + ": " + steps);
     if (first && ctx.param === id) show(id);
   });
 
@@ -131,7 +131,7 @@ export function traces(root, ctx) {
     err.textContent = "";
     try {
       const t = await ctx.api("GET", "/api/traces/" + id);
-      clear(out).append(waterfall(t));
+      add(clear(out), waterfall(t));
     } catch (e) { clear(out); err.textContent = e.status === 404 ? "No trace with that id (yet)." : e.message; }
   }
   if (ctx.param) show(ctx.param);
@@ -179,7 +179,7 @@ export function dashboard(root, ctx) {
   const win = select("window", [["24h", "Last 24 hours"], ["7d", "Last 7 days"]], "24h");
   win.id = "dashboard-window";
   const out = h("div", { id: "dashboard" });
-  root.append(h("div", { class: "toolbar" }, field("Window", win)), err, out);
+  add(root, h("div", { class: "toolbar" }, field("Window", win)), err, out);
   const pct = (v) => (v === null || v === undefined ? "n/a" : (v * 100).toFixed(1) + "%");
 
   async function load() {
@@ -193,7 +193,7 @@ export function dashboard(root, ctx) {
         ["Response p99", d.response_ms ? d.response_ms.p99 + " ms" : "n/a"],
         ["Open tickets", d.tickets_open ?? "n/a"],
       ];
-      clear(out).append(
+      add(clear(out), 
         h("ul", { class: "tiles" }, tiles.map(([k, v]) => h("li", {}, h("span", { class: "tile-k", text: k }), h("span", { class: "tile-v", text: String(v) })))),
         bars("Answers by cache tier (share of questions)", Object.entries(d.cache || {}).map(([k, v]) => ({ label: k, value: v * 100 })), { unit: "%", max: 100 }),
         bars("Unhelpful rate per SOP", (d.unhelpful_by_sop || []).map((s) => ({ label: s.sop, value: s.rate * 100 })), { unit: "%", max: 100 }),
@@ -222,7 +222,7 @@ export function settings(root, ctx) {
   const err = errorBox();
   const form = h("form", { class: "card", id: "settings-form", "aria-label": "settings" });
   const hist = h("div");
-  root.append(form, err, h("h3", { text: "History" }), hist);
+  add(root, form, err, h("h3", { text: "History" }), hist);
   let cur = {};
 
   async function load() {
@@ -283,7 +283,7 @@ export function users(root, ctx) {
   const create = h("form", { class: "card", id: "user-create", "aria-label": "add a user" },
     h("h3", { text: "Add a user" }), field("E-mail", email), field("Name", name), field("Password", pw), field("Role", role),
     h("button", { type: "submit", text: "Add user" }));
-  root.append(create, err, list);
+  add(root, create, err, list);
 
   async function load() {
     try {
@@ -343,7 +343,7 @@ export function kiosk(root, ctx) {
   const sos = h("button", { type: "button", id: "emergency", class: "emergency", text: "Emergency: get help now" });
   const form = h("form", { class: "kiosk-form", "aria-label": "ask a question" },
     field("Your question", q), h("div", { class: "row" }, field("Location", loc), field("Bay", bay)), ask);
-  root.append(sos, form, err, out);
+  add(root, sos, form, err, out);
 
   async function send(message, btn) {
     await busy(btn, err, async () => {
@@ -352,7 +352,7 @@ export function kiosk(root, ctx) {
       if (bay.value) body.bay = Number(bay.value);
       const r = await ctx.api("POST", "/api/query", body);
       /* Only what the server said: it says what was requested, and what was done. */
-      clear(out).append(h("p", { text: r.response || "" }),
+      add(clear(out), h("p", { text: r.response || "" }),
         (r.actions || []).length ? h("ul", {}, r.actions.map((a) => h("li", { text: a.type.replace(/_/g, " ") + ": " + a.status.replace(/_/g, " ") }))) : null);
       out.focus && out.setAttribute("tabindex", "-1");
       out.focus();
