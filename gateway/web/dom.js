@@ -25,7 +25,7 @@ export function h(tag, attrs, ...kids) {
 export function add(el, ...kids) {
   for (const k of kids) {
     if (k === null || k === undefined || k === false) continue;
-    if (Array.isArray(k)) add(el, k);
+    if (Array.isArray(k)) add(el, ...k);
     else if (k instanceof Node) el.appendChild(k);
     else el.appendChild(document.createTextNode(String(k)));
   }
@@ -71,7 +71,7 @@ export function table(caption, cols, rows, onRow) {
     h("thead", {}, h("tr", {}, cols.map(([name]) => h("th", { scope: "col", text: name })))));
   const body = h("tbody");
   for (const r of rows) {
-    const tr = h("tr", {}, cols.map(([, f]) => h("td", {}, f(r))));
+    const tr = h("tr", {}, cols.map(([name, f]) => h("td", { "data-label": name }, f(r))));
     if (onRow) {
       tr.tabIndex = 0;
       tr.classList.add("clickable");

@@ -258,7 +258,7 @@ export function sops(root, ctx) {
 
 export function proposals(root, ctx) {
   const err = errorBox();
-  const filter = select("status", [["pending", "Pending"], ["", "All"], "approved", "rejected", "stale"], "pending");
+  const filter = select("status", [["pending", "Pending"], ["", "All"], "applied", "approved", "rejected", "stale"], "pending");
   filter.id = "proposal-filter";
   const analyse = h("button", { type: "button", id: "analyse", text: "Analyse now", hidden: !ctx.can("admin") });
   const list = h("div");

@@ -20,6 +20,13 @@ const STEP_MS = Number(env("CONSOLE_STEP_MS", "10000"));
 fs.mkdirSync(OUT, { recursive: true });
 
 const result = { steps: {}, errors: [], screenshots: [] };
+/* Never hang the suite: past the budget, report what there is and stop. */
+const BUDGET_MS = Number(env("CONSOLE_BUDGET_MS", "110000"));
+setTimeout(() => {
+  result.steps.budget = { ok: false, error: "the run took longer than " + BUDGET_MS + " ms" };
+  process.stdout.write(JSON.stringify(result) + "\n");
+  process.exit(3);
+}, BUDGET_MS).unref();
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 const browser = await chromium.launch({
   executablePath: env("CONSOLE_CHROMIUM", "/usr/bin/chromium"),
@@ -70,6 +77,7 @@ async function open(page, hash, title) {
 
 async function step(name, f) {
   const t0 = Date.now();
+  process.stderr.write("step " + name + "\n");
   try {
     const r = await f();
     result.steps[name] = Object.assign({ ok: true, ms: Date.now() - t0 }, r || {});
