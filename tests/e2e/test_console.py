@@ -297,7 +297,7 @@ def test_console_in_a_browser(stack, accounts):
     assert acts[1] in [x["id"] for x in ap], ap
     allacts = {x["id"]: x for x in stack.http("GET", "/api/actions", token=admin).json}
     assert allacts[acts[0]]["status"] not in ("pending_approval", "cancelled"), allacts[acts[0]]
-    assert allacts[acts[0]]["acked_at"], allacts[acts[0]]
+    assert allacts[acts[0]]["detail"].get("approved_by"), allacts[acts[0]]
     s2 = stack.http("GET", "/api/sops/%s" % sop["slug"], token=admin).json
     assert s2["version"] == sop["version"] + 2 and s2["content"] == sop["content"], s2["version"]
     assert any("Console test line" in a for a in st["sop_edit_rollback"]["added"]), st
