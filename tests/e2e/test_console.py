@@ -319,3 +319,36 @@ def test_console_in_a_browser(stack, accounts):
                for k, v in settings_before.get("settings", settings_before).items()
                if k == "llm_rollout_percent"}
     assert stack.http("PATCH", "/api/settings", body=restore, token=admin).status == 200
+
+
+# ------------------------------------------------------------ the diff, alone
+
+DIFF_CHECK = r"""
+import { lineDiff, parseUnified } from "%s/diff.js";
+const cases = [["a\nb\nc\nd", "a\nc\nx\nd"], ["", "x"], ["same\ntext", "same\ntext"],
+               ["1\n2\n3\n4\n5\n6", "0\n1\n3\n4\n6\n7"], ["x\ny", ""]];
+const out = cases.map(([a, b]) => {
+  const ops = lineDiff(a, b);
+  return {
+    before: ops.filter((o) => o.op !== "+").map((o) => o.text).join("\n"),
+    after: ops.filter((o) => o.op !== "-").map((o) => o.text).join("\n"),
+    kept: ops.filter((o) => o.op === " ").length,
+  };
+});
+out.push(parseUnified("--- a\n+++ b\n@@ -1,2 +1,2 @@\n-old\n+new\n same"));
+console.log(JSON.stringify(out));
+"""
+
+
+def test_console_line_diff():
+    """The console's LCS diff gives back both texts and keeps the longest common part."""
+    p = subprocess.run(["node", "--input-type=module", "-e", DIFF_CHECK % WEB],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    res = json.loads(p.stdout)
+    cases = [("a\nb\nc\nd", "a\nc\nx\nd", 3), ("", "x", 0), ("same\ntext", "same\ntext", 2),
+             ("1\n2\n3\n4\n5\n6", "0\n1\n3\n4\n6\n7", 4), ("x\ny", "", 0)]
+    for (a, b, kept), r in zip(cases, res):
+        assert r["before"] == a and r["after"] == b and r["kept"] == kept, (a, b, r)
+    assert res[-1] == [{"op": "@", "text": "@@ -1,2 +1,2 @@"}, {"op": "-", "text": "old"},
+                       {"op": "+", "text": "new"}, {"op": " ", "text": "same"}], res[-1]
