@@ -10,6 +10,7 @@
 import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
+import { execFileSync } from "node:child_process";
 
 const env = (k, d) => process.env[k] ?? d;
 const BASE = env("CONSOLE_URL");
@@ -141,6 +142,19 @@ await step("ticket_resolve", async () => {
   await admin.waitForSelector("#ticket-resolve[disabled]");
   await shot(admin, "ticket-resolved");
   return { title: await admin.$eval("#ticket-title", (e) => e.textContent) };
+});
+
+/* ---- a ticket made elsewhere appears without a reload (the live feed) */
+await step("ticket_live", async () => {
+  if (!FIX.psql) return { skipped: true };
+  await open(admin, "#/tickets", "Tickets");
+  await admin.selectOption("#ticket-filter", "open");
+  const title = "Live ticket " + Date.now();
+  execFileSync(FIX.psql[0], FIX.psql.slice(1).concat(["-c",
+    `INSERT INTO tickets (priority, summary, title, location) VALUES ('normal', 'made by the browser test', '${title}', 'harbourview')`]));
+  const t0 = Date.now();
+  await admin.waitForSelector(`td:text-is(${JSON.stringify(title)})`);
+  return { appeared_ms: Date.now() - t0 };
 });
 
 /* ---- approve one action, cancel another */

@@ -262,7 +262,8 @@ def test_console_in_a_browser(stack, accounts):
             "ticket_id": ticket, "approve_action": acts[0], "cancel_action": acts[1],
             "sop_slug": sop["slug"], "sop_version": sop["version"],
             "sop_line": "Console test line %s." % uuid.uuid4().hex[:6],
-            "proposal_id": props[0]["id"], "trace_id": q["trace_id"], "llm_rollout_percent": 37}),
+            "proposal_id": props[0]["id"], "trace_id": q["trace_id"], "llm_rollout_percent": 37,
+            "psql": [os.path.join(stack.pg.bindir, "psql"), "-X", "-q", "-d", stack.pg.dsn]}),
     })
     t0 = time.time()
     p = subprocess.run(["node", os.path.join(BROWSER, "console.mjs")], env=env, cwd=harness.REPO,
@@ -289,6 +290,7 @@ def test_console_in_a_browser(stack, accounts):
     assert st["kiosk"]["nav"] == ["Kiosk"] and st["kiosk"]["answer"], st["kiosk"]
     assert all(n > 0 for n in st["sections"]["seen"].values()), st["sections"]
     assert st["live"]["state"] == "live", st["live"]
+    assert st["ticket_live"]["appeared_ms"] < 8000, st["ticket_live"]
 
     # What the browser did, as the server has it.
     t = stack.http("GET", "/api/tickets/%d" % ticket, token=admin).json
