@@ -48,11 +48,24 @@ export function conversations(root, ctx) {
     }
   }
 
+  let shown = null; /* the conversation on screen: {id, msgs, title, release} */
   async function open(id, focus = true) {
     let c;
     try { c = await ctx.api("GET", "/api/conversations/" + id); } catch (e) {
       if (e.status === 404 && unavailable) return;
+      shown = null;
       add(clear(detail), h("p", { class: "error", text: e.message })); return;
+    }
+    const who = (c.customer && (c.customer.name || c.customer)) || c.phone || "";
+    const titleText = `Conversation #${c.id} ${who ? "with " + who : ""} (${c.status})`;
+    if (shown && String(shown.id) === String(id)) {
+      /* A refresh: new messages in, the reply being typed left alone. */
+      const msgs = messagesView(c.messages || [], shown.onDraft);
+      shown.msgs.replaceWith(msgs);
+      shown.msgs = msgs;
+      shown.title.textContent = titleText;
+      shown.release.hidden = c.status !== "human";
+      return;
     }
     const derr = errorBox();
     const text = h("textarea", { id: "reply-text", name: "text", rows: "3", maxlength: "1600", required: true });
@@ -79,10 +92,11 @@ export function conversations(root, ctx) {
       announce(what === "send" ? "Draft queued for sending" : "Draft discarded");
       await open(id);
     });
-    const who = (c.customer && (c.customer.name || c.customer)) || c.phone || "";
-    add(clear(detail), h("h3", { tabindex: "-1", id: "conversation-title", text: `Conversation #${c.id} ${who ? "with " + who : ""} (${c.status})` }),
-      messagesView(c.messages || [], onDraft), form);
-    if (focus) detail.querySelector("#conversation-title").focus();
+    const title = h("h3", { tabindex: "-1", id: "conversation-title", text: titleText });
+    const msgs = messagesView(c.messages || [], onDraft);
+    shown = { id, msgs, title, release, onDraft };
+    add(clear(detail), title, msgs, form);
+    if (focus) title.focus();
   }
   filter.addEventListener("change", load);
   let t = null;

@@ -239,8 +239,9 @@ def test_console_in_a_browser(stack, accounts):
                                               channel="kiosk", location="riverside"))
         acts += [x["id"] for x in a.get("actions", []) if x["status"] == "pending_approval"]
     assert len(acts) == 2, acts
-    # An SOP to edit and roll back.
+    # An SOP to edit and roll back, and one that moves on while it is edited.
     sop = stack.http("GET", "/api/sops/access.door-wont-open", token=admin).json
+    sop2 = stack.http("GET", "/api/sops/general.club-rental", token=admin).json
     # A proposal to approve.
     note = "Console test %s: the Harbourview lost-and-found box is behind the front desk." % (
         uuid.uuid4().hex[:6])
@@ -262,6 +263,7 @@ def test_console_in_a_browser(stack, accounts):
             "ticket_id": ticket, "approve_action": acts[0], "cancel_action": acts[1],
             "sop_slug": sop["slug"], "sop_version": sop["version"],
             "sop_line": "Console test line %s." % uuid.uuid4().hex[:6],
+            "sop2_slug": sop2["slug"], "new_user": "console-%s@e2e.clubos.test" % uuid.uuid4().hex[:6],
             "proposal_id": props[0]["id"], "trace_id": q["trace_id"], "llm_rollout_percent": 37,
             "psql": [os.path.join(stack.pg.bindir, "psql"), "-X", "-q", "-d", stack.pg.dsn]}),
     })
@@ -304,6 +306,19 @@ def test_console_in_a_browser(stack, accounts):
     assert s2["version"] == sop["version"] + 2 and s2["content"] == sop["content"], s2["version"]
     assert any("Console test line" in a for a in st["sop_edit_rollback"]["added"]), st
     assert st["sop_edit_rollback"]["rolled_back_has_line"] is False
+    c = st["sop_conflict"]
+    assert c["their_put"] == 200 and c["theirs_shown"] is True, c
+    s3 = stack.http("GET", "/api/sops/%s" % sop2["slug"], token=admin).json
+    assert s3["version"] == sop2["version"] + 2 and "Mine: Console test line" in s3["content"], s3
+    assert "Theirs:" not in s3["content"], s3["content"]
+    assert stack.http("POST", "/api/sops/%s/rollback" % sop2["slug"], token=admin,
+                      body={"version": sop2["version"]}).status == 200
+    users = stack.http("GET", "/api/users", token=admin).json
+    made = [u for u in users if u["email"] == json.loads(env["CONSOLE_FIXTURES"])["new_user"]]
+    assert made and made[0]["role"] == "operator", made
+    pwa = st["pwa"]
+    assert pwa["active"] and "/app.js" in pwa["cached"] and "/" in pwa["cached"], pwa
+    assert not any(k.startswith("/api/") for k in pwa["cached"]), pwa
     pr = stack.http("GET", "/api/intelligence/proposals/%d" % props[0]["id"], token=admin).json
     assert pr["status"] in ("approved", "applied"), pr
     assert any(s.startswith("router") for s in st["trace_open"]["rows"]), st["trace_open"]
