@@ -347,6 +347,11 @@ export function users(root, ctx) {
 
 /* ================================================================== Kiosk */
 
+/* What the emergency button sends: short and plain, so the router's
+ * emergency rules take it as one (tier 3: the on-call alert and an urgent
+ * ticket) whatever else is going on; test_console.py checks they still do. */
+export const KIOSK_EMERGENCY = "Emergency, please help!";
+
 export function kiosk(root, ctx) {
   const out = h("div", { id: "kiosk-answer", class: "kiosk-answer", "aria-live": "assertive" });
   const err = errorBox();
@@ -373,5 +378,5 @@ export function kiosk(root, ctx) {
     });
   }
   form.addEventListener("submit", (e) => { e.preventDefault(); if (q.value.trim()) send(q.value.trim(), ask); });
-  sos.addEventListener("click", () => send("Emergency at the kiosk: someone needs help right now.", sos));
+  sos.addEventListener("click", () => send(KIOSK_EMERGENCY, sos));
 }

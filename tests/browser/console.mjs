@@ -300,8 +300,13 @@ await step("kiosk", async () => {
   await page.waitForSelector("#kiosk-answer p");
   const answer = await page.$eval("#kiosk-answer p", (e) => e.textContent);
   await shot(page, "kiosk");
+  /* The emergency button: what the server says was requested, nothing more. */
+  await page.click("#emergency");
+  await page.waitForSelector("#kiosk-answer li");
+  const emergency = await page.$$eval("#kiosk-answer li", (ls) => ls.map((l) => l.textContent));
+  await shot(page, "kiosk-emergency");
   await page.context().close();
-  return { nav, answer };
+  return { nav, answer, emergency };
 });
 
 /* ---- a phone: no horizontal scroll on any page */

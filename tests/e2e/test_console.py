@@ -174,6 +174,16 @@ def test_events_hold_no_worker_capped_and_cleaned_up(stack, accounts):
         gw.stop()
 
 
+def test_kiosk_emergency_button_is_an_emergency(stack, accounts):
+    """The text the kiosk's emergency button sends is taken as an emergency (tier 3)."""
+    js = open(os.path.join(WEB, "views2.js"), encoding="utf-8").read()
+    text = json.loads(re.search(r"export const KIOSK_EMERGENCY = (\"[^\"]*\");", js).group(1))
+    a = harness.assert_answer(stack.query(accounts["kiosk"].token, text, channel="kiosk",
+                                          location="harbourview"))
+    assert a["route"] == "emergency" and a["escalation"]["tier"] == 3, a
+    assert "alert_oncall" in [x["type"] for x in a["actions"]], a
+
+
 # --------------------------------------------------------------- dashboard
 
 def test_dashboard(stack, accounts):
@@ -290,6 +300,7 @@ def test_console_in_a_browser(stack, accounts):
     assert "Tickets" in st["support_login"]["nav"], st
     assert "Users" not in st["support_login"]["nav"] and "Settings" not in st["support_login"]["nav"]
     assert st["kiosk"]["nav"] == ["Kiosk"] and st["kiosk"]["answer"], st["kiosk"]
+    assert "alert oncall: queued" in st["kiosk"]["emergency"], st["kiosk"]
     assert all(n > 0 for n in st["sections"]["seen"].values()), st["sections"]
     assert st["live"]["state"] == "live", st["live"]
     assert st["ticket_live"]["appeared_ms"] < 8000, st["ticket_live"]
