@@ -1,9 +1,9 @@
 /*
  * httpd.c - a small HTTP/1.1 server on nng streams
  *
- * Three parts: the parser (http_parse, a pure function over bytes), the
- * connections (a state machine on nng aio callbacks that never block), and
- * the workers with the bounded queue between them.
+ * Four parts: the parser (http_parse, a pure function over bytes), the
+ * connections (a state machine on nng aio callbacks that never block), the
+ * event streams, and the workers with the bounded queue between them.
  *
  * A connection has one read or one write outstanding, with one exception:
  * while its request waits for a worker (and while the handler runs), a
@@ -12,6 +12,10 @@
  * connection's mutex covers that hand-off (watching, write_done, gone).
  * A connection is freed by a worker thread, never inside one of its own
  * aio callbacks (freeing an aio waits for its callback to finish).
+ *
+ * A response marked as an event stream leaves the workers once its head is
+ * queued: the connection is then written by httpd_stream_send() from any
+ * thread and read only to notice the client leaving ("event streams").
  */
 #include "httpd.h"
 

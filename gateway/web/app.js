@@ -56,7 +56,8 @@ function route() {
   if (sec.id !== parts[0]) { history.replaceState(null, "", "#/" + sec.id); }
   for (const a of $("nav-list").querySelectorAll("a"))
     if (a.id === "nav-" + sec.id) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
-  document.body.classList.toggle("kiosk-mode", sec.id === "kiosk");
+  /* A kiosk device shows its one page and nothing else; a customer keeps the menu (and Log out). */
+  document.body.classList.toggle("kiosk-mode", sec.id === "kiosk" && sess.role === "kiosk");
   $("menu").setAttribute("aria-expanded", "false");
   $("nav").classList.remove("open");
   const root = clear($("view"));
