@@ -16,6 +16,7 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import uuid
 
@@ -165,9 +166,20 @@ def test_events_hold_no_worker_capped_and_cleaned_up(stack, accounts):
                          what="the stream of a client that left to be closed")
         d = Stream(port, tok)
         assert d.status == 200, d.head
-        d.close()
         r = stack.http("GET", "/metrics", port=port).body.decode()
         assert 'clubos_http_streams_closed_total{reason="over_cap"} 1' in r, r[-800:]
+        # Stopping with streams open: they end, and the gateway exits cleanly, in time.
+        t0 = time.time()
+        assert gw.stop() == 0, harness.tail(gw.log)
+        assert time.time() - t0 < 5
+        d.s.settimeout(5)
+        left = b""
+        while True:
+            chunk = d.s.recv(65536)
+            if not chunk:
+                break
+            left += chunk
+        d.close()
     finally:
         a.close()
         b.close()
@@ -182,6 +194,36 @@ def test_kiosk_emergency_button_is_an_emergency(stack, accounts):
                                           location="harbourview"))
     assert a["route"] == "emergency" and a["escalation"]["tier"] == 3, a
     assert "alert_oncall" in [x["type"] for x in a["actions"]], a
+
+
+def test_events_stream_that_waited_for_a_worker(stack, accounts):
+    """A stream asked for while the one worker is busy (so its request waited
+    in the queue, watched) still carries events, and so do the streams
+    after it."""
+    port = harness.free_port()
+    gw = stack.spawn_extra("gateway-busy", ["clubos-gateway", "-d"], CLUBOS_HTTP_PORT=port,
+                           CLUBOS_HTTP_WORKERS=1)
+    harness.wait_listening(gw, port, 20)
+    tok = accounts["operator"].token
+    try:
+        for round_ in range(3):
+            busy = [threading.Thread(target=stack.query, args=(tok, "where do I park %d %d" % (
+                round_, i)), kwargs={"port": port}) for i in range(6)]
+            for t in busy:
+                t.start()
+            st = Stream(port, accounts["admin"].token)
+            try:
+                assert st.status == 200, st.head
+                st.wait_for("event: hello")
+                for t in busy:
+                    t.join()
+                a = harness.assert_answer(stack.query(tok, "what time do you close %s" % (
+                    uuid.uuid4().hex[:6]), port=port))
+                st.wait_for(a["trace_id"], timeout=10)
+            finally:
+                st.close()
+    finally:
+        gw.stop()
 
 
 # --------------------------------------------------------------- dashboard
