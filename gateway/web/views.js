@@ -113,6 +113,7 @@ export function messagesView(msgs, onDraft) {
     h("div", { class: "msg-text", text: m.text || "" }),
     m.delivery === "draft" && onDraft ? h("div", { class: "row" },
       h("button", { type: "button", class: "draft-send", text: "Send draft", onclick: (e) => onDraft(m, "send", e.target) }),
+      h("button", { type: "button", class: "draft-edit secondary", text: "Edit", onclick: (e) => onDraft(m, "edit", e.target) }),
       h("button", { type: "button", class: "draft-discard secondary", text: "Discard", onclick: (e) => onDraft(m, "discard", e.target) })) : null)));
 }
 

@@ -72,6 +72,11 @@ export function conversations(root, ctx) {
     const send = h("button", { type: "submit", text: "Send reply" });
     const release = h("button", { type: "button", class: "secondary", id: "release", text: "Release to the bot", hidden: c.status !== "human" });
     const form = h("form", { class: "card", "aria-label": "reply" }, field("Reply by SMS (takes the conversation over)", text), h("div", { class: "row" }, send, release), derr);
+    /* Editing a draft: its text goes to the reply box; sending the reply
+     * then discards the draft, so the customer gets one message. */
+    let editing = null;
+    const editNote = h("p", { class: "notice", hidden: true });
+    form.insertBefore(editNote, form.firstChild);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       if (!text.value.trim()) return;
@@ -79,6 +84,12 @@ export function conversations(root, ctx) {
         await ctx.api("POST", `/api/conversations/${id}/messages`, { text: text.value.trim() });
         text.value = "";
         announce("Reply queued for sending");
+        if (editing) {
+          const d = editing;
+          editing = null;
+          editNote.hidden = true;
+          await ctx.api("POST", `/api/conversations/${id}/messages/${d}/discard`);
+        }
         await open(id);
       });
     });
@@ -87,7 +98,13 @@ export function conversations(root, ctx) {
       announce("Conversation released to the bot");
       await load();
     }));
-    const onDraft = (m, what, btn) => busy(btn, derr, async () => {
+    const onDraft = (m, what, btn) => what === "edit" ? (() => {
+      editing = m.id;
+      text.value = m.text || "";
+      editNote.textContent = `Editing draft #${m.id}: sending your reply discards the draft.`;
+      editNote.hidden = false;
+      text.focus();
+    })() : busy(btn, derr, async () => {
       await ctx.api("POST", `/api/conversations/${id}/messages/${m.id}/${what}`);
       announce(what === "send" ? "Draft queued for sending" : "Draft discarded");
       await open(id);
