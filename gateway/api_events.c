@@ -10,6 +10,9 @@
  * answers the head, and the HTTP layer keeps the connection (httpd.c,
  * "event streams"), at most GW_MAX_STREAMS of them, with a heartbeat
  * comment every EV_HEARTBEAT_MS so proxies and clients see it is alive.
+ * Each poll also ends the streams of users whose access was withdrawn
+ * (deleted, disabled, no longer staff), as every other request would be
+ * refused at once.
  *
  * Frames: "event: <topic>\ndata: <one line of JSON>\n\n".  The bus is
  * lossy, and so is this feed: a client that reconnects reloads its lists.
@@ -30,6 +33,7 @@
 #define EV_HEARTBEAT_MS 15000
 #define EV_RECV_MS 50
 #define EV_MAX_FRAME (64 * 1024) /* a bigger message is announced, not carried */
+#define EV_MAX_TAGS 1024         /* streams checked per poll: CLUBOS_HTTP_MAX_STREAMS' top */
 
 static struct {
 	httpd      *h;
@@ -139,6 +143,47 @@ ev_poll(db_conn *db)
 	PQclear(r);
 }
 
+/*
+ * ev_revoke - close the streams of users who may no longer watch: deleted,
+ * disabled, or no longer staff.  A token is checked against the users table
+ * on every request; a stream is one long request, so it is checked again
+ * every poll and ends as soon as its user's access does.
+ */
+static void
+ev_revoke(db_conn *db)
+{
+	long long  *tags = malloc(EV_MAX_TAGS * sizeof(*tags));
+	char       *list = malloc(EV_MAX_TAGS * 22 + 4); /* "{" id "," ... "}" */
+	int         n = tags != NULL ? httpd_stream_tags(ev.h, tags, EV_MAX_TAGS) : 0;
+	size_t      off = 0;
+	const char *p[1];
+	PGresult   *r = NULL;
+
+	if (n == 0 || list == NULL)
+		goto done;
+	list[off++] = '{';
+	for (int i = 0; i < n; i++) /* at most 21 bytes each: it fits */
+		off += (size_t)sprintf(list + off, "%s%lld", i ? "," : "", tags[i]);
+	strcpy(list + off, "}");
+	p[0] = list;
+	r = db_exec(db,
+	            "SELECT DISTINCT u FROM unnest($1::bigint[]) u WHERE NOT EXISTS (SELECT 1 FROM "
+	            "users WHERE id = u AND NOT disabled AND role IN ('admin', 'operator', "
+	            "'support'))",
+	            1, p);
+	for (int i = 0; r != NULL && i < PQntuples(r); i++) {
+		long long id = strtoll(db_val(r, i, 0), NULL, 10);
+
+		if (httpd_stream_close_tag(ev.h, id) > 0)
+			log_info("events: closed the live feed of user %lld (access withdrawn)",
+			         id);
+	}
+done:
+	PQclear(r);
+	free(list);
+	free(tags);
+}
+
 /* ev_main - the feed thread */
 static void *
 ev_main(void *arg)
@@ -164,8 +209,10 @@ ev_main(void *arg)
 		if (now >= next_poll) {
 			if (db == NULL)
 				db = db_open(gw.cfg->pg_dsn);
-			if (db != NULL)
+			if (db != NULL) {
 				ev_poll(db);
+				ev_revoke(db);
+			}
 			next_poll = now + EV_POLL_MS * 1000LL;
 		}
 		if (now >= next_beat) {
@@ -234,4 +281,5 @@ api_events(struct gw_ctx *x)
 	x->res->status = 200;
 	x->res->content_type = "text/event-stream; charset=utf-8";
 	x->res->stream = true;
+	x->res->stream_tag = (long long)x->user_id;
 }

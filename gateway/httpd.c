@@ -94,6 +94,7 @@ struct conn {
 	bool         streaming, s_rx_busy, s_tx_busy, s_closing;
 	char        *sbuf;
 	size_t       sbuf_len;
+	long long    stag;          /* res->stream_tag */
 	struct conn *snext, *sprev; /* the server's streams (h->mu) */
 };
 
@@ -1413,6 +1414,7 @@ stream_begin(struct conn *c, struct http_res *res)
 		return;
 	}
 	h->nstreams++;
+	c->stag = res->stream_tag;
 	c->sprev = NULL;
 	c->snext = h->streams;
 	if (h->streams != NULL)
@@ -1493,6 +1495,46 @@ httpd_stream_send(httpd *h, const char *data, size_t len)
 			c->s_closing = true;
 			atomic_fetch_add(&h->st.streams_dropped, 1);
 			nng_stream_close(c->s);
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return n;
+}
+
+/* httpd_stream_tags - the tags of the open streams (at most max; repeats
+ * possible); returns how many were written */
+int
+httpd_stream_tags(httpd *h, long long *out, int max)
+{
+	int n = 0;
+
+	if (h == NULL)
+		return 0;
+	pthread_mutex_lock(&h->mu);
+	for (struct conn *c = h->streams; c != NULL && n < max; c = c->snext)
+		out[n++] = c->stag;
+	pthread_mutex_unlock(&h->mu);
+	return n;
+}
+
+/* httpd_stream_close_tag - close every open stream with this tag (any
+ * thread); returns how many were closed */
+int
+httpd_stream_close_tag(httpd *h, long long tag)
+{
+	int n = 0;
+
+	if (h == NULL)
+		return 0;
+	pthread_mutex_lock(&h->mu);
+	for (struct conn *c = h->streams; c != NULL; c = c->snext) {
+		pthread_mutex_lock(&c->mu);
+		if (c->stag == tag && !c->s_closing) {
+			/* The callbacks see the closed stream and end it (stream_end). */
+			c->s_closing = true;
+			nng_stream_close(c->s);
+			n++;
 		}
 		pthread_mutex_unlock(&c->mu);
 	}

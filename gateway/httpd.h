@@ -81,7 +81,8 @@ struct http_res {
 	/* An event stream: the head (no Content-Length) and body go out, then
 	 * the connection stays open, off the workers, for httpd_stream_send()
 	 * until the client leaves or the server stops. */
-	bool stream;
+	bool      stream;
+	long long stream_tag; /* the handler's name for the stream (a user id) */
 };
 
 /*
@@ -138,6 +139,8 @@ int         httpd_port(const httpd *h);
 void        httpd_stats(httpd *h, struct httpd_stats *st);
 void        httpd_stop(httpd *h, int deadline_ms);
 int         httpd_stream_send(httpd *h, const char *data, size_t len);
+int         httpd_stream_tags(httpd *h, long long *out, int max);
+int         httpd_stream_close_tag(httpd *h, long long tag);
 const char *http_header(const struct http_req *req, const char *name);
 void        http_res_header(struct http_res *res, const char *name, const char *value);
 const char *http_reason(int status);

@@ -141,6 +141,39 @@ def test_events_auth(stack, accounts):
     harness.assert_error(stack.http("POST", "/api/events", token=accounts["admin"].token), 405)
 
 
+def test_events_stream_ends_when_access_is_withdrawn(stack, accounts):
+    """A disabled user's open stream ends within a poll or two, as their
+    next request would be refused; a re-roled user's too."""
+    admin = accounts["admin"].token
+    for change in ({"disabled": True}, {"role": "kiosk"}):
+        email = "stream-%s@e2e.clubos.test" % uuid.uuid4().hex[:8]
+        pw = "pw-" + uuid.uuid4().hex
+        r = stack.http("POST", "/api/users", token=admin,
+                       body={"email": email, "password": pw, "role": "support"})
+        assert r.status in (200, 201), r
+        st = Stream(stack.port, stack.login(email, pw))
+        try:
+            assert st.status == 200, st.head
+            st.wait_for("event: hello")
+            assert stack.http("PATCH", "/api/users/%d" % r.json["id"], token=admin,
+                              body=change).status == 200
+            st.s.settimeout(5)
+            t0 = time.time()
+            while st.s.recv(65536):
+                assert time.time() - t0 < 5, "the stream of a withdrawn user is still open"
+        finally:
+            st.close()
+    # Others' streams are left alone.
+    other = Stream(stack.port, accounts["support"].token)
+    try:
+        other.wait_for("event: hello")
+        a = harness.assert_answer(stack.query(accounts["operator"].token, "do you rent clubs " +
+                                              uuid.uuid4().hex[:6]))
+        other.wait_for(a["trace_id"])
+    finally:
+        other.close()
+
+
 def test_events_hold_no_worker_capped_and_cleaned_up(stack, accounts):
     """With one HTTP worker and a cap of two streams: both streams open, the
     worker still answers, a third stream gets 503, and a client that leaves
