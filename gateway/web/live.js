@@ -4,7 +4,8 @@
 // with fetch() and parses the SSE frames itself.  It reconnects with
 // backoff (1 s doubling to 30 s, with jitter).  While the stream is down,
 // and when the gateway has no stream at all, a "tick" every few seconds
-// lets the open section poll its list instead.
+// lets the open section poll its list instead (and every 30 s while live,
+// as the bus behind the stream is lossy).
 
 import { authHeaders } from "./api.js";
 
@@ -21,9 +22,11 @@ export function liveState() { return state; }
 function emit(type, data) { for (const f of listeners) { try { f(type, data); } catch (e) { console.warn(e); } } }
 function setState(s) { state = s; for (const f of stateListeners) f(s); }
 
-function startPolling() {
-  if (pollTimer) return;
-  pollTimer = setInterval(() => emit("tick", null), 5000);
+/* Disconnected: every 5 s.  Live: every 30 s anyway, since the bus behind
+ * the stream may drop an event and nothing would bring it back. */
+function startPolling(ms = 5000) {
+  clearInterval(pollTimer);
+  pollTimer = setInterval(() => emit("tick", null), ms);
 }
 function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
 
@@ -55,7 +58,7 @@ async function connect() {
       if (!res.ok || !res.body) throw Object.assign(new Error("HTTP " + res.status), { status: res.status });
       opened = true;
       backoff = 1000;
-      stopPolling();
+      startPolling(30000);
       setState("live");
       await readStream(res.body.getReader());
     } catch (e) {
