@@ -8,7 +8,7 @@
  * writes each as an SSE frame to every open stream through
  * httpd_stream_send().  A stream holds no worker thread: the handler only
  * answers the head, and the HTTP layer keeps the connection (httpd.c,
- * "event streams"), at most GW_MAX_STREAMS of them, with a heartbeat
+ * "event streams"), at most CLUBOS_HTTP_MAX_STREAMS of them, with a heartbeat
  * comment every EV_HEARTBEAT_MS so proxies and clients see it is alive.
  * Each poll also ends the streams of users whose access was withdrawn
  * (deleted, disabled, no longer staff), as every other request would be
@@ -124,7 +124,6 @@ ev_poll(db_conn *db)
 	}
 	for (int i = 0; i < 5; i++) {
 		const char *v = db_val(r, 0, i);
-		char        js[160];
 
 		if (ev.polled && strcmp(ev.last[i], v) != 0) {
 			cJSON *o = cJSON_CreateObject();
@@ -133,9 +132,8 @@ ev_poll(db_conn *db)
 			cJSON_AddStringToObject(o, "mark", v);
 			t = json_print(o);
 			cJSON_Delete(o);
-			snprintf(js, sizeof(js), "%s", t != NULL ? t : "{}");
+			ev_send(ev_poll_names[i], t != NULL ? t : "{}");
 			free(t);
-			ev_send(ev_poll_names[i], js);
 		}
 		snprintf(ev.last[i], sizeof(ev.last[i]), "%s", v);
 	}
