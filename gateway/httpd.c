@@ -1436,11 +1436,20 @@ stream_begin(struct conn *c, struct http_res *res)
 	pthread_mutex_unlock(&c->mu);
 	pthread_mutex_unlock(&h->mu);
 	if (c->out == NULL) {
-		/* Out of memory: nothing to send; the read below ends it. */
+		bool last;
+
+		/* Out of memory: nothing to send.  The read (the watch, or the one
+		 * started below) fails on the closed stream; whichever half is
+		 * done last ends it. */
 		nng_stream_close(c->s);
 		pthread_mutex_lock(&c->mu);
 		c->s_tx_busy = false;
+		last = !c->s_rx_busy;
 		pthread_mutex_unlock(&c->mu);
+		if (last) {
+			stream_end(c);
+			return;
+		}
 	} else
 		stream_write(c);
 	if (!watching)
