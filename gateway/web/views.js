@@ -2,6 +2,7 @@
 
 import { h, add, clear, table, field, select, errorBox, when, announce } from "./dom.js";
 import { lineDiff, parseUnified, unifiedView, sideBySide } from "./diff.js";
+import { myId } from "./api.js";
 
 // refresher - run load() now, on live events of the given types, and on
 // polling ticks; the returned function stops it
@@ -30,7 +31,7 @@ export function tickets(root, ctx) {
   const filter = select("status", [["", "All"], "open", "in_progress", "resolved"], "open");
   filter.id = "ticket-filter";
   const list = h("div", { "aria-live": "polite" });
-  const detail = h("section", { class: "detail", "aria-label": "ticket" });
+  const detail = h("section", { class: "detail", id: "ticket-detail", "aria-label": "ticket" });
   add(root, h("div", { class: "toolbar" }, field("Status", filter)), err, list, detail);
 
   let seen = null;
@@ -52,16 +53,24 @@ export function tickets(root, ctx) {
     } catch (e) { err.textContent = e.message; }
   }
 
+  /* Each open() fetches first and then replaces the panel, so a refresh
+   * never leaves it empty in between. */
   async function open(id) {
-    clear(detail);
     let t;
-    try { t = await ctx.api("GET", "/api/tickets/" + id); } catch (e) { add(detail, h("p", { class: "error", text: e.message })); return; }
+    try { t = await ctx.api("GET", "/api/tickets/" + id); } catch (e) { add(clear(detail), h("p", { class: "error", text: e.message })); return; }
+    clear(detail);
+    detail.dataset.status = t.status;
+    detail.dataset.assignee = t.assignee ?? "";
+    detail.dataset.notes = String((t.notes || []).length);
     const derr = errorBox();
     const st = select("status", ["open", "in_progress", "resolved"], t.status);
     const assignee = h("input", { name: "assignee", type: "number", min: "1", value: t.assignee ?? "" });
     const note = h("textarea", { name: "note", rows: "2", maxlength: "2000" });
     const save = h("button", { type: "submit", text: "Save" });
     const resolve = h("button", { type: "button", id: "ticket-resolve", text: "Resolve", disabled: t.status === "resolved" });
+    const mine = myId();
+    const assignMe = h("button", { type: "button", id: "ticket-assign-me", class: "secondary", text: "Assign to me",
+      hidden: !mine || t.assignee === mine });
     async function patch(body, btn) {
       await busy(btn, derr, async () => {
         await ctx.api("PATCH", "/api/tickets/" + id, body);
@@ -72,7 +81,7 @@ export function tickets(root, ctx) {
     }
     const form = h("form", { class: "card", "aria-label": "update ticket" },
       field("Status", st), field("Assignee (user id)", assignee), field("Note", note),
-      h("div", { class: "row" }, save, resolve), derr);
+      h("div", { class: "row" }, save, resolve, assignMe), derr);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const body = {};
@@ -84,6 +93,7 @@ export function tickets(root, ctx) {
       patch(body, save);
     });
     resolve.addEventListener("click", () => patch({ status: "resolved" }, resolve));
+    assignMe.addEventListener("click", () => patch({ assignee: mine }, assignMe));
     const notes = Array.isArray(t.notes) ? t.notes : [];
     add(detail, 
       h("h3", { tabindex: "-1", id: "ticket-title", text: "Ticket #" + t.id + ": " + (t.title || "") }),
@@ -187,13 +197,13 @@ export function sops(root, ctx) {
   }
 
   async function open(slug) {
-    clear(detail);
     let s, versions;
     try {
       [s, versions] = await Promise.all([
         ctx.api("GET", "/api/sops/" + encodeURIComponent(slug)),
         ctx.api("GET", "/api/sops/" + encodeURIComponent(slug) + "/versions")]);
-    } catch (e) { add(detail, h("p", { class: "error", text: e.message })); return; }
+    } catch (e) { add(clear(detail), h("p", { class: "error", text: e.message })); return; }
+    clear(detail);
     const derr = errorBox();
     const text = h("textarea", { id: "sop-content", name: "content", rows: "16", readonly: !admin, value: s.content, spellcheck: "false" });
     let base = s.sha256;
@@ -263,7 +273,7 @@ export function proposals(root, ctx) {
   filter.id = "proposal-filter";
   const analyse = h("button", { type: "button", id: "analyse", text: "Analyse now", hidden: !ctx.can("admin") });
   const list = h("div");
-  const detail = h("section", { class: "detail", "aria-label": "proposal" });
+  const detail = h("section", { class: "detail", id: "proposal-detail", "aria-label": "proposal" });
   add(root, h("div", { class: "toolbar" }, field("Status", filter), analyse), err, list, detail);
 
   async function load() {
@@ -283,9 +293,10 @@ export function proposals(root, ctx) {
   }
 
   async function open(id) {
-    clear(detail);
     let p;
-    try { p = await ctx.api("GET", "/api/intelligence/proposals/" + id); } catch (e) { add(detail, h("p", { class: "error", text: e.message })); return; }
+    try { p = await ctx.api("GET", "/api/intelligence/proposals/" + id); } catch (e) { add(clear(detail), h("p", { class: "error", text: e.message })); return; }
+    clear(detail);
+    detail.dataset.status = p.status;
     const derr = errorBox();
     const act = (what) => h("button", { type: "button", id: "proposal-" + what, class: what === "reject" ? "secondary" : "", text: what === "approve" ? "Approve" : "Reject", hidden: !ctx.can("admin") || p.status !== "pending",
       onclick: (e) => busy(e.target, derr, async () => {

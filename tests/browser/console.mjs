@@ -140,9 +140,15 @@ await step("live", async () => {
 /* ---- resolve a ticket */
 await step("ticket_resolve", async () => {
   await open(admin, "#/tickets/" + FIX.ticket_id, "Tickets");
-  await admin.waitForSelector("#ticket-title");
+  /* The panel says what the server has (data-*), once it re-rendered. */
+  await admin.waitForSelector("#ticket-detail[data-status=open] #ticket-title");
+  await admin.click("#ticket-assign-me");
+  await admin.waitForSelector(`#ticket-detail[data-assignee="${FIX.admin_id}"]`);
+  await admin.fill("#ticket-detail textarea[name=note]", FIX.ticket_note);
+  await admin.click("#ticket-detail form button[type=submit]");
+  await admin.waitForSelector(`#ticket-detail li:has-text(${JSON.stringify(FIX.ticket_note)})`);
   await admin.click("#ticket-resolve");
-  await admin.waitForSelector("#ticket-resolve[disabled]");
+  await admin.waitForSelector("#ticket-detail[data-status=resolved]");
   await shot(admin, "ticket-resolved");
   return { title: await admin.$eval("#ticket-title", (e) => e.textContent) };
 });
@@ -218,7 +224,7 @@ await step("proposal_approve", async () => {
   await admin.waitForSelector("#proposal-title");
   const sbs = await admin.$$eval("table.sbs td.dadd", (tds) => tds.map((t) => t.textContent));
   await admin.click("#proposal-approve");
-  await admin.waitForSelector("#proposal-approve", { state: "hidden" });
+  await admin.waitForSelector("#proposal-detail:not([data-status=pending]) #proposal-title");
   await shot(admin, "proposal-approved");
   return { diff_added: sbs, status: await admin.$eval("#proposal-title + p", (e) => e.textContent) };
 });

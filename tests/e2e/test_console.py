@@ -345,7 +345,8 @@ def test_console_in_a_browser(stack, accounts):
         "CONSOLE_ACCOUNTS": json.dumps({r: {"email": accounts[r].email, "password": accounts[r].password}
                                         for r in ("admin", "operator", "support", "kiosk")}),
         "CONSOLE_FIXTURES": json.dumps({
-            "ticket_id": ticket, "approve_action": acts[0], "cancel_action": acts[1],
+            "ticket_id": ticket, "ticket_note": "Console note %s" % uuid.uuid4().hex[:6],
+            "admin_id": accounts["admin"].id, "approve_action": acts[0], "cancel_action": acts[1],
             "sop_slug": sop["slug"], "sop_version": sop["version"],
             "sop_line": "Console test line %s." % uuid.uuid4().hex[:6],
             "sop2_slug": sop2["slug"], "new_user": "console-%s@e2e.clubos.test" % uuid.uuid4().hex[:6],
@@ -383,6 +384,8 @@ def test_console_in_a_browser(stack, accounts):
     # What the browser did, as the server has it.
     t = stack.http("GET", "/api/tickets/%d" % ticket, token=admin).json
     assert t["status"] == "resolved", t
+    assert str(t["assignee"]) == str(accounts["admin"].id), t
+    assert json.loads(env["CONSOLE_FIXTURES"])["ticket_note"] in json.dumps(t["notes"]), t
     ap = stack.http("GET", "/api/actions?status=cancelled", token=admin).json
     assert acts[1] in [x["id"] for x in ap], ap
     allacts = {x["id"]: x for x in stack.http("GET", "/api/actions", token=admin).json}
