@@ -305,13 +305,20 @@ export function proposals(root, ctx) {
         await load();
         await open(id);
       }) });
-    const ev = Array.isArray(p.evidence) ? p.evidence : [];
+    /* Evidence: the verdicts it rests on (feedback ids), and what it adds. */
+    const ev = Array.isArray(p.evidence) ? p.evidence
+      : (Array.isArray(p.evidence_ids) ? p.evidence_ids.map((i) => "feedback #" + i) : []);
+    const examples = Array.isArray(p.examples) ? p.examples : [];
     add(detail, h("h3", { tabindex: "-1", id: "proposal-title", text: `Proposal #${p.id}: ${p.kind} for ${p.sop_slug || "a new SOP"}` }),
       h("p", { text: `Status ${p.status}` + (p.rationale ? " · " + p.rationale : "") }),
       h("div", { class: "row" }, act("approve"), act("reject")), derr,
       h("h4", { text: "Change" }), sideBySide(parseUnified(p.diff)),
       h("h4", { text: "Evidence (" + (p.evidence_count ?? ev.length) + ")" }),
-      ev.length ? h("ul", { class: "evidence" }, ev.map((x) => h("li", { text: evidenceText(x) }))) : h("p", { text: "No evidence listed." }),
+      ev.length ? h("ul", { class: "evidence" }, ev.map((x) => h("li", { text: evidenceText(x) })))
+        : h("p", { text: p.kind === "merge" ? "Staff knowledge, ingested: no customer verdicts." : "No evidence listed." }),
+      p.status_reason ? h("p", { text: "Why: " + p.status_reason }) : null,
+      examples.length ? h("div", {}, h("h4", { text: "Training examples it adds" }),
+        h("ul", {}, examples.map((x) => h("li", { text: typeof x === "string" ? x : (x.text || JSON.stringify(x)) })))) : null,
       p.effect ? h("p", { text: "Effect: " + effectText(p.effect) }) : null);
     detail.querySelector("#proposal-title").focus();
   }
