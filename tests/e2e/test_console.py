@@ -284,6 +284,28 @@ def test_dashboard(stack, accounts):
     harness.assert_error(stack.http("GET", "/api/dashboard"), 401)
 
 
+def test_dashboard_llm_cost(stack, accounts):
+    """With an llm_calls table (cost_usd per call), the dashboard sums the
+    cost per hour (last 24 h) and per day (the window); without one, "llm"
+    is null (test_dashboard)."""
+    if stack.pg.sql("SELECT to_regclass('llm_calls') IS NOT NULL")[0][0] == "t":
+        pytest.skip("this stack has an llm_calls table of its own; this test makes a throwaway one")
+    stack.pg.sql("CREATE TABLE llm_calls (id bigserial PRIMARY KEY, created_at timestamptz NOT "
+                 "NULL DEFAULT now(), cost_usd numeric NOT NULL); INSERT INTO llm_calls "
+                 "(created_at, cost_usd) VALUES (now(), 0.01), (now() - interval '2 hours', "
+                 "0.02), (now() - interval '3 days', 0.5)")
+    try:
+        tok = accounts["support"].token
+        d = stack.http("GET", "/api/dashboard?window=24h", token=tok).json["llm"]
+        assert abs(sum(h["usd"] for h in d["per_hour"]) - 0.03) < 1e-9, d
+        assert len(d["per_hour"]) in (1, 2) and abs(sum(x["usd"] for x in d["per_day"]) - 0.03) < 1e-9, d
+        d = stack.http("GET", "/api/dashboard?window=7d", token=tok).json["llm"]
+        assert abs(sum(x["usd"] for x in d["per_day"]) - 0.53) < 1e-9, d
+    finally:
+        stack.pg.sql("DROP TABLE llm_calls")
+    assert stack.http("GET", "/api/dashboard", token=accounts["support"].token).json["llm"] is None
+
+
 def test_sop_version_content(stack, accounts):
     tok = accounts["support"].token
     s = stack.http("GET", "/api/sops", token=tok).json[0]
