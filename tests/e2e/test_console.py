@@ -285,25 +285,44 @@ def test_dashboard(stack, accounts):
 
 
 def test_dashboard_llm_cost(stack, accounts):
-    """With an llm_calls table (cost_usd per call), the dashboard sums the
-    cost per hour (last 24 h) and per day (the window); without one, "llm"
-    is null (test_dashboard)."""
-    if stack.pg.sql("SELECT to_regclass('llm_calls') IS NOT NULL")[0][0] == "t":
-        pytest.skip("this stack has an llm_calls table of its own; this test makes a throwaway one")
-    stack.pg.sql("CREATE TABLE llm_calls (id bigserial PRIMARY KEY, created_at timestamptz NOT "
-                 "NULL DEFAULT now(), cost_usd numeric NOT NULL); INSERT INTO llm_calls "
-                 "(created_at, cost_usd) VALUES (now(), 0.01), (now() - interval '2 hours', "
-                 "0.02), (now() - interval '3 days', 0.5)")
+    """With an llm_calls table (created_at, cost_usd per call), the dashboard
+    sums the cost per hour (last 24 h) and per day (the window).  Uses the
+    generative tier's own table when migrations made one (rows added and
+    removed by a marker trace id, measured as a change), a throwaway one
+    otherwise (then "llm" is null again once it is dropped)."""
+    tok = accounts["support"].token
+    own = stack.pg.sql("SELECT to_regclass('llm_calls') IS NOT NULL")[0][0] == "t"
+    marker = uuid.uuid4().hex
+    if not own:
+        stack.pg.sql("CREATE TABLE llm_calls (id bigserial PRIMARY KEY, trace_id text NOT NULL, "
+                     "created_at timestamptz NOT NULL DEFAULT now(), cost_usd double precision "
+                     "NOT NULL DEFAULT 0)")
+        cols, vals = "trace_id", ":'v1'"
+    else:   # migrations/0013_llm.sql's columns
+        cols = "trace_id, route, purpose, mode, model, outcome"
+        vals = ":'v1', 'general', 'compose', 'shadow', 'test-console', 'shadow'"
+
+    def sums():
+        d24 = stack.http("GET", "/api/dashboard?window=24h", token=tok).json["llm"]
+        d7 = stack.http("GET", "/api/dashboard?window=7d", token=tok).json["llm"]
+        return (sum(h["usd"] for h in d24["per_hour"]), sum(x["usd"] for x in d24["per_day"]),
+                sum(x["usd"] for x in d7["per_day"]))
+
     try:
-        tok = accounts["support"].token
-        d = stack.http("GET", "/api/dashboard?window=24h", token=tok).json["llm"]
-        assert abs(sum(h["usd"] for h in d["per_hour"]) - 0.03) < 1e-9, d
-        assert len(d["per_hour"]) in (1, 2) and abs(sum(x["usd"] for x in d["per_day"]) - 0.03) < 1e-9, d
-        d = stack.http("GET", "/api/dashboard?window=7d", token=tok).json["llm"]
-        assert abs(sum(x["usd"] for x in d["per_day"]) - 0.53) < 1e-9, d
+        before = sums()
+        stack.pg.sql("INSERT INTO llm_calls (%s, created_at, cost_usd) VALUES "
+                     "(%s, now(), 0.01), (%s, now() - interval '2 hours', 0.02), "
+                     "(%s, now() - interval '3 days', 0.5)" % (cols, vals, vals, vals), marker)
+        after = sums()
+        got = [round(a - b, 9) for a, b in zip(after, before)]
+        assert got == [0.03, 0.03, 0.53], (before, after)
     finally:
-        stack.pg.sql("DROP TABLE llm_calls")
-    assert stack.http("GET", "/api/dashboard", token=accounts["support"].token).json["llm"] is None
+        if own:
+            stack.pg.sql("DELETE FROM llm_calls WHERE trace_id = :'v1'", marker)
+        else:
+            stack.pg.sql("DROP TABLE llm_calls")
+    if not own:
+        assert stack.http("GET", "/api/dashboard", token=tok).json["llm"] is None
 
 
 def test_sop_version_content(stack, accounts):
