@@ -80,7 +80,7 @@ BINARIES := $(BIN)/clubos-gateway $(BIN)/clubos-router $(BIN)/clubos-assistant \
             $(BIN)/clubos-emergency-eval $(BIN)/clubos-actions
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps up down test unit e2e test-multihost asan test-asan tsan test-tsan bench eval lint clean
+.PHONY: all deps browser-deps up down test unit e2e test-multihost asan test-asan tsan test-tsan bench eval lint clean
 all: $(BINARIES)
 
 $(OBJ)/%.o: %.c
@@ -159,14 +159,21 @@ up: deps
 down:
 	@sh deploy/down.sh
 
-test: deps
+test: deps browser-deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@CLUBOS_BUILD=$(BUILD) sh tests/run.sh
+
+# The browser tests' one npm package (playwright-core, locked in
+# tests/browser/package-lock.json); it drives Debian's chromium.
+browser-deps: tests/browser/node_modules/.package-lock.json
+
+tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
 
 unit: all $(UNIT_BINS)
 	@CLUBOS_BUILD=$(BUILD) CLUBOS_SUITES=unit sh tests/run.sh
 
-e2e: all
+e2e: all browser-deps
 	@CLUBOS_BUILD=$(BUILD) CLUBOS_SUITES=e2e sh tests/run.sh
 
 # Several hosts as network namespaces (root; not part of make test).
@@ -177,7 +184,7 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 OPT="-O1 -g" all \
 	    $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
-test-asan: deps asan
+test-asan: deps browser-deps asan
 	@CLUBOS_BUILD=build/asan ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run.sh
 

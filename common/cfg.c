@@ -69,6 +69,7 @@ static const struct cfg_entry cfg_table[] = {
     I(http_idle_timeout_ms, "CLUBOS_HTTP_IDLE_TIMEOUT_MS", "30000", 100, 3600000),
     I(http_max_conns, "CLUBOS_HTTP_MAX_CONNS", "2048", 1, 65536),
     I(http_max_conns_per_addr, "CLUBOS_HTTP_MAX_CONNS_PER_ADDR", "128", 1, 65536),
+    I(http_max_streams, "CLUBOS_HTTP_MAX_STREAMS", "64", 1, 1024),
     I(http_port, "CLUBOS_HTTP_PORT", "8080", 0, 65535),
     I(http_queue_max, "CLUBOS_HTTP_QUEUE_MAX", "256", 1, 65536),
     I(http_queue_wait_ms, "CLUBOS_HTTP_QUEUE_WAIT_MS", "5000", 10, 600000),

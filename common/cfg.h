@@ -46,6 +46,7 @@ struct cfg {
 	int   http_port;
 	int   http_queue_max;
 	int   http_queue_wait_ms;
+	int   http_max_streams; /* open GET /api/events streams */
 	int   http_workers;
 	char *intelligence_host;
 	char *jwt_secret;

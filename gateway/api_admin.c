@@ -873,27 +873,80 @@ api_metrics(struct gw_ctx *x)
 	x->res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
-/* api_web - the web UI's few static files */
+/*
+ * The console's files (gateway/web/): the shell is plain ES modules, served
+ * as they are.  Every file carries the Content-Security-Policy (only our
+ * own scripts, styles and connections; no inline code) and an ETag, and is
+ * revalidated on each use (no-cache), so a changed file is seen at once and
+ * an unchanged one costs a 304.
+ */
+#define WEB_CSP                                                                                    \
+	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "          \
+	"connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; "          \
+	"base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+static const struct {
+	const char *path, *file, *type;
+} web_files[] = {
+    {"/", "index.html", "text/html; charset=utf-8"},
+    {"/app.js", "app.js", "text/javascript; charset=utf-8"},
+    {"/api.js", "api.js", "text/javascript; charset=utf-8"},
+    {"/dom.js", "dom.js", "text/javascript; charset=utf-8"},
+    {"/diff.js", "diff.js", "text/javascript; charset=utf-8"},
+    {"/chart.js", "chart.js", "text/javascript; charset=utf-8"},
+    {"/live.js", "live.js", "text/javascript; charset=utf-8"},
+    {"/views.js", "views.js", "text/javascript; charset=utf-8"},
+    {"/views2.js", "views2.js", "text/javascript; charset=utf-8"},
+    {"/style.css", "style.css", "text/css; charset=utf-8"},
+    {"/sw.js", "sw.js", "text/javascript; charset=utf-8"},
+    {"/manifest.webmanifest", "manifest.webmanifest", "application/manifest+json"},
+    {"/icon.svg", "icon.svg", "image/svg+xml"},
+};
+
+/* web_etag_match - does If-None-Match name this ETag (or "*")? */
+static bool
+web_etag_match(const char *inm, const char *etag)
+{
+	size_t n = strlen(etag);
+
+	for (const char *p = inm; p != NULL && *p != '\0';) {
+		p += strspn(p, " ,");
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (*p == '*' ||
+		    (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' ')))
+			return true;
+		p = strchr(p, ',');
+	}
+	return false;
+}
+
+/* api_web - the console's static files, with CSP, ETag and revalidation */
 void
 api_web(struct gw_ctx *x)
 {
-	static const struct {
-		const char *path, *file, *type;
-	} files[] = {
-	    {"/", "index.html", "text/html; charset=utf-8"},
-	    {"/app.js", "app.js", "text/javascript; charset=utf-8"},
-	    {"/style.css", "style.css", "text/css; charset=utf-8"},
-	};
-	char path[512];
+	char path[512], hex[65], etag[24];
 
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		if (strcmp(files[i].path, x->req->path) != 0)
+	for (size_t i = 0; i < sizeof(web_files) / sizeof(web_files[0]); i++) {
+		if (strcmp(web_files[i].path, x->req->path) != 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", gw.cfg->web_dir, files[i].file);
+		snprintf(path, sizeof(path), "%s/%s", gw.cfg->web_dir, web_files[i].file);
 		if ((x->res->body = util_read_file(path, 1 << 20, &x->res->len)) == NULL)
 			break;
+		util_sha256_hex(x->res->body, x->res->len, hex);
+		snprintf(etag, sizeof(etag), "\"%.16s\"", hex);
+		http_res_header(x->res, "Cache-Control", "no-cache");
+		http_res_header(x->res, "ETag", etag);
+		http_res_header(x->res, "Content-Security-Policy", WEB_CSP);
+		http_res_header(x->res, "Referrer-Policy", "no-referrer");
+		x->res->content_type = web_files[i].type;
 		x->res->status = 200;
-		x->res->content_type = files[i].type;
+		if (web_etag_match(http_header(x->req, "If-None-Match"), etag)) {
+			free(x->res->body);
+			x->res->body = NULL;
+			x->res->len = 0;
+			x->res->status = 304;
+		}
 		return;
 	}
 	gw_error(x, 404, "not_found", "no such file");

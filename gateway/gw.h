@@ -6,6 +6,8 @@
  * api_admin.c  health, login, users, SOPs, metrics, the web UI's files
  * login.c      the gate and the throttle around password checks
  * api_ops.c    actions, tickets, Slack's callbacks (writes via common/ops.c)
+ * api_dashboard.c  the console's dashboard figures, one SOP version
+ * api_events.c the console's live feed (SSE), fed from the bus and the tables
  * metrics.c    counters and latency histograms for /metrics
  * front.c      the gateway's half of L1: exact repeats without a hop
  * httpd.c      HTTP/1.1 framing on nng streams
@@ -128,12 +130,19 @@ void api_slack_webhook(struct gw_ctx *x);
 void api_settings_get(struct gw_ctx *x);
 void api_settings_patch(struct gw_ctx *x);
 void api_settings_history(struct gw_ctx *x);
+void api_dashboard(struct gw_ctx *x);
+void api_events(struct gw_ctx *x);
+void api_sop_version_get(struct gw_ctx *x);
 void gw_ops_health(struct gw_ctx *x, cJSON *components);
 
 /* The generative tier as the gateway shows it (api_llm.c). */
 void  api_llm_stats(struct gw_ctx *x);
 void  gw_llm_health(struct gw_ctx *x, cJSON *components);
 char *gw_llm_metrics(struct gw_ctx *x);
+
+/* The live feed of GET /api/events (api_events.c). */
+int  events_start(httpd *h, const struct cfg *c);
+void events_stop(void);
 
 /* The knowledge generation moved (from a change here or on the bus). */
 void gw_kgen_seen(long long kgen);

@@ -1,9 +1,9 @@
 /*
  * httpd.c - a small HTTP/1.1 server on nng streams
  *
- * Three parts: the parser (http_parse, a pure function over bytes), the
- * connections (a state machine on nng aio callbacks that never block), and
- * the workers with the bounded queue between them.
+ * Four parts: the parser (http_parse, a pure function over bytes), the
+ * connections (a state machine on nng aio callbacks that never block), the
+ * event streams, and the workers with the bounded queue between them.
  *
  * A connection has one read or one write outstanding, with one exception:
  * while its request waits for a worker (and while the handler runs), a
@@ -12,6 +12,10 @@
  * connection's mutex covers that hand-off (watching, write_done, gone).
  * A connection is freed by a worker thread, never inside one of its own
  * aio callbacks (freeing an aio waits for its callback to finish).
+ *
+ * A response marked as an event stream leaves the workers once its head is
+ * queued: the connection is then written by httpd_stream_send() from any
+ * thread and read only to notice the client leaving ("event streams").
  */
 #include "gateway/httpd.h"
 
@@ -38,6 +42,7 @@
 #define HTTP_REFUSING_MAX 256            /* refused connections being answered */
 #define HTTP_LINGER_MS 1000              /* reading what follows an error, at most */
 #define HTTP_LINGER_MAX (64 * 1024)      /* and this much of it */
+#define HTTP_STREAM_BUF_MAX (256 * 1024) /* an event stream's unsent bytes, at most */
 
 /* Defaults of the limits in struct httpd_ops. */
 #define DEF_HEADER_TIMEOUT_MS 10000
@@ -47,8 +52,9 @@
 #define DEF_MAX_CONNS_PER_ADDR 128
 #define DEF_QUEUE_MAX 256
 #define DEF_QUEUE_WAIT_MS 5000
+#define DEF_MAX_STREAMS 64
 
-enum conn_state { CS_READ, CS_QUEUED, CS_WORK, CS_WRITE, CS_DEAD };
+enum conn_state { CS_READ, CS_QUEUED, CS_WORK, CS_WRITE, CS_STREAM, CS_DEAD };
 
 /* What a read is waiting for, which says which deadline applies. */
 enum read_phase { PH_IDLE, PH_HEAD, PH_BODY, PH_LINGER };
@@ -82,6 +88,14 @@ struct conn {
 	struct conn      *next, *prev; /* all connections */
 	struct conn      *qnext;       /* work queue */
 	bool              free_job;
+	/* An event stream (under mu): the bytes waiting for the write in
+	 * flight, whether a read or a write is outstanding, and whether it is
+	 * closing (then the last of the two to finish closes it). */
+	bool         streaming, s_rx_busy, s_tx_busy, s_closing;
+	char        *sbuf;
+	size_t       sbuf_len;
+	long long    stag;          /* res->stream_tag */
+	struct conn *snext, *sprev; /* the server's streams (h->mu) */
 };
 
 /* One address's open connections; n == 0 is an empty slot. */
@@ -101,6 +115,8 @@ struct httpd {
 	int                  nconns, nrefusing, busy, idle;
 	struct conn         *qhead, *qtail;
 	int                  qlen; /* requests queued (free jobs not counted) */
+	struct conn         *streams;
+	int                  nstreams;
 	struct addr_slot    *addrs;
 	size_t               naddrs; /* a power of two, over twice max_conns */
 	unsigned char        addr_key[crypto_shorthash_KEYBYTES];
@@ -109,12 +125,15 @@ struct httpd {
 	bool                 workers_exit;
 	struct {
 		atomic_ullong handled, refused_global, refused_addr, shed_full, shed_late,
-		    shed_gone, timeout_header, timeout_body, bad_framing;
+		    shed_gone, timeout_header, timeout_body, bad_framing, streams_refused,
+		    streams_dropped;
 	} st;
 };
 
 static void conn_read(struct conn *c);
 static void conn_process(struct conn *c);
+static void stream_rx(struct conn *c, int rv);
+static void stream_tx(struct conn *c, int rv);
 
 /* http_reason - the reason phrase of a status */
 const char *
@@ -129,6 +148,8 @@ http_reason(int status)
 		return "Created";
 	case 204:
 		return "No Content";
+	case 304:
+		return "Not Modified";
 	case 400:
 		return "Bad Request";
 	case 401:
@@ -678,6 +699,7 @@ conn_free(struct conn *c)
 	pthread_mutex_destroy(&c->mu);
 	free(c->buf);
 	free(c->out);
+	free(c->sbuf);
 	free(c);
 }
 
@@ -697,16 +719,28 @@ conn_send(struct conn *c)
 static void
 serialize(struct conn *c, struct http_res *res)
 {
-	char   head[1024];
+	char   head[2048], len[48];
 	int    n;
 	size_t blen = res->body != NULL ? res->len : 0;
 
+	/* A handler may set its own caching (static files revalidate); the
+	 * default is no-store.  A 304 has no body, and no length of one. */
+	if (res->status == 304)
+		blen = 0;
+	/* An event stream has no length: it ends when the connection does. */
+	if (res->stream)
+		snprintf(len, sizeof(len), "X-Accel-Buffering: no\r\n");
+	else
+		snprintf(len, sizeof(len), "Content-Length: %zu\r\n", blen);
 	n = snprintf(head, sizeof(head),
-	             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	             "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s%s\r\n",
+	             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s%s"
+	             "X-Content-Type-Options: nosniff\r\n%s%s\r\n",
 	             res->status, http_reason(res->status),
 	             res->content_type ? res->content_type : "application/json; charset=utf-8",
-	             blen, res->headers, res->close ? "Connection: close\r\n" : "");
+	             res->status == 304 ? "" : len,
+	             strstr(res->headers, "Cache-Control:") != NULL ? ""
+	                                                            : "Cache-Control: no-store\r\n",
+	             res->headers, res->close ? "Connection: close\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(head))
 		n = 0;
 	free(c->out);
@@ -1055,6 +1089,11 @@ rx_cb(void *arg)
 	int          rv = nng_aio_result(c->rx);
 
 	pthread_mutex_lock(&c->mu);
+	if (c->streaming) {
+		pthread_mutex_unlock(&c->mu);
+		stream_rx(c, rv);
+		return;
+	}
 	if (c->watching) {
 		c->watching = false;
 		if (rv == 0)
@@ -1104,7 +1143,15 @@ tx_cb(void *arg)
 {
 	struct conn *c = arg;
 	int          rv = nng_aio_result(c->tx);
+	bool         streaming;
 
+	pthread_mutex_lock(&c->mu);
+	streaming = c->streaming;
+	pthread_mutex_unlock(&c->mu);
+	if (streaming) {
+		stream_tx(c, rv);
+		return;
+	}
 	if (rv == 0) {
 		c->out_off += nng_aio_count(c->tx);
 		if (c->out_off < c->out_len) {
@@ -1235,6 +1282,275 @@ accept_cb(void *arg)
 	conn_read(c);
 }
 
+/* --------------------------------------------------------- event streams */
+
+/*
+ * An event stream is a connection that, once its head is written, belongs
+ * to no worker.  Under c->mu: s_tx_busy while a write is in flight (later
+ * bytes wait in sbuf, at most HTTP_STREAM_BUF_MAX, or the client is too
+ * slow and the stream is closed), s_rx_busy while the read that notices
+ * the client leaving is outstanding.  Either failing marks it closing and
+ * closes the nng stream, which ends the other; the last of the two to end
+ * takes it off the server's list and hands it to conn_close().
+ */
+
+/* stream_end - both halves are done: off the list, closed, freed by a worker */
+static void
+stream_end(struct conn *c)
+{
+	httpd *h = c->srv;
+
+	pthread_mutex_lock(&h->mu);
+	if (c->sprev != NULL)
+		c->sprev->snext = c->snext;
+	else
+		h->streams = c->snext;
+	if (c->snext != NULL)
+		c->snext->sprev = c->sprev;
+	h->nstreams--;
+	pthread_mutex_unlock(&h->mu);
+	conn_close(c);
+}
+
+/* stream_read - wait for the client to leave (what it sends is dropped) */
+static void
+stream_read(struct conn *c)
+{
+	nng_iov iov = {.iov_buf = c->buf, .iov_len = c->cap};
+
+	nng_aio_set_iov(c->rx, 1, &iov);
+	nng_aio_set_timeout(c->rx, NNG_DURATION_INFINITE);
+	nng_stream_recv(c->s, c->rx);
+}
+
+/* stream_write - write c->out from c->out_off (s_tx_busy set) */
+static void
+stream_write(struct conn *c)
+{
+	nng_iov iov = {.iov_buf = c->out + c->out_off, .iov_len = c->out_len - c->out_off};
+
+	nng_aio_set_iov(c->tx, 1, &iov);
+	nng_aio_set_timeout(c->tx, HTTP_WRITE_MS);
+	nng_stream_send(c->s, c->tx);
+}
+
+/* stream_rx - the read ended: the client left, or sent bytes we drop */
+static void
+stream_rx(struct conn *c, int rv)
+{
+	bool last;
+
+	pthread_mutex_lock(&c->mu);
+	if (rv == 0 && !c->s_closing && !atomic_load(&c->srv->closing)) {
+		pthread_mutex_unlock(&c->mu);
+		stream_read(c);
+		return;
+	}
+	c->s_rx_busy = false;
+	c->s_closing = true;
+	last = !c->s_tx_busy;
+	pthread_mutex_unlock(&c->mu);
+	nng_stream_close(c->s); /* ends a write in flight */
+	if (last)
+		stream_end(c);
+}
+
+/* stream_tx - a write ended: go on with what waits, or close */
+static void
+stream_tx(struct conn *c, int rv)
+{
+	bool last;
+
+	if (rv == 0) {
+		c->out_off += nng_aio_count(c->tx);
+		if (c->out_off < c->out_len) {
+			stream_write(c);
+			return;
+		}
+	}
+	pthread_mutex_lock(&c->mu);
+	if (rv == 0 && !c->s_closing && c->sbuf_len > 0) {
+		free(c->out);
+		c->out = c->sbuf;
+		c->out_len = c->sbuf_len;
+		c->out_off = 0;
+		c->sbuf = NULL;
+		c->sbuf_len = 0;
+		pthread_mutex_unlock(&c->mu);
+		stream_write(c);
+		return;
+	}
+	c->s_tx_busy = false;
+	if (rv == 0 && !c->s_closing) {
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	c->s_closing = true;
+	last = !c->s_rx_busy;
+	pthread_mutex_unlock(&c->mu);
+	nng_stream_close(c->s); /* ends the read */
+	if (last)
+		stream_end(c);
+}
+
+/*
+ * stream_begin - a handler answered with an event stream (worker thread):
+ * under the cap, the head and first bytes go out and the connection joins
+ * the streams; over it, 503.  A watch read still outstanding becomes the
+ * stream's read.
+ */
+static void
+stream_begin(struct conn *c, struct http_res *res)
+{
+	httpd *h = c->srv;
+	bool   watching;
+
+	pthread_mutex_lock(&h->mu);
+	if (h->nstreams >= h->ops.max_streams || atomic_load(&h->stopping)) {
+		pthread_mutex_unlock(&h->mu);
+		free(res->body);
+		atomic_fetch_add(&h->st.streams_refused, 1);
+		respond_status(c, 503);
+		return;
+	}
+	h->nstreams++;
+	c->stag = res->stream_tag;
+	c->sprev = NULL;
+	c->snext = h->streams;
+	if (h->streams != NULL)
+		h->streams->sprev = c;
+	h->streams = c;
+	res->close = true;
+	serialize(c, res);
+	free(res->body);
+	res->body = NULL;
+	pthread_mutex_lock(&c->mu);
+	c->streaming = true;
+	c->state = CS_STREAM;
+	watching = c->watching;
+	c->watching = false;
+	c->s_rx_busy = true;
+	c->s_tx_busy = true;
+	if (c->out == NULL)
+		c->s_closing = true;
+	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_unlock(&h->mu);
+	if (c->out == NULL) {
+		bool last;
+
+		/* Out of memory: nothing to send.  The read (the watch, or the one
+		 * started below) fails on the closed stream; whichever half is
+		 * done last ends it. */
+		nng_stream_close(c->s);
+		pthread_mutex_lock(&c->mu);
+		c->s_tx_busy = false;
+		last = !c->s_rx_busy;
+		pthread_mutex_unlock(&c->mu);
+		if (last) {
+			stream_end(c);
+			return;
+		}
+	} else
+		stream_write(c);
+	if (!watching)
+		stream_read(c);
+}
+
+/*
+ * httpd_stream_send - queue bytes on every open event stream (any thread);
+ * a stream whose client has more than HTTP_STREAM_BUF_MAX unread is closed.
+ * Returns the number of streams the bytes were queued on.
+ */
+int
+httpd_stream_send(httpd *h, const char *data, size_t len)
+{
+	int n = 0;
+
+	if (h == NULL || len == 0)
+		return 0;
+	pthread_mutex_lock(&h->mu);
+	for (struct conn *c = h->streams; c != NULL; c = c->snext) {
+		pthread_mutex_lock(&c->mu);
+		if (c->s_closing) {
+			pthread_mutex_unlock(&c->mu);
+			continue;
+		}
+		if (!c->s_tx_busy) {
+			char *b = malloc(len);
+
+			if (b != NULL) {
+				memcpy(b, data, len);
+				free(c->out);
+				c->out = b;
+				c->out_len = len;
+				c->out_off = 0;
+				c->s_tx_busy = true;
+				/* Completions are dispatched to nng's task threads, so
+				 * starting the write under the locks cannot re-enter. */
+				stream_write(c);
+				n++;
+			}
+		} else if (c->sbuf_len + len <= HTTP_STREAM_BUF_MAX) {
+			char *b = realloc(c->sbuf, c->sbuf_len + len);
+
+			if (b != NULL) {
+				memcpy(b + c->sbuf_len, data, len);
+				c->sbuf = b;
+				c->sbuf_len += len;
+				n++;
+			}
+		} else {
+			/* Too far behind: drop the client rather than buffer without end. */
+			c->s_closing = true;
+			atomic_fetch_add(&h->st.streams_dropped, 1);
+			nng_stream_close(c->s);
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return n;
+}
+
+/* httpd_stream_tags - the tags of the open streams (at most max; repeats
+ * possible); returns how many were written */
+int
+httpd_stream_tags(httpd *h, long long *out, int max)
+{
+	int n = 0;
+
+	if (h == NULL)
+		return 0;
+	pthread_mutex_lock(&h->mu);
+	for (struct conn *c = h->streams; c != NULL && n < max; c = c->snext)
+		out[n++] = c->stag;
+	pthread_mutex_unlock(&h->mu);
+	return n;
+}
+
+/* httpd_stream_close_tag - close every open stream with this tag (any
+ * thread); returns how many were closed */
+int
+httpd_stream_close_tag(httpd *h, long long tag)
+{
+	int n = 0;
+
+	if (h == NULL)
+		return 0;
+	pthread_mutex_lock(&h->mu);
+	for (struct conn *c = h->streams; c != NULL; c = c->snext) {
+		pthread_mutex_lock(&c->mu);
+		if (c->stag == tag && !c->s_closing) {
+			/* The callbacks see the closed stream and end it (stream_end). */
+			c->s_closing = true;
+			nng_stream_close(c->s);
+			n++;
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return n;
+}
+
 /* ------------------------------------------------------------- workers */
 
 /* serve - one queued request: dropped, refused as late, or handled */
@@ -1260,6 +1576,11 @@ serve(httpd *h, void *state, struct conn *c)
 	}
 	atomic_fetch_add(&h->st.handled, 1);
 	h->ops.handle(h->ops.arg, state, &c->req, &res);
+	if (res.stream && res.status == 200) {
+		stream_begin(c, &res);
+		return;
+	}
+	res.stream = false;
 	if (!c->fr.keep_alive || atomic_load(&h->stopping))
 		res.close = true;
 	respond(c, &res);
@@ -1343,6 +1664,7 @@ httpd_start(const char *addr, int port, const struct httpd_ops *ops)
 	h->ops.max_conns_per_addr = limit(ops->max_conns_per_addr, DEF_MAX_CONNS_PER_ADDR);
 	h->ops.queue_max = limit(ops->queue_max, DEF_QUEUE_MAX);
 	h->ops.queue_wait_ms = limit(ops->queue_wait_ms, DEF_QUEUE_WAIT_MS);
+	h->ops.max_streams = limit(ops->max_streams, DEF_MAX_STREAMS);
 	for (h->naddrs = 16; h->naddrs < 2 * (size_t)h->ops.max_conns + 2; h->naddrs *= 2)
 		;
 	if ((h->addrs = calloc(h->naddrs, sizeof(*h->addrs))) == NULL) {
@@ -1391,7 +1713,10 @@ httpd_stats(httpd *h, struct httpd_stats *st)
 	pthread_mutex_lock(&h->mu);
 	st->conns_open = (unsigned long long)h->nconns;
 	st->queued = (unsigned long long)h->qlen;
+	st->streams_open = (unsigned long long)h->nstreams;
 	pthread_mutex_unlock(&h->mu);
+	st->streams_refused = atomic_load(&h->st.streams_refused);
+	st->streams_dropped = atomic_load(&h->st.streams_dropped);
 	st->handled = atomic_load(&h->st.handled);
 	st->refused_global = atomic_load(&h->st.refused_global);
 	st->refused_addr = atomic_load(&h->st.refused_addr);

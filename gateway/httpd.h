@@ -24,6 +24,11 @@
  * all and per address, and a bounded queue whose overflow, late requests
  * and requests whose client went away are answered 503 or dropped without
  * a handler run.
+ *
+ * A handler may answer with an event stream (res->stream): the connection
+ * then leaves the workers at once and is fed by httpd_stream_send() from
+ * any thread, bounded per connection, until the client goes away; a read
+ * kept outstanding on it notices that.
  */
 #ifndef CLUBOS_HTTPD_H
 #define CLUBOS_HTTPD_H
@@ -71,8 +76,13 @@ struct http_res {
 	const char *content_type; /* default application/json */
 	char       *body;         /* malloc'd; the server frees it */
 	size_t      len;
-	char        headers[512]; /* extra header lines, each ending \r\n */
-	bool        close;        /* close the connection after this response */
+	char        headers[1024]; /* extra header lines, each ending \r\n */
+	bool        close;         /* close the connection after this response */
+	/* An event stream: the head (no Content-Length) and body go out, then
+	 * the connection stays open, off the workers, for httpd_stream_send()
+	 * until the client leaves or the server stops. */
+	bool      stream;
+	long long stream_tag; /* the handler's name for the stream (a user id) */
 };
 
 /*
@@ -100,21 +110,25 @@ struct httpd_ops {
 	int max_conns_per_addr;
 	int queue_max;     /* requests waiting for a worker; more get 503 */
 	int queue_wait_ms; /* a request that waited longer gets 503 */
+	int max_streams;   /* open event streams; more get 503 */
 };
 
 /* Counters since start (and two gauges), for /metrics. */
 struct httpd_stats {
-	unsigned long long conns_open;     /* gauge */
-	unsigned long long queued;         /* gauge */
-	unsigned long long handled;        /* requests a handler ran for */
-	unsigned long long refused_global; /* connections over max_conns */
-	unsigned long long refused_addr;   /* connections over max_conns_per_addr */
-	unsigned long long shed_full;      /* 503: the queue was full */
-	unsigned long long shed_late;      /* 503: waited longer than queue_wait_ms */
-	unsigned long long shed_gone;      /* dropped: the client left while it waited */
-	unsigned long long timeout_header; /* 408 */
-	unsigned long long timeout_body;   /* 408 */
-	unsigned long long bad_framing;    /* 4xx/5xx framing errors */
+	unsigned long long conns_open;      /* gauge */
+	unsigned long long queued;          /* gauge */
+	unsigned long long handled;         /* requests a handler ran for */
+	unsigned long long refused_global;  /* connections over max_conns */
+	unsigned long long refused_addr;    /* connections over max_conns_per_addr */
+	unsigned long long shed_full;       /* 503: the queue was full */
+	unsigned long long shed_late;       /* 503: waited longer than queue_wait_ms */
+	unsigned long long shed_gone;       /* dropped: the client left while it waited */
+	unsigned long long timeout_header;  /* 408 */
+	unsigned long long timeout_body;    /* 408 */
+	unsigned long long bad_framing;     /* 4xx/5xx framing errors */
+	unsigned long long streams_open;    /* gauge: event streams */
+	unsigned long long streams_refused; /* 503: over max_streams */
+	unsigned long long streams_dropped; /* closed: the client read too slowly */
 };
 
 typedef struct httpd httpd;
@@ -124,6 +138,9 @@ httpd      *httpd_start(const char *addr, int port, const struct httpd_ops *ops)
 int         httpd_port(const httpd *h);
 void        httpd_stats(httpd *h, struct httpd_stats *st);
 void        httpd_stop(httpd *h, int deadline_ms);
+int         httpd_stream_send(httpd *h, const char *data, size_t len);
+int         httpd_stream_tags(httpd *h, long long *out, int max);
+int         httpd_stream_close_tag(httpd *h, long long tag);
 const char *http_header(const struct http_req *req, const char *name);
 void        http_res_header(struct http_res *res, const char *name, const char *value);
 const char *http_reason(int status);

@@ -43,7 +43,17 @@ static const struct gw_route {
 } gw_routes[] = {
     {"GET", "/", ROLE_NONE, false, false, api_web},
     {"GET", "/app.js", ROLE_NONE, false, false, api_web},
+    {"GET", "/api.js", ROLE_NONE, false, false, api_web},
+    {"GET", "/dom.js", ROLE_NONE, false, false, api_web},
+    {"GET", "/diff.js", ROLE_NONE, false, false, api_web},
+    {"GET", "/chart.js", ROLE_NONE, false, false, api_web},
+    {"GET", "/live.js", ROLE_NONE, false, false, api_web},
+    {"GET", "/views.js", ROLE_NONE, false, false, api_web},
+    {"GET", "/views2.js", ROLE_NONE, false, false, api_web},
     {"GET", "/style.css", ROLE_NONE, false, false, api_web},
+    {"GET", "/sw.js", ROLE_NONE, false, false, api_web},
+    {"GET", "/manifest.webmanifest", ROLE_NONE, false, false, api_web},
+    {"GET", "/icon.svg", ROLE_NONE, false, false, api_web},
     {"GET", "/api/health", ROLE_NONE, false, true, api_health},
     {"POST", "/api/auth/login", ROLE_NONE, true, true, api_login},
     {"POST", "/api/users", ROLE_ADMIN, true, true, api_users_create},
@@ -56,6 +66,7 @@ static const struct gw_route {
     {"GET", "/api/sops", ROLE_STAFF, false, true, api_sops_list},
     {"GET", "/api/sops/:slug", ROLE_STAFF, false, true, api_sop_get},
     {"GET", "/api/sops/:slug/versions", ROLE_STAFF, false, true, api_sop_versions},
+    {"GET", "/api/sops/:slug/versions/:version", ROLE_STAFF, false, true, api_sop_version_get},
     {"PUT", "/api/sops/:slug", ROLE_ADMIN, true, true, api_sop_put},
     {"POST", "/api/sops/:slug/rollback", ROLE_ADMIN, true, true, api_sop_rollback},
     {"GET", "/api/examples", ROLE_STAFF, false, true, api_examples_list},
@@ -79,6 +90,8 @@ static const struct gw_route {
     {"PATCH", "/api/settings", ROLE_ADMIN, true, true, api_settings_patch},
     {"GET", "/api/settings/history", ROLE_ADMIN, false, true, api_settings_history},
     {"GET", "/api/llm/stats", ROLE_ADMIN, false, true, api_llm_stats},
+    {"GET", "/api/dashboard", ROLE_STAFF, false, true, api_dashboard},
+    {"GET", "/api/events", ROLE_STAFF, false, true, api_events},
     {"GET", "/metrics", ROLE_NONE, false, true, api_metrics},
 };
 #define GW_NROUTES (sizeof(gw_routes) / sizeof(gw_routes[0]))
@@ -751,7 +764,8 @@ gw_start(const struct cfg *c)
 	                                .max_conns = c->http_max_conns,
 	                                .max_conns_per_addr = c->http_max_conns_per_addr,
 	                                .queue_max = c->http_queue_max,
-	                                .queue_wait_ms = c->http_queue_wait_ms};
+	                                .queue_wait_ms = c->http_queue_wait_ms,
+	                                .max_streams = c->http_max_streams};
 	char                     url[256], err[256];
 	db_conn                 *db;
 
@@ -797,6 +811,7 @@ gw_start(const struct cfg *c)
 	if ((gw_httpd = httpd_start(c->http_addr, c->http_port, &ops)) == NULL)
 		return -1;
 	metrics_httpd(gw_httpd);
+	events_start(gw_httpd, c); /* without it the console polls */
 	log_info("listening on http://%s:%d/", c->http_addr, httpd_port(gw_httpd));
 	return 0;
 }
@@ -805,6 +820,7 @@ gw_start(const struct cfg *c)
 static void
 gw_stop(int deadline_ms)
 {
+	events_stop();
 	httpd_stop(gw_httpd, deadline_ms);
 	atomic_store(&gw_stopping, true);
 	pthread_join(gw_events_thr, NULL);

@@ -178,9 +178,18 @@ httpd_render(struct page *pg)
 	    "clubos_http_timeouts_total{phase=\"body\"} %llu\n"
 	    "# HELP clubos_http_bad_framing_total Requests refused as malformed HTTP.\n"
 	    "# TYPE clubos_http_bad_framing_total counter\n"
-	    "clubos_http_bad_framing_total %llu\n",
+	    "clubos_http_bad_framing_total %llu\n"
+	    "# HELP clubos_http_streams Open event streams (GET /api/events).\n"
+	    "# TYPE clubos_http_streams gauge\n"
+	    "clubos_http_streams %llu\n"
+	    "# HELP clubos_http_streams_closed_total Event streams refused over the cap (503) "
+	    "or closed because the client read too slowly.\n"
+	    "# TYPE clubos_http_streams_closed_total counter\n"
+	    "clubos_http_streams_closed_total{reason=\"over_cap\"} %llu\n"
+	    "clubos_http_streams_closed_total{reason=\"slow_client\"} %llu\n",
 	    st.conns_open, st.queued, st.handled, st.refused_global, st.refused_addr, st.shed_full,
-	    st.shed_late, st.shed_gone, st.timeout_header, st.timeout_body, st.bad_framing);
+	    st.shed_late, st.shed_gone, st.timeout_header, st.timeout_body, st.bad_framing,
+	    st.streams_open, st.streams_refused, st.streams_dropped);
 }
 
 /* metrics_render - the gateway's own series; *out is malloc'd */

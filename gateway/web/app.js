@@ -1,168 +1,137 @@
-// ClubOS web front desk: sign in, ask, see the route/SOP/escalation of each
-// answer, and mark answers helpful or not (the learning loop's input); staff
-// see the proposed SOP changes with their diffs, and an admin decides them.
-"use strict";
-const $ = (s) => document.querySelector(s);
-let token = sessionStorage.getItem("clubos.token");
-let role = sessionStorage.getItem("clubos.role");
+// app.js - the ClubOS operator console: log in, one navigation shown by
+// role, hash routing (#/tickets, #/traces/<id>, ...), the live feed.
+//
+// Plain ES modules served as files by the gateway: no build step, no
+// framework.  Every view is a function (root, ctx) that fills root with
+// elements made by dom.js and may return a cleanup function.
 
-async function api(path, body) {
-  const res = await fetch(path, {
-    method: body ? "POST" : "GET",
-    headers: Object.assign({ "Content-Type": "application/json" },
-      token ? { Authorization: "Bearer " + token } : {}),
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const e = new Error((data.error && data.error.message) || res.statusText);
-    e.status = res.status;
-    throw e;
-  }
-  return data;
-}
+import { h, clear, announce } from "./dom.js";
+import { api, login, logout, current, setUnauthorizedHandler } from "./api.js";
+import * as live from "./live.js";
+import { tickets, actions, sops, proposals } from "./views.js";
+import { conversations, traces, dashboard, settings, users, kiosk } from "./views2.js";
 
 const STAFF = ["admin", "operator", "support"];
+const SECTIONS = [
+  { id: "conversations", title: "Conversations", roles: STAFF, view: conversations },
+  { id: "tickets", title: "Tickets", roles: STAFF, view: tickets },
+  { id: "actions", title: "Actions", roles: STAFF, view: actions },
+  { id: "sops", title: "SOPs", roles: STAFF, view: sops },
+  { id: "proposals", title: "Proposals", roles: STAFF, view: proposals },
+  { id: "traces", title: "Traces", roles: STAFF, view: traces },
+  { id: "dashboard", title: "Dashboard", roles: STAFF, view: dashboard },
+  { id: "settings", title: "Settings", roles: ["admin"], view: settings },
+  { id: "users", title: "Users", roles: ["admin"], view: users },
+  { id: "kiosk", title: "Kiosk", roles: ["kiosk", "customer"], view: kiosk },
+];
 
-function show() {
-  $("#login").hidden = !!token;
-  $("#desk").hidden = !token;
-  $("#logout").hidden = !token;
-  $("#who").textContent = token ? "signed in as " + role : "";
-  $("#learning").hidden = !(token && STAFF.includes(role));
-  $("#analyze").hidden = role !== "admin";
-  if (token && STAFF.includes(role)) proposals();
+const $ = (id) => document.getElementById(id);
+let cleanup = null;
+
+// allowed - the sections this role may open
+function allowed(role) {
+  return SECTIONS.filter((s) => s.roles.includes(role));
 }
 
-// proposals - the pending ones, each with its diff; approve/reject for admins
-async function proposals() {
-  const box = $("#proposals");
-  $("#learning-error").textContent = "";
-  try {
-    const list = await api("/api/intelligence/proposals?status=pending");
-    box.replaceChildren();
-    if (!list.length) box.textContent = "Nothing pending.";
-    for (const p of list) {
-      const card = document.createElement("div");
-      card.className = "card proposal";
-      const h = document.createElement("div");
-      h.textContent = `#${p.id} ${p.kind} · ${p.sop_slug || "new topic"} · ` +
-        `${p.analyser} · ${p.evidence_count} unhelpful · ${p.rationale}`;
-      const pre = document.createElement("pre");
-      pre.textContent = p.diff;
-      card.append(h, pre);
-      if (role === "admin") {
-        for (const [label, action] of [["Approve", "approve"], ["Reject", "reject"]]) {
-          const b = document.createElement("button");
-          b.type = "button";
-          b.textContent = label;
-          b.onclick = async () => {
-            try {
-              await api(`/api/intelligence/proposals/${p.id}/${action}`, {});
-            } catch (e) {
-              $("#learning-error").textContent = `#${p.id}: ${e.message}`;
-            }
-            proposals();
-          };
-          card.appendChild(b);
-        }
-      }
-      box.appendChild(card);
-    }
-  } catch (e) {
-    $("#learning-error").textContent = e.message;
-  }
+// renderNav - one link per section this role may open
+function renderNav(role) {
+  const ul = clear($("nav-list"));
+  for (const s of allowed(role))
+    ul.appendChild(h("li", {}, h("a", { href: "#/" + s.id, id: "nav-" + s.id, text: s.title })));
 }
 
-function bubble(cls, text) {
-  const div = document.createElement("div");
-  div.className = "msg " + cls;
-  div.textContent = text;
-  $("#log").appendChild(div);
-  div.scrollIntoView({ block: "end" });
-  return div;
+// route - show the section the hash names (or the first allowed one)
+function route() {
+  const sess = current();
+  if (typeof cleanup === "function") { try { cleanup(); } catch (e) { console.warn(e); } }
+  cleanup = null;
+  if (!sess) { showLogin(); return; }
+  $("login").hidden = true;
+  $("shell").hidden = false;
+  $("who").textContent = sess.email + " (" + sess.role + ")";
+  const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  const list = allowed(sess.role);
+  const sec = list.find((s) => s.id === parts[0]) || list[0];
+  if (!sec) { showLogin("this account has no console sections"); return; }
+  if (sec.id !== parts[0]) { history.replaceState(null, "", "#/" + sec.id); }
+  for (const a of $("nav-list").querySelectorAll("a"))
+    if (a.id === "nav-" + sec.id) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  /* A kiosk device shows its one page and nothing else; a customer keeps the menu (and Log out). */
+  document.body.classList.toggle("kiosk-mode", sec.id === "kiosk" && sess.role === "kiosk");
+  $("menu").setAttribute("aria-expanded", "false");
+  $("nav").classList.remove("open");
+  const root = clear($("view"));
+  const title = h("h2", { tabindex: "-1", id: "view-title", text: sec.title });
+  root.appendChild(title);
+  document.title = sec.title + " - ClubOS";
+  const body = h("div", { class: "view-body" });
+  root.appendChild(body);
+  const ctx = {
+    role: sess.role, param: parts[1] || "", api, live,
+    go: (hash) => { location.hash = hash; },
+    can: (...roles) => roles.includes(sess.role),
+  };
+  try { cleanup = sec.view(body, ctx); } catch (e) { console.error(e); body.textContent = "This section failed to load."; }
+  title.focus();
 }
 
-function meta(div, a) {
-  const m = document.createElement("div");
-  m.className = "meta";
-  const sop = a.sop ? `${a.sop.slug} v${a.sop.version}` : "no SOP";
-  const acts = (a.actions || []).map((x) => `${x.type}: ${x.status}`).join(", ");
-  m.textContent = `${a.route} · ${sop} · confidence ${a.confidence.toFixed(2)} · ` +
-    `tier ${a.escalation.tier} · ${a.cache} · ${(a.timings_us.total / 1000).toFixed(1)} ms` +
-    (acts ? ` · ${acts}` : "");
-  for (const [label, helpful] of [["helpful", true], ["not helpful", false]]) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = label;
-    b.onclick = async () => {
-      const fb = { trace_id: a.trace_id, helpful };
-      if (!helpful && STAFF.includes(role)) {
-        const fix = prompt("What should the answer have been? (optional)");
-        if (fix) fb.correct_answer = fix;
-      }
-      await api("/api/feedback", fb);
-      m.querySelectorAll("button").forEach((x) => x.remove());
-      m.append(" · thanks for the feedback");
-    };
-    m.appendChild(b);
-  }
-  div.appendChild(m);
-  if (a.escalation.tier === 3) div.classList.add("tier3");
+// showLogin - the sign-in form, focused
+function showLogin(msg) {
+  live.stop();
+  $("shell").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = msg || "";
+  $("login-email").focus();
 }
 
-$("#login").onsubmit = async (ev) => {
-  ev.preventDefault();
-  const f = new FormData(ev.target);
+$("login").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = e.target;
+  $("login-error").textContent = "";
+  f.querySelector("button").disabled = true;
   try {
-    const r = await api("/api/auth/login", { email: f.get("email"), password: f.get("password") });
-    token = r.token; role = r.role;
-    sessionStorage.setItem("clubos.token", token);
-    sessionStorage.setItem("clubos.role", role);
-    $("#login-error").textContent = "";
-    $("#refresh").onclick = proposals;
-$("#analyze").onclick = async () => {
-  try {
-    await api("/api/intelligence/analyze", {});
-  } catch (e) {
-    $("#learning-error").textContent = e.message;
+    const s = await login(f.email.value.trim(), f.password.value);
+    f.password.value = "";
+    renderNav(s.role);
+    if (STAFF.includes(s.role)) live.start();
+    announce("Signed in as " + s.role);
+    route();
+  } catch (err) {
+    $("login-error").textContent = err.status === 401 ? "Wrong e-mail or password." : err.message;
+  } finally {
+    f.querySelector("button").disabled = false;
   }
-  proposals();
-};
+});
 
-show();
-  } catch (e) {
-    $("#login-error").textContent = e.message;
-  }
-};
+$("logout").addEventListener("click", () => {
+  logout();
+  live.stop();
+  location.hash = "";
+  showLogin();
+});
 
-$("#logout").onclick = () => { token = role = null; sessionStorage.clear(); show(); };
+$("menu").addEventListener("click", () => {
+  const open = !$("nav").classList.contains("open");
+  $("nav").classList.toggle("open", open);
+  $("menu").setAttribute("aria-expanded", String(open));
+});
 
-$("#ask").onsubmit = async (ev) => {
-  ev.preventDefault();
-  const f = new FormData(ev.target);
-  const body = { message: f.get("message") };
-  for (const k of ["channel", "location"]) if (f.get(k)) body[k] = f.get(k);
-  if (f.get("bay")) body.bay = Number(f.get("bay"));
-  bubble("me", body.message);
-  ev.target.message.value = "";
-  try {
-    const a = await api("/api/query", body);
-    meta(bubble("bot", a.response), a);
-  } catch (e) {
-    bubble("bot", "Sorry: " + e.message);
-    if (e.status === 401) { token = null; sessionStorage.clear(); show(); }
-  }
-};
+setUnauthorizedHandler(() => { logout(); showLogin("Your session ended; sign in again."); });
 
-$("#refresh").onclick = proposals;
-$("#analyze").onclick = async () => {
-  try {
-    await api("/api/intelligence/analyze", {});
-  } catch (e) {
-    $("#learning-error").textContent = e.message;
-  }
-  proposals();
-};
+live.onState((s) => {
+  const el = $("live-state");
+  el.textContent = s === "live" ? "live" : s === "polling" ? "reconnecting (polling)" : "";
+  el.className = "live-" + s;
+});
 
-show();
+window.addEventListener("hashchange", route);
+
+const sess = current();
+if (sess) {
+  renderNav(sess.role);
+  if (STAFF.includes(sess.role)) live.start();
+}
+route();
+
+if ("serviceWorker" in navigator)
+  navigator.serviceWorker.register("/sw.js").catch((e) => console.warn("service worker:", e.message));
