@@ -33,6 +33,7 @@ struct cfg {
 	char *cache;
 	char *cache_host;
 	char *conversations_host;
+	int   conversation_idle_s; /* a text after this much quiet starts a new conversation */
 	char *crash_at; /* tests only: a step of an SOP change to die at */
 	char *env;
 	int   escalation_ack_s;
@@ -69,6 +70,7 @@ struct cfg {
 	char *openphone_api_key;
 	char *openphone_base_url;
 	char *openphone_number;
+	char *openphone_webhook_secret;
 	char *pg_dsn;
 	int   pg_connect_timeout_s;
 	int   pg_statement_timeout_ms;
@@ -82,10 +84,14 @@ struct cfg {
 	char *seed_dir;
 	char *trace_hold_file; /* tests only: the trace writer waits while it exists */
 	int   trace_queue_max; /* trace step rows queued at most */
+	int   sms_backoff_ms;   /* the outbox's first retry delay */
+	int   sms_max_attempts; /* sends of one message before it fails */
+	int   sms_per_minute;   /* texts to one number per minute at most */
 	char *slack_base_url;
 	char *slack_bot_token;
 	char *slack_channel;
 	char *slack_signing_secret;
+	char *team_hours; /* "H-H" the team answers texts; "" = facility open */
 	char *trusted_proxies;
 	char *unifi_access_base_url;
 	char *unifi_access_token;
