@@ -6,6 +6,8 @@
  * api_admin.c  health, login, users, SOPs, metrics, the web UI's files
  * login.c      the gate and the throttle around password checks
  * api_ops.c    actions, tickets, Slack's callbacks (writes via common/ops.c)
+ * api_conversations.c  conversations: list, read, reply, release, drafts
+ * webhook_openphone.c  OpenPhone's signed events, stored before the 200 (opsig.c)
  * metrics.c    counters and latency histograms for /metrics
  * front.c      the gateway's half of L1: exact repeats without a hop
  * httpd.c      HTTP/1.1 framing on nng streams
@@ -125,6 +127,13 @@ void api_tickets_list(struct gw_ctx *x);
 void api_ticket_get(struct gw_ctx *x);
 void api_ticket_patch(struct gw_ctx *x);
 void api_slack_webhook(struct gw_ctx *x);
+void api_openphone_webhook(struct gw_ctx *x);
+void api_conversations_list(struct gw_ctx *x);
+void api_conversation_get(struct gw_ctx *x);
+void api_conversation_reply(struct gw_ctx *x);
+void api_conversation_release(struct gw_ctx *x);
+void api_draft_send(struct gw_ctx *x);
+void api_draft_discard(struct gw_ctx *x);
 void api_settings_get(struct gw_ctx *x);
 void api_settings_patch(struct gw_ctx *x);
 void api_settings_history(struct gw_ctx *x);
