@@ -331,7 +331,32 @@ after_hours(db_conn *db, char *out, size_t cap)
 
 /* ====================================================== conversation */
 
-/* conversation - find (locked) or open the conversation of a number */
+/*
+ * open_conversation - make sure the number has a current conversation,
+ * committed on its own before the event's transaction: the router's
+ * workers record actions that name it on their own connections, so it
+ * must exist for them.  Only one intake worker runs, so none races it.
+ */
+static int
+open_conversation(const char *phone)
+{
+	char        idle[16];
+	const char *p[] = {phone, (snprintf(idle, sizeof(idle), "%d", in_cfg->conversation_idle_s),
+	                           idle)};
+
+	return db_cmd(in_db,
+	              "INSERT INTO conversations (channel, phone, customer_id) SELECT 'sms', $1, "
+	              "(SELECT id FROM customers WHERE phone = $1) WHERE NOT EXISTS (SELECT 1 FROM "
+	              "conversations WHERE channel = 'sms' AND phone = $1 AND status <> 'closed' AND "
+	              "last_message_at > now() - make_interval(secs => $2::int))",
+	              2, p);
+}
+
+/*
+ * conversation - the number's current conversation (open_conversation made
+ * it), locked FOR NO KEY UPDATE: a worker's action naming it (a foreign
+ * key, which takes KEY SHARE) is not held up while the router is asked.
+ */
 static int
 conversation(struct in_ev *e)
 {
@@ -344,16 +369,8 @@ conversation(struct in_ev *e)
 	            "SELECT id, status, COALESCE(location, ''), COALESCE(customer_id, 0), bot_streak "
 	            "FROM conversations WHERE channel = 'sms' AND phone = $1 AND status <> 'closed' "
 	            "AND last_message_at > now() - make_interval(secs => $2::int) "
-	            "ORDER BY last_message_at DESC LIMIT 1 FOR UPDATE",
+	            "ORDER BY last_message_at DESC LIMIT 1 FOR NO KEY UPDATE",
 	            2, p);
-	if (r != NULL && PQntuples(r) == 0) {
-		PQclear(r);
-		r = db_exec(in_db,
-		            "INSERT INTO conversations (channel, phone, customer_id) VALUES ('sms', $1, "
-		            "(SELECT id FROM customers WHERE phone = $1)) RETURNING id, status, '', "
-		            "COALESCE(customer_id, 0), bot_streak",
-		            1, p);
-	}
 	if (r == NULL || PQntuples(r) != 1) {
 		PQclear(r);
 		return -1;
@@ -808,6 +825,38 @@ process(struct in_ev *e, const char *type, const cJSON *ev)
 	return 0; /* stored, nothing to do */
 }
 
+/*
+ * before - the next event's sender gets a conversation, committed, before
+ * the event's own transaction takes it (see open_conversation)
+ */
+static int
+before(db_conn *db)
+{
+	PGresult   *r;
+	const char *from;
+	int         rc = 0;
+
+	r = db_exec(db,
+	            "SELECT payload->'data'->'object'->>'from' FROM webhook_events WHERE "
+	            "processed_at IS NULL AND type IN ('message.received', 'call.completed', "
+	            "'call.missed') AND jsonb_typeof(payload->'data'->'object') = 'object' "
+	            "AND COALESCE(payload->'data'->'object'->>'direction', 'incoming') IN "
+	            "('incoming', 'inbound') "
+	            "AND id = (SELECT min(id) FROM webhook_events WHERE processed_at IS NULL)",
+	            0, NULL);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 1 && !db_null(r, 0, 0) && phone_ok(from = db_val(r, 0, 0))) {
+		char own[40];
+
+		cv_own_number(db, in_cfg, own, sizeof(own));
+		if (strcmp(from, own) != 0)
+			rc = open_conversation(from);
+	}
+	PQclear(r);
+	return rc;
+}
+
 /* take - the next event, processed in one transaction; 1, 0 none, -1 trouble */
 static int
 take(void)
@@ -819,7 +868,7 @@ take(void)
 	char        id[24], type[64], err[200] = "";
 	int         rc;
 
-	if (db_begin(in_db) < 0)
+	if (before(in_db) < 0 || db_begin(in_db) < 0)
 		return -1;
 	r = db_exec(in_db,
 	            "SELECT id, event_id, type, payload::text, attempts FROM webhook_events "

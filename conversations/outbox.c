@@ -4,7 +4,9 @@
  * An outgoing message with delivery 'queued' is the outbox (whoever
  * writes one NOTIFYs clubos_outbox).  The sender takes the oldest ready
  * one whose conversation has nothing older still waiting (so replies go
- * out in order), FOR UPDATE SKIP LOCKED, and:
+ * out in order; "older" by created_at, the writing transaction's start, so
+ * a reply goes before the follow-up of an action its own answer recorded
+ * when both are waiting), FOR UPDATE SKIP LOCKED, and:
  *
  *   queued  -> sending   attempts + 1, committed BEFORE the call
  *   sending -> sent      every part accepted (202) by OpenPhone
@@ -169,9 +171,9 @@ claim(struct ob_msg *m)
 	            "WHERE m.delivery = 'queued' AND m.direction = 'out' AND c.channel = 'sms' "
 	            "AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= now()) "
 	            "AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.conversation_id = "
-	            "m.conversation_id AND e.direction = 'out' AND e.id < m.id AND e.delivery IN "
-	            "('queued', 'sending')) "
-	            "ORDER BY m.id LIMIT 1 FOR UPDATE OF m SKIP LOCKED",
+	            "m.conversation_id AND e.direction = 'out' AND (e.created_at, e.id) < "
+	            "(m.created_at, m.id) AND e.delivery IN ('queued', 'sending')) "
+	            "ORDER BY m.created_at, m.id LIMIT 1 FOR UPDATE OF m SKIP LOCKED",
 	            0, NULL);
 	if (r == NULL || PQntuples(r) == 0) {
 		int rc = r == NULL ? -1 : 0;
