@@ -34,7 +34,7 @@ struct cfg {
 	char *cache_host;
 	char *conversations_host;
 	int   conversation_idle_s; /* a text after this much quiet starts a new conversation */
-	char *crash_at; /* tests only: a step of an SOP change to die at */
+	char *crash_at;            /* tests only: a step of an SOP change to die at */
 	char *env;
 	int   escalation_ack_s;
 	char *escalation_contacts; /* phones paged after the on-call, in order */
@@ -82,8 +82,8 @@ struct cfg {
 	char *router_host;
 	char *run_dir;
 	char *seed_dir;
-	char *trace_hold_file; /* tests only: the trace writer waits while it exists */
-	int   trace_queue_max; /* trace step rows queued at most */
+	char *trace_hold_file;  /* tests only: the trace writer waits while it exists */
+	int   trace_queue_max;  /* trace step rows queued at most */
 	int   sms_backoff_ms;   /* the outbox's first retry delay */
 	int   sms_max_attempts; /* sends of one message before it fails */
 	int   sms_per_minute;   /* texts to one number per minute at most */

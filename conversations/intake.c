@@ -206,10 +206,10 @@ in_list(const char *s, const char *const *list)
 static int
 yes_no(const char *text)
 {
-	static const char *const yes[] = {"yes",     "y",        "yeah",   "yep",   "yup",
-	                                  "ok",      "okay",     "confirm", "sure", "yes please",
-	                                  "go ahead", "please do", "do it", NULL};
-	static const char *const no[] = {"no",  "n",         "nope",      "cancel", "stop",
+	static const char *const yes[] = {"yes",      "y",         "yeah",    "yep",  "yup",
+	                                  "ok",       "okay",      "confirm", "sure", "yes please",
+	                                  "go ahead", "please do", "do it",   NULL};
+	static const char *const no[] = {"no",   "n",         "nope",       "cancel", "stop",
 	                                 "dont", "no thanks", "dont do it", NULL};
 	char                     n[64];
 
@@ -223,14 +223,22 @@ yes_no(const char *text)
 static bool
 wants_person(const char *text)
 {
-	static const char *const asks[] = {"real person",        "human",
-	                                   "speak to someone",   "talk to someone",
-	                                   "speak with someone", "speak to a person",
-	                                   "talk to a person",   "speak to a human",
-	                                   "talk to a human",    "representative",
-	                                   "isnt helping",       "not helping",
-	                                   "is useless",         "real people",
-	                                   "a staff member",     "live agent",
+	static const char *const asks[] = {"real person",
+	                                   "human",
+	                                   "speak to someone",
+	                                   "talk to someone",
+	                                   "speak with someone",
+	                                   "speak to a person",
+	                                   "talk to a person",
+	                                   "speak to a human",
+	                                   "talk to a human",
+	                                   "representative",
+	                                   "isnt helping",
+	                                   "not helping",
+	                                   "is useless",
+	                                   "real people",
+	                                   "a staff member",
+	                                   "live agent",
 	                                   NULL};
 	char                     n[OPS_TEXT_MAX + 1];
 
@@ -341,15 +349,16 @@ static int
 open_conversation(const char *phone)
 {
 	char        idle[16];
-	const char *p[] = {phone, (snprintf(idle, sizeof(idle), "%d", in_cfg->conversation_idle_s),
-	                           idle)};
+	const char *p[] = {phone,
+	                   (snprintf(idle, sizeof(idle), "%d", in_cfg->conversation_idle_s), idle)};
 
-	return db_cmd(in_db,
-	              "INSERT INTO conversations (channel, phone, customer_id) SELECT 'sms', $1, "
-	              "(SELECT id FROM customers WHERE phone = $1) WHERE NOT EXISTS (SELECT 1 FROM "
-	              "conversations WHERE channel = 'sms' AND phone = $1 AND status <> 'closed' AND "
-	              "last_message_at > now() - make_interval(secs => $2::int))",
-	              2, p);
+	return db_cmd(
+	    in_db,
+	    "INSERT INTO conversations (channel, phone, customer_id) SELECT 'sms', $1, "
+	    "(SELECT id FROM customers WHERE phone = $1) WHERE NOT EXISTS (SELECT 1 FROM "
+	    "conversations WHERE channel = 'sms' AND phone = $1 AND status <> 'closed' AND "
+	    "last_message_at > now() - make_interval(secs => $2::int))",
+	    2, p);
 }
 
 /*
@@ -361,16 +370,17 @@ static int
 conversation(struct in_ev *e)
 {
 	char        idle[16];
-	const char *p[] = {e->phone, (snprintf(idle, sizeof(idle), "%d", in_cfg->conversation_idle_s),
-	                              idle)};
+	const char *p[] = {e->phone,
+	                   (snprintf(idle, sizeof(idle), "%d", in_cfg->conversation_idle_s), idle)};
 	PGresult   *r;
 
-	r = db_exec(in_db,
-	            "SELECT id, status, COALESCE(location, ''), COALESCE(customer_id, 0), bot_streak "
-	            "FROM conversations WHERE channel = 'sms' AND phone = $1 AND status <> 'closed' "
-	            "AND last_message_at > now() - make_interval(secs => $2::int) "
-	            "ORDER BY last_message_at DESC LIMIT 1 FOR NO KEY UPDATE",
-	            2, p);
+	r = db_exec(
+	    in_db,
+	    "SELECT id, status, COALESCE(location, ''), COALESCE(customer_id, 0), bot_streak "
+	    "FROM conversations WHERE channel = 'sms' AND phone = $1 AND status <> 'closed' "
+	    "AND last_message_at > now() - make_interval(secs => $2::int) "
+	    "ORDER BY last_message_at DESC LIMIT 1 FOR NO KEY UPDATE",
+	    2, p);
 	if (r == NULL || PQntuples(r) != 1) {
 		PQclear(r);
 		return -1;
@@ -427,8 +437,8 @@ handoff(struct in_ev *e, const char *reason, const char *text)
 	cJSON_Delete(d);
 	it.detail = detail;
 	rc = db_cmd(in_db,
-	            "UPDATE conversations SET status = 'human', status_reason = $2 WHERE id = $1", 2,
-	            p) < 0 ||
+	            "UPDATE conversations SET status = 'human', status_reason = $2 WHERE id = $1",
+	            2, p) < 0 ||
 	             ops_record_in(in_db, &it, &res) < 0
 	         ? -1
 	         : 0;
@@ -444,13 +454,14 @@ context(struct in_ev *e, const char *mid)
 {
 	char        n[8];
 	const char *p[] = {e->cid, mid, (snprintf(n, sizeof(n), "%d", CV_CONTEXT_TURNS), n)};
-	PGresult   *r = db_exec(in_db,
-	                        "SELECT author, text FROM (SELECT id, author, text FROM messages WHERE "
-	                          "conversation_id = $1 AND id < $2::bigint AND delivery NOT IN "
-	                          "('draft', 'shadow', 'discarded', 'failed') ORDER BY id DESC "
-	                          "LIMIT $3::int) t ORDER BY id",
-	                        3, p);
-	cJSON      *a = cJSON_CreateArray();
+	PGresult   *r =
+	    db_exec(in_db,
+	            "SELECT author, text FROM (SELECT id, author, text FROM messages WHERE "
+	            "conversation_id = $1 AND id < $2::bigint AND delivery NOT IN "
+	            "('draft', 'shadow', 'discarded', 'failed') ORDER BY id DESC "
+	            "LIMIT $3::int) t ORDER BY id",
+	            3, p);
+	cJSON *a = cJSON_CreateArray();
 
 	for (int i = 0; r != NULL && i < PQntuples(r); i++) {
 		cJSON *t = cJSON_CreateObject();
@@ -562,15 +573,17 @@ decide(struct in_ev *e, const char *text, const char *mid, const char *delivery,
 			return -1;
 		if (!live) {
 			/* Shadow: what would be said, without moving anything. */
-			r = db_exec(in_db,
-			            "SELECT count(*) > 0 FROM actions WHERE conversation_id = $1 AND "
-			            "status = 'pending_confirmation' AND (expires_at IS NULL OR "
-			            "expires_at > now())",
-			            1, (const char *const[]){e->cid});
+			r = db_exec(
+			    in_db,
+			    "SELECT count(*) > 0 FROM actions WHERE conversation_id = $1 AND "
+			    "status = 'pending_confirmation' AND (expires_at IS NULL OR "
+			    "expires_at > now())",
+			    1, (const char *const[]){e->cid});
 			id = r != NULL && db_val(r, 0, 0)[0] == 't';
 			PQclear(r);
 		}
-		say = id > 0 ? (yn ? txt_yes_done : txt_no_done) : (yn ? txt_yes_none : txt_no_none);
+		say =
+		    id > 0 ? (yn ? txt_yes_done : txt_no_done) : (yn ? txt_yes_none : txt_no_none);
 		log_msg(LOG_INFO, e->trace_id, "conversation %s: %s, action %lld", e->cid,
 		        yn ? "yes" : "no", (long long)id);
 		return reply(e, say, delivery);
@@ -581,11 +594,12 @@ decide(struct in_ev *e, const char *text, const char *mid, const char *delivery,
 	} else if (e->bot_streak >= CV_BOT_STREAK_MAX) {
 		why = "many bot replies in a row";
 	} else {
-		r = db_exec(in_db,
-		            "SELECT count(*) FROM messages WHERE conversation_id = $1 AND direction = "
-		            "'in' AND lower(text) = lower($2) AND created_at > now() - interval '1 "
-		            "minute'",
-		            2, (const char *const[]){e->cid, text});
+		r = db_exec(
+		    in_db,
+		    "SELECT count(*) FROM messages WHERE conversation_id = $1 AND direction = "
+		    "'in' AND lower(text) = lower($2) AND created_at > now() - interval '1 "
+		    "minute'",
+		    2, (const char *const[]){e->cid, text});
 		if (r == NULL)
 			return -1;
 		if (atoi(db_val(r, 0, 0)) >= CV_REPEAT_MAX)
@@ -606,11 +620,11 @@ decide(struct in_ev *e, const char *text, const char *mid, const char *delivery,
 		return reply(e, buf, delivery);
 	}
 	{
-		const cJSON *esc = cJSON_GetObjectItem(ans, "escalation");
-		const cJSON *sop = cJSON_GetObjectItem(ans, "sop");
-		const char  *resp = json_str(ans, "response"), *route = json_str(ans, "route");
-		int          tier = json_int(esc, "tier", 0);
-		double       conf = json_num(ans, "confidence", 0);
+		const cJSON    *esc = cJSON_GetObjectItem(ans, "escalation");
+		const cJSON    *sop = cJSON_GetObjectItem(ans, "sop");
+		const char     *resp = json_str(ans, "response"), *route = json_str(ans, "route");
+		int             tier = json_int(esc, "tier", 0);
+		double          conf = json_num(ans, "confidence", 0);
 		struct settings st;
 
 		settings_current(in_db, &st);
@@ -621,10 +635,11 @@ decide(struct in_ev *e, const char *text, const char *mid, const char *delivery,
 		if (tier >= 3 || (route != NULL && strcmp(route, "emergency") == 0)) {
 			/* The router recorded the alert; its answer says what
 			 * was done.  A person has this conversation now. */
-			if (live && db_cmd(in_db,
-			                   "UPDATE conversations SET status = 'human', status_reason = "
-			                   "'emergency' WHERE id = $1",
-			                   1, (const char *const[]){e->cid}) < 0)
+			if (live &&
+			    db_cmd(in_db,
+			           "UPDATE conversations SET status = 'human', status_reason = "
+			           "'emergency' WHERE id = $1",
+			           1, (const char *const[]){e->cid}) < 0)
 				rc = -1;
 			if (rc == 0)
 				rc = reply(e, resp != NULL ? resp : txt_handoff, delivery);
@@ -664,7 +679,8 @@ on_text(struct in_ev *e, const cJSON *obj)
 	}
 	cv_own_number(in_db, in_cfg, own, sizeof(own));
 	if ((dir != NULL && strcmp(dir, "incoming") != 0 && strcmp(dir, "inbound") != 0) ||
-	    strcmp(from, own) == 0 || (*in_cfg->openphone_number && strcmp(from, in_cfg->openphone_number) == 0)) {
+	    strcmp(from, own) == 0 ||
+	    (*in_cfg->openphone_number && strcmp(from, in_cfg->openphone_number) == 0)) {
 		log_msg(LOG_INFO, e->trace_id, "event %s: our own text, not answered", e->event_id);
 		return 0;
 	}
@@ -672,11 +688,12 @@ on_text(struct in_ev *e, const cJSON *obj)
 	e->phone = from;
 	if (conversation(e) < 0)
 		return -1;
-	r = db_exec(in_db,
-	            "INSERT INTO messages (conversation_id, direction, author, text, trace_id, "
-	            "delivery, provider_id) VALUES ($1, 'in', 'customer', $2, $3, 'received', $4) "
-	            "ON CONFLICT (provider_id) WHERE provider_id IS NOT NULL DO NOTHING RETURNING id",
-	            4, (const char *const[]){e->cid, text, e->trace_id, pid});
+	r = db_exec(
+	    in_db,
+	    "INSERT INTO messages (conversation_id, direction, author, text, trace_id, "
+	    "delivery, provider_id) VALUES ($1, 'in', 'customer', $2, $3, 'received', $4) "
+	    "ON CONFLICT (provider_id) WHERE provider_id IS NOT NULL DO NOTHING RETURNING id",
+	    4, (const char *const[]){e->cid, text, e->trace_id, pid});
 	if (r == NULL)
 		return -1;
 	if (PQntuples(r) == 0) {
@@ -689,8 +706,8 @@ on_text(struct in_ev *e, const cJSON *obj)
 	if (db_cmd(in_db, "UPDATE conversations SET last_message_at = now() WHERE id = $1", 1,
 	           (const char *const[]){e->cid}) < 0)
 		return -1;
-	log_msg(LOG_INFO, e->trace_id, "conversation %s: text from ...%s (%s)", e->cid,
-	        mask(from), e->status);
+	log_msg(LOG_INFO, e->trace_id, "conversation %s: text from ...%s (%s)", e->cid, mask(from),
+	        e->status);
 	if (strcmp(e->status, "bot") != 0 || *text == '\0')
 		return 0; /* a person has it (or nothing to answer): stored only */
 	{
@@ -705,7 +722,8 @@ on_text(struct in_ev *e, const cJSON *obj)
 			break;
 		case SMS_MODE_APPROVAL:
 		case SMS_MODE_AUTO:
-			if (settings_in_rollout(st.sms_rollout_percent, strtoll(e->cid, NULL, 10))) {
+			if (settings_in_rollout(st.sms_rollout_percent,
+			                        strtoll(e->cid, NULL, 10))) {
 				delivery = st.sms_reply_mode == SMS_MODE_AUTO ? "queued" : "draft";
 				live = true;
 			}
@@ -727,8 +745,8 @@ on_delivery(struct in_ev *e, const cJSON *obj, bool ok)
 	if (pid == NULL)
 		return 0;
 	r = db_exec(in_db,
-	            "UPDATE sms_parts SET status = $2 WHERE provider_id = $1 RETURNING message_id", 2,
-	            (const char *const[]){pid, ok ? "delivered" : "failed"});
+	            "UPDATE sms_parts SET status = $2 WHERE provider_id = $1 RETURNING message_id",
+	            2, (const char *const[]){pid, ok ? "delivered" : "failed"});
 	if (r == NULL)
 		return -1;
 	if (PQntuples(r) == 1) {
@@ -739,11 +757,11 @@ on_delivery(struct in_ev *e, const cJSON *obj, bool ok)
 		                                     "(SELECT 1 FROM sms_parts WHERE message_id = $1 AND "
 		                                     "status <> 'delivered')",
 		                             1, p)
-		                        : db_cmd(in_db,
-		                                 "UPDATE messages SET delivery = 'failed', last_error = 'the "
-		                                 "carrier did not deliver it', updated_at = now() WHERE id = "
-		                                 "$1 AND delivery IN ('sent', 'delivered', 'sending')",
-		                                 1, p);
+		                    : db_cmd(in_db,
+		                             "UPDATE messages SET delivery = 'failed', last_error = 'the "
+		                                     "carrier did not deliver it', updated_at = now() WHERE id = "
+		                                     "$1 AND delivery IN ('sent', 'delivered', 'sending')",
+		                             1, p);
 
 		PQclear(r);
 		log_msg(LOG_INFO, e->trace_id, "delivery: %s %s", pid, ok ? "delivered" : "failed");
@@ -766,11 +784,12 @@ on_call(struct in_ev *e, const cJSON *obj, bool missed_event)
 	PGresult       *r;
 	bool            missed;
 
-	missed = missed_event ||
-	         (status != NULL && (strcmp(status, "no-answer") == 0 ||
-	                             strcmp(status, "missed") == 0 || strcmp(status, "busy") == 0)) ||
-	         (answered != NULL && cJSON_IsNull(answered) &&
-	          (status == NULL || strcmp(status, "completed") == 0));
+	missed =
+	    missed_event ||
+	    (status != NULL && (strcmp(status, "no-answer") == 0 || strcmp(status, "missed") == 0 ||
+	                        strcmp(status, "busy") == 0)) ||
+	    (answered != NULL && cJSON_IsNull(answered) &&
+	     (status == NULL || strcmp(status, "completed") == 0));
 	if (!missed || !phone_ok(from) ||
 	    (dir != NULL && strcmp(dir, "incoming") != 0 && strcmp(dir, "inbound") != 0))
 		return 0;
@@ -781,11 +800,12 @@ on_call(struct in_ev *e, const cJSON *obj, bool missed_event)
 	if (conversation(e) < 0)
 		return -1;
 	snprintf(idle, sizeof(idle), "%d", in_cfg->conversation_idle_s);
-	r = db_exec(in_db,
-	            "UPDATE conversations SET missed_call_at = now(), last_message_at = now() WHERE "
-	            "id = $1 AND (missed_call_at IS NULL OR missed_call_at < now() - "
-	            "make_interval(secs => $2::int)) RETURNING id",
-	            2, (const char *const[]){e->cid, idle});
+	r = db_exec(
+	    in_db,
+	    "UPDATE conversations SET missed_call_at = now(), last_message_at = now() WHERE "
+	    "id = $1 AND (missed_call_at IS NULL OR missed_call_at < now() - "
+	    "make_interval(secs => $2::int)) RETURNING id",
+	    2, (const char *const[]){e->cid, idle});
 	if (r == NULL)
 		return -1;
 	if (PQntuples(r) == 0) {
@@ -861,12 +881,12 @@ before(db_conn *db)
 static int
 take(void)
 {
-	PGresult   *r;
+	PGresult    *r;
 	struct in_ev e = {0};
-	cJSON      *ev;
-	const char *why;
-	char        id[24], type[64], err[200] = "";
-	int         rc;
+	cJSON       *ev;
+	const char  *why;
+	char         id[24], type[64], err[200] = "";
+	int          rc;
 
 	if (before(in_db) < 0 || db_begin(in_db) < 0)
 		return -1;

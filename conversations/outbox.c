@@ -55,9 +55,9 @@ static db_conn          *ob_db;
 
 /* One claimed message. */
 struct ob_msg {
-	char id[24];
-	char trace_id[40];
-	char phone[40];
+	char  id[24];
+	char  trace_id[40];
+	char  phone[40];
 	char *text;
 	int   attempts;
 	int   parts_sent;
@@ -142,7 +142,8 @@ set_state(const struct ob_msg *m, const char *delivery, const char *error, int i
 	           "next_attempt_at = CASE WHEN $2 = 'queued' THEN now() + make_interval(secs => "
 	           "$4::int / 1000.0) END, updated_at = now() WHERE id = $1",
 	           4, p) < 0)
-		log_msg(LOG_ERROR, m->trace_id, "outbox: message %s not marked %s", m->id, delivery);
+		log_msg(LOG_ERROR, m->trace_id, "outbox: message %s not marked %s", m->id,
+		        delivery);
 	/* A delivery event may have come in before 'sent' was recorded. */
 	if (strcmp(delivery, "sent") == 0)
 		db_cmd(ob_db,
@@ -268,9 +269,9 @@ part_sent(const struct ob_msg *m, int n, const char *ref)
 static void
 deliver(const struct ob_msg *m)
 {
-	char          from[40], ref[128], err[300] = "";
-	char        **parts = NULL;
-	int           n, retry_after = 0, k;
+	char            from[40], ref[128], err[300] = "";
+	char          **parts = NULL;
+	int             n, retry_after = 0, k;
 	enum ob_outcome out = OB_SENT;
 
 	if (*ob_cfg->openphone_api_key == '\0') {
@@ -334,8 +335,9 @@ recover(void)
 	            "now() - make_interval(secs => $1::int) RETURNING id",
 	            1, (const char *const[]){lease});
 	if (r != NULL && PQntuples(r) > 0)
-		log_warn("outbox: %d message(s) of a stopped sender marked failed (outcome unknown)",
-		         PQntuples(r));
+		log_warn(
+		    "outbox: %d message(s) of a stopped sender marked failed (outcome unknown)",
+		    PQntuples(r));
 	PQclear(r);
 }
 
@@ -375,7 +377,8 @@ int
 outbox_start(const struct cfg *c)
 {
 	ob_cfg = c;
-	if ((ob_db = db_open(c->pg_dsn)) == NULL || pthread_create(&ob_thr, NULL, ob_main, NULL) != 0) {
+	if ((ob_db = db_open(c->pg_dsn)) == NULL ||
+	    pthread_create(&ob_thr, NULL, ob_main, NULL) != 0) {
 		db_close(ob_db);
 		ob_db = NULL;
 		return -1;

@@ -34,7 +34,7 @@ static const char *const conv_statuses[] = {"bot", "human", "closed", NULL};
 /* The JSON of one conversation row "c". */
 #define CONV_JSON                                                                                  \
 	"json_build_object('id', c.id, 'channel', c.channel, 'phone', c.phone, 'customer', "       \
-	"(SELECT json_build_object('id', u.id, 'name', u.name) FROM customers u WHERE u.id = "    \
+	"(SELECT json_build_object('id', u.id, 'name', u.name) FROM customers u WHERE u.id = "     \
 	"c.customer_id), 'location', c.location, 'bay', c.bay, 'status', c.status, "               \
 	"'status_reason', c.status_reason, 'created_at', c.created_at, 'last_message_at', "        \
 	"c.last_message_at, 'unread', (SELECT count(*) FROM messages m WHERE m.conversation_id = " \
@@ -44,7 +44,7 @@ static const char *const conv_statuses[] = {"bot", "human", "closed", NULL};
 /* The JSON of one message row "m". */
 #define MSG_JSON                                                                                   \
 	"json_build_object('id', m.id, 'direction', m.direction, 'author', m.author, 'text', "     \
-	"m.text, 'created_at', m.created_at, 'trace_id', m.trace_id, 'delivery', m.delivery, "    \
+	"m.text, 'created_at', m.created_at, 'trace_id', m.trace_id, 'delivery', m.delivery, "     \
 	"'attempts', m.attempts, 'last_error', m.last_error)"
 
 /* conv_id - a positive id from a path segment, or NULL */
@@ -110,7 +110,8 @@ body_text(struct gw_ctx *x, bool required, const char **out, cJSON **owned)
 	*owned = NULL;
 	if (o == NULL && x->req->body_len > 0) {
 		if (x->req->body_len > GW_MAX_BODY) {
-			gw_error(x, 413, "body_too_large", "the request body is larger than 64 KiB");
+			gw_error(x, 413, "body_too_large",
+			         "the request body is larger than 64 KiB");
 			return false;
 		}
 		if ((o = json_parse(x->req->body, x->req->body_len, &why)) == NULL ||
@@ -159,20 +160,21 @@ learn(struct gw_ctx *x, const char *cid, const char *text, const char *bot_mid, 
 
 	*event = NULL;
 	snprintf(uid, sizeof(uid), "%lld", (long long)x->user_id);
-	r = db_exec(x->w->db,
-	            "INSERT INTO feedback (trace_id, user_id, helpful, comment, correct_answer, "
-	            "route, sop_slug, sop_version) "
-	            "SELECT t.trace_id, $2::bigint, false, 'staff answered this SMS conversation', "
-	            "$3, t.route, t.sop_slug, t.sop_version FROM traces t WHERE t.trace_id = "
-	            "(SELECT m.trace_id FROM messages m WHERE m.conversation_id = $1 AND m.author = "
-	            "'bot' AND m.direction = 'out' AND m.trace_id IS NOT NULL AND ($4::bigint IS "
-	            "NULL OR m.id = $4::bigint) AND m.id > COALESCE((SELECT max(s.id) FROM messages "
-	            "s WHERE s.conversation_id = $1 AND s.author = 'staff' AND s.delivery NOT IN "
-	            "('draft', 'discarded')), 0) ORDER BY m.id DESC LIMIT 1) "
-	            "ON CONFLICT (trace_id, user_id) DO UPDATE SET helpful = false, "
-	            "correct_answer = EXCLUDED.correct_answer, comment = EXCLUDED.comment, "
-	            "updated_at = now() RETURNING id, trace_id, sop_slug",
-	            4, p);
+	r = db_exec(
+	    x->w->db,
+	    "INSERT INTO feedback (trace_id, user_id, helpful, comment, correct_answer, "
+	    "route, sop_slug, sop_version) "
+	    "SELECT t.trace_id, $2::bigint, false, 'staff answered this SMS conversation', "
+	    "$3, t.route, t.sop_slug, t.sop_version FROM traces t WHERE t.trace_id = "
+	    "(SELECT m.trace_id FROM messages m WHERE m.conversation_id = $1 AND m.author = "
+	    "'bot' AND m.direction = 'out' AND m.trace_id IS NOT NULL AND ($4::bigint IS "
+	    "NULL OR m.id = $4::bigint) AND m.id > COALESCE((SELECT max(s.id) FROM messages "
+	    "s WHERE s.conversation_id = $1 AND s.author = 'staff' AND s.delivery NOT IN "
+	    "('draft', 'discarded')), 0) ORDER BY m.id DESC LIMIT 1) "
+	    "ON CONFLICT (trace_id, user_id) DO UPDATE SET helpful = false, "
+	    "correct_answer = EXCLUDED.correct_answer, comment = EXCLUDED.comment, "
+	    "updated_at = now() RETURNING id, trace_id, sop_slug",
+	    4, p);
 	if (r == NULL)
 		return -1;
 	if (PQntuples(r) == 1) {
@@ -369,7 +371,8 @@ draft(struct gw_ctx *x, bool send)
 		goto fail;
 	}
 	if (strcmp(db_val(r, 0, 0), "draft") != 0) {
-		gw_error(x, 409, "not_a_draft", "this message is not a draft (already sent or discarded)");
+		gw_error(x, 409, "not_a_draft",
+		         "this message is not a draft (already sent or discarded)");
 		goto fail;
 	}
 	/* An edited draft is a person's correction of the bot's answer. */
@@ -383,9 +386,10 @@ draft(struct gw_ctx *x, bool send)
 	if (db_cmd(db,
 	           "UPDATE messages SET delivery = $3, text = COALESCE($4, text), author_user = "
 	           "$5::bigint, updated_at = now() WHERE id = $1 AND conversation_id = $2",
-	           5, (const char *const[]){mid, id, send ? "queued" : "discarded", text, uid}) < 0 ||
-	    (send &&
-	     db_cmd(db, "SELECT pg_notify('clubos_outbox', $1)", 1, (const char *const[]){id}) < 0) ||
+	           5,
+	           (const char *const[]){mid, id, send ? "queued" : "discarded", text, uid}) < 0 ||
+	    (send && db_cmd(db, "SELECT pg_notify('clubos_outbox', $1)", 1,
+	                    (const char *const[]){id}) < 0) ||
 	    db_commit(db) < 0) {
 		gw_db_error(x, db);
 		goto fail;

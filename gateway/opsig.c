@@ -115,8 +115,8 @@ legacy_ok(const unsigned char *key, size_t klen, const char *h, const char *body
 
 /* standard_ok - webhook-id, webhook-timestamp, webhook-signature "v1,<b64> ..." */
 static bool
-standard_ok(const unsigned char *key, size_t klen, const struct opsig_headers *h,
-            const char *body, size_t len, time_t now)
+standard_ok(const unsigned char *key, size_t klen, const struct opsig_headers *h, const char *body,
+            size_t len, time_t now)
 {
 	unsigned char want[OPSIG_MAC];
 	long long     t;

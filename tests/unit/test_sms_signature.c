@@ -71,7 +71,7 @@ test_standard_window(void **state)
 static void
 test_standard_lists_and_junk(void **state)
 {
-	struct opsig_headers h = {NULL, SW_ID, SW_TS, NULL};
+	struct opsig_headers     h = {NULL, SW_ID, SW_TS, NULL};
 	static const char *const bad[] = {
 	    "",
 	    "v1,",
@@ -185,8 +185,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_standard_vector), cmocka_unit_test(test_standard_window),
-	    cmocka_unit_test(test_standard_lists_and_junk), cmocka_unit_test(test_legacy),
+	    cmocka_unit_test(test_standard_vector),
+	    cmocka_unit_test(test_standard_window),
+	    cmocka_unit_test(test_standard_lists_and_junk),
+	    cmocka_unit_test(test_legacy),
 	    cmocka_unit_test(test_no_secret),
 	};
 
