@@ -41,7 +41,7 @@ LDLIBS  := -lnng -lpq -lhiredis -lcjson -lsodium -lcurl -lpthread -lm
 #   clubos-intelligence  intelligence/main.c   libknowledge libassist libclubos
 #   clubosctl            deploy/clubosctl/*   libclubos
 #   clubos-bus           bus/main.c   libclubos
-#   clubos-conversations conversations/* actions/http.c   libclubos
+#   clubos-conversations conversations/* actions/http.c   libemergency libclubos
 #
 #   libclubos     common/: the daemon skeleton, config, logging, envelope, RPC, bus, traces,
 #                 PostgreSQL/Redis/JWT wrappers, text normalisation, sparse vectors, diff
@@ -127,7 +127,7 @@ $(BIN)/clubos-bus: $(call objs,bus/main.c) $(LIBCOMMON)
 $(BIN)/clubos-actions: $(call objs,$(ACTIONS_SRC)) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(LINK)
-$(BIN)/clubos-conversations: $(call objs,$(CONV_SRC)) $(LIBCOMMON)
+$(BIN)/clubos-conversations: $(call objs,$(CONV_SRC)) $(LIBEMERGENCY) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(LINK)
 $(BIN)/clubos-cache-eval: $(call objs,cache/eval.c router/evaltool.c) $(LIBCACHE) $(LIBCLF) $(LIBCOMMON)

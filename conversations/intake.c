@@ -45,6 +45,7 @@
 #include "common/trace.h"
 #include "common/util.h"
 #include "conversations/cv.h"
+#include "router/emergency.h"
 
 static const struct cfg *in_cfg;
 static rpc_client       *in_router;
@@ -708,9 +709,10 @@ on_text(struct in_ev *e, const cJSON *obj)
 		return -1;
 	log_msg(LOG_INFO, e->trace_id, "conversation %s: text from ...%s (%s)", e->cid, mask(from),
 	        e->status);
-	if (strcmp(e->status, "bot") != 0 || *text == '\0')
-		return 0; /* a person has it (or nothing to answer): stored only */
-	{
+	if (*text == '\0')
+		return 0; /* nothing to answer (a picture alone): stored only */
+	/* A person has it: stored only (but for an emergency, below). */
+	if (strcmp(e->status, "bot") == 0) {
 		struct settings st;
 
 		settings_current(in_db, &st);
@@ -730,8 +732,18 @@ on_text(struct in_ev *e, const cJSON *obj)
 			break;
 		}
 	}
-	if (delivery == NULL)
-		return 0;
+	/* With no reply due (replies off, outside the rollout, or a person has
+	 * the conversation), an emergency still reaches the router, which
+	 * pages the on-call; what it would have said is kept as a shadow. */
+	if (delivery == NULL) {
+		em_match em;
+
+		if (em_check(text, &em) != EM_SURE)
+			return 0;
+		log_msg(LOG_WARN, e->trace_id,
+		        "conversation %s: emergency, no reply due: the router is asked", e->cid);
+		delivery = "shadow";
+	}
 	return decide(e, text, mid, delivery, live);
 }
 

@@ -629,6 +629,31 @@ def test_emergency_steps_back_and_says_what_was_done(stack, gw, conv):
                       "'alert_oncall'", str(cid)) == [["t"]]
 
 
+def test_emergency_pages_even_with_replies_off_or_a_person_in_charge(stack, gw, conv, fakes,
+                                                                      accounts):
+    try:
+        set_settings(stack, accounts, sms_reply_mode="off")
+        phone = new_phone()
+        wait_processed(stack, send_text(gw, phone, "there is a fire in the building"))
+        cid = conversation_of(stack, phone)
+        assert sql(stack, "SELECT count(*) FROM actions WHERE conversation_id = :'v1' AND type = "
+                          "'alert_oncall'", str(cid)) == [["1"]]
+        # The router's answer is kept, not sent.  (The executor's own
+        # follow-up about the page, if any, is a separate message.)
+        shadow = [m for m in outgoing(stack, phone) if m[3] == "shadow"]
+        assert len(shadow) == 1 and "911" in shadow[0][2], outgoing(stack, phone)
+        assert not [c for c in sms_to(fakes, phone) if c["json"]["content"] == shadow[0][2]]
+    finally:
+        set_settings(stack, accounts, sms_reply_mode="auto")
+    phone = new_phone()
+    staff_text(stack, accounts, phone, "Hi, this is Sam from the team.")
+    wait_processed(stack, send_text(gw, phone, "someone collapsed and is not breathing"))
+    cid = conversation_of(stack, phone)
+    assert sql(stack, "SELECT count(*) FROM actions WHERE conversation_id = :'v1' AND type = "
+                      "'alert_oncall'", str(cid)) == [["1"]]
+    assert sql(stack, "SELECT status FROM conversations WHERE id = :'v1'", str(cid)) == [["human"]]
+
+
 def test_missed_call_is_texted_back_once(stack, gw, conv, fakes):
     phone = new_phone()
     for _ in range(2):
