@@ -16,6 +16,11 @@
  * feedback on that answer (helpful false, the staff text as the correct
  * answer), as POST /api/feedback records it, and announced on the bus.
  * The learning loop only ever proposes from it.
+ *
+ * Web chat and the kiosk (gw_chat_*, called by POST /api/query): a query
+ * with "conversation_id" (null to start one) is filed in a conversation of
+ * the asker's own, and its recent turns go to the router as context, as
+ * an SMS conversation's do.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,7 +275,7 @@ api_conversation_reply(struct gw_ctx *x)
 		gw_db_error(x, db);
 		return;
 	}
-	r = db_exec(db, "SELECT status FROM conversations WHERE id = $1 FOR UPDATE", 1,
+	r = db_exec(db, "SELECT status, channel FROM conversations WHERE id = $1 FOR UPDATE", 1,
 	            (const char *const[]){id});
 	if (r == NULL || PQntuples(r) == 0) {
 		if (r == NULL)
@@ -281,6 +286,10 @@ api_conversation_reply(struct gw_ctx *x)
 	}
 	if (strcmp(db_val(r, 0, 0), "closed") == 0) {
 		gw_error(x, 409, "conversation_closed", "this conversation is closed");
+		goto fail;
+	}
+	if (strcmp(db_val(r, 0, 1), "sms") != 0) {
+		gw_error(x, 409, "not_sms", "this is a web chat: replies go out by SMS only");
 		goto fail;
 	}
 	PQclear(r);
@@ -422,4 +431,102 @@ void
 api_draft_discard(struct gw_ctx *x)
 {
 	draft(x, false);
+}
+
+/* ============================================================ web chat */
+
+/*
+ * gw_chat_open - the asker's conversation named by field (JSON null: a new
+ * one) into cid.  0 and cid set; 0 and cid "" when the database cannot be
+ * asked (a question, an emergency above all, never waits on it); -1 after
+ * answering 400 or 404.
+ */
+int
+gw_chat_open(struct gw_ctx *x, const cJSON *field, const char *channel, const char *location,
+             char *cid, size_t cap)
+{
+	char        uid[24], want[24];
+	const char *ch = channel != NULL && strcmp(channel, "kiosk") == 0 ? "kiosk" : "web";
+	PGresult   *r;
+
+	cid[0] = '\0';
+	snprintf(uid, sizeof(uid), "%lld", (long long)x->user_id);
+	if (cJSON_IsNull(field)) {
+		r = db_exec(x->w->db,
+		            "INSERT INTO conversations (channel, user_id, location, customer_id) "
+		            "VALUES ($1, $2::bigint, $3, (SELECT customer_id FROM users WHERE id = "
+		            "$2::bigint AND role = 'customer')) RETURNING id",
+		            3, (const char *const[]){ch, uid, location});
+	} else if (cJSON_IsNumber(field) && field->valuedouble >= 1 && field->valuedouble <= 9e15 &&
+	           field->valuedouble == (double)(long long)field->valuedouble) {
+		snprintf(want, sizeof(want), "%lld", (long long)field->valuedouble);
+		r = db_exec(x->w->db,
+		            "SELECT id FROM conversations WHERE id = $1::bigint AND user_id = "
+		            "$2::bigint AND channel <> 'sms'",
+		            2, (const char *const[]){want, uid});
+		if (r != NULL && PQntuples(r) == 0) {
+			PQclear(r);
+			gw_error(x, 404, "not_found", "no such conversation of yours");
+			return -1;
+		}
+	} else {
+		gw_error(x, 400, "wrong_type",
+		         "\"conversation_id\" must be a conversation's id, or null to start one");
+		return -1;
+	}
+	if (r == NULL || PQntuples(r) != 1) {
+		PQclear(r);
+		log_msg(LOG_WARN, x->trace_id,
+		        "web chat: no conversation (database): answered alone");
+		return 0;
+	}
+	snprintf(cid, cap, "%s", db_val(r, 0, 0));
+	PQclear(r);
+	return 0;
+}
+
+/* gw_chat_context - the conversation's last turns, oldest first (the asker as "customer") */
+cJSON *
+gw_chat_context(struct gw_ctx *x, const char *cid)
+{
+	PGresult *r =
+	    db_exec(x->w->db,
+	            "SELECT CASE WHEN direction = 'in' THEN 'customer' ELSE author END, text "
+	            "FROM (SELECT id, direction, author, text FROM messages WHERE "
+	            "conversation_id = $1 ORDER BY id DESC LIMIT 6) t ORDER BY id",
+	            1, (const char *const[]){cid});
+	cJSON *a = cJSON_CreateArray();
+
+	for (int i = 0; r != NULL && i < PQntuples(r); i++) {
+		cJSON *t = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(t, "author", db_val(r, i, 0));
+		cJSON_AddStringToObject(t, "text", db_val(r, i, 1));
+		cJSON_AddItemToArray(a, t);
+	}
+	PQclear(r);
+	return a;
+}
+
+/* gw_chat_record - the question and its answer, filed in the conversation */
+void
+gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const char *answer)
+{
+	char        uid[24];
+	const char *who = gw_role_bit(x->role) & ROLE_STAFF ? "staff" : "customer";
+
+	snprintf(uid, sizeof(uid), "%lld", (long long)x->user_id);
+	/* Two statements: the question's id comes before the answer's. */
+	if (db_cmd(x->w->db,
+	           "INSERT INTO messages (conversation_id, direction, author, author_user, text, "
+	           "trace_id, delivery) VALUES ($1, 'in', $2, $3::bigint, $4, $5, 'received')",
+	           5, (const char *const[]){cid, who, uid, msg, x->trace_id}) < 0 ||
+	    (answer != NULL && *answer != '\0' &&
+	     db_cmd(x->w->db,
+	            "INSERT INTO messages (conversation_id, direction, author, text, trace_id, "
+	            "delivery) VALUES ($1, 'out', 'bot', $2, $3, 'delivered')",
+	            3, (const char *const[]){cid, answer, x->trace_id}) < 0) ||
+	    db_cmd(x->w->db, "UPDATE conversations SET last_message_at = now() WHERE id = $1", 1,
+	           (const char *const[]){cid}) < 0)
+		log_msg(LOG_WARN, x->trace_id, "web chat: conversation %s not updated", cid);
 }

@@ -183,7 +183,7 @@ api_query(struct gw_ctx *x)
 	const cJSON     *bay = cJSON_GetObjectItemCaseSensitive(x->body, "bay");
 	cJSON           *rq, *ans, *sum;
 	struct rpc_reply rep;
-	char            *out, scope[128], key[CACHE_KEY_MAX];
+	char            *out, scope[128], key[CACHE_KEY_MAX], chat[24] = "";
 	int              rc, bays = 0, is_em;
 	int64_t          total;
 	long long        kgen;
@@ -208,6 +208,12 @@ api_query(struct gw_ctx *x)
 		gw_error(x, 400, "wrong_type", "\"bay\" must be a whole number");
 		return;
 	}
+
+	/* Web chat: the asker's conversation, whose turns give context. */
+	if (cJSON_HasObjectItem(x->body, "conversation_id") &&
+	    gw_chat_open(x, cJSON_GetObjectItemCaseSensitive(x->body, "conversation_id"), channel,
+	                 NULL, chat, sizeof(chat)) < 0)
+		return;
 
 	/* The emergency rules come before any lookup: an emergency is answered
 	 * with the database down, and a location or bay that cannot be checked
@@ -245,7 +251,7 @@ api_query(struct gw_ctx *x)
 	snprintf(scope, sizeof(scope), "%s|%s", gw_audience(x->role),
 	         location != NULL ? location : "-");
 	kgen = atomic_load(&gw.kgen);
-	if (is_em) {
+	if (is_em || *chat != '\0') {
 		key[0] = '\0';
 	} else if ((ans = front_get(scope, msg, kgen, key, sizeof(key))) != NULL) {
 		cJSON *d = cJSON_CreateObject();
@@ -275,6 +281,10 @@ api_query(struct gw_ctx *x)
 		 * found through their login, whatever number they type. */
 		cJSON_AddStringToObject(rq, "customer_phone", phone);
 	cJSON_AddNumberToObject(rq, "kgen", (double)kgen);
+	if (*chat != '\0') {
+		cJSON_AddNumberToObject(rq, "conversation_id", strtod(chat, NULL));
+		cJSON_AddItemToObject(rq, "context", gw_chat_context(x, chat));
+	}
 	out = json_print(rq);
 	cJSON_Delete(rq);
 	if (out == NULL) {
@@ -354,6 +364,10 @@ answered:
 	json_add_str(sum, "cache", json_str(ans, "cache"));
 	cJSON_AddNumberToObject(sum, "total_us", (double)total);
 	trace_summary(x->trace_id, sum);
+	if (*chat != '\0') {
+		gw_chat_record(x, chat, msg, json_str(ans, "response"));
+		cJSON_AddNumberToObject(ans, "conversation_id", strtod(chat, NULL));
+	}
 	{
 		cJSON *d = cJSON_CreateObject();
 

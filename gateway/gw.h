@@ -139,6 +139,12 @@ void api_settings_patch(struct gw_ctx *x);
 void api_settings_history(struct gw_ctx *x);
 void gw_ops_health(struct gw_ctx *x, cJSON *components);
 
+/* Web chat (api_conversations.c), for POST /api/query's "conversation_id". */
+int    gw_chat_open(struct gw_ctx *x, const cJSON *field, const char *channel, const char *location,
+                    char *cid, size_t cap);
+cJSON *gw_chat_context(struct gw_ctx *x, const char *cid);
+void   gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const char *answer);
+
 /* The knowledge generation moved (from a change here or on the bus). */
 void gw_kgen_seen(long long kgen);
 

@@ -22,8 +22,9 @@ CREATE INDEX webhook_events_pending ON webhook_events (id) WHERE processed_at IS
 
 -- A conversation counts consecutive bot replies (reset by a staff
 -- message), remembers when a missed call was texted back, and when staff
--- last read it (for "unread").
+-- last read it (for "unread"); a web chat belongs to the user who started it.
 ALTER TABLE conversations
+    ADD COLUMN user_id            bigint,
     ADD COLUMN bot_streak         int NOT NULL DEFAULT 0,
     ADD COLUMN missed_call_at     timestamptz,
     ADD COLUMN staff_read_at      timestamptz;
@@ -54,5 +55,5 @@ DROP INDEX messages_sending;
 DROP TABLE sms_parts;
 ALTER TABLE messages DROP COLUMN parts_sent;
 ALTER TABLE conversations DROP COLUMN staff_read_at, DROP COLUMN missed_call_at,
-    DROP COLUMN bot_streak;
+    DROP COLUMN bot_streak, DROP COLUMN user_id;
 DROP TABLE webhook_events;

@@ -727,3 +727,34 @@ def test_postgres_down_gets_503_then_the_redelivery_is_answered(stack, gw, conv,
         stack.procs[name] = stack.spawn(name, argv)
     stack.wait_healthy(stack.port, 60, [p for n, p in stack.procs.items()
                                         if n != "conversations"])
+
+
+# ----------------------------------------------------------------- web chat
+
+def test_web_chat_conversation_gives_follow_ups_their_context(stack, accounts):
+    tok = accounts["customer"].token
+    a = stack.query(tok, "the trackman screen is frozen", conversation_id=None)
+    assert a.status == 200 and isinstance(a.json.get("conversation_id"), int), a
+    cid = a.json["conversation_id"]
+    b = stack.query(tok, "bay 2", conversation_id=cid)
+    assert b.status == 200 and b.json["conversation_id"] == cid, b
+    assert b.json["route"] == "tech", b.json
+    harness.wait_for(lambda: sql(stack, "SELECT detail->>'read_as' FROM trace_steps WHERE "
+                                        "trace_id = :'v1' AND step = 'context'",
+                                 b.json["trace_id"]), 10, what="the context step stored")
+    steps = sql(stack, "SELECT detail->>'read_as' FROM trace_steps WHERE trace_id = :'v1' AND "
+                       "step = 'context'", b.json["trace_id"])
+    assert steps == [["the trackman screen is frozen bay 2"]], steps
+    c = stack.http("GET", "/api/conversations/%d" % cid, token=staff(accounts)).json
+    assert [m["direction"] for m in c["messages"]] == ["in", "out", "in", "out"], c
+    assert c["channel"] == "web"
+    # Another user's conversation, or not an id at all.
+    harness.assert_error(stack.query(accounts["customer2"].token, "hi", conversation_id=cid), 404)
+    harness.assert_error(stack.query(tok, "hi", conversation_id="7"), 400)
+    harness.assert_error(stack.query(tok, "hi", conversation_id=1.5), 400)
+    # Without the field, nothing changes: no conversation.
+    d = stack.query(tok, "where do I park at riverside?")
+    assert d.status == 200 and "conversation_id" not in d.json, d
+    # Staff cannot "text" a web chat.
+    harness.assert_error(stack.http("POST", "/api/conversations/%d/messages" % cid,
+                                    body={"text": "hi"}, token=staff(accounts)), 409, "not_sms")
