@@ -14,8 +14,9 @@
  * published on the trace bus.
  *
  * A short follow-up in a conversation (a `context` of earlier turns came
- * with it) is read together with the customer's previous message, so "bay
- * 2" after "the trackman is frozen" is a TrackMan question (with_context).
+ * with it) that the classifier is not sure of alone is read together with
+ * the customer's previous message, so "bay 2" after "the trackman is
+ * frozen" is a TrackMan question (with_context).
  *
  * If no emergency worker answers, the router answers an emergency itself
  * and records the on-call alert and the urgent ticket: an emergency never
@@ -40,6 +41,8 @@
 
 /* A follow-up of at most this many words is read with the previous message. */
 #define RT_FOLLOWUP_WORDS 4
+/* ... unless the classifier is at least this sure of it alone. */
+#define RT_FOLLOWUP_SURE 0.5
 #define RT_CONTEXT_MAX 4200
 
 static const char rt_oos_text[] =
@@ -303,10 +306,11 @@ em_gate(const char *tid, em_match *em, double prob, const char *slug)
 }
 
 /*
- * with_context - a short follow-up ("bay 2", "and on sunday?") read with
- * the customer's previous message from the conversation's context (the
- * turns clubos-conversations or the gateway sent, oldest first).  NULL
- * when the message stands alone; else the two joined (malloc'd).
+ * with_context - a short follow-up ("bay 2", "and on sunday?") that the
+ * classifier is not sure of alone, read with the customer's previous
+ * message from the conversation's context (the turns clubos-conversations
+ * or the gateway sent, oldest first).  NULL when the message stands alone;
+ * else the two joined (malloc'd).
  */
 static char *
 with_context(const cJSON *q, const char *msg)
@@ -338,6 +342,20 @@ with_context(const cJSON *q, const char *msg)
 	}
 	if (prev == NULL)
 		return NULL;
+	/* A short message the classifier is sure of stands alone ("what are
+	 * your hours?" after a parking question is a new question). */
+	{
+		struct rt_model *m = rt_model_get();
+		clf_score        top[1];
+		bool             alone = false;
+
+		if (m != NULL && clf_predict(m->clf, msg, top, 1) == 1)
+			alone =
+			    m->label_route[top[0].label] >= 0 && top[0].prob >= RT_FOLLOWUP_SURE;
+		rt_model_put(m);
+		if (alone)
+			return NULL;
+	}
 	n = strlen(prev) + strlen(msg) + 2;
 	if (n > RT_CONTEXT_MAX || (out = malloc(n)) == NULL)
 		return NULL;

@@ -304,7 +304,47 @@ def test_malformed_and_oversized_bodies(stack, gw, conv):
     assert conv.proc.alive()
 
 
+def test_a_truncated_body_is_never_stored(stack, gw, conv):
+    import socket
+    ev = text_event(new_phone(), "cut off")
+    raw = json.dumps(ev).encode()
+    extra = ["%s: %s" % kv for kv in sign_standard(raw).items()]
+    s = socket.create_connection(("127.0.0.1", gw), timeout=5)
+    s.sendall(harness.raw_head(gw, "POST", "/api/webhooks/openphone",
+                               content_length=len(raw), extra=extra) + raw[:len(raw) // 2])
+    s.close()                                       # the client went away mid-body
+    time.sleep(0.3)
+    assert sql(stack, "SELECT count(*) FROM webhook_events WHERE event_id = :'v1'",
+               ev["id"]) == [["0"]]
+    assert post(gw, ev).status == 200               # the whole event, later: stored
+
+
 # ------------------------------------------------------------- the flow
+
+def test_two_texts_at_once_are_answered_in_order(stack, gw, conv, fakes):
+    phone = new_phone()
+    first = text_event(phone, "where do I park at riverside?")
+    second = text_event(phone, "what are your hours?")
+    import threading
+    t = threading.Thread(target=lambda: post(gw, first))
+    t.start()
+    assert post(gw, second).status == 200
+    t.join()
+    wait_out(stack, phone, 2, "sent", timeout=30)
+    rows = sql_json(stack, "SELECT json_agg(json_build_array(t.message, m.text) ORDER BY m.id) "
+                           "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                           "JOIN traces t ON t.trace_id = m.trace_id WHERE c.phone = :'v1' AND "
+                           "m.direction = 'out'", phone)
+    stored = sql(stack, "SELECT event_id FROM webhook_events WHERE event_id IN (:'v1', :'v2') "
+                        "ORDER BY id", first["id"], second["id"])
+    asked = [{first["id"]: first, second["id"]: second}[e[0]]["data"]["object"]["text"]
+             for e in stored]
+    assert [r[0] for r in rows] == asked, (rows, asked)   # each answered, in arrival order
+    # And sent in that order: the texts OpenPhone got follow the replies.
+    got = " ".join(" ".join(c["json"]["content"].split()) for c in sms_to(fakes, phone))
+    a, b = (" ".join(r[1].split())[:40] for r in rows)
+    assert got.index(a) < got.index(b), got
+
 
 def test_auto_reply_reaches_openphone_with_the_right_request(stack, gw, conv, fakes, customers):
     phone = customers[0]["phone"]      # a seeded customer: matched by phone
