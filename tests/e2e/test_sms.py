@@ -606,6 +606,30 @@ def test_asking_for_a_person_hands_off_and_notifies(stack, gw, conv, fakes):
                str(cid)) == [["handoff"]]
 
 
+def test_many_bot_replies_in_a_row_hand_off(stack, gw, conv):
+    phone = new_phone()
+    wait_processed(stack, send_text(gw, phone, "where do I park at riverside?"))
+    cid = conversation_of(stack, phone)
+    sql(stack, "UPDATE conversations SET bot_streak = 6 WHERE id = :'v1'", str(cid))
+    wait_processed(stack, send_text(gw, phone, "where do I park at harbourview?"))
+    assert sql(stack, "SELECT status, status_reason FROM conversations WHERE id = :'v1'",
+               str(cid)) == [["human", "many bot replies in a row"]]
+
+
+def test_outside_the_teams_hours_the_hand_off_says_when(stack, gw, conv):
+    h = time.localtime().tm_hour
+    conv.stop()
+    conv.start(CLUBOS_TEAM_HOURS="%d-%d" % ((h + 2) % 24, (h + 3) % 24))
+    try:
+        phone = new_phone()
+        send_text(gw, phone, "I need to talk to a real person")
+        out = wait_out(stack, phone, 1)
+        assert "Our team answers texts from" in out[0][2] and "911" in out[0][2], out
+    finally:
+        conv.stop()
+        conv.start()
+
+
 def test_the_same_text_three_times_hands_off(stack, gw, conv):
     phone = new_phone()
     for _ in range(3):
