@@ -450,6 +450,27 @@ def test_provider_400_fails_without_retry(stack, gw, conv, fakes, accounts):
     assert "400" in err[0][0], err
 
 
+def test_a_number_at_its_rate_cap_waits(stack, gw, conv, fakes, accounts):
+    conv.stop()
+    conv.start(CLUBOS_SMS_PER_MINUTE="2")
+    try:
+        phone = new_phone()
+        for i in range(3):
+            staff_text(stack, accounts, phone, "Update %d." % i)
+        wait_out(stack, phone, 2, "sent")
+        time.sleep(1.0)
+        out = outgoing(stack, phone)
+        assert [m[3] for m in out] == ["sent", "sent", "queued"], out
+        assert len(sms_to(fakes, phone)) == 2
+        # Waiting costs no attempt: it is not a failure.
+        assert sql(stack, "SELECT m.attempts, m.next_attempt_at > now() FROM messages m JOIN "
+                          "conversations c ON c.id = m.conversation_id WHERE c.phone = :'v1' "
+                          "ORDER BY m.id DESC LIMIT 1", phone) == [["0", "t"]]
+    finally:
+        conv.stop()
+        conv.start()
+
+
 def test_staff_reply_long_text_is_split_and_delivery_events_update_it(stack, gw, conv, fakes,
                                                                        accounts):
     phone = new_phone()
