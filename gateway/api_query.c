@@ -209,17 +209,18 @@ api_query(struct gw_ctx *x)
 		return;
 	}
 
-	/* Web chat: the asker's conversation, whose turns give context. */
-	if (cJSON_HasObjectItem(x->body, "conversation_id") &&
-	    gw_chat_open(x, cJSON_GetObjectItemCaseSensitive(x->body, "conversation_id"), channel,
-	                 NULL, chat, sizeof(chat)) < 0)
-		return;
-
 	/* The emergency rules come before any lookup: an emergency is answered
 	 * with the database down, and a location or bay that cannot be checked
 	 * (or is wrong) goes with it as the asker said it or not at all, never
 	 * as a reason to refuse. */
 	is_em = em_check(msg, &em);
+	/* Web chat: the asker's conversation, whose turns give context.  An
+	 * emergency does not wait for a database connection to open. */
+	if (cJSON_HasObjectItem(x->body, "conversation_id") &&
+	    !(is_em && (db_pg(x->w->db) == NULL || PQstatus(db_pg(x->w->db)) != CONNECTION_OK)) &&
+	    gw_chat_open(x, cJSON_GetObjectItemCaseSensitive(x->body, "conversation_id"), channel,
+	                 NULL, chat, sizeof(chat)) < 0)
+		return;
 	if (location != NULL && (bays = location_bays(x, location)) < 0) {
 		if (is_em && bays == -2) {
 			log_msg(LOG_WARN, x->trace_id,
