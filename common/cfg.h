@@ -33,8 +33,8 @@ struct cfg {
 	char *cache;
 	char *cache_host;
 	char *conversations_host;
-	int   conversation_idle_s; /* a text after this much quiet starts a new conversation */
-	char *crash_at;            /* tests only: a step of an SOP change to die at */
+	int   conversation_idle_s;
+	char *crash_at; /* tests only: a step of an SOP change to die at */
 	char *env;
 	int   escalation_ack_s;
 	char *escalation_contacts; /* phones paged after the on-call, in order */
@@ -82,16 +82,16 @@ struct cfg {
 	char *router_host;
 	char *run_dir;
 	char *seed_dir;
-	char *trace_hold_file;  /* tests only: the trace writer waits while it exists */
-	int   trace_queue_max;  /* trace step rows queued at most */
-	int   sms_backoff_ms;   /* the outbox's first retry delay */
-	int   sms_max_attempts; /* sends of one message before it fails */
-	int   sms_per_minute;   /* texts to one number per minute at most */
+	char *trace_hold_file; /* tests only: the trace writer waits while it exists */
+	int   trace_queue_max; /* trace step rows queued at most */
 	char *slack_base_url;
 	char *slack_bot_token;
 	char *slack_channel;
 	char *slack_signing_secret;
-	char *team_hours; /* "H-H" the team answers texts; "" = facility open */
+	int   sms_backoff_ms;
+	int   sms_max_attempts;
+	int   sms_per_minute;
+	char *team_hours;
 	char *trusted_proxies;
 	char *unifi_access_base_url;
 	char *unifi_access_token;

@@ -134,16 +134,17 @@ void api_conversation_reply(struct gw_ctx *x);
 void api_conversation_release(struct gw_ctx *x);
 void api_draft_send(struct gw_ctx *x);
 void api_draft_discard(struct gw_ctx *x);
-void api_settings_get(struct gw_ctx *x);
-void api_settings_patch(struct gw_ctx *x);
-void api_settings_history(struct gw_ctx *x);
-void gw_ops_health(struct gw_ctx *x, cJSON *components);
 
 /* Web chat (api_conversations.c), for POST /api/query's "conversation_id". */
 int    gw_chat_open(struct gw_ctx *x, const cJSON *field, const char *channel, const char *location,
                     char *cid, size_t cap);
 cJSON *gw_chat_context(struct gw_ctx *x, const char *cid);
 void   gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const char *answer);
+
+void api_settings_get(struct gw_ctx *x);
+void api_settings_patch(struct gw_ctx *x);
+void api_settings_history(struct gw_ctx *x);
+void gw_ops_health(struct gw_ctx *x, cJSON *components);
 
 /* The knowledge generation moved (from a change here or on the bus). */
 void gw_kgen_seen(long long kgen);
