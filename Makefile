@@ -41,6 +41,7 @@ LDLIBS  := -lnng -lpq -lhiredis -lcjson -lsodium -lcurl -lpthread -lm
 #   clubos-intelligence  intelligence/main.c   libknowledge libassist libclubos
 #   clubosctl            deploy/clubosctl/*   libclubos
 #   clubos-bus           bus/main.c   libclubos
+#   clubos-conversations conversations/* actions/http.c   libemergency libclubos
 #
 #   libclubos     common/: the daemon skeleton, config, logging, envelope, RPC, bus, traces,
 #                 PostgreSQL/Redis/JWT wrappers, text normalisation, sparse vectors, diff
@@ -64,6 +65,7 @@ CTL_SRC := $(wildcard deploy/clubosctl/*.c)
 CACHE_SRC := cache/main.c
 INTEL_SRC := intelligence/main.c
 ACTIONS_SRC := $(wildcard actions/*.c)
+CONV_SRC := $(wildcard conversations/*.c) actions/http.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -77,7 +79,7 @@ LIBKNOW := $(BUILD)/lib/libknowledge.a
 BINARIES := $(BIN)/clubos-gateway $(BIN)/clubos-router $(BIN)/clubos-assistant \
             $(BIN)/clubos-cache $(BIN)/clubosctl $(BIN)/clubos-route-eval \
             $(BIN)/clubos-cache-eval $(BIN)/clubos-intelligence $(BIN)/clubos-bus \
-            $(BIN)/clubos-emergency-eval $(BIN)/clubos-actions
+            $(BIN)/clubos-emergency-eval $(BIN)/clubos-actions $(BIN)/clubos-conversations
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps browser-deps up down test unit e2e test-multihost asan test-asan tsan test-tsan bench eval lint clean
@@ -125,6 +127,9 @@ $(BIN)/clubos-bus: $(call objs,bus/main.c) $(LIBCOMMON)
 $(BIN)/clubos-actions: $(call objs,$(ACTIONS_SRC)) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(LINK)
+$(BIN)/clubos-conversations: $(call objs,$(CONV_SRC)) $(LIBEMERGENCY) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(LINK)
 $(BIN)/clubos-cache-eval: $(call objs,cache/eval.c router/evaltool.c) $(LIBCACHE) $(LIBCLF) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(LINK)
@@ -144,6 +149,8 @@ $(BUILD)/tests/test_httpd: $(OBJ)/gateway/httpd.o
 $(BUILD)/tests/test_l1_hash: $(LIBCACHE)
 $(BUILD)/tests/test_retrieval: $(LIBASSIST)
 $(BUILD)/tests/test_split: $(LIBKNOW)
+$(BUILD)/tests/test_sms_signature: $(OBJ)/gateway/opsig.o
+$(BUILD)/tests/test_sms_split: $(OBJ)/conversations/split.o
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter-out $(LIBCOMMON),$(filter %.a,$^)) \
@@ -209,13 +216,13 @@ eval: deps all
 	@sh tests/eval/run.sh
 
 LINT_SRC = $(wildcard common/*.[ch] gateway/*.[ch] router/*.[ch] assistants/*.[ch] \
-             cache/*.[ch] intelligence/*.[ch] bus/*.[ch] actions/*.[ch] deploy/clubosctl/*.[ch] tests/unit/*.c \
+             cache/*.[ch] intelligence/*.[ch] bus/*.[ch] actions/*.[ch] conversations/*.[ch] deploy/clubosctl/*.[ch] tests/unit/*.c \
              tests/bench/*.c)
 
 lint:
 	clang-format --dry-run --Werror $(LINT_SRC)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
-	    --inline-suppr --suppress=missingIncludeSystem --suppress=unknownMacro -I. common router gateway assistants cache intelligence bus actions \
+	    --inline-suppr --suppress=missingIncludeSystem --suppress=unknownMacro -I. common router gateway assistants cache intelligence bus actions conversations \
 	    deploy/clubosctl
 
 clean:

@@ -33,6 +33,7 @@ struct cfg {
 	char *cache;
 	char *cache_host;
 	char *conversations_host;
+	int   conversation_idle_s;
 	char *crash_at; /* tests only: a step of an SOP change to die at */
 	char *env;
 	int   escalation_ack_s;
@@ -78,6 +79,7 @@ struct cfg {
 	char *openphone_api_key;
 	char *openphone_base_url;
 	char *openphone_number;
+	char *openphone_webhook_secret;
 	char *pg_dsn;
 	int   pg_connect_timeout_s;
 	int   pg_statement_timeout_ms;
@@ -96,6 +98,10 @@ struct cfg {
 	char *slack_bot_token;
 	char *slack_channel;
 	char *slack_signing_secret;
+	int   sms_backoff_ms;
+	int   sms_max_attempts;
+	int   sms_per_minute;
+	char *team_hours;
 	char *trusted_proxies;
 	char *unifi_access_base_url;
 	char *unifi_access_token;

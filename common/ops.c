@@ -909,6 +909,27 @@ ops_decide(db_conn *db, int64_t id, int64_t user_id, const char *who, bool appro
 int64_t
 ops_confirm(db_conn *db, int64_t conversation_id, bool yes)
 {
+	int64_t id;
+
+	if (conversation_id <= 0)
+		return 0;
+	if (db_begin(db) < 0)
+		return OPS_ERROR;
+	id = ops_confirm_in(db, conversation_id, yes);
+	if (id < 0 || ops_commit(db) < 0) {
+		db_rollback(db);
+		return OPS_ERROR;
+	}
+	return id;
+}
+
+/*
+ * ops_confirm_in - ops_confirm inside the caller's transaction (the SMS
+ * side answers a "yes" in the transaction that marks its event done).
+ */
+int64_t
+ops_confirm_in(db_conn *db, int64_t conversation_id, bool yes)
+{
 	char        cid[24];
 	const char *p[] = {i64(cid, sizeof(cid), conversation_id), yes ? "queued" : "cancelled"};
 	PGresult   *r;
@@ -916,8 +937,6 @@ ops_confirm(db_conn *db, int64_t conversation_id, bool yes)
 
 	if (conversation_id <= 0)
 		return 0;
-	if (db_begin(db) < 0)
-		return OPS_ERROR;
 	r = db_exec(db,
 	            "UPDATE actions SET status = $2, decided_at = now(), updated_at = now(), "
 	            "detail = detail || jsonb_build_object('confirmed', $2 = 'queued') "
@@ -927,12 +946,19 @@ ops_confirm(db_conn *db, int64_t conversation_id, bool yes)
 	            2, p);
 	id = r != NULL ? one_id(r) : -1;
 	PQclear(r);
-	if (id < 0 || (id > 0 && yes && db_cmd(db, "NOTIFY clubos_actions", 0, NULL) < 0) ||
-	    ops_commit(db) < 0) {
-		db_rollback(db);
+	if (id < 0 || (id > 0 && yes && db_cmd(db, "NOTIFY clubos_actions", 0, NULL) < 0))
 		return OPS_ERROR;
-	}
 	return id;
+}
+
+/*
+ * ops_record_in - one item inside the caller's transaction (no spool: the
+ * caller's transaction is what makes it durable).  0 or -1.
+ */
+int
+ops_record_in(db_conn *db, const struct ops_item *item, struct ops_result *out)
+{
+	return insert_item(db, item, NULL, NULL, out);
 }
 
 /* ops_ticket_patch - status, assignee (a user id as text, "" to clear) and a note */

@@ -116,6 +116,8 @@ enum { OPS_OK = 0, OPS_NOT_FOUND = -2, OPS_CONFLICT = -3, OPS_ERROR = -1 };
 
 int     ops_decide(db_conn *db, int64_t id, int64_t user_id, const char *who, bool approve);
 int64_t ops_confirm(db_conn *db, int64_t conversation_id, bool yes);
+int64_t ops_confirm_in(db_conn *db, int64_t conversation_id, bool yes);
+int     ops_record_in(db_conn *db, const struct ops_item *item, struct ops_result *out);
 int     ops_ticket_patch(db_conn *db, int64_t id, const char *status, const char *assignee,
                          const char *note, int64_t user_id);
 int64_t ops_ack(db_conn *db, const char *ref, int64_t action_id, const char *who, bool takeover);

@@ -25,6 +25,7 @@ done
 for f in "$CLUBOS_RUN_DIR"/clubos-assistant-*.pid; do
 	[ -e "$f" ] && stop_pid "$f"
 done
+stop_pid "$CLUBOS_RUN_DIR/clubos-conversations.pid"
 stop_pid "$CLUBOS_RUN_DIR/clubos-actions.pid"
 stop_pid "$CLUBOS_RUN_DIR/clubos-intelligence.pid"
 stop_pid "$CLUBOS_RUN_DIR/clubos-cache.pid"

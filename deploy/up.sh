@@ -53,6 +53,7 @@ start clubos-intelligence "$CLUBOS_RUN_DIR/clubos-intelligence.pid"
 start clubos-router "$CLUBOS_RUN_DIR/clubos-router.pid"
 start clubos-cache "$CLUBOS_RUN_DIR/clubos-cache.pid"
 start clubos-actions "$CLUBOS_RUN_DIR/clubos-actions.pid"
+start clubos-conversations "$CLUBOS_RUN_DIR/clubos-conversations.pid"
 for r in $ROUTES; do
 	alive=0
 	for f in "$CLUBOS_RUN_DIR"/clubos-assistant-"$r"-*.pid; do

@@ -184,7 +184,7 @@ api_query(struct gw_ctx *x)
 	const cJSON     *bay = cJSON_GetObjectItemCaseSensitive(x->body, "bay");
 	cJSON           *rq, *ans, *sum;
 	struct rpc_reply rep;
-	char            *out, scope[128], key[CACHE_KEY_MAX];
+	char            *out, scope[128], key[CACHE_KEY_MAX], chat[24] = "";
 	int              rc, bays = 0, is_em;
 	int64_t          total;
 	long long        kgen;
@@ -215,6 +215,13 @@ api_query(struct gw_ctx *x)
 	 * (or is wrong) goes with it as the asker said it or not at all, never
 	 * as a reason to refuse. */
 	is_em = em_check(msg, &em);
+	/* Web chat: the asker's conversation, whose turns give context.  An
+	 * emergency does not wait for a database connection to open. */
+	if (cJSON_HasObjectItem(x->body, "conversation_id") &&
+	    !(is_em && (db_pg(x->w->db) == NULL || PQstatus(db_pg(x->w->db)) != CONNECTION_OK)) &&
+	    gw_chat_open(x, cJSON_GetObjectItemCaseSensitive(x->body, "conversation_id"), channel,
+	                 NULL, chat, sizeof(chat)) < 0)
+		return;
 	if (location != NULL && (bays = location_bays(x, location)) < 0) {
 		if (is_em && bays == -2) {
 			log_msg(LOG_WARN, x->trace_id,
@@ -246,7 +253,8 @@ api_query(struct gw_ctx *x)
 	snprintf(scope, sizeof(scope), "%s|%s", gw_audience(x->role),
 	         location != NULL ? location : "-");
 	kgen = atomic_load(&gw.kgen);
-	if (!is_em && (ans = front_get(scope, msg, kgen, key, sizeof(key))) != NULL) {
+	if (!is_em && *chat == '\0' &&
+	    (ans = front_get(scope, msg, kgen, key, sizeof(key))) != NULL) {
 		struct settings set;
 
 		/* A raised sop_confidence_threshold retires weaker stored answers. */
@@ -256,7 +264,7 @@ api_query(struct gw_ctx *x)
 			ans = NULL;
 		}
 	}
-	if (is_em) {
+	if (is_em || *chat != '\0') {
 		key[0] = '\0';
 	} else if (ans != NULL) {
 		cJSON *d = cJSON_CreateObject();
@@ -286,6 +294,10 @@ api_query(struct gw_ctx *x)
 		 * found through their login, whatever number they type. */
 		cJSON_AddStringToObject(rq, "customer_phone", phone);
 	cJSON_AddNumberToObject(rq, "kgen", (double)kgen);
+	if (*chat != '\0') {
+		cJSON_AddNumberToObject(rq, "conversation_id", strtod(chat, NULL));
+		cJSON_AddItemToObject(rq, "context", gw_chat_context(x, chat));
+	}
 	out = json_print(rq);
 	cJSON_Delete(rq);
 	if (out == NULL) {
@@ -365,6 +377,10 @@ answered:
 	json_add_str(sum, "cache", json_str(ans, "cache"));
 	cJSON_AddNumberToObject(sum, "total_us", (double)total);
 	trace_summary(x->trace_id, sum);
+	if (*chat != '\0') {
+		gw_chat_record(x, chat, msg, json_str(ans, "response"));
+		cJSON_AddNumberToObject(ans, "conversation_id", strtod(chat, NULL));
+	}
 	{
 		cJSON *d = cJSON_CreateObject();
 

@@ -8,6 +8,8 @@
  * api_ops.c    actions, tickets, Slack's callbacks (writes via common/ops.c)
  * api_dashboard.c  the console's dashboard figures, one SOP version
  * api_events.c the console's live feed (SSE), fed from the bus and the tables
+ * api_conversations.c  conversations: list, read, reply, release, drafts
+ * webhook_openphone.c  OpenPhone's signed events, stored before the 200 (opsig.c)
  * metrics.c    counters and latency histograms for /metrics
  * front.c      the gateway's half of L1: exact repeats without a hop
  * httpd.c      HTTP/1.1 framing on nng streams
@@ -127,6 +129,20 @@ void api_tickets_list(struct gw_ctx *x);
 void api_ticket_get(struct gw_ctx *x);
 void api_ticket_patch(struct gw_ctx *x);
 void api_slack_webhook(struct gw_ctx *x);
+void api_openphone_webhook(struct gw_ctx *x);
+void api_conversations_list(struct gw_ctx *x);
+void api_conversation_get(struct gw_ctx *x);
+void api_conversation_reply(struct gw_ctx *x);
+void api_conversation_release(struct gw_ctx *x);
+void api_draft_send(struct gw_ctx *x);
+void api_draft_discard(struct gw_ctx *x);
+
+/* Web chat (api_conversations.c), for POST /api/query's "conversation_id". */
+int    gw_chat_open(struct gw_ctx *x, const cJSON *field, const char *channel, const char *location,
+                    char *cid, size_t cap);
+cJSON *gw_chat_context(struct gw_ctx *x, const char *cid);
+void   gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const char *answer);
+
 void api_settings_get(struct gw_ctx *x);
 void api_settings_patch(struct gw_ctx *x);
 void api_settings_history(struct gw_ctx *x);

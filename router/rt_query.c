@@ -13,6 +13,11 @@
  * route, with the top candidates, for the SOP answer.  Every step is
  * published on the trace bus.
  *
+ * A short follow-up in a conversation (a `context` of earlier turns came
+ * with it) that the classifier is not sure of alone is read together with
+ * the customer's previous message, so "bay 2" after "the trackman is
+ * frozen" is a TrackMan question (with_context).
+ *
  * If no emergency worker answers, the router answers an emergency itself
  * and records the on-call alert and the urgent ticket: an emergency never
  * waits on a missing process.
@@ -33,6 +38,12 @@
 #include "common/util.h"
 #include "router/emergency.h"
 #include "router/rt.h"
+
+/* A follow-up of at most this many words is read with the previous message. */
+#define RT_FOLLOWUP_WORDS 4
+/* ... unless the classifier is at least this sure of it alone. */
+#define RT_FOLLOWUP_SURE 0.5
+#define RT_CONTEXT_MAX 4200
 
 static const char rt_oos_text[] =
     "Sorry, that's not something I can help with here. I can answer questions "
@@ -294,6 +305,66 @@ em_gate(const char *tid, em_match *em, double prob, const char *slug)
 	return em->level;
 }
 
+/*
+ * with_context - a short follow-up ("bay 2", "and on sunday?") that the
+ * classifier is not sure of alone, read with the customer's previous
+ * message from the conversation's context (the turns clubos-conversations
+ * or the gateway sent, oldest first).  NULL when the message stands alone;
+ * else the two joined (malloc'd).
+ */
+static char *
+with_context(const cJSON *q, const char *msg)
+{
+	const cJSON *ctx = cJSON_GetObjectItem(q, "context"), *t;
+	const char  *prev = NULL;
+	int          words = 0;
+	bool         in_word = false;
+	char        *out;
+	size_t       n;
+
+	if (!cJSON_IsArray(ctx))
+		return NULL;
+	for (const char *s = msg; *s; s++) {
+		bool sp = *s == ' ' || *s == '\t' || *s == '\n';
+
+		if (!sp && !in_word)
+			words++;
+		in_word = !sp;
+	}
+	if (words > RT_FOLLOWUP_WORDS)
+		return NULL;
+	cJSON_ArrayForEach(t, ctx)
+	{
+		const char *a = json_str(t, "author"), *x = json_str(t, "text");
+
+		if (a != NULL && x != NULL && strcmp(a, "customer") == 0 && *x != '\0')
+			prev = x;
+	}
+	if (prev == NULL)
+		return NULL;
+	/* A short message the classifier is sure of stands alone ("what are
+	 * your hours?" after a parking question is a new question). */
+	{
+		struct rt_model *m = rt_model_get();
+		clf_score        top[1];
+		bool             alone = false;
+
+		if (m != NULL && clf_predict(m->clf, msg, top, 1) == 1)
+			alone =
+			    m->label_route[top[0].label] >= 0 && top[0].prob >= RT_FOLLOWUP_SURE;
+		rt_model_put(m);
+		if (alone)
+			return NULL;
+	}
+	n = strlen(prev) + strlen(msg) + 2;
+	if (n > RT_CONTEXT_MAX || (out = malloc(n)) == NULL)
+		return NULL;
+	memcpy(out, prev, strlen(prev));
+	out[strlen(prev)] = ' ';
+	memcpy(out + strlen(prev) + 1, msg, strlen(msg) + 1);
+	return out;
+}
+
 /* reply_json - hand a finished object back as the RPC reply */
 static void
 reply_json(struct rpc_reply *rep, cJSON *o)
@@ -347,6 +418,21 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	cJSON_AddBoolToObject(d, "emergency", is_em);
 	em_trace(d, &em);
 	trace_step(tid, "emergency_check", d, env_mono_us() - t0);
+
+	/* A short follow-up in a conversation is read with what the customer
+	 * said before it (the emergency rules above saw the new words alone). */
+	if (em.level == EM_NONE) {
+		char *joined = with_context(q, msg);
+
+		if (joined != NULL) {
+			cJSON_ReplaceItemInObject(q, "message", cJSON_CreateString(joined));
+			free(joined);
+			msg = json_str(q, "message");
+			d = cJSON_CreateObject();
+			cJSON_AddStringToObject(d, "read_as", msg);
+			trace_step(tid, "context", d, env_mono_us() - t0);
+		}
+	}
 
 	/* 2. The cache: an exact repeat skips everything below. */
 	if (em.level == EM_NONE) {

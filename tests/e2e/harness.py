@@ -576,7 +576,8 @@ class Stack:
 
     def start(self):
         for b in ("clubos-gateway", "clubos-router", "clubos-assistant", "clubos-cache",
-                  "clubos-intelligence", "clubos-bus", "clubos-actions", "clubosctl"):
+                  "clubos-intelligence", "clubos-bus", "clubos-actions", "clubos-conversations",
+                  "clubosctl"):
             if not os.access(binary(b), os.X_OK):
                 raise RuntimeError("missing %s: build first (make all)" % binary(b))
         self.pg = Postgres(self.logs)
@@ -612,6 +613,7 @@ class Stack:
         self.procs["router"] = self.spawn("router", ["clubos-router", "-d"])
         self.procs["cache"] = self.spawn("cache", ["clubos-cache", "-d"])
         self.procs["actions"] = self.spawn("actions", ["clubos-actions", "-d"])
+        self.procs["conversations"] = self.spawn("conversations", ["clubos-conversations", "-d"])
         for route in ROUTES:
             self.procs["assistant-" + route] = self.spawn(
                 "assistant-" + route, ["clubos-assistant", "-d", "--route", route])
