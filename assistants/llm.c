@@ -369,7 +369,7 @@ build_user(const struct as_kb *kb, const struct as_asker *a, const cJSON *q, con
            const struct option *opts, size_t nopts, const char *voice, const char *msg)
 {
 	cJSON       *o = cJSON_CreateObject(), *arr, *f, *t;
-	const cJSON *turns = cJSON_GetObjectItem(q, "turns"), *it;
+	const cJSON *turns = cJSON_GetObjectItem(q, "context"), *it;
 	char        *red, *s;
 	int          nt = cJSON_GetArraySize(turns), k = 0;
 
@@ -467,7 +467,7 @@ given_facts(struct llm_facts *g, const struct as_kb *kb, const struct as_asker *
 		llm_facts_add(g, bay);
 	}
 	/* What the team or ClubOS said before; never the customer's own words. */
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(q, "turns"))
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(q, "context"))
 	{
 		const char *au = json_str(it, "author");
 

@@ -280,6 +280,25 @@ def test_redaction_and_customer_text_is_data(on, accounts, customers):
     assert row["outcome"] == "rejected" and "4821" in row["reason"], row
 
 
+def test_web_chat_turns_reach_the_model_redacted(on, accounts):
+    """A conversation's recent turns go with the question, redacted."""
+    tok = accounts["customer"].token
+    r = on.stack.query(tok, "hi, my number is 902-555-0147, do you have left handed clubs",
+                       conversation_id=None)
+    assert r.status == 200 and r.json.get("conversation_id"), r
+    conv = r.json["conversation_id"]
+    on.fresh()
+    on.fake.script([{"status": 200, "json": completion(
+        answer("Prices are per bay per hour.", PRICING), model=MODEL)}])
+    a = harness.assert_answer(on.stack.query(tok, "and how much is a bay per hour",
+                                             conversation_id=conv))
+    assert a["conversation_id"] == conv, a
+    turns = user_data(on.fake.requests[-1])["recent_turns"]
+    said = json.dumps(turns)
+    assert "left handed clubs" in said, turns
+    assert "902-555-0147" not in said and "555-0147" not in said, turns
+
+
 def test_model_may_raise_escalation_only(on, accounts):
     a = _pricing(on, accounts["customer"].token, "is it per person",
                  answer("Prices are per bay per hour. A person from our team can help.",
