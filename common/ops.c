@@ -64,7 +64,8 @@ one_id(PGresult *r)
 	return strtoll(db_val(r, 0, 0), NULL, 10);
 }
 
-/* ops_followup - queue an outgoing message of a conversation (in the caller's transaction) */
+/* ops_followup - an outgoing message of a conversation, queued for SMS (in the caller's
+ * transaction) */
 int
 ops_followup(db_conn *db, int64_t conversation_id, const char *author, const char *text,
              const char *trace_id)
@@ -74,9 +75,12 @@ ops_followup(db_conn *db, int64_t conversation_id, const char *author, const cha
 
 	if (conversation_id <= 0 || text == NULL)
 		return 0;
+	/* Only a text message goes through the outbox; on the web or a kiosk
+	 * the message is there for the client to read once it is written. */
 	if (db_cmd(db,
 	           "INSERT INTO messages (conversation_id, direction, author, text, trace_id, "
-	           "delivery) VALUES ($1, 'out', $2, $3, $4, 'queued')",
+	           "delivery) SELECT id, 'out', $2, $3, $4, CASE WHEN channel = 'sms' THEN "
+	           "'queued' ELSE 'sent' END FROM conversations WHERE id = $1",
 	           4, p) < 0)
 		return -1;
 	return db_cmd(db, "SELECT pg_notify('clubos_outbox', $1)", 1, (const char *const[]){cid});

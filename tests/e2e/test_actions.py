@@ -90,9 +90,9 @@ def sql(stack, q, *args):
     return stack.pg.sql(q, *args)
 
 
-def conversation(stack, phone="+14165552281", location="harbourview"):
-    return int(sql(stack, "INSERT INTO conversations (phone, location) VALUES (:'v1', :'v2') "
-                          "RETURNING id", phone, location)[0][0])
+def conversation(stack, phone="+14165552281", location="harbourview", channel="sms"):
+    return int(sql(stack, "INSERT INTO conversations (phone, location, channel) VALUES "
+                          "(:'v1', :'v2', :'v3') RETURNING id", phone, location, channel)[0][0])
 
 
 def add_action(stack, type_, status, location="harbourview", bay=None, conv=None, detail="{}"):
@@ -174,6 +174,19 @@ def test_confirmed_restart_runs_once_and_says_so_after(stack, executor, fakes):
     assert fakes.calls("ninja_token"), "no OAuth token was fetched"
     out = outbox(stack, conv)
     assert any("restart on bay 1 has started" in m for m in out), out
+
+
+def test_web_chat_follow_up_is_there_to_read_not_queued_for_sms(stack, executor, fakes):
+    conv = conversation(stack, phone="", channel="web")
+    # Riverside has no bay 3: the restart fails at once (no device to run it
+    # on, and no cooldown taken from the other tests' bays), and says so.
+    aid = add_action(stack, "restart_trackman_request", "queued", location="riverside", bay=3,
+                     conv=conv)
+    wait_status(stack, aid, "failed")
+    rows = harness.wait_for(lambda: sql(stack, "SELECT delivery, text FROM messages WHERE "
+                                               "conversation_id = :'v1' AND direction = 'out'",
+                                        str(conv)), 10, what="the follow-up")
+    assert all(d == "sent" for d, _ in rows), rows
 
 
 def test_ninjaone_token_is_cached_and_renewed_on_401(stack, executor, fakes):
