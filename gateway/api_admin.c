@@ -33,6 +33,37 @@ static struct {
 	char           *body;
 } health_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
+/*
+ * conversations_health - the SMS front door as staff need to know it: off
+ * (no OpenPhone configured), ok, or stalled (an event not taken, or a text
+ * not sent, for over a minute: is clubos-conversations running?).  Like
+ * the integrations it never changes the overall status: questions are
+ * answered without it.  Both counts use the partial indexes of 0006/0012.
+ */
+static void
+conversations_health(struct gw_ctx *x, cJSON *c, bool pg)
+{
+	PGresult   *r;
+	const char *v = "unknown";
+
+	if (*gw.cfg->openphone_api_key == '\0' && *gw.cfg->openphone_webhook_secret == '\0') {
+		cJSON_AddStringToObject(c, "conversations", "off");
+		return;
+	}
+	r = pg ? db_exec(x->w->db,
+	                 "SELECT (SELECT count(*) FROM webhook_events WHERE processed_at IS NULL "
+	                 "AND received_at < now() - interval '60 s') + (SELECT count(*) FROM "
+	                 "messages WHERE delivery = 'queued' AND coalesce(next_attempt_at, "
+	                 "created_at) < now() - "
+	                 "interval '60 s')",
+	                 0, NULL)
+	       : NULL;
+	if (r != NULL)
+		v = strcmp(db_val(r, 0, 0), "0") == 0 ? "ok" : "stalled";
+	PQclear(r);
+	cJSON_AddStringToObject(c, "conversations", v);
+}
+
 /* health_check - ask every component now: the status and the body */
 static int
 health_check(struct gw_ctx *x, char **out)
@@ -75,6 +106,7 @@ health_check(struct gw_ctx *x, char **out)
 	cJSON_AddStringToObject(c, "router", router ? "ok" : "down");
 	gw_ops_health(x, c); /* the outside integrations: never make us down */
 	gw_llm_health(x, c); /* the generative tier: optional, never makes us down */
+	conversations_health(x, c, pg);
 	/* The cache's shared tiers: without them every answer still comes,
 	 * only slower, so their absence is "degraded", not "down". */
 	{

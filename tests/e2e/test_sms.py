@@ -78,7 +78,7 @@ def conv(stack, fakes, accounts):
     yield c
     c.stop()
     set_settings(stack, accounts, sms_reply_mode="auto", sms_rollout_percent=100,
-                 sop_confidence_threshold=0.5)
+                 sop_confidence_threshold=0.4)
     stack.procs["conversations"] = stack.spawn("conversations", ["clubos-conversations", "-d"])
 
 
@@ -848,3 +848,20 @@ def test_web_chat_conversation_gives_follow_ups_their_context(stack, accounts):
     # Staff cannot "text" a web chat.
     harness.assert_error(stack.http("POST", "/api/conversations/%d/messages" % cid,
                                     body={"text": "hi"}, token=staff(accounts)), 409, "not_sms")
+
+
+def test_health_says_when_the_front_door_stalls(stack, gw, conv):
+    def component():
+        return harness.request(gw, "GET", "/api/health").json["components"].get("conversations")
+    assert stack.health().json["components"].get("conversations") == "off"   # not configured
+    harness.wait_for(lambda: component() == "ok", 10, what="conversations ok")
+    conv.stop()
+    try:
+        sql(stack, "INSERT INTO webhook_events (event_id, type, payload, received_at) VALUES "
+                   "('health-stall', 'message.received', '{}', now() - interval '2 min')")
+        harness.wait_for(lambda: component() == "stalled", 10, what="conversations stalled")
+        assert stack.http("GET", "/api/health", port=gw).json["status"] != "down"
+        sql(stack, "UPDATE webhook_events SET processed_at = now() WHERE event_id = 'health-stall'")
+        harness.wait_for(lambda: component() == "ok", 10, what="conversations ok again")
+    finally:
+        conv.start()
