@@ -182,7 +182,7 @@ api_query(struct gw_ctx *x)
 {
 	const char      *msg, *channel, *location, *phone;
 	const cJSON     *bay = cJSON_GetObjectItemCaseSensitive(x->body, "bay");
-	cJSON           *rq, *ans, *sum;
+	cJSON           *rq, *ans = NULL, *sum;
 	struct rpc_reply rep;
 	char            *out, scope[128], key[CACHE_KEY_MAX], chat[24] = "";
 	int              rc, bays = 0, is_em;
