@@ -66,31 +66,6 @@ conv_id(const char *s)
 	return s;
 }
 
-/* answer_row - a statement whose one row, one column is JSON text */
-static void
-answer_row(struct gw_ctx *x, PGresult *r, int status, const char *missing)
-{
-	const char *why;
-	cJSON      *o;
-
-	if (r == NULL) {
-		gw_db_error(x, x->w->db);
-		return;
-	}
-	if (PQntuples(r) == 0 || db_null(r, 0, 0)) {
-		PQclear(r);
-		gw_error(x, 404, "not_found", missing);
-		return;
-	}
-	o = json_parse(db_val(r, 0, 0), strlen(db_val(r, 0, 0)), &why);
-	PQclear(r);
-	if (o == NULL) {
-		gw_error(x, 500, "internal", "the record could not be read");
-		return;
-	}
-	gw_json(x, status, o);
-}
-
 /* blank_text - nothing but white space? */
 static bool
 blank_text(const char *s)
@@ -223,15 +198,15 @@ api_conversations_list(struct gw_ctx *x)
 		}
 		p[0] = st;
 	}
-	answer_row(x,
-	           db_exec(x->w->db,
-	                   "SELECT COALESCE(json_agg(j ORDER BY human DESC, at DESC, id DESC), "
-	                   "'[]')::text FROM (SELECT " CONV_JSON " AS j, c.status = 'human' AS "
-	                   "human, c.last_message_at AS at, c.id FROM conversations c WHERE "
-	                   "$1::text IS NULL OR c.status = $1 ORDER BY c.status = 'human' DESC, "
-	                   "c.last_message_at DESC LIMIT 500) s",
-	                   1, p),
-	           200, "no conversations");
+	gw_json_row(x,
+	            db_exec(x->w->db,
+	                    "SELECT COALESCE(json_agg(j ORDER BY human DESC, at DESC, id DESC), "
+	                    "'[]')::text FROM (SELECT " CONV_JSON " AS j, c.status = 'human' AS "
+	                    "human, c.last_message_at AS at, c.id FROM conversations c WHERE "
+	                    "$1::text IS NULL OR c.status = $1 ORDER BY c.status = 'human' DESC, "
+	                    "c.last_message_at DESC LIMIT 500) s",
+	                    1, p),
+	            200, "no conversations");
 }
 
 /* api_conversation_get - GET /api/conversations/{id}, which marks it read */
@@ -251,7 +226,7 @@ api_conversation_get(struct gw_ctx *x)
 	            "(SELECT COALESCE(json_agg(" MSG_JSON " ORDER BY m.id), '[]') FROM messages m "
 	            "WHERE m.conversation_id = c.id)))::text FROM c",
 	            1, (const char *const[]){id});
-	answer_row(x, r, 200, "no such conversation");
+	gw_json_row(x, r, 200, "no such conversation");
 }
 
 /* api_conversation_reply - POST /api/conversations/{id}/messages {"text"} */
@@ -313,12 +288,13 @@ api_conversation_reply(struct gw_ctx *x)
 	cJSON_Delete(owned);
 	announce(event);
 	log_msg(LOG_INFO, x->trace_id, "conversation %s: staff reply queued", id);
-	answer_row(x,
-	           db_exec(db,
-	                   "SELECT " MSG_JSON "::text FROM messages m WHERE m.conversation_id = $1 "
-	                   "AND m.author = 'staff' ORDER BY m.id DESC LIMIT 1",
-	                   1, (const char *const[]){id}),
-	           201, "the reply could not be read back");
+	gw_json_row(x,
+	            db_exec(db,
+	                    "SELECT " MSG_JSON
+	                    "::text FROM messages m WHERE m.conversation_id = $1 "
+	                    "AND m.author = 'staff' ORDER BY m.id DESC LIMIT 1",
+	                    1, (const char *const[]){id}),
+	            201, "the reply could not be read back");
 	return;
 fail:
 	PQclear(r);
@@ -337,13 +313,13 @@ api_conversation_release(struct gw_ctx *x)
 		gw_error(x, 404, "not_found", "no such conversation");
 		return;
 	}
-	answer_row(x,
-	           db_exec(x->w->db,
-	                   "WITH c AS (UPDATE conversations SET status = 'bot', status_reason = "
-	                   "'released by staff', bot_streak = 0 WHERE id = $1 RETURNING *) "
-	                   "SELECT " CONV_JSON "::text FROM c",
-	                   1, (const char *const[]){id}),
-	           200, "no such conversation");
+	gw_json_row(x,
+	            db_exec(x->w->db,
+	                    "WITH c AS (UPDATE conversations SET status = 'bot', status_reason = "
+	                    "'released by staff', bot_streak = 0 WHERE id = $1 RETURNING *) "
+	                    "SELECT " CONV_JSON "::text FROM c",
+	                    1, (const char *const[]){id}),
+	            200, "no such conversation");
 	log_msg(LOG_INFO, x->trace_id, "conversation %s released to the bot", id);
 }
 
@@ -407,10 +383,10 @@ draft(struct gw_ctx *x, bool send)
 	announce(event);
 	log_msg(LOG_INFO, x->trace_id, "conversation %s: draft %s %s", id, mid,
 	        send ? "sent" : "discarded");
-	answer_row(x,
-	           db_exec(db, "SELECT " MSG_JSON "::text FROM messages m WHERE m.id = $1", 1,
-	                   (const char *const[]){mid}),
-	           200, "no such message");
+	gw_json_row(x,
+	            db_exec(db, "SELECT " MSG_JSON "::text FROM messages m WHERE m.id = $1", 1,
+	                    (const char *const[]){mid}),
+	            200, "no such message");
 	return;
 fail:
 	PQclear(r);

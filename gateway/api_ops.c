@@ -83,31 +83,6 @@ status_filter(struct gw_ctx *x, const char *const *list, char *out, size_t cap)
 	return true;
 }
 
-/* json_answer - a statement whose one row, one column is JSON text */
-static void
-json_answer(struct gw_ctx *x, PGresult *r, const char *missing)
-{
-	const char *why;
-	cJSON      *o;
-
-	if (r == NULL) {
-		gw_error(x, 503, "database_unavailable", "the database is not answering");
-		return;
-	}
-	if (PQntuples(r) == 0 || db_null(r, 0, 0)) {
-		PQclear(r);
-		gw_error(x, 404, "not_found", missing);
-		return;
-	}
-	o = json_parse(db_val(r, 0, 0), strlen(db_val(r, 0, 0)), &why);
-	PQclear(r);
-	if (o == NULL) {
-		gw_error(x, 500, "internal", "the record could not be read");
-		return;
-	}
-	gw_json(x, 200, o);
-}
-
 /* The JSON of one action row "a", with its attempts. */
 #define ACTION_JSON                                                                                \
 	"json_build_object('id', a.id, 'type', a.type, 'status', a.status, 'location', "           \
@@ -132,13 +107,13 @@ api_actions_list(struct gw_ctx *x)
 	snprintf(lim, sizeof(lim), "%d", OPS_LIST_MAX);
 	p[0] = *st ? st : NULL;
 	p[1] = lim;
-	json_answer(x,
+	gw_json_row(x,
 	            db_exec(x->w->db,
 	                    "SELECT COALESCE(json_agg(j ORDER BY id DESC), '[]') FROM (SELECT "
 	                    "a.id, " ACTION_JSON " AS j FROM actions a WHERE ($1::text IS NULL OR "
 	                    "a.status = $1) ORDER BY a.id DESC LIMIT $2::int) s",
 	                    2, p),
-	            "no actions");
+	            200, "no actions");
 }
 
 /* decide - approve or cancel */
@@ -164,11 +139,11 @@ decide(struct gw_ctx *x, bool approve)
 	else if (rc < 0)
 		gw_error(x, 503, "database_unavailable", "the database is not answering");
 	else
-		json_answer(x,
+		gw_json_row(x,
 		            db_exec(x->w->db,
 		                    "SELECT " ACTION_JSON " FROM actions a WHERE a.id = $1", 1,
 		                    (const char *const[]){x->params[0]}),
-		            "no such action");
+		            200, "no such action");
 }
 
 void
@@ -203,13 +178,13 @@ api_tickets_list(struct gw_ctx *x)
 	snprintf(lim, sizeof(lim), "%d", OPS_LIST_MAX);
 	p[0] = *st ? st : NULL;
 	p[1] = lim;
-	json_answer(x,
+	gw_json_row(x,
 	            db_exec(x->w->db,
 	                    "SELECT COALESCE(json_agg(j ORDER BY id DESC), '[]') FROM (SELECT "
 	                    "k.id, " TICKET_JSON " AS j FROM tickets k WHERE ($1::text IS NULL OR "
 	                    "k.status = $1) ORDER BY k.id DESC LIMIT $2::int) s",
 	                    2, p),
-	            "no tickets");
+	            200, "no tickets");
 }
 
 /* api_ticket_get - GET /api/tickets/{id}: with actions, conversation and trace */
@@ -220,7 +195,7 @@ api_ticket_get(struct gw_ctx *x)
 		gw_error(x, 404, "not_found", "no such ticket");
 		return;
 	}
-	json_answer(
+	gw_json_row(
 	    x,
 	    db_exec(x->w->db,
 	            "SELECT " TICKET_JSON "::jsonb || jsonb_build_object("
@@ -238,7 +213,7 @@ api_ticket_get(struct gw_ctx *x)
 	            "ORDER BY s.at, s.id), '[]') FROM trace_steps s WHERE s.trace_id = "
 	            "k.trace_id)) FROM tickets k WHERE k.id = $1",
 	            1, (const char *const[]){x->params[0]}),
-	    "no such ticket");
+	    200, "no such ticket");
 }
 
 /* api_ticket_patch - PATCH /api/tickets/{id} {"status", "assignee", "note"} */
@@ -290,11 +265,11 @@ api_ticket_patch(struct gw_ctx *x)
 	else if (rc < 0)
 		gw_error(x, 503, "database_unavailable", "the database is not answering");
 	else
-		json_answer(x,
+		gw_json_row(x,
 		            db_exec(x->w->db,
 		                    "SELECT " TICKET_JSON " FROM tickets k WHERE k.id = $1", 1,
 		                    (const char *const[]){x->params[0]}),
-		            "no such ticket");
+		            200, "no such ticket");
 }
 
 /* ================================================================ Slack */

@@ -90,6 +90,7 @@ extern struct gw_state gw;
 cJSON      *gw_intel_call(struct gw_ctx *x, int op, cJSON *body, int deadline_ms);
 void        gw_json(struct gw_ctx *x, int status, cJSON *o);
 void        gw_error(struct gw_ctx *x, int status, const char *code, const char *message);
+void        gw_json_row(struct gw_ctx *x, PGresult *r, int status, const char *missing);
 void        gw_db_error(struct gw_ctx *x, const db_conn *db);
 bool        gw_authenticate(struct gw_ctx *x);
 const char *gw_audience(const char *role);

@@ -127,6 +127,35 @@ gw_error(struct gw_ctx *x, int status, const char *code, const char *message)
 	gw_json(x, status, json_error_obj(code, message));
 }
 
+/*
+ * gw_json_row - answer a statement whose one row, one column is JSON text:
+ * status with it, 404 (missing) without a row, the database's error when
+ * r is NULL.  Takes r.
+ */
+void
+gw_json_row(struct gw_ctx *x, PGresult *r, int status, const char *missing)
+{
+	const char *why;
+	cJSON      *o;
+
+	if (r == NULL) {
+		gw_db_error(x, x->w->db);
+		return;
+	}
+	if (PQntuples(r) == 0 || db_null(r, 0, 0)) {
+		PQclear(r);
+		gw_error(x, 404, "not_found", missing);
+		return;
+	}
+	o = json_parse(db_val(r, 0, 0), strlen(db_val(r, 0, 0)), &why);
+	PQclear(r);
+	if (o == NULL) {
+		gw_error(x, 500, "internal", "the record could not be read");
+		return;
+	}
+	gw_json(x, status, o);
+}
+
 /* intel_peer - wait until clubos-intelligence is connected again, or the deadline; true if so */
 static bool
 intel_peer(uint64_t deadline_ms)
