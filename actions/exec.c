@@ -807,7 +807,7 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	uint64_t       next_house = 0;
 	bool           listening = false;
-	PGconn        *seen = NULL;
+	unsigned long  seen = 0;
 
 	while (!atomic_load(&ex_stopping)) {
 		struct ops_claimed a;
@@ -819,8 +819,8 @@ worker_main(void *arg)
 			continue;
 		}
 		/* A new connection (after PostgreSQL restarted) LISTENs again. */
-		if (!listening || seen != db_pg(w->db)) {
-			seen = db_pg(w->db);
+		if (!listening || seen != db_generation(w->db)) {
+			seen = db_generation(w->db);
 			listening = db_cmd(w->db, "LISTEN clubos_actions", 0, NULL) == 0;
 		}
 		if (w->idx == 0 && env_now_ms() >= next_house) {

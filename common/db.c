@@ -3,6 +3,7 @@
  */
 #include "common/db.h"
 
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +12,10 @@
 #include "common/log.h"
 
 struct db_conn {
-	char   *dsn;
-	PGconn *pg;
-	char    sqlstate[6]; /* of the last failed statement; "" when none */
+	char         *dsn;
+	PGconn       *pg;
+	char          sqlstate[6]; /* of the last failed statement; "" when none */
+	unsigned long gen;         /* connections made so far (db_generation) */
 };
 
 /* Applied to every connection opened from now on (db_settings). */
@@ -58,6 +60,7 @@ db_connect(db_conn *db)
 	vals[1] = cto;
 	vals[2] = NULL;
 	db->pg = PQconnectdbParams(keys, vals, 1);
+	db->gen++;
 	if (PQstatus(db->pg) != CONNECTION_OK) {
 		log_warn("db: connect failed: %s", PQerrorMessage(db->pg));
 		return -1;
@@ -104,13 +107,36 @@ db_close(db_conn *db)
 	free(db);
 }
 
-/* db_ok - is the connection usable (reconnecting if it is not)? */
+/*
+ * db_ok - is the connection usable (reconnecting if it is not)?  An idle
+ * connection whose socket is readable has heard from the server between
+ * statements: usually that it is shutting down ("terminating connection")
+ * and then the close.  Reading that now, before a statement is sent, finds
+ * the connection dead while nothing is in flight, so reconnecting and
+ * going on is safe: after a database restart no statement fails merely
+ * because it was the first on its old connection.  (A LISTEN connection's
+ * notifications read here wait in libpq for PQnotifies.)
+ */
 bool
 db_ok(db_conn *db)
 {
-	if (db->pg != NULL && PQstatus(db->pg) == CONNECTION_OK)
-		return true;
+	if (db->pg != NULL && PQstatus(db->pg) == CONNECTION_OK) {
+		struct pollfd pfd = {.fd = PQsocket(db->pg), .events = POLLIN};
+
+		if (PQtransactionStatus(db->pg) != PQTRANS_IDLE || pfd.fd < 0 ||
+		    poll(&pfd, 1, 0) <= 0 ||
+		    (PQconsumeInput(db->pg) == 1 && PQstatus(db->pg) == CONNECTION_OK))
+			return true;
+		log_warn("db: the server closed the connection; connecting again");
+	}
 	return db_connect(db) == 0;
+}
+
+/* db_generation - a number that changes with every new connection (to LISTEN again) */
+unsigned long
+db_generation(const db_conn *db)
+{
+	return db->gen;
 }
 
 /* db_pg - the raw libpq connection, for callers that need more */

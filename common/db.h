@@ -32,6 +32,10 @@ int       db_begin(db_conn *db);
 int       db_commit(db_conn *db);
 void      db_rollback(db_conn *db);
 PGconn   *db_pg(db_conn *db);
+/* A number that changes with every new connection: session state such as
+ * LISTEN must be set again when it does (a new PGconn may reuse the old
+ * one's address, so comparing pointers is not enough). */
+unsigned long db_generation(const db_conn *db);
 
 /* The last failure: its SQLSTATE, and what it means to an HTTP caller
  * (400 input at fault, 409 conflict, 503 the database). */

@@ -178,8 +178,17 @@ write_batch(db_conn *db, const struct ops_item *items, size_t n, const char *key
 	if (db == NULL || db_begin(db) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (key != NULL)
-			snprintf(idem, sizeof(idem), "%s:%zu", key, i);
+		/* key, type, and its ordinal among the batch's items of that type:
+		 * the same request recording the same kinds again matches, in
+		 * whatever order (the router's emergency fallback and a late
+		 * emergency worker, say). */
+		if (key != NULL) {
+			size_t nth = 0;
+
+			for (size_t j = 0; j < i; j++)
+				nth += strcmp(items[j].type, items[i].type) == 0;
+			snprintf(idem, sizeof(idem), "%s:%s:%zu", key, items[i].type, nth);
+		}
 		if (insert_item(db, &items[i], key != NULL ? idem : NULL, at, &out[i]) < 0) {
 			db_rollback(db);
 			return -1;
@@ -297,7 +306,12 @@ ops_record(db_conn *db, const char *spool_dir, const struct ops_item *items, siz
 {
 	if (n == 0)
 		return OPS_RECORDED;
-	if (write_batch(db, items, n, NULL, NULL, out) == 0)
+	/* Keyed by the request's trace id: a request asked again (a webhook
+	 * event processed again after a crash, a worker's answer that came too
+	 * late for the router) records its items once. */
+	if (write_batch(db, items, n,
+	                items[0].trace_id != NULL && *items[0].trace_id ? items[0].trace_id : NULL,
+	                NULL, out) == 0)
 		return OPS_RECORDED;
 	for (size_t i = 0; i < n; i++) {
 		out[i].action_id = out[i].ticket_id = 0;

@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 
 #include "common/env.h"
 #include "common/json.h"
@@ -72,6 +73,22 @@ static const char txt_missed[] = "Sorry we missed your call. You can text us her
 
 /* ============================================================ shared */
 
+/*
+ * event_trace_id - the trace id of an event's processing: the same on every
+ * attempt, so that what the assistants journal for it (actions, tickets:
+ * idempotency keys are the trace id and the item's place) is written once
+ * even when a crash makes this daemon process the event again.
+ */
+static void
+event_trace_id(const char *event_id, char out[33])
+{
+	unsigned char h[16];
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)event_id, strlen(event_id),
+	                   (const unsigned char *)"clubos-webhook-event", 20);
+	sodium_bin2hex(out, 33, h, sizeof(h));
+}
+
 /* cv_stopping - the daemon is stopping: leave the loop */
 bool
 cv_stopping(void)
@@ -103,16 +120,16 @@ cv_wait_notify(db_conn *db, int timeout_ms)
 
 /* cv_listen - LISTEN on channel, again on a new connection (*seen remembers) */
 bool
-cv_listen(db_conn *db, const char *channel, void **seen)
+cv_listen(db_conn *db, const char *channel, unsigned long *seen)
 {
 	char sql[64];
 
-	if (*seen == (void *)db_pg(db))
+	if (*seen == db_generation(db))
 		return true;
 	snprintf(sql, sizeof(sql), "LISTEN %s", channel);
 	if (db_cmd(db, sql, 0, NULL) < 0)
 		return false;
-	*seen = db_pg(db);
+	*seen = db_generation(db);
 	return true;
 }
 
@@ -915,7 +932,7 @@ take(void)
 	snprintf(id, sizeof(id), "%s", db_val(r, 0, 0));
 	snprintf(type, sizeof(type), "%s", db_val(r, 0, 2));
 	e.event_id = db_val(r, 0, 1);
-	trace_new_id(e.trace_id);
+	event_trace_id(e.event_id, e.trace_id);
 	ev = json_parse(db_val(r, 0, 3), strlen(db_val(r, 0, 3)), &why);
 	rc = ev != NULL ? process(&e, type, ev) : 0;
 	if (ev == NULL)
@@ -955,7 +972,7 @@ take(void)
 static void *
 in_main(void *arg)
 {
-	void *seen = NULL;
+	unsigned long seen = 0;
 
 	(void)arg;
 	while (!cv_stopping()) {

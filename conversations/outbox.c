@@ -345,8 +345,8 @@ recover(void)
 static void *
 ob_main(void *arg)
 {
-	uint64_t next_recover = 0;
-	void    *seen = NULL;
+	uint64_t      next_recover = 0;
+	unsigned long seen = 0;
 
 	(void)arg;
 	while (!cv_stopping()) {

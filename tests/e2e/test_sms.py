@@ -865,3 +865,26 @@ def test_health_says_when_the_front_door_stalls(stack, gw, conv):
         harness.wait_for(lambda: component() == "ok", 10, what="conversations ok again")
     finally:
         conv.start()
+
+
+def test_an_event_processed_again_journals_its_actions_once(stack, gw, conv):
+    """A crash after the assistants journaled an action but before this
+    daemon committed: the event is processed again, and the action (keyed
+    by the event's trace id) is not written twice."""
+    phone = new_phone()
+    ev = send_text(gw, phone, "the trackman in bay 2 is frozen, can you restart it")
+    wait_processed(stack, ev)
+    cid = conversation_of(stack, phone)
+    count = lambda: sql(stack, "SELECT count(*) FROM actions WHERE conversation_id = :'v1'",  # noqa: E731
+                        str(cid))[0][0]
+    assert count() == "1", sql(stack, "SELECT type, status FROM actions WHERE "
+                                      "conversation_id = :'v1'", str(cid))
+    # What the rolled-back transaction would have left: the event not
+    # processed, neither the text nor the reply filed.
+    sql(stack, "DELETE FROM sms_parts WHERE message_id IN (SELECT id FROM messages WHERE "
+               "conversation_id = :'v1'); DELETE FROM messages WHERE conversation_id = :'v1'; "
+               "UPDATE webhook_events SET processed_at = NULL WHERE event_id = :'v2'; "
+               "NOTIFY clubos_webhooks", str(cid), ev["id"])
+    wait_processed(stack, ev)
+    wait_out(stack, phone, 1)
+    assert count() == "1"
