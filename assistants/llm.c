@@ -730,6 +730,9 @@ as_llm_after(db_conn *db, const struct env_hdr *h, const cJSON *q, const struct 
 			                       : "chosen SOP records actions");
 		} else if (s.llm_mode == LLM_MODE_ON) {
 			c.outcome = "used";
+			/* Said in the answer: clients may show it, and the cache
+			 * keeps it from askers outside a partial rollout. */
+			cJSON_AddStringToObject(r, "composed_by", "llm");
 			if (sop != NULL) {
 				cJSON_DeleteItemFromObject(r, "response");
 				cJSON_AddStringToObject(r, "response", ans.reply);

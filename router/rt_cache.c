@@ -197,6 +197,20 @@ min_confidence(void)
 	return s.sop_confidence_threshold;
 }
 
+/* llm_rollout - the admin's llm_rollout_percent, read through the settings cache */
+static int
+llm_rollout(void)
+{
+	struct settings s;
+
+	pthread_mutex_lock(&ver_mu);
+	if (ver_db == NULL)
+		ver_db = db_open(rt_cfg->pg_dsn);
+	settings_current(ver_db, &s);
+	pthread_mutex_unlock(&ver_mu);
+	return s.llm_rollout_percent;
+}
+
 /* answer_from - the stored answer, if built from the current version and
  * still as confident as the admin now asks (a raised threshold retires
  * weaker answers stored before it) */
@@ -308,6 +322,12 @@ cacheable(const cJSON *a)
 	const cJSON *sop = cJSON_GetObjectItem(a, "sop");
 	const char  *route = json_str(a, "route");
 
+	const char *by = json_str(a, "composed_by");
+
+	/* A model's answer is for the askers in the rollout: shared through
+	 * the cache only when everyone is. */
+	if (by != NULL && strcmp(by, "llm") == 0 && llm_rollout() < 100)
+		return false;
 	return cJSON_IsObject(sop) && route != NULL && strcmp(route, "emergency") != 0 &&
 	       strcmp(route, "customerinfo") != 0 &&
 	       json_int(cJSON_GetObjectItem(a, "escalation"), "tier", 1) == 0 &&

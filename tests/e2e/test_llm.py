@@ -479,6 +479,22 @@ def test_rollout_percent_picks_askers(on, accounts):
     assert on.fake.count() == n + 1
 
 
+def test_a_model_answer_is_not_cached_for_askers_outside_the_rollout(on, accounts):
+    people = [accounts[k] for k in ("customer", "customer2", "kiosk")]   # one cache scope
+    people.sort(key=lambda p: _bucket(int(p.id)))
+    low, high = people[0], people[-1]
+    assert _bucket(int(low.id)) < _bucket(int(high.id)), "no two distinct buckets"
+    on.settings(llm_rollout_percent=_bucket(int(low.id)) + 1)
+    msg = "is the price for the bay or for each golfer"
+    reply = "The price is for the bay, shared by everyone in it."
+    a = _pricing(on, low.token, msg, answer(reply, PRICING))
+    assert a["response"] == reply and a.get("composed_by") == "llm", a
+    n = on.fake.count()
+    b = harness.assert_answer(on.stack.query(high.token, msg))
+    assert b["response"] != reply and b.get("composed_by") is None, b
+    assert LOCAL_PRICING in b["response"] and on.fake.count() == n, b
+
+
 # ------------------------------------------------------------------ cost
 
 def test_budget_turns_the_tier_off_and_metrics_count(on, accounts):
