@@ -45,6 +45,9 @@ export function conversations(root, ctx) {
   async function load() {
     if (unavailable) return;
     try {
+      /* The open one first: reading it marks it read, so the list after it
+       * shows no unread count for what is on screen. */
+      if (openId) await open(openId, false);
       const q = filter.value ? "?status=" + encodeURIComponent(filter.value) : "";
       const rows = await ctx.api("GET", "/api/conversations" + q);
       /* The server's order (a person's first, newest first); unread ones
@@ -64,7 +67,6 @@ export function conversations(root, ctx) {
         if (rows[i].phone) tr.dataset.phone = rows[i].phone;
       }
       err.textContent = "";
-      if (openId) await open(openId, false);
     } catch (e) {
       if (e.status === 404) notAvailable(); else err.textContent = e.message;
     }

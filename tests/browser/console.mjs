@@ -192,7 +192,11 @@ await step("conversation_takeover", async () => {
   await admin.click("#release");
   await admin.waitForSelector("#conversation-detail[data-status=bot] #conversation-status:text-is('bot')");
   const releaseHidden = await admin.$eval("#release", (e) => e.hidden);
-  return { before, meta, releaseHidden };
+  /* The list, reloaded after the release: the bot's again, nothing unread (it is open). */
+  const row = `#conversation-list tr[data-phone="${S.phone}"][data-status=bot]`;
+  await admin.waitForSelector(row);
+  const rowUnread = await admin.$eval(row + ' td[data-label="Unread"]', (e) => e.textContent);
+  return { before, meta, releaseHidden, rowUnread };
 });
 
 /* ---- resolve a ticket */

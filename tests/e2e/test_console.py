@@ -465,7 +465,7 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
     cl = st["conversation_live"]
     assert cl["status"] == "bot" and cl["unread"] == "1" and cl["appeared_ms"] < 8000, cl
     ct = st["conversation_takeover"]
-    assert ct["before"] == "bot" and ct["releaseHidden"] is True, ct
+    assert ct["before"] == "bot" and ct["releaseHidden"] is True and ct["rowUnread"] == "", ct
     assert "Staff" in ct["meta"] and ("sent" in ct["meta"] or "delivered" in ct["meta"]), ct
 
     def staff_sms():
