@@ -199,6 +199,32 @@ await step("conversation_takeover", async () => {
   return { before, meta, releaseHidden, rowUnread };
 });
 
+/* ---- approval mode: the bot's answer waits as a draft; staff edit it and
+ * send their text (the pytest checks OpenPhone got the edited text only). */
+await step("conversation_draft", async () => {
+  if (!FIX.sms) return { skipped: true };
+  const S = FIX.sms;
+  const set = await apiAs("admin", "PATCH", "/api/settings", { sms_reply_mode: "approval", sms_rollout_percent: 100 });
+  if (set.status !== 200) throw new Error("settings: " + set.status);
+  await admin.waitForTimeout(1100); /* every daemon reads settings through a one-second cache */
+  await open(admin, "#/conversations", "Conversations");
+  await inbound(S.phone2, S.inbound);
+  const row = `#conversation-list tr[data-phone="${S.phone2}"]`;
+  await admin.waitForSelector(row);
+  await admin.click(row);
+  const draft = "#conversation-detail li[data-delivery=draft][data-author=bot]";
+  await admin.waitForSelector(draft, { timeout: 20000 });
+  const draftMeta = await admin.$eval(draft + " .msg-meta", (e) => e.textContent);
+  const draftText = await admin.$eval(draft + " .msg-text", (e) => e.textContent);
+  await admin.click(draft + " button.draft-edit");
+  await admin.fill("#reply-text", S.edited);
+  await admin.click("#reply-send");
+  const sent = `#conversation-detail li:has-text(${JSON.stringify(S.edited)})`;
+  await admin.waitForSelector(`${sent}[data-delivery=sent], ${sent}[data-delivery=delivered]`, { timeout: 20000 });
+  await shot(admin, "conversation-draft-sent");
+  return { draftMeta, draftText, drafts_left: (await admin.$$(draft)).length };
+});
+
 /* ---- resolve a ticket */
 await step("ticket_resolve", async () => {
   await open(admin, "#/tickets/" + FIX.ticket_id, "Tickets");

@@ -395,15 +395,21 @@ def test_console_in_a_browser(stack, accounts):
         harness.wait_listening(wgw, wport, 20)
         harness.wait_for(lambda: "conversations: outbox" in open(conv.log).read(), 15,
                          what="clubos-conversations to start")
-        phone = "+1782556%04d" % (int(time.time() * 1000) % 10000)
+        n = int(time.time() * 1000) % 10000
+        phone, phone2 = "+1782556%04d" % n, "+1782557%04d" % n
         sms = {"webhook_url": "http://127.0.0.1:%d/api/webhooks/openphone" % wport,
                "key_b64": base64.b64encode(sms_key).decode(), "venue": SMS_VENUE, "phone": phone,
+               "phone2": phone2, "edited": "Console edit %s: park on Mill Street." % uuid.uuid4().hex[:6],
                "inbound": "where do I park at riverside?",
                "inbound2": "Console test %s: thanks, see you at 7" % uuid.uuid4().hex[:6],
                "reply": "Console reply %s: yes, bay 4 is yours from 7 pm." % uuid.uuid4().hex[:6]}
         _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, settings_before,
                      sms, fakes)
     finally:
+        mode = {k: (v.get("value") if isinstance(v, dict) else v)
+                for k, v in settings_before.get("settings", settings_before).items()
+                if k in ("sms_reply_mode", "sms_rollout_percent")}
+        assert stack.http("PATCH", "/api/settings", body=mode, token=admin).status == 200
         conv.stop()
         wgw.stop()
         fakes.stop()
@@ -484,6 +490,15 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
     # Nothing answered the text that came while staff had it.
     after = texts[texts.index(("in", "customer", sms["inbound2"])) + 1:]
     assert not [t for t in after if t[1] == "bot"], texts
+
+    # Approval mode: the draft was shown as not sent, and the edited text went
+    # out in its place: OpenPhone got that and nothing else for the number.
+    cd = st["conversation_draft"]
+    assert "not sent" in cd["draftMeta"] and cd["draftText"] and cd["drafts_left"] == 0, cd
+    got2 = harness.wait_for(lambda: [c["json"] for c in fakes.calls("openphone")
+                                     if (c["json"] or {}).get("to") == [sms["phone2"]]] or None,
+                            10, interval=0.1, what="the edited draft at OpenPhone")
+    assert got2 == [{"content": sms["edited"], "from": SMS_VENUE, "to": [sms["phone2"]]}], got2
     assert st["ticket_live"]["appeared_ms"] < 8000, st["ticket_live"]
 
     # What the browser did, as the server has it.
