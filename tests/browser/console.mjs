@@ -166,6 +166,8 @@ await step("conversation_live", async () => {
   const row = `#conversation-list tr[data-phone="${S.phone}"]`;
   await admin.waitForSelector(row);
   const appeared_ms = Date.now() - t0;
+  /* Its unread count (the customer's text), once the list has the message too. */
+  await admin.waitForSelector(row + ' td[data-label="Unread"] .badge');
   const unread = await admin.$eval(row + ' td[data-label="Unread"]', (e) => e.textContent);
   const status = await admin.$eval(row, (e) => e.dataset.status);
   await shot(admin, "conversation-live");
