@@ -90,6 +90,16 @@ export function conversations(root, ctx) {
     /* Replies go out by SMS only; a closed conversation takes none (409). */
     shown.form.hidden = c.channel !== "sms" || c.status === "closed";
   }
+  /* The live feed announces new messages, not a message's delivery moving
+   * on (queued, sending, sent): while one of ours is on its way, the open
+   * conversation is read again every 2 s. */
+  let pending = null;
+  function watchDelivery(id, c) {
+    clearTimeout(pending);
+    pending = null;
+    if ((c.messages || []).some((m) => m.delivery === "queued" || m.delivery === "sending"))
+      pending = setTimeout(() => { if (shown && String(shown.id) === String(id)) open(id, false); }, 2000);
+  }
   async function open(id, focus = true) {
     let c;
     try { c = await ctx.api("GET", "/api/conversations/" + id); } catch (e) {
@@ -103,6 +113,7 @@ export function conversations(root, ctx) {
       shown.msgs.replaceWith(msgs);
       shown.msgs = msgs;
       setState(c);
+      watchDelivery(id, c);
       return;
     }
     const derr = errorBox();
@@ -161,6 +172,7 @@ export function conversations(root, ctx) {
     shown = { id, msgs, title, badge, reason, release, form, onDraft };
     add(clear(detail), h("div", { class: "row" }, title, badge), reason, h("div", { class: "row" }, release), rerr, msgs, form);
     setState(c);
+    watchDelivery(id, c);
     if (focus) title.focus();
   }
   filter.addEventListener("change", load);
@@ -171,7 +183,7 @@ export function conversations(root, ctx) {
     }
   });
   load();
-  return () => { clearTimeout(t); off(); };
+  return () => { clearTimeout(t); clearTimeout(pending); shown = null; off(); };
 }
 
 /* ================================================================= Traces */
