@@ -117,14 +117,29 @@ export function tickets(root, ctx) {
 }
 
 // messagesView - a conversation's messages, oldest first
+const AUTHORS = { customer: "Customer", bot: "Bot", staff: "Staff" };
+/* What each delivery state means, in the words staff need: a reply is
+ * "sent" only once the provider took it, "delivered" once the phone did. */
+const DELIVERY = {
+  received: "", queued: "queued, not sent yet", sending: "sending", sent: "sent",
+  delivered: "delivered", failed: "not sent (failed)", draft: "draft: waiting for approval, not sent",
+  shadow: "shadow: computed, never sent", discarded: "draft discarded, not sent",
+};
 export function messagesView(msgs, onDraft) {
-  return h("ol", { class: "messages", "aria-live": "polite" }, msgs.map((m) => h("li", { class: "msg msg-" + (m.direction || "in") + " by-" + (m.author || "") },
-    h("div", { class: "msg-meta", text: [m.author, when(m.created_at), m.delivery].filter(Boolean).join(" · ") }),
+  return h("ol", { class: "messages", "aria-live": "polite" }, msgs.map((m) => h("li", {
+    class: "msg msg-" + (m.direction || "in") + " by-" + (m.author || "") + (m.delivery ? " d-" + m.delivery : ""),
+    "data-id": m.id, "data-delivery": m.delivery || "", "data-author": m.author || "",
+  },
+    h("div", { class: "msg-meta" },
+      h("span", { class: "badge a-" + (m.author || ""), text: AUTHORS[m.author] || m.author || "" }), " ",
+      [when(m.created_at), m.delivery in DELIVERY ? DELIVERY[m.delivery] : m.delivery,
+        m.delivery === "failed" || (m.attempts > 1 && m.delivery !== "delivered") ? m.attempts + " attempt" + (m.attempts === 1 ? "" : "s") : null,
+        m.last_error && m.delivery !== "delivered" ? m.last_error : null].filter(Boolean).join(" · ")),
     h("div", { class: "msg-text", text: m.text || "" }),
     m.delivery === "draft" && onDraft ? h("div", { class: "row" },
-      h("button", { type: "button", class: "draft-send", text: "Send draft", onclick: (e) => onDraft(m, "send", e.target) }),
-      h("button", { type: "button", class: "draft-edit secondary", text: "Edit", onclick: (e) => onDraft(m, "edit", e.target) }),
-      h("button", { type: "button", class: "draft-discard secondary", text: "Discard", onclick: (e) => onDraft(m, "discard", e.target) })) : null)));
+      h("button", { type: "button", class: "draft-send", text: "Send draft", "data-id": m.id, onclick: (e) => onDraft(m, "send", e.target) }),
+      h("button", { type: "button", class: "draft-edit secondary", text: "Edit", "data-id": m.id, onclick: (e) => onDraft(m, "edit", e.target) }),
+      h("button", { type: "button", class: "draft-discard secondary", text: "Discard", "data-id": m.id, onclick: (e) => onDraft(m, "discard", e.target) })) : null)));
 }
 
 /* ================================================================ Actions */

@@ -12,12 +12,28 @@ async function busy(btn, box, f) {
 
 /* ========================================================== Conversations */
 
+/* GET /api/conversations rows: {id, channel, phone, customer: {id, name} |
+ * null, location, bay, status: bot|human|closed, status_reason, created_at,
+ * last_message_at, unread: count of the customer's messages since staff
+ * last opened it}; GET /api/conversations/{id} adds messages (and marks it
+ * read). */
+function convWho(c) {
+  const name = c.customer && c.customer.name;
+  if (name && c.phone) return name + " (" + c.phone + ")";
+  return name || c.phone || (c.channel ? c.channel + " chat" : "");
+}
+const CONV_STATUS = { human: "human", bot: "bot", closed: "closed" };
+function statusBadge(c, id) {
+  return h("span", { class: "badge c-" + c.status, id, "data-status": c.status, text: CONV_STATUS[c.status] || c.status,
+    title: c.status_reason || null });
+}
+
 export function conversations(root, ctx) {
   const err = errorBox();
   const filter = select("status", [["", "All"], "human", "bot", "closed"], "");
   filter.id = "conversation-filter";
-  const list = h("div", { "aria-live": "polite" });
-  const detail = h("section", { class: "detail", "aria-label": "conversation" });
+  const list = h("div", { id: "conversation-list", "aria-live": "polite" });
+  const detail = h("section", { class: "detail", id: "conversation-detail", "aria-label": "conversation" });
   add(root, h("div", { class: "toolbar" }, field("Status", filter)), err, list, detail);
   let openId = ctx.param || null, unavailable = false;
 
@@ -29,26 +45,61 @@ export function conversations(root, ctx) {
   async function load() {
     if (unavailable) return;
     try {
-      const q = filter.value ? "?status=" + filter.value : "";
+      /* The open one first: reading it marks it read, so the list after it
+       * shows no unread count for what is on screen. */
+      if (openId) await open(openId, false);
+      const q = filter.value ? "?status=" + encodeURIComponent(filter.value) : "";
       const rows = await ctx.api("GET", "/api/conversations" + q);
-      /* A person's conversations first, then the ones with news, newest first. */
-      rows.sort((a, b) => (b.status === "human") - (a.status === "human") ||
-        (!!b.unread) - (!!a.unread) || String(b.last_message_at || "").localeCompare(String(a.last_message_at || "")));
+      /* The server's order (a person's first, newest first); unread ones
+       * before the rest within each. */
+      rows.sort((a, b) => (b.status === "human") - (a.status === "human") || (b.unread > 0) - (a.unread > 0));
       clear(list).appendChild(rows.length ? table("Conversations", [
         ["#", (r) => String(r.id)],
-        ["Customer", (r) => (r.customer && (r.customer.name || r.customer)) || r.phone || ""],
-        ["Status", (r) => h("span", { class: "badge c-" + r.status, text: r.status })],
-        ["Unread", (r) => r.unread ? String(r.unread) : ""],
+        ["Customer", (r) => convWho(r)],
+        ["Channel", (r) => r.channel || ""],
+        ["Status", (r) => statusBadge(r)],
+        ["Unread", (r) => r.unread > 0 ? h("span", { class: "badge unread", text: String(r.unread) }) : ""],
         ["Last message", (r) => when(r.last_message_at)],
       ], rows, (r) => { openId = r.id; ctx.go("#/conversations/" + r.id); }) : h("p", { text: "No conversations." }));
+      for (const [i, tr] of Array.from(list.querySelectorAll("tbody tr")).entries()) {
+        tr.dataset.id = rows[i].id;
+        tr.dataset.status = rows[i].status;
+        if (rows[i].phone) tr.dataset.phone = rows[i].phone;
+      }
       err.textContent = "";
-      if (openId) await open(openId, false);
     } catch (e) {
       if (e.status === 404) notAvailable(); else err.textContent = e.message;
     }
   }
 
-  let shown = null; /* the conversation on screen: {id, msgs, title, release} */
+  let shown = null; /* the conversation on screen: {id, msgs, title, badge, reason, release, form} */
+  function conversationHead(c) {
+    return `Conversation #${c.id}` + (convWho(c) ? " with " + convWho(c) : "");
+  }
+  function setState(c) {
+    detail.dataset.id = c.id;
+    detail.dataset.status = c.status;
+    const badge = statusBadge(c, "conversation-status");
+    shown.badge.replaceWith(badge);
+    shown.badge = badge;
+    shown.title.textContent = conversationHead(c);
+    shown.reason.textContent = c.status === "human" ? "A person has this conversation: the bot answers nothing until it is released." +
+      (c.status_reason ? " (" + c.status_reason + ")" : "") : c.status === "bot" ? "The bot answers this conversation." +
+      (c.status_reason ? " (" + c.status_reason + ")" : "") : "Closed.";
+    shown.release.hidden = c.status !== "human";
+    /* Replies go out by SMS only; a closed conversation takes none (409). */
+    shown.form.hidden = c.channel !== "sms" || c.status === "closed";
+  }
+  /* The live feed announces new messages, not a message's delivery moving
+   * on (queued, sending, sent): while one of ours is on its way, the open
+   * conversation is read again every 2 s. */
+  let pending = null;
+  function watchDelivery(id, c) {
+    clearTimeout(pending);
+    pending = null;
+    if ((c.messages || []).some((m) => m.delivery === "queued" || m.delivery === "sending"))
+      pending = setTimeout(() => { if (shown && String(shown.id) === String(id)) open(id, false); }, 2000);
+  }
   async function open(id, focus = true) {
     let c;
     try { c = await ctx.api("GET", "/api/conversations/" + id); } catch (e) {
@@ -56,22 +107,20 @@ export function conversations(root, ctx) {
       shown = null;
       add(clear(detail), h("p", { class: "error", text: e.message })); return;
     }
-    const who = (c.customer && (c.customer.name || c.customer)) || c.phone || "";
-    const titleText = `Conversation #${c.id} ${who ? "with " + who : ""} (${c.status})`;
     if (shown && String(shown.id) === String(id)) {
       /* A refresh: new messages in, the reply being typed left alone. */
       const msgs = messagesView(c.messages || [], shown.onDraft);
       shown.msgs.replaceWith(msgs);
       shown.msgs = msgs;
-      shown.title.textContent = titleText;
-      shown.release.hidden = c.status !== "human";
+      setState(c);
+      watchDelivery(id, c);
       return;
     }
     const derr = errorBox();
     const text = h("textarea", { id: "reply-text", name: "text", rows: "3", maxlength: "1600", required: true });
-    const send = h("button", { type: "submit", text: "Send reply" });
-    const release = h("button", { type: "button", class: "secondary", id: "release", text: "Release to the bot", hidden: c.status !== "human" });
-    const form = h("form", { class: "card", "aria-label": "reply" }, field("Reply by SMS (takes the conversation over)", text), h("div", { class: "row" }, send, release), derr);
+    const send = h("button", { type: "submit", id: "reply-send", text: "Send reply" });
+    const release = h("button", { type: "button", class: "secondary", id: "release", text: "Release to the bot" });
+    const form = h("form", { class: "card", id: "reply-form", "aria-label": "reply" }, field("Reply by SMS (takes the conversation over)", text), h("div", { class: "row" }, send), derr);
     /* Editing a draft: its text goes to the reply box; sending the reply
      * then discards the draft, so the customer gets one message. */
     let editing = null;
@@ -81,38 +130,49 @@ export function conversations(root, ctx) {
       e.preventDefault();
       if (!text.value.trim()) return;
       busy(send, derr, async () => {
-        await ctx.api("POST", `/api/conversations/${id}/messages`, { text: text.value.trim() });
-        text.value = "";
-        announce("Reply queued for sending");
         if (editing) {
+          /* The draft goes out as edited (one message, recorded as the
+           * correction of the bot's answer). */
           const d = editing;
+          await ctx.api("POST", `/api/conversations/${id}/messages/${d}/send`, { text: text.value.trim() });
           editing = null;
           editNote.hidden = true;
-          await ctx.api("POST", `/api/conversations/${id}/messages/${d}/discard`);
+          announce("Edited draft queued for sending");
+        } else {
+          await ctx.api("POST", `/api/conversations/${id}/messages`, { text: text.value.trim() });
+          announce("Reply queued for sending");
         }
+        text.value = "";
         await open(id);
       });
     });
-    release.addEventListener("click", () => busy(release, derr, async () => {
+    const rerr = errorBox();
+    release.addEventListener("click", () => busy(release, rerr, async () => {
       await ctx.api("POST", `/api/conversations/${id}/release`);
       announce("Conversation released to the bot");
       await load();
+      if (!openId) await open(id, false);
     }));
     const onDraft = (m, what, btn) => what === "edit" ? (() => {
       editing = m.id;
       text.value = m.text || "";
-      editNote.textContent = `Editing draft #${m.id}: sending your reply discards the draft.`;
+      editNote.textContent = `Editing draft #${m.id}: sending sends your edited text instead of the draft.`;
       editNote.hidden = false;
       text.focus();
     })() : busy(btn, derr, async () => {
       await ctx.api("POST", `/api/conversations/${id}/messages/${m.id}/${what}`);
+      if (editing === m.id) { editing = null; editNote.hidden = true; }
       announce(what === "send" ? "Draft queued for sending" : "Draft discarded");
       await open(id);
     });
-    const title = h("h3", { tabindex: "-1", id: "conversation-title", text: titleText });
+    const title = h("h3", { tabindex: "-1", id: "conversation-title" });
     const msgs = messagesView(c.messages || [], onDraft);
-    shown = { id, msgs, title, release, onDraft };
-    add(clear(detail), title, msgs, form);
+    const reason = h("p", { id: "conversation-reason" });
+    const badge = h("span");
+    shown = { id, msgs, title, badge, reason, release, form, onDraft };
+    add(clear(detail), h("div", { class: "row" }, title, badge), reason, h("div", { class: "row" }, release), rerr, msgs, form);
+    setState(c);
+    watchDelivery(id, c);
     if (focus) title.focus();
   }
   filter.addEventListener("change", load);
@@ -123,7 +183,7 @@ export function conversations(root, ctx) {
     }
   });
   load();
-  return () => { clearTimeout(t); off(); };
+  return () => { clearTimeout(t); clearTimeout(pending); shown = null; off(); };
 }
 
 /* ================================================================= Traces */

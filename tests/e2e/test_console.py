@@ -10,6 +10,7 @@ go to the stack's log directory (console/) and are copied to
 build/test-artifacts/console/ so they outlive the session.
 """
 
+import base64
 import json
 import os
 import re
@@ -23,6 +24,7 @@ import uuid
 import pytest
 
 import harness
+from fake_providers import Fakes, OPENPHONE_KEY
 
 WEB = os.path.join(harness.REPO, "gateway", "web")
 BROWSER = os.path.join(harness.REPO, "tests", "browser")
@@ -377,7 +379,52 @@ def test_console_in_a_browser(stack, accounts):
     q = harness.assert_answer(stack.query(accounts["operator"].token, "the trackman in bay 2 is frozen",
                                           location="riverside", bay=2))
     settings_before = stack.http("GET", "/api/settings", token=admin).json
+    # SMS: a gateway that has the webhook secret (the browser's does not need
+    # it), and clubos-conversations pointed at the loopback OpenPhone in place
+    # of the stack's (put back at the end).
+    sms_key = os.urandom(32)
+    fakes = Fakes()
+    wport = harness.free_port()
+    wgw = stack.spawn_extra("gateway-console-sms", ["clubos-gateway", "-d"], CLUBOS_HTTP_PORT=wport,
+                            OPENPHONE_WEBHOOK_SECRET="whsec_" + base64.b64encode(sms_key).decode())
+    stack.procs["conversations"].stop()
+    conv = stack.spawn_extra("conversations-console", ["clubos-conversations", "-d"],
+                             OPENPHONE_BASE_URL=fakes.url("openphone"), OPENPHONE_API_KEY=OPENPHONE_KEY,
+                             OPENPHONE_NUMBER=SMS_VENUE)
+    try:
+        # Approval mode: the bot's answers are drafts, so what reaches OpenPhone
+        # is only what staff send (restored below).
+        assert stack.http("PATCH", "/api/settings", token=admin, body={
+            "sms_reply_mode": "approval", "sms_rollout_percent": 100}).status == 200
+        harness.wait_listening(wgw, wport, 20)
+        harness.wait_for(lambda: "conversations: outbox" in open(conv.log).read(), 15,
+                         what="clubos-conversations to start")
+        n = int(time.time() * 1000) % 10000
+        phone, phone2 = "+1782556%04d" % n, "+1782557%04d" % n
+        sms = {"webhook_url": "http://127.0.0.1:%d/api/webhooks/openphone" % wport,
+               "key_b64": base64.b64encode(sms_key).decode(), "venue": SMS_VENUE, "phone": phone,
+               "phone2": phone2, "edited": "Console edit %s: park on Mill Street." % uuid.uuid4().hex[:6],
+               "inbound": "where do I park at riverside?",
+               "inbound2": "Console test %s: thanks, see you at 7" % uuid.uuid4().hex[:6],
+               "reply": "Console reply %s: yes, bay 4 is yours from 7 pm." % uuid.uuid4().hex[:6]}
+        _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, settings_before,
+                     sms, fakes)
+    finally:
+        conv.stop()
+        wgw.stop()
+        fakes.stop()
+        stack.procs["conversations"] = stack.spawn("conversations", ["clubos-conversations", "-d"])
+        mode = {k: (v.get("value") if isinstance(v, dict) else v)
+                for k, v in settings_before.get("settings", settings_before).items()
+                if k in ("sms_reply_mode", "sms_rollout_percent")}
+        assert stack.http("PATCH", "/api/settings", body=mode, token=admin).status == 200
 
+
+SMS_VENUE = "+19025550100"
+
+
+def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, settings_before, sms,
+                 fakes):
     out = os.path.join(stack.logs, "console")
     env = dict(os.environ)
     env.update({
@@ -392,7 +439,8 @@ def test_console_in_a_browser(stack, accounts):
             "sop_line": "Console test line %s." % uuid.uuid4().hex[:6],
             "sop2_slug": sop2["slug"], "new_user": "console-%s@e2e.clubos.test" % uuid.uuid4().hex[:6],
             "proposal_id": props[0]["id"], "trace_id": q["trace_id"], "llm_rollout_percent": 37,
-            "psql": [os.path.join(stack.pg.bindir, "psql"), "-X", "-q", "-d", stack.pg.dsn]}),
+            "psql": [os.path.join(stack.pg.bindir, "psql"), "-X", "-q", "-d", stack.pg.dsn],
+            "sms": sms}),
     })
     t0 = time.time()
     p = subprocess.run(["node", os.path.join(BROWSER, "console.mjs")], env=env, cwd=harness.REPO,
@@ -420,6 +468,42 @@ def test_console_in_a_browser(stack, accounts):
     assert "alert oncall: queued" in st["kiosk"]["emergency"], st["kiosk"]
     assert all(n > 0 for n in st["sections"]["seen"].values()), st["sections"]
     assert st["live"]["state"] == "live", st["live"]
+    assert st["sections"]["conversations_unavailable"] is False, st["sections"]
+
+    # The conversation: it appeared live, unread, the bot's; taken over by the
+    # reply; OpenPhone got exactly that text for that number, once; released.
+    cl = st["conversation_live"]
+    assert cl["status"] == "bot" and cl["unread"] == "1" and cl["appeared_ms"] < 8000, cl
+    ct = st["conversation_takeover"]
+    assert ct["before"] == "bot" and ct["releaseHidden"] is True and ct["rowUnread"] == "", ct
+    assert "Staff" in ct["meta"] and ("sent" in ct["meta"] or "delivered" in ct["meta"]), ct
+
+    def staff_sms():
+        got = [c["json"] for c in fakes.calls("openphone")
+               if (c["json"] or {}).get("content") == sms["reply"]]
+        return got or None
+    got = harness.wait_for(staff_sms, 10, interval=0.1, what="the staff reply at OpenPhone")
+    assert got == [{"content": sms["reply"], "from": SMS_VENUE, "to": [sms["phone"]]}], got
+    # The bot's answer stayed a draft: the number got the staff text and nothing else.
+    assert [c["json"] for c in fakes.calls("openphone")
+            if (c["json"] or {}).get("to") == [sms["phone"]]] == got, fakes.calls("openphone")
+    cv = stack.http("GET", "/api/conversations/%d" % cl["id"], token=admin).json
+    assert cv["phone"] == sms["phone"] and cv["status"] == "bot", cv
+    texts = [(m["direction"], m["author"], m["text"]) for m in cv["messages"]]
+    assert ("in", "customer", sms["inbound"]) in texts and ("in", "customer", sms["inbound2"]) in texts
+    assert texts.count(("out", "staff", sms["reply"])) == 1, texts
+    # Nothing answered the text that came while staff had it.
+    after = texts[texts.index(("in", "customer", sms["inbound2"])) + 1:]
+    assert not [t for t in after if t[1] == "bot"], texts
+
+    # Approval mode: the draft was shown as not sent, and the edited text went
+    # out in its place: OpenPhone got that and nothing else for the number.
+    cd = st["conversation_draft"]
+    assert "not sent" in cd["draftMeta"] and cd["draftText"] and cd["drafts_left"] == 0, cd
+    got2 = harness.wait_for(lambda: [c["json"] for c in fakes.calls("openphone")
+                                     if (c["json"] or {}).get("to") == [sms["phone2"]]] or None,
+                            10, interval=0.1, what="the edited draft at OpenPhone")
+    assert got2 == [{"content": sms["edited"], "from": SMS_VENUE, "to": [sms["phone2"]]}], got2
     assert st["ticket_live"]["appeared_ms"] < 8000, st["ticket_live"]
 
     # What the browser did, as the server has it.
