@@ -108,8 +108,8 @@ hc_headers_free(struct curl_slist *l)
 
 /*
  * hc_request - send req, fill res.  0 when a whole HTTP answer came (any
- * status), -1 when none did (res->error says why; res->status is the
- * status line's when one came before the failure).  res->body is never
+ * status), -1 when none did (res->error says why, res->status is 0, and
+ * res->body holds what came before the failure).  res->body is never
  * NULL unless memory ran out.  Free with hc_res_free.
  */
 int
@@ -156,8 +156,8 @@ hc_request(const struct hc_req *req, struct hc_res *res)
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
 	}
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	rc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+	if ((rc = curl_easy_perform(h)) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
 done:
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		res->timed_out = true;

@@ -34,7 +34,7 @@ struct hc_req {
 };
 
 struct hc_res {
-	long   status; /* the HTTP status; 0 when no answer came */
+	long   status; /* the HTTP status; 0 when no whole answer came */
 	char  *body;   /* malloc'd, NUL-terminated, never NULL after hc_request */
 	size_t len;
 	long   retry_after;         /* Retry-After in seconds, -1 when absent or a date */

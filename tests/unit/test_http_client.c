@@ -453,6 +453,7 @@ test_body_cap(void **state)
 	hc_res_free(&res);
 	assert_int_equal(get(2000, 99, &res), -1);
 	assert_true(res.too_big);
+	assert_int_equal(res.status, 0);
 	assert_true(res.len <= 99);
 	assert_non_null(res.body);
 	assert_non_null(strstr(res.error, "exceeds 99 bytes"));
