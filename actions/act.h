@@ -23,7 +23,7 @@
 
 #define ACT_USER_AGENT "clubos-actions/1"
 /* A Retry-After hint (seconds, -1 none) as ms to wait: 0 unless 0 < s < 3600. */
-#define ACT_RETRY_MS(s) ((s) > 0 && (s) < 3600 ? (int)(s)*1000 : 0)
+#define ACT_RETRY_MS(s) ((s) > 0 && (s) < 3600 ? 1000 * (int)(s) : 0)
 
 /* ---- providers.c */
 
