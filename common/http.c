@@ -186,3 +186,30 @@ hc_res_free(struct hc_res *res)
 	res->body = NULL;
 	res->len = 0;
 }
+
+/*
+ * hc_header - "name: scheme value" ("name: value" when scheme is NULL),
+ * malloc'd, for req->headers, for a line that holds a secret; NULL on
+ * OOM.  Free with hc_header_free, which wipes it.
+ */
+char *
+hc_header(const char *name, const char *scheme, const char *value)
+{
+	size_t n = strlen(name) + 2 + (scheme != NULL ? strlen(scheme) + 1 : 0) + strlen(value) + 1;
+	char  *line = malloc(n);
+
+	if (line != NULL)
+		snprintf(line, n, "%s: %s%s%s", name, scheme != NULL ? scheme : "",
+		         scheme != NULL ? " " : "", value);
+	return line;
+}
+
+/* hc_header_free - wipe a line from hc_header, then free it; NULL-safe */
+void
+hc_header_free(char *line)
+{
+	if (line == NULL)
+		return;
+	sodium_memzero(line, strlen(line));
+	free(line);
+}

@@ -44,7 +44,9 @@ struct hc_res {
 	char   error[HC_ERROR_MAX]; /* why no (whole) answer came; "" when one did */
 };
 
-int  hc_request(const struct hc_req *req, struct hc_res *res);
-void hc_res_free(struct hc_res *res);
+int   hc_request(const struct hc_req *req, struct hc_res *res);
+void  hc_res_free(struct hc_res *res);
+char *hc_header(const char *name, const char *scheme, const char *value);
+void  hc_header_free(char *line);
 
 #endif

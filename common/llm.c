@@ -275,18 +275,6 @@ read_reply(const struct hc_res *h, struct llm_result *out)
 	return LLM_OK;
 }
 
-/* auth_header - "Authorization: Bearer <key>" (malloc'd; wipe_free it); NULL on OOM */
-static char *
-auth_header(const llm *c)
-{
-	size_t n = strlen("Authorization: Bearer ") + strlen(c->api_key) + 1;
-	char  *key = malloc(n);
-
-	if (key != NULL)
-		snprintf(key, n, "Authorization: Bearer %s", c->api_key);
-	return key;
-}
-
 /* attempt - one POST of base within ms; true when a retry may help */
 static bool
 attempt(const llm *c, const struct hc_req *base, long ms, struct hc_res *resp,
@@ -351,7 +339,7 @@ llm_chat(llm *c, const char *system, const char *user, int max_tokens, uint64_t 
 		return;
 	}
 	if ((body = request_body(c, system, user, max_tokens)) == NULL ||
-	    (key = auth_header(c)) == NULL) {
+	    (key = hc_header("Authorization", "Bearer", c->api_key)) == NULL) {
 		out->outcome = LLM_FAILED;
 		snprintf(out->why, sizeof(out->why), "out of memory");
 		goto done;
@@ -389,8 +377,7 @@ done:
 		circuit_note(c, true);
 	else if (out->attempts > 0)
 		circuit_note(c, false);
-	if (key != NULL)
-		wipe_free(key);
+	hc_header_free(key);
 	free(body);
 	hc_res_free(&resp);
 }

@@ -409,18 +409,6 @@ fail:
 	return text;
 }
 
-/* claude_key_header - "x-api-key: <key>" (malloc'd; claude_wipe_free it); NULL on OOM */
-static char *
-claude_key_header(const claude *c)
-{
-	size_t n = strlen("x-api-key: ") + strlen(c->api_key) + 1;
-	char  *key = malloc(n);
-
-	if (key != NULL)
-		snprintf(key, n, "x-api-key: %s", c->api_key);
-	return key;
-}
-
 /* claude_cancelled - hc_request's cancel hook: has claude_cancel been called? */
 static bool
 claude_cancelled(void *arg)
@@ -911,7 +899,8 @@ claude_propose(claude *c, const struct claude_request *req, struct claude_propos
 		claude_why(why, whylen, "cancelled");
 		return -1;
 	}
-	if ((body = claude_body(c, req)) == NULL || (key = claude_key_header(c)) == NULL) {
+	if ((body = claude_body(c, req)) == NULL ||
+	    (key = hc_header("x-api-key", NULL, c->api_key)) == NULL) {
 		claude_why(why, whylen, "out of memory");
 		goto fail;
 	}
@@ -964,7 +953,7 @@ claude_propose(claude *c, const struct claude_request *req, struct claude_propos
 	else
 		claude_why(why, whylen, "%s", last);
 fail:
-	claude_wipe_free(key);
+	hc_header_free(key);
 	free(body);
 	hc_res_free(&resp);
 	return r;

@@ -536,6 +536,21 @@ test_bad_url(void **state)
 	hc_res_free(&res);
 }
 
+/* test_header_line - a secret header line built and wiped */
+static void
+test_header_line(void **state)
+{
+	char *a = hc_header("Authorization", "Bearer", "k-1"),
+	     *b = hc_header("x-api-key", NULL, "k-2");
+
+	(void)state;
+	assert_string_equal(a, "Authorization: Bearer k-1");
+	assert_string_equal(b, "x-api-key: k-2");
+	hc_header_free(a);
+	hc_header_free(b);
+	hc_header_free(NULL);
+}
+
 /* stop_now - a cancel hook that counts its calls and says stop */
 static bool
 stop_now(void *arg)
@@ -583,6 +598,7 @@ main(void)
 	    cmocka_unit_test_setup(test_refused, srv_reset),
 	    cmocka_unit_test_setup(test_bad_url, srv_reset),
 	    cmocka_unit_test_setup(test_cancel, srv_reset),
+	    cmocka_unit_test_setup(test_header_line, srv_reset),
 	};
 
 	return cmocka_run_group_tests(tests, srv_start, srv_stop);
