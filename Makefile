@@ -41,7 +41,7 @@ LDLIBS  := -lnng -lpq -lhiredis -lcjson -lsodium -lcurl -lpthread -lm
 #   clubos-intelligence  intelligence/main.c   libknowledge libassist libclubos
 #   clubosctl            deploy/clubosctl/*   libclubos
 #   clubos-bus           bus/main.c   libclubos
-#   clubos-conversations conversations/* actions/http.c   libemergency libclubos
+#   clubos-conversations conversations/*   libemergency libclubos
 #
 #   libclubos     common/: the daemon skeleton, config, logging, envelope, RPC, bus, traces,
 #                 PostgreSQL/Redis/JWT wrappers, text normalisation, sparse vectors, diff
@@ -65,7 +65,7 @@ CTL_SRC := $(wildcard deploy/clubosctl/*.c)
 CACHE_SRC := cache/main.c
 INTEL_SRC := intelligence/main.c
 ACTIONS_SRC := $(wildcard actions/*.c)
-CONV_SRC := $(wildcard conversations/*.c) actions/http.c
+CONV_SRC := $(wildcard conversations/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))

@@ -6,7 +6,6 @@
  *              cooldowns, expiry, the escalation ladder, crash recovery
  * providers.c  one libcurl client per outside system (Slack, OpenPhone,
  *              NinjaOne, UniFi Access)
- * http.c       the one HTTP call they all make, bounded
  */
 #ifndef CLUBOS_ACT_H
 #define CLUBOS_ACT_H
@@ -16,22 +15,15 @@
 
 #include "common/cfg.h"
 #include "common/db.h"
+#include "common/http.h"
 
 #define ACT_BODY_MAX (64 * 1024)
 
-/* ---- http.c */
+/* ---- HTTP: every provider call is common/http.c's hc_request, with these */
 
-struct act_http {
-	long   status; /* 0 = no answer (connection, timeout) */
-	char  *body;   /* malloc'd, NUL-terminated, at most ACT_BODY_MAX */
-	size_t len;
-	int    retry_after_ms; /* from Retry-After, 0 if none */
-	char   error[160];     /* libcurl's reason when status is 0 */
-};
-
-int  act_http(const char *method, const char *url, const char *const *headers, const char *body,
-              int timeout_ms, struct act_http *res);
-void act_http_free(struct act_http *res);
+#define ACT_USER_AGENT "clubos-actions/1"
+/* A Retry-After hint (seconds, -1 none) as ms to wait: 0 unless 0 < s < 3600. */
+#define ACT_RETRY_MS(s) ((s) > 0 && (s) < 3600 ? 1000 * (int)(s) : 0)
 
 /* ---- providers.c */
 

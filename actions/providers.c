@@ -78,12 +78,33 @@ safe_id(const char *s)
 	return true;
 }
 
+/*
+ * call - one provider request through hc_request: a total (and connect)
+ * timeout of ms, an answer of at most ACT_BODY_MAX.  0 when an HTTP answer
+ * came, -1 when none did (h->error says why).  Free h with hc_res_free.
+ */
+static int
+call(const char *method, const char *url, const char *const *headers, const char *body, int ms,
+     struct hc_res *h)
+{
+	struct hc_req req = {.method = method,
+	                     .url = url,
+	                     .headers = headers,
+	                     .body = body,
+	                     .timeout_ms = ms,
+	                     .connect_timeout_ms = ms,
+	                     .max_body = ACT_BODY_MAX,
+	                     .user_agent = ACT_USER_AGENT};
+
+	return hc_request(&req, h);
+}
+
 /* classify - the outcome an HTTP exchange stands for, before the body is read */
 static void
-classify(const char *who, int rc, const struct act_http *h, struct act_result *r)
+classify(const char *who, int rc, const struct hc_res *h, struct act_result *r)
 {
 	r->http_status = (int)h->status;
-	r->retry_after_ms = h->retry_after_ms;
+	r->retry_after_ms = ACT_RETRY_MS(h->retry_after);
 	if (rc < 0) {
 		r->outcome = ACT_RETRY;
 		snprintf(r->error, sizeof(r->error), "%s: no answer (%s)", who, h->error);
@@ -175,13 +196,13 @@ void
 prov_slack_post(const struct cfg *c, const char *channel, const char *thread_ts, const char *text,
                 long long action_id, enum act_buttons buttons, struct act_result *r)
 {
-	char            url[512], auth[1024];
-	const char     *hdr[] = {auth, "Content-Type: application/json; charset=utf-8", NULL};
-	char           *body;
-	struct act_http h;
-	int             rc;
-	cJSON          *o;
-	const char     *why;
+	char          url[512], auth[1024];
+	const char   *hdr[] = {auth, "Content-Type: application/json; charset=utf-8", NULL};
+	char         *body;
+	struct hc_res h;
+	int           rc;
+	cJSON        *o;
+	const char   *why;
 
 	memset(r, 0, sizeof(*r));
 	if (*c->slack_bot_token == '\0') {
@@ -199,7 +220,7 @@ prov_slack_post(const struct cfg *c, const char *channel, const char *thread_ts,
 		snprintf(r->error, sizeof(r->error), "Slack: out of memory");
 		return;
 	}
-	rc = act_http("POST", url, hdr, body, c->actions_timeout_ms, &h);
+	rc = call("POST", url, hdr, body, c->actions_timeout_ms, &h);
 	sodium_memzero(auth, sizeof(auth));
 	free(body);
 	classify("Slack", rc, &h, r);
@@ -220,7 +241,7 @@ prov_slack_post(const struct cfg *c, const char *channel, const char *thread_ts,
 		}
 		cJSON_Delete(o);
 	}
-	act_http_free(&h);
+	hc_res_free(&h);
 }
 
 /* ============================================================ OpenPhone */
@@ -230,12 +251,12 @@ void
 prov_sms_send(const struct cfg *c, const char *from, const char *to, const char *text,
               struct act_result *r)
 {
-	char            url[512], auth[1024];
-	const char     *hdr[] = {auth, "Content-Type: application/json", NULL};
-	cJSON          *o = cJSON_CreateObject(), *a;
-	char           *body;
-	struct act_http h;
-	int             rc;
+	char          url[512], auth[1024];
+	const char   *hdr[] = {auth, "Content-Type: application/json", NULL};
+	cJSON        *o = cJSON_CreateObject(), *a;
+	char         *body;
+	struct hc_res h;
+	int           rc;
 
 	memset(r, 0, sizeof(*r));
 	if (*c->openphone_api_key == '\0') {
@@ -261,7 +282,7 @@ prov_sms_send(const struct cfg *c, const char *from, const char *to, const char 
 	cJSON_Delete(o);
 	snprintf(url, sizeof(url), "%s/v1/messages", c->openphone_base_url);
 	snprintf(auth, sizeof(auth), "Authorization: %s", c->openphone_api_key);
-	rc = act_http("POST", url, hdr, body, c->actions_timeout_ms, &h);
+	rc = call("POST", url, hdr, body, c->actions_timeout_ms, &h);
 	sodium_memzero(auth, sizeof(auth));
 	free(body);
 	classify("OpenPhone", rc, &h, r);
@@ -276,7 +297,7 @@ prov_sms_send(const struct cfg *c, const char *from, const char *to, const char 
 			error_detail(r, ans, "message");
 		cJSON_Delete(ans);
 	}
-	act_http_free(&h);
+	hc_res_free(&h);
 }
 
 /* ============================================================= NinjaOne */
@@ -285,14 +306,14 @@ prov_sms_send(const struct cfg *c, const char *from, const char *to, const char 
 static bool
 ninja_token_get(const struct cfg *c, bool renew, char *out, size_t cap, struct act_result *r)
 {
-	char            url[512], *id = NULL, *secret = NULL, *body = NULL;
-	const char     *hdr[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
-	struct act_http h = {0};
-	int             rc, n;
-	cJSON          *o = NULL;
-	const char     *why, *tok;
-	CURL           *e;
-	bool            ok = false;
+	char          url[512], *id = NULL, *secret = NULL, *body = NULL;
+	const char   *hdr[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+	struct hc_res h = {0};
+	int           rc, n;
+	cJSON        *o = NULL;
+	const char   *why, *tok;
+	CURL         *e;
+	bool          ok = false;
 
 	pthread_mutex_lock(&ninja_mu);
 	if (renew)
@@ -320,7 +341,7 @@ ninja_token_get(const struct cfg *c, bool renew, char *out, size_t cap, struct a
 	         "scope=monitoring%%20management%%20control",
 	         id, secret);
 	snprintf(url, sizeof(url), "%s/ws/oauth/token", c->ninjaone_base_url);
-	rc = act_http("POST", url, hdr, body, c->actions_timeout_ms, &h);
+	rc = call("POST", url, hdr, body, c->actions_timeout_ms, &h);
 	classify("NinjaOne token", rc, &h, r);
 	if (r->outcome != ACT_OK)
 		goto fail;
@@ -350,7 +371,7 @@ fail:
 	curl_free(id);
 	curl_free(secret);
 	cJSON_Delete(o);
-	act_http_free(&h);
+	hc_res_free(&h);
 	return ok;
 }
 
@@ -358,10 +379,10 @@ fail:
 static void
 ninja_call(const struct cfg *c, const char *path, const char *body, struct act_result *r)
 {
-	char            url[512], tok[2048], auth[2100];
-	const char     *hdr[] = {auth, "Content-Type: application/json", NULL};
-	struct act_http h;
-	int             rc;
+	char          url[512], tok[2048], auth[2100];
+	const char   *hdr[] = {auth, "Content-Type: application/json", NULL};
+	struct hc_res h;
+	int           rc;
 
 	memset(r, 0, sizeof(*r));
 	if (*c->ninjaone_base_url == '\0') {
@@ -378,11 +399,11 @@ ninja_call(const struct cfg *c, const char *path, const char *body, struct act_r
 			return;
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
 		sodium_memzero(tok, sizeof(tok));
-		rc = act_http("POST", url, hdr, body, c->actions_timeout_ms, &h);
+		rc = call("POST", url, hdr, body, c->actions_timeout_ms, &h);
 		sodium_memzero(auth, sizeof(auth));
 		classify("NinjaOne", rc, &h, r);
 		if (h.status == 401 && pass == 0) {
-			act_http_free(&h);
+			hc_res_free(&h);
 			continue; /* the token expired early or was revoked: once more */
 		}
 		if (r->outcome != ACT_OK) {
@@ -392,7 +413,7 @@ ninja_call(const struct cfg *c, const char *path, const char *body, struct act_r
 			error_detail(r, o, "resultCode");
 			cJSON_Delete(o);
 		}
-		act_http_free(&h);
+		hc_res_free(&h);
 		return;
 	}
 }
@@ -448,15 +469,15 @@ prov_ninja_reboot(const struct cfg *c, const char *device_id, struct act_result 
 static void
 unifi_call(const struct cfg *c, const char *url, const char *body, struct act_result *r)
 {
-	char            auth[1024];
-	const char     *hdr[] = {auth, "Content-Type: application/json", NULL};
-	struct act_http h;
-	int             rc;
-	cJSON          *o;
-	const char     *why, *code;
+	char          auth[1024];
+	const char   *hdr[] = {auth, "Content-Type: application/json", NULL};
+	struct hc_res h;
+	int           rc;
+	cJSON        *o;
+	const char   *why, *code;
 
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->unifi_access_token);
-	rc = act_http("PUT", url, hdr, body, c->actions_timeout_ms, &h);
+	rc = call("PUT", url, hdr, body, c->actions_timeout_ms, &h);
 	sodium_memzero(auth, sizeof(auth));
 	classify("UniFi Access", rc, &h, r);
 	o = json_parse(h.body, h.len, &why);
@@ -469,7 +490,7 @@ unifi_call(const struct cfg *c, const char *url, const char *body, struct act_re
 	if (r->outcome != ACT_OK)
 		error_detail(r, o, "msg");
 	cJSON_Delete(o);
-	act_http_free(&h);
+	hc_res_free(&h);
 }
 
 /*

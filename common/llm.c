@@ -5,9 +5,9 @@
  * Called by the assistant workers (assistants/llm.c) from any of their
  * threads.  See llm.h for the API.
  *
- * The client builds the request with cJSON, POSTs it with libcurl's easy
- * interface, and reads the reply down to the message content: a refusal
- * ("refusal" set, or finish_reason content_filter) and a cut-off answer
+ * The client builds the request with cJSON, POSTs it with hc_request
+ * (common/http.c), and reads the reply down to the message content: a
+ * refusal ("refusal" set, or finish_reason content_filter) and a cut-off answer
  * (finish_reason length) are not answers.  An attempt's timeout is the
  * least of the configured one and what the caller's deadline leaves; a
  * second attempt is made only after a failure that may pass (429, 5xx,
@@ -33,6 +33,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "common/http.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -52,14 +53,6 @@ struct llm {
 	pthread_mutex_t mu; /* guards the circuit */
 	int             failures;
 	int64_t         open_until_ms; /* monotonic; 0 = closed */
-};
-
-/* One HTTP exchange: the bounded body and the retry-after header. */
-struct llm_http {
-	char  *body;
-	size_t len, cap, max;
-	bool   toobig;
-	long   retry_after; /* seconds, -1 when absent */
 };
 
 /* ================================================================ */
@@ -198,58 +191,6 @@ circuit_note(llm *c, bool ok)
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* http_write - keep the body, abort the transfer past max bytes */
-static size_t
-http_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct llm_http *h = arg;
-	size_t           n = size * nmemb, cap;
-	char            *p;
-
-	if (n > h->max - h->len) {
-		h->toobig = true;
-		return 0;
-	}
-	if (h->len + n + 1 > h->cap) {
-		cap = h->cap ? h->cap : 8192;
-		while (cap < h->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(h->body, cap)) == NULL)
-			return 0;
-		h->body = p;
-		h->cap = cap;
-	}
-	memcpy(h->body + h->len, ptr, n);
-	h->len += n;
-	h->body[h->len] = '\0';
-	return n;
-}
-
-/* http_header - note retry-after (delta seconds) of the last response */
-static size_t
-http_header(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct llm_http *h = arg;
-	size_t           n = size * nitems, i;
-	long             v = 0;
-
-	if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
-		h->retry_after = -1;
-		return n;
-	}
-	if (n < 12 || strncasecmp(buf, "retry-after:", 12) != 0)
-		return n;
-	for (i = 12; i < n && (buf[i] == ' ' || buf[i] == '\t'); i++)
-		;
-	if (i == n || buf[i] < '0' || buf[i] > '9')
-		return n; /* an HTTP date: treated as no hint */
-	for (; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
-		if (v < 100000)
-			v = v * 10 + (buf[i] - '0');
-	h->retry_after = v;
-	return n;
-}
-
 /* request_body - the chat completions request; NULL on OOM */
 static char *
 request_body(const llm *c, const char *system, const char *user, int max_tokens)
@@ -279,7 +220,7 @@ request_body(const llm *c, const char *system, const char *user, int max_tokens)
 
 /* read_reply - the content of a 200 reply, or the outcome that it is not */
 static enum llm_outcome
-read_reply(const struct llm_http *h, struct llm_result *out)
+read_reply(const struct hc_res *h, struct llm_result *out)
 {
 	const char  *why;
 	cJSON       *o = json_parse(h->body != NULL ? h->body : "", h->len, &why);
@@ -334,79 +275,39 @@ read_reply(const struct llm_http *h, struct llm_result *out)
 	return LLM_OK;
 }
 
-/* headers - the request headers (one holds the key); NULL on failure */
-static struct curl_slist *
-headers(const llm *c)
-{
-	static const char *const fixed[] = {"Content-Type: application/json",
-	                                    "Accept: application/json", "Expect:"};
-	struct curl_slist       *l, *t;
-	size_t                   n = strlen("Authorization: Bearer ") + strlen(c->api_key) + 1;
-	char                    *key = malloc(n);
-
-	if (key == NULL)
-		return NULL;
-	snprintf(key, n, "Authorization: Bearer %s", c->api_key);
-	l = curl_slist_append(NULL, key);
-	wipe_free(key);
-	for (size_t i = 0; l != NULL && i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		if ((t = curl_slist_append(l, fixed[i])) == NULL)
-			break;
-		l = t;
-	}
-	return l;
-}
-
-/* headers_free - wipe the headers, free the list */
-static void
-headers_free(struct curl_slist *l)
-{
-	for (struct curl_slist *p = l; p != NULL; p = p->next)
-		sodium_memzero(p->data, strlen(p->data));
-	curl_slist_free_all(l);
-}
-
-/* attempt - one POST within ms; true when a retry may help */
+/* attempt - one POST of base within ms; true when a retry may help */
 static bool
-attempt(const llm *c, CURL *h, struct llm_http *resp, long ms, struct llm_result *out)
+attempt(const llm *c, const struct hc_req *base, long ms, struct hc_res *resp,
+        struct llm_result *out)
 {
-	char     errbuf[CURL_ERROR_SIZE] = "";
-	CURLcode rc;
-	long     status = 0;
+	struct hc_req req = *base;
+	int           rc;
 
-	resp->len = 0;
-	resp->toobig = false;
-	resp->retry_after = -1;
-	if (resp->body != NULL)
-		resp->body[0] = '\0';
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	rc = curl_easy_perform(h);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	hc_res_free(resp);
+	req.timeout_ms = ms;
+	req.connect_timeout_ms = ms;
+	rc = hc_request(&req, resp);
 	out->attempts++;
 	out->outcome = LLM_FAILED;
-	if (rc == CURLE_OPERATION_TIMEDOUT) {
+	if (resp->timed_out) {
 		snprintf(out->why, sizeof(out->why), "timeout after %ld ms", ms);
 		return true;
 	}
-	if (rc == CURLE_WRITE_ERROR && resp->toobig) {
+	if (resp->too_big) {
 		snprintf(out->why, sizeof(out->why), "reply exceeds %zu bytes", c->max_reply);
 		return false;
 	}
-	if (rc != CURLE_OK) {
-		snprintf(out->why, sizeof(out->why), "transport error: %.100s",
-		         errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+	if (rc < 0) {
+		snprintf(out->why, sizeof(out->why), "transport error: %.100s", resp->error);
 		return true;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	out->http_status = (int)status;
-	if (status == 200) {
+	out->http_status = (int)resp->status;
+	if (resp->status == 200) {
 		out->outcome = read_reply(resp, out);
 		return false;
 	}
-	snprintf(out->why, sizeof(out->why), "HTTP %ld", status);
-	return status == 429 || status >= 500;
+	snprintf(out->why, sizeof(out->why), "HTTP %ld", resp->status);
+	return resp->status == 429 || resp->status >= 500;
 }
 
 /* llm_chat - one completion within the deadline (see llm.h) */
@@ -414,11 +315,17 @@ void
 llm_chat(llm *c, const char *system, const char *user, int max_tokens, uint64_t deadline_ms,
          struct llm_result *out)
 {
-	struct llm_http    resp = {.max = c->max_reply, .retry_after = -1};
-	struct curl_slist *hdrs = NULL;
-	CURL              *h = NULL;
-	char              *body = NULL;
-	bool               retry;
+	struct hc_res resp = {.retry_after = -1};
+	char         *key = NULL;
+	const char   *hdrs[] = {NULL, "Content-Type: application/json", "Accept: application/json",
+	                        "Expect:", NULL};
+	struct hc_req req = {.method = "POST",
+	                     .url = c->url,
+	                     .headers = hdrs,
+	                     .max_body = c->max_reply,
+	                     .user_agent = "clubos-assistant"};
+	char         *body = NULL;
+	bool          retry;
 
 	memset(out, 0, sizeof(*out));
 	if (!circuit_allows(c)) {
@@ -432,23 +339,13 @@ llm_chat(llm *c, const char *system, const char *user, int max_tokens, uint64_t 
 		return;
 	}
 	if ((body = request_body(c, system, user, max_tokens)) == NULL ||
-	    (hdrs = headers(c)) == NULL || (h = curl_easy_init()) == NULL) {
+	    (key = hc_header("Authorization", "Bearer", c->api_key)) == NULL) {
 		out->outcome = LLM_FAILED;
 		snprintf(out->why, sizeof(out->why), "out of memory");
 		goto done;
 	}
-	curl_easy_setopt(h, CURLOPT_URL, c->url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "clubos-assistant");
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, http_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp);
+	hdrs[0] = key;
+	req.body = body;
 	for (int n = 0; n < 2; n++) {
 		long left = (long)(deadline_ms - wall_ms());
 
@@ -471,7 +368,7 @@ llm_chat(llm *c, const char *system, const char *user, int max_tokens, uint64_t 
 		}
 		if (left < LLM_MIN_ATTEMPT_MS)
 			break;
-		retry = attempt(c, h, &resp, left < c->timeout_ms ? left : c->timeout_ms, out);
+		retry = attempt(c, &req, left < c->timeout_ms ? left : c->timeout_ms, &resp, out);
 		if (!retry)
 			break;
 	}
@@ -480,11 +377,9 @@ done:
 		circuit_note(c, true);
 	else if (out->attempts > 0)
 		circuit_note(c, false);
-	if (h != NULL)
-		curl_easy_cleanup(h);
-	headers_free(hdrs);
+	hc_header_free(key);
 	free(body);
-	free(resp.body);
+	hc_res_free(&resp);
 }
 
 /* llm_result_clear - free a result's content */

@@ -74,7 +74,14 @@ send_part(const char *from, const char *to, const char *text, char *ref, size_t 
 	const char     *hdr[] = {auth, "Content-Type: application/json", NULL};
 	cJSON          *o = cJSON_CreateObject(), *a, *ans, *d;
 	char           *body;
-	struct act_http h;
+	struct hc_req   req = {.method = "POST",
+	                       .url = url,
+	                       .headers = hdr,
+	                       .timeout_ms = ob_cfg->actions_timeout_ms,
+	                       .connect_timeout_ms = ob_cfg->actions_timeout_ms,
+	                       .max_body = ACT_BODY_MAX,
+	                       .user_agent = ACT_USER_AGENT};
+	struct hc_res   h;
 	const char     *why;
 	enum ob_outcome out;
 	int             rc;
@@ -91,10 +98,11 @@ send_part(const char *from, const char *to, const char *text, char *ref, size_t 
 	}
 	snprintf(url, sizeof(url), "%s/v1/messages", ob_cfg->openphone_base_url);
 	snprintf(auth, sizeof(auth), "Authorization: %s", ob_cfg->openphone_api_key);
-	rc = act_http("POST", url, hdr, body, ob_cfg->actions_timeout_ms, &h);
+	req.body = body;
+	rc = hc_request(&req, &h);
 	sodium_memzero(auth, sizeof(auth));
 	free(body);
-	*retry_after_ms = h.retry_after_ms;
+	*retry_after_ms = ACT_RETRY_MS(h.retry_after);
 	ans = json_parse(h.body, h.len, &why);
 	if (rc < 0) {
 		snprintf(err, errcap, "OpenPhone: no answer (%s)", h.error);
@@ -110,7 +118,7 @@ send_part(const char *from, const char *to, const char *text, char *ref, size_t 
 		out = h.status == 429 || h.status == 408 || h.status >= 500 ? OB_RETRY : OB_FAIL;
 	}
 	cJSON_Delete(ans);
-	act_http_free(&h);
+	hc_res_free(&h);
 	return out;
 }
 

@@ -7,15 +7,15 @@
  * One call is: build the request with cJSON (a system prompt with the
  * rules, one user message quoting the SOP and the failing interactions in
  * blocks whose tags carry a random suffix, so quoted text cannot close a
- * block), POST it with libcurl's easy interface, and check the reply all
+ * block), POST it with hc_request (common/http.c), and check the reply all
  * the way down to the proposed SOP text.  Attempts that failed for a
  * reason that may pass (429, 5xx, 529, timeout, transport) are retried
  * after a backoff that doubles with jitter, or after the server's
  * retry-after; anything else fails at once.  Every attempt counts against
  * a cap per sliding hour, kept as a ring of attempt times under c->mu.
  *
- * Bounds: a timeout per attempt, the reply body (the write callback aborts
- * the transfer past max_reply), what is quoted (CLAUDE_MAX_CASES cases,
+ * Bounds: a timeout per attempt, the reply body (hc_request refuses more
+ * than max_reply), what is quoted (CLAUDE_MAX_CASES cases,
  * CLAUDE_MAX_FIELD bytes a field, cut on a UTF-8 boundary) and the proposed
  * content (max_content).  The key is sent only in its header, never
  * logged, and wiped from our copies.
@@ -37,6 +37,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "common/http.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -67,15 +68,6 @@ struct claude {
 	pthread_cond_t  cv;     /* broadcast by claude_cancel */
 	double         *stamps; /* attempt times (monotonic s), calls_per_hour slots */
 	int             head, count;
-};
-
-/* One HTTP exchange: the bounded body and the headers we look at. */
-struct claude_http {
-	char         *body;
-	size_t        len, cap, max;
-	bool          toobig;
-	long          retry_after; /* seconds, -1 when absent */
-	const claude *c;
 };
 
 /* What an attempt came to. */
@@ -417,115 +409,13 @@ fail:
 	return text;
 }
 
-/* claude_headers_free - wipe the headers (one holds the key), free the list */
-static void
-claude_headers_free(struct curl_slist *l)
+/* claude_cancelled - hc_request's cancel hook: has claude_cancel been called? */
+static bool
+claude_cancelled(void *arg)
 {
-	for (struct curl_slist *p = l; p != NULL; p = p->next)
-		sodium_memzero(p->data, strlen(p->data));
-	curl_slist_free_all(l);
-}
+	const claude *c = arg;
 
-/* claude_headers - the request headers; NULL on failure */
-static struct curl_slist *
-claude_headers(const claude *c)
-{
-	/* "Expect:" with no value: no 100-continue round trip before the body. */
-	static const char *const fixed[] = {"anthropic-version: " CLAUDE_API_VERSION,
-	                                    "content-type: application/json",
-	                                    "accept: application/json", "Expect:"};
-	struct curl_slist       *l = NULL, *t;
-	size_t                   n = strlen("x-api-key: ") + strlen(c->api_key) + 1;
-	char                    *key;
-
-	if ((key = malloc(n)) == NULL)
-		return NULL;
-	snprintf(key, n, "x-api-key: %s", c->api_key);
-	l = curl_slist_append(NULL, key);
-	claude_wipe_free(key);
-	if (l == NULL)
-		return NULL;
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		if ((t = curl_slist_append(l, fixed[i])) == NULL)
-			goto fail;
-		l = t;
-	}
-	return l;
-fail:
-	claude_headers_free(l);
-	return NULL;
-}
-
-/* ================================================================ */
-/* libcurl callbacks                                                */
-/* ================================================================ */
-
-/* claude_write - keep the body, abort the transfer past max bytes */
-static size_t
-claude_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct claude_http *h = arg;
-	size_t              n = size * nmemb, cap;
-	char               *p;
-
-	if (n > h->max - h->len) {
-		h->toobig = true;
-		return 0;
-	}
-	if (h->len + n + 1 > h->cap) {
-		cap = h->cap ? h->cap : 16384;
-		while (cap < h->len + n + 1)
-			cap *= 2;
-		if (cap > h->max + 1)
-			cap = h->max + 1;
-		if ((p = realloc(h->body, cap)) == NULL)
-			return 0;
-		h->body = p;
-		h->cap = cap;
-	}
-	memcpy(h->body + h->len, ptr, n);
-	h->len += n;
-	h->body[h->len] = '\0';
-	return n;
-}
-
-/* claude_header - note retry-after (delta seconds) of the last response */
-static size_t
-claude_header(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct claude_http *h = arg;
-	size_t              n = size * nitems, i;
-	long                v = 0;
-
-	if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
-		h->retry_after = -1; /* a new response (after a 1xx, say) */
-		return n;
-	}
-	if (n < 12 || strncasecmp(buf, "retry-after:", 12) != 0)
-		return n;
-	for (i = 12; i < n && (buf[i] == ' ' || buf[i] == '\t'); i++)
-		;
-	if (i == n || buf[i] < '0' || buf[i] > '9')
-		return n; /* an HTTP date: fall back to our own backoff */
-	for (; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
-		if (v < 100000)
-			v = v * 10 + (buf[i] - '0');
-	h->retry_after = v;
-	return n;
-}
-
-/* claude_progress - abort the transfer when the client is cancelled */
-static int
-claude_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                curl_off_t ulnow)
-{
-	const struct claude_http *h = arg;
-
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	return atomic_load(&h->c->cancelled) ? 1 : 0;
+	return atomic_load(&c->cancelled);
 }
 
 /* ================================================================ */
@@ -534,7 +424,7 @@ claude_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ulto
 
 /* claude_api_error - "type: message" of an API error body, or "" */
 static void
-claude_api_error(const struct claude_http *h, char *buf, size_t cap)
+claude_api_error(const struct hc_res *h, char *buf, size_t cap)
 {
 	const char *why;
 	cJSON      *o, *e;
@@ -558,7 +448,7 @@ claude_api_error(const struct claude_http *h, char *buf, size_t cap)
 
 /* claude_spend_limit - a 429 that no retry will cure (monthly spend cap) */
 static bool
-claude_spend_limit(const struct claude_http *h)
+claude_spend_limit(const struct hc_res *h)
 {
 	const char *why, *code;
 	cJSON      *o, *e;
@@ -646,7 +536,7 @@ claude_find_object(const char *text)
  * filled, or -1 with why; *intok, *outtok get the token usage (or -1).
  */
 static int
-claude_check(const claude *c, const struct claude_request *req, const struct claude_http *h,
+claude_check(const claude *c, const struct claude_request *req, const struct hc_res *h,
              struct claude_proposal *out, long *intok, long *outtok, char *why, size_t whylen)
 {
 	cJSON      *reply = NULL, *prop = NULL;
@@ -799,40 +689,34 @@ claude_delay(const claude *c, int n, long retry_after)
  * reason says what went wrong and detail (for the log) says more, or is "".
  */
 static enum claude_outcome
-claude_attempt(const claude *c, CURL *h, struct claude_http *resp, const struct claude_request *req,
-               struct claude_proposal *out, char *reason, size_t rlen, char *detail, size_t dlen)
+claude_attempt(const claude *c, const struct hc_req *hreq, struct hc_res *resp,
+               const struct claude_request *req, struct claude_proposal *out, char *reason,
+               size_t rlen, char *detail, size_t dlen)
 {
-	char     errbuf[CURL_ERROR_SIZE] = "", apierr[192];
-	CURLcode rc;
-	long     status = 0, in, outk;
+	char apierr[192];
+	int  rc;
+	long status, in, outk;
 
 	detail[0] = '\0';
-	resp->len = 0;
-	resp->toobig = false;
-	resp->retry_after = -1;
-	if (resp->body != NULL)
-		resp->body[0] = '\0';
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	rc = curl_easy_perform(h);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	hc_res_free(resp);
+	rc = hc_request(hreq, resp);
 	if (atomic_load(&c->cancelled)) {
 		claude_why(reason, rlen, "cancelled");
 		return CLAUDE_FAIL;
 	}
-	if (rc == CURLE_OPERATION_TIMEDOUT) {
+	if (resp->timed_out) {
 		claude_why(reason, rlen, "timeout");
 		return CLAUDE_RETRY;
 	}
-	if (rc == CURLE_WRITE_ERROR && resp->toobig) {
+	if (resp->too_big) {
 		claude_why(reason, rlen, "reply exceeds %zu bytes", c->max_reply);
 		return CLAUDE_FAIL;
 	}
-	if (rc != CURLE_OK) {
-		claude_why(reason, rlen, "transport error: %s",
-		           errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+	if (rc < 0) {
+		claude_why(reason, rlen, "transport error: %s", resp->error);
 		return CLAUDE_RETRY;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	status = resp->status;
 	if (status == 200) {
 		if (claude_check(c, req, resp, out, &in, &outk, reason, rlen) < 0)
 			return CLAUDE_FAIL;
@@ -980,9 +864,15 @@ int
 claude_propose(claude *c, const struct claude_request *req, struct claude_proposal *out, char *why,
                size_t whylen)
 {
-	struct claude_http  resp = {.retry_after = -1};
-	struct curl_slist  *hdrs = NULL;
-	CURL               *h = NULL;
+	struct hc_res       resp = {.retry_after = -1};
+	char               *key = NULL;
+	const char         *hdrs[] = {NULL,
+	                              "anthropic-version: " CLAUDE_API_VERSION,
+	                              "content-type: application/json",
+	                              "accept: application/json",
+	                              "Expect:",
+	                              NULL};
+	struct hc_req       hreq = {.method = "POST", .headers = hdrs};
 	char               *body = NULL, last[256] = "", detail[256];
 	enum claude_outcome o = CLAUDE_FAIL;
 	int                 n, total, r = -1;
@@ -1009,29 +899,20 @@ claude_propose(claude *c, const struct claude_request *req, struct claude_propos
 		claude_why(why, whylen, "cancelled");
 		return -1;
 	}
-	resp.max = c->max_reply;
-	resp.c = c;
-	if ((body = claude_body(c, req)) == NULL || (hdrs = claude_headers(c)) == NULL ||
-	    (h = curl_easy_init()) == NULL) {
+	if ((body = claude_body(c, req)) == NULL ||
+	    (key = hc_header("x-api-key", NULL, c->api_key)) == NULL) {
 		claude_why(why, whylen, "out of memory");
 		goto fail;
 	}
-	curl_easy_setopt(h, CURLOPT_URL, c->url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "clubos-intelligence");
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, claude_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, claude_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp);
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, claude_progress);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &resp);
+	/* The key first; "Expect:" with no value: no 100-continue round trip. */
+	hdrs[0] = key;
+	hreq.url = c->url;
+	hreq.body = body;
+	hreq.timeout_ms = c->timeout_ms;
+	hreq.max_body = c->max_reply;
+	hreq.user_agent = "clubos-intelligence";
+	hreq.cancelled = claude_cancelled;
+	hreq.cancel_arg = c;
 
 	total = c->max_retries + 1;
 	for (n = 1; n <= total; n++) {
@@ -1053,7 +934,7 @@ claude_propose(claude *c, const struct claude_request *req, struct claude_propos
 			        why != NULL ? why : "rate cap reached");
 			goto fail;
 		}
-		o = claude_attempt(c, h, &resp, req, out, last, sizeof(last), detail,
+		o = claude_attempt(c, &hreq, &resp, req, out, last, sizeof(last), detail,
 		                   sizeof(detail));
 		if (o == CLAUDE_OK)
 			break;
@@ -1072,10 +953,8 @@ claude_propose(claude *c, const struct claude_request *req, struct claude_propos
 	else
 		claude_why(why, whylen, "%s", last);
 fail:
-	if (h != NULL)
-		curl_easy_cleanup(h);
-	claude_headers_free(hdrs);
+	hc_header_free(key);
 	free(body);
-	free(resp.body);
+	hc_res_free(&resp);
 	return r;
 }
