@@ -7,6 +7,7 @@
  */
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,9 @@ test_url(char *out, size_t cap, const char *name)
 	snprintf(out, cap, "ipc:///tmp/clubos-test-rpc-%ld-%s.ipc", (long)getpid(), name);
 }
 
+/* Slow requests a handler has begun (stopper waits for one). */
+static atomic_int slow_started;
+
 /* echo - answers {"echo": true}; sleeps SLOW_MS first when the body says slow */
 static void
 echo(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
@@ -42,8 +46,10 @@ echo(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t 
 	(void)arg;
 	(void)worker;
 	(void)h;
-	if (len >= 4 && memcmp(body, "slow", 4) == 0)
+	if (len >= 4 && memcmp(body, "slow", 4) == 0) {
+		atomic_fetch_add(&slow_started, 1);
 		nng_msleep(SLOW_MS);
+	}
 	rep->body = strdup("{\"echo\":true}");
 	rep->len = strlen(rep->body);
 }
@@ -204,10 +210,13 @@ test_deadline(void **state)
 	rpc_client_close(c);
 }
 
-/* stopper - stop a server from another thread (its handler is busy) */
+/* stopper - stop a server from another thread once its handler is busy
+ * (stopping before the request arrived would test something else) */
 static void *
 stopper(void *arg)
 {
+	for (int i = 0; i < 1000 && atomic_load(&slow_started) == 0; i++)
+		nng_msleep(5);
 	rpc_server_stop(arg, 0);
 	return NULL;
 }
@@ -229,6 +238,7 @@ test_peer_goes_away(void **state)
 	assert_non_null(c = rpc_client_open(url, true));
 	assert_non_null(s = rpc_server_start(url, false, 1, &echo_ops));
 	assert_true(wait_peers(c, 1, 3000));
+	atomic_store(&slow_started, 0);
 	assert_int_equal(pthread_create(&thr, NULL, stopper, s), 0);
 	t0 = env_mono_us();
 	/* The handler sleeps SLOW_MS; the server's socket closes meanwhile. */
