@@ -183,9 +183,9 @@ rt_cache_shutdown(void)
 	free(ver.version);
 }
 
-/* min_confidence - the admin's sop_confidence_threshold, read through the settings cache */
-static double
-min_confidence(void)
+/* settings_now - the admin's settings, read through the settings cache */
+static struct settings
+settings_now(void)
 {
 	struct settings s;
 
@@ -194,21 +194,7 @@ min_confidence(void)
 		ver_db = db_open(rt_cfg->pg_dsn);
 	settings_current(ver_db, &s);
 	pthread_mutex_unlock(&ver_mu);
-	return s.sop_confidence_threshold;
-}
-
-/* llm_rollout - the admin's llm_rollout_percent, read through the settings cache */
-static int
-llm_rollout(void)
-{
-	struct settings s;
-
-	pthread_mutex_lock(&ver_mu);
-	if (ver_db == NULL)
-		ver_db = db_open(rt_cfg->pg_dsn);
-	settings_current(ver_db, &s);
-	pthread_mutex_unlock(&ver_mu);
-	return s.llm_rollout_percent;
+	return s;
 }
 
 /* answer_from - the stored answer, if built from the current version and
@@ -226,7 +212,7 @@ answer_from(struct cache_hit *hit, int64_t kgen, const char *tier)
 	}
 	a = json_parse(hit->value, strlen(hit->value), &why);
 	free(hit->value);
-	if (a != NULL && json_num(a, "confidence", 0) < min_confidence()) {
+	if (a != NULL && json_num(a, "confidence", 0) < settings_now().sop_confidence_threshold) {
 		cJSON_Delete(a);
 		return NULL;
 	}
@@ -326,7 +312,7 @@ cacheable(const cJSON *a)
 
 	/* A model's answer is for the askers in the rollout: shared through
 	 * the cache only when everyone is. */
-	if (by != NULL && strcmp(by, "llm") == 0 && llm_rollout() < 100)
+	if (by != NULL && strcmp(by, "llm") == 0 && settings_now().llm_rollout_percent < 100)
 		return false;
 	return cJSON_IsObject(sop) && route != NULL && strcmp(route, "emergency") != 0 &&
 	       strcmp(route, "customerinfo") != 0 &&
