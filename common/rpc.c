@@ -49,13 +49,16 @@ struct rpc_server {
 };
 
 struct rpc_client {
-	nng_socket   sock;
-	atomic_int   peers;
-	int64_t      opened_us; /* a new client waits a moment for its first peer */
-	bool         dials;     /* one server, which may be restarting */
-	atomic_llong lost_us;   /* when the last peer went (dialing clients) */
-	char         url[200];
-	rpc_client  *next; /* every client of the process, for the health op */
+	nng_socket      sock;
+	atomic_int      peers;    /* npipes, readable without the lock */
+	pthread_mutex_t pipes_mu; /* the connected pipes' ids (peer_event) */
+	uint32_t       *pipes;
+	int             npipes, pipes_cap;
+	int64_t         opened_us; /* a new client waits a moment for its first peer */
+	bool            dials;     /* one server, which may be restarting */
+	atomic_llong    lost_us;   /* when the last peer went (dialing clients) */
+	char            url[200];
+	rpc_client     *next; /* every client of the process, for the health op */
 };
 
 /* Every client this process has open, so that the health op can say what
@@ -331,17 +334,46 @@ rpc_server_stop(rpc_server *s, int deadline_ms)
 	free(s);
 }
 
-/* peer_event - count connected peers (pipes) */
+/*
+ * peer_event - keep the set of connected pipes.  nng reports REM_POST for
+ * every pipe that reached ADD_PRE, also one closed before ADD_POST (its
+ * peer gone mid-handshake, or refused); counting ADD_POST up and REM_POST
+ * down would then drift below the truth, and a live peer would look absent
+ * until the next one connected (every call failing with RPC_ENOPEER, or
+ * waiting for a peer that is there).  So a pipe leaves only if it entered.
+ */
 static void
 peer_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	rpc_client *c = arg;
+	uint32_t    id = (uint32_t)nng_pipe_id(p);
 
-	(void)p;
-	if (ev == NNG_PIPE_EV_ADD_POST)
-		atomic_fetch_add(&c->peers, 1);
-	else if (ev == NNG_PIPE_EV_REM_POST && atomic_fetch_sub(&c->peers, 1) == 1)
-		atomic_store(&c->lost_us, env_mono_us());
+	pthread_mutex_lock(&c->pipes_mu);
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		if (c->npipes == c->pipes_cap) {
+			int       cap = c->pipes_cap ? c->pipes_cap * 2 : 8;
+			uint32_t *grown = realloc(c->pipes, (size_t)cap * sizeof(*grown));
+
+			if (grown == NULL) { /* not counted: a call may fail fast, none hangs */
+				pthread_mutex_unlock(&c->pipes_mu);
+				log_warn("rpc: out of memory counting the peers of %s", c->url);
+				return;
+			}
+			c->pipes = grown;
+			c->pipes_cap = cap;
+		}
+		c->pipes[c->npipes++] = id;
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		for (int i = 0; i < c->npipes; i++)
+			if (c->pipes[i] == id) {
+				c->pipes[i] = c->pipes[--c->npipes];
+				if (c->npipes == 0)
+					atomic_store(&c->lost_us, env_mono_us());
+				break;
+			}
+	}
+	atomic_store(&c->peers, c->npipes);
+	pthread_mutex_unlock(&c->pipes_mu);
 }
 
 /*
@@ -362,6 +394,22 @@ in_grace(const rpc_client *c)
 	       now - atomic_load(&c->lost_us) < (int64_t)RPC_REDIAL_GRACE_MS * 1000;
 }
 
+/* client_free - a closed client's memory */
+static void
+client_free(rpc_client *c)
+{
+	pthread_mutex_destroy(&c->pipes_mu);
+	free(c->pipes);
+	free(c);
+}
+
+/* rpc_client_socket_id - the client's nng socket id (for tests that watch its pipes) */
+uint32_t
+rpc_client_socket_id(const rpc_client *c)
+{
+	return (uint32_t)nng_socket_id(c->sock);
+}
+
 /* rpc_client_open - a REQ socket that listens (for workers) or dials */
 rpc_client *
 rpc_client_open(const char *url, bool listen)
@@ -378,6 +426,7 @@ rpc_client_open(const char *url, bool listen)
 	}
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, ENV_MAX_MSG);
 	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	pthread_mutex_init(&c->pipes_mu, NULL);
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, peer_event, c);
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, peer_event, c);
 	c->opened_us = env_mono_us();
@@ -387,7 +436,7 @@ rpc_client_open(const char *url, bool listen)
 	if (rv != 0) {
 		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url, nng_strerror(rv));
 		nng_close(c->sock);
-		free(c);
+		client_free(c);
 		return NULL;
 	}
 	pthread_mutex_lock(&rpc_clients_mu);
@@ -410,8 +459,8 @@ rpc_client_close(rpc_client *c)
 			break;
 		}
 	pthread_mutex_unlock(&rpc_clients_mu);
-	nng_close(c->sock);
-	free(c);
+	nng_close(c->sock); /* every pipe is gone when it returns: no peer_event after */
+	client_free(c);
 }
 
 /* rpc_client_peers - connected peers right now */

@@ -56,6 +56,7 @@ void        rpc_server_stop(rpc_server *s, int deadline_ms);
 rpc_client *rpc_client_open(const char *url, bool listen);
 void        rpc_client_close(rpc_client *c);
 int         rpc_client_peers(const rpc_client *c);
+uint32_t    rpc_client_socket_id(const rpc_client *c);
 int  rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms, const char *body,
               size_t len, struct rpc_reply *rep);
 void rpc_reply_clear(struct rpc_reply *rep);

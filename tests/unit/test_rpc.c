@@ -277,13 +277,61 @@ test_redial(void **state)
 	rpc_client_close(c);
 }
 
+/* Pipes the client refuses at ADD_PRE, before they count (refuse_first). */
+static atomic_int refused;
+
+/* refuse_first - close the client's first three pipes before they are added */
+static void
+refuse_first(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	if (atomic_fetch_add(&refused, 1) < 3)
+		nng_pipe_close(p);
+}
+
+/* half_added: a pipe closed between ADD_PRE and ADD_POST is reported gone
+ * (REM_POST) without ever being added; it must not be subtracted, or the
+ * one peer that then connects is counted as none (calls fail with no
+ * peer, or wait for one that is there) */
+static void
+test_half_added_pipes(void **state)
+{
+	char             url[128];
+	rpc_client      *c;
+	rpc_server      *s;
+	nng_socket       sock;
+	struct rpc_reply rep;
+
+	(void)state;
+	test_url(url, sizeof(url), "half");
+	assert_non_null(c = rpc_client_open(url, false));
+	sock.id = rpc_client_socket_id(c);
+	assert_int_equal(nng_pipe_notify(sock, NNG_PIPE_EV_ADD_PRE, refuse_first, NULL), 0);
+	assert_non_null(s = rpc_server_start(url, true, 2, &echo_ops));
+	assert_true(wait_peers(c, 1, 5000));
+	assert_true(atomic_load(&refused) >= 4); /* three refused, then the one kept */
+	nng_msleep(100);                         /* nothing late pulls the count down */
+	assert_int_equal(rpc_client_peers(c), 1);
+	assert_int_equal(rpc_call(c, ENV_OP_PING, NULL, env_now_ms() + 2000, "{}", 2, &rep), 0);
+	assert_string_equal(rep.body, "{\"echo\":true}");
+	rpc_reply_clear(&rep);
+	rpc_server_stop(s, 1000);
+	assert_true(wait_peers(c, 0, 3000));
+	rpc_client_close(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_call),     cmocka_unit_test(test_no_peer),
-	    cmocka_unit_test(test_deadline), cmocka_unit_test(test_peer_goes_away),
-	    cmocka_unit_test(test_redial),   cmocka_unit_test(test_health),
+	    cmocka_unit_test(test_call),
+	    cmocka_unit_test(test_no_peer),
+	    cmocka_unit_test(test_deadline),
+	    cmocka_unit_test(test_peer_goes_away),
+	    cmocka_unit_test(test_redial),
+	    cmocka_unit_test(test_health),
+	    cmocka_unit_test(test_half_added_pipes),
 	};
 
 	return cmocka_run_group_tests_name("rpc", tests, NULL, NULL);
