@@ -19,6 +19,9 @@ struct db_conn {
 };
 
 /* Applied to every connection opened from now on (db_settings). */
+/* Reads of an idle connection's socket before a statement (db_ok). */
+#define DB_IDLE_READS 4
+
 static atomic_int db_connect_timeout_s = DB_CONNECT_TIMEOUT_S;
 static atomic_int db_statement_timeout_ms = DB_STATEMENT_TIMEOUT_MS;
 
@@ -114,18 +117,23 @@ db_close(db_conn *db)
  * and then the close.  Reading that now, before a statement is sent, finds
  * the connection dead while nothing is in flight, so reconnecting and
  * going on is safe: after a database restart no statement fails merely
- * because it was the first on its old connection.  (A LISTEN connection's
- * notifications read here wait in libpq for PQnotifies.)
+ * because it was the first on its old connection.  One read takes the
+ * message and the close shows only on the next, so it reads while the
+ * socket stays readable (a few times: a LISTEN connection's notifications
+ * keep coming, and wait in libpq for PQnotifies).
  */
 bool
 db_ok(db_conn *db)
 {
 	if (db->pg != NULL && PQstatus(db->pg) == CONNECTION_OK) {
 		struct pollfd pfd = {.fd = PQsocket(db->pg), .events = POLLIN};
+		bool          alive = true;
 
-		if (PQtransactionStatus(db->pg) != PQTRANS_IDLE || pfd.fd < 0 ||
-		    poll(&pfd, 1, 0) <= 0 ||
-		    (PQconsumeInput(db->pg) == 1 && PQstatus(db->pg) == CONNECTION_OK))
+		if (PQtransactionStatus(db->pg) != PQTRANS_IDLE || pfd.fd < 0)
+			return true;
+		for (int i = 0; alive && i < DB_IDLE_READS && poll(&pfd, 1, 0) > 0; i++)
+			alive = PQconsumeInput(db->pg) == 1 && PQstatus(db->pg) == CONNECTION_OK;
+		if (alive)
 			return true;
 		log_warn("db: the server closed the connection; connecting again");
 	}

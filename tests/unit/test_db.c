@@ -6,7 +6,8 @@
  * skipped.  Checks that a COMMIT the server answers with ROLLBACK is a
  * failure, that SQLSTATEs map to the contract's statuses, that every
  * connection has a statement timeout, and that connecting to a server that
- * never answers gives up after the connect timeout.
+ * never answers gives up after the connect timeout, and that an idle
+ * connection the server ended is replaced before the next statement.
  */
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -33,6 +34,33 @@ dsn(void)
 	if (d == NULL || *d == '\0')
 		skip();
 	return d;
+}
+
+/* terminated: a server that ended an idle connection (a restart, an
+ * administrator) costs no statement: the next one reconnects first */
+static void
+test_terminated_idle_connection(void **state)
+{
+	db_conn    *a, *b;
+	PGresult   *r;
+	char        pid[16];
+	const char *p[] = {pid};
+
+	(void)state;
+	assert_non_null(a = db_open(dsn()));
+	assert_non_null(b = db_open(dsn()));
+	assert_non_null(r = db_exec(a, "SELECT pg_backend_pid()::text", 0, NULL));
+	snprintf(pid, sizeof(pid), "%s", db_val(r, 0, 0));
+	PQclear(r);
+	assert_non_null(r = db_exec(b, "SELECT pg_terminate_backend($1::int)", 1, p));
+	assert_string_equal(db_val(r, 0, 0), "t");
+	PQclear(r);
+	usleep(200 * 1000); /* the message and the close are both waiting now */
+	assert_non_null(r = db_exec(a, "SELECT pg_backend_pid()::text", 0, NULL));
+	assert_string_not_equal(db_val(r, 0, 0), pid);
+	PQclear(r);
+	db_close(a);
+	db_close(b);
 }
 
 /* commit_of_failed_transaction: COMMIT answers ROLLBACK: db_commit fails */
@@ -149,6 +177,7 @@ main(void)
 	    cmocka_unit_test(test_sqlstate),
 	    cmocka_unit_test(test_statement_timeout),
 	    cmocka_unit_test(test_connect_timeout),
+	    cmocka_unit_test(test_terminated_idle_connection),
 	};
 
 	return cmocka_run_group_tests_name("db", tests, NULL, NULL);
