@@ -155,8 +155,9 @@ set_state(const struct ob_msg *m, const char *delivery, const char *error, int i
 	/* A delivery event may have come in before 'sent' was recorded. */
 	if (strcmp(delivery, "sent") == 0)
 		db_cmd(ob_db,
-		       "UPDATE messages SET delivery = 'delivered' WHERE id = $1 AND NOT EXISTS "
-		       "(SELECT 1 FROM sms_parts WHERE message_id = $1 AND status <> 'delivered')",
+		       "UPDATE messages SET delivery = 'delivered', updated_at = now() WHERE id = "
+		       "$1 AND NOT EXISTS (SELECT 1 FROM sms_parts WHERE message_id = $1 AND "
+		       "status <> 'delivered')",
 		       1, p);
 }
 

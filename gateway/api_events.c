@@ -4,8 +4,9 @@
  * One feed thread per gateway reads the bus (every event on the events
  * address, and the "trace" topic on the trace address) and, every
  * EV_POLL_MS, what changed in PostgreSQL's tickets, actions, conversations,
- * messages and escalations (nothing else announces those on the bus), and
- * writes each as an SSE frame to every open stream through
+ * messages (a new delivery state too) and escalations (nothing else
+ * announces those on the bus; each is one index probe, see
+ * migrations/0014_feed_indexes.sql), and writes each as an SSE frame to every open stream through
  * httpd_stream_send().  A stream holds no worker thread: the handler only
  * answers the head, and the HTTP layer keeps the connection (httpd.c,
  * "event streams"), at most CLUBOS_HTTP_MAX_STREAMS of them, with a heartbeat
@@ -53,7 +54,8 @@ static const char *const ev_poll_names[5] = {"ticket", "action", "conversation",
 	"tickets), (SELECT coalesce(max(id), 0) || '/' || coalesce(max(updated_at)::text, '') "    \
 	"FROM actions), (SELECT coalesce(max(id), 0) || '/' || "                                   \
 	"coalesce(max(last_message_at)::text, "                                                    \
-	"'') FROM conversations), (SELECT coalesce(max(id), 0)::text FROM messages), (SELECT "     \
+	"'') FROM conversations), (SELECT coalesce(max(id), 0) || '/' || "                         \
+	"coalesce(max(updated_at)::text, '') FROM messages), (SELECT "                             \
 	"count(*)::text FROM traces WHERE escalation_tier > 0 AND created_at > now() - interval "  \
 	"'1 hour')"
 

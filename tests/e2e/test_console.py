@@ -136,6 +136,41 @@ def test_events_stream_carries_traces(stack, accounts):
         st.close()
 
 
+def test_events_carry_delivery_changes(stack, accounts):
+    """The outbox moving a reply from queued to sent to delivered changes no
+    id: the feed still announces each step (the console redraws the ticks)."""
+    cid = stack.pg.sql("INSERT INTO conversations (channel, phone) VALUES ('sms', '+15065550177') "
+                       "RETURNING id")[0][0]
+    mid = stack.pg.sql("INSERT INTO messages (conversation_id, direction, author, text, delivery) "
+                       "VALUES (:'v1', 'out', 'bot', 'We are open 24 hours.', 'queued') "
+                       "RETURNING id", cid)[0][0]
+    st = Stream(stack.port, accounts["support"].token)
+    try:
+        st.wait_for("event: hello")
+        marks = []
+        for delivery in ("sent", "delivered"):
+            time.sleep(1.1)   # the feed compares what it read a poll (one second) ago
+            before = len(st.buf)
+            stack.pg.sql("UPDATE messages SET delivery = :'v1', updated_at = now() "
+                         "WHERE id = :'v2'", delivery, mid)
+            st._until(lambda b: b"event: message" in b[before:], 10)
+            frame = st.buf[before:].decode()
+            frame = frame[frame.find("event: message"):]
+            marks.append(json.loads(frame.split("data: ", 1)[1].split("\n", 1)[0])["mark"])
+        assert marks[0] != marks[1] and all(m.startswith(mid + "/") for m in marks), marks
+    finally:
+        st.close()
+    # Each poll is an index probe per list, not a scan of the table.
+    for table, column, index in (("tickets", "updated_at", "tickets_updated"),
+                                 ("actions", "updated_at", "actions_updated"),
+                                 ("messages", "updated_at", "messages_updated"),
+                                 ("conversations", "last_message_at",
+                                  "conversations_last_message")):
+        plan = "\n".join(r[0] for r in stack.pg.sql(
+            "EXPLAIN SELECT max(%s) FROM %s" % (column, table)))
+        assert index in plan, plan
+
+
 def test_events_auth(stack, accounts):
     harness.assert_error(stack.http("GET", "/api/events"), 401)
     harness.assert_error(stack.http("GET", "/api/events", token=accounts["kiosk"].token), 403)
