@@ -126,6 +126,24 @@ test_promises(void **st)
 	assert_non_null(llm_check_promises("I've refunded your booking.", ticket, 1));
 	assert_null(llm_check_promises("You can ask for a refund on the booking site.", NULL, 0));
 	assert_null(llm_check_promises("Our webpages list prices.", NULL, 0));
+
+	/* The same claims in French, a reply in the customer's language. */
+	assert_string_equal(llm_check_promises("J\xe2\x80\x99"
+	                                       "ai red\xc3\xa9marr\xc3\xa9 "
+	                                       "votre simulateur.",
+	                                       pending, 1),
+	                    "red\xc3\xa9marr\xc3\xa9");
+	assert_non_null(llm_check_promises("La porte est ouverte, entrez.", NULL, 0));
+	assert_non_null(llm_check_promises("Quelqu'un arrive dans dix minutes.", NULL, 0));
+	assert_null(llm_check_promises("Quelqu'un arrive dans dix minutes.", queued, 1));
+	assert_non_null(llm_check_promises("J'ai pr\xc3\xa9venu l'\xc3\xa9quipe.", failed, 1));
+	assert_non_null(llm_check_promises("Je vais red\xc3\xa9marrer le TrackMan.", NULL, 0));
+	assert_non_null(
+	    llm_check_promises("Vous avez \xc3\xa9t\xc3\xa9 rembours\xc3\xa9.", ticket, 1));
+	assert_null(llm_check_promises("J'ai ouvert un ticket pour vous.", ticket, 1));
+	assert_null(llm_check_promises("R\xc3\xa9pondez OUI et nous demanderons le "
+	                               "red\xc3\xa9marrage.",
+	                               pending, 1));
 }
 
 static void
