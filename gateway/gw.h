@@ -41,6 +41,7 @@
 #define GW_KGEN_POLL_MS 500
 /* Times a knowledge change is asked when clubos-intelligence dies holding it. */
 #define GW_INTEL_ATTEMPTS 3
+#define GW_INTEL_FIRST_WAIT_MS 1500 /* for clubos-intelligence to be connected at all */
 
 /* Roles as bits, so a route can name who may call it. */
 enum {

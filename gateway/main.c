@@ -173,9 +173,9 @@ intel_peer(uint64_t deadline_ms)
 /*
  * gw_intel_call - ask clubos-intelligence (body taken); its JSON answer, or
  * NULL after answering the request with the error.  Nobody connected: 503
- * at once.  The owner died holding the request (the call fails for want of
- * a peer although one had it): asked again, with the same trace id, once
- * it is back (within the deadline): it makes a change once per request id,
+ * after GW_INTEL_FIRST_WAIT_MS (a restart in progress is waited for, briefly).  The owner died
+ * holding the request (the call fails for want of a peer although one had it): asked again, with
+ * the same trace id, once it is back (within the deadline): it makes a change once per request id,
  * so the answer is the change made once, whatever step the crash
  * interrupted.
  */
@@ -195,7 +195,9 @@ gw_intel_call(struct gw_ctx *x, int op, cJSON *body, int deadline_ms)
 		return NULL;
 	}
 	for (int attempt = 0; attempt < GW_INTEL_ATTEMPTS; attempt++) {
-		if (!(attempt == 0 ? rpc_client_peers(gw.intel) > 0 : intel_peer(deadline)))
+		uint64_t wait = env_now_ms() + GW_INTEL_FIRST_WAIT_MS;
+
+		if (!intel_peer(attempt == 0 && wait < deadline ? wait : deadline))
 			break;
 		rpc_reply_clear(&rep);
 		rc = rpc_call(gw.intel, op, x->trace_id, deadline, text, strlen(text), &rep);
