@@ -194,27 +194,21 @@ def test_on_sends_guarded_reply_and_cache_does_not_repay(on, accounts):
     assert on.calls(b["trace_id"]) == []
 
 
-def test_reply_in_the_customers_language_is_guarded_too(on, accounts):
-    """A French question: the model is asked to answer in the customer's language,
-    its French reply is sent, and a French reply that claims what was not done
-    is refused like an English one (the local answer goes out instead)."""
+def test_a_french_reply_is_guarded_like_an_english_one(on, accounts):
+    """The model is told to answer in the customer's language; a French reply that
+    claims what was not done is refused like an English one (the local answer goes
+    out instead), and an honest French reply is sent."""
     token = accounts["customer"].token
-    reply = ("Le prix est par baie et par heure, partag\u00e9 entre tous les joueurs de la "
-             "baie. Les tarifs sont sur book.example-golf.test avant de payer.")
-    a = _pricing(on, token, "c'est combien le prix d'une baie pour une heure",
-                 answer(reply, PRICING))
-    assert a["response"] == reply, a
-    req = on.fake.requests[-1]
-    system = req["json"]["messages"][0]["content"]
-    assert "language of customer_message" in system, system
-    assert user_data(req)["customer_message"] == "c'est combien le prix d'une baie pour une heure"
-    assert on.one_call(a["trace_id"])["outcome"] == "used"
-
     lie = "Le prix est par baie et par heure. J\u2019ai rembours\u00e9 votre derni\u00e8re partie."
-    b = _pricing(on, token, "quel est le prix d'une baie a l'heure", answer(lie, PRICING))
+    b = _pricing(on, token, "how much is a bay for an hour", answer(lie, PRICING))
+    assert "language of customer_message" in on.fake.requests[-1]["json"]["messages"][0]["content"]
     assert b["response"] != lie and LOCAL_PRICING in b["response"], b
     row = on.one_call(b["trace_id"])
     assert row["outcome"] == "rejected" and row["reason"].startswith("unrecorded_action"), row
+    honest = ("Le prix est par baie et par heure, partag\u00e9 entre tous les joueurs de la "
+              "baie.")
+    a = _pricing(on, token, "what are your rates for a bay", answer(honest, PRICING))
+    assert a["response"] == honest and on.one_call(a["trace_id"])["outcome"] == "used", a
 
 
 @pytest.mark.parametrize("msg,reply,rule", [
