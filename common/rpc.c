@@ -459,7 +459,10 @@ rpc_client_close(rpc_client *c)
 			break;
 		}
 	pthread_mutex_unlock(&rpc_clients_mu);
-	nng_close(c->sock); /* every pipe is gone when it returns: no peer_event after */
+	/* No more peer_event calls on c from here: it is freed below. */
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
+	nng_close(c->sock);
 	client_free(c);
 }
 
