@@ -31,7 +31,6 @@
  * Cooldown: a bay's PC is not restarted or rebooted again within
  * actions_cooldown_s of the last restart that NinjaOne accepted.
  */
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -778,35 +777,12 @@ housekeeping(struct worker *w)
 		log_msg(LOG_WARN, NULL, "ladder: %d unacknowledged alert(s) paged again", n);
 }
 
-/* wait_notify - sleep until a NOTIFY or timeout_ms */
-static void
-wait_notify(struct worker *w, int timeout_ms)
-{
-	PGconn       *pg = db_pg(w->db);
-	PGnotify     *nt;
-	struct pollfd pfd;
-
-	if (pg == NULL || PQstatus(pg) != CONNECTION_OK || PQsocket(pg) < 0) {
-		struct timespec ts = {0, (long)timeout_ms * 1000000L};
-
-		nanosleep(&ts, NULL);
-		return;
-	}
-	pfd.fd = PQsocket(pg);
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, timeout_ms) > 0)
-		PQconsumeInput(pg);
-	while ((nt = PQnotifies(pg)) != NULL)
-		PQfreemem(nt);
-}
-
 /* worker_main - claim, run, record; until told to stop */
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
 	uint64_t       next_house = 0;
-	bool           listening = false;
 	unsigned long  seen = 0;
 
 	while (!atomic_load(&ex_stopping)) {
@@ -814,15 +790,11 @@ worker_main(void *arg)
 		int                rc;
 
 		if (!db_ok(w->db)) {
-			listening = false;
-			wait_notify(w, 500);
+			db_wait_notify(w->db, 500);
 			continue;
 		}
 		/* A new connection (after PostgreSQL restarted) LISTENs again. */
-		if (!listening || seen != db_generation(w->db)) {
-			seen = db_generation(w->db);
-			listening = db_cmd(w->db, "LISTEN clubos_actions", 0, NULL) == 0;
-		}
+		db_listen(w->db, "clubos_actions", &seen);
 		if (w->idx == 0 && env_now_ms() >= next_house) {
 			housekeeping(w);
 			next_house = env_now_ms() + 1000;
@@ -833,7 +805,7 @@ worker_main(void *arg)
 			ops_claimed_free(&a);
 			continue;
 		}
-		wait_notify(w, rc < 0 ? 500 : 1000);
+		db_wait_notify(w->db, rc < 0 ? 500 : 1000);
 	}
 	return NULL;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 
@@ -145,6 +146,43 @@ unsigned long
 db_generation(const db_conn *db)
 {
 	return db->gen;
+}
+
+/* db_listen - LISTEN on channel, again on a new connection (*seen remembers) */
+bool
+db_listen(db_conn *db, const char *channel, unsigned long *seen)
+{
+	char sql[96];
+
+	if (*seen != 0 && *seen == db_generation(db))
+		return true;
+	if ((size_t)snprintf(sql, sizeof(sql), "LISTEN %s", channel) >= sizeof(sql) ||
+	    db_cmd(db, sql, 0, NULL) < 0)
+		return false;
+	*seen = db_generation(db);
+	return true;
+}
+
+/* db_wait_notify - sleep until a NOTIFY on db's connection or timeout_ms */
+void
+db_wait_notify(db_conn *db, int timeout_ms)
+{
+	PGconn       *pg = db != NULL ? db_pg(db) : NULL;
+	PGnotify     *nt;
+	struct pollfd pfd;
+
+	if (pg == NULL || PQstatus(pg) != CONNECTION_OK || PQsocket(pg) < 0) {
+		struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+
+		nanosleep(&ts, NULL);
+		return;
+	}
+	pfd.fd = PQsocket(pg);
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, timeout_ms) > 0)
+		PQconsumeInput(pg);
+	while ((nt = PQnotifies(pg)) != NULL)
+		PQfreemem(nt);
 }
 
 /* db_pg - the raw libpq connection, for callers that need more */

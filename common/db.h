@@ -36,6 +36,12 @@ PGconn   *db_pg(db_conn *db);
  * LISTEN must be set again when it does (a new PGconn may reuse the old
  * one's address, so comparing pointers is not enough). */
 unsigned long db_generation(const db_conn *db);
+/* LISTEN on channel, again whenever the connection is new (*seen keeps the
+ * generation it was set on; start it at 0); false if the LISTEN failed. */
+bool db_listen(db_conn *db, const char *channel, unsigned long *seen);
+/* Sleep until a NOTIFY arrives on db's connection or timeout_ms pass (the
+ * notifications are consumed); without a connection, just sleep. */
+void db_wait_notify(db_conn *db, int timeout_ms);
 
 /* The last failure: its SQLSTATE, and what it means to an HTTP caller
  * (400 input at fault, 409 conflict, 503 the database). */

@@ -64,6 +64,34 @@ one_id(PGresult *r)
 	return strtoll(db_val(r, 0, 0), NULL, 10);
 }
 
+/* ops_turns - the conversation's last n turns really said, oldest first (ops.h) */
+cJSON *
+ops_turns(db_conn *db, const char *conversation_id, const char *before_id, int n)
+{
+	char        ns[12];
+	const char *p[] = {conversation_id, before_id, ns};
+	PGresult   *r;
+	cJSON      *a = cJSON_CreateArray();
+
+	snprintf(ns, sizeof(ns), "%d", n);
+	r = db_exec(db,
+	            "SELECT author, text FROM (SELECT id, CASE WHEN direction = 'in' THEN "
+	            "'customer' ELSE author END AS author, text FROM messages WHERE "
+	            "conversation_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint) AND "
+	            "delivery NOT IN ('draft', 'shadow', 'discarded', 'failed') ORDER BY id DESC "
+	            "LIMIT $3::int) t ORDER BY id",
+	            3, p);
+	for (int i = 0; a != NULL && r != NULL && i < PQntuples(r); i++) {
+		cJSON *t = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(t, "author", db_val(r, i, 0));
+		cJSON_AddStringToObject(t, "text", db_val(r, i, 1));
+		cJSON_AddItemToArray(a, t);
+	}
+	PQclear(r);
+	return a;
+}
+
 /* ops_followup - an outgoing message of a conversation, queued for SMS (in the caller's
  * transaction) */
 int

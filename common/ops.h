@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "common/db.h"
 
 #define OPS_CONFIRM_TTL_S 600   /* a customer has this long to say yes */
@@ -65,6 +67,12 @@ int ops_spool_flush(db_conn *db, const char *spool_dir);
 int ops_commit(db_conn *db);
 int ops_followup(db_conn *db, int64_t conversation_id, const char *author, const char *text,
                  const char *trace_id);
+/* The conversation's last n turns (before message before_id, or all when
+ * it is NULL) that were really said, oldest first, as [{author, text}]: an
+ * incoming one's author is "customer" (the asker), drafts, shadow answers,
+ * discarded and failed replies are left out.  Never NULL unless memory ran
+ * out; empty when the database fails (context helps, it is not needed). */
+cJSON *ops_turns(db_conn *db, const char *conversation_id, const char *before_id, int n);
 
 /* ---- The executor's side. */
 

@@ -44,8 +44,6 @@ void outbox_stop(void);
 
 /* ---- shared by both workers (intake.c) */
 bool cv_stopping(void);
-void cv_wait_notify(db_conn *db, int timeout_ms);
-bool cv_listen(db_conn *db, const char *channel, unsigned long *seen);
 void cv_own_number(db_conn *db, const struct cfg *c, char *out, size_t cap);
 
 #endif

@@ -27,7 +27,6 @@
  * and the router asked again; that window is one statement long.
  */
 #include <ctype.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -94,43 +93,6 @@ bool
 cv_stopping(void)
 {
 	return atomic_load(&cv_stop_flag);
-}
-
-/* cv_wait_notify - sleep until a NOTIFY on db's connection or timeout_ms */
-void
-cv_wait_notify(db_conn *db, int timeout_ms)
-{
-	PGconn       *pg = db_pg(db);
-	PGnotify     *nt;
-	struct pollfd pfd;
-
-	if (pg == NULL || PQstatus(pg) != CONNECTION_OK || PQsocket(pg) < 0) {
-		struct timespec ts = {0, (long)timeout_ms * 1000000L};
-
-		nanosleep(&ts, NULL);
-		return;
-	}
-	pfd.fd = PQsocket(pg);
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, timeout_ms) > 0)
-		PQconsumeInput(pg);
-	while ((nt = PQnotifies(pg)) != NULL)
-		PQfreemem(nt);
-}
-
-/* cv_listen - LISTEN on channel, again on a new connection (*seen remembers) */
-bool
-cv_listen(db_conn *db, const char *channel, unsigned long *seen)
-{
-	char sql[64];
-
-	if (*seen == db_generation(db))
-		return true;
-	snprintf(sql, sizeof(sql), "LISTEN %s", channel);
-	if (db_cmd(db, sql, 0, NULL) < 0)
-		return false;
-	*seen = db_generation(db);
-	return true;
 }
 
 /* cv_own_number - the number texts go out from: OPENPHONE_NUMBER or the venue line */
@@ -466,32 +428,6 @@ handoff(struct in_ev *e, const char *reason, const char *text)
 	return rc;
 }
 
-/* context - the conversation's last turns before this one, oldest first */
-static cJSON *
-context(struct in_ev *e, const char *mid)
-{
-	char        n[8];
-	const char *p[] = {e->cid, mid, (snprintf(n, sizeof(n), "%d", CV_CONTEXT_TURNS), n)};
-	PGresult   *r =
-	    db_exec(in_db,
-	            "SELECT author, text FROM (SELECT id, author, text FROM messages WHERE "
-	            "conversation_id = $1 AND id < $2::bigint AND delivery NOT IN "
-	            "('draft', 'shadow', 'discarded', 'failed') ORDER BY id DESC "
-	            "LIMIT $3::int) t ORDER BY id",
-	            3, p);
-	cJSON *a = cJSON_CreateArray();
-
-	for (int i = 0; r != NULL && i < PQntuples(r); i++) {
-		cJSON *t = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(t, "author", db_val(r, i, 0));
-		cJSON_AddStringToObject(t, "text", db_val(r, i, 1));
-		cJSON_AddItemToArray(a, t);
-	}
-	PQclear(r);
-	return a;
-}
-
 /* ask_router - the router's answer to text in its context, or NULL */
 static cJSON *
 ask_router(struct in_ev *e, const char *text, const char *mid)
@@ -513,7 +449,7 @@ ask_router(struct in_ev *e, const char *text, const char *mid)
 	if (*e->location)
 		cJSON_AddStringToObject(q, "location", e->location);
 	cJSON_AddNumberToObject(q, "conversation_id", strtod(e->cid, NULL));
-	cJSON_AddItemToObject(q, "context", context(e, mid));
+	cJSON_AddItemToObject(q, "context", ops_turns(in_db, e->cid, mid, CV_CONTEXT_TURNS));
 	out = json_print(q);
 	cJSON_Delete(q);
 	if (out == NULL)
@@ -979,13 +915,13 @@ in_main(void *arg)
 		int rc;
 
 		if (!db_ok(in_db)) {
-			cv_wait_notify(in_db, 500);
+			db_wait_notify(in_db, 500);
 			continue;
 		}
-		cv_listen(in_db, "clubos_webhooks", &seen);
+		db_listen(in_db, "clubos_webhooks", &seen);
 		if ((rc = take()) == 1)
 			continue;
-		cv_wait_notify(in_db, rc < 0 ? 500 : 1000);
+		db_wait_notify(in_db, rc < 0 ? 500 : 1000);
 	}
 	return NULL;
 }

@@ -363,10 +363,10 @@ ob_main(void *arg)
 		int           rc;
 
 		if (!db_ok(ob_db)) {
-			cv_wait_notify(ob_db, 500);
+			db_wait_notify(ob_db, 500);
 			continue;
 		}
-		cv_listen(ob_db, "clubos_outbox", &seen);
+		db_listen(ob_db, "clubos_outbox", &seen);
 		if (env_now_ms() >= next_recover) {
 			recover();
 			next_recover = env_now_ms() + 1000;
@@ -376,7 +376,7 @@ ob_main(void *arg)
 			free(m.text);
 			continue;
 		}
-		cv_wait_notify(ob_db, 500);
+		db_wait_notify(ob_db, 500);
 	}
 	return NULL;
 }

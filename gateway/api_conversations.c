@@ -461,29 +461,6 @@ gw_chat_open(struct gw_ctx *x, const cJSON *field, const char *channel, const ch
 	return 0;
 }
 
-/* gw_chat_context - the conversation's last turns, oldest first (the asker as "customer") */
-cJSON *
-gw_chat_context(struct gw_ctx *x, const char *cid)
-{
-	PGresult *r =
-	    db_exec(x->w->db,
-	            "SELECT CASE WHEN direction = 'in' THEN 'customer' ELSE author END, text "
-	            "FROM (SELECT id, direction, author, text FROM messages WHERE "
-	            "conversation_id = $1 ORDER BY id DESC LIMIT 6) t ORDER BY id",
-	            1, (const char *const[]){cid});
-	cJSON *a = cJSON_CreateArray();
-
-	for (int i = 0; r != NULL && i < PQntuples(r); i++) {
-		cJSON *t = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(t, "author", db_val(r, i, 0));
-		cJSON_AddStringToObject(t, "text", db_val(r, i, 1));
-		cJSON_AddItemToArray(a, t);
-	}
-	PQclear(r);
-	return a;
-}
-
 /* gw_chat_record - the question and its answer, filed in the conversation */
 void
 gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const char *answer)

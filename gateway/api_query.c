@@ -17,6 +17,7 @@
 #include "common/json.h"
 #include "common/settings.h"
 #include "common/log.h"
+#include "common/ops.h"
 #include "common/trace.h"
 #include "common/util.h"
 #include "gateway/gw.h"
@@ -296,7 +297,7 @@ api_query(struct gw_ctx *x)
 	cJSON_AddNumberToObject(rq, "kgen", (double)kgen);
 	if (*chat != '\0') {
 		cJSON_AddNumberToObject(rq, "conversation_id", strtod(chat, NULL));
-		cJSON_AddItemToObject(rq, "context", gw_chat_context(x, chat));
+		cJSON_AddItemToObject(rq, "context", ops_turns(x->w->db, chat, NULL, GW_CHAT_TURNS));
 	}
 	out = json_print(rq);
 	cJSON_Delete(rq);

@@ -33,6 +33,7 @@
 
 #define GW_MAX_BODY (64 * 1024)
 #define GW_MAX_MESSAGE 2000
+#define GW_CHAT_TURNS 6 /* earlier web-chat messages the router sees as context */
 #define GW_SOP_MAX_CONTENT (60 * 1024)
 #define GW_MAX_INGEST (256 * 1024)
 /* A change of knowledge may retrain the router before it is answered. */
@@ -142,7 +143,6 @@ void api_draft_discard(struct gw_ctx *x);
 /* Web chat (api_conversations.c), for POST /api/query's "conversation_id". */
 int    gw_chat_open(struct gw_ctx *x, const cJSON *field, const char *channel, const char *location,
                     char *cid, size_t cap);
-cJSON *gw_chat_context(struct gw_ctx *x, const char *cid);
 void   gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const char *answer);
 
 void api_settings_get(struct gw_ctx *x);

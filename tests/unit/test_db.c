@@ -7,7 +7,8 @@
  * failure, that SQLSTATEs map to the contract's statuses, that every
  * connection has a statement timeout, and that connecting to a server that
  * never answers gives up after the connect timeout, and that an idle
- * connection the server ended is replaced before the next statement.
+ * connection the server ended is replaced before the next statement, and
+ * that a LISTEN wait wakes on a NOTIFY and is set again on a new connection.
  */
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -59,6 +60,67 @@ test_terminated_idle_connection(void **state)
 	assert_non_null(r = db_exec(a, "SELECT pg_backend_pid()::text", 0, NULL));
 	assert_string_not_equal(db_val(r, 0, 0), pid);
 	PQclear(r);
+	db_close(a);
+	db_close(b);
+}
+
+/* notify: db_wait_notify wakes on a NOTIFY long before its timeout, and
+ * db_listen listens again once the connection it was set on is replaced */
+static void
+test_listen_and_notify(void **state)
+{
+	db_conn      *a, *b;
+	PGresult     *r;
+	char          pid[16];
+	const char   *p[] = {pid};
+	unsigned long seen = 0;
+	int64_t       t0;
+
+	(void)state;
+	assert_non_null(a = db_open(dsn()));
+	assert_non_null(b = db_open(dsn()));
+	assert_true(db_listen(a, "clubos_unit", &seen));
+	assert_true(seen != 0);
+	assert_true(db_listen(a, "clubos_unit", &seen)); /* same connection: nothing sent */
+
+	/* Nothing pending: the whole timeout is slept. */
+	t0 = env_mono_us();
+	db_wait_notify(a, 150);
+	assert_true(env_mono_us() - t0 >= 140 * 1000);
+
+	/* Pending: back at once, and it is consumed (the next wait sleeps). */
+	assert_int_equal(db_cmd(b, "NOTIFY clubos_unit", 0, NULL), 0);
+	t0 = env_mono_us();
+	db_wait_notify(a, 5000);
+	assert_true(env_mono_us() - t0 < 4000 * 1000);
+	t0 = env_mono_us();
+	db_wait_notify(a, 150);
+	assert_true(env_mono_us() - t0 >= 140 * 1000);
+
+	/* The server ends the connection: the next statement reconnects, and
+	 * db_listen sees a new generation and listens there. */
+	assert_non_null(r = db_exec(a, "SELECT pg_backend_pid()::text", 0, NULL));
+	snprintf(pid, sizeof(pid), "%s", db_val(r, 0, 0));
+	PQclear(r);
+	assert_non_null(r = db_exec(b, "SELECT pg_terminate_backend($1::int)", 1, p));
+	PQclear(r);
+	usleep(200 * 1000);
+	{
+		unsigned long before = seen;
+
+		assert_true(db_ok(a));
+		assert_true(db_listen(a, "clubos_unit", &seen));
+		assert_true(seen != before);
+	}
+	assert_int_equal(db_cmd(b, "NOTIFY clubos_unit", 0, NULL), 0);
+	t0 = env_mono_us();
+	db_wait_notify(a, 5000);
+	assert_true(env_mono_us() - t0 < 4000 * 1000);
+
+	/* No connection at all: a plain sleep, no crash. */
+	t0 = env_mono_us();
+	db_wait_notify(NULL, 50);
+	assert_true(env_mono_us() - t0 >= 40 * 1000);
 	db_close(a);
 	db_close(b);
 }
@@ -178,6 +240,7 @@ main(void)
 	    cmocka_unit_test(test_statement_timeout),
 	    cmocka_unit_test(test_connect_timeout),
 	    cmocka_unit_test(test_terminated_idle_connection),
+	    cmocka_unit_test(test_listen_and_notify),
 	};
 
 	return cmocka_run_group_tests_name("db", tests, NULL, NULL);
