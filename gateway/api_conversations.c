@@ -6,7 +6,10 @@
  *   POST  /api/conversations/{id}/messages     {"text"}: a staff reply, sent by SMS
  *                                              through the outbox; the conversation
  *                                              becomes human
- *   POST  /api/conversations/{id}/release      back to the bot
+ *   POST  /api/conversations/{id}/release      back to the bot (409 once closed)
+ *   POST  /api/conversations/{id}/close        done: its drafts are discarded, it
+ *                                              takes no reply, and the number's next
+ *                                              text starts a new conversation
  *   POST  /api/conversations/{id}/messages/{mid}/send     a draft (approval mode)
  *                                              goes out, {"text"} to edit it first
  *   POST  /api/conversations/{id}/messages/{mid}/discard  a draft is dropped
@@ -303,24 +306,97 @@ fail:
 	free(event);
 }
 
+/* conv_closed_or_missing - the 409 or 404 for a conversation an UPDATE did not match */
+static void
+conv_closed_or_missing(struct gw_ctx *x, const char *id)
+{
+	PGresult *r = db_exec(x->w->db, "SELECT status FROM conversations WHERE id = $1", 1,
+	                      (const char *const[]){id});
+
+	if (r == NULL)
+		gw_db_error(x, x->w->db);
+	else if (PQntuples(r) == 0)
+		gw_error(x, 404, "not_found", "no such conversation");
+	else
+		gw_error(x, 409, "conversation_closed", "this conversation is closed");
+	PQclear(r);
+}
+
 /* api_conversation_release - POST /api/conversations/{id}/release */
 void
 api_conversation_release(struct gw_ctx *x)
 {
 	const char *id = conv_id(x->params[0]);
+	PGresult   *r;
 
 	if (id == NULL) {
 		gw_error(x, 404, "not_found", "no such conversation");
 		return;
 	}
-	gw_json_row(x,
-	            db_exec(x->w->db,
-	                    "WITH c AS (UPDATE conversations SET status = 'bot', status_reason = "
-	                    "'released by staff', bot_streak = 0 WHERE id = $1 RETURNING *) "
-	                    "SELECT " CONV_JSON "::text FROM c",
-	                    1, (const char *const[]){id}),
-	            200, "no such conversation");
+	/* A closed conversation stays closed: the number may have a newer one. */
+	r = db_exec(x->w->db,
+	            "WITH c AS (UPDATE conversations SET status = 'bot', status_reason = "
+	            "'released by staff', bot_streak = 0 WHERE id = $1 AND status <> 'closed' "
+	            "RETURNING *) SELECT " CONV_JSON "::text FROM c",
+	            1, (const char *const[]){id});
+	if (r != NULL && PQntuples(r) == 0) {
+		PQclear(r);
+		conv_closed_or_missing(x, id);
+		return;
+	}
+	gw_json_row(x, r, 200, "no such conversation");
 	log_msg(LOG_INFO, x->trace_id, "conversation %s released to the bot", id);
+}
+
+/*
+ * api_conversation_close - POST /api/conversations/{id}/close: the
+ * conversation is done.  Its drafts are discarded in the same transaction
+ * (a closed conversation sends nothing more), replies to it are refused
+ * (409), and the number's next text starts a new one.  Closing a closed one
+ * answers it as it is.
+ */
+void
+api_conversation_close(struct gw_ctx *x)
+{
+	const char *id = conv_id(x->params[0]);
+	db_conn    *db = x->w->db;
+	PGresult   *d = NULL, *r = NULL;
+
+	if (id == NULL) {
+		gw_error(x, 404, "not_found", "no such conversation");
+		return;
+	}
+	if (db_begin(db) < 0) {
+		gw_db_error(x, db);
+		return;
+	}
+	if ((d = db_exec(db,
+	                 "UPDATE messages SET delivery = 'discarded', updated_at = now() WHERE "
+	                 "conversation_id = $1 AND delivery = 'draft' RETURNING id",
+	                 1, (const char *const[]){id})) == NULL ||
+	    (r = db_exec(db,
+	                 "WITH c AS (UPDATE conversations SET status = 'closed', status_reason = "
+	                 "CASE WHEN status = 'closed' THEN status_reason ELSE 'closed by staff' END, "
+	                 "last_message_at = now() WHERE id = $1 RETURNING *) SELECT " CONV_JSON
+	                 "::text FROM c",
+	                 1, (const char *const[]){id})) == NULL ||
+	    (PQntuples(r) == 1 && db_commit(db) < 0)) {
+		gw_db_error(x, db);
+		goto fail;
+	}
+	if (PQntuples(r) == 0) {
+		gw_error(x, 404, "not_found", "no such conversation");
+		goto fail;
+	}
+	log_msg(LOG_INFO, x->trace_id, "conversation %s closed by staff (%d draft(s) discarded)", id,
+	        PQntuples(d));
+	PQclear(d);
+	gw_json_row(x, r, 200, "no such conversation");
+	return;
+fail:
+	PQclear(d);
+	PQclear(r);
+	db_rollback(db);
 }
 
 /* draft - send (optionally edited) or discard a draft reply */

@@ -137,6 +137,7 @@ void api_conversations_list(struct gw_ctx *x);
 void api_conversation_get(struct gw_ctx *x);
 void api_conversation_reply(struct gw_ctx *x);
 void api_conversation_release(struct gw_ctx *x);
+void api_conversation_close(struct gw_ctx *x);
 void api_draft_send(struct gw_ctx *x);
 void api_draft_discard(struct gw_ctx *x);
 

@@ -91,6 +91,7 @@ static const struct gw_route {
     {"GET", "/api/conversations/:id", ROLE_STAFF, false, true, api_conversation_get},
     {"POST", "/api/conversations/:id/messages", ROLE_STAFF, true, true, api_conversation_reply},
     {"POST", "/api/conversations/:id/release", ROLE_STAFF, false, true, api_conversation_release},
+    {"POST", "/api/conversations/:id/close", ROLE_STAFF, false, true, api_conversation_close},
     {"POST", "/api/conversations/:id/messages/:mid/send", ROLE_STAFF, false, true, api_draft_send},
     {"POST", "/api/conversations/:id/messages/:mid/discard", ROLE_STAFF, false, true,
      api_draft_discard},

@@ -87,12 +87,13 @@ export function conversations(root, ctx) {
       (c.status_reason ? " (" + c.status_reason + ")" : "") : c.status === "bot" ? "The bot answers this conversation." +
       (c.status_reason ? " (" + c.status_reason + ")" : "") : "Closed.";
     shown.release.hidden = c.status !== "human";
+    shown.close.hidden = c.status === "closed";
     /* Replies go out by SMS only; a closed conversation takes none (409). */
     shown.form.hidden = c.channel !== "sms" || c.status === "closed";
   }
-  /* The live feed announces new messages, not a message's delivery moving
-   * on (queued, sending, sent): while one of ours is on its way, the open
-   * conversation is read again every 2 s. */
+  /* The live feed announces a delivery moving on (queued, sending, sent)
+   * as a message event, but it is lossy: while one of ours is on its way,
+   * the open conversation is also read again every 2 s. */
   let pending = null;
   function watchDelivery(id, c) {
     clearTimeout(pending);
@@ -120,6 +121,7 @@ export function conversations(root, ctx) {
     const text = h("textarea", { id: "reply-text", name: "text", rows: "3", maxlength: "1600", required: true });
     const send = h("button", { type: "submit", id: "reply-send", text: "Send reply" });
     const release = h("button", { type: "button", class: "secondary", id: "release", text: "Release to the bot" });
+    const close = h("button", { type: "button", class: "secondary", id: "close-conversation", text: "Close conversation" });
     const form = h("form", { class: "card", id: "reply-form", "aria-label": "reply" }, field("Reply by SMS (takes the conversation over)", text), h("div", { class: "row" }, send), derr);
     /* Editing a draft: its text goes to the reply box; sending the reply
      * then discards the draft, so the customer gets one message. */
@@ -153,6 +155,17 @@ export function conversations(root, ctx) {
       await load();
       if (!openId) await open(id, false);
     }));
+    /* Closing: its drafts are discarded, it takes no reply, and the
+     * number's next text starts a new conversation. */
+    close.addEventListener("click", () => {
+      if (!confirm("Close this conversation? Its drafts are discarded; the customer's next text starts a new one.")) return;
+      busy(close, rerr, async () => {
+        await ctx.api("POST", `/api/conversations/${id}/close`);
+        announce("Conversation closed");
+        await load();
+        if (!openId) await open(id, false);
+      });
+    });
     const onDraft = (m, what, btn) => what === "edit" ? (() => {
       editing = m.id;
       text.value = m.text || "";
@@ -169,8 +182,8 @@ export function conversations(root, ctx) {
     const msgs = messagesView(c.messages || [], onDraft);
     const reason = h("p", { id: "conversation-reason" });
     const badge = h("span");
-    shown = { id, msgs, title, badge, reason, release, form, onDraft };
-    add(clear(detail), h("div", { class: "row" }, title, badge), reason, h("div", { class: "row" }, release), rerr, msgs, form);
+    shown = { id, msgs, title, badge, reason, release, close, form, onDraft };
+    add(clear(detail), h("div", { class: "row" }, title, badge), reason, h("div", { class: "row" }, release, close), rerr, msgs, form);
     setState(c);
     watchDelivery(id, c);
     if (focus) title.focus();

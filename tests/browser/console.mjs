@@ -162,6 +162,7 @@ await step("conversation_live", async () => {
   const t0 = Date.now();
   await inbound(S.phone, S.inbound);
   await inbound(S.phone2, S.inbound); /* for the draft step below */
+  await inbound(S.phone3, S.inbound); /* for the discard step below */
   /* No reload: the live feed announces the conversation and the list reloads. */
   const row = `#conversation-list tr[data-phone="${S.phone}"]`;
   await admin.waitForSelector(row);
@@ -224,6 +225,49 @@ await step("conversation_draft", async () => {
   await admin.waitForSelector(`${sent}[data-delivery=sent], ${sent}[data-delivery=delivered]`, { timeout: 20000 });
   await shot(admin, "conversation-draft-sent");
   return { draftMeta, draftText, drafts_left: (await admin.$$(draft)).length };
+});
+
+/* ---- approval mode: a draft discarded is never sent (the pytest checks
+ * OpenPhone got nothing for the number) */
+await step("conversation_discard", async () => {
+  if (!FIX.sms) return { skipped: true };
+  const S = FIX.sms;
+  await open(admin, "#/conversations", "Conversations");
+  const row = `#conversation-list tr[data-phone="${S.phone3}"]`;
+  await admin.waitForSelector(row);
+  await admin.click(row);
+  const draft = "#conversation-detail li[data-delivery=draft][data-author=bot]";
+  await admin.waitForSelector(draft, { timeout: 20000 });
+  const id = await admin.$eval(draft, (e) => e.dataset.id);
+  await admin.click(draft + " button.draft-discard");
+  const gone = `#conversation-detail li[data-delivery=discarded][data-id="${id}"]`;
+  await admin.waitForSelector(gone);
+  const meta = await admin.$eval(gone + " .msg-meta", (e) => e.textContent);
+  await shot(admin, "conversation-draft-discarded");
+  return { meta, drafts_left: (await admin.$$(draft)).length, buttons_left: (await admin.$$(gone + " button")).length };
+});
+
+/* ---- closing a conversation: no reply box, and the number's next text
+ * starts a new one (the bot's again) */
+await step("conversation_close", async () => {
+  if (!FIX.sms) return { skipped: true };
+  const S = FIX.sms;
+  await open(admin, "#/conversations", "Conversations");
+  const row = `#conversation-list tr[data-phone="${S.phone}"][data-status=bot]`;
+  await admin.waitForSelector(row);
+  const closedId = await admin.$eval(row, (e) => e.dataset.id);
+  await admin.click(row);
+  await admin.waitForSelector(`#conversation-detail[data-id="${closedId}"][data-status=bot]`);
+  await admin.click("#close-conversation");
+  await admin.waitForSelector(`#conversation-detail[data-id="${closedId}"][data-status=closed] #conversation-status:text-is('closed')`);
+  const formHidden = await admin.$eval("#reply-form", (e) => e.hidden);
+  const closeHidden = await admin.$eval("#close-conversation", (e) => e.hidden);
+  await shot(admin, "conversation-closed");
+  await inbound(S.phone, S.inbound3);
+  const fresh = `#conversation-list tr[data-phone="${S.phone}"][data-status=bot]:not([data-id="${closedId}"])`;
+  await admin.waitForSelector(fresh);
+  const closedRow = await admin.$eval(`#conversation-list tr[data-id="${closedId}"]`, (e) => e.dataset.status);
+  return { closedId: Number(closedId), newId: Number(await admin.$eval(fresh, (e) => e.dataset.id)), formHidden, closeHidden, closedRow };
 });
 
 /* ---- resolve a ticket */

@@ -443,12 +443,13 @@ def test_console_in_a_browser(stack, accounts):
         harness.wait_for(lambda: "conversations: outbox" in open(conv.log).read(), 15,
                          what="clubos-conversations to start")
         n = int(time.time() * 1000) % 10000
-        phone, phone2 = "+1782556%04d" % n, "+1782557%04d" % n
+        phone, phone2, phone3 = "+1782556%04d" % n, "+1782557%04d" % n, "+1782558%04d" % n
         sms = {"webhook_url": "http://127.0.0.1:%d/api/webhooks/openphone" % wport,
                "key_b64": base64.b64encode(sms_key).decode(), "venue": SMS_VENUE, "phone": phone,
-               "phone2": phone2, "edited": "Console edit %s: park on Mill Street." % uuid.uuid4().hex[:6],
+               "phone2": phone2, "phone3": phone3, "edited": "Console edit %s: park on Mill Street." % uuid.uuid4().hex[:6],
                "inbound": "where do I park at riverside?",
                "inbound2": "Console test %s: thanks, see you at 7" % uuid.uuid4().hex[:6],
+               "inbound3": "Console test %s: is the bar open late tonight?" % uuid.uuid4().hex[:6],
                "reply": "Console reply %s: yes, bay 4 is yours from 7 pm." % uuid.uuid4().hex[:6]}
         _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, settings_before,
                      sms, fakes)
@@ -531,7 +532,7 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
     assert [c["json"] for c in fakes.calls("openphone")
             if (c["json"] or {}).get("to") == [sms["phone"]]] == got, fakes.calls("openphone")
     cv = stack.http("GET", "/api/conversations/%d" % cl["id"], token=admin).json
-    assert cv["phone"] == sms["phone"] and cv["status"] == "bot", cv
+    assert cv["phone"] == sms["phone"] and cv["status"] == "closed", cv
     texts = [(m["direction"], m["author"], m["text"]) for m in cv["messages"]]
     assert ("in", "customer", sms["inbound"]) in texts and ("in", "customer", sms["inbound2"]) in texts
     assert texts.count(("out", "staff", sms["reply"])) == 1, texts
@@ -548,6 +549,44 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
                             10, interval=0.1, what="the edited draft at OpenPhone")
     assert got2 == [{"content": sms["edited"], "from": SMS_VENUE, "to": [sms["phone2"]]}], got2
     assert st["ticket_live"]["appeared_ms"] < 8000, st["ticket_live"]
+
+    # A discarded draft: shown as not sent, no buttons left, and nothing at
+    # OpenPhone for that number (the draft was the only answer it had).
+    dd = st["conversation_discard"]
+    assert "not sent" in dd["meta"] and dd["drafts_left"] == 0 and dd["buttons_left"] == 0, dd
+    c3 = [c for c in stack.http("GET", "/api/conversations", token=admin).json
+          if c.get("phone") == sms["phone3"]]
+    assert len(c3) == 1, c3
+    m3 = stack.http("GET", "/api/conversations/%d" % c3[0]["id"], token=admin).json["messages"]
+    assert [m["delivery"] for m in m3 if m["direction"] == "out"] == ["discarded"], m3
+    assert not [c for c in fakes.calls("openphone")
+                if (c["json"] or {}).get("to") == [sms["phone3"]]], fakes.calls("openphone")
+
+    # Closed: the page hid the reply box, the number's next text made a new
+    # conversation, and the closed one refuses replies and a release.
+    cc = st["conversation_close"]
+    assert cc["formHidden"] and cc["closeHidden"] and cc["closedRow"] == "closed", cc
+    assert cc["closedId"] == cl["id"] and cc["newId"] != cl["id"], cc
+    assert cv["status_reason"] == "closed by staff", cv
+    # The bot's draft to the first text was never sent; closing discarded it.
+    bot = [m["delivery"] for m in cv["messages"] if m["author"] == "bot"]
+    assert bot and set(bot) == {"discarded"}, cv["messages"]
+    assert sms["inbound3"] not in json.dumps(cv["messages"]), cv
+    fresh = stack.http("GET", "/api/conversations/%d" % cc["newId"], token=admin).json
+    assert fresh["phone"] == sms["phone"] and fresh["status"] == "bot", fresh
+    assert ("in", "customer", sms["inbound3"]) in [(m["direction"], m["author"], m["text"])
+                                                  for m in fresh["messages"]], fresh
+    r = stack.http("POST", "/api/conversations/%d/messages" % cl["id"], token=admin,
+                   body={"text": "too late"})
+    harness.assert_error(r, 409, "conversation_closed")
+    r = stack.http("POST", "/api/conversations/%d/release" % cl["id"], token=admin)
+    harness.assert_error(r, 409, "conversation_closed")
+    again = stack.http("POST", "/api/conversations/%d/close" % cl["id"], token=admin)
+    assert again.status == 200 and again.json["status"] == "closed", again
+    harness.assert_error(stack.http("POST", "/api/conversations/999999999/close", token=admin),
+                         404, "not_found")
+    harness.assert_error(stack.http("POST", "/api/conversations/%d/close" % cl["id"],
+                                    token=accounts["customer"].token), 403)
 
     # What the browser did, as the server has it.
     t = stack.http("GET", "/api/tickets/%d" % ticket, token=admin).json
