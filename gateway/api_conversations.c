@@ -374,12 +374,13 @@ api_conversation_close(struct gw_ctx *x)
 	                 "UPDATE messages SET delivery = 'discarded', updated_at = now() WHERE "
 	                 "conversation_id = $1 AND delivery = 'draft' RETURNING id",
 	                 1, (const char *const[]){id})) == NULL ||
-	    (r = db_exec(db,
-	                 "WITH c AS (UPDATE conversations SET status = 'closed', status_reason = "
-	                 "CASE WHEN status = 'closed' THEN status_reason ELSE 'closed by staff' END, "
-	                 "last_message_at = now() WHERE id = $1 RETURNING *) SELECT " CONV_JSON
-	                 "::text FROM c",
-	                 1, (const char *const[]){id})) == NULL ||
+	    (r = db_exec(
+	         db,
+	         "WITH c AS (UPDATE conversations SET status = 'closed', status_reason = "
+	         "CASE WHEN status = 'closed' THEN status_reason ELSE 'closed by staff' END, "
+	         "last_message_at = now() WHERE id = $1 RETURNING *) SELECT " CONV_JSON
+	         "::text FROM c",
+	         1, (const char *const[]){id})) == NULL ||
 	    (PQntuples(r) == 1 && db_commit(db) < 0)) {
 		gw_db_error(x, db);
 		goto fail;
@@ -388,8 +389,8 @@ api_conversation_close(struct gw_ctx *x)
 		gw_error(x, 404, "not_found", "no such conversation");
 		goto fail;
 	}
-	log_msg(LOG_INFO, x->trace_id, "conversation %s closed by staff (%d draft(s) discarded)", id,
-	        PQntuples(d));
+	log_msg(LOG_INFO, x->trace_id, "conversation %s closed by staff (%d draft(s) discarded)",
+	        id, PQntuples(d));
 	PQclear(d);
 	gw_json_row(x, r, 200, "no such conversation");
 	return;

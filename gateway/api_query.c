@@ -297,7 +297,8 @@ api_query(struct gw_ctx *x)
 	cJSON_AddNumberToObject(rq, "kgen", (double)kgen);
 	if (*chat != '\0') {
 		cJSON_AddNumberToObject(rq, "conversation_id", strtod(chat, NULL));
-		cJSON_AddItemToObject(rq, "context", ops_turns(x->w->db, chat, NULL, GW_CHAT_TURNS));
+		cJSON_AddItemToObject(rq, "context",
+		                      ops_turns(x->w->db, chat, NULL, GW_CHAT_TURNS));
 	}
 	out = json_print(rq);
 	cJSON_Delete(rq);
