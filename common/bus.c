@@ -19,6 +19,7 @@
 #include <nng/protocol/pubsub0/sub.h>
 
 #include "common/env.h"
+#include "common/link.h"
 #include "common/log.h"
 
 struct bus_hub {
@@ -27,11 +28,18 @@ struct bus_hub {
 };
 
 struct bus_sub {
-	nng_socket sock;
+	nng_socket  sock;
+	struct link l; /* its one peer, the hub (redialed: link.h) */
 };
 
-static nng_socket bus_pub_sock;
-static int        bus_pub_ok;
+/* Publishers and subscribers dial the hub again 50 ms after losing it,
+ * backing off to 1 s. */
+#define BUS_RECONN_MIN_MS 50
+#define BUS_RECONN_MAX_MS 1000
+
+static nng_socket  bus_pub_sock;
+static int         bus_pub_ok;
+static struct link bus_pub_link;
 
 /* hub_main - forward by topic until the sockets close */
 static void *
@@ -112,11 +120,12 @@ bus_pub_open(const char *in_url)
 		return -1;
 	}
 	nng_socket_set_int(bus_pub_sock, NNG_OPT_SENDBUF, 4096);
-	nng_socket_set_ms(bus_pub_sock, NNG_OPT_RECONNMINT, 50);
-	nng_socket_set_ms(bus_pub_sock, NNG_OPT_RECONNMAXT, 1000);
-	if ((rv = nng_dial(bus_pub_sock, in_url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+	link_init(&bus_pub_link, bus_pub_sock, in_url, true, BUS_RECONN_MIN_MS, BUS_RECONN_MAX_MS);
+	if ((rv = link_start(&bus_pub_link)) != 0) {
+		link_unwatch(&bus_pub_link);
 		log_error("bus: dial %s: %s", in_url, nng_strerror(rv));
 		nng_close(bus_pub_sock);
+		link_fini(&bus_pub_link);
 		return -1;
 	}
 	bus_pub_ok = 1;
@@ -127,8 +136,11 @@ bus_pub_open(const char *in_url)
 void
 bus_pub_close(void)
 {
-	if (bus_pub_ok)
+	if (bus_pub_ok) {
+		link_unwatch(&bus_pub_link);
 		nng_close(bus_pub_sock);
+		link_fini(&bus_pub_link);
+	}
 	bus_pub_ok = 0;
 }
 
@@ -141,6 +153,8 @@ bus_publish(const char *topic, const char *json)
 
 	if (!bus_pub_ok)
 		return -1;
+	if (link_peers(&bus_pub_link) == 0)
+		link_redial(&bus_pub_link);
 	if (nng_msg_alloc(&m, 0) != 0)
 		return -1;
 	if (nng_msg_append(m, topic, tl) != 0 || nng_msg_append(m, " ", 1) != 0 ||
@@ -170,16 +184,17 @@ bus_sub_open(const char *out_url, const char *const *topics)
 	}
 	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, ENV_MAX_MSG);
 	nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, 8192);
-	nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 50);
-	nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 1000);
 	if (topics == NULL)
 		nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0);
 	else
 		for (; *topics != NULL; topics++)
 			nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, *topics, strlen(*topics));
-	if ((rv = nng_dial(s->sock, out_url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+	link_init(&s->l, s->sock, out_url, true, BUS_RECONN_MIN_MS, BUS_RECONN_MAX_MS);
+	if ((rv = link_start(&s->l)) != 0) {
 		log_error("bus: dial %s: %s", out_url, nng_strerror(rv));
+		link_unwatch(&s->l);
 		nng_close(s->sock);
+		link_fini(&s->l);
 		free(s);
 		return NULL;
 	}
@@ -195,6 +210,8 @@ bus_sub_recv(bus_sub *s, int timeout_ms, char **topic, char **json)
 	char    *p, *sp;
 	int      rv;
 
+	if (link_peers(&s->l) == 0)
+		link_redial(&s->l);
 	nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO, timeout_ms);
 	if ((rv = nng_recvmsg(s->sock, &m, 0)) != 0)
 		return rv == NNG_ETIMEDOUT ? 1 : -1;
@@ -223,6 +240,22 @@ bus_sub_close(bus_sub *s)
 {
 	if (s == NULL)
 		return;
+	link_unwatch(&s->l);
 	nng_close(s->sock);
+	link_fini(&s->l);
 	free(s);
+}
+
+/* bus_pub_dialer_id - the publisher's current dialer (tests) */
+unsigned
+bus_pub_dialer_id(void)
+{
+	return bus_pub_ok ? link_dialer_id(&bus_pub_link) : 0;
+}
+
+/* bus_sub_dialer_id - a subscriber's current dialer (tests) */
+unsigned
+bus_sub_dialer_id(bus_sub *s)
+{
+	return link_dialer_id(&s->l);
 }

@@ -9,6 +9,9 @@
  * filters on the receiving side: a daemon waiting for an SOP change should
  * not have to read, and drop, every trace step of every request.
  *
+ * Publishers and subscribers dial the hub and, losing it, dial again; one
+ * that stays without it for a while replaces its dialer (common/link.h).
+ *
  * A message is "<topic> <json>".  Pub/sub drops messages for a subscriber
  * that falls behind; nothing that must not be lost travels only on the bus.
  */
@@ -30,5 +33,10 @@ int  bus_publish(const char *topic, const char *json);
 bus_sub *bus_sub_open(const char *out_url, const char *const *topics);
 int      bus_sub_recv(bus_sub *s, int timeout_ms, char **topic, char **json);
 void     bus_sub_close(bus_sub *s);
+
+/* The ids of the current dialers (tests: a dialer that stops dialing is
+ * replaced when the publisher publishes or the subscriber reads). */
+unsigned bus_pub_dialer_id(void);
+unsigned bus_sub_dialer_id(bus_sub *s);
 
 #endif

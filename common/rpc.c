@@ -23,6 +23,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "common/link.h"
 #include "common/log.h"
 #include "common/trace.h"
 
@@ -46,19 +47,12 @@ struct rpc_server {
 	int                   n;
 	struct rpc_worker    *w;
 	atomic_bool           stopping;
+	struct link          *link; /* a dialing server's peers and dialer (link_redial) */
 };
 
 struct rpc_client {
-	nng_socket      sock;
-	atomic_int      peers;    /* npipes, readable without the lock */
-	pthread_mutex_t pipes_mu; /* the connected pipes' ids (peer_event) */
-	uint32_t       *pipes;
-	int             npipes, pipes_cap;
-	int64_t         opened_us; /* a new client waits a moment for its first peer */
-	bool            dials;     /* one server, which may be restarting */
-	atomic_llong    lost_us;   /* when the last peer went (dialing clients) */
-	char            url[200];
-	rpc_client     *next; /* every client of the process, for the health op */
+	struct link l;    /* its pipes and, when it dials, its dialer */
+	rpc_client *next; /* every client of the process, for the health op */
 };
 
 /* Every client this process has open, so that the health op can say what
@@ -154,13 +148,13 @@ rpc_health(const rpc_server *s, struct rpc_reply *rep)
 	pthread_mutex_lock(&rpc_clients_mu);
 	for (const rpc_client *c = rpc_clients; c != NULL; c = c->next) {
 		cJSON *e = cJSON_CreateObject();
-		int    peers = atomic_load(&((rpc_client *)(uintptr_t)c)->peers);
+		int    peers = link_peers(&c->l);
 
-		cJSON_AddStringToObject(e, "url", c->url);
-		cJSON_AddStringToObject(e, "role", c->dials ? "dials" : "listens");
+		cJSON_AddStringToObject(e, "url", c->l.url);
+		cJSON_AddStringToObject(e, "role", c->l.dials ? "dials" : "listens");
 		cJSON_AddNumberToObject(e, "peers", peers);
 		cJSON_AddItemToArray(socks, e);
-		if (c->dials && peers == 0)
+		if (c->l.dials && peers == 0)
 			ready = false;
 	}
 	pthread_mutex_unlock(&rpc_clients_mu);
@@ -188,14 +182,21 @@ worker_main(void *arg)
 		int              rv;
 
 		atomic_store(&w->receiving, true);
+		/* A dialing server looks up from its wait now and then: with no
+		 * peer for a while, it dials afresh (redial). */
+		nng_aio_set_timeout(w->aio,
+		                    s->link != NULL ? RPC_SERVER_CHECK_MS : NNG_DURATION_DEFAULT);
 		nng_ctx_recv(w->ctx, w->aio);
 		nng_aio_wait(w->aio);
 		atomic_store(&w->receiving, false);
 		if ((rv = nng_aio_result(w->aio)) != 0) {
 			if (rv == NNG_ECANCELED || rv == NNG_ECLOSED)
 				break;
+			if (rv == NNG_ETIMEDOUT && w->idx == 0)
+				link_redial(s->link);
 			continue;
 		}
+		nng_aio_set_timeout(w->aio, NNG_DURATION_DEFAULT);
 		m = nng_aio_get_msg(w->aio);
 		if (env_decode(m, &h, &body, &len, &why) < 0) {
 			log_warn("rpc: undecodable request: %s", why);
@@ -222,28 +223,6 @@ worker_main(void *arg)
 	return NULL;
 }
 
-/*
- * rpc_dial - dial url and keep dialling for as long as the socket lives.
- * The reconnect times are set on the dialer itself, so they hold whatever
- * the socket's defaults are; the first attempt does not block, and a peer
- * that is not there yet (or restarts later) is retried every
- * RPC_RECONN_MIN_MS, backing off to RPC_RECONN_MAX_MS.
- */
-static int
-rpc_dial(nng_socket sock, const char *url)
-{
-	nng_dialer d;
-	int        rv;
-
-	if ((rv = nng_dialer_create(&d, sock, url)) != 0)
-		return rv;
-	nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, RPC_RECONN_MIN_MS);
-	nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, RPC_RECONN_MAX_MS);
-	if ((rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0)
-		nng_dialer_close(d);
-	return rv;
-}
-
 /* rpc_server_start - open a REP socket and start nworkers threads */
 rpc_server *
 rpc_server_start(const char *url, bool listen, int nworkers, const struct rpc_server_ops *ops)
@@ -266,10 +245,24 @@ rpc_server_start(const char *url, bool listen, int nworkers, const struct rpc_se
 		goto fail;
 	}
 	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, ENV_MAX_MSG);
-	rv = listen ? nng_listen(s->sock, url, NULL, 0) : rpc_dial(s->sock, url);
+	/* A dialing server (a worker) keeps its peers and its dialer, so that
+	 * an idle worker can dial afresh when nng's dialer stops (redial). */
+	if (!listen) {
+		if ((s->link = calloc(1, sizeof(*s->link))) == NULL) {
+			nng_close(s->sock);
+			goto fail;
+		}
+		link_init(s->link, s->sock, url, true, RPC_RECONN_MIN_MS, RPC_RECONN_MAX_MS);
+	}
+	rv = listen ? nng_listen(s->sock, url, NULL, 0) : link_start(s->link);
 	if (rv != 0) {
 		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url, nng_strerror(rv));
+		if (s->link != NULL)
+			link_unwatch(s->link);
 		nng_close(s->sock);
+		if (s->link != NULL)
+			link_fini(s->link);
+		free(s->link);
 		goto fail;
 	}
 	for (int i = 0; i < nworkers; i++) {
@@ -322,6 +315,8 @@ rpc_server_stop(rpc_server *s, int deadline_ms)
 	 * recv or send gets NNG_ECLOSED and leaves its loop.  Its aio is stopped
 	 * only after it has left: an operation begun on a stopped aio can wait
 	 * for ever, which a worker finishing a slow handler would do. */
+	if (s->link != NULL) /* no link events once it is freed below */
+		link_unwatch(s->link);
 	nng_close(s->sock);
 	for (int i = 0; i < s->n; i++) {
 		if (!s->w[i].started)
@@ -330,50 +325,11 @@ rpc_server_stop(rpc_server *s, int deadline_ms)
 		nng_aio_stop(s->w[i].aio);
 		nng_aio_free(s->w[i].aio);
 	}
+	if (s->link != NULL) /* the workers, which may redial, are gone */
+		link_fini(s->link);
+	free(s->link);
 	free(s->w);
 	free(s);
-}
-
-/*
- * peer_event - keep the set of connected pipes.  nng reports REM_POST for
- * every pipe that reached ADD_PRE, also one closed before ADD_POST (its
- * peer gone mid-handshake, or refused); counting ADD_POST up and REM_POST
- * down would then drift below the truth, and a live peer would look absent
- * until the next one connected (every call failing with RPC_ENOPEER, or
- * waiting for a peer that is there).  So a pipe leaves only if it entered.
- */
-static void
-peer_event(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	rpc_client *c = arg;
-	uint32_t    id = (uint32_t)nng_pipe_id(p);
-
-	pthread_mutex_lock(&c->pipes_mu);
-	if (ev == NNG_PIPE_EV_ADD_POST) {
-		if (c->npipes == c->pipes_cap) {
-			int       cap = c->pipes_cap ? c->pipes_cap * 2 : 8;
-			uint32_t *grown = realloc(c->pipes, (size_t)cap * sizeof(*grown));
-
-			if (grown == NULL) { /* not counted: a call may fail fast, none hangs */
-				pthread_mutex_unlock(&c->pipes_mu);
-				log_warn("rpc: out of memory counting the peers of %s", c->url);
-				return;
-			}
-			c->pipes = grown;
-			c->pipes_cap = cap;
-		}
-		c->pipes[c->npipes++] = id;
-	} else if (ev == NNG_PIPE_EV_REM_POST) {
-		for (int i = 0; i < c->npipes; i++)
-			if (c->pipes[i] == id) {
-				c->pipes[i] = c->pipes[--c->npipes];
-				if (c->npipes == 0)
-					atomic_store(&c->lost_us, env_mono_us());
-				break;
-			}
-	}
-	atomic_store(&c->peers, c->npipes);
-	pthread_mutex_unlock(&c->pipes_mu);
 }
 
 /*
@@ -388,26 +344,17 @@ in_grace(const rpc_client *c)
 {
 	int64_t now = env_mono_us();
 
-	if (now - c->opened_us < (int64_t)RPC_CONNECT_GRACE_MS * 1000)
+	if (now - c->l.opened_us < (int64_t)RPC_CONNECT_GRACE_MS * 1000)
 		return true;
-	return c->dials && atomic_load(&c->lost_us) != 0 &&
-	       now - atomic_load(&c->lost_us) < (int64_t)RPC_REDIAL_GRACE_MS * 1000;
-}
-
-/* client_free - a closed client's memory */
-static void
-client_free(rpc_client *c)
-{
-	pthread_mutex_destroy(&c->pipes_mu);
-	free(c->pipes);
-	free(c);
+	return c->l.dials && atomic_load(&c->l.lost_us) != 0 &&
+	       now - atomic_load(&c->l.lost_us) < (int64_t)RPC_REDIAL_GRACE_MS * 1000;
 }
 
 /* rpc_client_socket_id - the client's nng socket id (for tests that watch its pipes) */
 uint32_t
 rpc_client_socket_id(const rpc_client *c)
 {
-	return (uint32_t)nng_socket_id(c->sock);
+	return (uint32_t)nng_socket_id(c->l.sock);
 }
 
 /* rpc_client_open - a REQ socket that listens (for workers) or dials */
@@ -415,28 +362,25 @@ rpc_client *
 rpc_client_open(const char *url, bool listen)
 {
 	rpc_client *c;
+	nng_socket  sock;
 	int         rv;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	if ((rv = nng_req0_open(&c->sock)) != 0) {
+	if ((rv = nng_req0_open(&sock)) != 0) {
 		log_error("rpc: req socket: %s", nng_strerror(rv));
 		free(c);
 		return NULL;
 	}
-	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, ENV_MAX_MSG);
-	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-	pthread_mutex_init(&c->pipes_mu, NULL);
-	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, peer_event, c);
-	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, peer_event, c);
-	c->opened_us = env_mono_us();
-	c->dials = !listen;
-	snprintf(c->url, sizeof(c->url), "%s", url);
-	rv = listen ? nng_listen(c->sock, url, NULL, 0) : rpc_dial(c->sock, url);
-	if (rv != 0) {
+	nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, ENV_MAX_MSG);
+	nng_socket_set_ms(sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	link_init(&c->l, sock, url, !listen, RPC_RECONN_MIN_MS, RPC_RECONN_MAX_MS);
+	if ((rv = link_start(&c->l)) != 0) {
 		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url, nng_strerror(rv));
-		nng_close(c->sock);
-		client_free(c);
+		link_unwatch(&c->l);
+		nng_close(sock);
+		link_fini(&c->l);
+		free(c);
 		return NULL;
 	}
 	pthread_mutex_lock(&rpc_clients_mu);
@@ -459,18 +403,17 @@ rpc_client_close(rpc_client *c)
 			break;
 		}
 	pthread_mutex_unlock(&rpc_clients_mu);
-	/* No more peer_event calls on c from here: it is freed below. */
-	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
-	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
-	nng_close(c->sock);
-	client_free(c);
+	link_unwatch(&c->l); /* no more link events on c from here: it is freed below */
+	nng_close(c->l.sock);
+	link_fini(&c->l);
+	free(c);
 }
 
 /* rpc_client_peers - connected peers right now */
 int
 rpc_client_peers(const rpc_client *c)
 {
-	return atomic_load(&((rpc_client *)(uintptr_t)c)->peers);
+	return link_peers(&c->l);
 }
 
 /* call_done - aio callback: wake the caller */
@@ -509,9 +452,12 @@ call_wait(rpc_client *c, nng_aio *aio, struct rpc_wait *w)
 		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 		if (w->done)
 			break;
-		if (rpc_client_peers(c) == 0 && !in_grace(c)) {
-			ret = RPC_ENOPEER;
-			break;
+		if (rpc_client_peers(c) == 0) {
+			if (!in_grace(c)) {
+				ret = RPC_ENOPEER;
+				break;
+			}
+			link_redial(&c->l);
 		}
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -522,6 +468,33 @@ call_wait(rpc_client *c, nng_aio *aio, struct rpc_wait *w)
 	return ret;
 }
 
+/* rpc_client_wait_peer - wait until c has a peer or deadline_ms (epoch ms); true if it has */
+bool
+rpc_client_wait_peer(rpc_client *c, uint64_t deadline_ms)
+{
+	while (rpc_client_peers(c) == 0) {
+		if (env_now_ms() >= deadline_ms)
+			return false;
+		link_redial(&c->l);
+		nng_msleep(RPC_PEER_CHECK_MS);
+	}
+	return true;
+}
+
+/* rpc_client_dialer_id - the id of the client's current dialer (tests), 0 if it listens */
+uint32_t
+rpc_client_dialer_id(rpc_client *c)
+{
+	return link_dialer_id(&c->l);
+}
+
+/* rpc_server_dialer_id - the id of a dialing server's current dialer (tests), 0 if it listens */
+uint32_t
+rpc_server_dialer_id(rpc_server *s)
+{
+	return s->link != NULL ? link_dialer_id(s->link) : 0;
+}
+
 /* wait_for_peer - a client still within its grace waits for a first peer */
 static bool
 wait_for_peer(rpc_client *c, uint64_t deadline_ms)
@@ -529,6 +502,7 @@ wait_for_peer(rpc_client *c, uint64_t deadline_ms)
 	while (rpc_client_peers(c) == 0) {
 		if (!in_grace(c) || env_now_ms() >= deadline_ms)
 			return false;
+		link_redial(&c->l);
 		nng_msleep(5);
 	}
 	return true;
@@ -626,11 +600,13 @@ rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms, cons
 	memset(rep, 0, sizeof(*rep));
 	if (env_now_ms() >= deadline_ms)
 		return RPC_ETIMEDOUT;
-	if (!wait_for_peer(c, deadline_ms))
+	if (!wait_for_peer(c, deadline_ms)) {
+		link_redial(&c->l); /* failing fast for long: perhaps nng stopped dialing */
 		return rpc_client_peers(c) == 0 ? RPC_ENOPEER : RPC_ETIMEDOUT;
+	}
 	h.deadline_ms = deadline_ms;
 	snprintf(h.trace_id, sizeof(h.trace_id), "%s", trace_id ? trace_id : "");
-	if (nng_ctx_open(&ctx, c->sock) != 0)
+	if (nng_ctx_open(&ctx, c->l.sock) != 0)
 		return -1;
 	call_init(&w);
 	if (nng_aio_alloc(&aio, call_done, &w) != 0)

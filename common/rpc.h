@@ -56,7 +56,12 @@ void        rpc_server_stop(rpc_server *s, int deadline_ms);
 rpc_client *rpc_client_open(const char *url, bool listen);
 void        rpc_client_close(rpc_client *c);
 int         rpc_client_peers(const rpc_client *c);
-uint32_t    rpc_client_socket_id(const rpc_client *c);
+/* Wait until the client has a peer or deadline_ms (epoch ms) passes; a
+ * dialing client that stays without one dials afresh (link.h, LINK_REDIAL_AFTER_MS). */
+bool     rpc_client_wait_peer(rpc_client *c, uint64_t deadline_ms);
+uint32_t rpc_client_dialer_id(rpc_client *c);
+uint32_t rpc_server_dialer_id(rpc_server *s);
+uint32_t rpc_client_socket_id(const rpc_client *c);
 int  rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms, const char *body,
               size_t len, struct rpc_reply *rep);
 void rpc_reply_clear(struct rpc_reply *rep);
@@ -80,5 +85,7 @@ int  rpc_reply_error(struct rpc_reply *rep, uint16_t status, const char *code, c
 #define RPC_REDIAL_GRACE_MS 1000
 #define RPC_RECONN_MIN_MS 50
 #define RPC_RECONN_MAX_MS 500
+/* How often an idle dialing server (a worker) checks that it has a peer. */
+#define RPC_SERVER_CHECK_MS 1000
 
 #endif

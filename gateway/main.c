@@ -157,20 +157,6 @@ gw_json_row(struct gw_ctx *x, PGresult *r, int status, const char *missing)
 	gw_json(x, status, o);
 }
 
-/* intel_peer - wait until clubos-intelligence is connected again, or the deadline; true if so */
-static bool
-intel_peer(uint64_t deadline_ms)
-{
-	while (rpc_client_peers(gw.intel) == 0) {
-		struct timespec nap = {0, 20 * 1000000L};
-
-		if (env_now_ms() >= deadline_ms)
-			return false;
-		nanosleep(&nap, NULL);
-	}
-	return true;
-}
-
 /*
  * gw_intel_call - ask clubos-intelligence (body taken); its JSON answer, or
  * NULL after answering the request with the error.  Nobody connected: 503
@@ -198,7 +184,8 @@ gw_intel_call(struct gw_ctx *x, int op, cJSON *body, int deadline_ms)
 	for (int attempt = 0; attempt < GW_INTEL_ATTEMPTS; attempt++) {
 		uint64_t wait = env_now_ms() + GW_INTEL_FIRST_WAIT_MS;
 
-		if (!intel_peer(attempt == 0 && wait < deadline ? wait : deadline))
+		if (!rpc_client_wait_peer(gw.intel,
+		                          attempt == 0 && wait < deadline ? wait : deadline))
 			break;
 		rpc_reply_clear(&rep);
 		rc = rpc_call(gw.intel, op, x->trace_id, deadline, text, strlen(text), &rep);

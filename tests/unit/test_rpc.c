@@ -1,6 +1,7 @@
 /*
  * test_rpc.c - request/reply: deadlines, no peer, a peer that goes away,
- * and a dialling server that comes back after its peer restarts
+ * a dialling server that comes back after its peer restarts, and a client
+ * whose dialer stopped dialing
  *
  * Each test uses its own ipc:// address under /tmp, so the tests do not
  * see each other's sockets.
@@ -277,6 +278,72 @@ test_redial(void **state)
 	rpc_client_close(c);
 }
 
+/* dead_dialer: a dialing client whose dialer stopped dialing (nng 1.5.2's
+ * was seen to, after its server was killed) gets a new one while a caller
+ * waits for a peer, and the call goes through */
+static void
+test_dead_dialer(void **state)
+{
+	char             url[128];
+	rpc_client      *c;
+	rpc_server      *s;
+	struct rpc_reply rep;
+	uint32_t         first;
+	nng_dialer       d;
+
+	(void)state;
+	test_url(url, sizeof(url), "dead-dialer");
+	assert_non_null(c = rpc_client_open(url, false));
+	assert_true((first = rpc_client_dialer_id(c)) != 0);
+	d.id = first;
+	assert_int_equal(nng_dialer_close(d), 0); /* it will never dial again */
+	assert_non_null(s = rpc_server_start(url, true, 1, &echo_ops));
+	nng_msleep(300);
+	assert_int_equal(rpc_client_peers(c), 0); /* nobody dials the server */
+	assert_true(rpc_client_wait_peer(c, env_now_ms() + 10000));
+	assert_true(rpc_client_dialer_id(c) != first);
+	assert_int_equal(rpc_call(c, ENV_OP_PING, NULL, env_now_ms() + 2000, "{}", 2, &rep), 0);
+	assert_string_equal(rep.body, "{\"echo\":true}");
+	rpc_reply_clear(&rep);
+	/* With a peer, waiting returns at once and nothing is replaced. */
+	first = rpc_client_dialer_id(c);
+	assert_true(rpc_client_wait_peer(c, env_now_ms() + 10));
+	assert_int_equal(rpc_client_dialer_id(c), first);
+	rpc_server_stop(s, 1000);
+	rpc_client_close(c);
+}
+
+/* dead_server_dialer: the same for a dialing server (a worker): idle, it
+ * notices it has no peer and dials afresh, and the listening client (the
+ * router) sees it again */
+static void
+test_dead_server_dialer(void **state)
+{
+	char             url[128];
+	rpc_client      *c;
+	rpc_server      *s;
+	struct rpc_reply rep;
+	uint32_t         first;
+	nng_dialer       d;
+
+	(void)state;
+	test_url(url, sizeof(url), "dead-server-dialer");
+	assert_non_null(s = rpc_server_start(url, false, 2, &echo_ops));
+	assert_true((first = rpc_server_dialer_id(s)) != 0);
+	d.id = first;
+	assert_int_equal(nng_dialer_close(d), 0);
+	assert_non_null(c = rpc_client_open(url, true));
+	nng_msleep(300);
+	assert_int_equal(rpc_client_peers(c), 0);
+	assert_true(wait_peers(c, 1, 10000));
+	assert_true(rpc_server_dialer_id(s) != first);
+	assert_int_equal(rpc_call(c, ENV_OP_PING, NULL, env_now_ms() + 2000, "{}", 2, &rep), 0);
+	assert_string_equal(rep.body, "{\"echo\":true}");
+	rpc_reply_clear(&rep);
+	rpc_server_stop(s, 1000);
+	rpc_client_close(c);
+}
+
 /* Pipes the client refuses at ADD_PRE, before they count (refuse_first). */
 static atomic_int refused;
 
@@ -332,6 +399,8 @@ main(void)
 	    cmocka_unit_test(test_redial),
 	    cmocka_unit_test(test_health),
 	    cmocka_unit_test(test_half_added_pipes),
+	    cmocka_unit_test(test_dead_dialer),
+	    cmocka_unit_test(test_dead_server_dialer),
 	};
 
 	return cmocka_run_group_tests_name("rpc", tests, NULL, NULL);

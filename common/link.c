@@ -1,0 +1,164 @@
+/*
+ * link.c - a socket's connected pipes and its dialer (see link.h)
+ */
+#include "common/link.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/env.h"
+#include "common/log.h"
+
+/* link_event - keep the set of connected pipes: a pipe leaves only if it entered */
+static void
+link_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct link *l = arg;
+	uint32_t     id = (uint32_t)nng_pipe_id(p);
+
+	pthread_mutex_lock(&l->mu);
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		if (l->npipes == l->cap) {
+			int       cap = l->cap ? l->cap * 2 : 8;
+			uint32_t *grown = realloc(l->pipes, (size_t)cap * sizeof(*grown));
+
+			if (grown == NULL) { /* not counted: a call may fail fast, none hangs */
+				pthread_mutex_unlock(&l->mu);
+				log_warn("link: out of memory counting the peers of %s", l->url);
+				return;
+			}
+			l->pipes = grown;
+			l->cap = cap;
+		}
+		l->pipes[l->npipes++] = id;
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		for (int i = 0; i < l->npipes; i++)
+			if (l->pipes[i] == id) {
+				l->pipes[i] = l->pipes[--l->npipes];
+				if (l->npipes == 0)
+					atomic_store(&l->lost_us, env_mono_us());
+				break;
+			}
+	}
+	atomic_store(&l->peers, l->npipes);
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* link_init - watch sock's pipes */
+void
+link_init(struct link *l, nng_socket sock, const char *url, bool dials, int reconn_min_ms,
+          int reconn_max_ms)
+{
+	memset(l, 0, sizeof(*l));
+	l->sock = sock;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_mutex_init(&l->dial_mu, NULL);
+	l->opened_us = env_mono_us();
+	l->dials = dials;
+	l->reconn_min_ms = reconn_min_ms;
+	l->reconn_max_ms = reconn_max_ms;
+	snprintf(l->url, sizeof(l->url), "%s", url);
+	nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, link_event, l);
+	nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, link_event, l);
+}
+
+/* dial - a dialer that keeps dialing for as long as it lives; the first attempt does not block */
+static int
+dial(struct link *l, nng_dialer *out)
+{
+	nng_dialer d;
+	int        rv;
+
+	if ((rv = nng_dialer_create(&d, l->sock, l->url)) != 0)
+		return rv;
+	nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, l->reconn_min_ms);
+	nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, l->reconn_max_ms);
+	if ((rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0)
+		nng_dialer_close(d);
+	else
+		*out = d;
+	return rv;
+}
+
+/* link_start - listen or dial */
+int
+link_start(struct link *l)
+{
+	int rv;
+
+	if (!l->dials)
+		return nng_listen(l->sock, l->url, NULL, 0);
+	pthread_mutex_lock(&l->dial_mu);
+	rv = dial(l, &l->dialer);
+	pthread_mutex_unlock(&l->dial_mu);
+	return rv;
+}
+
+/* link_unwatch - no more events on l (before its socket is closed) */
+void
+link_unwatch(struct link *l)
+{
+	nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
+}
+
+/* link_fini - free what l holds (after its socket is closed) */
+void
+link_fini(struct link *l)
+{
+	pthread_mutex_destroy(&l->mu);
+	pthread_mutex_destroy(&l->dial_mu);
+	free(l->pipes);
+	l->pipes = NULL;
+}
+
+/* link_peers - connected peers right now */
+int
+link_peers(const struct link *l)
+{
+	return atomic_load(&((struct link *)(uintptr_t)l)->peers);
+}
+
+/* link_redial - replace a dialer that has found no peer for LINK_REDIAL_AFTER_MS */
+bool
+link_redial(struct link *l)
+{
+	int64_t   now, lost, since;
+	long long last;
+	int       rv;
+
+	if (!l->dials || link_peers(l) > 0)
+		return false;
+	now = env_mono_us();
+	lost = atomic_load(&l->lost_us) != 0 ? atomic_load(&l->lost_us) : l->opened_us;
+	last = atomic_load(&l->redialed_us);
+	since = last > lost ? last : lost;
+	if (now - since < (int64_t)LINK_REDIAL_AFTER_MS * 1000 ||
+	    !atomic_compare_exchange_strong(&l->redialed_us, &last, now))
+		return false;
+	/* The old one is closed first, so two never race to connect. */
+	pthread_mutex_lock(&l->dial_mu);
+	nng_dialer_close(l->dialer);
+	rv = dial(l, &l->dialer);
+	pthread_mutex_unlock(&l->dial_mu);
+	/* Said once per outage: a peer that stays away is retried quietly. */
+	if (last <= lost || rv != 0)
+		log_warn("link: no peer on %s for %lld ms: dialing afresh%s%s", l->url,
+		         (long long)((now - lost) / 1000), rv != 0 ? ": " : "",
+		         rv != 0 ? nng_strerror(rv) : "");
+	return rv == 0;
+}
+
+/* link_dialer_id - the current dialer's id (tests); 0 when the link listens */
+uint32_t
+link_dialer_id(struct link *l)
+{
+	uint32_t id = 0;
+
+	pthread_mutex_lock(&l->dial_mu);
+	if (l->dials)
+		id = (uint32_t)nng_dialer_id(l->dialer);
+	pthread_mutex_unlock(&l->dial_mu);
+	return id;
+}
