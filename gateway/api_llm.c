@@ -54,21 +54,23 @@ struct llm_totals {
 	PGresult *by_outcome, *rejections, *shadow, *today;
 };
 
-/* totals_read - the aggregate queries; each result may be NULL */
+/* totals_read - the totals (kept by a trigger: migrations/0015_llm_totals.sql)
+ * and today's cost (one index range); each result may be NULL */
 static void
 totals_read(db_conn *db, struct llm_totals *t)
 {
 	t->by_outcome = db_exec(db,
-	                        "SELECT outcome, count(*), COALESCE(sum(prompt_tokens), 0), "
-	                        "COALESCE(sum(completion_tokens), 0), COALESCE(sum(cost_usd), 0) "
-	                        "FROM llm_calls GROUP BY 1 ORDER BY 1",
+	                        "SELECT key, calls, prompt_tokens, completion_tokens, cost_usd "
+	                        "FROM llm_totals WHERE kind = 'outcome' AND calls > 0 ORDER BY 1",
 	                        0, NULL);
 	t->rejections = db_exec(db,
-	                        "SELECT split_part(reason, ':', 1), count(*) FROM llm_calls "
-	                        "WHERE outcome = 'rejected' GROUP BY 1 ORDER BY 1",
+	                        "SELECT key, calls FROM llm_totals WHERE kind = 'rejection' AND "
+	                        "calls > 0 ORDER BY 1",
 	                        0, NULL);
-	t->shadow = db_exec(
-	    db, "SELECT count(agreed), count(*) FILTER (WHERE agreed) FROM llm_calls", 0, NULL);
+	t->shadow = db_exec(db,
+	                    "SELECT COALESCE(sum(calls), 0), COALESCE(sum(calls) FILTER (WHERE key "
+	                    "= 'agreed'), 0) FROM llm_totals WHERE kind = 'shadow'",
+	                    0, NULL);
 	t->today = db_exec(db,
 	                   "SELECT COALESCE(sum(cost_usd), 0), count(*) FROM llm_calls WHERE "
 	                   "created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME "

@@ -25,6 +25,7 @@ and cost.
 
 import json
 import time
+import uuid
 
 import pytest
 
@@ -468,6 +469,49 @@ def test_shadow_stores_both_and_reports_agreement(on, accounts):
     assert abs(sh["agreement_rate"] - sh["agreed"] / sh["pairs"]) < 1e-9
     harness.assert_error(on.stack.http("GET", "/api/llm/stats",
                                        token=accounts["operator"].token), 403)
+
+
+def test_stats_are_running_totals_equal_to_the_call_log(on, accounts):
+    """/api/llm/stats and /metrics read totals a trigger keeps (not the whole
+    log on every scrape); rows added or deleted directly keep them equal."""
+    pg = on.stack.pg
+    cols = ("trace_id, route, purpose, mode, model, outcome, reason, prompt_tokens, "
+            "completion_tokens, cost_usd, agreed")
+    marker = "totals-" + uuid.uuid4().hex[:8]
+    pg.sql("INSERT INTO llm_calls (%s) VALUES (:'v1', 'brand', 'compose', 'on', 'm', 'rejected', "
+           "'invented_number: 42', 100, 20, 0.5, NULL), (:'v1', 'brand', 'compose', 'shadow', "
+           "'m', 'shadow', '', 10, 2, 0.25, true), (:'v1', 'brand', 'compose', 'shadow', 'm', "
+           "'shadow', '', 10, 2, 0.25, false)" % cols, marker)
+
+    def same():
+        st = on.stack.http("GET", "/api/llm/stats", token=on.admin.token).json
+        rows = pg.sql("SELECT outcome, count(*), sum(prompt_tokens), sum(completion_tokens) "
+                      "FROM llm_calls GROUP BY 1")
+        log = {o: (int(n), int(p), int(c)) for o, n, p, c in rows}
+        assert st["outcomes"] == {o: v[0] for o, v in log.items()}, (st["outcomes"], log)
+        assert st["calls"] == sum(v[0] for v in log.values())
+        assert st["tokens"]["prompt"] == sum(v[1] for v in log.values())
+        cost = float(pg.sql("SELECT COALESCE(sum(cost_usd), 0) FROM llm_calls")[0][0])
+        assert abs(st["cost_usd"] - cost) < 1e-6, (st["cost_usd"], cost)
+        rej = pg.sql("SELECT split_part(reason, ':', 1), count(*) FROM llm_calls WHERE "
+                     "outcome = 'rejected' GROUP BY 1")
+        assert st["rejections"] == {k: int(n) for k, n in rej}, st["rejections"]
+        sh = pg.sql("SELECT count(agreed), count(*) FILTER (WHERE agreed) FROM llm_calls")[0]
+        assert (st["shadow"]["pairs"], st["shadow"]["agreed"]) == (int(sh[0]), int(sh[1]))
+        return st
+
+    def kept():
+        return {(k, key): int(n) for k, key, n in pg.sql("SELECT kind, key, calls FROM llm_totals")}
+
+    with_rows, totals = same(), kept()
+    assert with_rows["rejections"].get("invented_number", 0) >= 1, with_rows
+    pg.sql("DELETE FROM llm_calls WHERE trace_id = :'v1'", marker)
+    without, after = same(), kept()
+    assert without["calls"] == with_rows["calls"] - 3, (with_rows, without)
+    for key, less in ((("outcome", "rejected"), 1), (("outcome", "shadow"), 2),
+                      (("rejection", "invented_number"), 1), (("shadow", "agreed"), 1),
+                      (("shadow", "disagreed"), 1)):
+        assert after.get(key, 0) == totals[key] - less, (key, totals, after)
 
 
 def _bucket(uid):
