@@ -37,26 +37,46 @@ dsn(void)
 	return d;
 }
 
+/* terminate - the server ends victim's connection (as a restart would);
+ * its backend pid goes to pid */
+static void
+terminate(db_conn *victim, db_conn *killer, char *pid, size_t cap)
+{
+	PGresult   *r;
+	const char *p[] = {pid};
+
+	assert_non_null(r = db_exec(victim, "SELECT pg_backend_pid()::text", 0, NULL));
+	snprintf(pid, cap, "%s", db_val(r, 0, 0));
+	PQclear(r);
+	assert_non_null(r = db_exec(killer, "SELECT pg_terminate_backend($1::int)", 1, p));
+	assert_string_equal(db_val(r, 0, 0), "t");
+	PQclear(r);
+	usleep(200 * 1000); /* the message and the close are both waiting now */
+}
+
+/* waited_ms - how long db_wait_notify(db, timeout_ms) took */
+static int64_t
+waited_ms(db_conn *db, int timeout_ms)
+{
+	int64_t t0 = env_mono_us();
+
+	db_wait_notify(db, timeout_ms);
+	return (env_mono_us() - t0) / 1000;
+}
+
 /* terminated: a server that ended an idle connection (a restart, an
  * administrator) costs no statement: the next one reconnects first */
 static void
 test_terminated_idle_connection(void **state)
 {
-	db_conn    *a, *b;
-	PGresult   *r;
-	char        pid[16];
-	const char *p[] = {pid};
+	db_conn  *a, *b;
+	PGresult *r;
+	char      pid[16];
 
 	(void)state;
 	assert_non_null(a = db_open(dsn()));
 	assert_non_null(b = db_open(dsn()));
-	assert_non_null(r = db_exec(a, "SELECT pg_backend_pid()::text", 0, NULL));
-	snprintf(pid, sizeof(pid), "%s", db_val(r, 0, 0));
-	PQclear(r);
-	assert_non_null(r = db_exec(b, "SELECT pg_terminate_backend($1::int)", 1, p));
-	assert_string_equal(db_val(r, 0, 0), "t");
-	PQclear(r);
-	usleep(200 * 1000); /* the message and the close are both waiting now */
+	terminate(a, b, pid, sizeof(pid));
 	assert_non_null(r = db_exec(a, "SELECT pg_backend_pid()::text", 0, NULL));
 	assert_string_not_equal(db_val(r, 0, 0), pid);
 	PQclear(r);
@@ -70,11 +90,8 @@ static void
 test_listen_and_notify(void **state)
 {
 	db_conn      *a, *b;
-	PGresult     *r;
 	char          pid[16];
-	const char   *p[] = {pid};
-	unsigned long seen = 0;
-	int64_t       t0;
+	unsigned long seen = 0, before;
 
 	(void)state;
 	assert_non_null(a = db_open(dsn()));
@@ -84,43 +101,25 @@ test_listen_and_notify(void **state)
 	assert_true(db_listen(a, "clubos_unit", &seen)); /* same connection: nothing sent */
 
 	/* Nothing pending: the whole timeout is slept. */
-	t0 = env_mono_us();
-	db_wait_notify(a, 150);
-	assert_true(env_mono_us() - t0 >= 140 * 1000);
+	assert_true(waited_ms(a, 150) >= 140);
 
 	/* Pending: back at once, and it is consumed (the next wait sleeps). */
 	assert_int_equal(db_cmd(b, "NOTIFY clubos_unit", 0, NULL), 0);
-	t0 = env_mono_us();
-	db_wait_notify(a, 5000);
-	assert_true(env_mono_us() - t0 < 4000 * 1000);
-	t0 = env_mono_us();
-	db_wait_notify(a, 150);
-	assert_true(env_mono_us() - t0 >= 140 * 1000);
+	assert_true(waited_ms(a, 5000) < 4000);
+	assert_true(waited_ms(a, 150) >= 140);
 
 	/* The server ends the connection: the next statement reconnects, and
 	 * db_listen sees a new generation and listens there. */
-	assert_non_null(r = db_exec(a, "SELECT pg_backend_pid()::text", 0, NULL));
-	snprintf(pid, sizeof(pid), "%s", db_val(r, 0, 0));
-	PQclear(r);
-	assert_non_null(r = db_exec(b, "SELECT pg_terminate_backend($1::int)", 1, p));
-	PQclear(r);
-	usleep(200 * 1000);
-	{
-		unsigned long before = seen;
-
-		assert_true(db_ok(a));
-		assert_true(db_listen(a, "clubos_unit", &seen));
-		assert_true(seen != before);
-	}
+	terminate(a, b, pid, sizeof(pid));
+	before = seen;
+	assert_true(db_ok(a));
+	assert_true(db_listen(a, "clubos_unit", &seen));
+	assert_true(seen != before);
 	assert_int_equal(db_cmd(b, "NOTIFY clubos_unit", 0, NULL), 0);
-	t0 = env_mono_us();
-	db_wait_notify(a, 5000);
-	assert_true(env_mono_us() - t0 < 4000 * 1000);
+	assert_true(waited_ms(a, 5000) < 4000);
 
 	/* No connection at all: a plain sleep, no crash. */
-	t0 = env_mono_us();
-	db_wait_notify(NULL, 50);
-	assert_true(env_mono_us() - t0 >= 40 * 1000);
+	assert_true(waited_ms(NULL, 50) >= 40);
 	db_close(a);
 	db_close(b);
 }

@@ -278,33 +278,49 @@ test_redial(void **state)
 	rpc_client_close(c);
 }
 
+/* kill_dialer - close dialer id as nng's own was seen to stop: it never dials again */
+static void
+kill_dialer(uint32_t id)
+{
+	nng_dialer d;
+
+	assert_true(id != 0);
+	d.id = id;
+	assert_int_equal(nng_dialer_close(d), 0);
+}
+
+/* assert_ping - a ping through c is answered */
+static void
+assert_ping(rpc_client *c)
+{
+	struct rpc_reply rep;
+
+	assert_int_equal(rpc_call(c, ENV_OP_PING, NULL, env_now_ms() + 2000, "{}", 2, &rep), 0);
+	assert_string_equal(rep.body, "{\"echo\":true}");
+	rpc_reply_clear(&rep);
+}
+
 /* dead_dialer: a dialing client whose dialer stopped dialing (nng 1.5.2's
  * was seen to, after its server was killed) gets a new one while a caller
  * waits for a peer, and the call goes through */
 static void
 test_dead_dialer(void **state)
 {
-	char             url[128];
-	rpc_client      *c;
-	rpc_server      *s;
-	struct rpc_reply rep;
-	uint32_t         first;
-	nng_dialer       d;
+	char        url[128];
+	rpc_client *c;
+	rpc_server *s;
+	uint32_t    first;
 
 	(void)state;
 	test_url(url, sizeof(url), "dead-dialer");
 	assert_non_null(c = rpc_client_open(url, false));
-	assert_true((first = rpc_client_dialer_id(c)) != 0);
-	d.id = first;
-	assert_int_equal(nng_dialer_close(d), 0); /* it will never dial again */
+	kill_dialer(first = rpc_client_dialer_id(c));
 	assert_non_null(s = rpc_server_start(url, true, 1, &echo_ops));
 	nng_msleep(300);
 	assert_int_equal(rpc_client_peers(c), 0); /* nobody dials the server */
 	assert_true(rpc_client_wait_peer(c, env_now_ms() + 10000));
 	assert_true(rpc_client_dialer_id(c) != first);
-	assert_int_equal(rpc_call(c, ENV_OP_PING, NULL, env_now_ms() + 2000, "{}", 2, &rep), 0);
-	assert_string_equal(rep.body, "{\"echo\":true}");
-	rpc_reply_clear(&rep);
+	assert_ping(c);
 	/* With a peer, waiting returns at once and nothing is replaced. */
 	first = rpc_client_dialer_id(c);
 	assert_true(rpc_client_wait_peer(c, env_now_ms() + 10));
@@ -319,27 +335,21 @@ test_dead_dialer(void **state)
 static void
 test_dead_server_dialer(void **state)
 {
-	char             url[128];
-	rpc_client      *c;
-	rpc_server      *s;
-	struct rpc_reply rep;
-	uint32_t         first;
-	nng_dialer       d;
+	char        url[128];
+	rpc_client *c;
+	rpc_server *s;
+	uint32_t    first;
 
 	(void)state;
 	test_url(url, sizeof(url), "dead-server-dialer");
 	assert_non_null(s = rpc_server_start(url, false, 2, &echo_ops));
-	assert_true((first = rpc_server_dialer_id(s)) != 0);
-	d.id = first;
-	assert_int_equal(nng_dialer_close(d), 0);
+	kill_dialer(first = rpc_server_dialer_id(s));
 	assert_non_null(c = rpc_client_open(url, true));
 	nng_msleep(300);
 	assert_int_equal(rpc_client_peers(c), 0);
 	assert_true(wait_peers(c, 1, 10000));
 	assert_true(rpc_server_dialer_id(s) != first);
-	assert_int_equal(rpc_call(c, ENV_OP_PING, NULL, env_now_ms() + 2000, "{}", 2, &rep), 0);
-	assert_string_equal(rep.body, "{\"echo\":true}");
-	rpc_reply_clear(&rep);
+	assert_ping(c);
 	rpc_server_stop(s, 1000);
 	rpc_client_close(c);
 }
