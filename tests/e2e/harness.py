@@ -117,6 +117,17 @@ def wait_listening(proc, port, timeout):
         time.sleep(0.05)
 
 
+def stacks(pid):
+    """stacks - every thread's backtrace of a live process (gdb), for a failure
+    message where a daemon hangs; a note when it cannot be had."""
+    try:
+        out = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                             capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        return "(no backtraces of %d: %s)" % (pid, e)
+    return "\n".join(l for l in out.splitlines() if l.startswith(("Thread ", "#")))
+
+
 def tail(path, lines=40):
     """tail - the last lines of a file, or a note that it is missing."""
     try:

@@ -69,7 +69,8 @@ def _crash_during(stack, step, method, path, body, token):
         asked.answer,)
     stack.procs["intelligence"] = stack.spawn("intelligence", ["clubos-intelligence", "-d"])
     asked.join(70)
-    assert not asked.is_alive(), "the request was never answered"
+    assert not asked.is_alive(), "the request was never answered; the gateway's threads:\n" + \
+        harness.stacks(stack.procs["gateway"].pid)
     assert asked.error is None, asked.error
     return asked.answer
 

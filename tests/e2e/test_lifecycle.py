@@ -91,7 +91,8 @@ def test_sigterm_finishes_in_flight_requests(stack, accounts):
         try:
             rc = gw.p.wait(max(0.1, 6.0 - (time.monotonic() - t0)))
         except Exception:
-            raise AssertionError("gateway still running 6 s after SIGTERM:\n" + harness.tail(gw.log))
+            raise AssertionError("gateway still running 6 s after SIGTERM:\n%s\nits threads:\n%s"
+                                 % (harness.tail(gw.log), harness.stacks(gw.pid)))
         assert rc == 0, "gateway exited %r after SIGTERM:\n%s" % (rc, harness.tail(gw.log))
         left = [p for p in pidfiles if os.path.exists(p)]
         assert not left, "pid file left behind: %r" % (left,)
