@@ -151,6 +151,7 @@ $(BUILD)/tests/test_retrieval: $(LIBASSIST)
 $(BUILD)/tests/test_split: $(LIBKNOW)
 $(BUILD)/tests/test_sms_signature: $(OBJ)/gateway/opsig.o
 $(BUILD)/tests/test_sms_split: $(OBJ)/conversations/split.o
+$(BUILD)/tests/test_http_client $(BUILD)/tests/test_claude: $(OBJ)/tests/unit/loopback.o
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter-out $(LIBCOMMON),$(filter %.a,$^)) \
