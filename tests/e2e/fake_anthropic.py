@@ -26,12 +26,11 @@ about.  Every request is recorded in .requests.
 Standard library only; also usable as `with FakeAnthropic() as fake:`.
 """
 
-import http.server
 import json
 import re
-import threading
-import time
 import uuid
+
+from fake_api import ScriptedAPI
 
 API_VERSION = "2023-06-01"
 DEFAULT_MODEL = "claude-fake"
@@ -72,19 +71,18 @@ def sop_of(request):
     return m.group(2), c.group(1)
 
 
-class FakeAnthropic:
+class FakeAnthropic(ScriptedAPI):
     """FakeAnthropic - a scripted Messages API on 127.0.0.1."""
+
+    request_id_header = "request-id"
+    request_id_prefix = "req_fake_"
 
     def __init__(self, api_key=None, model=DEFAULT_MODEL):
         """api_key: when set, any other x-api-key gets 401 (else any non-empty key passes)."""
-        self.api_key = api_key
-        self.model = model
-        self.requests = []
-        self.url = None
-        self._queue = []
-        self._lock = threading.Lock()
-        self._server = None
-        self._thread = None
+        super().__init__(api_key, model)
+
+    def check(self, request):
+        return _check(request, self.api_key)
 
     # ------------------------------------------------------------ replies
 
@@ -115,75 +113,6 @@ class FakeAnthropic:
                 "Added what staff confirmed in the feedback.")
         return {"status": 200, "json": self.reply_text(text, model=self.model,
                                                        input_tokens=len(request["raw"]) // 4)}
-
-    # ------------------------------------------------------------ control
-
-    def script(self, responses):
-        """script - queue responses, answered in order to valid requests."""
-        with self._lock:
-            self._queue.extend(responses)
-
-    def pending(self):
-        """pending - scripted responses not used yet."""
-        with self._lock:
-            return len(self._queue)
-
-    def reset(self):
-        """reset - forget the script and the recorded requests."""
-        with self._lock:
-            self._queue.clear()
-            self.requests.clear()
-
-    def wait_requests(self, n, timeout=10.0):
-        """wait_requests - wait until n requests were recorded; True when they were."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if len(self.requests) >= n:
-                    return True
-            time.sleep(0.02)
-        return False
-
-    def start(self):
-        """start - listen on 127.0.0.1, a free port; returns self."""
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = "http://127.0.0.1:%d" % self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        """stop - stop listening (handlers still sleeping are abandoned)."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(5)
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    # ------------------------------------------------------------ internals
-
-    def _record(self, req):
-        with self._lock:
-            self.requests.append(req)
-
-    def _next(self, req):
-        with self._lock:
-            if self._queue:
-                return self._queue.pop(0)
-        return self.default_reply(req)
 
 
 def _check(req, api_key):
@@ -224,68 +153,3 @@ def _check(req, api_key):
     if msgs[0]["role"] != "user":
         return 400, api_error("invalid_request_error", "messages: first message must use the user role")
     return None
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """_Handler - one request: read, record, check, answer."""
-
-    protocol_version = "HTTP/1.1"
-    owner = None
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def do_POST(self):
-        self._handle("POST")
-
-    def do_GET(self):
-        self._handle("GET")
-
-    def _handle(self, method):
-        n = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(n) if n > 0 else b""
-        try:
-            body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            body = None
-        req = {
-            "method": method,
-            "path": self.path,
-            "headers": {k.lower(): v for k, v in self.headers.items()},
-            "json": body,
-            "raw": raw.decode("utf-8", "replace"),
-        }
-        self.owner._record(req)
-        bad = _check(req, self.owner.api_key)
-        if bad is not None:
-            req["answered"] = bad[0]
-            self._send(bad[0], {}, json.dumps(bad[1]).encode())
-            return
-        resp = self.owner._next(req)
-        if resp.get("delay"):
-            time.sleep(float(resp["delay"]))
-        if resp.get("drop"):
-            req["answered"] = None
-            self.close_connection = True
-            return
-        status = int(resp.get("status", 200))
-        req["answered"] = status
-        if "raw" in resp:
-            data = resp["raw"].encode() if isinstance(resp["raw"], str) else resp["raw"]
-        else:
-            data = json.dumps(resp.get("json", {})).encode()
-        self._send(status, resp.get("headers") or {}, data)
-
-    def _send(self, status, headers, data):
-        try:
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.send_header("request-id", "req_fake_" + uuid.uuid4().hex[:20])
-            for k, v in headers.items():
-                self.send_header(k, str(v))
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True   # the client gave up (a timeout)

@@ -28,11 +28,11 @@ left ClubOS (redaction, no restricted text).
 Standard library only.
 """
 
-import http.server
 import json
-import threading
 import time
 import uuid
+
+from fake_api import ScriptedAPI
 
 DEFAULT_MODEL = "gpt-fake"
 
@@ -92,19 +92,17 @@ def first_words(text, limit=300):
     return cut[:cut.rfind(" ")] if " " in cut else cut
 
 
-class FakeOpenAI:
+class FakeOpenAI(ScriptedAPI):
     """FakeOpenAI - a scripted chat completions API on 127.0.0.1."""
+
+    base_path = "/v1"
 
     def __init__(self, api_key=None, model=DEFAULT_MODEL):
         """api_key: when set, any other bearer token gets 401."""
-        self.api_key = api_key
-        self.model = model
-        self.requests = []
-        self.url = None
-        self._queue = []
-        self._lock = threading.Lock()
-        self._server = None
-        self._thread = None
+        super().__init__(api_key, model)
+
+    def check(self, request):
+        return _check(request, self.api_key)
 
     def default_reply(self, request):
         """default_reply - a valid answer from the first option offered (or none)."""
@@ -115,68 +113,6 @@ class FakeOpenAI:
         else:
             content = answer(first_words(opts[0].get("text", "")), opts[0].get("slug", "none"))
         return {"status": 200, "json": completion(content, model=self.model)}
-
-    def script(self, responses):
-        """script - queue responses, answered in order to valid requests."""
-        with self._lock:
-            self._queue.extend(responses)
-
-    def pending(self):
-        with self._lock:
-            return len(self._queue)
-
-    def reset(self):
-        """reset - forget the script and the recorded requests."""
-        with self._lock:
-            self._queue.clear()
-            self.requests.clear()
-
-    def count(self):
-        with self._lock:
-            return len(self.requests)
-
-    def since(self, n):
-        """since - the requests recorded after the first n."""
-        with self._lock:
-            return list(self.requests[n:])
-
-    def start(self):
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = "http://127.0.0.1:%d/v1" % self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(5)
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def _record(self, req):
-        with self._lock:
-            self.requests.append(req)
-
-    def _next(self, req):
-        with self._lock:
-            resp = self._queue.pop(0) if self._queue else None
-        if resp is None:
-            return self.default_reply(req)
-        return resp(req) if callable(resp) else resp
 
 
 def _check(req, api_key):
@@ -218,69 +154,3 @@ def _check(req, api_key):
                                   "to use 'response_format' of type 'json_object'.",
                                   param="messages")
     return None
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """_Handler - one request: read, record, check, answer."""
-
-    protocol_version = "HTTP/1.1"
-    owner = None
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def do_POST(self):
-        self._handle("POST")
-
-    def do_GET(self):
-        self._handle("GET")
-
-    def _handle(self, method):
-        n = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(n) if n > 0 else b""
-        try:
-            body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            body = None
-        req = {
-            "method": method,
-            "path": self.path,
-            "headers": {k.lower(): v for k, v in self.headers.items()},
-            "json": body,
-            "raw": raw.decode("utf-8", "replace"),
-            "at": time.monotonic(),
-        }
-        self.owner._record(req)
-        bad = _check(req, self.owner.api_key)
-        if bad is not None:
-            req["answered"] = bad[0]
-            self._send(bad[0], {}, json.dumps(bad[1]).encode())
-            return
-        resp = self.owner._next(req)
-        if resp.get("delay"):
-            time.sleep(float(resp["delay"]))
-        if resp.get("drop"):
-            req["answered"] = None
-            self.close_connection = True
-            return
-        status = int(resp.get("status", 200))
-        req["answered"] = status
-        if "raw" in resp:
-            data = resp["raw"].encode() if isinstance(resp["raw"], str) else resp["raw"]
-        else:
-            data = json.dumps(resp.get("json", {})).encode()
-        self._send(status, resp.get("headers") or {}, data)
-
-    def _send(self, status, headers, data):
-        try:
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.send_header("x-request-id", "req_" + uuid.uuid4().hex[:24])
-            for k, v in headers.items():
-                self.send_header(k, str(v))
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
