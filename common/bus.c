@@ -122,10 +122,8 @@ bus_pub_open(const char *in_url)
 	nng_socket_set_int(bus_pub_sock, NNG_OPT_SENDBUF, 4096);
 	link_init(&bus_pub_link, bus_pub_sock, in_url, true, BUS_RECONN_MIN_MS, BUS_RECONN_MAX_MS);
 	if ((rv = link_start(&bus_pub_link)) != 0) {
-		link_unwatch(&bus_pub_link);
 		log_error("bus: dial %s: %s", in_url, nng_strerror(rv));
-		nng_close(bus_pub_sock);
-		link_fini(&bus_pub_link);
+		link_close(&bus_pub_link);
 		return -1;
 	}
 	bus_pub_ok = 1;
@@ -136,11 +134,8 @@ bus_pub_open(const char *in_url)
 void
 bus_pub_close(void)
 {
-	if (bus_pub_ok) {
-		link_unwatch(&bus_pub_link);
-		nng_close(bus_pub_sock);
-		link_fini(&bus_pub_link);
-	}
+	if (bus_pub_ok)
+		link_close(&bus_pub_link);
 	bus_pub_ok = 0;
 }
 
@@ -192,9 +187,7 @@ bus_sub_open(const char *out_url, const char *const *topics)
 	link_init(&s->l, s->sock, out_url, true, BUS_RECONN_MIN_MS, BUS_RECONN_MAX_MS);
 	if ((rv = link_start(&s->l)) != 0) {
 		log_error("bus: dial %s: %s", out_url, nng_strerror(rv));
-		link_unwatch(&s->l);
-		nng_close(s->sock);
-		link_fini(&s->l);
+		link_close(&s->l);
 		free(s);
 		return NULL;
 	}
@@ -240,9 +233,7 @@ bus_sub_close(bus_sub *s)
 {
 	if (s == NULL)
 		return;
-	link_unwatch(&s->l);
-	nng_close(s->sock);
-	link_fini(&s->l);
+	link_close(&s->l);
 	free(s);
 }
 

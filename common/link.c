@@ -113,6 +113,15 @@ link_fini(struct link *l)
 	l->pipes = NULL;
 }
 
+/* link_close - close l's socket: no more events, the socket, then what l holds */
+void
+link_close(struct link *l)
+{
+	link_unwatch(l);
+	nng_close(l->sock);
+	link_fini(l);
+}
+
 /* link_peers - connected peers right now */
 int
 link_peers(const struct link *l)

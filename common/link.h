@@ -49,6 +49,8 @@ int link_start(struct link *l);
  * link_fini after it (frees what the link holds). */
 void link_unwatch(struct link *l);
 void link_fini(struct link *l);
+/* All three: unwatch, close the socket, fini. */
+void link_close(struct link *l);
 int  link_peers(const struct link *l);
 /* A dialing link with no peer for LINK_REDIAL_AFTER_MS (since the last
  * one went, it opened, or it last redialed) replaces its dialer; true if

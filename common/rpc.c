@@ -258,10 +258,9 @@ rpc_server_start(const char *url, bool listen, int nworkers, const struct rpc_se
 	if (rv != 0) {
 		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url, nng_strerror(rv));
 		if (s->link != NULL)
-			link_unwatch(s->link);
-		nng_close(s->sock);
-		if (s->link != NULL)
-			link_fini(s->link);
+			link_close(s->link);
+		else
+			nng_close(s->sock);
 		free(s->link);
 		goto fail;
 	}
@@ -377,9 +376,7 @@ rpc_client_open(const char *url, bool listen)
 	link_init(&c->l, sock, url, !listen, RPC_RECONN_MIN_MS, RPC_RECONN_MAX_MS);
 	if ((rv = link_start(&c->l)) != 0) {
 		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url, nng_strerror(rv));
-		link_unwatch(&c->l);
-		nng_close(sock);
-		link_fini(&c->l);
+		link_close(&c->l);
 		free(c);
 		return NULL;
 	}
@@ -403,9 +400,7 @@ rpc_client_close(rpc_client *c)
 			break;
 		}
 	pthread_mutex_unlock(&rpc_clients_mu);
-	link_unwatch(&c->l); /* no more link events on c from here: it is freed below */
-	nng_close(c->l.sock);
-	link_fini(&c->l);
+	link_close(&c->l); /* no more link events on c from here: it is freed below */
 	free(c);
 }
 
