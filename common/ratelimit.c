@@ -32,6 +32,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +87,38 @@ static const char rl_lua[] =
     "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
     "return {allowed, retry}\n";
 
+/*
+ * The back-off of rl_backoff_fail.  KEYS[1] = lf:<key>; ARGV = failures
+ * free, longest wait (s), forget (ms), now (s).  Returns the wait from
+ * now in ms (0 while the free failures last).
+ */
+static const char rl_fail_lua[] =
+    "local f = redis.call('HINCRBY', KEYS[1], 'f', 1)\n"
+    "local free = tonumber(ARGV[1])\n"
+    "local wait = 0\n"
+    "if f > free then\n"
+    "  local k = f - free - 1\n"
+    "  if k > 16 then k = 16 end\n"
+    "  wait = 2 ^ k\n"
+    "  if wait > tonumber(ARGV[2]) then wait = tonumber(ARGV[2]) end\n"
+    "  redis.call('HSET', KEYS[1], 'until', tostring(tonumber(ARGV[4]) + wait))\n"
+    "end\n"
+    "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
+    "return math.floor(wait * 1000)\n";
+
+/* The wait of rl_backoff_wait.  KEYS = lf:<key>...; ARGV[1] = now (s).
+ * Returns the longest wait from now in ms (0 = none). */
+static const char rl_wait_lua[] = "local now = tonumber(ARGV[1])\n"
+                                  "local wait = 0\n"
+                                  "for i = 1, #KEYS do\n"
+                                  "  local u = tonumber(redis.call('HGET', KEYS[i], 'until'))\n"
+                                  "  if u ~= nil and u - now > wait then wait = u - now end\n"
+                                  "end\n"
+                                  "return math.ceil(wait * 1000)\n";
+
+enum { RL_SCRIPT_TAKE, RL_SCRIPT_FAIL, RL_SCRIPT_WAIT, RL_NSCRIPTS };
+static const char *const rl_scripts[RL_NSCRIPTS] = {rl_lua, rl_fail_lua, rl_wait_lua};
+
 typedef struct rl_entry rl_entry;
 
 struct rl_entry {
@@ -111,7 +144,7 @@ struct rl_limiter {
 	int               timeout_ms;
 	pthread_mutex_t   redis_mu;
 	redisContext     *rc; /* NULL while disconnected */
-	char              sha[41];
+	char              sha[RL_NSCRIPTS][41];
 	atomic_int        degraded;
 	_Atomic long long retry_at_ns; /* monotonic; next attempt */
 };
@@ -338,22 +371,24 @@ rl_redis_failed(rl_limiter *l, const char *what)
 		        l->host, l->port, why);
 }
 
-/* rl_redis_load - SCRIPT LOAD the bucket script; 0, or -1. */
+/* rl_redis_load - SCRIPT LOAD every script; 0, or -1. */
 static int
 rl_redis_load(rl_limiter *l)
 {
-	redisReply *rep;
-	int         rc = -1;
+	for (int i = 0; i < RL_NSCRIPTS; i++) {
+		redisReply *rep = redisCommand(l->rc, "SCRIPT LOAD %s", rl_scripts[i]);
+		bool        ok = rep != NULL && rep->type == REDIS_REPLY_STRING && rep->len == 40;
 
-	rep = redisCommand(l->rc, "SCRIPT LOAD %s", rl_lua);
-	if (rep != NULL && rep->type == REDIS_REPLY_STRING && rep->len == 40) {
-		memcpy(l->sha, rep->str, 40);
-		l->sha[40] = '\0';
-		rc = 0;
+		if (ok) {
+			memcpy(l->sha[i], rep->str, 40);
+			l->sha[i][40] = '\0';
+		}
+		if (rep != NULL)
+			freeReplyObject(rep);
+		if (!ok)
+			return -1;
 	}
-	if (rep != NULL)
-		freeReplyObject(rep);
-	return rc;
+	return 0;
 }
 
 /* rl_redis_connect - connect and load the script (redis_mu held). */
@@ -377,13 +412,101 @@ rl_redis_connect(rl_limiter *l)
 	return 0;
 }
 
-/* rl_redis_eval - run the script once; its reply, or NULL. */
-static redisReply *
-rl_redis_eval(rl_limiter *l, const char *rkey, size_t rklen, const char *rate, const char *burst,
-              const char *now, const char *ttl)
+/*
+ * rl_redis_enter - the connection, locked and with SIGPIPE held back,
+ * connecting if need be; false (nothing held) while Redis is unusable.
+ */
+static bool
+rl_redis_enter(rl_limiter *l, rl_sigpipe *sp)
 {
-	return redisCommand(l->rc, "EVALSHA %s 1 %b %s %s %s %s", l->sha, rkey, rklen, rate, burst,
-	                    now, ttl);
+	if (l->host == NULL ||
+	    (atomic_load(&l->degraded) && rl_mono_ns() < atomic_load(&l->retry_at_ns)))
+		return false;
+	pthread_mutex_lock(&l->redis_mu);
+	rl_sigpipe_enter(sp);
+	if (l->rc == NULL) {
+		/* Another thread may have just failed: re-check the clock. */
+		bool wait =
+		    atomic_load(&l->degraded) && rl_mono_ns() < atomic_load(&l->retry_at_ns);
+
+		if (wait || rl_redis_connect(l) < 0) {
+			if (!wait)
+				rl_redis_failed(l, "connect");
+			rl_sigpipe_leave(sp);
+			pthread_mutex_unlock(&l->redis_mu);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* rl_redis_leave - undo rl_redis_enter */
+static void
+rl_redis_leave(rl_limiter *l, rl_sigpipe *sp)
+{
+	rl_sigpipe_leave(sp);
+	pthread_mutex_unlock(&l->redis_mu);
+}
+
+/*
+ * rl_redis_script - EVALSHA script with keys then args (the connection
+ * entered), loading the scripts again on NOSCRIPT.  The reply when it is
+ * an integer or an array of integers; otherwise the limiter is marked
+ * failed and NULL returned.
+ */
+static redisReply *
+rl_redis_script(rl_limiter *l, int script, int nkeys, const char **argv, const size_t *lens,
+                int argc)
+{
+	const char *av[16];
+	size_t      al[16];
+	char        nk[16];
+	redisReply *rep = NULL;
+	bool        good;
+
+	if (argc + 3 > 16)
+		return NULL;
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	av[0] = "EVALSHA";
+	al[0] = 7;
+	av[2] = nk;
+	al[2] = strlen(nk);
+	for (int i = 0; i < argc; i++) {
+		av[3 + i] = argv[i];
+		al[3 + i] = lens != NULL && lens[i] != 0 ? lens[i] : strlen(argv[i]);
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		av[1] = l->sha[script];
+		al[1] = 40;
+		rep = redisCommandArgv(l->rc, argc + 3, av, al);
+		if (attempt == 0 && rep != NULL && rep->type == REDIS_REPLY_ERROR &&
+		    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+			freeReplyObject(rep);
+			rep = NULL;
+			if (rl_redis_load(l) < 0)
+				break;
+			continue;
+		}
+		break;
+	}
+	if (rep == NULL) {
+		rl_redis_failed(l, l->rc != NULL && l->rc->err != 0 ? l->rc->errstr : "no reply");
+		return NULL;
+	}
+	good = rep->type == REDIS_REPLY_INTEGER;
+	if (rep->type == REDIS_REPLY_ARRAY) {
+		good = true;
+		for (size_t i = 0; i < rep->elements; i++)
+			good = good && rep->element[i]->type == REDIS_REPLY_INTEGER;
+	}
+	if (!good) {
+		rl_redis_failed(l, rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+		freeReplyObject(rep);
+		return NULL;
+	}
+	if (atomic_exchange(&l->degraded, 0) == 1)
+		fprintf(stderr, "ratelimit: redis %s:%d is back\n", l->host, l->port);
+	return rep;
 }
 
 /*
@@ -395,13 +518,12 @@ rl_redis_take(rl_limiter *l, const char *key, size_t klen, const rl_rule *r, dou
               double *retry_after)
 {
 	char        rkey[RL_KEY_MAX + 4], rate[32], burst[32], nows[48], ttl[32];
+	const char *argv[5] = {rkey, rate, burst, nows, ttl};
+	size_t      lens[5] = {klen + 3, 0, 0, 0, 0};
 	double      ttl_ms;
-	redisReply *rep = NULL;
+	redisReply *rep;
 	rl_sigpipe  sp;
 	int         allowed = -1;
-
-	if (atomic_load(&l->degraded) && rl_mono_ns() < atomic_load(&l->retry_at_ns))
-		return -1;
 
 	memcpy(rkey, "rl:", 3);
 	memcpy(rkey + 3, key, klen);
@@ -415,48 +537,34 @@ rl_redis_take(rl_limiter *l, const char *key, size_t klen, const rl_rule *r, dou
 		ttl_ms = (double)RL_TTL_MAX_MS;
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
 
-	pthread_mutex_lock(&l->redis_mu);
-	rl_sigpipe_enter(&sp);
-	if (l->rc == NULL) {
-		/* Another thread may have just failed: re-check the clock. */
-		if (atomic_load(&l->degraded) && rl_mono_ns() < atomic_load(&l->retry_at_ns))
-			goto out;
-		if (rl_redis_connect(l) < 0) {
-			rl_redis_failed(l, "connect");
-			goto out;
-		}
+	if (!rl_redis_enter(l, &sp))
+		return -1;
+	rep = rl_redis_script(l, RL_SCRIPT_TAKE, 1, argv, lens, 5);
+	if (rep != NULL && (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	                    (rep->element[0]->integer != 0 && rep->element[0]->integer != 1)))
+		rl_redis_failed(l, "unexpected reply");
+	else if (rep != NULL) {
+		allowed = (int)rep->element[0]->integer;
+		*retry_after = allowed ? 0 : (double)rep->element[1]->integer / 1000.0;
 	}
-
-	rep = rl_redis_eval(l, rkey, klen + 3, rate, burst, nows, ttl);
-	if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
-	    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
-		freeReplyObject(rep);
-		rep = NULL;
-		if (rl_redis_load(l) == 0)
-			rep = rl_redis_eval(l, rkey, klen + 3, rate, burst, nows, ttl);
-	}
-	if (rep == NULL) {
-		rl_redis_failed(l, l->rc != NULL && l->rc->err != 0 ? l->rc->errstr : "no reply");
-		goto out;
-	}
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-	    rep->element[0]->type != REDIS_REPLY_INTEGER ||
-	    rep->element[1]->type != REDIS_REPLY_INTEGER ||
-	    (rep->element[0]->integer != 0 && rep->element[0]->integer != 1)) {
-		rl_redis_failed(l, rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
-		goto out;
-	}
-	allowed = (int)rep->element[0]->integer;
-	*retry_after = allowed ? 0 : (double)rep->element[1]->integer / 1000.0;
-	if (atomic_exchange(&l->degraded, 0) == 1)
-		fprintf(stderr, "ratelimit: redis %s:%d is back\n", l->host, l->port);
-
-out:
 	if (rep != NULL)
 		freeReplyObject(rep);
-	rl_sigpipe_leave(&sp);
-	pthread_mutex_unlock(&l->redis_mu);
+	rl_redis_leave(l, &sp);
 	return allowed;
+}
+
+/* rl_backoff_key - "lf:" and key into out; false when key is empty or too long */
+static bool
+rl_backoff_key(const char *key, char *out, size_t *len)
+{
+	size_t klen = key != NULL ? strnlen(key, RL_KEY_MAX + 1) : 0;
+
+	if (klen == 0 || klen > RL_KEY_MAX)
+		return false;
+	memcpy(out, "lf:", 3);
+	memcpy(out + 3, key, klen);
+	*len = klen + 3;
+	return true;
 }
 
 /* ================================================================ */
@@ -572,4 +680,99 @@ rl_mem_count(rl_limiter *l)
 	n = l->count;
 	pthread_mutex_unlock(&l->mem_mu);
 	return n;
+}
+
+/* rl_backoff_fail - one more failure for key, shared through Redis */
+int
+rl_backoff_fail(rl_limiter *l, const char *key, const rl_backoff *b, double now, double *wait)
+{
+	char        rkey[RL_KEY_MAX + 4], fr[16], mx[32], fg[32], nows[48];
+	const char *argv[5] = {rkey, fr, mx, fg, nows};
+	size_t      lens[5] = {0};
+	redisReply *rep;
+	rl_sigpipe  sp;
+	int         rc = -1;
+
+	*wait = 0;
+	if (l == NULL || b == NULL || !isfinite(now) || !(b->max_wait_s >= 1) ||
+	    !(b->forget_s >= 1) || !rl_backoff_key(key, rkey, &lens[0]))
+		return -1;
+	snprintf(fr, sizeof(fr), "%u", b->free);
+	snprintf(mx, sizeof(mx), "%.3f", b->max_wait_s);
+	snprintf(fg, sizeof(fg), "%lld", (long long)(b->forget_s * 1000.0));
+	snprintf(nows, sizeof(nows), "%.3f", now);
+	if (!rl_redis_enter(l, &sp))
+		return -1;
+	if ((rep = rl_redis_script(l, RL_SCRIPT_FAIL, 1, argv, lens, 5)) != NULL) {
+		if (rep->type == REDIS_REPLY_INTEGER && rep->integer >= 0) {
+			*wait = (double)rep->integer / 1000.0;
+			rc = 0;
+		} else {
+			rl_redis_failed(l, "unexpected reply");
+		}
+		freeReplyObject(rep);
+	}
+	rl_redis_leave(l, &sp);
+	return rc;
+}
+
+/* rl_backoff_wait - the longest wait of keys[0..n), shared through Redis */
+int
+rl_backoff_wait(rl_limiter *l, const char *const *keys, int n, double now, double *wait)
+{
+	char        rkeys[4][RL_KEY_MAX + 4], nows[48];
+	const char *argv[5];
+	size_t      lens[5] = {0};
+	redisReply *rep;
+	rl_sigpipe  sp;
+	int         rc = -1;
+
+	*wait = 0;
+	if (l == NULL || keys == NULL || n < 1 || n > 4 || !isfinite(now))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (!rl_backoff_key(keys[i], rkeys[i], &lens[i]))
+			return -1;
+		argv[i] = rkeys[i];
+	}
+	snprintf(nows, sizeof(nows), "%.3f", now);
+	argv[n] = nows;
+	if (!rl_redis_enter(l, &sp))
+		return -1;
+	if ((rep = rl_redis_script(l, RL_SCRIPT_WAIT, n, argv, lens, n + 1)) != NULL) {
+		if (rep->type == REDIS_REPLY_INTEGER && rep->integer >= 0) {
+			*wait = (double)rep->integer / 1000.0;
+			rc = 0;
+		} else {
+			rl_redis_failed(l, "unexpected reply");
+		}
+		freeReplyObject(rep);
+	}
+	rl_redis_leave(l, &sp);
+	return rc;
+}
+
+/* rl_backoff_clear - forget key's failures, shared through Redis */
+int
+rl_backoff_clear(rl_limiter *l, const char *key)
+{
+	char        rkey[RL_KEY_MAX + 4];
+	size_t      len;
+	redisReply *rep;
+	rl_sigpipe  sp;
+	int         rc = -1;
+
+	if (l == NULL || !rl_backoff_key(key, rkey, &len) || !rl_redis_enter(l, &sp))
+		return -1;
+	rep = redisCommand(l->rc, "DEL %b", rkey, len);
+	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER)
+		rc = 0;
+	else
+		rl_redis_failed(l, rep != NULL && rep->type == REDIS_REPLY_ERROR ? rep->str
+		                   : l->rc != NULL && l->rc->err != 0            ? l->rc->errstr
+		                                                                 : "no reply");
+	if (rep != NULL)
+		freeReplyObject(rep);
+	rl_redis_leave(l, &sp);
+	return rc;
 }

@@ -65,6 +65,32 @@ int rl_take(rl_limiter *l, const char *key, const rl_rule *r, double now, double
  */
 int rl_degraded(const rl_limiter *l);
 
+/*
+ * A back-off after failures (wrong passwords): the first `free` failures
+ * of a key cost nothing; each further one makes the key wait twice as
+ * long as the one before (1 s, 2 s, 4 s, ... up to max_wait_s); a key
+ * with no failure for forget_s starts over.
+ */
+typedef struct {
+	unsigned free;
+	double   max_wait_s;
+	double   forget_s;
+} rl_backoff;
+
+/*
+ * rl_backoff_fail / rl_backoff_wait / rl_backoff_clear - the back-off of
+ * key (hash "lf:<key>" {f, until} in Redis, so every gateway shares it):
+ * record a failure (*wait = the wait it starts, 0 while free), read the
+ * longest wait of up to four keys now (*wait, 0 = go ahead), forget a
+ * key.  Each returns 0, or -1 when there is no Redis, it cannot answer
+ * right now (the limiter is then degraded, as for rl_take), or the
+ * arguments are bad: the caller then keeps its own count.  `now` is Unix
+ * seconds, the same clock in every process.
+ */
+int rl_backoff_fail(rl_limiter *l, const char *key, const rl_backoff *b, double now, double *wait);
+int rl_backoff_wait(rl_limiter *l, const char *const *keys, int n, double now, double *wait);
+int rl_backoff_clear(rl_limiter *l, const char *key);
+
 /* rl_mem_count - buckets now in the in-memory table (tests, metrics). */
 size_t rl_mem_count(rl_limiter *l);
 

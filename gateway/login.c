@@ -14,13 +14,21 @@
  * has an account) and per client address.  After a few free failures each
  * further one doubles the wait before the next attempt for that key (up to
  * LOGIN_MAX_BLOCK_S); a success clears the account's count, never the
- * address's, and a key left alone for LOGIN_FORGET_S starts over.  The
- * table is in memory, per gateway, bounded (LOGIN_SETS x LOGIN_WAYS), and
- * keyed by a seeded SipHash so nobody outside can aim at one bucket.
+ * address's, and a key left alone for LOGIN_FORGET_S starts over.
+ *
+ * The counts live in Redis (ratelimit.c's back-off, "lf:login:..."), so
+ * every gateway behind one address sees the same ones: guessing on the
+ * other gateway buys nothing.  Keys are a SipHash of the e-mail or address
+ * under a key derived from the JWT secret, which every gateway of a
+ * deployment shares and nobody outside knows, so Redis never holds an
+ * e-mail and nobody can aim at a key.  While Redis cannot answer, the
+ * counts go to a bounded table in memory (LOGIN_SETS x LOGIN_WAYS) in this
+ * gateway, and a wait there is honoured too once Redis is back.
  * CLUBOS_RATE_LIMIT=off turns the throttle off (benchmarks, bulk tests);
  * the gate stays.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -54,11 +62,17 @@ static struct {
 	int               max_inflight;
 } login = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-/* login_init - a fresh table and key; max concurrent password checks */
+static const rl_backoff login_account = {LOGIN_FREE_ACCOUNT, LOGIN_MAX_BLOCK_S, LOGIN_FORGET_S};
+static const rl_backoff login_addr = {LOGIN_FREE_ADDR, LOGIN_MAX_BLOCK_S, LOGIN_FORGET_S};
+
+/* login_init - a fresh table, the key from the deployment's secret; max concurrent checks */
 void
-login_init(int max_concurrent)
+login_init(int max_concurrent, const unsigned char *secret, size_t secretlen)
 {
-	randombytes_buf(login.key, sizeof(login.key));
+	static const char what[] = "clubos login throttle keys";
+
+	crypto_generichash(login.key, sizeof(login.key), (const unsigned char *)what,
+	                   sizeof(what) - 1, secret, secretlen);
 	memset(login.slot, 0, sizeof(login.slot));
 	atomic_store(&login.inflight, 0);
 	login.max_inflight = max_concurrent > 0 ? max_concurrent : 1;
@@ -150,19 +164,50 @@ login_fail(uint64_t h, unsigned free_fails, double now)
 	}
 }
 
+/* login_rkey - the shared key of h: "login:" and its hex */
+static void
+login_rkey(uint64_t h, char *out, size_t n)
+{
+	snprintf(out, n, "login:%016llx", (unsigned long long)h);
+}
+
 /* login_blocked - seconds this account or address must wait; 0 = go ahead */
 double
 login_blocked(const char *email, const char *addr, double now)
 {
-	double a, b;
+	uint64_t    he = login_hash('e', email), ha = login_hash('a', addr);
+	char        ke[32], ka[32];
+	const char *keys[2] = {ke, ka};
+	double      a, b, shared = 0;
 
 	if (gw.rl_off)
 		return 0;
+	login_rkey(he, ke, sizeof(ke));
+	login_rkey(ha, ka, sizeof(ka));
+	if (rl_backoff_wait(gw.rl, keys, 2, now, &shared) < 0)
+		shared = 0;
 	pthread_mutex_lock(&login.mu);
-	a = login_wait(login_hash('e', email), now);
-	b = login_wait(login_hash('a', addr), now);
+	a = login_wait(he, now);
+	b = login_wait(ha, now);
 	pthread_mutex_unlock(&login.mu);
-	return a > b ? a : b;
+	if (b > a)
+		a = b;
+	return shared > a ? shared : a;
+}
+
+/* login_count - one failure for h: in Redis, or in memory when Redis cannot take it */
+static void
+login_count(uint64_t h, const rl_backoff *b, double now)
+{
+	char   key[32];
+	double wait;
+
+	login_rkey(h, key, sizeof(key));
+	if (rl_backoff_fail(gw.rl, key, b, now, &wait) == 0)
+		return;
+	pthread_mutex_lock(&login.mu);
+	login_fail(h, b->free, now);
+	pthread_mutex_unlock(&login.mu);
 }
 
 /* login_failed - a wrong password (or no such account) from addr */
@@ -171,22 +216,24 @@ login_failed(const char *email, const char *addr, double now)
 {
 	if (gw.rl_off)
 		return;
-	pthread_mutex_lock(&login.mu);
-	login_fail(login_hash('e', email), LOGIN_FREE_ACCOUNT, now);
-	login_fail(login_hash('a', addr), LOGIN_FREE_ADDR, now);
-	pthread_mutex_unlock(&login.mu);
+	login_count(login_hash('e', email), &login_account, now);
+	login_count(login_hash('a', addr), &login_addr, now);
 }
 
 /* login_succeeded - the account's failures are forgiven (not the address's) */
 void
 login_succeeded(const char *email, double now)
 {
+	uint64_t           h = login_hash('e', email);
 	struct login_slot *s;
+	char               key[32];
 
 	if (gw.rl_off)
 		return;
+	login_rkey(h, key, sizeof(key));
+	rl_backoff_clear(gw.rl, key);
 	pthread_mutex_lock(&login.mu);
-	if ((s = login_slot_get(login_hash('e', email), false, now)) != NULL)
+	if ((s = login_slot_get(h, false, now)) != NULL)
 		memset(s, 0, sizeof(*s));
 	pthread_mutex_unlock(&login.mu);
 }

@@ -804,7 +804,7 @@ gw_start(const struct cfg *c)
 	memcpy(gw.jwt_key, c->jwt_secret, gw.jwt_keylen);
 	if (pw_hash("not-a-real-password", gw.pw_dummy) < 0)
 		return -1;
-	login_init(c->login_concurrency);
+	login_init(c->login_concurrency, gw.jwt_key, gw.jwt_keylen);
 	if (!gw.rl_off)
 		gw.rl = rl_new(c->redis_host, c->redis_port, 200);
 	if (front_init(c) < 0)

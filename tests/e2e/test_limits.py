@@ -9,11 +9,14 @@ Each test runs its own gateway on the shared stack with limits on:
   Retry-After that matches the configured rate;
 - logins: a burst of wrong passwords gets 429s while another client's
   queries keep answering; failures wait longer and longer per account
-  (1 s, 2 s, ...) and per address; a success clears the account's count.
+  (1 s, 2 s, ...) and per address; a success clears the account's count;
+  two gateways count one account's failures together (Redis), and one
+  whose Redis is gone still throttles from memory.
 """
 
 import concurrent.futures
 import statistics
+import subprocess
 import time
 import uuid
 
@@ -221,6 +224,41 @@ def test_success_clears_the_account_count(stack, gateway, accounts):
     for i in range(3):
         r, _ = _login(stack, port, email, "wrong", "192.0.2.%d" % (i + 20))
         harness.assert_error(r, 401, "invalid_credentials")
+
+
+def test_two_gateways_count_one_accounts_failures_together(stack, gateway, accounts):
+    a, b = gateway(**LOGIN_GW), gateway(**LOGIN_GW)
+    email, pw = _make_user(stack, accounts)
+    for i in range(3):                        # the free failures, all on gateway a
+        r, _ = _login(stack, a, email, "wrong", "192.0.2.%d" % (100 + i))
+        harness.assert_error(r, 401, "invalid_credentials")
+    # The fourth, on gateway b, is past the free ones only because b saw a's
+    # three: it starts the account's wait, which a then enforces.
+    r, _ = _login(stack, b, email, "wrong", "192.0.2.110")
+    harness.assert_error(r, 401, "invalid_credentials")
+    r, _ = _login(stack, a, email, pw, "192.0.2.111")
+    harness.assert_error(r, 429, "login_throttled")
+    assert _retry_after(r) >= 1
+    keys = subprocess.run(["redis-cli", "-p", str(stack.redis_port), "--scan", "--pattern",
+                           "lf:login:*"], capture_output=True, text=True, timeout=10).stdout
+    assert keys.split() and email not in keys, "the shared counts: %r" % keys
+    # A success on b once the wait is over clears the count for both.
+    harness.wait_for(lambda: _login(stack, b, email, pw, "192.0.2.112")[0].status == 200, 10,
+                     interval=0.2, what="the right password after the wait")
+    for i in range(3):
+        r, _ = _login(stack, a, email, "wrong", "192.0.2.%d" % (120 + i))
+        harness.assert_error(r, 401, "invalid_credentials")
+
+
+def test_a_gateway_without_redis_throttles_from_memory(stack, gateway, accounts):
+    # Nothing listens on this port: every count stays in the gateway's memory.
+    port = gateway(CLUBOS_REDIS_PORT=harness.free_port(), **LOGIN_GW)
+    email, pw = _make_user(stack, accounts)
+    for i in range(4):
+        r, _ = _login(stack, port, email, "wrong", "192.0.2.%d" % (130 + i))
+        harness.assert_error(r, 401, "invalid_credentials")
+    r, _ = _login(stack, port, email, pw, "192.0.2.140")
+    harness.assert_error(r, 429, "login_throttled")
 
 
 def test_one_address_trying_many_accounts_is_throttled(stack, gateway):

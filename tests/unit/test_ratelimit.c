@@ -751,6 +751,101 @@ test_redis_outage(void **state)
 	rl_free(l);
 }
 
+/*
+ * test_redis_backoff - failures counted by two limiters together: free
+ * ones, then waits that double up to the longest; read from either; kept
+ * no longer than forget_s; cleared; bad arguments refused.
+ */
+static void
+test_redis_backoff(void **state)
+{
+	rl_limiter      *a = rl_new("127.0.0.1", redis_port, 500);
+	rl_limiter      *b = rl_new("127.0.0.1", redis_port, 500);
+	const rl_backoff bo = {2, 4.0, 60.0};
+	char             key[64], other[64], rkey[80];
+	const char      *keys[2] = {key, other};
+	double           w, t = 1700000000.0;
+	long long        pttl;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	unique_key(key, sizeof(key), "login");
+	unique_key(other, sizeof(other), "login");
+	snprintf(rkey, sizeof(rkey), "lf:%s", key);
+
+	assert_int_equal(rl_backoff_wait(a, keys, 2, t, &w), 0);
+	assert_true(w == 0);
+	assert_int_equal(rl_backoff_fail(a, key, &bo, t, &w), 0); /* free */
+	assert_true(w == 0);
+	assert_int_equal(rl_backoff_fail(b, key, &bo, t, &w), 0); /* free: a's counted too */
+	assert_true(w == 0);
+	assert_int_equal(rl_backoff_fail(a, key, &bo, t, &w), 0);
+	assert_true(near(w, 1.0, 1e-9));
+	assert_int_equal(rl_backoff_fail(b, key, &bo, t, &w), 0);
+	assert_true(near(w, 2.0, 1e-9));
+	assert_int_equal(rl_backoff_fail(a, key, &bo, t, &w), 0);
+	assert_true(near(w, 4.0, 1e-9));
+	assert_int_equal(rl_backoff_fail(a, key, &bo, t, &w), 0); /* the longest */
+	assert_true(near(w, 4.0, 1e-9));
+
+	/* Either limiter reads the wait; the longest of several keys. */
+	assert_int_equal(rl_backoff_wait(b, keys, 2, t + 1.5, &w), 0);
+	assert_true(near(w, 2.5, 0.0011));
+	assert_int_equal(rl_backoff_wait(a, keys + 1, 1, t + 1.5, &w), 0);
+	assert_true(w == 0);
+	assert_int_equal(rl_backoff_wait(a, keys, 2, t + 4.0, &w), 0);
+	assert_true(w == 0);
+
+	/* Kept for forget_s from the last failure, not longer. */
+	pttl = redis_int("PTTL %s", rkey);
+	assert_true(pttl > 59000 && pttl <= 60000);
+
+	/* Cleared: free failures again. */
+	assert_int_equal(rl_backoff_clear(b, key), 0);
+	assert_int_equal(redis_int("EXISTS %s", rkey), 0);
+	assert_int_equal(rl_backoff_fail(a, key, &bo, t, &w), 0);
+	assert_true(w == 0);
+
+	/* Bad arguments: refused, never sent. */
+	{
+		const rl_backoff bad = {2, 0.0, 60.0};
+		const char      *none[1] = {""};
+
+		assert_int_equal(rl_backoff_fail(a, key, &bad, t, &w), -1);
+		assert_int_equal(rl_backoff_fail(a, "", &bo, t, &w), -1);
+		assert_int_equal(rl_backoff_wait(a, none, 1, t, &w), -1);
+		assert_int_equal(rl_backoff_wait(a, keys, 5, t, &w), -1);
+		assert_int_equal(rl_backoff_clear(NULL, key), -1);
+	}
+	assert_int_equal(rl_degraded(a), 0);
+
+	/* A key that is not a back-off hash: an error reply, -1, degraded. */
+	assert_int_equal(redis_ok("SET lf:%s not-a-hash", "poisoned-bo"), 0);
+	assert_int_equal(rl_backoff_fail(a, "poisoned-bo", &bo, t, &w), -1);
+	assert_int_equal(rl_degraded(a), 1);
+	rl_free(a);
+	rl_free(b);
+}
+
+/* test_backoff_without_redis - a memory-only limiter has no shared back-off: -1 */
+static void
+test_backoff_without_redis(void **state)
+{
+	rl_limiter      *l = rl_new(NULL, 0, 0);
+	const rl_backoff bo = {2, 4.0, 60.0};
+	const char      *keys[1] = {"k"};
+	double           w = 7;
+
+	(void)state;
+	assert_non_null(l);
+	assert_int_equal(rl_backoff_fail(l, "k", &bo, 1.0, &w), -1);
+	assert_true(w == 0);
+	assert_int_equal(rl_backoff_wait(l, keys, 1, 1.0, &w), -1);
+	assert_int_equal(rl_backoff_clear(l, "k"), -1);
+	rl_free(l);
+}
+
 /* main - memory tests, then Redis tests against a private redis-server. */
 int
 main(void)
@@ -760,11 +855,12 @@ main(void)
 	    cmocka_unit_test(test_mem_args),
 	    cmocka_unit_test(test_mem_bound),
 	    cmocka_unit_test(test_mem_threads),
+	    cmocka_unit_test(test_backoff_without_redis),
 	};
 	const struct CMUnitTest redis_tests[] = {
 	    cmocka_unit_test(test_redis_shared),   cmocka_unit_test(test_redis_threads),
 	    cmocka_unit_test(test_redis_noscript), cmocka_unit_test(test_redis_error),
-	    cmocka_unit_test(test_redis_outage),
+	    cmocka_unit_test(test_redis_outage),   cmocka_unit_test(test_redis_backoff),
 	};
 	int failed;
 
