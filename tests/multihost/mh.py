@@ -55,6 +55,22 @@ def sh(*argv, check=True, timeout=60):
     return r
 
 
+def run_bounded(argv, env, timeout):
+    """run_bounded - run a command that must finish within timeout; on a hang
+    the failure carries every thread's backtrace of it (gdb), then it is
+    killed.  Its CompletedProcess."""
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        bt = harness.stacks(p.pid)
+        p.kill()
+        out, err = p.communicate()
+        raise AssertionError("%s hung for %ds; its threads:\n%s\nstdout:\n%s" % (
+            " ".join(os.path.basename(a) for a in argv[3:]), timeout, bt, out))
+    return subprocess.CompletedProcess(argv, p.returncode, out, err)
+
+
 def ns_name(tag, host):
     return "%s-%s" % (tag, host)
 
@@ -452,9 +468,8 @@ def run(tag):
         R.check("trace tail sees every host", trace_hosts)
 
         def status_all():
-            r = subprocess.run(["ip", "netns", "exec", R.ns("edge"), harness.binary("clubosctl"),
-                                "status"], env=R.env("edge"), capture_output=True, text=True,
-                               timeout=30)
+            r = run_bounded(["ip", "netns", "exec", R.ns("edge"), harness.binary("clubosctl"),
+                             "status"], R.env("edge"), 30)
             out = r.stdout
             for d in ("clubos-bus", "clubos-router", "clubos-cache", "clubos-intelligence",
                       "clubos-actions", "clubos-gateway"):
@@ -464,9 +479,8 @@ def run(tag):
             assert "tcp://%s:7301" % R.ip("core") in out, out
             # A worker host's own probe: ready when the router counts its route.
             env = R.env("w3")
-            p = subprocess.run(["ip", "netns", "exec", R.ns("w3"), harness.binary(
-                "clubos-assistant"), "--route", "tech", "--health"], env=env,
-                capture_output=True, text=True, timeout=20)
+            p = run_bounded(["ip", "netns", "exec", R.ns("w3"), harness.binary(
+                "clubos-assistant"), "--route", "tech", "--health"], env, 20)
             o = json.loads(p.stdout)
             assert p.returncode == 0 and o["status"] == "ok" and o["workers"]["tech"] == 2, o
             return "every daemon ok from the edge host; w3's probe ok"
