@@ -53,6 +53,7 @@ extern const struct cfg *as_cfg;
 int                       as_kb_reload(db_conn *db);
 struct as_kb             *as_kb_get(void);
 void                      as_kb_put(struct as_kb *kb);
+struct as_kb             *as_kb_hold(const struct as_kb *kb);
 void                      as_kb_shutdown(void);
 const struct as_sop      *as_kb_sop(const struct as_kb *kb, const char *slug);
 const struct as_location *as_kb_location(const struct as_kb *kb, const char *slug);
@@ -71,6 +72,7 @@ struct as_asker {
 };
 
 bool  as_audience_allows(const char *asker_audience, const char *sop_audience);
+void  as_asker_read(const cJSON *q, struct as_asker *a);
 void  as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
                 struct rpc_reply *rep);
 char *as_customer_answer(db_conn *db, const struct as_asker *a, const char *slug,

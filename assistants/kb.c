@@ -195,6 +195,18 @@ as_kb_get(void)
 	return kb;
 }
 
+/* as_kb_hold - another reference to kb, which the caller holds already */
+struct as_kb *
+as_kb_hold(const struct as_kb *kb)
+{
+	struct as_kb *k = (struct as_kb *)(uintptr_t)kb;
+
+	pthread_mutex_lock(&kb_mu);
+	k->refs++;
+	pthread_mutex_unlock(&kb_mu);
+	return k;
+}
+
 /* as_kb_put - drop a reference */
 void
 as_kb_put(struct as_kb *kb)

@@ -24,7 +24,11 @@
  * model may raise an answer to a person (escalate), never lower it.
  *
  * Every call is a row of llm_calls: tokens, cost, outcome, and in shadow
- * mode both answers and whether they agreed.  Past the daily budget the
+ * mode both answers and whether they agreed.  A shadow call changes
+ * nothing the customer gets, so it is made after the answer has gone: the
+ * request hands a copy to this worker's shadow thread (a bounded queue of
+ * AS_LLM_SHADOW_QUEUE; past that a call is recorded as skipped) and
+ * returns at once.  Past the daily budget the
  * tier stops asking, and llm_status tells /api/health so.
  */
 #include <math.h>
@@ -52,6 +56,7 @@
 #define AS_LLM_PEOPLE_MAX 20000  /* names and member numbers kept at most */
 #define AS_LLM_SPEND_TTL_MS 1000 /* today's spend, read this often */
 #define AS_LLM_STATUS_REFRESH_S 30
+#define AS_LLM_SHADOW_QUEUE 32 /* shadow calls waiting at most */
 
 static const char as_llm_voice[] =
     "Warm, brief and plain. Friendly but not chatty; no slang, no emoji. Short sentences a "
@@ -106,6 +111,8 @@ static double  spend_usd;
 static int64_t spend_at_ms;
 
 static void set_status(db_conn *db, const char *state, const char *detail);
+static void shadow_start(const struct cfg *c);
+static void shadow_stop(void);
 
 /* as_llm_init - the client, when a key is configured; false when off */
 bool
@@ -131,6 +138,7 @@ as_llm_init(const struct cfg *c, db_conn *db)
 		log_error("llm: the client could not be made; the generative tier is off");
 		return false;
 	}
+	shadow_start(c);
 	log_info("llm: generative tier available (model %s, budget %.2f USD a day)", as_llm_model,
 	         budget_usd);
 	set_status(db, "ok", "");
@@ -157,6 +165,7 @@ as_llm_shutdown(db_conn *db)
 {
 	if (as_llm_client == NULL)
 		return;
+	shadow_stop();
 	if (db != NULL) {
 		const char *p[] = {as_llm_instance};
 		PQclear(db_exec(db, "DELETE FROM llm_status WHERE instance = $1", 1, p));
@@ -580,13 +589,17 @@ rollout_id(const cJSON *q, const struct as_asker *a)
 	return 0;
 }
 
-/* as_llm_after - the generative tier on a finished local answer r (see above) */
-void
-as_llm_after(db_conn *db, const struct env_hdr *h, const cJSON *q, const struct as_kb *kb,
-             const struct as_asker *a, const struct as_sop *sop, double conf, cJSON *r,
-             const cJSON *acts)
+/*
+ * llm_run - ask the model about the local answer r and record the call.
+ * In "on" mode r may change (the model's wording, a raised escalation);
+ * in shadow mode nothing the customer gets does.
+ */
+static void
+llm_run(db_conn *db, const struct env_hdr *h, const cJSON *q, const struct as_kb *kb,
+        const struct as_asker *a, const struct as_sop *sop, double conf, cJSON *r,
+        const cJSON *acts, const struct settings *set)
 {
-	struct settings   s;
+	struct settings   s = *set;
 	struct option     opts[AS_LLM_MAX_OPTIONS] = {{0}};
 	size_t            nopts = 0;
 	struct llm_facts  given = {0};
@@ -601,15 +614,6 @@ as_llm_after(db_conn *db, const struct env_hdr *h, const cJSON *q, const struct 
 	bool              choose;
 
 	if (as_llm_client == NULL || msg == NULL)
-		return;
-	/* Never: emergencies, possible ones, personal data, withheld SOPs. */
-	if (strcmp(as_route, "emergency") == 0 || strcmp(as_route, "customerinfo") == 0 ||
-	    cJSON_IsObject(cJSON_GetObjectItem(q, "emergency")) || json_int(esc, "tier", 0) >= 2 ||
-	    (sop != NULL && !as_audience_allows(a->audience, sop->audience)))
-		return;
-	settings_current(db, &s);
-	if (s.llm_mode == LLM_MODE_OFF ||
-	    !settings_in_rollout(s.llm_rollout_percent, rollout_id(q, a)))
 		return;
 	c.mode = s.llm_mode == LLM_MODE_ON ? "on" : "shadow";
 	choose = sop == NULL || conf < s.sop_confidence_threshold;
@@ -770,4 +774,193 @@ record:
 	free(user);
 	for (size_t i = 0; i < nopts; i++)
 		free(opts[i].text);
+}
+
+/* A shadow call waiting for the shadow thread: copies of what it needs. */
+struct shadow_job {
+	struct shadow_job *next;
+	struct env_hdr     h;
+	cJSON             *q, *r, *acts;
+	struct as_kb      *kb;        /* held */
+	char               slug[128]; /* the local SOP, "" for none */
+	double             conf;
+	struct settings    s;
+};
+
+static struct {
+	pthread_mutex_t    mu;
+	pthread_cond_t     cv;
+	struct shadow_job *head, *tail;
+	int                n;
+	bool               stop, running;
+	pthread_t          thr;
+	char              *dsn;
+	int                timeout_ms; /* a shadow call's time: a query's */
+} shadow = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* shadow_free - a job and what it holds */
+static void
+shadow_free(struct shadow_job *j)
+{
+	cJSON_Delete(j->q);
+	cJSON_Delete(j->r);
+	cJSON_Delete(j->acts);
+	as_kb_put(j->kb);
+	free(j);
+}
+
+/* shadow_main - the shadow thread: each job's call, oldest first */
+static void *
+shadow_main(void *arg)
+{
+	db_conn *db = db_open(shadow.dsn);
+
+	(void)arg;
+	pthread_mutex_lock(&shadow.mu);
+	for (;;) {
+		struct shadow_job *j;
+		struct as_asker    a;
+
+		while (shadow.head == NULL && !shadow.stop)
+			pthread_cond_wait(&shadow.cv, &shadow.mu);
+		if (shadow.head == NULL)
+			break;
+		j = shadow.head;
+		shadow.head = j->next;
+		if (shadow.head == NULL)
+			shadow.tail = NULL;
+		shadow.n--;
+		pthread_mutex_unlock(&shadow.mu);
+		/* Its own time, counted from now: the request is long answered. */
+		j->h.deadline_ms = env_now_ms() + (uint64_t)shadow.timeout_ms + AS_LLM_RESERVE_MS;
+		as_asker_read(j->q, &a);
+		llm_run(db, &j->h, j->q, j->kb, &a, j->slug[0] ? as_kb_sop(j->kb, j->slug) : NULL,
+		        j->conf, j->r, j->acts, &j->s);
+		shadow_free(j);
+		pthread_mutex_lock(&shadow.mu);
+	}
+	pthread_mutex_unlock(&shadow.mu);
+	db_close(db);
+	return NULL;
+}
+
+/* shadow_start - the shadow thread of this worker */
+static void
+shadow_start(const struct cfg *c)
+{
+	shadow.dsn = strdup(c->pg_dsn);
+	shadow.timeout_ms = c->query_timeout_ms;
+	shadow.stop = false;
+	shadow.running =
+	    shadow.dsn != NULL && pthread_create(&shadow.thr, NULL, shadow_main, NULL) == 0;
+	if (!shadow.running)
+		log_error("llm: no shadow thread; shadow calls will be recorded as skipped");
+}
+
+/* shadow_stop - the call under way finishes; those still waiting are dropped, and said */
+static void
+shadow_stop(void)
+{
+	struct shadow_job *j;
+	int                dropped = 0;
+
+	pthread_mutex_lock(&shadow.mu);
+	shadow.stop = true;
+	while ((j = shadow.head) != NULL) {
+		shadow.head = j->next;
+		shadow_free(j);
+		dropped++;
+	}
+	shadow.tail = NULL;
+	shadow.n = 0;
+	pthread_cond_signal(&shadow.cv);
+	pthread_mutex_unlock(&shadow.mu);
+	if (shadow.running)
+		pthread_join(shadow.thr, NULL);
+	shadow.running = false;
+	if (dropped > 0)
+		log_info("llm: %d shadow calls not made (stopping)", dropped);
+	free(shadow.dsn);
+	shadow.dsn = NULL;
+}
+
+/* shadow_queue - hand a copy of the call to the shadow thread; false when it cannot take it */
+static bool
+shadow_queue(const struct env_hdr *h, const cJSON *q, const struct as_kb *kb,
+             const struct as_sop *sop, double conf, const cJSON *r, const cJSON *acts,
+             const struct settings *s)
+{
+	struct shadow_job *j;
+	bool               ok;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return false;
+	j->h = *h;
+	j->q = cJSON_Duplicate(q, 1);
+	j->r = cJSON_Duplicate(r, 1);
+	j->acts = acts != NULL ? cJSON_Duplicate(acts, 1) : cJSON_CreateArray();
+	j->kb = as_kb_hold(kb);
+	snprintf(j->slug, sizeof(j->slug), "%s", sop != NULL ? sop->slug : "");
+	j->conf = conf;
+	j->s = *s;
+	if (j->q == NULL || j->r == NULL || j->acts == NULL) {
+		shadow_free(j);
+		return false;
+	}
+	pthread_mutex_lock(&shadow.mu);
+	ok = shadow.running && !shadow.stop && shadow.n < AS_LLM_SHADOW_QUEUE;
+	if (ok) {
+		if (shadow.tail != NULL)
+			shadow.tail->next = j;
+		else
+			shadow.head = j;
+		shadow.tail = j;
+		shadow.n++;
+		pthread_cond_signal(&shadow.cv);
+	}
+	pthread_mutex_unlock(&shadow.mu);
+	if (!ok)
+		shadow_free(j);
+	return ok;
+}
+
+/* as_llm_after - the generative tier on a finished local answer r (see above) */
+void
+as_llm_after(db_conn *db, const struct env_hdr *h, const cJSON *q, const struct as_kb *kb,
+             const struct as_asker *a, const struct as_sop *sop, double conf, cJSON *r,
+             const cJSON *acts)
+{
+	struct settings s;
+	const cJSON    *esc = cJSON_GetObjectItem(r, "escalation");
+
+	if (as_llm_client == NULL || json_str(q, "message") == NULL)
+		return;
+	/* Never: emergencies, possible ones, personal data, withheld SOPs. */
+	if (strcmp(as_route, "emergency") == 0 || strcmp(as_route, "customerinfo") == 0 ||
+	    cJSON_IsObject(cJSON_GetObjectItem(q, "emergency")) || json_int(esc, "tier", 0) >= 2 ||
+	    (sop != NULL && !as_audience_allows(a->audience, sop->audience)))
+		return;
+	settings_current(db, &s);
+	if (s.llm_mode == LLM_MODE_OFF ||
+	    !settings_in_rollout(s.llm_rollout_percent, rollout_id(q, a)))
+		return;
+	if (s.llm_mode == LLM_MODE_ON) {
+		llm_run(db, h, q, kb, a, sop, conf, r, acts, &s);
+		return;
+	}
+	/* Shadow: after the answer has gone, on the shadow thread. */
+	if (!shadow_queue(h, q, kb, sop, conf, r, acts, &s)) {
+		struct call c = {.trace_id = h->trace_id,
+		                 .mode = "shadow",
+		                 .outcome = "skipped",
+		                 .local_sop = sop != NULL ? sop->slug : NULL,
+		                 .local_reply = json_str(r, "response"),
+		                 .escalate = -1,
+		                 .agreed = -1};
+
+		c.purpose = sop == NULL || conf < s.sop_confidence_threshold ? "choose" : "compose";
+		snprintf(c.reason, sizeof(c.reason), "shadow_queue_full");
+		record_call(db, &c);
+		log_warn("llm: [%s] shadow call skipped: its queue is full", h->trace_id);
+	}
 }

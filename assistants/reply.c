@@ -205,9 +205,9 @@ choose_sop(const struct as_kb *kb, const cJSON *q, const char *msg, double min_c
 	return NULL;
 }
 
-/* asker_from - read the asker the gateway vouched for */
-static void
-asker_from(const cJSON *q, struct as_asker *a)
+/* as_asker_read - read the asker the gateway vouched for (pointers into q) */
+void
+as_asker_read(const cJSON *q, struct as_asker *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->role = json_str(q, "role") ? json_str(q, "role") : "customer";
@@ -260,7 +260,7 @@ as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body, si
 		rpc_reply_error(rep, 400, "bad_request", "assist needs a message");
 		return;
 	}
-	asker_from(q, &a);
+	as_asker_read(q, &a);
 	kb = as_kb_get();
 	/* The gateway knows of a newer SOP change than we have loaded: catch up
 	 * before answering, so no answer is built from a replaced version. */

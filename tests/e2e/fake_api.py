@@ -7,7 +7,8 @@ in .requests ({"method", "path", "headers" (lower-cased), "json", "raw",
 "at", "answered"}), refuses what the real API would refuse (check()), and
 answers a good request with the next scripted response, or default_reply()
 when the script is empty.  A response is {"status", "headers", "json"} or
-{"raw": text}, may sleep first ({"delay": s}) or close without answering
+{"raw": text}, may sleep first ({"delay": s}), wait for a test's
+threading.Event ({"hold": event}) or close without answering
 ({"drop": True}), or is a function of the request.
 
 Standard library only.
@@ -159,6 +160,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         resp = self.owner._next(req)
         if resp.get("delay"):
             time.sleep(float(resp["delay"]))
+        if resp.get("hold") is not None:     # a threading.Event the test sets
+            resp["hold"].wait(60)
         if resp.get("drop"):
             req["answered"] = None
             self.close_connection = True

@@ -24,6 +24,7 @@ and cost.
 """
 
 import json
+import threading
 import time
 import uuid
 
@@ -98,8 +99,11 @@ class Tier:
             ":'v1' ORDER BY id) c" % ", ".join(cols), trace_id)
         return [json.loads("|".join(r)) for r in rows]
 
-    def one_call(self, trace_id):
-        rows = self.calls(trace_id)
+    def one_call(self, trace_id, timeout=10):
+        """one_call - the query's one llm_calls row; a shadow call's is written
+        after the answer has gone, so it is waited for."""
+        rows = harness.wait_for(lambda: self.calls(trace_id), timeout,
+                                what="the llm_calls row of %s" % trace_id)
         assert len(rows) == 1, "expected one llm_calls row for %s, got %r" % (trace_id, rows)
         return rows[0]
 
@@ -469,6 +473,26 @@ def test_shadow_stores_both_and_reports_agreement(on, accounts):
     assert abs(sh["agreement_rate"] - sh["agreed"] / sh["pairs"]) < 1e-9
     harness.assert_error(on.stack.http("GET", "/api/llm/stats",
                                        token=accounts["operator"].token), 403)
+
+
+def test_a_shadow_call_is_made_after_the_answer_has_gone(on, accounts):
+    # The model's answer is held back until the test lets it go: the
+    # customer's answer comes first, and the call is recorded afterwards
+    # with the model's reply, not a timeout.
+    on.settings(llm_mode="shadow")
+    release = threading.Event()
+    try:
+        reply = "Prices are per bay per hour."
+        on.fake.script([{"status": 200, "json": completion(answer(reply, PRICING), model=MODEL),
+                         "hold": release}])
+        a = _pricing(on, accounts["customer"].token, "what are your rates")
+        assert LOCAL_PRICING in a["response"], a
+        assert on.calls(a["trace_id"]) == [], "the call was recorded before the answer went"
+        release.set()
+        row = on.one_call(a["trace_id"])
+        assert row["outcome"] == "shadow" and row["llm_reply"] == reply, row
+    finally:
+        release.set()
 
 
 def test_stats_are_running_totals_equal_to_the_call_log(on, accounts):
