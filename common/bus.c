@@ -10,6 +10,7 @@
 #include "common/bus.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,14 @@
 #include "common/log.h"
 
 struct bus_hub {
-	nng_socket in, trace, events;
-	pthread_t  thr;
+	nng_socket  in, trace, events;
+	pthread_t   thr;
+	atomic_bool stop;
 };
+
+/* The hub's forwarding thread looks up this often to see if it must stop
+ * (it is joined before its sockets close: link.h). */
+#define BUS_HUB_CHECK_MS 200
 
 struct bus_sub {
 	nng_socket  sock;
@@ -41,16 +47,23 @@ static nng_socket  bus_pub_sock;
 static int         bus_pub_ok;
 static struct link bus_pub_link;
 
-/* hub_main - forward by topic until the sockets close */
+/* hub_main - forward by topic until told to stop */
 static void *
 hub_main(void *arg)
 {
 	bus_hub *h = arg;
 	nng_msg *m;
+	int      rv;
 
-	while (nng_recvmsg(h->in, &m, 0) == 0) {
-		bool trace = nng_msg_len(m) >= 6 && memcmp(nng_msg_body(m), "trace ", 6) == 0;
+	while (!atomic_load(&h->stop)) {
+		bool trace;
 
+		if ((rv = nng_recvmsg(h->in, &m, 0)) != 0) {
+			if (rv == NNG_ETIMEDOUT)
+				continue;
+			break;
+		}
+		trace = nng_msg_len(m) >= 6 && memcmp(nng_msg_body(m), "trace ", 6) == 0;
 		if (nng_sendmsg(trace ? h->trace : h->events, m, NNG_FLAG_NONBLOCK) != 0)
 			nng_msg_free(m);
 	}
@@ -76,6 +89,7 @@ bus_hub_start(const char *in_url, const char *trace_url, const char *events_url)
 	nng_socket_set(h->in, NNG_OPT_SUB_SUBSCRIBE, "", 0);
 	nng_socket_set_size(h->in, NNG_OPT_RECVMAXSZ, ENV_MAX_MSG);
 	nng_socket_set_int(h->in, NNG_OPT_RECVBUF, 8192);
+	nng_socket_set_ms(h->in, NNG_OPT_RECVTIMEO, BUS_HUB_CHECK_MS);
 	nng_socket_set_int(h->trace, NNG_OPT_SENDBUF, 8192);
 	nng_socket_set_int(h->events, NNG_OPT_SENDBUF, 1024);
 	if ((rv = nng_listen(h->in, in_url, NULL, 0)) != 0 ||
@@ -94,16 +108,17 @@ fail:
 	return NULL;
 }
 
-/* bus_hub_stop - close every side; the forwarding thread returns */
+/* bus_hub_stop - the forwarding thread returns, then every side closes */
 void
 bus_hub_stop(bus_hub *h)
 {
 	if (h == NULL)
 		return;
-	nng_close(h->in);
+	atomic_store(&h->stop, true);
 	pthread_join(h->thr, NULL);
-	nng_close(h->trace);
-	nng_close(h->events);
+	link_sock_close(h->in);
+	link_sock_close(h->trace);
+	link_sock_close(h->events);
 	free(h);
 }
 

@@ -17,11 +17,12 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/pubsub0/sub.h>
+#include <nng/protocol/pubsub0/pub.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "common/env.h"
 #include "common/json.h"
+#include "common/link.h"
 #include "common/rpc.h"
 
 enum health_kind { HEALTH_RPC, HEALTH_DIAL, HEALTH_HTTP, HEALTH_WORKER };
@@ -31,7 +32,7 @@ static const struct health_target {
 	const char      *socket; /* the cfg_url name it is asked on */
 	enum health_kind kind;
 } health_targets[] = {
-    {"clubos-bus", "bus", HEALTH_DIAL},
+    {"clubos-bus", "bus-in", HEALTH_DIAL},
     {"clubos-router", "router", HEALTH_RPC},
     {"clubos-cache", "cache", HEALTH_RPC},
     {"clubos-intelligence", "intelligence", HEALTH_RPC},
@@ -89,7 +90,12 @@ dial_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	atomic_store((atomic_int *)arg, 1);
 }
 
-/* probe_dial - a SUB socket that connects within the timeout: the listener is there */
+/*
+ * probe_dial - a PUB socket that connects to the hub's input within the
+ * timeout: the listener is there.  A publisher is never sent anything, so
+ * its close cannot meet a message arriving (link.h); a subscriber on the
+ * hub's output would be sent every trace.
+ */
 static const char *
 probe_dial(const char *url, int timeout_ms)
 {
@@ -97,7 +103,7 @@ probe_dial(const char *url, int timeout_ms)
 	atomic_int up = 0;
 	uint64_t   until = env_now_ms() + (uint64_t)timeout_ms;
 
-	if (nng_sub0_open(&s) != 0)
+	if (nng_pub0_open(&s) != 0)
 		return "down";
 	nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, dial_event, &up);
 	nng_socket_set_ms(s, NNG_OPT_RECONNMINT, 50);
@@ -107,7 +113,7 @@ probe_dial(const char *url, int timeout_ms)
 	if (nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK) == 0)
 		while (!atomic_load(&up) && env_now_ms() < until)
 			nng_msleep(10);
-	nng_close(s);
+	link_sock_close(s);
 	return atomic_load(&up) ? "ok" : "down";
 }
 

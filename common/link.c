@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/env.h"
 #include "common/log.h"
@@ -113,12 +114,111 @@ link_fini(struct link *l)
 	l->pipes = NULL;
 }
 
+/* A close under way on its own thread; freed by the last of it and its waiter. */
+struct closer {
+	nng_socket      sock;
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	bool            done;
+	int             refs;
+};
+
+/* Set when a close did not finish: nng's reaper is stuck (link.h). */
+static atomic_bool link_wedged;
+
+/* closer_put - drop a reference */
+static void
+closer_put(struct closer *c)
+{
+	bool last;
+
+	pthread_mutex_lock(&c->mu);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&c->mu);
+	if (last) {
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mu);
+		free(c);
+	}
+}
+
+/* closer_main - close the socket, say so */
+static void *
+closer_main(void *arg)
+{
+	struct closer *c = arg;
+
+	nng_close(c->sock);
+	pthread_mutex_lock(&c->mu);
+	c->done = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	closer_put(c);
+	return NULL;
+}
+
+/* link_sock_close - nng_close, waited for LINK_CLOSE_WAIT_MS at most (link.h) */
+bool
+link_sock_close(nng_socket s)
+{
+	struct closer     *c;
+	pthread_t          thr;
+	pthread_attr_t     attr;
+	pthread_condattr_t ca;
+	struct timespec    ts;
+	bool               done;
+
+	if (atomic_load(&link_wedged))
+		return false;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		nng_close(s);
+		return true;
+	}
+	c->sock = s;
+	c->refs = 2;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&thr, &attr, closer_main, c) != 0) {
+		pthread_attr_destroy(&attr);
+		c->refs = 1;
+		closer_put(c);
+		nng_close(s);
+		return true;
+	}
+	pthread_attr_destroy(&attr);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += LINK_CLOSE_WAIT_MS / 1000;
+	ts.tv_nsec += (long)(LINK_CLOSE_WAIT_MS % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->mu);
+	while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0)
+		;
+	done = c->done;
+	pthread_mutex_unlock(&c->mu);
+	closer_put(c);
+	if (!done && !atomic_exchange(&link_wedged, true))
+		log_warn(
+		    "link: closing socket %d did not finish in %d ms: nng's reaper is stuck "
+		    "(a pipe closed while a message arrived; nanomsg/nng#1813); this socket and "
+		    "any closed after it are left to the process's exit",
+		    nng_socket_id(s), LINK_CLOSE_WAIT_MS);
+	return done;
+}
+
 /* link_close - close l's socket: no more events, the socket, then what l holds */
 void
 link_close(struct link *l)
 {
 	link_unwatch(l);
-	nng_close(l->sock);
+	link_sock_close(l->sock);
 	link_fini(l);
 }
 

@@ -9,6 +9,17 @@
  * while can replace its dialer (link_redial): nng 1.5.2's dialer was caught
  * never dialing again after its server was killed, though the restarted
  * server was accepting connections.
+ *
+ * Closing a socket can wedge nng 1.5.2 for good: when a message arrives on
+ * a pipe while the pipe closes, the transport's next read is begun on an
+ * aio already closed and is dropped without its callback, so the
+ * protocol's receive never finishes and nng's one reaper thread waits for
+ * it for ever (caught with backtraces: reaper in pipe_destroy ->
+ * sub0_pipe_stop -> nni_aio_wait, nng_close in nni_sock_shutdown; upstream
+ * nanomsg/nng#1543, #1813).  Every close here (link_sock_close) is waited
+ * for LINK_CLOSE_WAIT_MS at most; past that it is said once and left to
+ * finish on its own thread, and later closes in the process, which would
+ * wait on the same reaper, are skipped: a stopping daemon stops.
  */
 #ifndef CLUBOS_LINK_H
 #define CLUBOS_LINK_H
@@ -22,6 +33,9 @@
 
 /* A dialing link with no peer this long may replace its dialer. */
 #define LINK_REDIAL_AFTER_MS 2000
+
+/* The longest a close is waited for (see above). */
+#define LINK_CLOSE_WAIT_MS 1000
 
 struct link {
 	nng_socket      sock;
@@ -49,8 +63,11 @@ int link_start(struct link *l);
  * link_fini after it (frees what the link holds). */
 void link_unwatch(struct link *l);
 void link_fini(struct link *l);
-/* All three: unwatch, close the socket, fini. */
+/* All three: unwatch, close the socket (link_sock_close), fini. */
 void link_close(struct link *l);
+/* nng_close(s), waited for LINK_CLOSE_WAIT_MS at most; true if it finished.
+ * Once one has not, later ones return false at once without closing. */
+bool link_sock_close(nng_socket s);
 int  link_peers(const struct link *l);
 /* A dialing link with no peer for LINK_REDIAL_AFTER_MS (since the last
  * one went, it opened, or it last redialed) replaces its dialer; true if

@@ -316,7 +316,7 @@ rpc_server_stop(rpc_server *s, int deadline_ms)
 	 * for ever, which a worker finishing a slow handler would do. */
 	if (s->link != NULL) /* no link events once it is freed below */
 		link_unwatch(s->link);
-	nng_close(s->sock);
+	link_sock_close(s->sock);
 	for (int i = 0; i < s->n; i++) {
 		if (!s->w[i].started)
 			continue;
