@@ -7,20 +7,30 @@
  * finish.  link_sock_close must give up after LINK_CLOSE_WAIT_MS, and later
  * closes must not wait at all.  The wedge is for the whole process: this
  * binary tests nothing else after it.
+ *
+ * test_flooded_subscriber meets the real thing: a subscriber closed while
+ * a publisher floods it wedges nng 1.5.2 within a few tries.  It runs in a
+ * child process (this binary with "flood"), which must finish.
  */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <nng/nng.h>
 #include <nng/protocol/pair0/pair.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/pubsub0/sub.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "common/env.h"
@@ -111,13 +121,106 @@ test_stuck_reaper(void **state)
 	nng_close(d);
 }
 
+static nng_socket  flood_pub;
+static atomic_bool flood_stop;
+
+/* flood_main - publish as fast as the socket takes it */
+static void *
+flood_main(void *arg)
+{
+	char buf[200];
+
+	(void)arg;
+	memset(buf, 'x', sizeof(buf));
+	memcpy(buf, "trace ", 6);
+	while (!atomic_load(&flood_stop))
+		nng_send(flood_pub, buf, sizeof(buf), NNG_FLAG_NONBLOCK);
+	return NULL;
+}
+
+/*
+ * flood - the child: 20 subscribers, each closed while the publisher
+ * floods it; prints how many closes finished and exits 0 (the parent
+ * counts a hang as the failure).
+ */
+static int
+flood(void)
+{
+	char      url[128];
+	pthread_t thr;
+	int       finished = 0;
+
+	snprintf(url, sizeof(url), "ipc:///tmp/clubos-test-link-%ld-flood.ipc", (long)getpid());
+	if (nng_pub0_open(&flood_pub) != 0 || nng_listen(flood_pub, url, NULL, 0) != 0 ||
+	    pthread_create(&thr, NULL, flood_main, NULL) != 0)
+		return 2;
+	for (int i = 0; i < 20; i++) {
+		nng_socket s;
+
+		if (nng_sub0_open(&s) != 0 ||
+		    nng_socket_set(s, NNG_OPT_SUB_SUBSCRIBE, "", 0) != 0 ||
+		    nng_dial(s, url, NULL, 0) != 0)
+			return 2;
+		nng_msleep(2);
+		finished += link_sock_close(s);
+	}
+	printf("%d of 20 closes finished\n", finished);
+	fflush(stdout);
+	_exit(0); /* not closing the publisher: the reaper may be stuck */
+}
+
+/* test_flooded_subscriber - closing subscribers under a flood never hangs */
+static void
+test_flooded_subscriber(void **state)
+{
+	char  self[512] = "", out[128] = "";
+	int   fds[2], status = 0;
+	bool  reaped = false;
+	pid_t pid;
+
+	(void)state;
+	assert_true(readlink("/proc/self/exe", self, sizeof(self) - 1) > 0);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		/* Under ThreadSanitizer the flood meets races inside libnng
+		 * itself (not instrumented, not ours): the child is here for
+		 * hangs, so those are not reported. */
+		setenv("TSAN_OPTIONS", "report_bugs=0", 1);
+		execl(self, self, "flood", (char *)NULL);
+		_exit(3);
+	}
+	close(fds[1]);
+	/* 20 closes of at most LINK_CLOSE_WAIT_MS each, and room to spare. */
+	for (int i = 0; i < 600 && !reaped; i++) {
+		reaped = waitpid(pid, &status, WNOHANG) == pid;
+		if (!reaped)
+			nng_msleep(100);
+	}
+	if (!reaped) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		fail_msg("the flooded subscribers' closes hung");
+	}
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(read(fds[0], out, sizeof(out) - 1) > 0);
+	close(fds[0]);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	print_message("flooded subscribers: %s", out);
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_flooded_subscriber), /* first: it forks before nng runs */
 	    cmocka_unit_test(test_close_finishes),
 	    cmocka_unit_test(test_stuck_reaper), /* last: it wedges the process's closes */
 	};
 
+	if (argc > 1 && strcmp(argv[1], "flood") == 0)
+		return flood();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
