@@ -377,6 +377,118 @@ static _Thread_local PGconn *auth_prepared_on;
 static _Thread_local int64_t auth_down_until_us;
 
 /*
+ * What the lookup said, kept so that a cache hit costs no round trip: an
+ * entry is used while the gateway listens on clubos_users (migration 0016:
+ * every update or delete of a user announces its id there, and events_main
+ * forgets that entry) and for AUTH_CACHE_MS at most.  A new listening
+ * connection may have missed announcements, so it starts a new epoch and
+ * every older entry is ignored; while nobody listens, nothing is kept.
+ * Direct-mapped by id: a collision only costs a lookup.
+ */
+#define AUTH_CACHE_SLOTS 4096
+#define AUTH_CACHE_MS 10000
+
+static struct {
+	pthread_mutex_t mu;
+	atomic_bool     live;  /* LISTEN clubos_users holds on events_main's connection */
+	atomic_long     epoch; /* bumped by every new listening connection */
+	struct auth_entry {
+		int64_t id; /* 0 = empty */
+		char    role[16];
+		bool    disabled;
+		long    epoch;
+		int64_t at_us;
+	} e[AUTH_CACHE_SLOTS];
+} auth_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* auth_cached - a kept answer for id: true with role and *disabled set */
+static bool
+auth_cached(int64_t id, char *role, size_t cap, bool *disabled)
+{
+	struct auth_entry *a = &auth_cache.e[(uint64_t)id % AUTH_CACHE_SLOTS];
+	bool               hit;
+
+	if (!atomic_load(&auth_cache.live))
+		return false;
+	pthread_mutex_lock(&auth_cache.mu);
+	hit = a->id == id && a->epoch == atomic_load(&auth_cache.epoch) &&
+	      env_mono_us() - a->at_us < (int64_t)AUTH_CACHE_MS * 1000;
+	if (hit) {
+		snprintf(role, cap, "%s", a->role);
+		*disabled = a->disabled;
+	}
+	pthread_mutex_unlock(&auth_cache.mu);
+	return hit;
+}
+
+/* auth_keep - remember what the database said of id (epoch: as read before the lookup) */
+static void
+auth_keep(int64_t id, const char *role, bool disabled, long epoch)
+{
+	struct auth_entry *a = &auth_cache.e[(uint64_t)id % AUTH_CACHE_SLOTS];
+
+	if (!atomic_load(&auth_cache.live))
+		return;
+	pthread_mutex_lock(&auth_cache.mu);
+	a->id = id;
+	snprintf(a->role, sizeof(a->role), "%s", role);
+	a->disabled = disabled;
+	a->epoch = epoch;
+	a->at_us = env_mono_us();
+	pthread_mutex_unlock(&auth_cache.mu);
+}
+
+/* gw_auth_forget - id changed: its next request asks the database */
+void
+gw_auth_forget(int64_t id)
+{
+	struct auth_entry *a = &auth_cache.e[(uint64_t)id % AUTH_CACHE_SLOTS];
+
+	pthread_mutex_lock(&auth_cache.mu);
+	if (a->id == id)
+		a->id = 0;
+	pthread_mutex_unlock(&auth_cache.mu);
+}
+
+/*
+ * auth_listen - keep LISTEN clubos_users on db and apply what it heard
+ * (events_main, each turn).  A lookup that began before an announcement
+ * may store what it read after the entry was forgotten: the epoch it read
+ * first is bumped here for that case too, so such an entry is never used.
+ */
+static void
+auth_listen(db_conn *db, unsigned long *seen)
+{
+	PGconn       *pg;
+	PGnotify     *nt;
+	unsigned long before = *seen;
+	bool          heard = false;
+
+	if (db == NULL || !db_listen(db, "clubos_users", seen)) {
+		atomic_store(&auth_cache.live, false);
+		return;
+	}
+	pg = db_pg(db);
+	if (PQconsumeInput(pg) == 0 || PQstatus(pg) != CONNECTION_OK) {
+		atomic_store(&auth_cache.live, false);
+		return;
+	}
+	while ((nt = PQnotifies(pg)) != NULL) {
+		if (strcmp(nt->relname, "clubos_users") == 0) {
+			gw_auth_forget(strtoll(nt->extra, NULL, 10));
+			heard = true;
+		}
+		PQfreemem(nt);
+	}
+	/* A new connection (here, or a reconnect inside another query) did not
+	 * hear what was said while it was away: nothing kept before counts. */
+	if (heard || *seen != before || !atomic_load(&auth_cache.live)) {
+		atomic_fetch_add(&auth_cache.epoch, 1);
+		atomic_store(&auth_cache.live, true);
+	}
+}
+
+/*
  * auth_lookup - the user's current role and whether they may act: 1 found
  * (role copied, *disabled set), 0 no such user, -1 the database did not
  * answer.
@@ -390,6 +502,10 @@ auth_lookup(struct gw_ctx *x, int64_t id, char *role, size_t cap, bool *disabled
 	PGresult   *r = NULL;
 	int         rc;
 
+	long epoch = atomic_load(&auth_cache.epoch);
+
+	if (auth_cached(id, role, cap, disabled))
+		return 1;
 	if (x->w == NULL || x->w->db == NULL || env_mono_us() < auth_down_until_us)
 		return -1;
 	if (!db_ok(x->w->db))
@@ -437,6 +553,7 @@ auth_lookup(struct gw_ctx *x, int64_t id, char *role, size_t cap, bool *disabled
 	if (PQntuples(r) == 1) {
 		snprintf(role, cap, "%s", db_val(r, 0, 0));
 		*disabled = strcmp(db_val(r, 0, 1), "t") == 0;
+		auth_keep(id, role, *disabled, epoch);
 		rc = 1;
 	}
 	PQclear(r);
@@ -747,8 +864,9 @@ kgen_poll(db_conn *db)
 static void *
 events_main(void *arg)
 {
-	db_conn *db = db_open(gw.cfg->pg_dsn);
-	int64_t  next_poll = 0;
+	db_conn      *db = db_open(gw.cfg->pg_dsn);
+	int64_t       next_poll = 0;
+	unsigned long listening = 0;
 
 	(void)arg;
 	while (!atomic_load(&gw_stopping)) {
@@ -770,7 +888,9 @@ events_main(void *arg)
 			kgen_poll(db);
 			next_poll = env_mono_us() + GW_KGEN_POLL_MS * 1000;
 		}
+		auth_listen(db, &listening);
 	}
+	atomic_store(&auth_cache.live, false);
 	db_close(db);
 	return NULL;
 }

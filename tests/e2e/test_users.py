@@ -53,6 +53,26 @@ def test_promotion_and_demotion_apply_to_the_old_token_at_once(stack, accounts):
     harness.assert_error(stack.http("GET", "/api/sops", token=token), 403)
 
 
+def test_a_change_made_outside_the_gateway_applies_without_waiting_out_its_memory(
+        stack, accounts):
+    # The gateway keeps each user's role for up to 10 s (AUTH_CACHE_MS), and
+    # forgets one when PostgreSQL announces a change (clubos_users): made
+    # here in psql, as an administrator might, not through the API.
+    admin = accounts["admin"]
+    uid, _, _, token = _new_user(stack, admin, "support")
+    for _ in range(3):                       # looked up, then kept
+        assert stack.http("GET", "/api/sops", token=token).status == 200
+    stack.pg.sql("UPDATE users SET disabled = true WHERE id = :'v1'", uid)
+    harness.wait_for(lambda: stack.http("GET", "/api/sops", token=token).status == 401, 3,
+                     interval=0.05, what="the disabled user to be refused (well before 10 s)")
+    stack.pg.sql("UPDATE users SET disabled = false, role = 'customer' WHERE id = :'v1'", uid)
+    harness.wait_for(lambda: stack.http("GET", "/api/sops", token=token).status == 403, 3,
+                     interval=0.05, what="the demoted user to be refused")
+    stack.pg.sql("DELETE FROM users WHERE id = :'v1'", uid)
+    harness.wait_for(lambda: stack.query(token, "where do I park").status == 401, 3,
+                     interval=0.05, what="the deleted user's token to be refused")
+
+
 def test_disabled_user_is_refused_at_once_and_can_come_back(stack, accounts):
     admin = accounts["admin"]
     uid, email, password, token = _new_user(stack, admin, "support")
