@@ -10,6 +10,7 @@
 
 #include "common/env.h"
 #include "common/log.h"
+#include "common/util.h"
 
 /* link_event - keep the set of connected pipes: a pipe leaves only if it entered */
 static void
@@ -191,13 +192,7 @@ link_sock_close(nng_socket s)
 		return true;
 	}
 	pthread_attr_destroy(&attr);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += LINK_CLOSE_WAIT_MS / 1000;
-	ts.tv_nsec += (long)(LINK_CLOSE_WAIT_MS % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	ts = util_deadline_ts(CLOCK_MONOTONIC, LINK_CLOSE_WAIT_MS);
 	pthread_mutex_lock(&c->mu);
 	while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0)
 		;

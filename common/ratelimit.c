@@ -682,28 +682,18 @@ rl_mem_count(rl_limiter *l)
 	return n;
 }
 
-/* rl_backoff_fail - one more failure for key, shared through Redis */
-int
-rl_backoff_fail(rl_limiter *l, const char *key, const rl_backoff *b, double now, double *wait)
+/* rl_backoff_run - run a back-off script whose answer is a wait in ms; 0 with *wait, or -1 */
+static int
+rl_backoff_run(rl_limiter *l, int script, int nkeys, const char **argv, const size_t *lens,
+               int argc, double *wait)
 {
-	char        rkey[RL_KEY_MAX + 4], fr[16], mx[32], fg[32], nows[48];
-	const char *argv[5] = {rkey, fr, mx, fg, nows};
-	size_t      lens[5] = {0};
 	redisReply *rep;
 	rl_sigpipe  sp;
 	int         rc = -1;
 
-	*wait = 0;
-	if (l == NULL || b == NULL || !isfinite(now) || !(b->max_wait_s >= 1) ||
-	    !(b->forget_s >= 1) || !rl_backoff_key(key, rkey, &lens[0]))
-		return -1;
-	snprintf(fr, sizeof(fr), "%u", b->free);
-	snprintf(mx, sizeof(mx), "%.3f", b->max_wait_s);
-	snprintf(fg, sizeof(fg), "%lld", (long long)(b->forget_s * 1000.0));
-	snprintf(nows, sizeof(nows), "%.3f", now);
 	if (!rl_redis_enter(l, &sp))
 		return -1;
-	if ((rep = rl_redis_script(l, RL_SCRIPT_FAIL, 1, argv, lens, 5)) != NULL) {
+	if ((rep = rl_redis_script(l, script, nkeys, argv, lens, argc)) != NULL) {
 		if (rep->type == REDIS_REPLY_INTEGER && rep->integer >= 0) {
 			*wait = (double)rep->integer / 1000.0;
 			rc = 0;
@@ -716,6 +706,25 @@ rl_backoff_fail(rl_limiter *l, const char *key, const rl_backoff *b, double now,
 	return rc;
 }
 
+/* rl_backoff_fail - one more failure for key, shared through Redis */
+int
+rl_backoff_fail(rl_limiter *l, const char *key, const rl_backoff *b, double now, double *wait)
+{
+	char        rkey[RL_KEY_MAX + 4], fr[16], mx[32], fg[32], nows[48];
+	const char *argv[5] = {rkey, fr, mx, fg, nows};
+	size_t      lens[5] = {0};
+
+	*wait = 0;
+	if (l == NULL || b == NULL || !isfinite(now) || !(b->max_wait_s >= 1) ||
+	    !(b->forget_s >= 1) || !rl_backoff_key(key, rkey, &lens[0]))
+		return -1;
+	snprintf(fr, sizeof(fr), "%u", b->free);
+	snprintf(mx, sizeof(mx), "%.3f", b->max_wait_s);
+	snprintf(fg, sizeof(fg), "%lld", (long long)(b->forget_s * 1000.0));
+	snprintf(nows, sizeof(nows), "%.3f", now);
+	return rl_backoff_run(l, RL_SCRIPT_FAIL, 1, argv, lens, 5, wait);
+}
+
 /* rl_backoff_wait - the longest wait of keys[0..n), shared through Redis */
 int
 rl_backoff_wait(rl_limiter *l, const char *const *keys, int n, double now, double *wait)
@@ -723,9 +732,6 @@ rl_backoff_wait(rl_limiter *l, const char *const *keys, int n, double now, doubl
 	char        rkeys[4][RL_KEY_MAX + 4], nows[48];
 	const char *argv[5];
 	size_t      lens[5] = {0};
-	redisReply *rep;
-	rl_sigpipe  sp;
-	int         rc = -1;
 
 	*wait = 0;
 	if (l == NULL || keys == NULL || n < 1 || n > 4 || !isfinite(now))
@@ -737,19 +743,7 @@ rl_backoff_wait(rl_limiter *l, const char *const *keys, int n, double now, doubl
 	}
 	snprintf(nows, sizeof(nows), "%.3f", now);
 	argv[n] = nows;
-	if (!rl_redis_enter(l, &sp))
-		return -1;
-	if ((rep = rl_redis_script(l, RL_SCRIPT_WAIT, n, argv, lens, n + 1)) != NULL) {
-		if (rep->type == REDIS_REPLY_INTEGER && rep->integer >= 0) {
-			*wait = (double)rep->integer / 1000.0;
-			rc = 0;
-		} else {
-			rl_redis_failed(l, "unexpected reply");
-		}
-		freeReplyObject(rep);
-	}
-	rl_redis_leave(l, &sp);
-	return rc;
+	return rl_backoff_run(l, RL_SCRIPT_WAIT, n, argv, lens, n + 1, wait);
 }
 
 /* rl_backoff_clear - forget key's failures, shared through Redis */

@@ -26,6 +26,7 @@
 #include "common/link.h"
 #include "common/log.h"
 #include "common/trace.h"
+#include "common/util.h"
 
 struct rpc_worker {
 	rpc_server *srv;
@@ -436,14 +437,8 @@ call_wait(rpc_client *c, nng_aio *aio, struct rpc_wait *w)
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->done) {
-		struct timespec ts;
+		struct timespec ts = util_deadline_ts(CLOCK_MONOTONIC, RPC_PEER_CHECK_MS);
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += (long)RPC_PEER_CHECK_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
 		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 		if (w->done)
 			break;

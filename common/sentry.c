@@ -32,6 +32,7 @@
 
 #include "common/env.h"
 #include "common/log.h"
+#include "common/util.h"
 
 #define SENTRY_QUEUE 32
 #define SENTRY_PER_MINUTE 30
@@ -483,13 +484,7 @@ sentry_flush(int timeout_ms)
 
 	if (!sn.running)
 		return;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	until = util_deadline_ts(CLOCK_REALTIME, timeout_ms);
 	pthread_mutex_lock(&sn.mu);
 	while ((sn.n > 0 || sn.busy) && !sn.stop)
 		if (pthread_cond_timedwait(&sn.cv, &sn.mu, &until) != 0)

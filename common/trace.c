@@ -422,14 +422,8 @@ writer_main(void *arg)
 		/* Sleep a tick unless a batch is full or someone waits. */
 		if ((tq.steps.len + tq.sums.len < TRACE_BATCH && !tq.flush_now && !tq.stop) ||
 		    (held() && !tq.stop)) {
-			struct timespec ts;
+			struct timespec ts = util_deadline_ts(CLOCK_REALTIME, TRACE_FLUSH_MS);
 
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += TRACE_FLUSH_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
 			pthread_cond_timedwait(&tq.cv, &tq.mu, &ts);
 			if (held() && !tq.stop)
 				continue;

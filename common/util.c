@@ -178,3 +178,19 @@ util_sha256_hex(const void *data, size_t len, char out[65])
 	crypto_hash_sha256(h, data, len);
 	sodium_bin2hex(out, 65, h, sizeof(h));
 }
+
+/* util_deadline_ts - clk's time ms milliseconds from now (util.h) */
+struct timespec
+util_deadline_ts(clockid_t clk, int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}

@@ -6,10 +6,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
-void  util_random_hex(char *out, size_t nbytes);
-bool  util_is_hex(const char *s, size_t n);
-char *util_read_file(const char *path, size_t max, size_t *len);
+void util_random_hex(char *out, size_t nbytes);
+/* util_deadline_ts - clk's time ms milliseconds from now, for pthread_cond_timedwait */
+struct timespec util_deadline_ts(clockid_t clk, int64_t ms);
+bool            util_is_hex(const char *s, size_t n);
+char           *util_read_file(const char *path, size_t max, size_t *len);
 
 /*
  * Text from outside (HTTP bodies, paths, provider answers) is strict UTF-8

@@ -35,6 +35,7 @@
 #include <sodium.h>
 
 #include "common/log.h"
+#include "common/util.h"
 
 #define HTTP_DRAIN_MAX (8 * 1024 * 1024) /* read and drop at most this much */
 #define HTTP_WRITE_MS 10000              /* a client that does not read */
@@ -1742,13 +1743,7 @@ httpd_stop(httpd *h, int deadline_ms)
 	atomic_store(&h->stopping, true);
 	nng_stream_listener_close(h->l);
 	nng_aio_stop(h->accept_aio);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += deadline_ms / 1000;
-	ts.tv_nsec += (long)(deadline_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	ts = util_deadline_ts(CLOCK_REALTIME, deadline_ms);
 	pthread_mutex_lock(&h->mu);
 	/* Wait for handlers to finish and their responses to be written. */
 	for (;;) {

@@ -652,13 +652,7 @@ claude_sleep(claude *c, long ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	ts = util_deadline_ts(CLOCK_MONOTONIC, ms);
 	pthread_mutex_lock(&c->mu);
 	while (!atomic_load(&c->cancelled))
 		if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT)
