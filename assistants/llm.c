@@ -778,13 +778,13 @@ record:
 
 /* A shadow call waiting for the shadow thread: copies of what it needs. */
 struct shadow_job {
-	struct shadow_job *next;
-	struct env_hdr     h;
-	cJSON             *q, *r, *acts;
-	struct as_kb      *kb;        /* held */
-	char               slug[128]; /* the local SOP, "" for none */
-	double             conf;
-	struct settings    s;
+	struct shadow_job   *next;
+	struct env_hdr       h;
+	cJSON               *q, *r, *acts;
+	struct as_kb        *kb;  /* held, so sop stays valid */
+	const struct as_sop *sop; /* the local SOP, or NULL */
+	double               conf;
+	struct settings      s;
 };
 
 static struct {
@@ -834,8 +834,7 @@ shadow_main(void *arg)
 		/* Its own time, counted from now: the request is long answered. */
 		j->h.deadline_ms = env_now_ms() + (uint64_t)shadow.timeout_ms + AS_LLM_RESERVE_MS;
 		as_asker_read(j->q, &a);
-		llm_run(db, &j->h, j->q, j->kb, &a, j->slug[0] ? as_kb_sop(j->kb, j->slug) : NULL,
-		        j->conf, j->r, j->acts, &j->s);
+		llm_run(db, &j->h, j->q, j->kb, &a, j->sop, j->conf, j->r, j->acts, &j->s);
 		shadow_free(j);
 		pthread_mutex_lock(&shadow.mu);
 	}
@@ -900,7 +899,7 @@ shadow_queue(const struct env_hdr *h, const cJSON *q, const struct as_kb *kb,
 	j->r = cJSON_Duplicate(r, 1);
 	j->acts = acts != NULL ? cJSON_Duplicate(acts, 1) : cJSON_CreateArray();
 	j->kb = as_kb_hold(kb);
-	snprintf(j->slug, sizeof(j->slug), "%s", sop != NULL ? sop->slug : "");
+	j->sop = sop;
 	j->conf = conf;
 	j->s = *s;
 	if (j->q == NULL || j->r == NULL || j->acts == NULL) {

@@ -115,46 +115,16 @@ link_fini(struct link *l)
 	l->pipes = NULL;
 }
 
-/* A close under way on its own thread; freed by the last of it and its waiter. */
-struct closer {
-	nng_socket      sock;
-	pthread_mutex_t mu;
-	pthread_cond_t  cv;
-	bool            done;
-	int             refs;
-};
-
 /* Set when a close did not finish: nng's reaper is stuck (link.h). */
 static atomic_bool link_wedged;
 
-/* closer_put - drop a reference */
-static void
-closer_put(struct closer *c)
-{
-	bool last;
-
-	pthread_mutex_lock(&c->mu);
-	last = --c->refs == 0;
-	pthread_mutex_unlock(&c->mu);
-	if (last) {
-		pthread_cond_destroy(&c->cv);
-		pthread_mutex_destroy(&c->mu);
-		free(c);
-	}
-}
-
-/* closer_main - close the socket, say so */
+/* closer_main - close the socket whose id is arg */
 static void *
 closer_main(void *arg)
 {
-	struct closer *c = arg;
+	nng_socket s = {.id = (uint32_t)(uintptr_t)arg};
 
-	nng_close(c->sock);
-	pthread_mutex_lock(&c->mu);
-	c->done = true;
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	closer_put(c);
+	nng_close(s);
 	return NULL;
 }
 
@@ -162,50 +132,26 @@ closer_main(void *arg)
 bool
 link_sock_close(nng_socket s)
 {
-	struct closer     *c;
-	pthread_t          thr;
-	pthread_attr_t     attr;
-	pthread_condattr_t ca;
-	struct timespec    ts;
-	bool               done;
+	pthread_t       thr;
+	struct timespec until;
 
 	if (atomic_load(&link_wedged))
 		return false;
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if (pthread_create(&thr, NULL, closer_main, (void *)(uintptr_t)s.id) != 0) {
 		nng_close(s);
 		return true;
 	}
-	c->sock = s;
-	c->refs = 2;
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&thr, &attr, closer_main, c) != 0) {
-		pthread_attr_destroy(&attr);
-		c->refs = 1;
-		closer_put(c);
-		nng_close(s);
+	until = util_deadline_ts(CLOCK_REALTIME, LINK_CLOSE_WAIT_MS);
+	if (pthread_timedjoin_np(thr, NULL, &until) == 0)
 		return true;
-	}
-	pthread_attr_destroy(&attr);
-	ts = util_deadline_ts(CLOCK_MONOTONIC, LINK_CLOSE_WAIT_MS);
-	pthread_mutex_lock(&c->mu);
-	while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0)
-		;
-	done = c->done;
-	pthread_mutex_unlock(&c->mu);
-	closer_put(c);
-	if (!done && !atomic_exchange(&link_wedged, true))
+	pthread_detach(thr); /* left to finish, or not, on its own */
+	if (!atomic_exchange(&link_wedged, true))
 		log_warn(
 		    "link: closing socket %d did not finish in %d ms: nng's reaper is stuck "
 		    "(a pipe closed while a message arrived; nanomsg/nng#1813); this socket and "
 		    "any closed after it are left to the process's exit",
 		    nng_socket_id(s), LINK_CLOSE_WAIT_MS);
-	return done;
+	return false;
 }
 
 /* link_close - close l's socket: no more events, the socket, then what l holds */

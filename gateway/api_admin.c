@@ -502,8 +502,8 @@ users_change(struct gw_ctx *x, const char *sql, int n, const char *const *p, boo
 	if (db_commit(db) < 0)
 		goto fail;
 	/* This gateway acts on the change at once; the others hear of it from
-	 * PostgreSQL (clubos_users).  $1 is the user's id in both statements. */
-	gw_auth_forget(strtoll(p[0], NULL, 10));
+	 * PostgreSQL (clubos_users). */
+	gw_auth_changed();
 	if (is_delete) {
 		o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "id", strtod(db_val(r, 0, 0), NULL));

@@ -167,7 +167,7 @@ void events_stop(void);
 void gw_kgen_seen(long long kgen);
 
 /* Password checks (login.c): at most a few at once, failures throttled. */
-void   gw_auth_forget(int64_t user_id);
+void   gw_auth_changed(void);
 void   login_init(int max_concurrent, const unsigned char *secret, size_t secretlen);
 bool   login_enter(void);
 void   login_leave(void);

@@ -379,11 +379,12 @@ static _Thread_local int64_t auth_down_until_us;
 /*
  * What the lookup said, kept so that a cache hit costs no round trip: an
  * entry is used while the gateway listens on clubos_users (migration 0016:
- * every update or delete of a user announces its id there, and events_main
- * forgets that entry) and for AUTH_CACHE_MS at most.  A new listening
- * connection may have missed announcements, so it starts a new epoch and
- * every older entry is ignored; while nobody listens, nothing is kept.
- * Direct-mapped by id: a collision only costs a lookup.
+ * every update or delete of a user is announced there) and for
+ * AUTH_CACHE_MS at most.  Any change to a user, an announcement or a new
+ * listening connection (which may have missed some) starts a new epoch,
+ * and an entry of an older epoch is never used; users change seldom, so
+ * forgetting them all costs little.  While nobody listens, nothing is
+ * kept.  Direct-mapped by id: a collision only costs a lookup.
  */
 #define AUTH_CACHE_SLOTS 4096
 #define AUTH_CACHE_MS 10000
@@ -391,7 +392,7 @@ static _Thread_local int64_t auth_down_until_us;
 static struct {
 	pthread_mutex_t mu;
 	atomic_bool     live;  /* LISTEN clubos_users holds on events_main's connection */
-	atomic_long     epoch; /* bumped by every new listening connection */
+	atomic_long     epoch; /* bumped by any change to a user (see above) */
 	struct auth_entry {
 		int64_t id; /* 0 = empty */
 		char    role[16];
@@ -438,24 +439,18 @@ auth_keep(int64_t id, const char *role, bool disabled, long epoch)
 	pthread_mutex_unlock(&auth_cache.mu);
 }
 
-/* gw_auth_forget - id changed: its next request asks the database */
+/*
+ * gw_auth_changed - a user changed: nothing kept so far is used again.  A
+ * lookup under way stores its answer under the epoch it read before it
+ * asked, so an answer read before the change is never used either.
+ */
 void
-gw_auth_forget(int64_t id)
+gw_auth_changed(void)
 {
-	struct auth_entry *a = &auth_cache.e[(uint64_t)id % AUTH_CACHE_SLOTS];
-
-	pthread_mutex_lock(&auth_cache.mu);
-	if (a->id == id)
-		a->id = 0;
-	pthread_mutex_unlock(&auth_cache.mu);
+	atomic_fetch_add(&auth_cache.epoch, 1);
 }
 
-/*
- * auth_listen - keep LISTEN clubos_users on db and apply what it heard
- * (events_main, each turn).  A lookup that began before an announcement
- * may store what it read after the entry was forgotten: the epoch it read
- * first is bumped here for that case too, so such an entry is never used.
- */
+/* auth_listen - keep LISTEN clubos_users on db and act on what it heard (events_main, each turn) */
 static void
 auth_listen(db_conn *db, unsigned long *seen)
 {
@@ -474,16 +469,13 @@ auth_listen(db_conn *db, unsigned long *seen)
 		return;
 	}
 	while ((nt = PQnotifies(pg)) != NULL) {
-		if (strcmp(nt->relname, "clubos_users") == 0) {
-			gw_auth_forget(strtoll(nt->extra, NULL, 10));
-			heard = true;
-		}
+		heard = heard || strcmp(nt->relname, "clubos_users") == 0;
 		PQfreemem(nt);
 	}
 	/* A new connection (here, or a reconnect inside another query) did not
 	 * hear what was said while it was away: nothing kept before counts. */
 	if (heard || *seen != before || !atomic_load(&auth_cache.live)) {
-		atomic_fetch_add(&auth_cache.epoch, 1);
+		gw_auth_changed();
 		atomic_store(&auth_cache.live, true);
 	}
 }
@@ -500,9 +492,8 @@ auth_lookup(struct gw_ctx *x, int64_t id, char *role, size_t cap, bool *disabled
 	const char *p[] = {idtxt};
 	PGconn     *pg;
 	PGresult   *r = NULL;
+	long        epoch = atomic_load(&auth_cache.epoch);
 	int         rc;
-
-	long epoch = atomic_load(&auth_cache.epoch);
 
 	if (auth_cached(id, role, cap, disabled))
 		return 1;
