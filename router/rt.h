@@ -28,6 +28,7 @@ struct rt_model {
 	clf_model *clf;
 	int       *label_route; /* label index -> route index, -1 for oos */
 	int64_t    kgen;        /* knowledge generation it was trained at */
+	uint64_t   examples_id; /* a hash of the examples it was trained on */
 	size_t     nexamples;
 	int64_t    train_ms;
 	int        refs;
@@ -38,6 +39,10 @@ int              rt_model_reload(void);
 struct rt_model *rt_model_get(void);
 void             rt_model_put(struct rt_model *m);
 void             rt_model_shutdown(void);
+/* The current model's examples_id (0 before the first): part of every
+ * cache key, so that an answer routed by a model trained on other
+ * examples is never served again. */
+uint64_t rt_model_examples_id(void);
 
 /* Dispatch clients, one per route; workers dial in. */
 extern rpc_client       *rt_workers[RT_NROUTES];

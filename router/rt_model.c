@@ -8,6 +8,7 @@
  * them.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ static pthread_mutex_t  model_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t  train_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rt_model *model_cur;
 static char            *model_dsn;
+static _Atomic uint64_t model_examples_id; /* the current model's examples_id */
 
 /* rt_route_index - index of a route name, or -1 */
 int
@@ -69,12 +71,22 @@ model_train(db_conn *db)
 	}
 	if ((exs = calloc((size_t)n, sizeof(*exs))) == NULL)
 		goto out;
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		goto out;
+	/* FNV-1a over the examples in id order: the same examples give the
+	 * same id on every router, and any edit gives another. */
+	m->examples_id = 0xcbf29ce484222325ULL;
 	for (int i = 0; i < n; i++) {
 		exs[i].text = db_val(ex, i, 0);
 		exs[i].label = db_val(ex, i, 1);
+		for (int f = 0; f < 2; f++)
+			for (const unsigned char *c = (const unsigned char *)db_val(ex, i, f);;
+			     c++) {
+				m->examples_id = (m->examples_id ^ *c) * 0x100000001b3ULL;
+				if (*c == '\0')
+					break;
+			}
 	}
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		goto out;
 	clf_params_default(&p);
 	if ((m->clf = clf_train(exs, (size_t)n, &p, err, sizeof(err))) == NULL) {
 		log_error("model: training failed: %s", err);
@@ -112,6 +124,13 @@ out:
 	return m;
 }
 
+/* rt_model_examples_id - what the current model was trained on (rt.h) */
+uint64_t
+rt_model_examples_id(void)
+{
+	return atomic_load(&model_examples_id);
+}
+
 /* rt_model_reload - train from the database and swap the new model in */
 int
 rt_model_reload(void)
@@ -133,6 +152,7 @@ rt_model_reload(void)
 	pthread_mutex_lock(&model_mu);
 	old = model_cur;
 	model_cur = m;
+	atomic_store(&model_examples_id, m->examples_id);
 	pthread_mutex_unlock(&model_mu);
 	rt_model_put(old);
 	pthread_mutex_unlock(&train_mu);

@@ -438,9 +438,11 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	if (em.level == EM_NONE) {
 		const char *loc = json_str(q, "location");
 
-		snprintf(scope, sizeof(scope), "%s|%s",
+		/* The scope names the model too: an answer stays tied to the
+		 * examples that routed it (an example edit reroutes at once). */
+		snprintf(scope, sizeof(scope), "%s|%s|%016llx",
 		         json_str(q, "audience") ? json_str(q, "audience") : "customer",
-		         loc ? loc : "-");
+		         loc ? loc : "-", (unsigned long long)rt_model_examples_id());
 		kgen = (int64_t)json_num(q, "kgen", 0);
 		t1 = env_mono_us();
 		if ((r = rt_cache_exact(tid, scope, msg, kgen, key, sizeof(key))) != NULL) {

@@ -50,6 +50,42 @@ def test_example_added_changes_routing_without_restart(stack, accounts):
     assert _sop(again) != "brand.gift-cards", "deleting the examples did not undo them: %r" % again
 
 
+def test_an_answer_kept_in_a_cache_follows_an_example_edit(stack, accounts):
+    """A question answered (and kept) before an example edit is routed by
+    the new model after it: no cache tier serves the old routing.  (Both
+    topics' answers may be kept: no escalation, no action.)"""
+    admin = accounts["admin"].token
+    q = "kkrr tuvw plan for my cousin"
+    teach = ["kkrr tuvw plan", "a kkrr tuvw plan please", "the kkrr tuvw plan",
+             "kkrr tuvw plan for someone"]
+    ids = []
+    try:
+        for label in ("brand.membership",) * len(teach):
+            r = stack.http("POST", "/api/examples", body={"text": teach[len(ids)], "label": label},
+                           token=admin)
+            assert r.status == 201, r
+            ids.append(r.json["id"])
+        first = harness.assert_answer(stack.query(admin, q), slug="brand.membership")
+        kept = harness.wait_for(lambda: (lambda a: a if a.json["cache"] != "miss" else None)(
+            stack.query(admin, q)), 5, interval=0.1, what="the answer served from a cache")
+        assert _sop(kept) == "brand.membership", kept
+        # Now the same words are taught to another topic, and unlearned here.
+        for i in ids:
+            assert stack.http("DELETE", "/api/examples/%d" % i, token=admin).status == 200
+        ids = []
+        for text in teach:
+            r = stack.http("POST", "/api/examples", body={"text": text, "label": "general.club-rental"},
+                           token=admin)
+            assert r.status == 201, r
+            ids.append(r.json["id"])
+        after = harness.assert_answer(stack.query(admin, q), slug="general.club-rental")
+        assert after["cache"] == "miss", after
+        assert first["trace_id"] != after["trace_id"]
+    finally:
+        for i in ids:
+            stack.http("DELETE", "/api/examples/%d" % i, token=admin)
+
+
 def test_examples_refuse_bad_input_and_roles(stack, accounts):
     admin, operator = accounts["admin"].token, accounts["operator"].token
     r = stack.http("POST", "/api/examples", body={"text": "hello there", "label": "no.such-topic"},
