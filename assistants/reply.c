@@ -3,7 +3,9 @@
  *
  * The SOP is the router's best candidate within this route when it is
  * confident; otherwise the retrieval index may confirm one of the
- * candidates; otherwise there is no SOP and the reply offers a person.
+ * candidates; otherwise, when two candidates are close, the reply asks
+ * which one the asker means; otherwise there is no SOP and the reply
+ * offers a person.
  * The asker's audience is checked against the SOP's before any of its text
  * is used.  Actions the SOP names are written to the actions journal
  * (common/ops.c) with an honest status: nothing here talks to a device or
@@ -34,6 +36,11 @@
 static const char as_low_conf_text[] =
     "I'm not completely sure what you need. Could you tell me a little more? "
     "If you'd rather, a person from our team can take it from here: just ask.";
+
+/* Two SOPs this close ask the customer which one they mean. */
+#define AS_CLARIFY_MIN 0.15   /* each is a real candidate */
+#define AS_CLARIFY_CLOSE 0.50 /* nothing sure: the second has half the first's vote */
+#define AS_CLARIFY_TIE 0.80   /* the first is sure, but the second nearly as much */
 
 static const char as_not_allowed_text[] =
     "That's internal information I can't share here. If you need it, a person "
@@ -205,6 +212,75 @@ choose_sop(const struct as_kb *kb, const cJSON *q, const char *msg, double min_c
 	return NULL;
 }
 
+/*
+ * clarify - two candidates the asker may read whose votes are close (the
+ * second has at least ratio of the first's) and together reach the
+ * confidence threshold, as a question back ("which of these do you
+ * mean?") with the offer the conversation keeps, so that the next message
+ * can pick one (router/rt_clarify.c).  False when no two are that close.
+ */
+static bool
+clarify(const struct as_kb *kb, const cJSON *q, const struct as_asker *a, double min_conf,
+        double ratio, cJSON *r, double *conf)
+{
+	const struct as_sop *opt[2];
+	double               p[2];
+	int                  n = 0;
+	const cJSON         *c;
+	char                 text[1024];
+	cJSON               *offer;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(q, "candidates"))
+	{
+		const struct as_sop *s = as_kb_sop(kb, json_str(c, "slug"));
+		double               pr = json_num(c, "prob", 0);
+
+		if (n == 2 || pr < AS_CLARIFY_MIN)
+			break;
+		if (s != NULL && as_audience_allows(a->audience, s->audience)) {
+			opt[n] = s;
+			p[n++] = pr;
+		}
+	}
+	if (n < 2 || p[1] < ratio * p[0] || p[0] + p[1] < min_conf)
+		return false;
+	if (json_num(q, "conversation_id", 0) > 0)
+		snprintf(text, sizeof(text),
+		         "I want to answer the right question. Which one do you mean?\n"
+		         "1. %s\n2. %s\nReply 1 or 2, or tell me a little more.",
+		         opt[0]->title, opt[1]->title);
+	else
+		snprintf(text, sizeof(text),
+		         "I want to answer the right question. Do you mean \"%s\" or \"%s\"? "
+		         "Tell me which one, or a little more, and I'll answer.",
+		         opt[0]->title, opt[1]->title);
+	cJSON_AddNullToObject(r, "sop");
+	cJSON_AddStringToObject(r, "response", text);
+	offer = cJSON_AddArrayToObject(r, "clarify");
+	for (int i = 0; i < 2; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "slug", opt[i]->slug);
+		cJSON_AddStringToObject(o, "title", opt[i]->title);
+		cJSON_AddItemToArray(offer, o);
+	}
+	*conf = p[0];
+	return true;
+}
+
+/* may_clarify - may this answer become a question back?  Never for an
+ * emergency; for a chosen SOP only when retrieval does not back it. */
+static bool
+may_clarify(const cJSON *q, const struct as_sop *sop, const cJSON *trace)
+{
+	const char *top = json_str(trace, "retrieval_top");
+
+	if (cJSON_IsObject(cJSON_GetObjectItem(q, "emergency")))
+		return false;
+	return sop == NULL || top == NULL || strcmp(top, sop->slug) != 0 ||
+	       json_num(trace, "retrieval_coverage", 0) < AS_RET_COVERAGE;
+}
+
 /* as_asker_read - read the asker the gateway vouched for (pointers into q) */
 void
 as_asker_read(const cJSON *q, struct as_asker *a)
@@ -279,7 +355,12 @@ as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body, si
 	sop = choose_sop(kb, q, msg, set.sop_confidence_threshold, &conf, tr);
 	r = cJSON_CreateObject();
 	acts = cJSON_CreateArray();
-	if (sop == NULL) {
+	if (may_clarify(q, sop, tr) &&
+	    clarify(kb, q, &a, set.sop_confidence_threshold,
+	            sop == NULL ? AS_CLARIFY_CLOSE : AS_CLARIFY_TIE, r, &conf)) {
+		sop = NULL;
+		add_escalation(r, 0, "clarify");
+	} else if (sop == NULL) {
 		cJSON_AddNullToObject(r, "sop");
 		cJSON_AddStringToObject(r, "response", as_low_conf_text);
 		add_escalation(r, 1, "low_confidence");
@@ -323,6 +404,8 @@ as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body, si
 	/* The generative tier may reword the answer or, when nothing here was
 	 * sure, pick among the candidates (llm.c); it decides nothing else. */
 	as_llm_after(db, h, q, kb, &a, sop, conf, r, acts);
+	if (cJSON_IsObject(cJSON_GetObjectItem(r, "sop")))
+		cJSON_DeleteItemFromObject(r, "clarify"); /* the model chose one */
 	cJSON_AddItemToObject(r, "actions", acts);
 	cJSON_AddNumberToObject(r, "confidence", conf);
 	cJSON_AddStringToObject(tr, "sop", sop ? sop->slug : "");

@@ -75,8 +75,8 @@ ops_turns(db_conn *db, const char *conversation_id, const char *before_id, int n
 
 	snprintf(ns, sizeof(ns), "%d", n);
 	r = db_exec(db,
-	            "SELECT author, text FROM (SELECT id, CASE WHEN direction = 'in' THEN "
-	            "'customer' ELSE author END AS author, text FROM messages WHERE "
+	            "SELECT author, text, offer FROM (SELECT id, CASE WHEN direction = 'in' "
+	            "THEN 'customer' ELSE author END AS author, text, offer FROM messages WHERE "
 	            "conversation_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint) AND "
 	            "delivery NOT IN ('draft', 'shadow', 'discarded', 'failed') ORDER BY id DESC "
 	            "LIMIT $3::int) t ORDER BY id",
@@ -86,6 +86,15 @@ ops_turns(db_conn *db, const char *conversation_id, const char *before_id, int n
 
 		cJSON_AddStringToObject(t, "author", db_val(r, i, 0));
 		cJSON_AddStringToObject(t, "text", db_val(r, i, 1));
+		if (!PQgetisnull(r, i, 2)) {
+			const char *why;
+			cJSON      *o = json_parse(db_val(r, i, 2), strlen(db_val(r, i, 2)), &why);
+
+			if (cJSON_IsArray(o))
+				cJSON_AddItemToObject(t, "offer", o);
+			else
+				cJSON_Delete(o);
+		}
 		cJSON_AddItemToArray(a, t);
 	}
 	PQclear(r);

@@ -68,7 +68,8 @@ int ops_commit(db_conn *db);
 int ops_followup(db_conn *db, int64_t conversation_id, const char *author, const char *text,
                  const char *trace_id);
 /* The conversation's last n turns (before message before_id, or all when
- * it is NULL) that were really said, oldest first, as [{author, text}]: an
+ * it is NULL) that were really said, oldest first, as [{author, text}], with
+ * "offer" on a bot turn that asked which of some SOPs was meant: an
  * incoming one's author is "customer" (the asker), drafts, shadow answers,
  * discarded and failed replies are left out.  Never NULL unless memory ran
  * out; empty when the database fails (context helps, it is not needed). */

@@ -374,25 +374,36 @@ conversation(struct in_ev *e)
 	return 0;
 }
 
-/* reply - an outgoing bot message, with the delivery the mode gives it */
+/* reply_offer - an outgoing bot message, with the delivery the mode gives
+ * it and what it offered to choose from (a JSON array, or NULL) */
 static int
-reply(struct in_ev *e, const char *text, const char *delivery)
+reply_offer(struct in_ev *e, const char *text, const char *delivery, const cJSON *offer)
 {
-	const char *p[] = {e->cid, text, e->trace_id, delivery};
+	char       *oj = cJSON_IsArray(offer) ? json_print(offer) : NULL;
+	const char *p[] = {e->cid, text, e->trace_id, delivery, oj};
+	int         rc = 0;
 
 	if (db_cmd(in_db,
 	           "INSERT INTO messages (conversation_id, direction, author, text, trace_id, "
-	           "delivery) VALUES ($1, 'out', 'bot', $2, NULLIF($3, ''), $4)",
-	           4, p) < 0 ||
+	           "delivery, offer) VALUES ($1, 'out', 'bot', $2, NULLIF($3, ''), $4, $5::jsonb)",
+	           5, p) < 0 ||
 	    db_cmd(in_db,
 	           "UPDATE conversations SET bot_streak = bot_streak + 1, last_message_at = now() "
 	           "WHERE id = $1",
 	           1, p) < 0)
-		return -1;
-	if (strcmp(delivery, "queued") == 0 &&
-	    db_cmd(in_db, "SELECT pg_notify('clubos_outbox', $1)", 1, p) < 0)
-		return -1;
-	return 0;
+		rc = -1;
+	else if (strcmp(delivery, "queued") == 0 &&
+	         db_cmd(in_db, "SELECT pg_notify('clubos_outbox', $1)", 1, p) < 0)
+		rc = -1;
+	free(oj);
+	return rc;
+}
+
+/* reply - an outgoing bot message, with the delivery the mode gives it */
+static int
+reply(struct in_ev *e, const char *text, const char *delivery)
+{
+	return reply_offer(e, text, delivery, NULL);
 }
 
 /* handoff - the conversation is a person's now, and the team is told */
@@ -604,7 +615,7 @@ decide(struct in_ev *e, const char *text, const char *mid, const char *delivery,
 			if (rc == 0)
 				rc = reply(e, buf, delivery);
 		} else if (resp != NULL && *resp != '\0') {
-			rc = reply(e, resp, delivery);
+			rc = reply_offer(e, resp, delivery, cJSON_GetObjectItem(ans, "clarify"));
 		}
 	}
 	cJSON_Delete(ans);

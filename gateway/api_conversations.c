@@ -538,12 +538,15 @@ gw_chat_open(struct gw_ctx *x, const cJSON *field, const char *channel, const ch
 	return 0;
 }
 
-/* gw_chat_record - the question and its answer, filed in the conversation */
+/* gw_chat_record - the question and its answer (and what it offered to
+ * choose from, if anything), filed in the conversation */
 void
-gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const char *answer)
+gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const char *answer,
+               const cJSON *offer)
 {
 	char        uid[24];
 	const char *who = gw_role_bit(x->role) & ROLE_STAFF ? "staff" : "customer";
+	char       *oj = cJSON_IsArray(offer) ? json_print(offer) : NULL;
 
 	snprintf(uid, sizeof(uid), "%lld", (long long)x->user_id);
 	/* Two statements: the question's id comes before the answer's. */
@@ -554,9 +557,10 @@ gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const char *a
 	    (answer != NULL && *answer != '\0' &&
 	     db_cmd(x->w->db,
 	            "INSERT INTO messages (conversation_id, direction, author, text, trace_id, "
-	            "delivery) VALUES ($1, 'out', 'bot', $2, $3, 'delivered')",
-	            3, (const char *const[]){cid, answer, x->trace_id}) < 0) ||
+	            "delivery, offer) VALUES ($1, 'out', 'bot', $2, $3, 'delivered', $4::jsonb)",
+	            4, (const char *const[]){cid, answer, x->trace_id, oj}) < 0) ||
 	    db_cmd(x->w->db, "UPDATE conversations SET last_message_at = now() WHERE id = $1", 1,
 	           (const char *const[]){cid}) < 0)
 		log_msg(LOG_WARN, x->trace_id, "web chat: conversation %s not updated", cid);
+	free(oj);
 }

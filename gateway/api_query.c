@@ -380,7 +380,8 @@ answered:
 	cJSON_AddNumberToObject(sum, "total_us", (double)total);
 	trace_summary(x->trace_id, sum);
 	if (*chat != '\0') {
-		gw_chat_record(x, chat, msg, json_str(ans, "response"));
+		gw_chat_record(x, chat, msg, json_str(ans, "response"),
+		               cJSON_GetObjectItem(ans, "clarify"));
 		cJSON_AddNumberToObject(ans, "conversation_id", strtod(chat, NULL));
 	}
 	{

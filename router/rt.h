@@ -4,6 +4,7 @@
  * main.c   start/stop, sockets, the bus hub
  * rt_model.c   the classifier trained from PostgreSQL, swapped live
  * rt_query.c   one query: emergency rules, classification, dispatch
+ * rt_clarify.c the customer's answer to "which of these do you mean?"
  */
 #ifndef CLUBOS_RT_H
 #define CLUBOS_RT_H
@@ -52,6 +53,11 @@ int rt_inflight_now(int ri);
 
 void rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
               struct rpc_reply *rep);
+
+/* Which option (0-based) of a bot turn's offer ([{slug, title}]) the
+ * message picks, by place ("2", "the first one") or by a title's words;
+ * -1 when it picks none and is a message of its own. */
+int rt_clarify_pick(const cJSON *offer, const char *msg);
 
 /* The response cache (rt_cache.c). */
 int    rt_cache_init(void);

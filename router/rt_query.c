@@ -365,6 +365,41 @@ with_context(const cJSON *q, const char *msg)
 	return out;
 }
 
+/*
+ * clarified - the customer's choice after the bot asked which of two SOPs
+ * they meant (the conversation's last turn, with its "offer"): the label
+ * chosen, with the question it answers in *question (the customer's turn
+ * before the offer, or NULL); -1 when the message chooses nothing.
+ */
+static int
+clarified(const struct rt_model *m, const cJSON *q, const char *msg, const char **question)
+{
+	const cJSON *ctx = cJSON_GetObjectItem(q, "context"), *last, *offer;
+	int          n = cJSON_GetArraySize(ctx), pick, label;
+	const char  *who;
+
+	*question = NULL;
+	if (!cJSON_IsArray(ctx) || n == 0)
+		return -1;
+	last = cJSON_GetArrayItem(ctx, n - 1);
+	who = json_str(last, "author");
+	offer = cJSON_GetObjectItem(last, "offer");
+	if (who == NULL || strcmp(who, "bot") != 0 || (pick = rt_clarify_pick(offer, msg)) < 0)
+		return -1;
+	label = clf_label_index(m->clf, json_str(cJSON_GetArrayItem(offer, pick), "slug"));
+	/* Only an answer is chosen this way: never the emergency route. */
+	if (label < 0 || m->label_route[label] <= 0)
+		return -1;
+	for (int i = n - 2; i >= 0 && *question == NULL; i--) {
+		const cJSON *t = cJSON_GetArrayItem(ctx, i);
+		const char  *a = json_str(t, "author"), *x = json_str(t, "text");
+
+		if (a != NULL && x != NULL && strcmp(a, "customer") == 0 && *x != '\0')
+			*question = x;
+	}
+	return label;
+}
+
 /* reply_json - hand a finished object back as the RPC reply */
 static void
 reply_json(struct rpc_reply *rep, cJSON *o)
@@ -388,7 +423,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	size_t           ntop = 0;
 	em_match         em = {0};
 	const char      *em_slug = NULL; /* the classifier's likeliest emergency topic */
-	int              is_em, ri = -1;
+	int              is_em, ri = -1, picked = -1;
 	double           conf = 0, route_prob[RT_NROUTES] = {0}, oos_prob = 0;
 	int64_t          classify_us = 0, assist_us = 0, kgen = 0;
 	char             scope[128] = "", key[CACHE_KEY_MAX] = "";
@@ -419,9 +454,33 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	em_trace(d, &em);
 	trace_step(tid, "emergency_check", d, env_mono_us() - t0);
 
+	/* The answer to "which of these do you mean?": the SOP chosen answers
+	 * the question asked before, with no cache and no classification. */
+	if (em.level == EM_NONE && cJSON_IsArray(cJSON_GetObjectItem(q, "context")) &&
+	    (m = rt_model_get()) != NULL) {
+		const char *question;
+
+		if ((picked = clarified(m, q, msg, &question)) >= 0) {
+			d = cJSON_CreateObject();
+			cJSON_AddStringToObject(d, "picked", clf_label_name(m->clf, picked));
+			if (question != NULL) {
+				cJSON_ReplaceItemInObject(q, "message",
+				                          cJSON_CreateString(question));
+				msg = json_str(q, "message");
+				cJSON_AddStringToObject(d, "read_as", msg);
+			}
+			trace_step(tid, "clarified", d, env_mono_us() - t0);
+			ri = m->label_route[picked];
+			conf = 1.0;
+		} else {
+			rt_model_put(m);
+			m = NULL;
+		}
+	}
+
 	/* A short follow-up in a conversation is read with what the customer
 	 * said before it (the emergency rules above saw the new words alone). */
-	if (em.level == EM_NONE) {
+	if (em.level == EM_NONE && picked < 0) {
 		char *joined = with_context(q, msg);
 
 		if (joined != NULL) {
@@ -435,7 +494,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	}
 
 	/* 2. The cache: an exact repeat skips everything below. */
-	if (em.level == EM_NONE) {
+	if (em.level == EM_NONE && picked < 0) {
 		const char *loc = json_str(q, "location");
 
 		/* The scope names the model too: an answer stays tied to the
@@ -456,7 +515,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	}
 
 	/* 3. Classification. */
-	if (!is_em) {
+	if (!is_em && picked < 0) {
 		t1 = env_mono_us();
 		if ((m = rt_model_get()) == NULL && em.level == EM_POSSIBLE) {
 			/* No classifier: the possible emergency is still answered. */
@@ -531,6 +590,12 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 
 		cJSON_AddStringToObject(e, "slug", em.slug);
 		cJSON_AddStringToObject(e, "rule", em.rule);
+	} else if (picked >= 0) {
+		cJSON *c = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(c, "slug", clf_label_name(m->clf, picked));
+		cJSON_AddNumberToObject(c, "prob", 1.0);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(q, "candidates"), c);
 	} else {
 		cJSON *cands = cJSON_AddArrayToObject(q, "candidates");
 

@@ -239,6 +239,25 @@ def assert_error(resp, status, code=None):
     return err
 
 
+def teach_examples(stack, token, labels, texts):
+    """teach_examples - every text as an example of every label, interleaved
+    (label by label for each text, so that no label is trained last); the ids."""
+    ids = []
+    for text in texts:
+        for label in labels:
+            r = stack.http("POST", "/api/examples", body={"text": text, "label": label},
+                           token=token)
+            assert r.status == 201, r
+            ids.append(r.json["id"])
+    return ids
+
+
+def forget_examples(stack, token, ids):
+    for i in ids:
+        r = stack.http("DELETE", "/api/examples/%d" % i, token=token)
+        assert r.status in (200, 404), r
+
+
 def assert_answer(resp, route=None, slug=None):
     """assert_answer - a well-formed /api/query answer (contract), optionally its route and SOP."""
     assert resp.status == 200, "query failed: %r" % (resp,)

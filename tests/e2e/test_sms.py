@@ -346,6 +346,35 @@ def test_two_texts_at_once_are_answered_in_order(stack, gw, conv, fakes):
     assert got.index(a) < got.index(b), got
 
 
+def test_a_question_back_by_text_and_the_answer_picks(stack, gw, conv, fakes, accounts):
+    """Two SOPs too close to tell apart: the text asks which one, keeps the
+    offer, and "2" answers the first question with the second SOP."""
+    admin = accounts["admin"].token
+    ids = harness.teach_examples(stack, admin, ["brand.gift-cards", "brand.promotions"],
+                                 ["zzqx vvkj", "zzqx vvkj please", "the zzqx vvkj", "zzqx vvkj?",
+                                  "about zzqx vvkj", "zzqx vvkj info"])
+    set_settings(stack, accounts, sop_confidence_threshold=0.7)  # neither reaches it alone
+    try:
+        phone = new_phone()
+        send_text(gw, phone, "zzqx vvkj")
+        out = wait_out(stack, phone, 1, "sent")
+        assert "Reply 1 or 2" in out[0][2], out
+        offer = sql_json(stack, "SELECT m.offer FROM messages m JOIN conversations c ON "
+                                "c.id = m.conversation_id WHERE c.phone = :'v1' AND "
+                                "m.direction = 'out'", phone)
+        assert sorted(o["slug"] for o in offer) == ["brand.gift-cards", "brand.promotions"]
+        assert "1. %s" % offer[0]["title"] in unsplit(sms_to(fakes, phone)), sms_to(fakes, phone)
+        send_text(gw, phone, "2")
+        wait_out(stack, phone, 2, "sent")
+        rows = sql(stack, "SELECT t.sop_slug, t.message FROM messages m JOIN conversations c ON "
+                          "c.id = m.conversation_id JOIN traces t ON t.trace_id = m.trace_id "
+                          "WHERE c.phone = :'v1' AND m.direction = 'out' ORDER BY m.id", phone)
+        assert rows[-1] == [offer[1]["slug"], "2"], rows
+    finally:
+        set_settings(stack, accounts, sop_confidence_threshold=0.4)
+        harness.forget_examples(stack, admin, ids)
+
+
 def test_auto_reply_reaches_openphone_with_the_right_request(stack, gw, conv, fakes, customers):
     phone = customers[1]["phone"]      # a seeded customer: matched by phone
     # Earlier suites may have left a conversation on this number: a fresh one.

@@ -86,6 +86,7 @@ def main():
     confusion = collections.defaultdict(collections.Counter)
     answered = []  # (confidence, correct)
     misses = []
+    clarified = clarified_right = 0  # asked which of two SOPs; the labelled one offered
     for row in rows:
         aud = row.get("audience", "customer")
         role = {"staff": "operator", "admin": "admin"}.get(aud, "kiosk" if row.get("channel") == "kiosk" else "customer")
@@ -116,8 +117,13 @@ def main():
             if audience_of.get(got_sop) not in allowed[cls]:
                 leaks += 1
             answered.append((r.get("confidence", 0.0), got_sop == row.get("sop")))
+        offered = [o.get("slug") for o in r.get("clarify") or []]
+        if offered:
+            clarified += 1
+            clarified_right += row.get("sop") in offered
         if got_route != row["route"] or got_sop != row.get("sop"):
-            misses.append((row["message"], f"want {row['route']}/{row.get('sop')} got {got_route}/{got_sop} conf {r.get('confidence', 0):.2f}"))
+            asked = f" asked {offered}" if offered else ""
+            misses.append((row["message"], f"want {row['route']}/{row.get('sop')} got {got_route}/{got_sop} conf {r.get('confidence', 0):.2f}{asked}"))
 
     figures = {
         "n": n,
@@ -129,6 +135,8 @@ def main():
         "audience_leaks": leaks,
         "sop_confidence_threshold": threshold,
         "answered_above_075": sum(1 for conf, _ in answered if conf >= 0.75) / n,
+        "clarified": clarified,
+        "clarified_right_offered": clarified_right,
     }
     if a.json:
         print(json.dumps(figures))
@@ -142,6 +150,7 @@ def main():
     print(f"audience leaks           {leaks}")
     print(f"sop_confidence_threshold {threshold}")
     print(f"answered at >= 0.75      {figures['answered_above_075']:.1%} of all messages")
+    print(f"asked which of two SOPs  {clarified} (the labelled one offered: {clarified_right})")
     print("\nconfusion (rows: labelled route, columns: answered route)")
     cols = ROUTES + ["(error)"]
     print(" " * 14 + "".join(f"{c[:8]:>9}" for c in cols))
