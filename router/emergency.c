@@ -993,12 +993,13 @@ static const struct em_rule em_rules[] = {
      .any = "arme|armes|couteau|couteaux|pistolet|fusil|revolver|menace|menacent|menacer|"
             "menaces|bagarre|bagarres|se battent|se bat|se battre|agresse|agressee|agression|"
             "violent|violente|violents|"
-            "agressif|agressive|attaque|attaquent|frappe|frappent|cambriol*|effraction|"
+            "agressif|agressive|attaque|attaquent|frappe|frappent|frapper|cambriol*|effraction|"
             "intrus|voleur|voleurs|vole mon|vole ma|vole mes|a vole|ont vole|entrer de force|"
             "entre de force|force la porte|forcer la porte|police|va nous tuer|vont nous tuer|"
             "se fait voler|se font voler|on nous vole|nous vole|vol en cours|braquage|braque|"
             "va me tuer|veut nous tuer|va le tuer|va la tuer",
      .near_not = "frappe la balle|frappe de golf|frappe bien|frappes|coup|balle|balles|"
+                 "on frappe|radar|capteur|ecran|simulateur|trackman|"
                  "carte|compte|mot de passe|forces armees|militaire|veteran*|rabais|"
                  "gateau|police d assurance|vol annule|vol retarde|mon vol|notre vol",
      .vwin = 3,

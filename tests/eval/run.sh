@@ -2,7 +2,8 @@
 # make eval - routing figures, measured the way clients see them.
 #   1. The ClubOS dev set through the HTTP API of a throwaway stack
 #      (route accuracy, SOP top-1, emergencies, out of scope, leaks,
-#      confusion table, risk-coverage table).
+#      confusion table, risk-coverage table), then our held-out French
+#      customer questions the same way.
 #   2. The emergency decision (rules fused with the classifier trained on
 #      the seed examples, as the router does) on our own labelled sets,
 #      per category: tests/eval/emergency.jsonl (tuned on),
@@ -25,6 +26,10 @@ if [ -f "$DEV" ]; then
 	echo "== ClubOS dev set ($DEV) through POST /api/query"
 	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
 		--admin-password eval-password-1 --set "$DEV"
+	echo
+	echo "== French customer questions (tests/eval/french_questions.jsonl; never trained or tuned on)"
+	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
+		--admin-password eval-password-1 --set tests/eval/french_questions.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi
