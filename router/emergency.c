@@ -29,8 +29,10 @@
 #include "router/emergency.h"
 #include "common/textnorm.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define EM_MAX_TEXT 8192
@@ -1538,9 +1540,9 @@ em_lang(const struct em_text *t)
 	return nfr > nen ? "fr" : "en";
 }
 
-/* em_check - the rules' decision on a message: none, possible or sure */
-int
-em_check(const char *text, em_match *out)
+/* em_check_one - the rules' decision on one text (em_check) */
+static int
+em_check_one(const char *text, em_match *out)
 {
 	struct em_text t;
 	const char    *sure[EM_NSLUGS] = {NULL, NULL, NULL, NULL, NULL};
@@ -1612,6 +1614,51 @@ em_check(const char *text, em_match *out)
 	if (out)
 		*out = m;
 	return m.level;
+}
+
+/*
+ * em_check - the rules' decision on a message: none, possible or sure.
+ * The scopes read the whole message, so a question asked beside a report
+ * lends it its words: "what are your hours on sunday? also there is smoke
+ * coming out of the projector" is a story by "on sunday".  A question
+ * says nothing about when or where the rest happens, so a message that
+ * is not sure as a whole is read again without its questions (the
+ * sentences that end in '?'), and the higher level of the two stands.
+ */
+int
+em_check(const char *text, em_match *out)
+{
+	em_match m;
+	int      level = em_check_one(text, out), again;
+	char    *rest;
+	size_t   n = 0;
+	bool     asked = false;
+
+	if (level == EM_SURE || text == NULL || strchr(text, '?') == NULL)
+		return level;
+	if ((rest = malloc(strlen(text) + 1)) == NULL)
+		return level;
+	for (const char *s = text, *p = text;; p++) {
+		if (*p != '\0' && strchr("?!.;\n", *p) == NULL)
+			continue;
+		if (*p == '?') {
+			asked = true;
+		} else {
+			memcpy(rest + n, s, (size_t)(p - s) + (*p != '\0'));
+			n += (size_t)(p - s) + (*p != '\0');
+		}
+		if (*p == '\0')
+			break;
+		s = p + 1;
+	}
+	rest[n] = '\0';
+	if (asked && n > 0 && (again = em_check_one(rest, &m)) > level) {
+		level = again;
+		if (out)
+			*out = m;
+	}
+	free(rest);
+	return level;
 }
 
 /* em_fuse - weigh the classifier's vote with the rules' decision */
