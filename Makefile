@@ -144,6 +144,7 @@ $(BIN)/clubos-emergency-eval: $(call objs,router/em_eval.c router/evaltool.c) $(
 $(BUILD)/tests/test_cache_l1: $(LIBCACHE) $(LIBCLF)
 $(BUILD)/tests/test_claude: $(LIBKNOW)
 $(BUILD)/tests/test_clarify: $(OBJ)/router/rt_clarify.o
+$(BUILD)/tests/test_multi: $(OBJ)/router/rt_split.o
 $(BUILD)/tests/test_clf: $(LIBCLF)
 $(BUILD)/tests/test_emergency: $(LIBEMERGENCY)
 $(BUILD)/tests/test_httpd: $(OBJ)/gateway/httpd.o

@@ -5,6 +5,8 @@
  * rt_model.c   the classifier trained from PostgreSQL, swapped live
  * rt_query.c   one query: emergency rules, classification, dispatch
  * rt_clarify.c the customer's answer to "which of these do you mean?"
+ * rt_multi.c   one message, several questions: each part answered
+ * rt_split.c   the parts of a message
  */
 #ifndef CLUBOS_RT_H
 #define CLUBOS_RT_H
@@ -58,6 +60,23 @@ void rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body
  * message picks, by place ("2", "the first one") or by a title's words;
  * -1 when it picks none and is a message of its own. */
 int rt_clarify_pick(const cJSON *offer, const char *msg);
+
+/* A message of several questions (rt_multi.c). */
+#define RT_PART_MAX 512
+#define RT_MULTI_MAX_PARTS 3
+/* The message's parts, cut at sentence ends and at "and" / "also" / "plus"
+ * between clauses of three words or more: their number (0 for an empty
+ * message), or -1 when there are more than max or one is too long. */
+int rt_split(const char *msg, char parts[][RT_PART_MAX], int max);
+int rt_words(const char *s, size_t n); /* words in a span (commas split them) */
+/* The joined answer when two or three parts are each sure of a different
+ * topic (each answered by its route's worker), or NULL to answer the
+ * message as one. */
+cJSON *rt_multi(const char *tid, const cJSON *q, const struct rt_model *m, const char *msg,
+                uint64_t deadline, int max_inflight);
+/* A slot of route ri's in-flight cap (false when full), and its release. */
+bool rt_inflight_enter(int ri, int max);
+void rt_inflight_leave(int ri);
 
 /* The response cache (rt_cache.c). */
 int    rt_cache_init(void);

@@ -92,15 +92,22 @@ rt_inflight_now(int ri)
 	return ri >= 0 && ri < RT_NROUTES ? atomic_load(&rt_inflight[ri]) : 0;
 }
 
-/* inflight_enter - claim a slot of route ri; false when it is full */
-static bool
-inflight_enter(int ri, int max)
+/* rt_inflight_enter - claim a slot of route ri; false when it is full (rt.h) */
+bool
+rt_inflight_enter(int ri, int max)
 {
 	if (atomic_fetch_add(&rt_inflight[ri], 1) >= max) {
 		atomic_fetch_sub(&rt_inflight[ri], 1);
 		return false;
 	}
 	return true;
+}
+
+/* rt_inflight_leave - release a slot of route ri (rt.h) */
+void
+rt_inflight_leave(int ri)
+{
+	atomic_fetch_sub(&rt_inflight[ri], 1);
 }
 
 /* add_candidates - the top labels with their probabilities, for the trace */
@@ -400,6 +407,32 @@ clarified(const struct rt_model *m, const cJSON *q, const char *msg, const char 
 	return label;
 }
 
+/* multi_deadline - the request's deadline, or the configured one from now */
+static uint64_t
+multi_deadline(const struct env_hdr *h)
+{
+	const struct cfg *c;
+	uint64_t          d = h->deadline_ms;
+
+	if (d == 0) {
+		c = cfg_acquire();
+		d = env_now_ms() + (uint64_t)c->query_timeout_ms;
+		cfg_release(c);
+	}
+	return d;
+}
+
+/* multi_inflight - the in-flight cap per route, from the live configuration */
+static int
+multi_inflight(void)
+{
+	const struct cfg *c = cfg_acquire();
+	int               n = c->route_max_inflight;
+
+	cfg_release(c);
+	return n;
+}
+
 /* reply_json - hand a finished object back as the RPC reply */
 static void
 reply_json(struct rpc_reply *rep, cJSON *o)
@@ -428,6 +461,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	int64_t          classify_us = 0, assist_us = 0, kgen = 0;
 	char             scope[128] = "", key[CACHE_KEY_MAX] = "";
 	bool             keep = false; /* the answer may be served again (see below) */
+	bool             read_with_context = false;
 
 	(void)arg;
 	(void)worker;
@@ -486,6 +520,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		if (joined != NULL) {
 			cJSON_ReplaceItemInObject(q, "message", cJSON_CreateString(joined));
 			free(joined);
+			read_with_context = true;
 			msg = json_str(q, "message");
 			d = cJSON_CreateObject();
 			cJSON_AddStringToObject(d, "read_as", msg);
@@ -564,6 +599,11 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 
 		if (em_gate(tid, &em, route_prob[0], em_slug) == EM_SURE) {
 			is_em = 1;
+		} else if (em.level == EM_NONE && !read_with_context &&
+		           (r = rt_multi(tid, q, m, msg, multi_deadline(h), multi_inflight())) !=
+		               NULL) {
+			/* Several questions, each answered (never cached). */
+			goto answered;
 		} else if (route_prob[ri] < RT_ROUTE_MIN || oos_prob > route_prob[ri]) {
 			r = oos_reply(oos_prob);
 			goto answered;
@@ -639,7 +679,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		if (is_em && deadline > env_now_ms() + 2000)
 			deadline -= 1000;
 		t1 = env_mono_us();
-		if (!inflight_enter(ri, max_inflight)) {
+		if (!rt_inflight_enter(ri, max_inflight)) {
 			/* Full: an emergency is answered here, anything else is
 			 * shed at once instead of queueing behind the others. */
 			free(out);
@@ -658,7 +698,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		rc = out != NULL ? rpc_call(rt_workers[ri], ENV_OP_ASSIST, tid, deadline, out,
 		                            strlen(out), &wr)
 		                 : -1;
-		atomic_fetch_sub(&rt_inflight[ri], 1);
+		rt_inflight_leave(ri);
 		assist_us = env_mono_us() - t1;
 		free(out);
 		if (rc == 0 && wr.status == 0 && (r = json_parse(wr.body, wr.len, &why)) != NULL &&

@@ -87,6 +87,7 @@ def main():
     answered = []  # (confidence, correct)
     misses = []
     clarified = clarified_right = 0  # asked which of two SOPs; the labelled one offered
+    in_parts = in_parts_right = 0  # answered as several questions; the labelled SOP among them
     for row in rows:
         aud = row.get("audience", "customer")
         role = {"staff": "operator", "admin": "admin"}.get(aud, "kiosk" if row.get("channel") == "kiosk" else "customer")
@@ -117,12 +118,16 @@ def main():
             if audience_of.get(got_sop) not in allowed[cls]:
                 leaks += 1
             answered.append((r.get("confidence", 0.0), got_sop == row.get("sop")))
+        parts = [(p.get("sop") or {}).get("slug") for p in r.get("parts") or []]
+        if parts:
+            in_parts += 1
+            in_parts_right += row.get("sop") in parts
         offered = [o.get("slug") for o in r.get("clarify") or []]
         if offered:
             clarified += 1
             clarified_right += row.get("sop") in offered
         if got_route != row["route"] or got_sop != row.get("sop"):
-            asked = f" asked {offered}" if offered else ""
+            asked = f" asked {offered}" if offered else f" parts {parts}" if parts else ""
             misses.append((row["message"], f"want {row['route']}/{row.get('sop')} got {got_route}/{got_sop} conf {r.get('confidence', 0):.2f}{asked}"))
 
     figures = {
@@ -137,6 +142,8 @@ def main():
         "answered_above_075": sum(1 for conf, _ in answered if conf >= 0.75) / n,
         "clarified": clarified,
         "clarified_right_offered": clarified_right,
+        "answered_in_parts": in_parts,
+        "answered_in_parts_right": in_parts_right,
     }
     if a.json:
         print(json.dumps(figures))
@@ -151,6 +158,7 @@ def main():
     print(f"sop_confidence_threshold {threshold}")
     print(f"answered at >= 0.75      {figures['answered_above_075']:.1%} of all messages")
     print(f"asked which of two SOPs  {clarified} (the labelled one offered: {clarified_right})")
+    print(f"answered in parts        {in_parts} (the labelled SOP among them: {in_parts_right})")
     print("\nconfusion (rows: labelled route, columns: answered route)")
     cols = ROUTES + ["(error)"]
     print(" " * 14 + "".join(f"{c[:8]:>9}" for c in cols))
