@@ -252,6 +252,33 @@ def teach_examples(stack, token, labels, texts):
     return ids
 
 
+def teach_split(stack, token, labels, channel="web", words="zzqx vvkj"):
+    """teach_split - a made-up phrase taught to both labels until the router
+    answers it with a question back offering both; (phrase, example ids).
+    The same examples for both do not make an even vote (the classifier's
+    other words and biases lean one way, differently for every set of
+    examples), so the label the router picks gets no more examples and the
+    other one more, until the vote is close.  The caller forgets the ids;
+    the confidence threshold must already be set."""
+    texts = [words, words + " please", "the " + words, words + "?", "about " + words,
+             words + " info"]
+    more = ["%s %s" % (words, x) for x in ("now", "thing", "stuff", "deal", "item", "bit",
+                                            "part", "again", "too", "here", "there", "today",
+                                            "pass", "card", "code", "offer")]
+    ids = teach_examples(stack, token, labels, texts)
+    for extra in more:
+        r = stack.query(token, words, channel=channel)
+        a = r.json if r.status == 200 else {}
+        if sorted(o["slug"] for o in a.get("clarify") or []) == sorted(labels):
+            return words, ids
+        got = (a.get("sop") or {}).get("slug")
+        if got not in labels:
+            break
+        ids += teach_examples(stack, token, [l for l in labels if l != got], [extra])
+    forget_examples(stack, token, ids)
+    raise AssertionError("%r never split %s closely enough to ask" % (words, labels))
+
+
 def forget_examples(stack, token, ids):
     for i in ids:
         r = stack.http("DELETE", "/api/examples/%d" % i, token=token)

@@ -3,7 +3,7 @@ test_clarify.py - two SOPs too close to tell apart: the desk asks which one
 
 Two SOPs of one route are taught the same made-up phrase (interleaved, so
 that neither is trained last), so the classifier's vote splits between
-them.  The answer is then a question
+them (harness.teach_split tries phrases until one splits closely).  The answer is then a question
 back, offering both titles; in a conversation the customer's next message
 ("2", "the first one", a title's word) picks one, and that SOP answers the
 question asked before.  A customer is never offered a staff-only SOP, an
@@ -17,8 +17,6 @@ import pytest
 
 import harness
 
-TEACH = ["zzqx vvkj", "zzqx vvkj please", "the zzqx vvkj", "zzqx vvkj?", "about zzqx vvkj",
-         "zzqx vvkj info"]
 GIFT, PROMO, VOICE = "brand.gift-cards", "brand.promotions", "brand.voice-guidelines"
 TITLES = {GIFT: "Gift cards", PROMO: "Promotions and promo codes",
           VOICE: "Brand voice for staff replies"}
@@ -33,15 +31,14 @@ def _threshold(stack, admin, value):
 
 @pytest.fixture(scope="module")
 def twins(stack, accounts):
-    """twins - gift cards and promotions taught the same phrase (removed
-    afterwards), with a confidence threshold neither reaches alone: the
-    split is close to even but not exactly, and no test should depend on
-    which side of a tie a vote falls."""
+    """twins - a made-up phrase taught to gift cards and promotions alike
+    (removed afterwards), with a confidence threshold neither reaches
+    alone; the phrase, which the router answers with a question back."""
     admin = accounts["admin"].token
     before = stack.http("GET", "/api/settings", token=admin).json["sop_confidence_threshold"]
-    ids = harness.teach_examples(stack, admin, [GIFT, PROMO], TEACH)
     _threshold(stack, admin, 0.7)
-    yield
+    phrase, ids = harness.teach_split(stack, admin, [GIFT, PROMO])
+    yield phrase
     _threshold(stack, admin, before)
     harness.forget_examples(stack, admin, ids)
 
@@ -61,7 +58,7 @@ def _steps(stack, accounts, tid, step):
 
 def test_close_sops_become_a_question_offering_both(stack, accounts, twins):
     tok = accounts["customer"].token
-    a = harness.assert_answer(stack.query(tok, "zzqx vvkj", channel="web"))
+    a = harness.assert_answer(stack.query(tok, twins, channel="web"))
     assert a["route"] == "brand" and a["sop"] is None, a
     assert sorted(_offered(a)) == sorted([GIFT, PROMO]), a
     for o in a["clarify"]:
@@ -72,13 +69,13 @@ def test_close_sops_become_a_question_offering_both(stack, accounts, twins):
     assert a["escalation"] == {"tier": 0, "reason": "clarify"}, a["escalation"]
     assert a["actions"] == [], a
     # A question back is never kept: asked again, it is worked out again.
-    again = harness.assert_answer(stack.query(tok, "zzqx vvkj", channel="web"))
+    again = harness.assert_answer(stack.query(tok, twins, channel="web"))
     assert again["cache"] == "miss" and sorted(_offered(again)) == sorted([GIFT, PROMO]), again
 
 
 def test_in_a_conversation_the_next_message_picks(stack, accounts, twins):
     tok = accounts["customer"].token
-    first = harness.assert_answer(stack.query(tok, "zzqx vvkj please",
+    first = harness.assert_answer(stack.query(tok, twins,
                                               conversation_id=None, channel="web"))
     conv = first["conversation_id"]
     offered = _offered(first)
@@ -94,7 +91,7 @@ def test_in_a_conversation_the_next_message_picks(stack, accounts, twins):
     assert two["confidence"] == 1.0, two
     step = _steps(stack, accounts, two["trace_id"], "clarified")[0]
     assert step["detail"]["picked"] == offered[1], step
-    assert step["detail"]["read_as"] == "zzqx vvkj please", step
+    assert step["detail"]["read_as"] == twins, step
 
     # The offer was answered: a bare "1" now is a message of its own.
     one = harness.assert_answer(stack.query(tok, "1", conversation_id=conv, channel="web"))
@@ -103,14 +100,14 @@ def test_in_a_conversation_the_next_message_picks(stack, accounts, twins):
     assert not [s for s in r.json["steps"] if s["step"] == "clarified"], r.json["steps"]
 
     # Asked again, the first option picked by place in words.
-    again = harness.assert_answer(stack.query(tok, "zzqx vvkj", conversation_id=conv,
+    again = harness.assert_answer(stack.query(tok, twins, conversation_id=conv,
                                               channel="web"))
     pick = harness.assert_answer(stack.query(tok, "the first one please", conversation_id=conv,
                                              channel="web"))
     assert pick["sop"] is not None and pick["sop"]["slug"] == _offered(again)[0], pick
 
     # Or by a word of one title.
-    third = harness.assert_answer(stack.query(tok, "zzqx vvkj", conversation_id=conv,
+    third = harness.assert_answer(stack.query(tok, twins, conversation_id=conv,
                                               channel="web"))
     promo = harness.assert_answer(stack.query(tok, "promo", conversation_id=conv,
                                               channel="web"), slug=PROMO)
@@ -124,7 +121,7 @@ def test_in_a_conversation_the_next_message_picks(stack, accounts, twins):
 
 def test_a_new_question_after_the_offer_is_read_as_itself(stack, accounts, twins):
     tok = accounts["customer"].token
-    first = harness.assert_answer(stack.query(tok, "zzqx vvkj", conversation_id=None,
+    first = harness.assert_answer(stack.query(tok, twins, conversation_id=None,
                                               channel="web"))
     assert _offered(first), first
     a = harness.assert_answer(stack.query(tok, "what are your hours on sunday",
@@ -135,7 +132,7 @@ def test_a_new_question_after_the_offer_is_read_as_itself(stack, accounts, twins
 
 def test_an_emergency_after_the_offer_is_an_emergency(stack, accounts, twins):
     tok = accounts["customer"].token
-    first = harness.assert_answer(stack.query(tok, "zzqx vvkj", conversation_id=None,
+    first = harness.assert_answer(stack.query(tok, twins, conversation_id=None,
                                               channel="web"))
     assert _offered(first), first
     a = harness.assert_answer(stack.query(tok, "2 people fighting in the lobby, one has a knife",
@@ -146,8 +143,8 @@ def test_an_emergency_after_the_offer_is_an_emergency(stack, accounts, twins):
 
 def test_a_customer_is_never_offered_a_staff_only_sop(stack, accounts):
     admin = accounts["admin"].token
-    # Words of its own (none of TEACH's): the twins, if still taught, do
-    # not pull this split to their side.
+    # Words of its own (none of the twins'): they do not pull this split
+    # to their side.
     teach = ["kqzv wwpt", "kqzv wwpt bbmr", "ggrt kqzv wwpt", "kqzv wwpt hhjl", "ppvx kqzv wwpt",
              "kqzv wwpt nnqd"]
     before = stack.http("GET", "/api/settings", token=admin).json["sop_confidence_threshold"]

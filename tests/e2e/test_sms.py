@@ -350,13 +350,12 @@ def test_a_question_back_by_text_and_the_answer_picks(stack, gw, conv, fakes, ac
     """Two SOPs too close to tell apart: the text asks which one, keeps the
     offer, and "2" answers the first question with the second SOP."""
     admin = accounts["admin"].token
-    ids = harness.teach_examples(stack, admin, ["brand.gift-cards", "brand.promotions"],
-                                 ["zzqx vvkj", "zzqx vvkj please", "the zzqx vvkj", "zzqx vvkj?",
-                                  "about zzqx vvkj", "zzqx vvkj info"])
     set_settings(stack, accounts, sop_confidence_threshold=0.7)  # neither reaches it alone
+    ids = []
     try:
+        phrase, ids = harness.teach_split(stack, admin, ["brand.gift-cards", "brand.promotions"])
         phone = new_phone()
-        send_text(gw, phone, "zzqx vvkj")
+        send_text(gw, phone, phrase)
         out = wait_out(stack, phone, 1, "sent")
         assert "Reply 1 or 2" in out[0][2], out
         offer = sql_json(stack, "SELECT m.offer FROM messages m JOIN conversations c ON "
