@@ -495,6 +495,36 @@ def test_a_shadow_call_is_made_after_the_answer_has_gone(on, accounts):
         release.set()
 
 
+def test_shadow_calls_beyond_the_queue_are_recorded_as_skipped(on, accounts):
+    """A worker keeps at most 32 shadow calls waiting (AS_LLM_SHADOW_QUEUE):
+    with the model stalled, the answers still go at once, the calls that
+    found the queue full are recorded as skipped, and every other one is
+    made once the model answers."""
+    on.settings(llm_mode="shadow", sop_confidence_threshold=1.0)  # no answer cached
+    release = threading.Event()
+    n = 45
+    try:
+        on.fake.script([{"status": 200, "hold": release,
+                         "json": completion(answer("Prices are per bay per hour.", PRICING),
+                                            model=MODEL)} for _ in range(n)])
+        tids = []
+        for i in range(n):
+            a = on.ask(accounts["customer"].token,
+                       "what would a bay cost for %d of us on the %dth" % (i % 6 + 2, i + 1))
+            assert a["sop"] is None and a["cache"] == "miss", a
+            tids.append(a["trace_id"])
+        release.set()
+        rows = {t: on.one_call(t, timeout=30) for t in tids}
+        skipped = [t for t, r in rows.items() if r["outcome"] == "skipped"]
+        assert all(rows[t]["reason"] == "shadow_queue_full" for t in skipped), rows
+        # 32 waiting and one in the model's hands: the rest skipped (a few
+        # more got in if a held call timed out, after 1.5 s, meanwhile).
+        assert n - 36 <= len(skipped) <= n - 32, (len(skipped), rows)
+        assert all(r["mode"] == "shadow" for r in rows.values()), rows
+    finally:
+        release.set()
+
+
 def test_stats_are_running_totals_equal_to_the_call_log(on, accounts):
     """/api/llm/stats and /metrics read totals a trigger keeps (not the whole
     log on every scrape); rows added or deleted directly keep them equal."""
