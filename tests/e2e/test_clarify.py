@@ -119,26 +119,25 @@ def test_in_a_conversation_the_next_message_picks(stack, accounts, twins):
     assert rows == [offered, _offered(again), _offered(third)], rows
 
 
-def test_a_new_question_after_the_offer_is_read_as_itself(stack, accounts, twins):
-    tok = accounts["customer"].token
-    first = harness.assert_answer(stack.query(tok, twins, conversation_id=None,
-                                              channel="web"))
+def _after_an_offer(stack, tok, twins, message, **expect):
+    """_after_an_offer - message sent right after a question back; its answer."""
+    first = harness.assert_answer(stack.query(tok, twins, conversation_id=None, channel="web"))
     assert _offered(first), first
-    a = harness.assert_answer(stack.query(tok, "what are your hours on sunday",
-                                          conversation_id=first["conversation_id"],
-                                          channel="web"), route="general", slug="general.hours")
+    a = harness.assert_answer(stack.query(tok, message, conversation_id=first["conversation_id"],
+                                          channel="web"), **expect)
     assert not _offered(a), a
+    return a
+
+
+def test_a_new_question_after_the_offer_is_read_as_itself(stack, accounts, twins):
+    _after_an_offer(stack, accounts["customer"].token, twins, "what are your hours on sunday",
+                    route="general", slug="general.hours")
 
 
 def test_an_emergency_after_the_offer_is_an_emergency(stack, accounts, twins):
-    tok = accounts["customer"].token
-    first = harness.assert_answer(stack.query(tok, twins, conversation_id=None,
-                                              channel="web"))
-    assert _offered(first), first
-    a = harness.assert_answer(stack.query(tok, "2 people fighting in the lobby, one has a knife",
-                                          conversation_id=first["conversation_id"],
-                                          channel="web"), route="emergency")
-    assert a["escalation"]["tier"] == 3 and not _offered(a), a
+    a = _after_an_offer(stack, accounts["customer"].token, twins,
+                        "2 people fighting in the lobby, one has a knife", route="emergency")
+    assert a["escalation"]["tier"] == 3, a
 
 
 def test_a_customer_is_never_offered_a_staff_only_sop(stack, accounts):

@@ -216,6 +216,19 @@ def test_a_french_reply_is_guarded_like_an_english_one(on, accounts):
     assert a["response"] == honest and on.one_call(a["trace_id"])["outcome"] == "used", a
 
 
+def test_a_french_question_is_routed_here_and_answered_in_french(on, accounts):
+    """A question asked in French finds its SOP on the local engine (French
+    examples), and the model's French composition of it is what goes out."""
+    token = accounts["customer"].token
+    reply = "Le prix est par baie et par heure, partag\u00e9 entre les joueurs de la baie."
+    a = _pricing(on, token, "c'est combien pour louer une baie pendant une heure?",
+                 answer(reply, PRICING))
+    data = user_data(on.fake.requests[-1])
+    assert data["customer_message"].startswith("c'est combien"), data
+    assert [o["slug"] for o in data["options"]] == [PRICING], data
+    assert a["response"] == reply and on.one_call(a["trace_id"])["outcome"] == "used", a
+
+
 @pytest.mark.parametrize("msg,reply,rule", [
     ("whats the hourly rate", "A bay is $35 an hour, split between everyone.",
      "unsupported_fact"),
@@ -500,6 +513,9 @@ def test_shadow_calls_beyond_the_queue_are_recorded_as_skipped(on, accounts):
     with the model stalled, the answers still go at once, the calls that
     found the queue full are recorded as skipped, and every other one is
     made once the model answers."""
+    # Held calls must not time out (nor open the circuit) while the queue
+    # fills: this worker gives the model 30 s.
+    on.workers(["brand"], CLUBOS_LLM_TIMEOUT_MS=30000, CLUBOS_QUERY_TIMEOUT_MS=30000)
     on.settings(llm_mode="shadow", sop_confidence_threshold=1.0)  # no answer cached
     release = threading.Event()
     n = 45
@@ -517,12 +533,14 @@ def test_shadow_calls_beyond_the_queue_are_recorded_as_skipped(on, accounts):
         rows = {t: on.one_call(t, timeout=30) for t in tids}
         skipped = [t for t, r in rows.items() if r["outcome"] == "skipped"]
         assert all(rows[t]["reason"] == "shadow_queue_full" for t in skipped), rows
-        # 32 waiting and one in the model's hands: the rest skipped (a few
-        # more got in if a held call timed out, after 1.5 s, meanwhile).
-        assert n - 36 <= len(skipped) <= n - 32, (len(skipped), rows)
-        assert all(r["mode"] == "shadow" for r in rows.values()), rows
+        # 32 waiting and (once the thread took the first) one in the
+        # model's hands: the rest skipped; every other call was made.
+        assert n - 33 <= len(skipped) <= n - 32, (len(skipped), rows)
+        made = [r for r in rows.values() if r["outcome"] != "skipped"]
+        assert all(r["outcome"] == "shadow" and r["mode"] == "shadow" for r in made), made
     finally:
         release.set()
+        on.workers(["brand"])
 
 
 def test_stats_are_running_totals_equal_to_the_call_log(on, accounts):

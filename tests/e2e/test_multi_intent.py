@@ -15,12 +15,6 @@ def _parts(a):
     return [(p["route"], (p["sop"] or {}).get("slug")) for p in a.get("parts") or []]
 
 
-def _sop_text(stack, token, slug):
-    r = stack.http("GET", "/api/sops/" + slug, token=token)
-    assert r.status == 200, r
-    return r.json
-
-
 def test_two_questions_get_two_answers(stack, accounts):
     tok = accounts["customer"].token
     a = harness.assert_answer(stack.query(tok, "What are your hours? And where do I park?",
