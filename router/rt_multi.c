@@ -99,8 +99,10 @@ by_urgency(const void *a, const void *b)
 	return x->order - y->order;
 }
 
-static const char rt_multi_rest[] =
-    "I couldn't answer the rest of your message just now: a person from our team will.";
+/* Says what is so: nothing has been passed on, the asker may ask again or
+ * ask for a person (tier 1 shows the team the question). */
+static const char rt_multi_rest[] = "I couldn't answer the rest of your message just now. Ask "
+                                    "me again, or ask for a person from our team.";
 
 /* merge - one answer from the parts' answers (n >= 1, sorted); lost says
  * some sure part got no answer */

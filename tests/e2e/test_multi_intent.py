@@ -11,6 +11,10 @@ as an emergency; the joined answer is never served from a cache.
 import harness
 
 
+def _tech_workers(stack):
+    return (harness.find_route_workers(stack.health().json) or {}).get("tech", 0)
+
+
 def _parts(a):
     return [(p["route"], (p["sop"] or {}).get("slug")) for p in a.get("parts") or []]
 
@@ -75,3 +79,24 @@ def test_french_questions_too(stack, accounts):
         tok, "vous ouvrez a quelle heure dimanche? et on se stationne ou?",
         channel="web"))
     assert _parts(a) == [("general", "general.hours"), ("general", "general.location-parking")], a
+
+
+def test_a_part_with_no_worker_is_said_not_answered(stack, accounts):
+    """The tech workers are down: the hours are answered, and the answer
+    says plainly that the rest was not, offering a person (tier 1)."""
+    tok = accounts["customer"].token
+    old = stack.procs["assistant-tech"]
+    try:
+        old.stop()
+        harness.wait_for(lambda: _tech_workers(stack) == 0, 10, what="no tech worker in health")
+        a = harness.assert_answer(stack.query(
+            tok, "what are your hours on sunday? also the projector in bay 2 shows no signal",
+            channel="web"))
+        assert _parts(a) == [("general", "general.hours")], a
+        assert "couldn't answer the rest" in a["response"], a["response"]
+        assert a["escalation"] == {"tier": 1, "reason": "part_unanswered"}, a["escalation"]
+        assert a["actions"] == [], a     # nothing was done for the part nobody answered
+    finally:
+        stack.procs["assistant-tech"] = stack.spawn(
+            "assistant-tech", ["clubos-assistant", "-d", "--route", "tech"])
+        harness.wait_for(lambda: _tech_workers(stack) >= 1, 15, what="a tech worker back")
