@@ -33,6 +33,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,17 @@ static void set_status(db_conn *db, const char *state, const char *detail);
 static void shadow_start(const struct cfg *c);
 static void shadow_stop(void);
 
+/* Set once the worker stops: a call under way (the shadow thread's, or a
+ * last request's) is cancelled instead of waited out. */
+static atomic_bool as_llm_stopping;
+
+static bool
+llm_stopping(void *arg)
+{
+	(void)arg;
+	return atomic_load(&as_llm_stopping);
+}
+
 /* as_llm_init - the client, when a key is configured; false when off */
 bool
 as_llm_init(const struct cfg *c, db_conn *db)
@@ -125,8 +137,10 @@ as_llm_init(const struct cfg *c, db_conn *db)
 	    .timeout_ms = c->llm_timeout_ms,
 	    .circuit_failures = c->llm_circuit_failures,
 	    .circuit_open_s = c->llm_circuit_open_s,
+	    .cancelled = llm_stopping,
 	};
 
+	atomic_store(&as_llm_stopping, false);
 	if (c->openai_api_key == NULL || *c->openai_api_key == '\0')
 		return false;
 	price_in = strtod(c->llm_price_in, NULL);
@@ -165,6 +179,7 @@ as_llm_shutdown(db_conn *db)
 {
 	if (as_llm_client == NULL)
 		return;
+	atomic_store(&as_llm_stopping, true);
 	shadow_stop();
 	if (db != NULL) {
 		const char *p[] = {as_llm_instance};
@@ -856,7 +871,8 @@ shadow_start(const struct cfg *c)
 		log_error("llm: no shadow thread; shadow calls will be recorded as skipped");
 }
 
-/* shadow_stop - the call under way finishes; those still waiting are dropped, and said */
+/* shadow_stop - the call under way is cancelled (as_llm_stopping) and
+ * recorded; those still waiting are dropped, and said */
 static void
 shadow_stop(void)
 {

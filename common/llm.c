@@ -49,6 +49,8 @@ struct llm {
 	char  *url, *api_key, *model;
 	int    timeout_ms, circuit_failures, circuit_open_s;
 	size_t max_reply;
+	bool (*cancelled)(void *arg);
+	void *cancel_arg;
 
 	pthread_mutex_t mu; /* guards the circuit */
 	int             failures;
@@ -111,6 +113,8 @@ llm_new(const struct llm_cfg *cfg)
 	c->circuit_failures = cfg->circuit_failures > 0 ? cfg->circuit_failures : LLM_DEF_FAILURES;
 	c->circuit_open_s = cfg->circuit_open_s > 0 ? cfg->circuit_open_s : LLM_DEF_OPEN_S;
 	c->max_reply = cfg->max_reply > 0 ? cfg->max_reply : LLM_DEF_MAX_REPLY;
+	c->cancelled = cfg->cancelled;
+	c->cancel_arg = cfg->cancel_arg;
 	n = strlen(cfg->base_url);
 	while (n > 0 && cfg->base_url[n - 1] == '/')
 		n--;
@@ -289,6 +293,10 @@ attempt(const llm *c, const struct hc_req *base, long ms, struct hc_res *resp,
 	rc = hc_request(&req, resp);
 	out->attempts++;
 	out->outcome = LLM_FAILED;
+	if (resp->cancelled) {
+		snprintf(out->why, sizeof(out->why), "cancelled");
+		return false;
+	}
 	if (resp->timed_out) {
 		snprintf(out->why, sizeof(out->why), "timeout after %ld ms", ms);
 		return true;
@@ -323,7 +331,9 @@ llm_chat(llm *c, const char *system, const char *user, int max_tokens, uint64_t 
 	                     .url = c->url,
 	                     .headers = hdrs,
 	                     .max_body = c->max_reply,
-	                     .user_agent = "clubos-assistant"};
+	                     .user_agent = "clubos-assistant",
+	                     .cancelled = c->cancelled,
+	                     .cancel_arg = c->cancel_arg};
 	char         *body = NULL;
 	bool          retry;
 
@@ -375,7 +385,7 @@ llm_chat(llm *c, const char *system, const char *user, int max_tokens, uint64_t 
 done:
 	if (out->outcome == LLM_OK || out->outcome == LLM_REFUSED)
 		circuit_note(c, true);
-	else if (out->attempts > 0)
+	else if (out->attempts > 0 && !resp.cancelled)
 		circuit_note(c, false);
 	hc_header_free(key);
 	free(body);

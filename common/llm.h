@@ -36,6 +36,11 @@ struct llm_cfg {
 	int         circuit_failures; /* consecutive failures that open the circuit [5] */
 	int         circuit_open_s;   /* how long it stays open [30] */
 	size_t      max_reply;        /* largest response body accepted [256 KiB] */
+	/* Polled during a call (NULL: never): true stops it at once, with
+	 * outcome LLM_FAILED and why "cancelled", no retry, the circuit
+	 * untouched.  A worker that is stopping says so here. */
+	bool (*cancelled)(void *arg);
+	void *cancel_arg;
 };
 
 typedef struct llm llm;

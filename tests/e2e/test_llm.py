@@ -525,9 +525,10 @@ def test_shadow_calls_beyond_the_queue_are_recorded_as_skipped(on, accounts):
                                             model=MODEL)} for _ in range(n)])
         tids = []
         for i in range(n):
+            # All to the one brand worker (each route's worker has a queue).
             a = on.ask(accounts["customer"].token,
-                       "what would a bay cost for %d of us on the %dth" % (i % 6 + 2, i + 1))
-            assert a["sop"] is None and a["cache"] == "miss", a
+                       "how much is a bay per hour, price check number %d" % (i + 1))
+            assert a["route"] == "brand" and a["sop"] is None and a["cache"] == "miss", a
             tids.append(a["trace_id"])
         release.set()
         rows = {t: on.one_call(t, timeout=30) for t in tids}
@@ -538,6 +539,32 @@ def test_shadow_calls_beyond_the_queue_are_recorded_as_skipped(on, accounts):
         assert n - 33 <= len(skipped) <= n - 32, (len(skipped), rows)
         made = [r for r in rows.values() if r["outcome"] != "skipped"]
         assert all(r["outcome"] == "shadow" and r["mode"] == "shadow" for r in made), made
+    finally:
+        release.set()
+        on.workers(["brand"])
+
+
+def test_a_stopping_worker_cancels_its_shadow_call(on, accounts):
+    """A worker asked to stop while its shadow call waits on a stalled model
+    cancels the call (recorded as such) instead of waiting it out: with 30 s
+    given to the model, the worker is gone in a few seconds."""
+    on.workers(["brand"], CLUBOS_LLM_TIMEOUT_MS=30000, CLUBOS_QUERY_TIMEOUT_MS=30000)
+    on.settings(llm_mode="shadow")
+    release = threading.Event()
+    try:
+        on.fake.script([{"status": 200, "hold": release,
+                         "json": completion(answer("Prices are per bay per hour.", PRICING),
+                                            model=MODEL)}])
+        n = on.fake.count()
+        a = _pricing(on, accounts["customer"].token, "what does a bay cost an hour these days")
+        assert on.fake.wait_requests(n + 1)     # the shadow call is with the model
+        t0 = time.monotonic()
+        rc = on.stack.procs["assistant-brand"].stop()
+        took = time.monotonic() - t0
+        assert rc == 0, rc
+        assert took < 10, "the worker waited %.1f s for its shadow call" % took
+        row = on.one_call(a["trace_id"])
+        assert row["outcome"] == "error" and row["reason"] == "cancelled", row
     finally:
         release.set()
         on.workers(["brand"])
