@@ -46,6 +46,24 @@ static const char as_not_allowed_text[] =
     "That's internal information I can't share here. If you need it, a person "
     "from our team can help.";
 
+/* The same lines in French, for a message the router read as French. */
+static const char as_low_conf_text_fr[] =
+    "Je ne suis pas certain de bien comprendre ce dont vous avez besoin. Pouvez-vous m'en dire "
+    "un peu plus? Si vous préférez, une personne de notre équipe peut prendre le relais : il "
+    "suffit de le demander.";
+static const char as_not_allowed_text_fr[] =
+    "C'est une information interne que je ne peux pas partager ici. Si vous en avez besoin, "
+    "une personne de notre équipe peut vous aider.";
+
+/* french - did the router read the message as French? */
+static bool
+french(const cJSON *q)
+{
+	const char *l = json_str(q, "lang");
+
+	return l != NULL && strcmp(l, "fr") == 0;
+}
+
 /* What each action type means here: its status, and a ticket if any. */
 static const struct action_rule {
 	const char *type;
@@ -64,9 +82,10 @@ static const struct action_rule {
     {"unlock_door_request", "pending_approval", NULL},
 };
 
-static const char *const person_words[] = {"person",  "human",    "someone", "somebody",
-                                           "staff",   "agent",    "real",    "manager",
-                                           "talk to", "speak to", NULL};
+static const char *const person_words[] = {
+    "person",       "human",      "someone",    "somebody", "staff",        "agent",
+    "real",         "manager",    "talk to",    "speak to", "une personne", "un humain",
+    "quelqu'un de", "un employé", "un employe", "parler à", "parler a",     NULL};
 
 /* as_audience_allows - may this asker read an SOP of that audience? */
 bool
@@ -246,13 +265,19 @@ clarify(const struct as_kb *kb, const cJSON *q, const struct as_asker *a, double
 		return false;
 	if (json_num(q, "conversation_id", 0) > 0)
 		snprintf(text, sizeof(text),
-		         "I want to answer the right question. Which one do you mean?\n"
-		         "1. %s\n2. %s\nReply 1 or 2, or tell me a little more.",
+		         french(q)
+		             ? "Je veux répondre à la bonne question. Laquelle voulez-vous dire?\n"
+		               "1. %s\n2. %s\nRépondez 1 ou 2, ou dites-m'en un peu plus."
+		             : "I want to answer the right question. Which one do you mean?\n"
+		               "1. %s\n2. %s\nReply 1 or 2, or tell me a little more.",
 		         opt[0]->title, opt[1]->title);
 	else
 		snprintf(text, sizeof(text),
-		         "I want to answer the right question. Do you mean \"%s\" or \"%s\"? "
-		         "Tell me which one, or a little more, and I'll answer.",
+		         french(q)
+		             ? "Je veux répondre à la bonne question. Voulez-vous dire « %s » ou "
+		               "« %s »? Dites-moi laquelle, ou un peu plus, et je vous répondrai."
+		             : "I want to answer the right question. Do you mean \"%s\" or "
+		               "\"%s\"? Tell me which one, or a little more, and I'll answer.",
 		         opt[0]->title, opt[1]->title);
 	cJSON_AddNullToObject(r, "sop");
 	cJSON_AddStringToObject(r, "response", text);
@@ -362,13 +387,15 @@ as_assist(void *arg, void *worker, const struct env_hdr *h, const char *body, si
 		add_escalation(r, 0, "clarify");
 	} else if (sop == NULL) {
 		cJSON_AddNullToObject(r, "sop");
-		cJSON_AddStringToObject(r, "response", as_low_conf_text);
+		cJSON_AddStringToObject(r, "response",
+		                        french(q) ? as_low_conf_text_fr : as_low_conf_text);
 		add_escalation(r, 1, "low_confidence");
 	} else if (!as_audience_allows(a.audience, sop->audience)) {
 		cJSON_AddNullToObject(r, "sop");
 		/* Never another SOP's answer in its place: a plain refusal, and
 		 * the team sees the question (tier 1) in case the asker needs it. */
-		cJSON_AddStringToObject(r, "response", as_not_allowed_text);
+		cJSON_AddStringToObject(r, "response",
+		                        french(q) ? as_not_allowed_text_fr : as_not_allowed_text);
 		add_escalation(r, 1, "restricted");
 		cJSON_AddStringToObject(tr, "withheld", sop->slug);
 	} else {

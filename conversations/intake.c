@@ -203,24 +203,17 @@ yes_no(const char *text)
 static bool
 wants_person(const char *text)
 {
-	static const char *const asks[] = {"real person",
-	                                   "human",
-	                                   "speak to someone",
-	                                   "talk to someone",
-	                                   "speak with someone",
-	                                   "speak to a person",
-	                                   "talk to a person",
-	                                   "speak to a human",
-	                                   "talk to a human",
-	                                   "representative",
-	                                   "isnt helping",
-	                                   "not helping",
-	                                   "is useless",
-	                                   "real people",
-	                                   "a staff member",
-	                                   "live agent",
-	                                   NULL};
-	char                     n[OPS_TEXT_MAX + 1];
+	static const char *const asks[] = {
+	    "real person", "human", "speak to someone", "talk to someone", "speak with someone",
+	    "speak to a person", "talk to a person", "speak to a human", "talk to a human",
+	    "representative", "isnt helping", "not helping", "is useless", "real people",
+	    "a staff member", "live agent",
+	    /* French: normal() keeps accents and drops
+	     * apostrophes ("m'aide" is "maide") */
+	    "une personne", "vraie personne", "un humain", "parler à quelqu", "parler a quelqu",
+	    "parler avec quelqu", "un employé", "un employe", "ça maide pas", "ca maide pas",
+	    "ça aide pas", "ca aide pas", NULL};
+	char n[OPS_TEXT_MAX + 1];
 
 	normal(text, n, sizeof(n));
 	for (const char *const *a = asks; *a; a++)

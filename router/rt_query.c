@@ -49,6 +49,10 @@ static const char rt_oos_text[] =
     "Sorry, that's not something I can help with here. I can answer questions "
     "about bookings, the bays and simulators, memberships and visiting us. If "
     "you'd like a person from our team, just ask and I'll pass your message on.";
+static const char rt_oos_text_fr[] =
+    "Désolé, je ne peux pas vous aider avec ça ici. Je réponds aux questions sur les "
+    "réservations, les baies et les simulateurs, les abonnements et votre visite. Si vous "
+    "voulez une personne de notre équipe, demandez-le et je lui transmettrai votre message.";
 
 static const char rt_emergency_fallback_text[] =
     "If anyone is hurt or in danger, call 911 now, and leave the building if "
@@ -262,14 +266,15 @@ possible_emergency(const char *trace_id, const cJSON *q, cJSON *r, const em_matc
 
 /* oos_reply - out of scope: no SOP, say so, offer a person */
 static cJSON *
-oos_reply(double conf)
+oos_reply(double conf, const char *lang)
 {
 	cJSON *r = cJSON_CreateObject(), *esc;
+	bool   fr = lang != NULL && strcmp(lang, "fr") == 0;
 
 	cJSON_AddStringToObject(r, "route", "general");
 	cJSON_AddNumberToObject(r, "confidence", conf);
 	cJSON_AddNullToObject(r, "sop");
-	cJSON_AddStringToObject(r, "response", rt_oos_text);
+	cJSON_AddStringToObject(r, "response", fr ? rt_oos_text_fr : rt_oos_text);
 	esc = cJSON_AddObjectToObject(r, "escalation");
 	cJSON_AddNumberToObject(esc, "tier", 0);
 	cJSON_AddStringToObject(esc, "reason", "out_of_scope");
@@ -483,6 +488,8 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	 * answered from a cache (see em_gate). */
 	em_check(msg, &em);
 	is_em = em.level == EM_SURE;
+	/* The language the fixed lines are said in (the rules' reading). */
+	cJSON_AddStringToObject(q, "lang", em.lang != NULL ? em.lang : "en");
 	d = cJSON_CreateObject();
 	cJSON_AddBoolToObject(d, "emergency", is_em);
 	em_trace(d, &em);
@@ -554,7 +561,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		t1 = env_mono_us();
 		if ((m = rt_model_get()) == NULL && em.level == EM_POSSIBLE) {
 			/* No classifier: the possible emergency is still answered. */
-			r = oos_reply(0);
+			r = oos_reply(0, em.lang);
 			goto answered;
 		}
 		if (m == NULL) {
@@ -605,7 +612,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 			/* Several questions, each answered (never cached). */
 			goto answered;
 		} else if (route_prob[ri] < RT_ROUTE_MIN || oos_prob > route_prob[ri]) {
-			r = oos_reply(oos_prob);
+			r = oos_reply(oos_prob, em.lang);
 			goto answered;
 		} else if (em.level == EM_NONE && ntop > 0 && m->label_route[top[0].label] == ri &&
 		           top[0].prob >= CACHE_SEMANTIC_MIN_PROB &&

@@ -660,6 +660,15 @@ def test_asking_for_a_person_hands_off_and_notifies(stack, gw, conv, fakes):
                str(cid)) == [["handoff"]]
 
 
+def test_asking_for_a_person_in_french_hands_off(stack, gw, conv):
+    for text in ("ça m'aide pas, je veux parler à quelqu'un", "une vraie personne svp"):
+        phone = new_phone()
+        wait_processed(stack, send_text(gw, phone, text))
+        cid = conversation_of(stack, phone)
+        assert sql(stack, "SELECT status, status_reason FROM conversations WHERE id = :'v1'",
+                   str(cid)) == [["human", "the customer asked for a person"]], text
+
+
 def test_many_bot_replies_in_a_row_hand_off(stack, gw, conv):
     phone = new_phone()
     wait_processed(stack, send_text(gw, phone, "where do I park at riverside?"))
