@@ -64,6 +64,7 @@ int rt_clarify_pick(const cJSON *offer, const char *msg);
 /* A message of several questions (rt_multi.c). */
 #define RT_PART_MAX 512
 #define RT_MULTI_MAX_PARTS 3
+#define RT_PART_MIN_WORDS 3 /* a clause shorter than this is not a question */
 /* The message's parts, cut at sentence ends and at "and" / "also" / "plus"
  * between clauses of three words or more: their number (0 for an empty
  * message), or -1 when there are more than max or one is too long. */
@@ -73,8 +74,10 @@ int rt_words(const char *s, size_t n); /* words in a span (commas split them) */
  * topic (each answered by its route's worker), or NULL to answer the
  * message as one. */
 cJSON *rt_multi(const char *tid, const cJSON *q, const struct rt_model *m, const char *msg,
-                uint64_t deadline, int max_inflight);
-/* A slot of route ri's in-flight cap (false when full), and its release. */
+                const struct env_hdr *h);
+/* A request's deadline and the in-flight cap per route, from the live
+ * configuration; a slot of route ri's cap (false when full), and its release. */
+void rt_dispatch_limits(const struct env_hdr *h, uint64_t *deadline, int *max_inflight);
 bool rt_inflight_enter(int ri, int max);
 void rt_inflight_leave(int ri);
 

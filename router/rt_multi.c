@@ -25,8 +25,7 @@
 #include "common/trace.h"
 #include "router/rt.h"
 
-#define PART_MIN_WORDS 3 /* as in rt_split.c */
-#define MULTI_SURE 0.80  /* each part's own classifier vote */
+#define MULTI_SURE 0.80 /* each part's own classifier vote */
 
 struct part {
 	const char *text;
@@ -176,8 +175,10 @@ merge(struct part *p, int n, bool lost)
 /* rt_multi - the joined answer to a message of several questions, or NULL (rt.h) */
 cJSON *
 rt_multi(const char *tid, const cJSON *q, const struct rt_model *m, const char *msg,
-         uint64_t deadline, int max_inflight)
+         const struct env_hdr *h)
 {
+	uint64_t    deadline;
+	int         max_inflight;
 	char        parts[RT_MULTI_MAX_PARTS][RT_PART_MAX];
 	struct part sure[RT_MULTI_MAX_PARTS];
 	int         n = rt_split(msg, parts, RT_MULTI_MAX_PARTS), ns = 0, done = 0;
@@ -191,7 +192,7 @@ rt_multi(const char *tid, const cJSON *q, const struct rt_model *m, const char *
 		int       route;
 		bool      seen = false;
 
-		if (rt_words(parts[i], strlen(parts[i])) < PART_MIN_WORDS - 1 ||
+		if (rt_words(parts[i], strlen(parts[i])) < RT_PART_MIN_WORDS - 1 ||
 		    clf_predict(m->clf, parts[i], top, 1) != 1 || top[0].prob < MULTI_SURE)
 			continue;
 		route = m->label_route[top[0].label];
@@ -205,6 +206,7 @@ rt_multi(const char *tid, const cJSON *q, const struct rt_model *m, const char *
 	}
 	if (ns < 2)
 		return NULL;
+	rt_dispatch_limits(h, &deadline, &max_inflight);
 	for (int i = 0; i < ns; i++) {
 		sure[i].answer = ask(tid, q, m, &sure[i], deadline, max_inflight);
 		if (sure[i].answer != NULL)

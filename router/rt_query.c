@@ -377,6 +377,17 @@ with_context(const cJSON *q, const char *msg)
 	return out;
 }
 
+/* last_turn_offers - is the conversation's last turn a question back? */
+static bool
+last_turn_offers(const cJSON *q)
+{
+	const cJSON *ctx = cJSON_GetObjectItem(q, "context");
+
+	return cJSON_IsArray(ctx) && cJSON_GetArraySize(ctx) > 0 &&
+	       cJSON_IsArray(cJSON_GetObjectItem(
+	           cJSON_GetArrayItem(ctx, cJSON_GetArraySize(ctx) - 1), "offer"));
+}
+
 /*
  * clarified - the customer's choice after the bot asked which of two SOPs
  * they meant (the conversation's last turn, with its "offer"): the label
@@ -412,30 +423,18 @@ clarified(const struct rt_model *m, const cJSON *q, const char *msg, const char 
 	return label;
 }
 
-/* multi_deadline - the request's deadline, or the configured one from now */
-static uint64_t
-multi_deadline(const struct env_hdr *h)
-{
-	const struct cfg *c;
-	uint64_t          d = h->deadline_ms;
-
-	if (d == 0) {
-		c = cfg_acquire();
-		d = env_now_ms() + (uint64_t)c->query_timeout_ms;
-		cfg_release(c);
-	}
-	return d;
-}
-
-/* multi_inflight - the in-flight cap per route, from the live configuration */
-static int
-multi_inflight(void)
+/* rt_dispatch_limits - a request's deadline (its own, or the configured
+ * query timeout from now) and the in-flight cap per route, read once from
+ * the live configuration (rt.h) */
+void
+rt_dispatch_limits(const struct env_hdr *h, uint64_t *deadline, int *max_inflight)
 {
 	const struct cfg *c = cfg_acquire();
-	int               n = c->route_max_inflight;
 
+	*deadline =
+	    h->deadline_ms != 0 ? h->deadline_ms : env_now_ms() + (uint64_t)c->query_timeout_ms;
+	*max_inflight = c->route_max_inflight;
 	cfg_release(c);
-	return n;
 }
 
 /* reply_json - hand a finished object back as the RPC reply */
@@ -497,8 +496,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 
 	/* The answer to "which of these do you mean?": the SOP chosen answers
 	 * the question asked before, with no cache and no classification. */
-	if (em.level == EM_NONE && cJSON_IsArray(cJSON_GetObjectItem(q, "context")) &&
-	    (m = rt_model_get()) != NULL) {
+	if (em.level == EM_NONE && last_turn_offers(q) && (m = rt_model_get()) != NULL) {
 		const char *question;
 
 		if ((picked = clarified(m, q, msg, &question)) >= 0) {
@@ -607,8 +605,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		if (em_gate(tid, &em, route_prob[0], em_slug) == EM_SURE) {
 			is_em = 1;
 		} else if (em.level == EM_NONE && !read_with_context &&
-		           (r = rt_multi(tid, q, m, msg, multi_deadline(h), multi_inflight())) !=
-		               NULL) {
+		           (r = rt_multi(tid, q, m, msg, h)) != NULL) {
 			/* Several questions, each answered (never cached). */
 			goto answered;
 		} else if (route_prob[ri] < RT_ROUTE_MIN || oos_prob > route_prob[ri]) {
@@ -665,23 +662,14 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	{
 		struct rpc_reply wr;
 		char            *out = json_print(q);
-		uint64_t         deadline = h->deadline_ms;
+		uint64_t         deadline;
 		int              rc, max_inflight;
 
 		d = cJSON_CreateObject();
 		cJSON_AddStringToObject(d, "route", route);
 		cJSON_AddNumberToObject(d, "workers", rpc_client_peers(rt_workers[ri]));
 		trace_step(tid, "dispatched", d, env_mono_us() - t0);
-		/* The settings that may change on a reload: read once, from
-		 * the live snapshot. */
-		{
-			const struct cfg *c = cfg_acquire();
-
-			if (deadline == 0)
-				deadline = env_now_ms() + (uint64_t)c->query_timeout_ms;
-			max_inflight = c->route_max_inflight;
-			cfg_release(c);
-		}
+		rt_dispatch_limits(h, &deadline, &max_inflight);
 		/* An emergency keeps a second in hand for the fallback answer. */
 		if (is_em && deadline > env_now_ms() + 2000)
 			deadline -= 1000;

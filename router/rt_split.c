@@ -15,8 +15,6 @@
 
 #include "router/rt.h"
 
-#define PART_MIN_WORDS 3 /* a clause shorter than this is not a question */
-
 /* Joiners between two clauses, each with its spaces. */
 static const char *const joiners[] = {", and also ", " and also ", ", and ",  " and ",
                                       ", also ",     " also ",     ", plus ", " plus ",
@@ -106,8 +104,8 @@ clauses(const char *s, size_t n, char parts[][RT_PART_MAX], int max, int *np)
 
 			if (i + jl > n || strncasecmp(s + i, *j, jl) != 0)
 				continue;
-			if (rt_words(s, i) >= PART_MIN_WORDS &&
-			    rt_words(s + i + jl, n - i - jl) >= PART_MIN_WORDS &&
+			if (rt_words(s, i) >= RT_PART_MIN_WORDS &&
+			    rt_words(s + i + jl, n - i - jl) >= RT_PART_MIN_WORDS &&
 			    asks(s + i + jl, n - i - jl)) {
 				return add_part(s, i, parts, max, np) &&
 				       clauses(s + i + jl, n - i - jl, parts, max, np);

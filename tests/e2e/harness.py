@@ -239,6 +239,15 @@ def assert_error(resp, status, code=None):
     return err
 
 
+def set_settings(stack, token, **kw):
+    """set_settings - PATCH /api/settings, then let every daemon's
+    one-second settings cache (common/settings.c) expire: nothing a test
+    can observe says a daemon has reread them, so this waits out the TTL."""
+    r = stack.http("PATCH", "/api/settings", body=kw, token=token)
+    assert r.status == 200, r
+    time.sleep(1.1)
+
+
 def teach_examples(stack, token, labels, texts):
     """teach_examples - every text as an example of every label, interleaved
     (label by label for each text, so that no label is trained last); the ids."""

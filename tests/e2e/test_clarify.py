@@ -11,8 +11,6 @@ emergency is never turned into a question, and a question back is never
 served from a cache.
 """
 
-import time
-
 import pytest
 
 import harness
@@ -22,13 +20,6 @@ TITLES = {GIFT: "Gift cards", PROMO: "Promotions and promo codes",
           VOICE: "Brand voice for staff replies"}
 
 
-def _threshold(stack, admin, value):
-    r = stack.http("PATCH", "/api/settings", body={"sop_confidence_threshold": value},
-                   token=admin)
-    assert r.status == 200, r
-    time.sleep(1.1)     # every daemon reads settings through a one-second cache
-
-
 @pytest.fixture(scope="module")
 def twins(stack, accounts):
     """twins - a made-up phrase taught to gift cards and promotions alike
@@ -36,10 +27,10 @@ def twins(stack, accounts):
     alone; the phrase, which the router answers with a question back."""
     admin = accounts["admin"].token
     before = stack.http("GET", "/api/settings", token=admin).json["sop_confidence_threshold"]
-    _threshold(stack, admin, 0.7)
+    harness.set_settings(stack, admin, sop_confidence_threshold=0.7)
     phrase, ids = harness.teach_split(stack, admin, [GIFT, PROMO])
     yield phrase
-    _threshold(stack, admin, before)
+    harness.set_settings(stack, admin, sop_confidence_threshold=before)
     harness.forget_examples(stack, admin, ids)
 
 
@@ -148,7 +139,7 @@ def test_a_customer_is_never_offered_a_staff_only_sop(stack, accounts):
              "kqzv wwpt nnqd"]
     before = stack.http("GET", "/api/settings", token=admin).json["sop_confidence_threshold"]
     ids = harness.teach_examples(stack, admin, [GIFT, VOICE], teach)
-    _threshold(stack, admin, 0.7)
+    harness.set_settings(stack, admin, sop_confidence_threshold=0.7)
     try:
         # How close one phrase's split falls is the classifier's to say;
         # over all the taught phrases, staff must be asked at least once.
@@ -166,5 +157,5 @@ def test_a_customer_is_never_offered_a_staff_only_sop(stack, accounts):
                 staff_asked += 1
         assert staff_asked > 0, "no phrase split close enough to ask staff which they meant"
     finally:
-        _threshold(stack, admin, before)
+        harness.set_settings(stack, admin, sop_confidence_threshold=before)
         harness.forget_examples(stack, admin, ids)

@@ -112,9 +112,7 @@ def new_phone():
 
 
 def set_settings(stack, accounts, **kw):
-    r = stack.http("PATCH", "/api/settings", body=kw, token=accounts["admin"].token)
-    assert r.status == 200, r
-    time.sleep(1.1)     # every daemon reads settings through a one-second cache
+    harness.set_settings(stack, accounts["admin"].token, **kw)
 
 
 def sign_standard(raw, ts=None, msg_id=None, key=SECRET_KEY):
