@@ -98,16 +98,21 @@ ev_topic_ok(const char *t)
 	       strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
-/* ev_drain - pass on what a subscription has (wait at most ms for the first) */
+/*
+ * ev_drain - pass on what a subscription has (wait at most ms for the first).
+ * Whether anyone watches is asked as each message comes, not before the
+ * wait: a stream that opens while the thread waits gets the messages that
+ * come after its hello (a query asked at once answers within the wait).
+ */
 static void
-ev_drain(bus_sub *s, int ms, bool streams)
+ev_drain(bus_sub *s, int ms)
 {
 	char *topic, *json;
 
 	for (int i = 0; i < 256 && s != NULL; i++) {
 		if (bus_sub_recv(s, i == 0 ? ms : 0, &topic, &json) != 0)
 			return;
-		if (streams && ev_topic_ok(topic))
+		if (httpd_streams_open(ev.h) > 0 && ev_topic_ok(topic))
 			ev_send(topic, json);
 		free(topic);
 		free(json);
@@ -193,16 +198,12 @@ ev_main(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&ev.stop)) {
-		struct httpd_stats st;
-		bool               streams;
-		int64_t            now;
+		int64_t now;
 
-		httpd_stats(ev.h, &st);
-		streams = st.streams_open > 0;
-		ev_drain(ev.trace, EV_RECV_MS, streams);
-		ev_drain(ev.events, 0, streams);
+		ev_drain(ev.trace, EV_RECV_MS);
+		ev_drain(ev.events, 0);
 		now = env_mono_us();
-		if (!streams) {
+		if (httpd_streams_open(ev.h) == 0) {
 			ev.polled = false; /* nobody watching: start afresh */
 			continue;
 		}

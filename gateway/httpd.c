@@ -117,7 +117,7 @@ struct httpd {
 	struct conn         *qhead, *qtail;
 	int                  qlen; /* requests queued (free jobs not counted) */
 	struct conn         *streams;
-	int                  nstreams;
+	atomic_int           nstreams; /* changed under mu; read without it (httpd_streams_open) */
 	struct addr_slot    *addrs;
 	size_t               naddrs; /* a power of two, over twice max_conns */
 	unsigned char        addr_key[crypto_shorthash_KEYBYTES];
@@ -1702,6 +1702,13 @@ int
 httpd_port(const httpd *h)
 {
 	return h->port;
+}
+
+/* httpd_streams_open - how many event streams are open now (any thread, no lock) */
+int
+httpd_streams_open(httpd *h)
+{
+	return h != NULL ? atomic_load(&h->nstreams) : 0;
 }
 
 /* httpd_stats - the counters, and how many connections and queued requests there are */

@@ -137,6 +137,7 @@ int         http_parse(char *buf, size_t len, struct http_req *req, struct http_
 httpd      *httpd_start(const char *addr, int port, const struct httpd_ops *ops);
 int         httpd_port(const httpd *h);
 void        httpd_stats(httpd *h, struct httpd_stats *st);
+int         httpd_streams_open(httpd *h);
 void        httpd_stop(httpd *h, int deadline_ms);
 int         httpd_stream_send(httpd *h, const char *data, size_t len);
 int         httpd_stream_tags(httpd *h, long long *out, int max);
