@@ -361,13 +361,21 @@ retry_delay(int n, const struct act_result *r)
 	return (int)ms;
 }
 
+/* fr - the customer writes in French: the follow-ups are said in French */
+static bool
+fr(const struct ops_claimed *a)
+{
+	return strcmp(a->lang, "fr") == 0;
+}
+
 /*
  * conclude - an outcome into a finish: done (with the honest follow-up),
- * another try, or failed (a ticket, and a person promised).
+ * another try, or failed (a ticket, and a person promised).  what names
+ * the action for the team's ticket, what_fr for a French customer.
  */
 static void
 conclude(struct worker *w, const struct ops_claimed *a, int n, const struct act_result *r,
-         const char *done_text, const char *what)
+         const char *done_text, const char *what, const char *what_fr)
 {
 	struct ops_finish f = {.id = a->id};
 	char              fail_text[300], title[200];
@@ -384,10 +392,17 @@ conclude(struct worker *w, const struct ops_claimed *a, int n, const struct act_
 	} else {
 		f.status = "failed";
 		f.error = r->error;
-		snprintf(fail_text, sizeof(fail_text),
-		         "We could not %s automatically. A person from the team will follow up "
-		         "with you here.",
-		         what);
+		if (fr(a))
+			snprintf(fail_text, sizeof(fail_text),
+			         "Nous n'avons pas pu %s automatiquement. Une personne de l'équipe "
+			         "fera le suivi avec vous ici.",
+			         what_fr);
+		else
+			snprintf(
+			    fail_text, sizeof(fail_text),
+			    "We could not %s automatically. A person from the team will follow "
+			    "up with you here.",
+			    what);
 		snprintf(title, sizeof(title), "Could not %s", what);
 		f.followup = fail_text;
 		f.ticket_title = title;
@@ -406,23 +421,35 @@ static void
 run_device(struct worker *w, const struct ops_claimed *a, bool reboot)
 {
 	struct act_result r = {0};
-	char              dev[80], done[300], what[120];
+	char              dev[80], done[300], what[120], what_fr[120];
 	bool              deferred;
 	int               n;
 
 	snprintf(what, sizeof(what), "%s on bay %d",
 	         reboot ? "restart the simulator PC" : "restart the TrackMan", a->bay);
-	snprintf(done, sizeof(done),
-	         reboot ? "The restart of the PC on bay %d has started. It takes about three "
-	                  "minutes; the screen will go dark and come back."
-	                : "The TrackMan restart on bay %d has started. It usually takes 30 to "
-	                  "60 seconds to come back.",
-	         a->bay);
+	snprintf(what_fr, sizeof(what_fr), "%s de la baie %d",
+	         reboot ? "redémarrer le PC du simulateur" : "redémarrer le TrackMan", a->bay);
+	if (fr(a))
+		snprintf(done, sizeof(done),
+		         reboot
+		             ? "Le redémarrage du PC de la baie %d est lancé. Cela prend environ "
+		               "trois minutes; l'écran deviendra noir, puis reviendra."
+		             : "Le redémarrage du TrackMan de la baie %d est lancé. Il revient "
+		               "habituellement en 30 à 60 secondes.",
+		         a->bay);
+	else
+		snprintf(done, sizeof(done),
+		         reboot
+		             ? "The restart of the PC on bay %d has started. It takes about three "
+		               "minutes; the screen will go dark and come back."
+		             : "The TrackMan restart on bay %d has started. It usually takes 30 "
+		               "to 60 seconds to come back.",
+		         a->bay);
 	if (!device_of(w, a, dev, sizeof(dev))) {
 		r.outcome = ACT_FAIL;
 		snprintf(r.error, sizeof(r.error), "no NinjaOne device is known for %s bay %d",
 		         *a->location ? a->location : "(no location)", a->bay);
-		conclude(w, a, a->attempts, &r, NULL, what);
+		conclude(w, a, a->attempts, &r, NULL, what, what_fr);
 		return;
 	}
 	if (in_cooldown(w, a)) {
@@ -430,9 +457,14 @@ run_device(struct worker *w, const struct ops_claimed *a, bool reboot)
 		    .id = a->id,
 		    .status = "cancelled",
 		    .error = "cooldown: this bay's PC was restarted moments ago",
-		    .followup = "This bay's PC was restarted moments ago and is still coming "
-		                "back. Please give it a couple of minutes; if it is still stuck "
-		                "after that, reply here and a person will help."};
+		    .followup = fr(a)
+		                    ? "Le PC de cette baie vient d'être redémarré et n'est pas "
+		                      "encore revenu. Donnez-lui quelques minutes; s'il est "
+		                      "encore bloqué après, répondez ici et une personne vous "
+		                      "aidera."
+		                    : "This bay's PC was restarted moments ago and is still coming "
+		                      "back. Please give it a couple of minutes; if it is still "
+		                      "stuck after that, reply here and a person will help."};
 
 		finish(w, &f);
 		return;
@@ -442,7 +474,7 @@ run_device(struct worker *w, const struct ops_claimed *a, bool reboot)
 			prov_ninja_reboot(ex_cfg, dev, &r);
 		else
 			prov_ninja_script(ex_cfg, dev, &r);
-		conclude(w, a, a->attempts, &r, NULL, what);
+		conclude(w, a, a->attempts, &r, NULL, what, what_fr);
 		return;
 	}
 	if ((n = call_begin(w, a, &ex_cb[CB_NINJA], true, &deferred)) < 0) {
@@ -455,7 +487,7 @@ run_device(struct worker *w, const struct ops_claimed *a, bool reboot)
 	else
 		prov_ninja_script(ex_cfg, dev, &r);
 	call_end(w, a, &ex_cb[CB_NINJA], n, &r);
-	conclude(w, a, n, &r, done, what);
+	conclude(w, a, n, &r, done, what, what_fr);
 }
 
 /* run_unlock - the location's front door through UniFi Access (approved) */
@@ -477,13 +509,15 @@ run_unlock(struct worker *w, const struct ops_claimed *a)
 		r.outcome = ACT_FAIL;
 		snprintf(r.error, sizeof(r.error), "no UniFi Access door is known for %s",
 		         *a->location ? a->location : "(no location)");
-		conclude(w, a, a->attempts, &r, NULL, "unlock the front door");
+		conclude(w, a, a->attempts, &r, NULL, "unlock the front door",
+		         "déverrouiller la porte d'entrée");
 		return;
 	}
 	if (!configured(CB_UNIFI)) {
 		prov_unifi_unlock(ex_cfg, door, minutes,
 		                  &r); /* ACT_OFF, with the missing setting */
-		conclude(w, a, a->attempts, &r, NULL, "unlock the front door");
+		conclude(w, a, a->attempts, &r, NULL, "unlock the front door",
+		         "déverrouiller la porte d'entrée");
 		return;
 	}
 	if ((n = call_begin(w, a, &ex_cb[CB_UNIFI], true, &deferred)) < 0) {
@@ -493,7 +527,9 @@ run_unlock(struct worker *w, const struct ops_claimed *a)
 	}
 	prov_unifi_unlock(ex_cfg, door, minutes, &r);
 	call_end(w, a, &ex_cb[CB_UNIFI], n, &r);
-	conclude(w, a, n, &r, "The front door is unlocked now.", "unlock the front door");
+	conclude(w, a, n, &r,
+	         fr(a) ? "La porte d'entrée est déverrouillée." : "The front door is unlocked now.",
+	         "unlock the front door", "déverrouiller la porte d'entrée");
 }
 
 /* slack_channel - SLACK_CHANNEL, or the facility's */
@@ -519,7 +555,8 @@ run_notify(struct worker *w, const struct ops_claimed *a, bool handoff)
 		prov_slack_post(ex_cfg, chan, NULL, text, (long long)a->id,
 		                handoff ? ACT_BUTTONS_HANDOFF : ACT_BUTTONS_NONE, &r);
 		conclude(w, a, a->attempts, &r, NULL,
-		         handoff ? "reach the team" : "notify the team");
+		         handoff ? "reach the team" : "notify the team",
+		         handoff ? "joindre l'équipe" : "aviser l'équipe");
 		return;
 	}
 	if ((n = call_begin(w, a, &ex_cb[CB_SLACK], true, &deferred)) < 0) {
@@ -531,8 +568,11 @@ run_notify(struct worker *w, const struct ops_claimed *a, bool handoff)
 	                handoff ? ACT_BUTTONS_HANDOFF : ACT_BUTTONS_NONE, &r);
 	call_end(w, a, &ex_cb[CB_SLACK], n, &r);
 	conclude(w, a, n, &r,
-	         handoff ? "I've passed this to the team; a person will reply here." : NULL,
-	         handoff ? "reach the team" : "notify the team");
+	         !handoff ? NULL
+	         : fr(a) ? "J'ai transmis votre demande à l'équipe; une personne vous répondra ici."
+	                 : "I've passed this to the team; a person will reply here.",
+	         handoff ? "reach the team" : "notify the team",
+	         handoff ? "joindre l'équipe" : "aviser l'équipe");
 }
 
 /* page_sms - one on-call text; the attempt is recorded around it */
@@ -601,8 +641,11 @@ run_alert(struct worker *w, const struct ops_claimed *a)
 		    .id = a->id,
 		    .status = "done",
 		    .provider_ref = s.outcome == ACT_OK && *s.ref ? s.ref : NULL,
-		    .followup = "We are paging the on-call manager now. If anyone is hurt or in "
-		                "danger, call 911.",
+		    .followup = fr(a)
+		                    ? "Nous alertons le responsable de garde maintenant. Si "
+		                      "quelqu'un est blessé ou en danger, faites le 911."
+		                    : "We are paging the on-call manager now. If anyone is hurt or "
+		                      "in danger, call 911.",
 		    .ladder_s = ex_cfg->escalation_ack_s,
 		};
 		char err[400];
@@ -624,7 +667,8 @@ run_alert(struct worker *w, const struct ops_claimed *a)
 	    s.retry_after_ms > p.retry_after_ms ? s.retry_after_ms : p.retry_after_ms;
 	snprintf(r.error, sizeof(r.error), "Slack: %.130s; on-call SMS: %.130s",
 	         s.error[0] ? s.error : "-", p.error[0] ? p.error : "-");
-	conclude(w, a, n > 0 ? n : 1, &r, NULL, "page the on-call manager");
+	conclude(w, a, n > 0 ? n : 1, &r, NULL, "page the on-call manager",
+	         "joindre le responsable de garde");
 }
 
 /* run_page - the ladder's next page: the on-call again, then the next contacts */
@@ -655,17 +699,19 @@ run_page(struct worker *w, const struct ops_claimed *a)
 	         "the customer.",
 	         place, step + 1);
 	n = page_sms(w, a, phone, sms, &r);
-	conclude(w, a, n > 0 ? n : 1, &r, NULL, "page the next contact");
+	conclude(w, a, n > 0 ? n : 1, &r, NULL, "page the next contact",
+	         "joindre la personne suivante");
 }
 
 /* run_unsupported - an action no integration can carry out */
 static void
-run_unsupported(struct worker *w, const struct ops_claimed *a, const char *what)
+run_unsupported(struct worker *w, const struct ops_claimed *a, const char *what,
+                const char *what_fr)
 {
 	struct act_result r = {.outcome = ACT_FAIL};
 
 	snprintf(r.error, sizeof(r.error), "no integration can %s", what);
-	conclude(w, a, a->attempts, &r, NULL, what);
+	conclude(w, a, a->attempts, &r, NULL, what, what_fr);
 }
 
 /* What each type is, and whether it may be sent again after a crash. */
@@ -715,9 +761,9 @@ run(struct worker *w, const struct ops_claimed *a)
 	else if (strncmp(t, "unlock_door", 11) == 0)
 		run_unlock(w, a);
 	else if (strcmp(t, "projector_reset_request") == 0)
-		run_unsupported(w, a, "reset the projector");
+		run_unsupported(w, a, "reset the projector", "réinitialiser le projecteur");
 	else
-		run_unsupported(w, a, "carry out this request");
+		run_unsupported(w, a, "carry out this request", "effectuer cette demande");
 }
 
 /* ======================================================== housekeeping */

@@ -508,7 +508,9 @@ ops_claim(db_conn *db, int lease_s, struct ops_claimed *a)
 	            "FOR UPDATE SKIP LOCKED LIMIT 1) "
 	            "RETURNING id, type, COALESCE(location, ''), COALESCE(bay, 0), "
 	            "COALESCE(conversation_id, 0), COALESCE(ticket_id, 0), attempts, "
-	            "COALESCE(trace_id, ''), detail::text, COALESCE(provider_ref, ''), page_step",
+	            "COALESCE(trace_id, ''), detail::text, COALESCE(provider_ref, ''), page_step, "
+	            "COALESCE((SELECT lang FROM conversations c WHERE c.id = "
+	            "actions.conversation_id), 'en')",
 	            1, p);
 	if (r == NULL) {
 		db_rollback(db);
@@ -530,6 +532,7 @@ ops_claim(db_conn *db, int lease_s, struct ops_claimed *a)
 	a->detail = strdup(db_val(r, 0, 8));
 	copy(a->provider_ref, sizeof(a->provider_ref), r, 9);
 	a->page_step = atoi(db_val(r, 0, 10));
+	copy(a->lang, sizeof(a->lang), r, 11);
 	PQclear(r);
 	if (ops_commit(db) < 0) {
 		ops_claimed_free(a);

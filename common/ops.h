@@ -89,6 +89,7 @@ struct ops_claimed {
 	char   *detail; /* malloc'd JSON text */
 	char    provider_ref[128];
 	int     page_step;
+	char    lang[4]; /* the conversation's language ("en", "fr"): its follow-ups' */
 };
 
 struct ops_finish {

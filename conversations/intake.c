@@ -54,19 +54,47 @@ static bool              in_running;
 static db_conn          *in_db;
 static atomic_bool       cv_stop_flag;
 
-/* What the bot says, in one place. */
-static const char txt_handoff[] = "I've asked the team to pick this up; a person will reply "
-                                  "here.";
-static const char txt_unsure[] = "I'm not sure I have the right answer for that, so I've "
-                                 "asked the team to pick this up; a person will reply here.";
-static const char txt_no_router[] = "I can't answer automatically right now, so I've asked the "
-                                    "team to pick this up; a person will reply here.";
-static const char txt_yes_done[] = "Thanks, I've asked for that now. I'll text you here once "
-                                   "it has been done.";
-static const char txt_no_done[] = "OK, I've cancelled that request.";
-static const char txt_yes_none[] = "There's nothing waiting for a yes from you right now. What "
-                                   "can I help you with?";
-static const char txt_no_none[] = "OK. Is there anything else I can help you with?";
+/*
+ * What the bot says, in one place, in English and in French (Québec usage).
+ * A line says what was asked for, never that it was done.  They are said in
+ * the conversation's language: that of the customer's last text that read
+ * in one (em_language, or a French yes or no), English until then.
+ */
+struct lines {
+	const char *handoff, *unsure, *no_router, *yes_done, *no_done, *yes_none, *no_none;
+	const char *hours; /* from, to, from: the team's hours, then 911 */
+};
+
+static const struct lines lines_en = {
+    .handoff = "I've asked the team to pick this up; a person will reply here.",
+    .unsure = "I'm not sure I have the right answer for that, so I've asked the team to pick "
+              "this up; a person will reply here.",
+    .no_router = "I can't answer automatically right now, so I've asked the team to pick this "
+                 "up; a person will reply here.",
+    .yes_done = "Thanks, I've asked for that now. I'll text you here once it has been done.",
+    .no_done = "OK, I've cancelled that request.",
+    .yes_none = "There's nothing waiting for a yes from you right now. What can I help you "
+                "with?",
+    .no_none = "OK. Is there anything else I can help you with?",
+    .hours = " Our team answers texts from %s to %s, so a person will reply after %s. If "
+             "anyone is hurt or in danger, call 911.",
+};
+
+static const struct lines lines_fr = {
+    .handoff = "J'ai demandé à l'équipe de prendre le relais; une personne vous répondra ici.",
+    .unsure = "Je ne suis pas certain d'avoir la bonne réponse, alors j'ai demandé à l'équipe "
+              "de prendre le relais; une personne vous répondra ici.",
+    .no_router = "Je ne peux pas répondre automatiquement pour le moment, alors j'ai demandé "
+                 "à l'équipe de prendre le relais; une personne vous répondra ici.",
+    .yes_done = "Merci, c'est demandé. Je vous écrirai ici une fois que ce sera fait.",
+    .no_done = "D'accord, j'ai annulé cette demande.",
+    .yes_none = "Rien n'attend de réponse de votre part pour le moment. Comment puis-je vous "
+                "aider?",
+    .no_none = "D'accord. Puis-je vous aider avec autre chose?",
+    .hours = " Notre équipe répond aux textos de %s à %s; une personne vous répondra après "
+             "%s. Si quelqu'un est blessé ou en danger, faites le 911.",
+};
+
 static const char txt_missed[] = "Sorry we missed your call. You can text us here and we'll "
                                  "help.";
 
@@ -123,6 +151,7 @@ struct in_ev {
 	char        location[48];
 	int64_t     customer_id;
 	int         bot_streak;
+	char        lang[4]; /* the conversation's: "en" or "fr" */
 	const char *phone;
 };
 
@@ -182,21 +211,47 @@ in_list(const char *s, const char *const *list)
 	return false;
 }
 
-/* yes_no - 1 a plain yes, 0 a plain no, -1 anything else */
+/* yes_no - 1 a plain yes, 0 a plain no, -1 anything else; *fr set when it
+ * was said in French (may be NULL) */
 static int
-yes_no(const char *text)
+yes_no(const char *text, bool *fr)
 {
 	static const char *const yes[] = {"yes",      "y",         "yeah",    "yep",  "yup",
 	                                  "ok",       "okay",      "confirm", "sure", "yes please",
 	                                  "go ahead", "please do", "do it",   NULL};
 	static const char *const no[] = {"no",   "n",         "nope",       "cancel", "stop",
 	                                 "dont", "no thanks", "dont do it", NULL};
+	/* normal() keeps accents and drops apostrophes ("d'accord" is "daccord") */
+	static const char *const oui[] = {"oui",
+	                                  "ouais",
+	                                  "oui svp",
+	                                  "oui merci",
+	                                  "daccord",
+	                                  "oui daccord",
+	                                  "vas y",
+	                                  "allez y",
+	                                  "oui sil vous plaît",
+	                                  "oui sil vous plait",
+	                                  "confirmé",
+	                                  "confirme",
+	                                  "parfait",
+	                                  NULL};
+	static const char *const non[] = {"non",          "non merci",  "annule",     "annuler",
+	                                  "laisse faire", "pas besoin", "non annule", NULL};
 	char                     n[64];
+	int                      v;
 
+	if (fr != NULL)
+		*fr = false;
 	if (strlen(text) > 40)
 		return -1;
 	normal(text, n, sizeof(n));
-	return in_list(n, yes) ? 1 : in_list(n, no) ? 0 : -1;
+	if ((v = in_list(n, yes) ? 1 : in_list(n, no) ? 0 : -1) >= 0)
+		return v;
+	v = in_list(n, oui) ? 1 : in_list(n, non) ? 0 : -1;
+	if (v >= 0 && fr != NULL)
+		*fr = true;
+	return v;
 }
 
 /* wants_person - the customer asks for a person, or says the bot is not helping */
@@ -210,7 +265,7 @@ wants_person(const char *text)
 	    "a staff member", "live agent",
 	    /* French: normal() keeps accents and drops
 	     * apostrophes ("m'aide" is "maide") */
-	    "une personne", "vraie personne", "un humain", "parler à quelqu", "parler a quelqu",
+	    "une personne", "vraie personne", "humain", "parler à quelqu", "parler a quelqu",
 	    "parler avec quelqu", "un employé", "un employe", "ça maide pas", "ca maide pas",
 	    "ça aide pas", "ca aide pas", NULL};
 	char n[OPS_TEXT_MAX + 1];
@@ -276,11 +331,15 @@ team_hours(db_conn *db, int *from, int *to)
 	return *from >= 0 && *to >= 0;
 }
 
-/* hour_name - 8 -> "8 am", 23 -> "11 pm" */
+/* hour_name - 8 -> "8 am", 23 -> "11 pm"; in French 8 -> "8 h", 23 -> "23 h" */
 static void
-hour_name(int h, char *out, size_t cap)
+hour_name(int h, bool fr, char *out, size_t cap)
 {
-	snprintf(out, cap, "%d %s", h % 12 == 0 ? 12 : h % 12, h < 12 || h == 24 ? "am" : "pm");
+	if (fr)
+		snprintf(out, cap, "%d h", h % 24);
+	else
+		snprintf(out, cap, "%d %s", h % 12 == 0 ? 12 : h % 12,
+		         h < 12 || h == 24 ? "am" : "pm");
 }
 
 /*
@@ -288,7 +347,7 @@ hour_name(int h, char *out, size_t cap)
  * sentence that says when one will answer (into out; "" within hours)
  */
 static void
-after_hours(db_conn *db, char *out, size_t cap)
+after_hours(db_conn *db, const struct lines *l, char *out, size_t cap)
 {
 	int       from, to, h;
 	time_t    now = time(NULL);
@@ -302,12 +361,9 @@ after_hours(db_conn *db, char *out, size_t cap)
 	h = tm.tm_hour;
 	if (from <= to ? (h >= from && h < to) : (h >= from || h < to))
 		return;
-	hour_name(from, a, sizeof(a));
-	hour_name(to, b, sizeof(b));
-	snprintf(out, cap,
-	         " Our team answers texts from %s to %s, so a person will reply after %s. If "
-	         "anyone is hurt or in danger, call 911.",
-	         a, b, a);
+	hour_name(from, l == &lines_fr, a, sizeof(a));
+	hour_name(to, l == &lines_fr, b, sizeof(b));
+	snprintf(out, cap, l->hours, a, b, a);
 }
 
 /* ====================================================== conversation */
@@ -349,8 +405,8 @@ conversation(struct in_ev *e)
 
 	r = db_exec(
 	    in_db,
-	    "SELECT id, status, COALESCE(location, ''), COALESCE(customer_id, 0), bot_streak "
-	    "FROM conversations WHERE channel = 'sms' AND phone = $1 AND status <> 'closed' "
+	    "SELECT id, status, COALESCE(location, ''), COALESCE(customer_id, 0), bot_streak, "
+	    "lang FROM conversations WHERE channel = 'sms' AND phone = $1 AND status <> 'closed' "
 	    "AND last_message_at > now() - make_interval(secs => $2::int) "
 	    "ORDER BY last_message_at DESC LIMIT 1 FOR NO KEY UPDATE",
 	    2, p);
@@ -363,6 +419,7 @@ conversation(struct in_ev *e)
 	snprintf(e->location, sizeof(e->location), "%s", db_val(r, 0, 2));
 	e->customer_id = strtoll(db_val(r, 0, 3), NULL, 10);
 	e->bot_streak = atoi(db_val(r, 0, 4));
+	snprintf(e->lang, sizeof(e->lang), "%s", db_val(r, 0, 5));
 	PQclear(r);
 	return 0;
 }
@@ -515,14 +572,15 @@ summary(struct in_ev *e, const char *text, const cJSON *ans)
 static int
 decide(struct in_ev *e, const char *text, const char *mid, const char *delivery, bool live)
 {
-	char        hours[200], buf[OPS_TEXT_MAX + 400];
-	int         yn = yes_no(text);
-	PGresult   *r;
-	cJSON      *ans;
-	const char *why = NULL, *say = NULL;
-	int         rc = 0;
+	char                hours[200], buf[OPS_TEXT_MAX + 400];
+	int                 yn = yes_no(text, NULL);
+	const struct lines *l = strcmp(e->lang, "fr") == 0 ? &lines_fr : &lines_en;
+	PGresult           *r;
+	cJSON              *ans;
+	const char         *why = NULL, *say = NULL;
+	int                 rc = 0;
 
-	after_hours(in_db, hours, sizeof(hours));
+	after_hours(in_db, l, hours, sizeof(hours));
 	/* 1. A yes or a no answers this conversation's pending action. */
 	if (yn >= 0) {
 		int64_t id = live ? ops_confirm_in(in_db, strtoll(e->cid, NULL, 10), yn == 1) : 0;
@@ -540,8 +598,7 @@ decide(struct in_ev *e, const char *text, const char *mid, const char *delivery,
 			id = r != NULL && db_val(r, 0, 0)[0] == 't';
 			PQclear(r);
 		}
-		say =
-		    id > 0 ? (yn ? txt_yes_done : txt_no_done) : (yn ? txt_yes_none : txt_no_none);
+		say = id > 0 ? (yn ? l->yes_done : l->no_done) : (yn ? l->yes_none : l->no_none);
 		log_msg(LOG_INFO, e->trace_id, "conversation %s: %s, action %lld", e->cid,
 		        yn ? "yes" : "no", (long long)id);
 		return reply(e, say, delivery);
@@ -565,14 +622,14 @@ decide(struct in_ev *e, const char *text, const char *mid, const char *delivery,
 		PQclear(r);
 	}
 	if (why != NULL) {
-		snprintf(buf, sizeof(buf), "%s%s", txt_handoff, hours);
+		snprintf(buf, sizeof(buf), "%s%s", l->handoff, hours);
 		if (live && handoff(e, why, text) < 0)
 			return -1;
 		return reply(e, buf, delivery);
 	}
 	/* 3. The router, with the conversation's recent turns. */
 	if ((ans = ask_router(e, text, mid)) == NULL) {
-		snprintf(buf, sizeof(buf), "%s%s", txt_no_router, hours);
+		snprintf(buf, sizeof(buf), "%s%s", l->no_router, hours);
 		if (live && handoff(e, "the router did not answer", text) < 0)
 			return -1;
 		return reply(e, buf, delivery);
@@ -600,9 +657,9 @@ decide(struct in_ev *e, const char *text, const char *mid, const char *delivery,
 			           1, (const char *const[]){e->cid}) < 0)
 				rc = -1;
 			if (rc == 0)
-				rc = reply(e, resp != NULL ? resp : txt_handoff, delivery);
+				rc = reply(e, resp != NULL ? resp : l->handoff, delivery);
 		} else if (cJSON_IsObject(sop) && conf < st.sop_confidence_threshold) {
-			snprintf(buf, sizeof(buf), "%s%s", txt_unsure, hours);
+			snprintf(buf, sizeof(buf), "%s%s", l->unsure, hours);
 			if (live && handoff(e, "answer below the confidence threshold", text) < 0)
 				rc = -1;
 			if (rc == 0)
@@ -624,8 +681,8 @@ on_text(struct in_ev *e, const cJSON *obj)
 	const char *pid = json_str(obj, "id"), *from = json_str(obj, "from");
 	const char *dir = json_str(obj, "direction"), *raw = json_str(obj, "text");
 	char        own[40], text[OPS_TEXT_MAX * 4 + 1], mid[24];
-	const char *delivery = NULL;
-	bool        live = false;
+	const char *delivery = NULL, *lang;
+	bool        live = false, said_fr;
 	PGresult   *r;
 
 	if (raw == NULL)
@@ -661,8 +718,12 @@ on_text(struct in_ev *e, const cJSON *obj)
 	}
 	snprintf(mid, sizeof(mid), "%s", db_val(r, 0, 0));
 	PQclear(r);
-	if (db_cmd(in_db, "UPDATE conversations SET last_message_at = now() WHERE id = $1", 1,
-	           (const char *const[]){e->cid}) < 0)
+	/* The conversation takes the language of a text that reads in one. */
+	if ((lang = yes_no(text, &said_fr) >= 0 && said_fr ? "fr" : em_language(text)) != NULL)
+		snprintf(e->lang, sizeof(e->lang), "%s", lang);
+	if (db_cmd(in_db,
+	           "UPDATE conversations SET last_message_at = now(), lang = $2 WHERE id = $1", 2,
+	           (const char *const[]){e->cid, e->lang}) < 0)
 		return -1;
 	log_msg(LOG_INFO, e->trace_id, "conversation %s: text from ...%s (%s)", e->cid, mask(from),
 	        e->status);

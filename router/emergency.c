@@ -1521,11 +1521,11 @@ em_count(const struct em_text *t, size_t p, size_t k, void *arg)
 }
 
 /*
- * em_lang - "fr" when French function words outnumber English ones: enough
- * to answer a safety line in the asker's language, no more.
+ * em_lang_counts - the French and the English function words in t: enough
+ * to answer a fixed line in the asker's language, no more.
  */
-static const char *
-em_lang(const struct em_text *t)
+static void
+em_lang_counts(const struct em_text *t, size_t *nfr, size_t *nen)
 {
 	static const char fr[] = "le|la|les|un|une|des|du|est|sont|il|elle|ils|nous|vous|je|j|"
 	                         "mon|ma|mes|ton|ta|son|sa|dans|avec|pour|sur|pas|ne|ca|c|qu|"
@@ -1533,11 +1533,40 @@ em_lang(const struct em_text *t)
 	static const char en[] = "the|a|an|is|are|was|my|his|her|in|and|it|its|he|she|we|you|"
 	                         "there|theres|of|to|on|at|this|that|with|for|i|im|not|our|"
 	                         "someone|please|help|just";
-	size_t            nfr = 0, nen = 0;
 
-	em_each(t, fr, em_count, &nfr);
-	em_each(t, en, em_count, &nen);
+	*nfr = *nen = 0;
+	em_each(t, fr, em_count, nfr);
+	em_each(t, en, em_count, nen);
+}
+
+/* em_lang - "fr" when French function words outnumber English ones, else "en" */
+static const char *
+em_lang(const struct em_text *t)
+{
+	size_t nfr, nen;
+
+	em_lang_counts(t, &nfr, &nen);
 	return nfr > nen ? "fr" : "en";
+}
+
+/* em_language - see emergency.h */
+const char *
+em_language(const char *text)
+{
+	struct em_text *t;
+	size_t          nfr = 0, nen = 0;
+
+	if (text == NULL || (t = malloc(sizeof(*t))) == NULL)
+		return NULL;
+	tn_normalise(text, t->norm, sizeof(t->norm));
+	t->n = 0;
+	t->used = 0;
+	memset(t->head, -1, sizeof(t->head));
+	tn_tokens(t->norm, em_tok_cb, t);
+	if (t->n > 0)
+		em_lang_counts(t, &nfr, &nen);
+	free(t);
+	return nfr > nen ? "fr" : nen > nfr ? "en" : NULL;
 }
 
 /* em_check_one - the rules' decision on one text (em_check) */

@@ -42,6 +42,14 @@ typedef struct {
 int em_check(const char *text, em_match *out);
 
 /*
+ * The language a text reads in, by its function words: "fr", "en", or
+ * NULL when it has none of either or as many of each ("ok", "911").  The
+ * same reading em_check gives as lang, for a caller that needs to know
+ * when the text says nothing.  Thread-safe.
+ */
+const char *em_language(const char *text);
+
+/*
  * Classifier thresholds on the summed calibrated probability of the
  * emergency topics, measured with clubos-emergency-eval --sweep on
  * tests/eval/emergency.jsonl and the dev set (docs/emergency.md).  With no

@@ -189,6 +189,24 @@ def test_web_chat_follow_up_is_there_to_read_not_queued_for_sms(stack, executor,
     assert all(d == "sent" for d, _ in rows), rows
 
 
+def test_follow_ups_are_said_in_the_conversations_language(stack, executor, fakes):
+    """A customer who writes in French is told in French what was done and
+    what could not be; the team's ticket stays in English."""
+    conv = conversation(stack, phone="+14165552299")
+    sql(stack, "UPDATE conversations SET lang = 'fr' WHERE id = :'v1'", str(conv))
+    wait_status(stack, add_action(stack, "unlock_door", "queued", conv=conv), "done")
+    aid = add_action(stack, "restart_trackman_request", "queued", location="riverside", bay=3,
+                     conv=conv)
+    st = wait_status(stack, aid, "failed")
+    out = harness.wait_for(lambda: len(outbox(stack, conv)) >= 2 and outbox(stack, conv), 10,
+                           what="both follow-ups")
+    assert out == ["bot: La porte d'entrée est déverrouillée.",
+                   "bot: Nous n'avons pas pu redémarrer le TrackMan de la baie 3 "
+                   "automatiquement. Une personne de l'équipe fera le suivi avec vous ici."], out
+    assert sql(stack, "SELECT title FROM tickets WHERE id = :'v1'", str(st["ticket_id"])) == \
+        [["Could not restart the TrackMan on bay 3"]]
+
+
 def test_ninjaone_token_is_cached_and_renewed_on_401(stack, executor, fakes):
     a1 = add_action(stack, "reboot_pc_request", "queued", bay=3)
     wait_status(stack, a1, "done")

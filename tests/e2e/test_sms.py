@@ -665,6 +665,28 @@ def test_asking_for_a_person_in_french_hands_off(stack, gw, conv):
         cid = conversation_of(stack, phone)
         assert sql(stack, "SELECT status, status_reason FROM conversations WHERE id = :'v1'",
                    str(cid)) == [["human", "the customer asked for a person"]], text
+        said = outgoing(stack, phone)
+        assert said and said[0][2].startswith("J'ai demandé à l'équipe"), said
+        # The executor's follow-up too (Slack is not configured here).
+        harness.wait_for(lambda: any(m[2].startswith("Nous n'avons pas pu joindre l'équipe")
+                                     for m in outgoing(stack, phone)), 20,
+                         what="the hand-off's follow-up in French")
+
+
+def test_a_text_in_no_language_is_answered_in_the_conversations(stack, gw, conv):
+    """"HUMAIN svp" reads in neither language: after a French question the
+    hand-off is said in French; as a first text, in English."""
+    phone = new_phone()
+    wait_processed(stack, send_text(gw, phone, "est-ce que je peux stationner devant la porte?"))
+    wait_processed(stack, send_text(gw, phone, "HUMAIN svp"))
+    said = [m[2] for m in outgoing(stack, phone)]
+    assert any(m.startswith("J'ai demandé à l'équipe") for m in said), said
+    phone = new_phone()
+    wait_processed(stack, send_text(gw, phone, "HUMAIN svp"))
+    said = [m[2] for m in outgoing(stack, phone)]
+    assert said[0].startswith("I've asked the team"), said
+    assert sql(stack, "SELECT lang FROM conversations WHERE id = :'v1'",
+               str(conversation_of(stack, phone))) == [["en"]]
 
 
 def test_many_bot_replies_in_a_row_hand_off(stack, gw, conv):
@@ -686,6 +708,11 @@ def test_outside_the_teams_hours_the_hand_off_says_when(stack, gw, conv):
         send_text(gw, phone, "I need to talk to a real person")
         out = wait_out(stack, phone, 1)
         assert "Our team answers texts from" in out[0][2] and "911" in out[0][2], out
+        phone = new_phone()
+        send_text(gw, phone, "je veux parler à une vraie personne")
+        out = wait_out(stack, phone, 1)
+        assert ("Notre équipe répond aux textos de %d h" % ((h + 2) % 24)) in out[0][2] and \
+            "faites le 911" in out[0][2], out
     finally:
         conv.stop()
         conv.start()
@@ -724,6 +751,30 @@ def test_yes_confirms_the_pending_action_of_this_conversation_only(stack, gw, co
     assert sql(stack, "SELECT count(*) FROM actions WHERE conversation_id = :'v1'",
                str(cid)) == [["1"]]
     assert oid != cid
+
+
+def test_oui_and_non_answer_the_pending_action_in_french(stack, gw, conv):
+    phone = new_phone()
+    send_text(gw, phone, "bonjour")
+    wait_out(stack, phone, 1)
+    cid = conversation_of(stack, phone)
+    pending = lambda: int(sql(  # noqa: E731
+        stack, "INSERT INTO actions (trace_id, type, status, location, bay, conversation_id, "
+               "expires_at) VALUES (:'v1', 'restart_trackman_request', 'pending_confirmation', "
+               "'harbourview', 2, :'v2', now() + interval '10 min') RETURNING id",
+        uuid.uuid4().hex, str(cid))[0][0])
+    said = lambda words: any(words in m[2] for m in outgoing(stack, phone))  # noqa: E731
+    aid = pending()
+    wait_processed(stack, send_text(gw, phone, "Oui svp"))
+    st = sql(stack, "SELECT status FROM actions WHERE id = :'v1'", str(aid))[0][0]
+    assert st in ("queued", "running", "done", "failed"), st
+    harness.wait_for(lambda: said("Merci, c'est demandé."), 20, what="the oui answered")
+    aid = pending()
+    wait_processed(stack, send_text(gw, phone, "non merci"))
+    assert sql(stack, "SELECT status FROM actions WHERE id = :'v1'", str(aid)) == [["cancelled"]]
+    harness.wait_for(lambda: said("j'ai annulé cette demande"), 20, what="the non answered")
+    wait_processed(stack, send_text(gw, phone, "oui"))      # nothing left to confirm
+    harness.wait_for(lambda: said("Rien n'attend de réponse"), 20, what="the last oui answered")
 
 
 def test_follow_up_is_read_with_the_previous_message(stack, gw, conv):

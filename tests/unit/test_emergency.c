@@ -476,6 +476,16 @@ test_lang(void **state)
 	assert_string_equal(m.lang, "en");
 	em_check("", &m);
 	assert_string_equal(m.lang, "en");
+	/* em_language says when a text tells nothing */
+	assert_string_equal(em_language("est-ce que je peux stationner devant la porte?"), "fr");
+	assert_string_equal(em_language("can I park in front of the door?"), "en");
+	assert_null(em_language("HUMAIN svp"));
+	assert_null(em_language("ok"));
+	assert_null(em_language("911"));
+	assert_null(em_language(""));
+	assert_null(em_language(NULL));
+	assert_null(em_language("\xff\xfe\xc3"));
+	assert_null(em_language("a")); /* "a" is a word of both */
 }
 
 /* test_positives - every emergency phrasing is caught, with the right slug */
