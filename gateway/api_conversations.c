@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "gateway/gw.h"
+#include "router/emergency.h"
 
 #define CONV_TEXT_MAX 1600
 
@@ -539,7 +540,8 @@ gw_chat_open(struct gw_ctx *x, const cJSON *field, const char *channel, const ch
 }
 
 /* gw_chat_record - the question and its answer (and what it offered to
- * choose from, if anything), filed in the conversation */
+ * choose from, if anything), filed in the conversation, which takes the
+ * question's language when it reads in one (the follow-ups are said in it) */
 void
 gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const char *answer,
                const cJSON *offer)
@@ -559,8 +561,10 @@ gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const char *a
 	            "INSERT INTO messages (conversation_id, direction, author, text, trace_id, "
 	            "delivery, offer) VALUES ($1, 'out', 'bot', $2, $3, 'delivered', $4::jsonb)",
 	            4, (const char *const[]){cid, answer, x->trace_id, oj}) < 0) ||
-	    db_cmd(x->w->db, "UPDATE conversations SET last_message_at = now() WHERE id = $1", 1,
-	           (const char *const[]){cid}) < 0)
+	    db_cmd(x->w->db,
+	           "UPDATE conversations SET last_message_at = now(), lang = COALESCE($2, lang) "
+	           "WHERE id = $1",
+	           2, (const char *const[]){cid, em_language(msg)}) < 0)
 		log_msg(LOG_WARN, x->trace_id, "web chat: conversation %s not updated", cid);
 	free(oj);
 }

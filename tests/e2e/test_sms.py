@@ -924,6 +924,14 @@ def test_web_chat_conversation_gives_follow_ups_their_context(stack, accounts):
     c = stack.http("GET", "/api/conversations/%d" % cid, token=staff(accounts)).json
     assert [m["direction"] for m in c["messages"]] == ["in", "out", "in", "out"], c
     assert c["channel"] == "web"
+    lang = lambda: sql(stack, "SELECT lang FROM conversations WHERE id = :'v1'", str(cid))  # noqa
+    assert lang() == [["en"]]
+    # A French question makes it French (the executor's follow-ups are said
+    # in it); a text in neither language leaves it so.
+    assert stack.query(tok, "le trackman est encore gelé", conversation_id=cid).status == 200
+    assert lang() == [["fr"]]
+    assert stack.query(tok, "baie 2", conversation_id=cid).status == 200
+    assert lang() == [["fr"]]
     # Another user's conversation, or not an id at all.
     harness.assert_error(stack.query(accounts["customer2"].token, "hi", conversation_id=cid), 404)
     harness.assert_error(stack.query(tok, "hi", conversation_id="7"), 400)
