@@ -92,9 +92,9 @@ bus_hub_start(const char *in_url, const char *trace_url, const char *events_url)
 	nng_socket_set_ms(h->in, NNG_OPT_RECVTIMEO, BUS_HUB_CHECK_MS);
 	nng_socket_set_int(h->trace, NNG_OPT_SENDBUF, 8192);
 	nng_socket_set_int(h->events, NNG_OPT_SENDBUF, 1024);
-	if ((rv = nng_listen(h->in, in_url, NULL, 0)) != 0 ||
-	    (rv = nng_listen(h->trace, trace_url, NULL, 0)) != 0 ||
-	    (rv = nng_listen(h->events, events_url, NULL, 0)) != 0 ||
+	if ((rv = link_listen(h->in, in_url)) != 0 ||
+	    (rv = link_listen(h->trace, trace_url)) != 0 ||
+	    (rv = link_listen(h->events, events_url)) != 0 ||
 	    pthread_create(&h->thr, NULL, hub_main, h) != 0) {
 		nng_close(h->in);
 		nng_close(h->trace);

@@ -128,6 +128,9 @@ static const struct cfg_entry cfg_table[] = {
     S(slack_channel, "SLACK_CHANNEL", "", false),
     S(slack_signing_secret, "SLACK_SIGNING_SECRET", "", true),
     S(team_hours, "CLUBOS_TEAM_HOURS", "", false),
+    S(tls_ca, "CLUBOS_TLS_CA", "", false),
+    S(tls_cert, "CLUBOS_TLS_CERT", "", false),
+    S(tls_server_name, "CLUBOS_TLS_SERVER_NAME", "clubos", false),
     S(trusted_proxies, "CLUBOS_TRUSTED_PROXIES", "", false),
     S(unifi_access_base_url, "UNIFI_ACCESS_BASE_URL", "", false),
     S(unifi_access_token, "UNIFI_ACCESS_TOKEN", "", true),
@@ -304,6 +307,16 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 	    check_money("CLUBOS_LLM_PRICE_IN_PER_MTOK", c->llm_price_in, err, errlen) < 0 ||
 	    check_money("CLUBOS_LLM_PRICE_OUT_PER_MTOK", c->llm_price_out, err, errlen) < 0)
 		return -1;
+	if ((*c->tls_ca != '\0') != (*c->tls_cert != '\0')) {
+		snprintf(err, errlen,
+		         "CLUBOS_TLS_CA and CLUBOS_TLS_CERT go together (TLS between "
+		         "hosts needs both)");
+		return -1;
+	}
+	if (*c->tls_ca != '\0' && *c->tls_server_name == '\0') {
+		snprintf(err, errlen, "CLUBOS_TLS_SERVER_NAME may not be empty with TLS on");
+		return -1;
+	}
 	if (strlen(c->run_dir) > 80) {
 		snprintf(err, errlen, "run_dir is too long for a unix socket path");
 		return -1;
@@ -372,7 +385,8 @@ cfg_dump(const struct cfg *c, int fd)
  * names its host) and its TCP port.  With the owner's host unset, the
  * socket is ipc://<run_dir>/<name>.ipc (one machine); with it set, the
  * owner listens on tcp://<bind_addr>:<port> and everyone else dials
- * tcp://<host>:<port>.  The ports are the deployment's documented ones.
+ * tcp://<host>:<port>, or tls+tcp:// both ways when CLUBOS_TLS_CA is set
+ * (mutual TLS: link.c).  The ports are the deployment's documented ones.
  */
 static const struct cfg_socket {
 	const char *name;
@@ -412,18 +426,19 @@ socket_host(const struct cfg *c, const char *name, int *port)
 	return NULL;
 }
 
-/* url_of - ipc under run_dir, or tcp to host:port */
+/* url_of - ipc under run_dir, or tcp to host:port (tls+tcp with CLUBOS_TLS_CA) */
 static int
 url_of(const struct cfg *c, const char *name, const char *host, int port, char *out, size_t cap)
 {
-	int n;
+	const char *tcp = *c->tls_ca != '\0' ? "tls+tcp" : "tcp";
+	int         n;
 
 	if (host == NULL)
 		n = snprintf(out, cap, "ipc://%s/%s.ipc", c->run_dir, name);
 	else if (strchr(host, ':') != NULL && host[0] != '[')
-		n = snprintf(out, cap, "tcp://[%s]:%d", host, port); /* a bare IPv6 address */
+		n = snprintf(out, cap, "%s://[%s]:%d", tcp, host, port); /* a bare IPv6 address */
 	else
-		n = snprintf(out, cap, "tcp://%s:%d", host, port);
+		n = snprintf(out, cap, "%s://%s:%d", tcp, host, port);
 	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 

@@ -102,6 +102,9 @@ struct cfg {
 	int   sms_max_attempts;
 	int   sms_per_minute;
 	char *team_hours;
+	char *tls_ca;          /* the CA that signs every host's certificate (PEM file) */
+	char *tls_cert;        /* this host's certificate and its key (one PEM file) */
+	char *tls_server_name; /* the name every host's certificate carries */
 	char *trusted_proxies;
 	char *unifi_access_base_url;
 	char *unifi_access_token;

@@ -16,6 +16,7 @@
 
 #include "common/db.h"
 #include "common/health.h"
+#include "common/link.h"
 #include "common/log.h"
 #include "common/sentry.h"
 #include "common/trace.h"
@@ -163,7 +164,8 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	if (sodium_init() < 0)
 		fatal("libsodium failed to initialise");
 	if (cfg_load(&c, cfgfile, err, sizeof(err)) < 0 ||
-	    (ops->check != NULL && ops->check(&c, err, sizeof(err)) < 0)) {
+	    (ops->check != NULL && ops->check(&c, err, sizeof(err)) < 0) ||
+	    link_tls_setup(c.tls_ca, c.tls_cert, c.tls_server_name, err, sizeof(err)) < 0) {
 		log_error("configuration: %s", err);
 		return 1;
 	}

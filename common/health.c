@@ -100,6 +100,7 @@ static const char *
 probe_dial(const char *url, int timeout_ms)
 {
 	nng_socket s;
+	nng_dialer d;
 	atomic_int up = 0;
 	uint64_t   until = env_now_ms() + (uint64_t)timeout_ms;
 
@@ -110,7 +111,7 @@ probe_dial(const char *url, int timeout_ms)
 	nng_socket_set_ms(s, NNG_OPT_RECONNMAXT, 200);
 	/* Not blocking: a host that does not answer must not hold us past
 	 * the deadline (a TCP connect can wait minutes). */
-	if (nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK) == 0)
+	if (link_dialer(&d, s, url) == 0 && nng_dialer_start(d, NNG_FLAG_NONBLOCK) == 0)
 		while (!atomic_load(&up) && env_now_ms() < until)
 			nng_msleep(10);
 	link_sock_close(s);

@@ -8,9 +8,122 @@
 #include <string.h>
 #include <time.h>
 
+#include <nng/supplemental/tls/tls.h>
+
 #include "common/env.h"
 #include "common/log.h"
 #include "common/util.h"
+
+/*
+ * TLS between hosts.  One client and one server configuration per process,
+ * made once (link_tls_setup) before any socket dials or listens, and
+ * never changed after: every tls+tcp dialer and listener shares them.
+ * Both sides present a certificate signed by the deployment's CA and
+ * require one from the peer; the client checks the server's against
+ * CLUBOS_TLS_SERVER_NAME, since hosts are reached by address.
+ */
+static nng_tls_config *link_tls_client, *link_tls_server;
+
+/* tls_url - does url need TLS? */
+static bool
+tls_url(const char *url)
+{
+	return strncmp(url, "tls+", 4) == 0;
+}
+
+/* tls_config - one side's configuration; 0 or an nng error (what, in why) */
+static int
+tls_config(nng_tls_config **out, nng_tls_mode mode, const char *ca, const char *cert,
+           const char *server_name, const char **why)
+{
+	nng_tls_config *t;
+	int             rv;
+
+	if ((rv = nng_tls_config_alloc(&t, mode)) != 0) {
+		*why = "TLS";
+		return rv;
+	}
+	if ((rv = nng_tls_config_ca_file(t, ca)) != 0)
+		*why = ca;
+	else if ((rv = nng_tls_config_cert_key_file(t, cert, NULL)) != 0)
+		*why = cert;
+	else if ((rv = nng_tls_config_auth_mode(t, NNG_TLS_AUTH_MODE_REQUIRED)) != 0)
+		*why = "TLS auth mode";
+	else if (mode == NNG_TLS_MODE_CLIENT &&
+	         (rv = nng_tls_config_server_name(t, server_name)) != 0)
+		*why = "TLS server name";
+	if (rv != 0) {
+		nng_tls_config_free(t);
+		return rv;
+	}
+	*out = t;
+	return 0;
+}
+
+/* link_tls_setup - see link.h */
+int
+link_tls_setup(const char *ca, const char *cert, const char *server_name, char *err, size_t errcap)
+{
+	const char *why = "";
+	int         rv;
+
+	if (ca == NULL || *ca == '\0')
+		return 0;
+	if (link_tls_client != NULL)
+		return 0; /* made once: sockets may share it already */
+	if ((rv = tls_config(&link_tls_server, NNG_TLS_MODE_SERVER, ca, cert, server_name, &why)) !=
+	        0 ||
+	    (rv = tls_config(&link_tls_client, NNG_TLS_MODE_CLIENT, ca, cert, server_name, &why)) !=
+	        0) {
+		if (link_tls_server != NULL)
+			nng_tls_config_free(link_tls_server);
+		link_tls_server = NULL;
+		snprintf(err, errcap, "TLS: %s: %s", why, nng_strerror(rv));
+		return -1;
+	}
+	return 0;
+}
+
+/* link_listen - see link.h */
+int
+link_listen(nng_socket s, const char *url)
+{
+	nng_listener l;
+	int          rv;
+
+	if ((rv = nng_listener_create(&l, s, url)) != 0)
+		return rv;
+	if (tls_url(url) &&
+	    (rv = link_tls_server == NULL
+	              ? NNG_ENOTSUP
+	              : nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, link_tls_server)) != 0) {
+		nng_listener_close(l);
+		return rv;
+	}
+	if ((rv = nng_listener_start(l, 0)) != 0)
+		nng_listener_close(l);
+	return rv;
+}
+
+/* link_dialer - see link.h */
+int
+link_dialer(nng_dialer *out, nng_socket s, const char *url)
+{
+	nng_dialer d;
+	int        rv;
+
+	if ((rv = nng_dialer_create(&d, s, url)) != 0)
+		return rv;
+	if (tls_url(url) &&
+	    (rv = link_tls_client == NULL
+	              ? NNG_ENOTSUP
+	              : nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, link_tls_client)) != 0) {
+		nng_dialer_close(d);
+		return rv;
+	}
+	*out = d;
+	return 0;
+}
 
 /* link_event - keep the set of connected pipes: a pipe leaves only if it entered */
 static void
@@ -72,7 +185,7 @@ dial(struct link *l, nng_dialer *out)
 	nng_dialer d;
 	int        rv;
 
-	if ((rv = nng_dialer_create(&d, l->sock, l->url)) != 0)
+	if ((rv = link_dialer(&d, l->sock, l->url)) != 0)
 		return rv;
 	nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, l->reconn_min_ms);
 	nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, l->reconn_max_ms);
@@ -90,7 +203,7 @@ link_start(struct link *l)
 	int rv;
 
 	if (!l->dials)
-		return nng_listen(l->sock, l->url, NULL, 0);
+		return link_listen(l->sock, l->url);
 	pthread_mutex_lock(&l->dial_mu);
 	rv = dial(l, &l->dialer);
 	pthread_mutex_unlock(&l->dial_mu);

@@ -75,4 +75,18 @@ int  link_peers(const struct link *l);
 bool     link_redial(struct link *l);
 uint32_t link_dialer_id(struct link *l);
 
+/*
+ * TLS between hosts (tls+tcp:// addresses, cfg.c).  link_tls_setup makes
+ * the process's client and server configurations from the CA, this host's
+ * certificate and key (one PEM file) and the name the certificates carry;
+ * call it once, before any socket dials or listens.  ca NULL or "": TLS
+ * off (a tls+tcp address then fails with NNG_ENOTSUP).  0, or -1 with err.
+ * Every listener and dialer in the project is made by link_listen and
+ * link_dialer (not started), which apply it to tls+tcp addresses.
+ */
+int link_tls_setup(const char *ca, const char *cert, const char *server_name, char *err,
+                   size_t errcap);
+int link_listen(nng_socket s, const char *url);
+int link_dialer(nng_dialer *out, nng_socket s, const char *url);
+
 #endif

@@ -255,7 +255,7 @@ rpc_server_start(const char *url, bool listen, int nworkers, const struct rpc_se
 		}
 		link_init(s->link, s->sock, url, true, RPC_RECONN_MIN_MS, RPC_RECONN_MAX_MS);
 	}
-	rv = listen ? nng_listen(s->sock, url, NULL, 0) : link_start(s->link);
+	rv = listen ? link_listen(s->sock, url) : link_start(s->link);
 	if (rv != 0) {
 		log_error("rpc: %s %s: %s", listen ? "listen" : "dial", url, nng_strerror(rv));
 		if (s->link != NULL)

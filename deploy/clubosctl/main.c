@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "common/link.h"
 #include "common/log.h"
 #include "deploy/clubosctl/ctl.h"
 
@@ -103,7 +104,9 @@ main(int argc, char **argv)
 	}
 	if (i >= argc)
 		usage();
-	if (sodium_init() < 0 || cfg_load(&ctl_cfg, cfgfile, err, sizeof(err)) < 0) {
+	if (sodium_init() < 0 || cfg_load(&ctl_cfg, cfgfile, err, sizeof(err)) < 0 ||
+	    link_tls_setup(ctl_cfg.tls_ca, ctl_cfg.tls_cert, ctl_cfg.tls_server_name, err,
+	                   sizeof(err)) < 0) {
 		fprintf(stderr, "clubosctl: configuration: %s\n", err);
 		return 1;
 	}

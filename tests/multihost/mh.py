@@ -11,11 +11,13 @@ namespace of its own, 10.77.0.0/24):
     w3     10.77.0.6  (made during the run) two more tech workers
     edge   10.77.0.7  two gateways (ports 8080, 8081), the load, the trace tail
 
-Every daemon reaches the others over TCP (CLUBOS_<NAME>_HOST).  Under a
+Every daemon reaches the others over mutual TLS (CLUBOS_<NAME>_HOST, with
+CLUBOS_TLS_CA and a certificate per host from deploy/tls-certs.sh).  Under a
 steady load from the edge host it scales tech workers from one to three on
 a new host, cuts and heals a worker host's link, kills a whole worker host,
-restarts one gateway while the other answers, and reads the trace bus from
-the edge host.  Prints "N passed, N failed".  Everything it made (the
+restarts one gateway while the other answers, reads the trace bus from
+the edge host, and checks that a host without a certificate of the
+deployment's CA (another CA's, or none) reaches no daemon.  Prints "N passed, N failed".  Everything it made (the
 namespaces, and with them their veths and the bridge; every process in
 them; its files) is removed at the end, on failure and on a signal.
 
@@ -130,6 +132,9 @@ class Run:
         self.trace_out = os.path.join(self.logs, "edge.trace-tail.log")
         self.cut = None           # (cut, recovered): where failures are allowed
         self.pg_bindir = harness._pg_bindir()
+        self.tls = os.path.join(self.dir, "tls")
+        sh("sh", os.path.join(REPO, "deploy", "tls-certs.sh"), self.tls,
+           *HOSTS)
 
     # ---- network
 
@@ -191,6 +196,8 @@ class Run:
             "CLUBOS_ADMIN_PASSWORD": harness.ADMIN_PASSWORD,
             "CLUBOS_SEED_DIR": os.path.join(REPO, "deploy", "seed"),
             "CLUBOS_QUERY_TIMEOUT_MS": str(QUERY_TIMEOUT_MS),
+            "CLUBOS_TLS_CA": os.path.join(self.tls, "ca.pem"),
+            "CLUBOS_TLS_CERT": os.path.join(self.tls, host + ".pem"),
         })
         e.update({k: str(v) for k, v in over.items()})
         return e
@@ -478,7 +485,7 @@ def run(tag):
                 line = [x for x in out.splitlines() if x.startswith(d + " ")]
                 assert line and line[0].split()[1] == "ok", "%s not ok in:\n%s" % (d, out)
             assert r.returncode == 0, "clubosctl status exited %d:\n%s" % (r.returncode, out)
-            assert "tcp://%s:7301" % R.ip("core") in out, out
+            assert "tls+tcp://%s:7301" % R.ip("core") in out, out
             # A worker host's own probe: ready when the router counts its route.
             env = R.env("w3")
             p = run_bounded(["ip", "netns", "exec", R.ns("w3"), harness.binary(
@@ -487,6 +494,28 @@ def run(tag):
             assert p.returncode == 0 and o["status"] == "ok" and o["workers"]["tech"] == 2, o
             return "every daemon ok from the edge host; w3's probe ok"
         R.check("clubosctl status across hosts", status_all)
+
+        def outsiders():
+            # Another CA's certificate, then none at all (plain tcp): the
+            # edge host's clubosctl reaches no daemon on core.
+            rogue = os.path.join(R.dir, "rogue")
+            sh("sh", os.path.join(REPO, "deploy", "tls-certs.sh"), rogue, "edge")
+            tries = {"another CA": {"CLUBOS_TLS_CA": os.path.join(rogue, "ca.pem"),
+                                    "CLUBOS_TLS_CERT": os.path.join(rogue, "edge.pem")},
+                     "no TLS": {"CLUBOS_TLS_CA": "", "CLUBOS_TLS_CERT": ""}}
+            for what, over in tries.items():
+                env = R.env("edge")
+                env.update(over)
+                r = run_bounded(["ip", "netns", "exec", R.ns("edge"), harness.binary("clubosctl"),
+                                 "status"], env, 30)
+                for d in ("clubos-bus", "clubos-router", "clubos-cache", "clubos-intelligence",
+                          "clubos-actions"):
+                    line = [x for x in r.stdout.splitlines() if x.startswith(d + " ")]
+                    assert line and line[0].split()[1] != "ok", \
+                        "%s reached %s:\n%s" % (what, d, r.stdout)
+                assert r.returncode != 0, r.stdout
+            return "another CA's certificate and plain tcp both reach no daemon on core"
+        R.check("a host without the CA's certificate is kept out", outsiders)
 
         with open(R.load_stop, "w"):
             pass

@@ -14,17 +14,13 @@
 
 #include "common/cfg.h"
 
-static const char *const envs[] = {"CLUBOS_HTTP_PORT",
-                                   "CLUBOS_ENV",
-                                   "CLUBOS_JWT_SECRET",
-                                   "CLUBOS_RATE_LIMIT",
-                                   "CLUBOS_PG_DSN",
-                                   "CLUBOS_RUN_DIR",
-                                   "OPENAI_API_KEY",
-                                   "CLUBOS_ROUTER_HOST",
-                                   "CLUBOS_BUS_HOST",
-                                   "CLUBOS_BIND_ADDR",
-                                   NULL};
+static const char *const envs[] = {"CLUBOS_HTTP_PORT",       "CLUBOS_ENV",
+                                   "CLUBOS_JWT_SECRET",      "CLUBOS_RATE_LIMIT",
+                                   "CLUBOS_PG_DSN",          "CLUBOS_RUN_DIR",
+                                   "OPENAI_API_KEY",         "CLUBOS_ROUTER_HOST",
+                                   "CLUBOS_BUS_HOST",        "CLUBOS_BIND_ADDR",
+                                   "CLUBOS_TLS_CA",          "CLUBOS_TLS_CERT",
+                                   "CLUBOS_TLS_SERVER_NAME", NULL};
 
 /* clean - start each test from a bare environment */
 static int
@@ -231,6 +227,39 @@ test_url_hosts(void **state)
 	cfg_free(&c);
 }
 
+/* url_tls: with TLS on, addresses between hosts are tls+tcp, ipc stays;
+ * half a TLS configuration, or no name, is refused */
+static void
+test_url_tls(void **state)
+{
+	struct cfg c;
+	char       err[256], url[128];
+
+	(void)state;
+	setenv("CLUBOS_RUN_DIR", "/tmp/x", 1);
+	setenv("CLUBOS_ROUTER_HOST", "fd12::3", 1);
+	setenv("CLUBOS_TLS_CA", "/etc/clubos/ca.pem", 1);
+	assert_int_equal(cfg_load(&c, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CLUBOS_TLS_CERT"));
+	setenv("CLUBOS_TLS_CERT", "/etc/clubos/host.pem", 1);
+	assert_int_equal(cfg_load(&c, NULL, err, sizeof(err)), 0);
+	assert_string_equal(c.tls_server_name, "clubos");
+	assert_int_equal(cfg_url(&c, "router", url, sizeof(url)), 0);
+	assert_string_equal(url, "tls+tcp://[fd12::3]:7301");
+	assert_int_equal(cfg_listen_url(&c, "workers-general", url, sizeof(url)), 0);
+	assert_string_equal(url, "tls+tcp://0.0.0.0:7316");
+	assert_int_equal(cfg_url(&c, "cache", url, sizeof(url)), 0);
+	assert_string_equal(url, "ipc:///tmp/x/cache.ipc");
+	cfg_free(&c);
+	setenv("CLUBOS_TLS_SERVER_NAME", "", 1);
+	assert_int_equal(cfg_load(&c, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CLUBOS_TLS_SERVER_NAME"));
+	unsetenv("CLUBOS_TLS_SERVER_NAME");
+	unsetenv("CLUBOS_TLS_CA");
+	assert_int_equal(cfg_load(&c, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CLUBOS_TLS_CA"));
+}
+
 int
 main(void)
 {
@@ -242,6 +271,7 @@ main(void)
 	    cmocka_unit_test_setup(test_dump_masks_secrets, clean),
 	    cmocka_unit_test_setup(test_url, clean),
 	    cmocka_unit_test_setup(test_url_hosts, clean),
+	    cmocka_unit_test_setup(test_url_tls, clean),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
