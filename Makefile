@@ -37,7 +37,7 @@ LDLIBS  := -lnng -lpq -lhiredis -lcjson -lsodium -lcurl -lpthread -lm
 #   clubos-gateway       gateway/*   libcache libemergency libclubos
 #   clubos-router        router/main.c router/rt_*   libcache libemergency libclf libclubos
 #   clubos-assistant     assistants/*   libassist libclubos
-#   clubos-cache         cache/main.c   libclubos
+#   clubos-cache         cache/main.c   libcache libclubos
 #   clubos-intelligence  intelligence/main.c   libknowledge libassist libclubos
 #   clubosctl            deploy/clubosctl/*   libclubos
 #   clubos-bus           bus/main.c   libclubos
@@ -115,7 +115,7 @@ $(BIN)/clubos-assistant: $(call objs,$(ASSIST_SRC)) $(LIBASSIST) $(LIBCOMMON)
 $(BIN)/clubosctl: $(call objs,$(CTL_SRC)) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(LINK)
-$(BIN)/clubos-cache: $(call objs,$(CACHE_SRC)) $(LIBCOMMON)
+$(BIN)/clubos-cache: $(call objs,$(CACHE_SRC)) $(LIBCACHE) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(LINK)
 $(BIN)/clubos-intelligence: $(call objs,$(INTEL_SRC)) $(LIBKNOW) $(LIBASSIST) $(LIBCOMMON)

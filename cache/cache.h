@@ -25,6 +25,7 @@
 #ifndef CLUBOS_CACHE_H
 #define CLUBOS_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,8 +56,24 @@ struct cache_hit {
 
 typedef struct cache_l1 cache_l1;
 
-int      cache_key(const char *scope, const char *text, char *out, size_t cap);
-char    *cache_answer_value(const cJSON *answer);
+int   cache_key(const char *scope, const char *text, char *out, size_t cap);
+char *cache_answer_value(const cJSON *answer);
+
+/*
+ * What a cache.put asks to store: one entry (the object itself) or
+ * {"entries": [...]} (a router's batch, at most CACHE_PUT_MAX).  Returns
+ * the entries to store as an array of {key, scope, label, version, value}
+ * (caller frees), each key once (the last of a key wins); an entry
+ * missing a field or out of bounds is left out and counted in *refused.
+ * NULL, with *why, when the request as a whole is malformed.
+ */
+#define CACHE_PUT_MAX 256
+#define CACHE_KEY_MAX 2200
+#define CACHE_LABEL_MAX 100
+#ifndef CACHE_VALUE_MAX
+#define CACHE_VALUE_MAX (64 * 1024)
+#endif
+cJSON   *cache_put_rows(const cJSON *q, int *refused, const char **why);
 uint64_t cache_guard(const char *text);
 
 cache_l1 *cache_l1_new(size_t max_entries, size_t max_bytes, int ttl_s);

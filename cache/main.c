@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/cache.h"
 #include "common/bus.h"
 #include "common/daemon.h"
 #include "common/conns.h"
@@ -32,7 +33,6 @@
 #include "common/trace.h"
 
 #define CACHE_TTL_S 86400
-#define CACHE_VALUE_MAX (64 * 1024)
 
 static const struct cfg *cc_cfg;
 static rpc_server       *cc_server;
@@ -214,52 +214,68 @@ cc_get(struct conns *w, const cJSON *q, struct rpc_reply *rep)
 	reply_obj(rep, o);
 }
 
-/* cc_put - write an entry to L2 and L3 */
+/*
+ * cc_put - write entries to L2 and L3: one entry (the object itself), or
+ * {"entries": [...]}, the router's batch.  L2 takes them one by one; L3
+ * in one statement (one commit for the batch, not one per answer), the
+ * last of a key kept when a batch holds it twice.  A malformed entry in a
+ * batch is refused alone and counted.
+ */
 static void
 cc_put(struct conns *w, const cJSON *q, struct rpc_reply *rep)
 {
-	const char *key = json_str(q, "key"), *scope = json_str(q, "scope");
-	const char *label = json_str(q, "label"), *value = json_str(q, "value");
-	int         version = json_int(q, "version", 0);
-	char        rk[CACHE_VALUE_MAX / 16], ver[16], ttl[16];
-	cJSON      *e;
+	const char *why = NULL;
+	int         refused = 0, n;
+	cJSON      *rows = cache_put_rows(q, &refused, &why), *e, *o;
+	char        ttl[16];
 	char       *text;
 
-	if (key == NULL || scope == NULL || label == NULL || value == NULL || version < 1 ||
-	    strlen(key) > 2200 || strlen(value) > CACHE_VALUE_MAX || strlen(label) > 100) {
-		rpc_reply_error(rep, 400, "bad_request",
-		                "cache.put needs key, scope, label, version and value");
+	if (rows == NULL) {
+		rpc_reply_error(rep, 400, "bad_request", why);
 		return;
 	}
-	snprintf(ver, sizeof(ver), "%d", version);
 	snprintf(ttl, sizeof(ttl), "%d", CACHE_TTL_S);
-	l2_key(key, rk, sizeof(rk));
-	e = cJSON_CreateObject();
-	cJSON_AddStringToObject(e, "label", label);
-	cJSON_AddNumberToObject(e, "version", version);
-	cJSON_AddStringToObject(e, "scope", scope);
-	cJSON_AddStringToObject(e, "value", value);
-	if ((text = json_print(e)) != NULL) {
-		l2_store(w, rk, text, ttl, label);
+	cJSON_ArrayForEach(e, rows)
+	{
+		char rk[CACHE_VALUE_MAX / 16];
+
+		l2_key(json_str(e, "key"), rk, sizeof(rk));
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "label", json_str(e, "label"));
+		cJSON_AddNumberToObject(o, "version", json_int(e, "version", 0));
+		cJSON_AddStringToObject(o, "scope", json_str(e, "scope"));
+		cJSON_AddStringToObject(o, "value", json_str(e, "value"));
+		if ((text = json_print(o)) != NULL) {
+			l2_store(w, rk, text, ttl, json_str(e, "label"));
+			free(text);
+		}
+		cJSON_Delete(o);
+	}
+	n = cJSON_GetArraySize(rows);
+	if (n > 0 && (text = json_print(rows)) != NULL) {
+		const char *p[] = {text, ttl};
+
+		if (db_cmd(
+		        w->db,
+		        "INSERT INTO cache_entries (key, scope, sop_slug, sop_version, value, "
+		        "expires_at) SELECT x.key, x.scope, x.label, x.version, x.value, now() + "
+		        "make_interval(secs => $2::int) FROM jsonb_to_recordset($1::jsonb) AS "
+		        "x(key text, scope text, label text, version int, value text) "
+		        "ON CONFLICT (key) DO UPDATE SET scope = EXCLUDED.scope, sop_slug = "
+		        "EXCLUDED.sop_slug, sop_version = EXCLUDED.sop_version, value = "
+		        "EXCLUDED.value, expires_at = EXCLUDED.expires_at, created_at = now()",
+		        2, p) < 0)
+			atomic_fetch_add(&cc_st.errors, 1);
 		free(text);
 	}
-	cJSON_Delete(e);
-	{
-		const char *p[] = {key, scope, label, ver, value, ttl};
-
-		if (db_cmd(w->db,
-		           "INSERT INTO cache_entries (key, scope, sop_slug, sop_version, value, "
-		           "expires_at) "
-		           "VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int)) "
-		           "ON CONFLICT (key) DO UPDATE SET scope = $2, sop_slug = $3, sop_version "
-		           "= $4, "
-		           "  value = $5, expires_at = EXCLUDED.expires_at, created_at = now()",
-		           6, p) < 0)
-			atomic_fetch_add(&cc_st.errors, 1);
-	}
-	atomic_fetch_add(&cc_st.puts, 1);
-	rep->body = strdup("{\"ok\":true}");
-	rep->len = rep->body != NULL ? strlen(rep->body) : 0;
+	cJSON_Delete(rows);
+	atomic_fetch_add(&cc_st.puts, (unsigned long long)n);
+	atomic_fetch_add(&cc_st.errors, (unsigned long long)refused);
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", true);
+	cJSON_AddNumberToObject(o, "stored", n);
+	cJSON_AddNumberToObject(o, "refused", refused);
+	reply_obj(rep, o);
 }
 
 /* invalidate - drop one SOP's entries (or all, label NULL) from L2 and L3 */

@@ -18,7 +18,7 @@
  * are stored: no emergencies, no customerinfo (personal data), no
  * escalations or actions, no errors, nothing below CACHE_STORE_MIN.
  * Stores to L2/L3 go through a bounded queue and a thread, off the
- * request path.
+ * request path, in batches of what queued meanwhile.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -41,6 +41,7 @@
 #define CACHE_STORE_MIN 0.50
 #define CACHE_REMOTE_MS 50
 #define CACHE_QUEUE_MAX 1024
+#define CACHE_PUT_BATCH 64 /* stores per cache.put (clubos-cache takes 256) */
 
 /* The current version of every SOP. */
 struct sopver {
@@ -118,32 +119,64 @@ current_version(const char *slug, int64_t kgen)
 	return v;
 }
 
-/* put_main - send queued stores to clubos-cache */
+/* put_body - {"entries": [...]} of up to CACHE_PUT_BATCH queued stores
+ * (q_mu held; they leave the queue); NULL when empty or out of memory */
+static char *
+put_body(void)
+{
+	size_t          len = sizeof("{\"entries\":[]}"), off = 0;
+	int             n = 0;
+	struct put_job *j, *last = NULL, *rest;
+	char           *body;
+
+	for (j = q_head; j != NULL && n < CACHE_PUT_BATCH; j = j->next, n++) {
+		len += strlen(j->body) + 1;
+		last = j;
+	}
+	if (last == NULL)
+		return NULL;
+	rest = last->next;
+	if ((body = malloc(len)) != NULL) {
+		off = (size_t)sprintf(body, "{\"entries\":[");
+		for (j = q_head; j != rest; j = j->next)
+			off += (size_t)sprintf(body + off, "%s%s", j == q_head ? "" : ",", j->body);
+		strcpy(body + off, "]}");
+	}
+	/* Taken, sent or not: a store is worth one try. */
+	while (q_head != rest) {
+		j = q_head;
+		q_head = j->next;
+		q_len--;
+		free(j->body);
+		free(j);
+	}
+	if (q_head == NULL)
+		q_tail = NULL;
+	return body;
+}
+
+/* put_main - send queued stores to clubos-cache, a batch per call (one
+ * round trip and one L3 commit for all that queued while the last went) */
 static void *
 put_main(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&q_mu);
 	for (;;) {
-		struct put_job  *j;
 		struct rpc_reply rep;
+		char            *body;
 
 		while (q_head == NULL && !q_stop)
 			pthread_cond_wait(&q_cv, &q_mu);
 		if (q_head == NULL)
 			break;
-		j = q_head;
-		q_head = j->next;
-		if (q_head == NULL)
-			q_tail = NULL;
-		q_len--;
+		body = put_body();
 		pthread_mutex_unlock(&q_mu);
-		if (rpc_client_peers(remote) > 0 &&
-		    rpc_call(remote, ENV_OP_CACHE_PUT, NULL, env_now_ms() + 1000, j->body,
-		             strlen(j->body), &rep) == 0)
+		if (body != NULL && rpc_client_peers(remote) > 0 &&
+		    rpc_call(remote, ENV_OP_CACHE_PUT, NULL, env_now_ms() + 1000, body,
+		             strlen(body), &rep) == 0)
 			rpc_reply_clear(&rep);
-		free(j->body);
-		free(j);
+		free(body);
 		pthread_mutex_lock(&q_mu);
 	}
 	pthread_mutex_unlock(&q_mu);

@@ -13,6 +13,9 @@ Each test uses its own questions (tier-0 SOPs, so their answers may be
 cached), so the tests do not depend on each other's cache state.
 """
 
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
 import harness
 
 
@@ -190,3 +193,27 @@ def test_l3_answers_after_every_daemon_restarts(stack, accounts):
             assert a["response"] == first[q]
             return
     raise AssertionError("no L3 hit after restarts: answers came from %r" % seen)
+
+
+def test_answers_asked_at_once_all_reach_l3(stack, accounts):
+    """The router sends its stores to clubos-cache in batches of what queued
+    meanwhile (one round trip and one L3 commit a batch): every answer asked
+    at once is stored, once, and a repeat after L1 is gone comes from L2."""
+    t = accounts["customer"].token
+    tag = uuid.uuid4().hex[:8]
+    qs = ["how long does 18 holes take for %d players (ref %s)" % (i % 4 + 1, tag + str(i))
+          for i in range(24)]
+    count = lambda: int(stack.pg.sql("SELECT count(*) FROM cache_entries WHERE value LIKE "  # noqa
+                                     "'%%round-duration%%'")[0][0])
+    before = count()
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda q: _ask(stack, t, q), qs))
+    stored = [a for a in answers if a["cache"] == "miss" and a["sop"] and
+              a["sop"]["slug"] == "general.round-duration" and a["escalation"]["tier"] == 0]
+    assert len(stored) >= 20, [(a["cache"], a["sop"]) for a in answers]
+    harness.wait_for(lambda: count() - before >= len(stored), 10,
+                     what="every stored answer in L3 (%d of %d)" % (count() - before, len(stored)))
+    assert count() - before == len(stored)
+    stack.restart_daemons()
+    a = _ask(stack, t, qs[0])
+    assert a["cache"] in ("l2", "l3"), a

@@ -1172,29 +1172,102 @@ test_semantic_random_ttl(void **state)
 }
 
 /* main - run every test */
+/* put_rows: a cache.put, one entry or a batch; bad entries refused alone,
+ * a key twice stored once (its last), a malformed request refused whole */
+static void
+test_put_rows(void **state)
+{
+	const char *why = NULL;
+	int         refused = -1;
+	cJSON      *q, *rows;
+	char        big[CACHE_VALUE_MAX + 64];
+
+	(void)state;
+	/* One entry, the object itself. */
+	q = cJSON_Parse("{\"key\":\"k1\",\"scope\":\"c\",\"label\":\"a.b\",\"version\":2,"
+	                "\"value\":\"{}\"}");
+	assert_non_null(rows = cache_put_rows(q, &refused, &why));
+	assert_int_equal(cJSON_GetArraySize(rows), 1);
+	assert_int_equal(refused, 0);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 0), "label")->valuestring,
+	                    "a.b");
+	cJSON_Delete(rows);
+	cJSON_Delete(q);
+	/* One entry, missing its version: refused whole. */
+	q = cJSON_Parse("{\"key\":\"k1\",\"scope\":\"c\",\"label\":\"a.b\",\"value\":\"{}\"}");
+	assert_null(cache_put_rows(q, &refused, &why));
+	assert_non_null(strstr(why, "version"));
+	cJSON_Delete(q);
+	/* A batch: good, bad (no scope; version 0; not an object), a key twice. */
+	q = cJSON_Parse(
+	    "{\"entries\":["
+	    "{\"key\":\"k1\",\"scope\":\"c\",\"label\":\"a.b\",\"version\":1,\"value\":\"old\"},"
+	    "{\"key\":\"k2\",\"label\":\"a.b\",\"version\":1,\"value\":\"x\"},"
+	    "{\"key\":\"k3\",\"scope\":\"c\",\"label\":\"a.b\",\"version\":0,\"value\":\"x\"},"
+	    "7,"
+	    "{\"key\":\"k4\",\"scope\":\"s\",\"label\":\"c.d\",\"version\":3,\"value\":\"y\"},"
+	    "{\"key\":\"k1\",\"scope\":\"c\",\"label\":\"a.b\",\"version\":2,\"value\":\"new\"}"
+	    "]}");
+	assert_non_null(rows = cache_put_rows(q, &refused, &why));
+	assert_int_equal(refused, 3);
+	assert_int_equal(cJSON_GetArraySize(rows), 2);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 0), "key")->valuestring,
+	                    "k4");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 1), "value")->valuestring,
+	                    "new");
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 1), "version")->valueint, 2);
+	cJSON_Delete(rows);
+	cJSON_Delete(q);
+	/* Entries not an array, or too many: refused whole.  Empty: nothing. */
+	q = cJSON_Parse("{\"entries\":{}}");
+	assert_null(cache_put_rows(q, &refused, &why));
+	cJSON_Delete(q);
+	q = cJSON_CreateObject();
+	{
+		cJSON *a = cJSON_AddArrayToObject(q, "entries");
+
+		for (int i = 0; i <= CACHE_PUT_MAX; i++)
+			cJSON_AddItemToArray(a, cJSON_CreateObject());
+	}
+	assert_null(cache_put_rows(q, &refused, &why));
+	assert_non_null(strstr(why, "256"));
+	cJSON_Delete(q);
+	q = cJSON_Parse("{\"entries\":[]}");
+	assert_non_null(rows = cache_put_rows(q, &refused, &why));
+	assert_int_equal(cJSON_GetArraySize(rows), 0);
+	cJSON_Delete(rows);
+	cJSON_Delete(q);
+	/* A value over the bound is refused, one at the bound is not. */
+	memset(big, 'v', sizeof(big));
+	big[CACHE_VALUE_MAX + 1] = '\0';
+	q = cJSON_CreateObject();
+	cJSON_AddStringToObject(q, "key", "k");
+	cJSON_AddStringToObject(q, "scope", "c");
+	cJSON_AddStringToObject(q, "label", "a.b");
+	cJSON_AddNumberToObject(q, "version", 1);
+	cJSON_AddStringToObject(q, "value", big);
+	assert_null(cache_put_rows(q, &refused, &why));
+	big[CACHE_VALUE_MAX] = '\0';
+	cJSON_ReplaceItemInObject(q, "value", cJSON_CreateString(big));
+	assert_non_null(rows = cache_put_rows(q, &refused, &why));
+	cJSON_Delete(rows);
+	cJSON_Delete(q);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_key_normalisation),
-	    cmocka_unit_test(test_key_too_long),
-	    cmocka_unit_test(test_guard_words),
-	    cmocka_unit_test(test_exact_put_get),
-	    cmocka_unit_test(test_scope_separation),
-	    cmocka_unit_test(test_replace),
-	    cmocka_unit_test(test_purge_label),
-	    cmocka_unit_test(test_ttl),
-	    cmocka_unit_test(test_lru_entries),
-	    cmocka_unit_test(test_lru_bytes),
-	    cmocka_unit_test(test_semantic_threshold),
-	    cmocka_unit_test(test_semantic_best),
-	    cmocka_unit_test(test_semantic_label),
-	    cmocka_unit_test(test_semantic_guard),
-	    cmocka_unit_test(test_semantic_model),
-	    cmocka_unit_test(test_stats),
-	    cmocka_unit_test(test_threads),
-	    cmocka_unit_test(test_semantic_random),
-	    cmocka_unit_test(test_semantic_random_ttl),
+	    cmocka_unit_test(test_key_normalisation),  cmocka_unit_test(test_key_too_long),
+	    cmocka_unit_test(test_guard_words),        cmocka_unit_test(test_exact_put_get),
+	    cmocka_unit_test(test_scope_separation),   cmocka_unit_test(test_replace),
+	    cmocka_unit_test(test_purge_label),        cmocka_unit_test(test_ttl),
+	    cmocka_unit_test(test_lru_entries),        cmocka_unit_test(test_lru_bytes),
+	    cmocka_unit_test(test_semantic_threshold), cmocka_unit_test(test_semantic_best),
+	    cmocka_unit_test(test_semantic_label),     cmocka_unit_test(test_semantic_guard),
+	    cmocka_unit_test(test_semantic_model),     cmocka_unit_test(test_stats),
+	    cmocka_unit_test(test_put_rows),           cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_semantic_random),    cmocka_unit_test(test_semantic_random_ttl),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
