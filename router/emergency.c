@@ -1569,6 +1569,42 @@ em_language(const char *text)
 	return nfr > nen ? "fr" : nen > nfr ? "en" : NULL;
 }
 
+/*
+ * Idioms read as what they mean before any rule looks: "as we speak" is
+ * "right now", and its "we" is nobody locked out ("we're trying to get
+ * in").  Each meaning is no longer than its idiom, so the text is folded
+ * in place (the rest padded with spaces).
+ */
+static const char *const em_idioms[][2] = {
+    {"as we speak", "right now"}, {"as i speak", "right now"}, {"as we type", "right now"},
+    {"as i type", "right now"},   {"as i write", "right now"}, {"as we write", "right now"},
+};
+
+static int
+em_word_byte(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'' ||
+	       (unsigned char)c >= 0x80;
+}
+
+/* em_fold_idioms - rewrite the idioms of a normalised text in place */
+static void
+em_fold_idioms(char *norm)
+{
+	for (size_t i = 0; i < sizeof(em_idioms) / sizeof(em_idioms[0]); i++) {
+		size_t fl = strlen(em_idioms[i][0]), tl = strlen(em_idioms[i][1]);
+		char  *p = norm;
+
+		while ((p = strstr(p, em_idioms[i][0])) != NULL) {
+			if ((p == norm || !em_word_byte(p[-1])) && !em_word_byte(p[fl])) {
+				memcpy(p, em_idioms[i][1], tl);
+				memset(p + tl, ' ', fl - tl);
+			}
+			p += fl;
+		}
+	}
+}
+
 /* em_check_one - the rules' decision on one text (em_check) */
 static int
 em_check_one(const char *text, em_match *out)
@@ -1588,6 +1624,7 @@ em_check_one(const char *text, em_match *out)
 	if (text == NULL)
 		return EM_NONE;
 	tn_normalise(text, t.norm, sizeof(t.norm));
+	em_fold_idioms(t.norm);
 	t.n = 0;
 	t.used = 0;
 	memset(t.head, -1, sizeof(t.head));

@@ -574,6 +574,16 @@ test_edges(void **state)
 	assert_int_equal(em_check("   \t\n", &m), 0);
 	assert_int_equal(em_check("!!!???...", &m), 0);
 	assert_int_equal(em_check("\xff\xfe\xc3\x28", &m), 0);
+	/* "as we speak" means now; its "we" is nobody locked out */
+	assert_int_equal(em_check("someone is trying to pry open the back door as we speak", &m),
+	                 EM_SURE);
+	assert_string_equal(m.slug, "emergency.security-threat");
+	assert_int_equal(em_check("we're trying to get in as we speak, the code won't work", NULL),
+	                 EM_NONE);
+	/* an idiom is folded only as whole words, at the end too */
+	assert_int_equal(
+	    em_check("someone is trying to pry open the back door, alias we speak", NULL), EM_NONE);
+	assert_int_equal(em_check("as we speak", NULL), EM_NONE);
 	/* one shouted word is a report, not small talk */
 	assert_int_equal(em_check("fire", NULL), EM_SURE);
 	assert_int_equal(em_check("fire sale?", NULL), EM_NONE);
