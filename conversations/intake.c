@@ -62,7 +62,8 @@ static atomic_bool       cv_stop_flag;
  */
 struct lines {
 	const char *handoff, *unsure, *no_router, *yes_done, *no_done, *yes_none, *no_none;
-	const char *hours; /* from, to, from: the team's hours, then 911 */
+	const char *hours;  /* from, to, from: the team's hours, then 911 */
+	const char *missed; /* the text back after a missed call */
 };
 
 static const struct lines lines_en = {
@@ -78,6 +79,7 @@ static const struct lines lines_en = {
     .no_none = "OK. Is there anything else I can help you with?",
     .hours = " Our team answers texts from %s to %s, so a person will reply after %s. If "
              "anyone is hurt or in danger, call 911.",
+    .missed = "Sorry we missed your call. You can text us here and we'll help.",
 };
 
 static const struct lines lines_fr = {
@@ -93,10 +95,9 @@ static const struct lines lines_fr = {
     .no_none = "D'accord. Puis-je vous aider avec autre chose?",
     .hours = " Notre équipe répond aux textos de %s à %s; une personne vous répondra après "
              "%s. Si quelqu'un est blessé ou en danger, faites le 911.",
+    .missed = "Désolés d'avoir manqué votre appel. Vous pouvez nous écrire ici et nous vous "
+              "aiderons.",
 };
-
-static const char txt_missed[] = "Sorry we missed your call. You can text us here and we'll "
-                                 "help.";
 
 /* ============================================================ shared */
 
@@ -154,6 +155,13 @@ struct in_ev {
 	char        lang[4]; /* the conversation's: "en" or "fr" */
 	const char *phone;
 };
+
+/* lines_of - what the bot says, in the conversation's language */
+static const struct lines *
+lines_of(const struct in_ev *e)
+{
+	return strcmp(e->lang, "fr") == 0 ? &lines_fr : &lines_en;
+}
 
 /* mask - a phone number for a log line: its last 4 digits */
 static const char *
@@ -574,7 +582,7 @@ decide(struct in_ev *e, const char *text, const char *mid, const char *delivery,
 {
 	char                hours[200], buf[OPS_TEXT_MAX + 400];
 	int                 yn = yes_no(text, NULL);
-	const struct lines *l = strcmp(e->lang, "fr") == 0 ? &lines_fr : &lines_en;
+	const struct lines *l = lines_of(e);
 	PGresult           *r;
 	cJSON              *ans;
 	const char         *why = NULL, *say = NULL;
@@ -853,7 +861,8 @@ on_call(struct in_ev *e, const cJSON *obj, bool missed_event)
 		delivery = st.sms_reply_mode == SMS_MODE_AUTO ? "queued" : "draft";
 	log_msg(LOG_INFO, e->trace_id, "missed call from ...%s: %s", mask(from),
 	        delivery ? delivery : "no text (mode off)");
-	return delivery != NULL ? reply(e, txt_missed, delivery) : 0;
+	/* In the language of what the caller last texted, if they have. */
+	return delivery != NULL ? reply(e, lines_of(e)->missed, delivery) : 0;
 }
 
 /* process - one event's effects, inside the caller's transaction */

@@ -852,6 +852,19 @@ def test_missed_call_is_texted_back_once(stack, gw, conv, fakes):
     assert messages(stack, other) == []
 
 
+def test_a_missed_call_from_a_french_texter_is_texted_back_in_french(stack, gw, conv):
+    phone = new_phone()
+    wait_processed(stack, send_text(gw, phone, "est-ce que je peux stationner devant la porte?"))
+    before = len(outgoing(stack, phone))
+    ev = {"id": "EV" + uuid.uuid4().hex, "type": "call.missed",
+          "data": {"object": {"id": "CA" + uuid.uuid4().hex, "object": "call", "from": phone,
+                              "to": VENUE, "direction": "incoming"}}}
+    assert post(gw, ev).status == 200
+    wait_processed(stack, ev)
+    out = wait_out(stack, phone, before + 1, "sent")
+    assert out[-1][2].startswith("Désolés d'avoir manqué votre appel"), out
+
+
 # ------------------------------------------------------- crashes and outages
 
 def test_daemon_killed_mid_send_loses_nothing_and_sends_nothing_twice(stack, gw, conv, fakes,
