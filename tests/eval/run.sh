@@ -3,7 +3,8 @@
 #   1. The ClubOS dev set through the HTTP API of a throwaway stack
 #      (route accuracy, SOP top-1, emergencies, out of scope, leaks,
 #      confusion table, risk-coverage table), then our held-out French
-#      customer questions the same way.
+#      customer questions and guests' questions relayed by staff the same
+#      way.
 #   2. The emergency decision (rules fused with the classifier trained on
 #      the seed examples, as the router does) on our own labelled sets,
 #      per category: tests/eval/emergency.jsonl (tuned on),
@@ -30,6 +31,10 @@ if [ -f "$DEV" ]; then
 	echo "== French customer questions (tests/eval/french_questions.jsonl; never trained or tuned on)"
 	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
 		--admin-password eval-password-1 --set tests/eval/french_questions.jsonl
+	echo
+	echo "== Guests' questions relayed by staff (tests/eval/relayed.jsonl; never trained or tuned on)"
+	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
+		--admin-password eval-password-1 --set tests/eval/relayed.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi
