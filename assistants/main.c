@@ -19,6 +19,7 @@
 #include "common/bus.h"
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/ops.h"
 #include "common/trace.h"
 
 const char       *as_route;
@@ -119,7 +120,7 @@ as_start(const struct cfg *c)
 	static const char *const topics[] = {"sop.changed", NULL};
 	struct rpc_server_ops    ops = {
 	       .handle = as_assist, .worker_init = worker_init, .worker_fini = worker_fini};
-	char     url[256], name[64];
+	char     url[256], name[64], spool[512];
 	db_conn *db;
 
 	as_cfg = c;
@@ -133,6 +134,10 @@ as_start(const struct cfg *c)
 	}
 	as_llm_init(c, db);
 	db_close(db);
+	/* An SOP's actions spool here while PostgreSQL is down. */
+	if (snprintf(spool, sizeof(spool), "%s/spool", c->run_dir) >= (int)sizeof(spool) ||
+	    ops_spool_keeper_start(c->pg_dsn, spool) < 0)
+		return -1;
 	cfg_url(c, "events", url, sizeof(url));
 	if ((as_events = bus_sub_open(url, topics)) == NULL ||
 	    pthread_create(&as_events_thr, NULL, events_main, NULL) != 0)
@@ -158,6 +163,7 @@ as_stop(int deadline_ms)
 		as_llm_shutdown(db);
 		db_close(db);
 	}
+	ops_spool_keeper_stop();
 	trace_shutdown();
 	bus_pub_close();
 	as_kb_shutdown();

@@ -11,6 +11,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,6 +466,98 @@ ops_spool_flush(db_conn *db, const char *spool_dir)
 	}
 	closedir(d);
 	return done;
+}
+
+/* spool_pending - does dir hold a batch to write? */
+static bool
+spool_pending(const char *dir)
+{
+	DIR           *d = opendir(dir);
+	struct dirent *de;
+	bool           any = false;
+
+	if (d == NULL)
+		return false;
+	while (!any && (de = readdir(d)) != NULL)
+		any = de->d_name[0] != '.' && strstr(de->d_name, ".json") != NULL &&
+		      strstr(de->d_name, ".bad") == NULL;
+	closedir(d);
+	return any;
+}
+
+static struct {
+	pthread_t       thr;
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	bool            running, stop;
+	char            dsn[1024], dir[512];
+} keeper = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* keeper_main - flush the spool while there is one; a connection only then */
+static void *
+keeper_main(void *arg)
+{
+	db_conn *db = NULL;
+
+	(void)arg;
+	pthread_mutex_lock(&keeper.mu);
+	while (!keeper.stop) {
+		struct timespec ts;
+		int             n;
+
+		pthread_mutex_unlock(&keeper.mu);
+		if (spool_pending(keeper.dir)) {
+			if (db == NULL)
+				db = db_open(keeper.dsn);
+			if (db != NULL && (n = ops_spool_flush(db, keeper.dir)) > 0)
+				log_msg(LOG_INFO, NULL, "spool: %d batch(es) written", n);
+		} else if (db != NULL) {
+			db_close(db); /* idle: no connection held for nothing */
+			db = NULL;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += OPS_KEEPER_MS / 1000;
+		ts.tv_nsec += (long)(OPS_KEEPER_MS % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&keeper.mu);
+		if (!keeper.stop)
+			pthread_cond_timedwait(&keeper.cv, &keeper.mu, &ts);
+	}
+	pthread_mutex_unlock(&keeper.mu);
+	db_close(db);
+	return NULL;
+}
+
+/* ops_spool_keeper_start - see ops.h */
+int
+ops_spool_keeper_start(const char *pg_dsn, const char *spool_dir)
+{
+	if (keeper.running || pg_dsn == NULL || spool_dir == NULL ||
+	    snprintf(keeper.dsn, sizeof(keeper.dsn), "%s", pg_dsn) >= (int)sizeof(keeper.dsn) ||
+	    snprintf(keeper.dir, sizeof(keeper.dir), "%s", spool_dir) >= (int)sizeof(keeper.dir))
+		return -1;
+	keeper.stop = false;
+	if (pthread_create(&keeper.thr, NULL, keeper_main, NULL) != 0)
+		return -1;
+	keeper.running = true;
+	return 0;
+}
+
+/* ops_spool_keeper_stop - see ops.h */
+void
+ops_spool_keeper_stop(void)
+{
+	if (!keeper.running)
+		return;
+	pthread_mutex_lock(&keeper.mu);
+	keeper.stop = true;
+	pthread_cond_signal(&keeper.cv);
+	pthread_mutex_unlock(&keeper.mu);
+	pthread_join(keeper.thr, NULL);
+	keeper.running = false;
 }
 
 /* ============================================================== executor */

@@ -64,6 +64,16 @@ enum { OPS_RECORDED = 0, OPS_SPOOLED = 1, OPS_FAILED = -1 };
 int ops_record(db_conn *db, const char *spool_dir, const struct ops_item *items, size_t n,
                struct ops_result *out);
 int ops_spool_flush(db_conn *db, const char *spool_dir);
+
+/* A thread that writes the batches its process spooled once PostgreSQL
+ * takes them (looked at every OPS_KEEPER_MS): every daemon that spools
+ * keeps its own, since containers share no disk with an executor.  Two
+ * flushers of one spool are safe (a batch is written once, by its key).
+ * start: 0 or -1; stop: joins it (no-op when not started). */
+#define OPS_KEEPER_MS 1000
+int  ops_spool_keeper_start(const char *pg_dsn, const char *spool_dir);
+void ops_spool_keeper_stop(void);
+
 int ops_commit(db_conn *db);
 int ops_followup(db_conn *db, int64_t conversation_id, const char *author, const char *text,
                  const char *trace_id);

@@ -17,6 +17,7 @@
 #include "common/daemon.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/ops.h"
 #include "common/trace.h"
 #include "router/rt.h"
 
@@ -181,7 +182,7 @@ rt_start(const struct cfg *c)
 {
 	static const char *const topics[] = {"examples.changed", "sop.changed", NULL};
 	struct rpc_server_ops    ops = {.handle = rt_dispatch};
-	char                     url[256], url2[256];
+	char                     url[256], url2[256], spool[512];
 
 	rt_cfg = c;
 	cfg_url(c, "bus-in", url, sizeof(url));
@@ -189,6 +190,10 @@ rt_start(const struct cfg *c)
 	bus_pub_open(url);
 	trace_init("router", c->pg_dsn);
 	if (rt_model_init(c->pg_dsn) < 0 || rt_cache_init() < 0)
+		return -1;
+	/* The emergency fallback spools here while PostgreSQL is down. */
+	if (snprintf(spool, sizeof(spool), "%s/spool", c->run_dir) >= (int)sizeof(spool) ||
+	    ops_spool_keeper_start(c->pg_dsn, spool) < 0)
 		return -1;
 	for (int i = 0; i < RT_NROUTES; i++) {
 		char name[64];
@@ -219,6 +224,7 @@ rt_stop(int deadline_ms)
 	for (int i = 0; i < RT_NROUTES; i++)
 		rpc_client_close(rt_workers[i]);
 	rt_cache_shutdown();
+	ops_spool_keeper_stop();
 	trace_shutdown();
 	bus_pub_close();
 	rt_model_shutdown();

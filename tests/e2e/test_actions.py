@@ -477,6 +477,39 @@ def test_emergency_with_postgres_down_is_spooled_and_written_once(stack, account
     _fresh_daemons(stack)
 
 
+def test_a_spool_is_written_by_the_daemon_that_kept_it(stack, accounts, executor):
+    """Containers share no disk: with no executor beside it, the daemon that
+    spooled an emergency's alert and ticket writes them itself once
+    PostgreSQL is back (ops_spool_keeper_start); the executor, started
+    later, runs the alert."""
+    spool = os.path.join(stack.run_dir, "spool")
+    executor.stop()
+    try:
+        _pg_stop(stack)
+        try:
+            a = stack.query(accounts["kiosk"].token, "someone collapsed in bay 2 and isn't breathing")
+            assert a.status == 200, a
+            acts = {x["type"]: x["status"] for x in a.json["actions"]}
+            assert acts.get("alert_oncall") == "queued", a.json
+            assert [f for f in os.listdir(spool) if f.endswith(".json")], "nothing in the spool"
+        finally:
+            _pg_start(stack)
+        tid = a.json["trace_id"]
+        harness.wait_for(lambda: sql(stack, "SELECT count(*) FROM actions WHERE trace_id = :'v1' "
+                                            "AND type = 'alert_oncall'", tid) == [["1"]], 30,
+                         what="the spooled alert written with no executor running")
+        harness.wait_for(lambda: not [f for f in os.listdir(spool) if f.endswith(".json")], 10,
+                         what="the spool to empty")
+        assert sql(stack, "SELECT count(*) FROM tickets WHERE trace_id = :'v1' AND "
+                          "priority = 'urgent'", tid) == [["1"]]
+    finally:
+        executor.start()
+    aid = int(sql(stack, "SELECT id FROM actions WHERE trace_id = :'v1' AND type = 'alert_oncall'",
+                  tid)[0][0])
+    wait_status(stack, aid, "done", timeout=30)
+    _fresh_daemons(stack)
+
+
 # ------------------------------------------------------------------ Slack
 
 @pytest.fixture(scope="module")
