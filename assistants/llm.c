@@ -434,7 +434,9 @@ build_user(const struct as_kb *kb, const struct as_asker *a, const cJSON *q, con
 		char        cut[AS_LLM_TURN_CHARS * 4 + 1];
 		cJSON      *tj;
 
-		if (k++ < nt - AS_LLM_MAX_TURNS || tx == NULL)
+		/* An answer from the customer's record never leaves. */
+		if (k++ < nt - AS_LLM_MAX_TURNS || tx == NULL ||
+		    cJSON_IsTrue(cJSON_GetObjectItem(it, "personal")))
 			continue;
 		util_utf8_copy(cut, sizeof(cut), tx, AS_LLM_TURN_CHARS);
 		if ((red = redact(cut)) == NULL)
@@ -495,7 +497,8 @@ given_facts(struct llm_facts *g, const struct as_kb *kb, const struct as_asker *
 	{
 		const char *au = json_str(it, "author");
 
-		if (au != NULL && strcmp(au, "customer") != 0)
+		if (au != NULL && strcmp(au, "customer") != 0 &&
+		    !cJSON_IsTrue(cJSON_GetObjectItem(it, "personal")))
 			llm_facts_add(g, json_str(it, "text"));
 	}
 }

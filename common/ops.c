@@ -77,8 +77,9 @@ ops_turns(db_conn *db, const char *conversation_id, const char *before_id, int n
 
 	snprintf(ns, sizeof(ns), "%d", n);
 	r = db_exec(db,
-	            "SELECT author, text, offer FROM (SELECT id, CASE WHEN direction = 'in' "
-	            "THEN 'customer' ELSE author END AS author, text, offer FROM messages WHERE "
+	            "SELECT author, text, offer, personal FROM (SELECT id, CASE WHEN direction = "
+	            "'in' THEN 'customer' ELSE author END AS author, text, offer, personal FROM "
+	            "messages WHERE "
 	            "conversation_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint) AND "
 	            "delivery NOT IN ('draft', 'shadow', 'discarded', 'failed') ORDER BY id DESC "
 	            "LIMIT $3::int) t ORDER BY id",
@@ -97,10 +98,29 @@ ops_turns(db_conn *db, const char *conversation_id, const char *before_id, int n
 			else
 				cJSON_Delete(o);
 		}
+		if (strcmp(db_val(r, i, 3), "t") == 0)
+			cJSON_AddBoolToObject(t, "personal", true);
 		cJSON_AddItemToArray(a, t);
 	}
 	PQclear(r);
 	return a;
+}
+
+/* ops_answer_personal - see ops.h */
+bool
+ops_answer_personal(const cJSON *answer)
+{
+	const cJSON *p;
+	const char  *route = json_str(answer, "route");
+
+	if (route != NULL && strcmp(route, "customerinfo") == 0)
+		return true;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(answer, "parts"))
+	{
+		if ((route = json_str(p, "route")) != NULL && strcmp(route, "customerinfo") == 0)
+			return true;
+	}
+	return false;
 }
 
 /* ops_followup - an outgoing message of a conversation, queued for SMS (in the caller's

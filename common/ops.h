@@ -77,9 +77,13 @@ void ops_spool_keeper_stop(void);
 int ops_commit(db_conn *db);
 int ops_followup(db_conn *db, int64_t conversation_id, const char *author, const char *text,
                  const char *trace_id);
+/* Is an answer (the router's reply object) from a customer's own record,
+ * in whole or in one of its parts?  Such a message is kept "personal". */
+bool ops_answer_personal(const cJSON *answer);
 /* The conversation's last n turns (before message before_id, or all when
  * it is NULL) that were really said, oldest first, as [{author, text}], with
- * "offer" on a bot turn that asked which of some SOPs was meant: an
+ * "offer" on a bot turn that asked which of some SOPs was meant and
+ * "personal": true on one that answered from the customer's record: an
  * incoming one's author is "customer" (the asker), drafts, shadow answers,
  * discarded and failed replies are left out.  Never NULL unless memory ran
  * out; empty when the database fails (context helps, it is not needed). */

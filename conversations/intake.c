@@ -432,19 +432,24 @@ conversation(struct in_ev *e)
 	return 0;
 }
 
-/* reply_offer - an outgoing bot message, with the delivery the mode gives
- * it and what it offered to choose from (a JSON array, or NULL) */
+/* reply_answer - an outgoing bot message, with the delivery the mode gives
+ * it; ans (or NULL for the desk's own lines) is the router's answer it
+ * comes from: what it offered to choose from, and whether it is personal */
 static int
-reply_offer(struct in_ev *e, const char *text, const char *delivery, const cJSON *offer)
+reply_answer(struct in_ev *e, const char *text, const char *delivery, const cJSON *ans)
 {
-	char       *oj = cJSON_IsArray(offer) ? json_print(offer) : NULL;
-	const char *p[] = {e->cid, text, e->trace_id, delivery, oj};
-	int         rc = 0;
+	const cJSON *offer = cJSON_GetObjectItem(ans, "clarify");
+	char        *oj = cJSON_IsArray(offer) ? json_print(offer) : NULL;
+	const char  *p[] = {e->cid,      text,
+	                    e->trace_id, delivery,
+	                    oj,          ans != NULL && ops_answer_personal(ans) ? "true" : "false"};
+	int          rc = 0;
 
 	if (db_cmd(in_db,
 	           "INSERT INTO messages (conversation_id, direction, author, text, trace_id, "
-	           "delivery, offer) VALUES ($1, 'out', 'bot', $2, NULLIF($3, ''), $4, $5::jsonb)",
-	           5, p) < 0 ||
+	           "delivery, offer, personal) VALUES ($1, 'out', 'bot', $2, NULLIF($3, ''), $4, "
+	           "$5::jsonb, $6::boolean)",
+	           6, p) < 0 ||
 	    db_cmd(in_db,
 	           "UPDATE conversations SET bot_streak = bot_streak + 1, last_message_at = now() "
 	           "WHERE id = $1",
@@ -461,7 +466,7 @@ reply_offer(struct in_ev *e, const char *text, const char *delivery, const cJSON
 static int
 reply(struct in_ev *e, const char *text, const char *delivery)
 {
-	return reply_offer(e, text, delivery, NULL);
+	return reply_answer(e, text, delivery, NULL);
 }
 
 /* handoff - the conversation is a person's now, and the team is told */
@@ -673,7 +678,7 @@ decide(struct in_ev *e, const char *text, const char *mid, const char *delivery,
 			if (rc == 0)
 				rc = reply(e, buf, delivery);
 		} else if (resp != NULL && *resp != '\0') {
-			rc = reply_offer(e, resp, delivery, cJSON_GetObjectItem(ans, "clarify"));
+			rc = reply_answer(e, resp, delivery, ans);
 		}
 	}
 	cJSON_Delete(ans);

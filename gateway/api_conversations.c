@@ -32,6 +32,7 @@
 #include "common/bus.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/ops.h"
 #include "common/util.h"
 #include "gateway/gw.h"
 #include "router/emergency.h"
@@ -539,16 +540,18 @@ gw_chat_open(struct gw_ctx *x, const cJSON *field, const char *channel, const ch
 	return 0;
 }
 
-/* gw_chat_record - the question and its answer (and what it offered to
- * choose from, if anything), filed in the conversation, which takes the
- * question's language when it reads in one (the follow-ups are said in it) */
+/* gw_chat_record - the question and the router's answer (its text, what it
+ * offered to choose from, if anything, and whether it came from the
+ * customer's record), filed in the conversation, which takes the question's
+ * language when it reads in one (the follow-ups are said in it) */
 void
-gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const char *answer,
-               const cJSON *offer)
+gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const cJSON *ans)
 {
-	char        uid[24];
-	const char *who = gw_role_bit(x->role) & ROLE_STAFF ? "staff" : "customer";
-	char       *oj = cJSON_IsArray(offer) ? json_print(offer) : NULL;
+	char         uid[24];
+	const char  *who = gw_role_bit(x->role) & ROLE_STAFF ? "staff" : "customer";
+	const cJSON *offer = cJSON_GetObjectItem(ans, "clarify");
+	const char  *answer = json_str(ans, "response");
+	char        *oj = cJSON_IsArray(offer) ? json_print(offer) : NULL;
 
 	snprintf(uid, sizeof(uid), "%lld", (long long)x->user_id);
 	/* Two statements: the question's id comes before the answer's. */
@@ -559,8 +562,11 @@ gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const char *a
 	    (answer != NULL && *answer != '\0' &&
 	     db_cmd(x->w->db,
 	            "INSERT INTO messages (conversation_id, direction, author, text, trace_id, "
-	            "delivery, offer) VALUES ($1, 'out', 'bot', $2, $3, 'delivered', $4::jsonb)",
-	            4, (const char *const[]){cid, answer, x->trace_id, oj}) < 0) ||
+	            "delivery, offer, personal) VALUES ($1, 'out', 'bot', $2, $3, 'delivered', "
+	            "$4::jsonb, $5::boolean)",
+	            5,
+	            (const char *const[]){cid, answer, x->trace_id, oj,
+	                                  ops_answer_personal(ans) ? "true" : "false"}) < 0) ||
 	    db_cmd(x->w->db,
 	           "UPDATE conversations SET last_message_at = now(), lang = COALESCE($2, lang) "
 	           "WHERE id = $1",

@@ -380,8 +380,7 @@ answered:
 	cJSON_AddNumberToObject(sum, "total_us", (double)total);
 	trace_summary(x->trace_id, sum);
 	if (*chat != '\0') {
-		gw_chat_record(x, chat, msg, json_str(ans, "response"),
-		               cJSON_GetObjectItem(ans, "clarify"));
+		gw_chat_record(x, chat, msg, ans);
 		cJSON_AddNumberToObject(ans, "conversation_id", strtod(chat, NULL));
 	}
 	{

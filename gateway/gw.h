@@ -144,8 +144,7 @@ void api_draft_discard(struct gw_ctx *x);
 /* Web chat (api_conversations.c), for POST /api/query's "conversation_id". */
 int  gw_chat_open(struct gw_ctx *x, const cJSON *field, const char *channel, const char *location,
                   char *cid, size_t cap);
-void gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const char *answer,
-                    const cJSON *offer);
+void gw_chat_record(struct gw_ctx *x, const char *cid, const char *msg, const cJSON *answer);
 
 void api_settings_get(struct gw_ctx *x);
 void api_settings_patch(struct gw_ctx *x);

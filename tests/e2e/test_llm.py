@@ -334,6 +334,28 @@ def test_web_chat_turns_reach_the_model_redacted(on, accounts):
     assert "902-555-0147" not in said and "555-0147" not in said, turns
 
 
+def test_an_answer_from_the_customers_record_is_never_a_turn_the_model_sees(on, accounts):
+    """A customerinfo answer stays in the conversation (marked personal) but
+    is neither quoted to the model nor counted as something it was given."""
+    tok = accounts["customer"].token
+    r = on.stack.query(tok, "how much credit do I have left on my account", conversation_id=None)
+    b = harness.assert_answer(r)
+    assert b["route"] == "customerinfo" and b.get("conversation_id"), b
+    conv = b["conversation_id"]
+    mine = b["response"]
+    assert on.stack.pg.sql("SELECT personal FROM messages WHERE conversation_id = :'v1' AND "
+                           "author = 'bot'", str(conv)) == [["t"]]
+    on.fresh()
+    on.fake.script([{"status": 200, "json": completion(
+        answer("Prices are per bay per hour.", PRICING), model=MODEL)}])
+    a = harness.assert_answer(on.stack.query(tok, "and how much is a bay per hour",
+                                             conversation_id=conv))
+    assert a["conversation_id"] == conv, a
+    turns = user_data(on.fake.requests[-1])["recent_turns"]
+    assert [t["author"] for t in turns] == ["customer"], turns
+    assert mine not in json.dumps(on.fake.requests[-1]), turns
+
+
 def test_model_may_raise_escalation_only(on, accounts):
     a = _pricing(on, accounts["customer"].token, "is it per person",
                  answer("Prices are per bay per hour. A person from our team can help.",
