@@ -28,6 +28,10 @@ cache_answer_value(const cJSON *answer)
 	cJSON_AddItemToObject(keep, "escalation",
 	                      cJSON_Duplicate(cJSON_GetObjectItem(answer, "escalation"), 1));
 	cJSON_AddArrayToObject(keep, "actions");
+	/* Who wrote it: a model's answer is served only while the tier is on
+	 * for everyone (settings_serves_stored). */
+	if (json_str(answer, "composed_by") != NULL)
+		cJSON_AddStringToObject(keep, "composed_by", json_str(answer, "composed_by"));
 	value = json_print(keep);
 	cJSON_Delete(keep);
 	return value;

@@ -244,6 +244,15 @@ settings_invalidate(void)
 	pthread_mutex_unlock(&cache_mu);
 }
 
+/* settings_serves_stored - see settings.h */
+bool
+settings_serves_stored(const struct settings *s, double confidence, bool by_model)
+{
+	if (confidence < s->sop_confidence_threshold)
+		return false;
+	return !by_model || (s->llm_mode == LLM_MODE_ON && s->llm_rollout_percent >= 100);
+}
+
 /* settings_in_rollout - a stable bucket of id (0..99) below percent */
 bool
 settings_in_rollout(int percent, int64_t id)

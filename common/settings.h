@@ -51,6 +51,12 @@ void settings_invalidate(void);
  * percentage only adds ids. */
 bool settings_in_rollout(int percent, int64_t id);
 
+/* May a stored answer be served again under s?  Not when it is below the
+ * confidence threshold now, nor, when a model wrote it (by_model), unless
+ * the generative tier is on for everyone: turning the tier off or down
+ * retires the model's answers in every cache at once. */
+bool settings_serves_stored(const struct settings *s, double confidence, bool by_model);
+
 /* Names as the API spells them. */
 const char *settings_sms_mode_name(enum sms_reply_mode m);
 const char *settings_llm_mode_name(enum llm_mode m);

@@ -257,10 +257,13 @@ api_query(struct gw_ctx *x)
 	if (!is_em && *chat == '\0' &&
 	    (ans = front_get(scope, msg, kgen, key, sizeof(key))) != NULL) {
 		struct settings set;
+		const char     *by = json_str(ans, "composed_by");
 
-		/* A raised sop_confidence_threshold retires weaker stored answers. */
+		/* A raised sop_confidence_threshold retires weaker stored answers,
+		 * and the generative tier turned off or down its answers. */
 		settings_current(x->w->db, &set);
-		if (json_num(ans, "confidence", 0) < set.sop_confidence_threshold) {
+		if (!settings_serves_stored(&set, json_num(ans, "confidence", 0),
+		                            by != NULL && strcmp(by, "llm") == 0)) {
 			cJSON_Delete(ans);
 			ans = NULL;
 		}

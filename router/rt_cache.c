@@ -245,9 +245,15 @@ answer_from(struct cache_hit *hit, int64_t kgen, const char *tier)
 	}
 	a = json_parse(hit->value, strlen(hit->value), &why);
 	free(hit->value);
-	if (a != NULL && json_num(a, "confidence", 0) < settings_now().sop_confidence_threshold) {
-		cJSON_Delete(a);
-		return NULL;
+	if (a != NULL) {
+		struct settings set = settings_now();
+		const char     *by = json_str(a, "composed_by");
+
+		if (!settings_serves_stored(&set, json_num(a, "confidence", 0),
+		                            by != NULL && strcmp(by, "llm") == 0)) {
+			cJSON_Delete(a);
+			return NULL;
+		}
 	}
 	if (a != NULL) {
 		cJSON_DeleteItemFromObject(a, "cache");

@@ -677,6 +677,25 @@ def test_a_model_answer_is_not_cached_for_askers_outside_the_rollout(on, account
     assert LOCAL_PRICING in b["response"] and on.fake.count() == n, b
 
 
+def test_turning_the_tier_off_retires_its_cached_answers(on, accounts):
+    """A model's answer kept in the caches is served only while the tier is on
+    for everyone: off (the kill switch) or a lower rollout, and the same
+    question gets the local answer, from no cache the model filled."""
+    tok = accounts["customer"].token
+    msg = "are the prices per bay or per golfer"
+    reply = "Prices are per bay per hour, whoever is playing."
+    a = _pricing(on, tok, msg, answer(reply, PRICING))
+    assert a["response"] == reply and a.get("composed_by") == "llm", a
+    b = harness.assert_answer(on.stack.query(tok, msg))
+    assert b["cache"] != "miss" and b["response"] == reply and b.get("composed_by") == "llm", b
+    for change in ({"llm_mode": "off"}, {"llm_mode": "on", "llm_rollout_percent": 50}):
+        on.settings(**change)
+        n = on.fake.count()
+        c = harness.assert_answer(on.stack.query(tok, msg))
+        assert c["response"] != reply and c.get("composed_by") is None, (change, c)
+        assert LOCAL_PRICING in c["response"] and on.fake.count() == n, (change, c)
+
+
 # ------------------------------------------------------------------ cost
 
 def test_budget_turns_the_tier_off_and_metrics_count(on, accounts):

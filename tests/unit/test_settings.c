@@ -127,11 +127,37 @@ test_rollout_uniform(void **state)
 	}
 }
 
+/* test_serves_stored - a stored answer under the settings now */
+static void
+test_serves_stored(void **state)
+{
+	struct settings s;
+
+	(void)state;
+	settings_defaults(&s);
+	s.sop_confidence_threshold = 0.5;
+	assert_true(settings_serves_stored(&s, 0.5, false));
+	assert_false(settings_serves_stored(&s, 0.49, false));
+	/* a model's answer: only while the tier is on for everyone */
+	s.llm_mode = LLM_MODE_OFF;
+	assert_false(settings_serves_stored(&s, 0.9, true));
+	s.llm_mode = LLM_MODE_SHADOW;
+	assert_false(settings_serves_stored(&s, 0.9, true));
+	s.llm_mode = LLM_MODE_ON;
+	s.llm_rollout_percent = 99;
+	assert_false(settings_serves_stored(&s, 0.9, true));
+	s.llm_rollout_percent = 100;
+	assert_true(settings_serves_stored(&s, 0.9, true));
+	assert_false(settings_serves_stored(&s, 0.3, true));
+	assert_true(settings_serves_stored(&s, 0.9, false));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_serves_stored),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_json),
 	    cmocka_unit_test(test_current_without_db),
