@@ -11,7 +11,13 @@
 set -eu
 svc=${1:-gateway}
 case $svc in
-gateway | router | cache | bus | intelligence | conversations | actions)
+gateway)
+	# Railway tells the service its port in PORT; CLUBOS_HTTP_PORT wins.
+	CLUBOS_HTTP_PORT=${CLUBOS_HTTP_PORT:-${PORT:-8080}}
+	export CLUBOS_HTTP_PORT
+	exec clubos-gateway -d
+	;;
+router | cache | bus | intelligence | conversations | actions)
 	exec "clubos-$svc" -d
 	;;
 assistants)

@@ -35,9 +35,26 @@ def _run_services():
 
 
 def _daemon_services():
-    text = _read("deploy", "container", "run.sh")
-    line = re.search(r"^(gateway \|[a-z |]+)\)", text, re.M).group(1)
-    return [n.strip() for n in line.split("|")]
+    """The services that are one daemon of the same name."""
+    return sorted(_run_services() - {"assistants", "migrate", "seed"})
+
+
+def test_the_gateway_listens_on_the_port_the_platform_gives(tmp_path):
+    """Railway gives a service its port in PORT; CLUBOS_HTTP_PORT, when set,
+    wins; neither set, 8080."""
+    stub = tmp_path / "clubos-gateway"
+    stub.write_text("#!/bin/sh\necho \"$CLUBOS_HTTP_PORT\"\n")
+    stub.chmod(0o755)
+    run = os.path.join(ROOT, "deploy", "container", "run.sh")
+
+    def port(**env):
+        e = {"PATH": "%s:/usr/bin:/bin" % tmp_path}
+        e.update(env)
+        return subprocess.run(["sh", run, "gateway"], env=e, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    assert port(PORT="4711") == "4711"
+    assert port(PORT="4711", CLUBOS_HTTP_PORT="9000") == "9000"
+    assert port() == "8080"
 
 
 def test_every_started_service_is_known_and_built():
@@ -93,6 +110,16 @@ def test_the_runtime_stage_installs_every_library_the_binaries_load():
     assert not missing, "the runtime stage lacks %r" % missing
     assert "\nUSER clubos\n" in runtime[1], "the daemons must not run as root"
     assert "-dev" not in runtime[1], "build packages in the runtime stage"
+
+
+def test_the_build_context_leaves_out_what_a_checkout_made():
+    """`COPY . .` must not carry a developer's build/ (make would skip the
+    image's own build), var/ (the JWT secret, the admin password) or .git."""
+    docker = _read("deploy", "container", "Dockerfile")
+    assert "\nCOPY . .\n" in docker
+    ignored = {l.strip().rstrip("/") for l in _read(".dockerignore").splitlines()
+               if l.strip() and not l.startswith("#")}
+    assert {".git", "build", "var"} <= ignored, ignored
 
 
 def test_every_setting_passed_is_one_the_daemons_read():
