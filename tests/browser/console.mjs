@@ -21,7 +21,8 @@ const FIX = JSON.parse(env("CONSOLE_FIXTURES", "{}"));   // ids the pytest prepa
 const STEP_MS = Number(env("CONSOLE_STEP_MS", "10000"));
 fs.mkdirSync(OUT, { recursive: true });
 
-const result = { steps: {}, errors: [], screenshots: [] };
+const result = { steps: {}, errors: [], screenshots: [], urls: [] };
+let gatewayDown = false; /* the reconnect step's restart is under way */
 /* Never hang the suite: past the budget, report what there is and stop. */
 const BUDGET_MS = Number(env("CONSOLE_BUDGET_MS", "110000"));
 setTimeout(() => {
@@ -47,10 +48,15 @@ async function newPage(label, viewport) {
     /* Chrome logs every 4xx fetch.  Expected here: the 409 of the SOP
      * conflict this script provokes (the section shows it). */
     if (/Failed to load resource/.test(m.text()) && /409/.test(m.text()) && /\/api\/sops\//.test(url)) return;
+    /* ... and, while the reconnect step has the gateway restarted, a
+     * refused connection (the page polls until it is back). */
+    if (gatewayDown && /ERR_CONNECTION_REFUSED/.test(m.text())) return;
     result.errors.push({ page: label, text: m.text(), url });
   });
   page.on("pageerror", (e) => result.errors.push({ page: label, text: String(e && e.message || e) }));
   page.on("dialog", (d) => d.accept());
+  /* Every address the page asks for: the pytest checks no token is in one. */
+  page.on("request", (r) => result.urls.push(r.url()));
   return page;
 }
 
@@ -419,12 +425,80 @@ await step("pwa", async () => {
   });
 });
 
-/* ---- the dashboard after all that */
+/* ---- the dashboard after all that: each chart, its caption and bars */
 await step("dashboard", async () => {
   await open(admin, "#/dashboard", "Dashboard");
   await admin.waitForSelector("#dashboard .tiles");
+  await admin.waitForSelector("#dashboard figure");
   await shot(admin, "dashboard");
-  return { charts: await admin.$$eval("#dashboard figure", (f) => f.length) };
+  const charts = await admin.$$eval("#dashboard figure", (fs) => fs.map((f) => ({
+    caption: (f.querySelector("figcaption") || {}).textContent,
+    label: (f.querySelector("svg") || { getAttribute: () => null }).getAttribute("aria-label"),
+    bars: f.querySelectorAll("rect.chart-bar").length,
+  })));
+  return { charts };
+});
+
+/* ---- keyboard and screen-reader basics, section by section: every control
+ * has a label, the heading takes the focus, the nav says where we are, and
+ * a list row opens with Enter */
+await step("a11y", async () => {
+  const sections = {};
+  for (const [id, title] of SECTIONS) {
+    await open(admin, "#/" + id, title);
+    await admin.waitForTimeout(300);
+    sections[id] = await admin.evaluate(() => {
+      const unlabelled = [];
+      for (const el of document.querySelectorAll("#shell input, #shell select, #shell textarea")) {
+        if (el.type === "hidden" || el.offsetParent === null) continue;
+        const named = (el.labels && el.labels.length > 0) || el.getAttribute("aria-label") ||
+          el.getAttribute("aria-labelledby");
+        if (!named) unlabelled.push(el.tagName.toLowerCase() + (el.name ? "[name=" + el.name + "]" : "") + (el.id ? "#" + el.id : ""));
+      }
+      return {
+        unlabelled,
+        current: [...document.querySelectorAll("#nav-list [aria-current=page]")].map((a) => a.textContent),
+        focused: document.activeElement ? document.activeElement.id : null,
+      };
+    });
+  }
+  await open(admin, "#/tickets", "Tickets");
+  await admin.waitForSelector("#view tr.clickable");
+  await admin.focus("#view tr.clickable");
+  await admin.keyboard.press("Enter");
+  await admin.waitForSelector("#ticket-detail #ticket-title");
+  const alerts = await admin.$$eval("[role=alert]", (a) => a.length);
+  return { sections, row_opened: true, alerts };
+});
+/* ---- the live feed comes back by itself: the pytest restarts the gateway
+ * when it reads "restart-gateway" on stderr; the page goes to polling, then
+ * live again, and a ticket made after that appears without a reload */
+async function liveState(page) { return page.$eval("#live-state", (e) => e.textContent); }
+async function waitState(page, ok, ms) {
+  const t0 = Date.now();
+  for (;;) {
+    const s = await liveState(page);
+    if (ok(s)) return s;
+    if (Date.now() - t0 > ms) throw new Error("live state stayed " + s);
+    await page.waitForTimeout(100);
+  }
+}
+await step("reconnect", async () => {
+  if (!FIX.psql) return { skipped: true };
+  await open(admin, "#/tickets", "Tickets");
+  await admin.selectOption("#ticket-filter", "open");
+  await waitState(admin, (s) => s === "live", 10000);
+  gatewayDown = true;
+  process.stderr.write("restart-gateway\n");
+  const lost = await waitState(admin, (s) => s !== "live", 20000);
+  await waitState(admin, (s) => s === "live", 40000);
+  gatewayDown = false;
+  const title = "After the restart " + Date.now();
+  execFileSync(FIX.psql[0], FIX.psql.slice(1).concat(["-c",
+    `INSERT INTO tickets (priority, summary, title, location) VALUES ('normal', 'made after the gateway restarted', '${title}', 'harbourview')`]));
+  const t0 = Date.now();
+  await admin.waitForSelector(`td:text-is(${JSON.stringify(title)})`, { timeout: 20000 });
+  return { lost, appeared_ms: Date.now() - t0 };
 });
 await admin.context().close();
 

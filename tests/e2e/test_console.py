@@ -452,6 +452,10 @@ def test_console_in_a_browser(stack, accounts):
         uuid.uuid4().hex[:6])
     props = stack.http("POST", "/api/knowledge/ingest", body={"text": note}, token=admin).json
     assert props and props[0]["status"] == "pending", props
+    # An LLM call on record, for the dashboard's cost charts.
+    sql("INSERT INTO llm_calls (trace_id, route, purpose, mode, model, outcome, "
+        "prompt_tokens, completion_tokens, cost_usd) VALUES ('console-test', 'brand', "
+        "'compose', 'on', 'gpt-4o-mini', 'used', 100, 20, 0.0123)")
     # A trace to open.
     q = harness.assert_answer(stack.query(accounts["operator"].token, "the trackman in bay 2 is frozen",
                                           location="riverside", bay=2))
@@ -488,6 +492,7 @@ def test_console_in_a_browser(stack, accounts):
         _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, settings_before,
                      sms, fakes)
     finally:
+        sql("DELETE FROM llm_calls WHERE trace_id = 'console-test'")
         conv.stop()
         wgw.stop()
         fakes.stop()
@@ -499,6 +504,38 @@ def test_console_in_a_browser(stack, accounts):
 
 
 SMS_VENUE = "+19025550100"
+# The console's sections and their headings (gateway/web/app.js).
+SECTION_TITLES = [("conversations", "Conversations"), ("tickets", "Tickets"),
+                  ("actions", "Actions"), ("sops", "SOPs"), ("proposals", "Proposals"),
+                  ("traces", "Traces"), ("dashboard", "Dashboard"), ("settings", "Settings"),
+                  ("users", "Users")]
+
+
+def _run_console(stack, env):
+    """_run_console - node console.mjs; when it asks on stderr, the stack's
+    gateway is restarted under it (the live feed must come back by itself).
+    The restart happens on this thread: a daemon dies with the thread that
+    started it (harness.Proc), so stdout is the helper thread's to read."""
+    p = subprocess.Popen(["node", os.path.join(BROWSER, "console.mjs")], env=env,
+                         cwd=harness.REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    out, err = [], []
+    t = threading.Thread(target=lambda: out.append(p.stdout.read()), daemon=True)
+    t.start()
+    killer = threading.Timer(150, p.kill)
+    killer.start()
+    try:
+        for line in p.stderr:
+            err.append(line)
+            if line.strip() == "restart-gateway":
+                stack.procs["gateway"].stop()
+                stack.procs["gateway"] = stack.spawn("gateway", ["clubos-gateway", "-d"])
+                harness.wait_listening(stack.procs["gateway"], stack.port, 20)
+        p.wait()
+    finally:
+        killer.cancel()
+    t.join(30)
+    return subprocess.CompletedProcess(p.args, p.returncode, "".join(out), "".join(err))
 
 
 def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, settings_before, sms,
@@ -521,8 +558,7 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
             "sms": sms}),
     })
     t0 = time.time()
-    p = subprocess.run(["node", os.path.join(BROWSER, "console.mjs")], env=env, cwd=harness.REPO,
-                       capture_output=True, text=True, timeout=150)
+    p = _run_console(stack, env)
     took = time.time() - t0
     keep = os.path.join(harness.REPO, os.environ.get("CLUBOS_BUILD", "build"), "test-artifacts",
                         "console")
@@ -537,6 +573,46 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
     assert p.returncode == 0, p.stderr[-3000:]
     assert res["errors"] == [], res["errors"]
     print("browser run: %.1f s, %d screenshots in %s" % (took, len(res["screenshots"]), keep))
+
+    # Tokens never in an address the page asked for, nor in any log line.
+    in_urls = [u for u in res["urls"] if "token" in u.lower() or "eyJ" in u]
+    assert res["urls"] and not in_urls, in_urls[:5]
+    logged = []
+    for name in os.listdir(stack.logs):
+        path = os.path.join(stack.logs, name)
+        if os.path.isfile(path) and name.endswith(".log"):
+            with open(path, errors="replace") as f:
+                logged += [name + ": " + line.strip()[:160] for line in f if "eyJ" in line]
+    assert not logged, logged[:5]
+
+    # The gateway restarted under the page: the feed went down, came back
+    # by itself, and carried a ticket made after that.
+    rc = st["reconnect"]
+    assert rc["lost"] != "live" and "polling" in rc["lost"] and rc["appeared_ms"] < 15000, rc
+
+    # Keyboard and screen-reader basics in every section.
+    ax = st["a11y"]
+    for sec, got in ax["sections"].items():
+        title = dict(SECTION_TITLES)[sec]
+        assert got["unlabelled"] == [], (sec, got)
+        assert got["current"] == [title], (sec, got)
+        assert got["focused"] == "view-title", (sec, got)
+    assert ax["row_opened"] is True and ax["alerts"] >= 1, ax
+
+    # The dashboard draws its charts: answers by cache tier (with bars: the
+    # questions above were answered), unhelpful rate per SOP, and the LLM's
+    # cost per day and per hour (a call was recorded before the run).
+    charts = {c["caption"]: c for c in st["dashboard"]["charts"]}
+    for cap in ("Answers by cache tier (share of questions)", "Unhelpful rate per SOP",
+                "LLM cost per day (USD)", "LLM cost per hour, last 24 h (USD)"):
+        assert cap in charts and charts[cap]["label"] == cap, (cap, list(charts))
+    assert charts["Answers by cache tier (share of questions)"]["bars"] >= 1, charts
+    assert charts["LLM cost per day (USD)"]["bars"] >= 1, charts
+    assert charts["LLM cost per hour, last 24 h (USD)"]["bars"] >= 1, charts
+
+    # The proposal's side-by-side diff showed the ingested note as added.
+    assert any("lost-and-found" in t for t in st["proposal_approve"]["diff_added"]), \
+        st["proposal_approve"]
 
     # Roles: admin sees Users and Settings, support does not.
     assert "Users" in st["admin_login"]["nav"] and "Settings" in st["admin_login"]["nav"], st
