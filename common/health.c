@@ -37,6 +37,7 @@ static const struct health_target {
     {"clubos-cache", "cache", HEALTH_RPC},
     {"clubos-intelligence", "intelligence", HEALTH_RPC},
     {"clubos-actions", "actions", HEALTH_RPC},
+    {"clubos-conversations", "conversations", HEALTH_RPC},
     {"clubos-gateway", NULL, HEALTH_HTTP},
     {"clubos-assistant", "router", HEALTH_WORKER},
 };

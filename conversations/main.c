@@ -5,21 +5,46 @@
  * OpenPhone's signed webhook events and NOTIFYs clubos_webhooks; this
  * daemon takes each event once (intake.c), files the text in its
  * conversation, asks the router when the conversation is the bot's, and
- * queues the reply in the outbox, which it also sends (outbox.c).  It
- * serves no socket: PostgreSQL is its only input.  Any number may run;
- * row locks (SKIP LOCKED) keep them from taking the same event or message.
+ * queues the reply in the outbox, which it also sends (outbox.c).
+ * PostgreSQL is its only input; its one socket ("conversations") answers
+ * only the health probe (ping and health, rpc.c: ready while it reaches
+ * the router).  Any number may run; row locks (SKIP LOCKED) keep them from
+ * taking the same event or message, and an instance that finds the health
+ * address taken runs without it.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <curl/curl.h>
 
 #include "common/bus.h"
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/rpc.h"
 #include "common/trace.h"
 #include "conversations/cv.h"
 
 static rpc_client *cv_router;
+static rpc_server *cv_health;
+
+/* cv_probe - the health socket's op table: ping; health is answered by rpc.c */
+static void
+cv_probe(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
+         struct rpc_reply *rep)
+{
+	(void)arg;
+	(void)worker;
+	(void)body;
+	(void)len;
+	if (h->op == ENV_OP_PING) {
+		rep->body = strdup("{\"ok\":true}");
+		rep->len = rep->body != NULL ? strlen(rep->body) : 0;
+	} else {
+		rpc_reply_error(rep, 400, "unknown_op",
+		                "clubos-conversations answers only health probes");
+	}
+}
 
 /* cv_start - the router client, the bus, then the workers */
 static int
@@ -38,6 +63,14 @@ cv_start(const struct cfg *c)
 	}
 	if (outbox_start(c) < 0 || intake_start(c, cv_router) < 0)
 		return -1;
+	{
+		static const struct rpc_server_ops ops = {.handle = cv_probe};
+
+		if (cfg_listen_url(c, "conversations", url, sizeof(url)) == 0 &&
+		    (cv_health = rpc_server_start(url, true, 1, &ops)) == NULL)
+			log_warn("conversations: no health socket on %s (another instance has it)",
+			         url);
+	}
 	log_info("conversations: outbox %s, webhook secret %s",
 	         *c->openphone_api_key ? "on" : "off (no OPENPHONE_API_KEY)",
 	         *c->openphone_webhook_secret ? "set" : "not set");
@@ -48,7 +81,8 @@ cv_start(const struct cfg *c)
 static void
 cv_stop(int deadline_ms)
 {
-	(void)deadline_ms;
+	rpc_server_stop(cv_health, deadline_ms);
+	cv_health = NULL;
 	intake_stop();
 	outbox_stop();
 	rpc_client_close(cv_router);

@@ -141,7 +141,6 @@ def test_compose_health_checks_are_the_daemons_own_probes(tmp_path):
     services = re.split(r"^  ([a-z-]+):\n", section, flags=re.M)
     blocks = dict(zip(services[1::2], services[2::2]))
     one_off = {"postgres", "redis", "migrate", "seed"}
-    one_off.add("conversations")  # not in this tree: its probe comes with it
     probes = {}
     for name, block in blocks.items():
         if name in one_off:
@@ -150,7 +149,7 @@ def test_compose_health_checks_are_the_daemons_own_probes(tmp_path):
         assert m, "service %s has no health check" % name
         probes[name] = m.group(1)
         assert "--health" in m.group(1), (name, m.group(1))
-    assert {"gateway", "router", "cache", "bus", "intelligence", "actions",
+    assert {"gateway", "router", "cache", "bus", "intelligence", "actions", "conversations",
             "assistants"} <= set(probes), probes
     used = set(re.findall(r"\b(clubos-[a-z]+) (?:--route \$\$r )?--health", compose))
     used |= set(re.findall(r'"(clubos-[a-z]+)"', compose))

@@ -25,7 +25,8 @@ def probe(stack, daemon, *extra, **env):
 
 def test_every_rpc_daemon_says_what_it_is_connected_to(stack):
     for daemon, name in (("clubos-router", "router"), ("clubos-cache", "cache"),
-                         ("clubos-intelligence", "intelligence"), ("clubos-actions", "actions")):
+                         ("clubos-intelligence", "intelligence"), ("clubos-actions", "actions"),
+                         ("clubos-conversations", "conversations")):
         rc, o, r = probe(stack, daemon)
         assert rc == 0, (daemon, r.stdout, r.stderr)
         assert o["status"] == "ok" and o["daemon"] == daemon, o
@@ -33,6 +34,10 @@ def test_every_rpc_daemon_says_what_it_is_connected_to(stack):
         assert d["ready"] is True and d["daemon"] == daemon and d["pid"] > 0, d
         assert d["pid"] == stack.procs[name].pid, (d, stack.procs[name])
         assert d["listens"].endswith("/%s.ipc" % name), d
+    # clubos-conversations is ready while it reaches the router.
+    _, o, _ = probe(stack, "clubos-conversations")
+    socks = {s["url"].rsplit("/", 1)[-1]: s for s in o["detail"]["sockets"]}
+    assert socks["router.ipc"]["role"] == "dials" and socks["router.ipc"]["peers"] >= 1, socks
     # The router dials the cache and listens for every route's workers.
     _, o, _ = probe(stack, "clubos-router")
     socks = {s["url"].rsplit("/", 1)[-1]: s for s in o["detail"]["sockets"]}
@@ -57,7 +62,7 @@ def test_probe_of_a_missing_daemon_fails_fast(stack):
     empty = tempfile.mkdtemp(prefix="cosh", dir="/tmp")
     try:
         for daemon in ("clubos-router", "clubos-cache", "clubos-bus", "clubos-actions",
-                       "clubos-gateway"):
+                       "clubos-conversations", "clubos-gateway"):
             t0 = time.monotonic()
             rc, o, r = probe(stack, daemon, CLUBOS_RUN_DIR=empty,
                              CLUBOS_HTTP_PORT=harness.free_port())
@@ -79,7 +84,7 @@ def test_clubosctl_status_lists_every_daemon(stack):
     r = stack.ctl("status")
     assert r.returncode == 0, r.stdout + r.stderr
     for d in ("clubos-bus", "clubos-router", "clubos-cache", "clubos-intelligence",
-              "clubos-actions", "clubos-gateway"):
+              "clubos-actions", "clubos-conversations", "clubos-gateway"):
         line = [x for x in r.stdout.splitlines() if x.startswith(d + " ")]
         assert line and line[0].split()[1] == "ok", (d, r.stdout)
     workers = [x for x in r.stdout.splitlines() if x.startswith("workers:")][0]
