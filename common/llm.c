@@ -1136,6 +1136,28 @@ name_part(const char *w, size_t n, const char *const *names, size_t nnames)
 	return false;
 }
 
+/* name_word - a word of a message that names someone known: a part of a
+ * known name, as it is, as a possessive ("Sarah's", "Sarah’s") or as one
+ * part of a hyphenated word ("Sarah-Jane") */
+static bool
+name_word(const char *w, size_t n, const char *const *names, size_t nnames)
+{
+	size_t s = 0;
+
+	if (n > 2 && w[n - 2] == '\'' && (w[n - 1] == 's' || w[n - 1] == 'S'))
+		n -= 2;
+	else if (n > 4 && memcmp(w + n - 4, "\xe2\x80\x99", 3) == 0 &&
+	         (w[n - 1] == 's' || w[n - 1] == 'S'))
+		n -= 4;
+	for (size_t i = 0; i <= n; i++)
+		if (i == n || w[i] == '-') {
+			if (name_part(w + s, i - s, names, nnames))
+				return true;
+			s = i + 1;
+		}
+	return false;
+}
+
 /* llm_redact - personal data out of text */
 char *
 llm_redact(const char *text, const char *const *names, size_t nnames, const long long *members,
@@ -1198,7 +1220,7 @@ llm_redact(const char *text, const char *const *names, size_t nnames, const long
 					ob_add(&b, "[member]", 8);
 					redacted = true;
 				}
-			} else if (cl >= 3 && !alldig && name_part(core, cl, names, nnames) &&
+			} else if (cl >= 3 && !alldig && name_word(core, cl, names, nnames) &&
 			           (!is_common(core, cl) ||
 			            (isupper((unsigned char)core[0]) && i > 0))) {
 				ob_add(&b, "[name]", 6);

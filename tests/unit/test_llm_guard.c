@@ -187,6 +187,11 @@ test_redact(void **st)
 	o = llm_redact("my member number is 2231 and sarah says hi", names, 2, NULL, 0);
 	assert_string_equal(o, "my member number is [member] and [name] says hi");
 	free(o);
+	/* A possessive, typed or curly, and a part of a hyphenated word. */
+	o = llm_redact("Sarah's booking and Mendez\xe2\x80\x99s card, ask Sarah-Jane", names, 2,
+	               NULL, 0);
+	assert_string_equal(o, "[name] booking and [name] card, ask [name]");
+	free(o);
 	/* A common word is a name only when written as one. */
 	o = llm_redact("Will it rain? Ask Will Park at 1042.", names, 2, members, 1);
 	assert_string_equal(o, "Will it rain? Ask [name] [name] at [member].");
