@@ -55,6 +55,7 @@ struct llm {
 	pthread_mutex_t mu; /* guards the circuit */
 	int             failures;
 	int64_t         open_until_ms; /* monotonic; 0 = closed */
+	bool            trial;         /* half open: the one call trying is out */
 };
 
 /* ================================================================ */
@@ -151,30 +152,48 @@ llm_free(llm *c)
 	curl_global_cleanup();
 }
 
-/* llm_circuit_state - closed or open */
+/* llm_circuit_state - closed, open, or half_open (the period is over: the
+ * next call tries) */
 const char *
 llm_circuit_state(llm *c)
 {
-	bool open;
+	const char *st;
 
 	if (c == NULL)
 		return "closed";
 	pthread_mutex_lock(&c->mu);
-	open = c->open_until_ms > mono_ms();
+	st = c->open_until_ms == 0 ? "closed" : c->open_until_ms > mono_ms() ? "open" : "half_open";
 	pthread_mutex_unlock(&c->mu);
-	return open ? "open" : "closed";
+	return st;
 }
 
-/* circuit_allows - false while the circuit is open */
+/* circuit_allows - false while the circuit is open; once its period is
+ * over, true for one call at a time (the trial) until one succeeds */
 static bool
 circuit_allows(llm *c)
 {
 	bool ok;
 
 	pthread_mutex_lock(&c->mu);
-	ok = c->open_until_ms <= mono_ms();
+	if (c->open_until_ms == 0) {
+		ok = true;
+	} else if (c->open_until_ms > mono_ms() || c->trial) {
+		ok = false;
+	} else {
+		c->trial = true;
+		ok = true;
+	}
 	pthread_mutex_unlock(&c->mu);
 	return ok;
+}
+
+/* circuit_release - a call that asked nothing gives back its trial */
+static void
+circuit_release(llm *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->trial = false;
+	pthread_mutex_unlock(&c->mu);
 }
 
 /* circuit_note - count a call's end: a success closes, failures in a row open */
@@ -182,6 +201,7 @@ static void
 circuit_note(llm *c, bool ok)
 {
 	pthread_mutex_lock(&c->mu);
+	c->trial = false;
 	if (ok) {
 		c->failures = 0;
 		c->open_until_ms = 0;
@@ -338,14 +358,14 @@ llm_chat(llm *c, const char *system, const char *user, int max_tokens, uint64_t 
 	bool          retry;
 
 	memset(out, 0, sizeof(*out));
-	if (!circuit_allows(c)) {
-		out->outcome = LLM_CIRCUIT_OPEN;
-		snprintf(out->why, sizeof(out->why), "circuit open");
-		return;
-	}
 	if (deadline_ms <= wall_ms() + LLM_MIN_ATTEMPT_MS) {
 		out->outcome = LLM_NO_TIME;
 		snprintf(out->why, sizeof(out->why), "no time left before the deadline");
+		return;
+	}
+	if (!circuit_allows(c)) {
+		out->outcome = LLM_CIRCUIT_OPEN;
+		snprintf(out->why, sizeof(out->why), "circuit open");
 		return;
 	}
 	if ((body = request_body(c, system, user, max_tokens)) == NULL ||
@@ -387,6 +407,8 @@ done:
 		circuit_note(c, true);
 	else if (out->attempts > 0 && !resp.cancelled)
 		circuit_note(c, false);
+	else
+		circuit_release(c);
 	hc_header_free(key);
 	free(body);
 	hc_res_free(&resp);

@@ -79,7 +79,7 @@ void llm_chat(llm *c, const char *system, const char *user, int max_tokens, uint
               struct llm_result *out);
 void llm_result_clear(struct llm_result *r);
 
-/* llm_circuit_state - "closed" or "open" (for health) */
+/* llm_circuit_state - "closed", "open" or "half_open" (for health) */
 const char *llm_circuit_state(llm *c);
 
 /* ================================================================ */

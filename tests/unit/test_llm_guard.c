@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/llm.h"
 
@@ -335,15 +336,74 @@ test_client_deadline(void **st)
 	llm_free(l);
 }
 
+/* wall_now_ms - a deadline's clock */
+static uint64_t
+wall_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* test_circuit_half_open - open after failures; when the period is over,
+ * one call tries: its failure opens the circuit again */
+static void
+test_circuit_half_open(void **st)
+{
+	struct llm_cfg    c = {.base_url = "http://127.0.0.1:9/v1/", /* refused at once */
+	                       .api_key = "k",
+	                       .model = "m",
+	                       .timeout_ms = 500,
+	                       .circuit_failures = 1,
+	                       .circuit_open_s = 1};
+	llm              *l = llm_new(&c);
+	struct llm_result r;
+	struct timespec   ts = {1, 100000000L};
+
+	(void)st;
+	assert_non_null(l);
+	llm_chat(l, "s", "u", 10, wall_now_ms() + 3000, &r);
+	assert_int_equal(r.outcome, LLM_FAILED);
+	assert_true(r.attempts >= 1);
+	llm_result_clear(&r);
+	assert_string_equal(llm_circuit_state(l), "open");
+	llm_chat(l, "s", "u", 10, wall_now_ms() + 3000, &r);
+	assert_int_equal(r.outcome, LLM_CIRCUIT_OPEN);
+	assert_int_equal(r.attempts, 0);
+	llm_result_clear(&r);
+	nanosleep(&ts, NULL);
+	assert_string_equal(llm_circuit_state(l), "half_open");
+	/* the trial: asked, failed, open again for the whole period */
+	llm_chat(l, "s", "u", 10, wall_now_ms() + 3000, &r);
+	assert_int_equal(r.outcome, LLM_FAILED);
+	assert_true(r.attempts >= 1);
+	llm_result_clear(&r);
+	assert_string_equal(llm_circuit_state(l), "open");
+	/* a call with no time asks nothing and takes no trial */
+	nanosleep(&ts, NULL);
+	llm_chat(l, "s", "u", 10, 1, &r);
+	assert_int_equal(r.outcome, LLM_NO_TIME);
+	llm_result_clear(&r);
+	assert_string_equal(llm_circuit_state(l), "half_open");
+	llm_free(l);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_facts_given_pass), cmocka_unit_test(test_facts_invented_fail),
-	    cmocka_unit_test(test_facts_bounded),    cmocka_unit_test(test_promises),
-	    cmocka_unit_test(test_escalation_tag),   cmocka_unit_test(test_quotes),
-	    cmocka_unit_test(test_redact),           cmocka_unit_test(test_answer_parse),
-	    cmocka_unit_test(test_hostile),          cmocka_unit_test(test_client_refuses_bad_cfg),
+	    cmocka_unit_test(test_facts_given_pass),
+	    cmocka_unit_test(test_facts_invented_fail),
+	    cmocka_unit_test(test_facts_bounded),
+	    cmocka_unit_test(test_promises),
+	    cmocka_unit_test(test_escalation_tag),
+	    cmocka_unit_test(test_quotes),
+	    cmocka_unit_test(test_redact),
+	    cmocka_unit_test(test_answer_parse),
+	    cmocka_unit_test(test_circuit_half_open),
+	    cmocka_unit_test(test_hostile),
+	    cmocka_unit_test(test_client_refuses_bad_cfg),
 	    cmocka_unit_test(test_client_deadline),
 	};
 
