@@ -184,6 +184,7 @@ class Run:
             "CLUBOS_INTELLIGENCE_HOST": core,
             "CLUBOS_BUS_HOST": core,
             "CLUBOS_ACTIONS_HOST": core,
+            "CLUBOS_CONVERSATIONS_HOST": core,
             "CLUBOS_BIND_ADDR": "0.0.0.0",
             "CLUBOS_RUN_DIR": run_dir,
             "CLUBOS_LOG_DIR": self.logs,
@@ -337,6 +338,7 @@ def run(tag):
         R.spawn("core", "router", ["clubos-router", "-d"])
         R.spawn("core", "cache", ["clubos-cache", "-d"])
         R.spawn("core", "actions", ["clubos-actions", "-d"])
+        R.spawn("core", "conversations", ["clubos-conversations", "-d"])
         for r in ROUTES:
             R.spawn("w1", "assistant-" + r, ["clubos-assistant", "-d", "--route", r])
             if r != "tech":
@@ -481,7 +483,7 @@ def run(tag):
                              "status"], R.env("edge"), 30)
             out = r.stdout
             for d in ("clubos-bus", "clubos-router", "clubos-cache", "clubos-intelligence",
-                      "clubos-actions", "clubos-gateway"):
+                      "clubos-actions", "clubos-conversations", "clubos-gateway"):
                 line = [x for x in out.splitlines() if x.startswith(d + " ")]
                 assert line and line[0].split()[1] == "ok", "%s not ok in:\n%s" % (d, out)
             assert r.returncode == 0, "clubosctl status exited %d:\n%s" % (r.returncode, out)
@@ -516,6 +518,29 @@ def run(tag):
                 assert r.returncode != 0, r.stdout
             return "another CA's certificate and plain tcp both reach no daemon on core"
         R.check("a host without the CA's certificate is kept out", outsiders)
+
+        def drain_host():
+            # A tech worker where the route keeps one, then every worker on
+            # w3 stopped the gentle way (SIGTERM: each finishes what it
+            # holds) and the host removed, under the load.
+            R.spawn("w2", "assistant-tech", ["clubos-assistant", "-d", "--route", "tech"])
+            R.wait_workers({"tech": 3})
+            t = time.time()
+            for name in sorted(n for n, (h, _) in R.procs.items() if h == "w3"):
+                rc = R.procs[name][1].stop()
+                assert rc == 0, "%s exited %r on SIGTERM" % (name, rc)
+            R.wait_workers({"tech": 1})
+            sh("ip", "netns", "del", R.ns("w3"))
+            t_gone = time.time()
+            harness.wait_for(lambda: any(r["route"] == "tech" and r["status"] == 200
+                                         for r in R.records(t_gone) if "t1" in r), 20,
+                             what="tech answered after w3 is gone")
+            recs = [r for r in R.records(t) if "t1" in r]
+            assert recs and not R.failed(recs), summary_of(recs)
+            retried = [r for r in recs if r["retried"]]
+            assert not retried, "retried on the other gateway: %r" % retried[:3]
+            return "%d requests while w3 drained and went, none failed or retried" % len(recs)
+        R.check("drain and remove worker host w3", drain_host)
 
         with open(R.load_stop, "w"):
             pass
