@@ -11,9 +11,6 @@
  * taking the same action, and an instance that finds the health address
  * taken runs without it.  See exec.c for the life cycle.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "actions/act.h"
 #include "common/daemon.h"
 #include "common/log.h"
@@ -21,34 +18,16 @@
 
 static rpc_server *act_health;
 
-/* act_probe - the health socket's op table: ping; health is answered by rpc.c */
-static void
-act_probe(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
-          struct rpc_reply *rep)
-{
-	(void)arg;
-	(void)worker;
-	(void)body;
-	(void)len;
-	if (h->op == ENV_OP_PING) {
-		rep->body = strdup("{\"ok\":true}");
-		rep->len = rep->body != NULL ? strlen(rep->body) : 0;
-	} else {
-		rpc_reply_error(rep, 400, "unknown_op", "the executor answers only health probes");
-	}
-}
-
 /* act_start - the workers, then the health socket */
 static int
 act_start(const struct cfg *c)
 {
-	static const struct rpc_server_ops ops = {.handle = act_probe};
-	char                               url[256];
+	char url[256];
 
 	if (exec_start(c) < 0)
 		return -1;
 	if (cfg_listen_url(c, "actions", url, sizeof(url)) == 0 &&
-	    (act_health = rpc_server_start(url, true, 1, &ops)) == NULL)
+	    (act_health = rpc_probe_start(url)) == NULL)
 		log_warn("actions: no health socket on %s (another executor has it)", url);
 	return 0;
 }

@@ -51,6 +51,10 @@ typedef struct rpc_client rpc_client;
 
 rpc_server *rpc_server_start(const char *url, bool listen, int nworkers,
                              const struct rpc_server_ops *ops);
+/* A socket that serves only the health probe (a daemon with no requests of
+ * its own): ping answered, health answered by the server, the rest 400.
+ * NULL when url is taken (another instance has it): the caller runs on. */
+rpc_server *rpc_probe_start(const char *url);
 void        rpc_server_stop(rpc_server *s, int deadline_ms);
 
 rpc_client *rpc_client_open(const char *url, bool listen);

@@ -13,8 +13,6 @@
  * address taken runs without it.
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <curl/curl.h>
 
@@ -27,24 +25,6 @@
 
 static rpc_client *cv_router;
 static rpc_server *cv_health;
-
-/* cv_probe - the health socket's op table: ping; health is answered by rpc.c */
-static void
-cv_probe(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
-         struct rpc_reply *rep)
-{
-	(void)arg;
-	(void)worker;
-	(void)body;
-	(void)len;
-	if (h->op == ENV_OP_PING) {
-		rep->body = strdup("{\"ok\":true}");
-		rep->len = rep->body != NULL ? strlen(rep->body) : 0;
-	} else {
-		rpc_reply_error(rep, 400, "unknown_op",
-		                "clubos-conversations answers only health probes");
-	}
-}
 
 /* cv_start - the router client, the bus, then the workers */
 static int
@@ -63,14 +43,9 @@ cv_start(const struct cfg *c)
 	}
 	if (outbox_start(c) < 0 || intake_start(c, cv_router) < 0)
 		return -1;
-	{
-		static const struct rpc_server_ops ops = {.handle = cv_probe};
-
-		if (cfg_listen_url(c, "conversations", url, sizeof(url)) == 0 &&
-		    (cv_health = rpc_server_start(url, true, 1, &ops)) == NULL)
-			log_warn("conversations: no health socket on %s (another instance has it)",
-			         url);
-	}
+	if (cfg_listen_url(c, "conversations", url, sizeof(url)) == 0 &&
+	    (cv_health = rpc_probe_start(url)) == NULL)
+		log_warn("conversations: no health socket on %s (another instance has it)", url);
 	log_info("conversations: outbox %s, webhook secret %s",
 	         *c->openphone_api_key ? "on" : "off (no OPENPHONE_API_KEY)",
 	         *c->openphone_webhook_secret ? "set" : "not set");

@@ -449,30 +449,45 @@ def _pg_start(stack):
     pg._run("pg_ctl", "-D", pg.data, "-l", pg.log, "-o", opts, "-w", "-t", "60", "start")
 
 
-def test_emergency_with_postgres_down_is_spooled_and_written_once(stack, accounts, executor):
-    spool = os.path.join(stack.run_dir, "spool")
+def _spooled_emergency(stack, accounts, text):
+    """_spooled_emergency - ask an emergency with PostgreSQL down: answered,
+    its alert queued and kept in the spool; PostgreSQL started again; its
+    trace id."""
     _pg_stop(stack)
     try:
-        a = stack.query(accounts["kiosk"].token, "there is a fire in the lobby")
+        a = stack.query(accounts["kiosk"].token, text)
         assert a.status == 200, a
         acts = {x["type"]: x["status"] for x in a.json["actions"]}
         assert acts.get("alert_oncall") == "queued", a.json
         assert all(s != "failed" for s in acts.values()), a.json
-        files = [f for f in os.listdir(spool) if f.endswith(".json")]
-        assert files, "nothing in the spool"
+        assert _spooled(stack), "nothing in the spool"
     finally:
         _pg_start(stack)
-    tid = a.json["trace_id"]
+    return a.json["trace_id"]
+
+
+def _spooled(stack):
+    spool = os.path.join(stack.run_dir, "spool")
+    return [f for f in os.listdir(spool) if f.endswith(".json")]
+
+
+def _written_once(stack, tid, what):
+    """_written_once - the spooled alert and urgent ticket are in PostgreSQL,
+    once each, and the spool is empty; the alert's id."""
     harness.wait_for(lambda: sql(stack, "SELECT count(*) FROM actions WHERE trace_id = :'v1' "
                                         "AND type = 'alert_oncall'", tid) == [["1"]], 30,
-                     what="the spooled alert to be written")
-    harness.wait_for(lambda: not [f for f in os.listdir(spool) if f.endswith(".json")], 10,
-                     what="the spool to empty")
+                     what=what)
+    harness.wait_for(lambda: not _spooled(stack), 10, what="the spool to empty")
     assert sql(stack, "SELECT count(*) FROM tickets WHERE trace_id = :'v1' AND priority = 'urgent'",
                tid) == [["1"]]
+    return int(sql(stack, "SELECT id FROM actions WHERE trace_id = :'v1' AND type = "
+                          "'alert_oncall'", tid)[0][0])
+
+
+def test_emergency_with_postgres_down_is_spooled_and_written_once(stack, accounts, executor):
+    tid = _spooled_emergency(stack, accounts, "there is a fire in the lobby")
+    aid = _written_once(stack, tid, "the spooled alert to be written")
     # Written once, and then run: the alert pages like any other.
-    aid = int(sql(stack, "SELECT id FROM actions WHERE trace_id = :'v1' AND type = 'alert_oncall'",
-                  tid)[0][0])
     wait_status(stack, aid, "done", timeout=30)
     _fresh_daemons(stack)
 
@@ -482,30 +497,12 @@ def test_a_spool_is_written_by_the_daemon_that_kept_it(stack, accounts, executor
     spooled an emergency's alert and ticket writes them itself once
     PostgreSQL is back (ops_spool_keeper_start); the executor, started
     later, runs the alert."""
-    spool = os.path.join(stack.run_dir, "spool")
     executor.stop()
     try:
-        _pg_stop(stack)
-        try:
-            a = stack.query(accounts["kiosk"].token, "someone collapsed in bay 2 and isn't breathing")
-            assert a.status == 200, a
-            acts = {x["type"]: x["status"] for x in a.json["actions"]}
-            assert acts.get("alert_oncall") == "queued", a.json
-            assert [f for f in os.listdir(spool) if f.endswith(".json")], "nothing in the spool"
-        finally:
-            _pg_start(stack)
-        tid = a.json["trace_id"]
-        harness.wait_for(lambda: sql(stack, "SELECT count(*) FROM actions WHERE trace_id = :'v1' "
-                                            "AND type = 'alert_oncall'", tid) == [["1"]], 30,
-                         what="the spooled alert written with no executor running")
-        harness.wait_for(lambda: not [f for f in os.listdir(spool) if f.endswith(".json")], 10,
-                         what="the spool to empty")
-        assert sql(stack, "SELECT count(*) FROM tickets WHERE trace_id = :'v1' AND "
-                          "priority = 'urgent'", tid) == [["1"]]
+        tid = _spooled_emergency(stack, accounts, "someone collapsed in bay 2 and isn't breathing")
+        aid = _written_once(stack, tid, "the spooled alert written with no executor running")
     finally:
         executor.start()
-    aid = int(sql(stack, "SELECT id FROM actions WHERE trace_id = :'v1' AND type = 'alert_oncall'",
-                  tid)[0][0])
     wait_status(stack, aid, "done", timeout=30)
     _fresh_daemons(stack)
 
