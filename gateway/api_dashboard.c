@@ -50,6 +50,14 @@ static const struct {
 	"  sop_slug, avg((NOT helpful)::int)::float8 AS rate, count(*) AS n FROM feedback "        \
 	"  WHERE created_at >= now() - $1::interval AND sop_slug IS NOT NULL GROUP BY sop_slug) "  \
 	"f), "                                                                                     \
+	"'hourly', (SELECT coalesce(json_agg(json_build_object('hour', to_char(h, "                \
+	"  'MM-DD HH24:00'), 'queries', n, 'sop_rate', sr, 'escalation_rate', er, 'p50_ms', p50, " \
+	"  'p99_ms', p99) ORDER BY h), '[]') FROM (SELECT date_trunc('hour', created_at) AS h, "   \
+	"  count(*) AS n, avg((sop_slug IS NOT NULL)::int)::float8 AS sr, "                        \
+	"  avg((coalesce(escalation_tier, 0) > 0)::int)::float8 AS er, "                           \
+	"  round((percentile_cont(0.5) WITHIN GROUP (ORDER BY total_us) / 1000.0)::numeric, 2) "   \
+	"  AS p50, round((percentile_cont(0.99) WITHIN GROUP (ORDER BY total_us) / "               \
+	"  1000.0)::numeric, 2) AS p99 FROM t GROUP BY 1) hh), "                                   \
 	"'tickets_open', (SELECT count(*) FROM tickets WHERE status <> 'resolved'), "              \
 	"'tickets_created', (SELECT count(*) FROM tickets WHERE created_at >= now() - "            \
 	"  $1::interval))::text"

@@ -25,7 +25,8 @@ export function bars(title, items, opts = {}) {
   return h("figure", { class: "chart-fig" }, h("figcaption", { text: title }), g);
 }
 
-// series - a line chart of [{t, v}] (times as labels under the first and last point)
+// series - a line chart of [{t, v}], a dot per point (times as labels under
+// the first and last point)
 export function series(title, points, opts = {}) {
   const width = 480, height = 140, pad = 24;
   const g = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title, class: "chart" });
@@ -35,8 +36,11 @@ export function series(title, points, opts = {}) {
     const y = (v) => height - pad - ((+v || 0) / max) * (height - 2 * pad);
     const d = points.map((p, k) => (k ? "L" : "M") + x(k).toFixed(1) + " " + y(p.v).toFixed(1)).join(" ");
     g.appendChild(svg("path", { d, class: "chart-line" }));
+    /* a dot per point: one hour alone is still seen */
+    points.forEach((p, k) => g.appendChild(svg("circle", { cx: x(k).toFixed(1), cy: y(p.v).toFixed(1), r: 3, class: "chart-dot" })));
     g.appendChild(svg("text", { x: pad, y: height - 4, class: "chart-label", text: points[0].t }));
-    g.appendChild(svg("text", { x: width - pad, y: height - 4, class: "chart-label", "text-anchor": "end", text: points[points.length - 1].t }));
+    if (points.length > 1)
+      g.appendChild(svg("text", { x: width - pad, y: height - 4, class: "chart-label", "text-anchor": "end", text: points[points.length - 1].t }));
     g.appendChild(svg("text", { x: pad, y: 12, class: "chart-value", text: "max " + max.toFixed(opts.digits ?? 2) + (opts.unit || "") }));
   }
   return h("figure", { class: "chart-fig" }, h("figcaption", { text: title }), g);

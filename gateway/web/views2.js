@@ -1,7 +1,7 @@
 // views2.js - Conversations, Traces, Dashboard, Settings, Users, Kiosk.
 
 import { h, add, clear, table, field, select, errorBox, when, announce } from "./dom.js";
-import { bars } from "./chart.js";
+import { bars, series } from "./chart.js";
 import { messagesView } from "./views.js";
 
 async function busy(btn, box, f) {
@@ -286,6 +286,17 @@ export function dashboard(root, ctx) {
   add(root, h("div", { class: "toolbar" }, field("Window", win)), err, out);
   const pct = (v) => (v === null || v === undefined ? "n/a" : (v * 100).toFixed(1) + "%");
 
+  /* The rates and response times hour by hour over the window. */
+  function hourly(hs) {
+    const line = (title, f, opts) => series(title, hs.map((x) => ({ t: x.hour, v: f(x) })), opts);
+    return [
+      line("Answered from an SOP, per hour (%)", (x) => x.sop_rate * 100, { unit: "%", digits: 0 }),
+      line("Escalated, per hour (%)", (x) => x.escalation_rate * 100, { unit: "%", digits: 0 }),
+      line("Response time p50, per hour (ms)", (x) => x.p50_ms, { unit: " ms", digits: 1 }),
+      line("Response time p99, per hour (ms)", (x) => x.p99_ms, { unit: " ms", digits: 1 }),
+    ];
+  }
+
   async function load() {
     try {
       const d = await ctx.api("GET", "/api/dashboard?window=" + win.value);
@@ -299,6 +310,7 @@ export function dashboard(root, ctx) {
       ];
       add(clear(out), 
         h("ul", { class: "tiles" }, tiles.map(([k, v]) => h("li", {}, h("span", { class: "tile-k", text: k }), h("span", { class: "tile-v", text: String(v) })))),
+        ...hourly(d.hourly || []),
         bars("Answers by cache tier (share of questions)", Object.entries(d.cache || {}).map(([k, v]) => ({ label: k, value: v * 100 })), { unit: "%", max: 100 }),
         bars("Unhelpful rate per SOP", (d.unhelpful_by_sop || []).map((s) => ({ label: s.sop, value: s.rate * 100 })), { unit: "%", max: 100 }),
         d.llm ? bars("LLM cost per day (USD)", (d.llm.per_day || []).map((p) => ({ label: p.day, value: p.usd })), { digits: 3 }) : h("p", { class: "notice", text: "LLM cost: no LLM calls are recorded." }),

@@ -435,6 +435,8 @@ await step("dashboard", async () => {
     caption: (f.querySelector("figcaption") || {}).textContent,
     label: (f.querySelector("svg") || { getAttribute: () => null }).getAttribute("aria-label"),
     bars: f.querySelectorAll("rect.chart-bar").length,
+    lines: f.querySelectorAll("path.chart-line").length,
+    dots: f.querySelectorAll("circle.chart-dot").length,
   })));
   return { charts };
 });

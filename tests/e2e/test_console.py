@@ -343,6 +343,10 @@ def test_events_stream_that_waited_for_a_worker(stack, accounts):
 def test_dashboard(stack, accounts):
     tok = accounts["support"].token
     q = harness.assert_answer(stack.query(accounts["operator"].token, "where do I park at riverside"))
+    # The trace's summary is stored off the request path: wait for it.
+    harness.wait_for(lambda: stack.pg.sql("SELECT count(*) FROM traces WHERE trace_id = :'v1'",
+                                          q["trace_id"]) == [["1"]], 10,
+                     what="the query's trace summary stored")
     r = stack.http("GET", "/api/dashboard?window=24h", token=tok)
     assert r.status == 200, r
     d = r.json
@@ -351,6 +355,13 @@ def test_dashboard(stack, accounts):
     assert d["response_ms"]["p50"] <= d["response_ms"]["p99"], d
     assert abs(sum(d["cache"].values()) - 1) < 1e-6, d["cache"]
     assert isinstance(d["unhelpful_by_sop"], list) and "llm" in d, d
+    # Hour by hour: this hour is there, with the same kinds of figures.
+    hs = d["hourly"]
+    assert hs and sum(x["queries"] for x in hs) == d["queries"], hs
+    last = hs[-1]
+    assert re.fullmatch(r"\d\d-\d\d \d\d:00", last["hour"]) and last["queries"] >= 1, last
+    assert 0 <= last["sop_rate"] <= 1 and 0 <= last["escalation_rate"] <= 1, last
+    assert last["p50_ms"] <= last["p99_ms"], last
     # Feedback moves the unhelpful rate of that SOP.
     assert stack.http("POST", "/api/feedback", token=accounts["operator"].token,
                       body={"trace_id": q["trace_id"], "helpful": False}).status in (200, 201)
@@ -604,8 +615,12 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
     # cost per day and per hour (a call was recorded before the run).
     charts = {c["caption"]: c for c in st["dashboard"]["charts"]}
     for cap in ("Answers by cache tier (share of questions)", "Unhelpful rate per SOP",
-                "LLM cost per day (USD)", "LLM cost per hour, last 24 h (USD)"):
+                "LLM cost per day (USD)", "LLM cost per hour, last 24 h (USD)",
+                "Answered from an SOP, per hour (%)", "Escalated, per hour (%)",
+                "Response time p50, per hour (ms)", "Response time p99, per hour (ms)"):
         assert cap in charts and charts[cap]["label"] == cap, (cap, list(charts))
+    for cap in ("Answered from an SOP, per hour (%)", "Response time p99, per hour (ms)"):
+        assert charts[cap]["lines"] == 1 and charts[cap]["dots"] >= 1, charts[cap]
     assert charts["Answers by cache tier (share of questions)"]["bars"] >= 1, charts
     assert charts["LLM cost per day (USD)"]["bars"] >= 1, charts
     assert charts["LLM cost per hour, last 24 h (USD)"]["bars"] >= 1, charts
