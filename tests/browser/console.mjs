@@ -368,6 +368,20 @@ await step("proposal_approve", async () => {
   return { diff_added: sbs, status: await admin.$eval("#proposal-title + p", (e) => e.textContent) };
 });
 
+/* ---- reject one, and ask for an analysis now */
+await step("proposal_reject_analyse", async () => {
+  await open(admin, "#/proposals", "Proposals");
+  await admin.click(`button.open-proposal[data-id="${FIX.reject_id}"]`);
+  await admin.waitForSelector("#proposal-title");
+  await admin.click("#proposal-reject");
+  await admin.waitForSelector("#proposal-detail:not([data-status=pending]) #proposal-title");
+  const status = await admin.$eval("#proposal-detail", (e) => e.getAttribute("data-status"));
+  await admin.click("#analyse");
+  await admin.waitForSelector("#announce:has-text('proposals made or refreshed')", { state: "attached" });
+  await shot(admin, "proposals-analysed");
+  return { status, analysed: await admin.$eval("#announce", (e) => e.textContent) };
+});
+
 /* ---- a trace: by id, and live */
 await step("trace_open", async () => {
   await open(admin, "#/traces/" + FIX.trace_id, "Traces");
@@ -409,7 +423,15 @@ await step("users", async () => {
   await admin.waitForSelector(`${sel} option[value=operator]:checked`, { state: "attached" });
   /* Saved: the list is reloaded from the server with the new role. */
   await admin.waitForSelector("#announce:has-text('changed')", { state: "attached" });
-  return {};
+  /* Disabled (the box unticked, saved), then deleted (confirmed). */
+  const active = `input[aria-label=${JSON.stringify("active: " + FIX.new_user)}]`;
+  await admin.uncheck(active);
+  await admin.waitForSelector(`${active}:not(:checked)`, { state: "attached" });
+  await admin.waitForSelector("#announce:has-text('changed')", { state: "attached" });
+  await admin.click(`button[aria-label=${JSON.stringify("delete " + FIX.new_user)}]`);
+  await admin.waitForSelector("#announce:has-text('User deleted')", { state: "attached" });
+  await admin.waitForSelector(sel, { state: "detached" });
+  return { deleted: true };
 });
 
 /* ---- the PWA: a service worker controls the page and caches the shell, never the API */

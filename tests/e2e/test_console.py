@@ -463,6 +463,12 @@ def test_console_in_a_browser(stack, accounts):
         uuid.uuid4().hex[:6])
     props = stack.http("POST", "/api/knowledge/ingest", body={"text": note}, token=admin).json
     assert props and props[0]["status"] == "pending", props
+    # And one to reject.
+    note2 = "Console test %s: the Riverside umbrella stand is by the side door." % (
+        uuid.uuid4().hex[:6])
+    props2 = stack.http("POST", "/api/knowledge/ingest", body={"text": note2}, token=admin).json
+    assert props2 and props2[0]["status"] == "pending", props2
+    props = props + [props2[0]]
     # An LLM call on record, for the dashboard's cost charts.
     sql("INSERT INTO llm_calls (trace_id, route, purpose, mode, model, outcome, "
         "prompt_tokens, completion_tokens, cost_usd) VALUES ('console-test', 'brand', "
@@ -564,7 +570,8 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
             "sop_slug": sop["slug"], "sop_version": sop["version"],
             "sop_line": "Console test line %s." % uuid.uuid4().hex[:6],
             "sop2_slug": sop2["slug"], "new_user": "console-%s@e2e.clubos.test" % uuid.uuid4().hex[:6],
-            "proposal_id": props[0]["id"], "trace_id": q["trace_id"], "llm_rollout_percent": 37,
+            "proposal_id": props[0]["id"], "reject_id": props[-1]["id"], "trace_id": q["trace_id"],
+            "llm_rollout_percent": 37,
             "psql": [os.path.join(stack.pg.bindir, "psql"), "-X", "-q", "-d", stack.pg.dsn],
             "sms": sms}),
     })
@@ -624,6 +631,17 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
     assert charts["Answers by cache tier (share of questions)"]["bars"] >= 1, charts
     assert charts["LLM cost per day (USD)"]["bars"] >= 1, charts
     assert charts["LLM cost per hour, last 24 h (USD)"]["bars"] >= 1, charts
+
+    # The second proposal rejected (as the server has it), and an analysis
+    # asked for from the page.
+    pr = st["proposal_reject_analyse"]
+    assert pr["status"] == "rejected" and "proposals made or refreshed" in pr["analysed"], pr
+    got = stack.http("GET", "/api/intelligence/proposals/%d" % props[-1]["id"], token=admin).json
+    assert got["status"] == "rejected", got
+    # The user made in the page was disabled, then deleted.
+    assert st["users"]["deleted"] is True
+    users = stack.http("GET", "/api/users", token=admin).json
+    assert not [u for u in users if u["email"] == json.loads(env["CONSOLE_FIXTURES"])["new_user"]]
 
     # The proposal's side-by-side diff showed the ingested note as added.
     assert any("lost-and-found" in t for t in st["proposal_approve"]["diff_added"]), \
@@ -734,9 +752,7 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
     assert "Theirs:" not in s3["content"], s3["content"]
     assert stack.http("POST", "/api/sops/%s/rollback" % sop2["slug"], token=admin,
                       body={"version": sop2["version"]}).status == 200
-    users = stack.http("GET", "/api/users", token=admin).json
-    made = [u for u in users if u["email"] == json.loads(env["CONSOLE_FIXTURES"])["new_user"]]
-    assert made and made[0]["role"] == "operator", made
+    # (The user the page made, re-roled and disabled, is deleted: see above.)
     pwa = st["pwa"]
     assert pwa["active"] and "/app.js" in pwa["cached"] and "/" in pwa["cached"], pwa
     assert not any(k.startswith("/api/") for k in pwa["cached"]), pwa
