@@ -117,6 +117,19 @@ await step("support_login", async () => {
   return { nav };
 });
 
+/* An operator (staff, no admin sections) and a customer (the kiosk page). */
+await step("other_roles", async () => {
+  const navs = {};
+  for (const role of ["operator", "customer"]) {
+    const page = await newPage(role);
+    await login(page, role);
+    navs[role] = await navTitles(page);
+    await shot(page, role + "-home");
+    await page.context().close();
+  }
+  return navs;
+});
+
 const admin = await newPage("admin");
 await step("admin_login", async () => {
   await login(admin, "admin");
@@ -178,7 +191,10 @@ await step("conversation_live", async () => {
   const unread = await admin.$eval(row + ' td[data-label="Unread"]', (e) => e.textContent);
   const status = await admin.$eval(row, (e) => e.dataset.status);
   await shot(admin, "conversation-live");
-  return { appeared_ms, unread, status, id: Number(await admin.$eval(row, (e) => e.dataset.id)) };
+  /* The list's order: [status, unread] per row, top to bottom. */
+  const order = await admin.$$eval("#conversation-list tbody tr", (trs) => trs.map((tr) =>
+    [tr.dataset.status, Number((tr.querySelector('td[data-label="Unread"]') || {}).textContent || 0)]));
+  return { appeared_ms, unread, status, order, id: Number(await admin.$eval(row, (e) => e.dataset.id)) };
 });
 
 await step("conversation_takeover", async () => {
@@ -335,7 +351,14 @@ await step("sop_edit_rollback", async () => {
   await admin.click(`button.rollback[data-version="${v}"]`);
   await admin.waitForSelector(`#sop-title:text-is(${JSON.stringify(`${slug} (v${v + 2})`)})`);
   const after = await admin.inputValue("#sop-content");
-  return { added, rolled_back_has_line: after.includes(FIX.sop_line) };
+  /* Any two versions, not only neighbours: v and v+2 (the rollback) read
+   * the same, so their diff has no line added or removed. */
+  await admin.selectOption("#diff-a", String(v));
+  await admin.selectOption("#diff-b", String(v + 2));
+  await admin.click("#diff-show");
+  await admin.waitForSelector("#sop-diff table");
+  const apart = await admin.$$eval("#sop-diff td.dadd, #sop-diff td.ddel", (tds) => tds.length);
+  return { added, rolled_back_has_line: after.includes(FIX.sop_line), apart_changes: apart };
 });
 
 /* ---- an SOP that moved on while it was being edited: 409, theirs against ours, save again */
@@ -387,8 +410,9 @@ await step("trace_open", async () => {
   await open(admin, "#/traces/" + FIX.trace_id, "Traces");
   await admin.waitForSelector("#waterfall .wf-row");
   const rows = await admin.$$eval("#waterfall .wf-row .wf-label", (ls) => ls.map((l) => l.textContent));
+  const ms = await admin.$$eval("#waterfall .wf-row .wf-ms", (ls) => ls.map((l) => l.textContent));
   await shot(admin, "trace-waterfall");
-  return { rows };
+  return { rows, ms };
 });
 
 await step("trace_live", async () => {

@@ -469,6 +469,12 @@ def test_console_in_a_browser(stack, accounts):
     props2 = stack.http("POST", "/api/knowledge/ingest", body={"text": note2}, token=admin).json
     assert props2 and props2[0]["status"] == "pending", props2
     props = props + [props2[0]]
+    # Two conversations newer than any the run makes, with nothing unread:
+    # one a person holds (it must come first), one the bot's (it must come
+    # after the unread ones), whatever their times say.
+    held = sql("INSERT INTO conversations (channel, phone, status, last_message_at) VALUES "
+               "('sms', '+17825590001', 'human', now() + interval '1 hour'), "
+               "('sms', '+17825590002', 'bot', now() + interval '2 hours') RETURNING id")
     # An LLM call on record, for the dashboard's cost charts.
     sql("INSERT INTO llm_calls (trace_id, route, purpose, mode, model, outcome, "
         "prompt_tokens, completion_tokens, cost_usd) VALUES ('console-test', 'brand', "
@@ -510,6 +516,8 @@ def test_console_in_a_browser(stack, accounts):
                      sms, fakes)
     finally:
         sql("DELETE FROM llm_calls WHERE trace_id = 'console-test'")
+        sql("DELETE FROM conversations WHERE id IN (%s)" % ", ".join(
+            r[0] for r in held if r and r[0].isdigit()))
         conv.stop()
         wgw.stop()
         fakes.stop()
@@ -563,7 +571,8 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
         "CONSOLE_URL": "http://127.0.0.1:%d" % stack.port,
         "CONSOLE_ARTIFACTS": out,
         "CONSOLE_ACCOUNTS": json.dumps({r: {"email": accounts[r].email, "password": accounts[r].password}
-                                        for r in ("admin", "operator", "support", "kiosk")}),
+                                        for r in ("admin", "operator", "support", "kiosk",
+                                                  "customer")}),
         "CONSOLE_FIXTURES": json.dumps({
             "ticket_id": ticket, "ticket_note": "Console note %s" % uuid.uuid4().hex[:6],
             "admin_id": accounts["admin"].id, "approve_action": acts[0], "cancel_action": acts[1],
@@ -652,6 +661,9 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
     assert "Tickets" in st["support_login"]["nav"], st
     assert "Users" not in st["support_login"]["nav"] and "Settings" not in st["support_login"]["nav"]
     assert st["kiosk"]["nav"] == ["Kiosk"] and st["kiosk"]["answer"], st["kiosk"]
+    op = st["other_roles"]["operator"]
+    assert "Conversations" in op and "Actions" in op and "Users" not in op, op
+    assert st["other_roles"]["customer"] == ["Kiosk"], st["other_roles"]
     assert "alert oncall: queued" in st["kiosk"]["emergency"], st["kiosk"]
     assert all(n > 0 for n in st["sections"]["seen"].values()), st["sections"]
     assert st["live"]["state"] == "live", st["live"]
@@ -661,6 +673,10 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
     # reply; OpenPhone got exactly that text for that number, once; released.
     cl = st["conversation_live"]
     assert cl["status"] == "bot" and cl["unread"] == "1" and cl["appeared_ms"] < 8000, cl
+    # Conversations a person holds first, then unread ones, then the rest.
+    rank = [(s == "human", n > 0) for s, n in cl["order"]]
+    assert len(rank) >= 5 and rank == sorted(rank, reverse=True), cl["order"]
+    assert rank[0] == (True, False) and rank[-1] == (False, False), cl["order"]
     ct = st["conversation_takeover"]
     assert ct["before"] == "bot" and ct["releaseHidden"] is True and ct["rowUnread"] == "", ct
     assert "Staff" in ct["meta"] and ("sent" in ct["meta"] or "delivered" in ct["meta"]), ct
@@ -745,6 +761,7 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
     assert s2["version"] == sop["version"] + 2 and s2["content"] == sop["content"], s2["version"]
     assert any("Console test line" in a for a in st["sop_edit_rollback"]["added"]), st
     assert st["sop_edit_rollback"]["rolled_back_has_line"] is False
+    assert st["sop_edit_rollback"]["apart_changes"] == 0, st["sop_edit_rollback"]
     c = st["sop_conflict"]
     assert c["their_put"] == 200 and c["theirs_shown"] is True, c
     s3 = stack.http("GET", "/api/sops/%s" % sop2["slug"], token=admin).json
@@ -758,7 +775,13 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
     assert not any(k.startswith("/api/") for k in pwa["cached"]), pwa
     pr = stack.http("GET", "/api/intelligence/proposals/%d" % props[0]["id"], token=admin).json
     assert pr["status"] in ("approved", "applied"), pr
-    assert any(s.startswith("router") for s in st["trace_open"]["rows"]), st["trace_open"]
+    # The waterfall: a row per step of every daemon the request crossed,
+    # each with its time.
+    wf = st["trace_open"]
+    for d in ("gateway ·", "router ·", "clubos-assistant-tech-"):
+        assert any(r.startswith(d) for r in wf["rows"]), (d, wf)
+    assert len(wf["ms"]) == len(wf["rows"]) and all(
+        re.fullmatch(r"\d+\.\d\d ms", m) for m in wf["ms"]), wf
     assert st["trace_live"]["trace_id"], st
     cur = stack.http("GET", "/api/settings", token=admin).json
     flat = cur.get("settings", cur)
