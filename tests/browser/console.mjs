@@ -330,7 +330,14 @@ await step("actions", async () => {
   await admin.click(`button.cancel[data-id="${FIX.cancel_action}"]`);
   await admin.waitForSelector(`button.cancel[data-id="${FIX.cancel_action}"]`, { state: "detached" });
   await shot(admin, "actions-decided");
-  return {};
+  /* The approved unlock ran and failed (no UniFi Access here): its error
+   * is shown in its row, as the executor recorded it. */
+  await admin.selectOption("#action-filter", "failed");
+  const cell = `xpath=//tr[td[@data-label="#"][normalize-space(.)="${FIX.approve_action}"]]/td[@data-label="Last error"]`;
+  await admin.waitForSelector(cell + "[normalize-space(.) != '']", { timeout: 20000 });
+  const lastError = await admin.$eval(cell, (e) => e.textContent);
+  await shot(admin, "actions-failed");
+  return { lastError };
 });
 
 /* ---- edit an SOP, diff the versions, roll back */

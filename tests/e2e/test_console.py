@@ -757,6 +757,9 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
     allacts = {x["id"]: x for x in stack.http("GET", "/api/actions", token=admin).json}
     assert allacts[acts[0]]["status"] not in ("pending_approval", "cancelled"), allacts[acts[0]]
     assert allacts[acts[0]]["detail"].get("approved_by"), allacts[acts[0]]
+    # The page showed the error the executor recorded for the approved unlock.
+    assert allacts[acts[0]]["last_error"] and \
+        st["actions"]["lastError"] == allacts[acts[0]]["last_error"], (st["actions"], allacts[acts[0]])
     s2 = stack.http("GET", "/api/sops/%s" % sop["slug"], token=admin).json
     assert s2["version"] == sop["version"] + 2 and s2["content"] == sop["content"], s2["version"]
     assert any("Console test line" in a for a in st["sop_edit_rollback"]["added"]), st
