@@ -15,8 +15,10 @@
  * (deleted, disabled, no longer staff), as every other request would be
  * refused at once.
  *
- * Frames: "event: <topic>\ndata: <one line of JSON>\n\n".  The bus is
- * lossy, and so is this feed: a client that reconnects reloads its lists.
+ * Frames: "event: <topic>\ndata: <one line of JSON>\n\n"; "resync" when
+ * the tables are first looked at after nobody watched (reload everything).
+ * The bus is lossy, and so is this feed: a client that reconnects reloads
+ * its lists.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -144,6 +146,12 @@ ev_poll(db_conn *db)
 		}
 		snprintf(ev.last[i], sizeof(ev.last[i]), "%s", v);
 	}
+	/* The first look after nobody watched is a baseline: a change made
+	 * after a stream opened and before this poll is inside it and would
+	 * never be announced, so the baseline is announced as a whole and the
+	 * consoles reload what they show. */
+	if (!ev.polled)
+		ev_send("resync", "{}");
 	ev.polled = true;
 	PQclear(r);
 }

@@ -103,6 +103,9 @@ function dispatch(frame) {
     else if (name === "data") data.push(val);
   }
   if (!data.length) return;
+  /* The gateway's first look at the tables since nobody watched: whatever
+   * changed while the stream opened is in it, so reload as on a tick. */
+  if (type === "resync") { emit("tick", null); return; }
   let parsed = null;
   try { parsed = JSON.parse(data.join("\n")); } catch { parsed = data.join("\n"); }
   emit(type, parsed);

@@ -170,6 +170,18 @@ def test_a_trace_just_after_the_stream_opens_is_carried(stack, accounts):
                          what="the stream just closed to end")
 
 
+def test_events_first_look_at_the_tables_is_a_resync(stack, accounts):
+    """The feed's first poll after nobody watched is only a baseline: what
+    changed between the stream opening and that poll would never be
+    announced.  So the baseline itself is announced, as "resync"."""
+    st = Stream(stack.port, accounts["support"].token)
+    try:
+        st.wait_for("event: hello")
+        st.wait_for("event: resync")
+    finally:
+        st.close()
+
+
 def test_events_carry_delivery_changes(stack, accounts):
     """The outbox moving a reply from queued to sent to delivered changes no
     id: the feed still announces each step (the console redraws the ticks)."""
