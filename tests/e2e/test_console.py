@@ -173,7 +173,12 @@ def test_a_trace_just_after_the_stream_opens_is_carried(stack, accounts):
 def test_events_first_look_at_the_tables_is_a_resync(stack, accounts):
     """The feed's first poll after nobody watched is only a baseline: what
     changed between the stream opening and that poll would never be
-    announced.  So the baseline itself is announced, as "resync"."""
+    announced.  So the baseline itself is announced, as "resync".  (With
+    another stream open the polls go on, and nothing is a baseline: wait
+    until the gateway counts none, and a moment for its feed to see it.)"""
+    harness.wait_for(lambda: metric(stack, stack.port, "clubos_http_streams") == 0, 30,
+                     what="no event stream open (an earlier test's has closed)")
+    time.sleep(0.3)
     st = Stream(stack.port, accounts["support"].token)
     try:
         st.wait_for("event: hello")
