@@ -535,13 +535,7 @@ keeper_main(void *arg)
 			db_close(db); /* idle: no connection held for nothing */
 			db = NULL;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += OPS_KEEPER_MS / 1000;
-		ts.tv_nsec += (long)(OPS_KEEPER_MS % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = util_deadline_ts(CLOCK_REALTIME, OPS_KEEPER_MS);
 		pthread_mutex_lock(&keeper.mu);
 		if (!keeper.stop)
 			pthread_cond_timedwait(&keeper.cv, &keeper.mu, &ts);

@@ -175,16 +175,22 @@ def test_events_first_look_at_the_tables_is_a_resync(stack, accounts):
     changed between the stream opening and that poll would never be
     announced.  So the baseline itself is announced, as "resync".  (With
     another stream open the polls go on, and nothing is a baseline: wait
-    until the gateway counts none, and a moment for its feed to see it.)"""
-    harness.wait_for(lambda: metric(stack, stack.port, "clubos_http_streams") == 0, 30,
-                     what="no event stream open (an earlier test's has closed)")
-    time.sleep(0.3)
-    st = Stream(stack.port, accounts["support"].token)
-    try:
-        st.wait_for("event: hello")
-        st.wait_for("event: resync")
-    finally:
-        st.close()
+    until the gateway counts none; a stream opened before its feed saw that
+    is tried again.)"""
+    def resync_seen():
+        if metric(stack, stack.port, "clubos_http_streams") != 0:
+            return False
+        st = Stream(stack.port, accounts["support"].token)
+        try:
+            st.wait_for("event: hello")
+            try:
+                return st.wait_for("event: resync", timeout=3)
+            except AssertionError:
+                return False
+        finally:
+            st.close()
+    harness.wait_for(resync_seen, 40, interval=0.2,
+                     what="event: resync on a stream opened with no other open")
 
 
 def test_events_carry_delivery_changes(stack, accounts):

@@ -315,20 +315,25 @@ def test_redaction_and_customer_text_is_data(on, accounts, customers):
     assert row["outcome"] == "rejected" and "4821" in row["reason"], row
 
 
+def _price_question_in(tier, token, conv):
+    """_price_question_in - a price question in conversation conv, answered by
+    the model; the recent turns the model was sent."""
+    tier.fresh()
+    tier.fake.script([{"status": 200, "json": completion(
+        answer("Prices are per bay per hour.", PRICING), model=MODEL)}])
+    a = harness.assert_answer(tier.stack.query(token, "and how much is a bay per hour",
+                                               conversation_id=conv))
+    assert a["conversation_id"] == conv, a
+    return user_data(tier.fake.requests[-1])["recent_turns"]
+
+
 def test_web_chat_turns_reach_the_model_redacted(on, accounts):
     """A conversation's recent turns go with the question, redacted."""
     tok = accounts["customer"].token
     r = on.stack.query(tok, "hi, my number is 902-555-0147, do you have left handed clubs",
                        conversation_id=None)
     assert r.status == 200 and r.json.get("conversation_id"), r
-    conv = r.json["conversation_id"]
-    on.fresh()
-    on.fake.script([{"status": 200, "json": completion(
-        answer("Prices are per bay per hour.", PRICING), model=MODEL)}])
-    a = harness.assert_answer(on.stack.query(tok, "and how much is a bay per hour",
-                                             conversation_id=conv))
-    assert a["conversation_id"] == conv, a
-    turns = user_data(on.fake.requests[-1])["recent_turns"]
+    turns = _price_question_in(on, tok, r.json["conversation_id"])
     said = json.dumps(turns)
     assert "left handed clubs" in said, turns
     assert "902-555-0147" not in said and "555-0147" not in said, turns
@@ -345,13 +350,7 @@ def test_an_answer_from_the_customers_record_is_never_a_turn_the_model_sees(on, 
     mine = b["response"]
     assert on.stack.pg.sql("SELECT personal FROM messages WHERE conversation_id = :'v1' AND "
                            "author = 'bot'", str(conv)) == [["t"]]
-    on.fresh()
-    on.fake.script([{"status": 200, "json": completion(
-        answer("Prices are per bay per hour.", PRICING), model=MODEL)}])
-    a = harness.assert_answer(on.stack.query(tok, "and how much is a bay per hour",
-                                             conversation_id=conv))
-    assert a["conversation_id"] == conv, a
-    turns = user_data(on.fake.requests[-1])["recent_turns"]
+    turns = _price_question_in(on, tok, conv)
     assert [t["author"] for t in turns] == ["customer"], turns
     assert mine not in json.dumps(on.fake.requests[-1]), turns
 
