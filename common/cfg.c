@@ -61,6 +61,7 @@ static const struct cfg_entry cfg_table[] = {
     S(conversations_host, "CLUBOS_CONVERSATIONS_HOST", "", false),
     I(conversation_idle_s, "CLUBOS_CONVERSATION_IDLE_S", "14400", 1, 2592000),
     S(crash_at, "CLUBOS_CRASH_AT", "", false),
+    I(drain_ms, "CLUBOS_DRAIN_MS", "0", 0, 600000),
     S(env, "CLUBOS_ENV", "development", false),
     I(escalation_ack_s, "CLUBOS_ESCALATION_ACK_SECONDS", "180", 1, 86400),
     S(escalation_contacts, "CLUBOS_ESCALATION_CONTACTS", "", false),

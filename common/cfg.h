@@ -35,6 +35,7 @@ struct cfg {
 	char *conversations_host;
 	int   conversation_idle_s;
 	char *crash_at; /* tests only: a step of an SOP change to die at */
+	int   drain_ms; /* after TERM: not ready, still serving, this long (daemon_ops.drain) */
 	char *env;
 	int   escalation_ack_s;
 	char *escalation_contacts; /* phones paged after the on-call, in order */

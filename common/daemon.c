@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "common/db.h"
+#include "common/env.h"
 #include "common/health.h"
 #include "common/link.h"
 #include "common/log.h"
@@ -110,6 +112,42 @@ detach(const struct cfg *c, const char *inst)
 }
 
 /* daemon_main - flags, config, pid file, start, then wait for signals */
+/*
+ * drain - between the stop signal and stop(): the daemon says it is not
+ * ready and goes on serving for drain_ms, so that whatever routes traffic
+ * to it by its readiness takes it out of rotation before it stops taking
+ * work.  A second TERM or INT ends the wait at once.
+ */
+static void
+drain(const struct daemon_ops *ops, const sigset_t *sigs)
+{
+	const struct cfg *live = cfg_acquire();
+	int               ms = live != NULL ? live->drain_ms : 0;
+	int64_t           until;
+
+	cfg_release(live);
+	if (ops->drain == NULL || ms <= 0)
+		return;
+	ops->drain();
+	log_info("draining: not ready, still serving for %d ms", ms);
+	until = env_mono_us() + (int64_t)ms * 1000;
+	for (;;) {
+		int64_t         left = until - env_mono_us();
+		struct timespec ts;
+		int             sig;
+
+		if (left <= 0)
+			return;
+		ts.tv_sec = (time_t)(left / 1000000);
+		ts.tv_nsec = (long)(left % 1000000) * 1000;
+		sig = sigtimedwait(sigs, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("signal %d: draining cut short", sig);
+			return;
+		}
+	}
+}
+
 int
 daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 {
@@ -229,6 +267,7 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 			continue;
 		if (sig != SIGHUP) {
 			log_info("signal %d: stopping", sig);
+			drain(ops, &sigs);
 			break;
 		}
 		if (cfg_load(&nc, cfgfile, err, sizeof(err)) < 0 ||

@@ -29,6 +29,10 @@ struct daemon_ops {
 	int (*option)(int opt, const char *arg); /* an extra option */
 	int (*check)(const struct cfg *c, char *err, size_t errlen);
 	int (*start)(const struct cfg *c); /* 0 = running */
+	/* After TERM/INT and before stop, when drain_ms > 0: say "not ready"
+	 * and go on serving for drain_ms, so that a load balancer that checks
+	 * readiness stops sending new work first.  NULL = stop at once. */
+	void (*drain)(void);
 	void (*stop)(int deadline_ms);
 	void (*reload)(const struct cfg *c);
 	const char *(*instance)(const struct cfg *c); /* pid file name; NULL = name */

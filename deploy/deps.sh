@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config libnng-dev libpq-dev libcurl4-openssl-dev
 libcjson-dev libhiredis-dev libsodium-dev libcmocka-dev postgresql redis-server
-python3 python3-pytest wrk curl clang-format cppcheck iproute2 chromium nodejs
+python3 python3-pytest wrk curl clang-format cppcheck iproute2 nftables chromium nodejs
 gdb openssl"
 # npm (for the browser tests' playwright-core): Debian's, unless an npm is
 # already there; NodeSource's nodejs bundles one and conflicts with Debian's.

@@ -141,10 +141,34 @@ health_check(struct gw_ctx *x, char **out)
 	return strcmp(status, "down") == 0 ? 503 : 200;
 }
 
+/* api_health_live - GET /api/health/live: the process serves HTTP (liveness; asks nothing else) */
+void
+api_health_live(struct gw_ctx *x)
+{
+	static const char body[] = "{\"status\":\"alive\"}";
+
+	x->res->status = 200;
+	x->res->body = strdup(body);
+	x->res->len = x->res->body != NULL ? strlen(x->res->body) : 0;
+}
+
 /* api_health - GET /api/health: ok, degraded (can still answer) or down */
 void
 api_health(struct gw_ctx *x)
 {
+	if (atomic_load(&gw.draining)) {
+		/* Stopping: out of rotation first, while still serving. */
+		char body[160];
+
+		snprintf(body, sizeof(body),
+		         "{\"status\":\"down\",\"draining\":true,\"components\":{\"gateway\":"
+		         "\"draining\"},\"checked_at_ms\":%lld}",
+		         (long long)env_now_ms());
+		x->res->status = 503;
+		x->res->body = strdup(body);
+		x->res->len = x->res->body != NULL ? strlen(x->res->body) : 0;
+		return;
+	}
 	int64_t now = env_mono_us();
 	char   *body = NULL;
 	int     status = 0;

@@ -83,6 +83,7 @@ struct gw_state {
 	bool              rl_off;
 	rl_rule           rl_addr, rl_user;
 	atomic_llong      kgen;          /* newest knowledge generation seen */
+	atomic_bool       draining;      /* stopping: not ready, still serving (gw_drain) */
 	char              pw_dummy[128]; /* a hash to verify against for unknown emails */
 };
 
@@ -101,6 +102,7 @@ bool        gw_query_param(const char *q, const char *name, char *out, size_t ca
 
 /* Handlers. */
 void api_health(struct gw_ctx *x);
+void api_health_live(struct gw_ctx *x);
 void api_login(struct gw_ctx *x);
 void api_users_create(struct gw_ctx *x);
 void api_users_list(struct gw_ctx *x);

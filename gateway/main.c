@@ -55,6 +55,7 @@ static const struct gw_route {
     {"GET", "/manifest.webmanifest", ROLE_NONE, false, false, api_web},
     {"GET", "/icon.svg", ROLE_NONE, false, false, api_web},
     {"GET", "/api/health", ROLE_NONE, false, true, api_health},
+    {"GET", "/api/health/live", ROLE_NONE, false, true, api_health_live},
     {"POST", "/api/auth/login", ROLE_NONE, true, true, api_login},
     {"POST", "/api/users", ROLE_ADMIN, true, true, api_users_create},
     {"GET", "/api/users", ROLE_ADMIN, false, true, api_users_list},
@@ -751,7 +752,12 @@ gw_handle(void *arg, void *worker, const struct http_req *req, struct http_res *
 	}
 	r->fn(&x);
 done:
-	if (res->status >= 500 && req->method != NULL) /* shed load is counted, not logged */
+	/* Draining: a kept-alive client is sent to reconnect, through the
+	 * load balancer, to a gateway that is staying. */
+	if (atomic_load(&gw.draining))
+		res->close = true;
+	if (res->status >= 500 && req->method != NULL && (r == NULL || r->fn != api_health))
+		/* shed load is counted, not logged; a readiness probe says it itself */
 		log_msg(LOG_WARN, x.trace_id, "%s %s -> %d", req->method ? req->method : "-",
 		        req->path ? req->path : "-", res->status);
 	metrics_request(r != NULL ? r->pattern : "unmatched", res->status, env_mono_us() - x.t0_us);
@@ -954,6 +960,13 @@ gw_start(const struct cfg *c)
 	return 0;
 }
 
+/* gw_drain - readiness says "down" (draining) from now; requests are still served */
+static void
+gw_drain(void)
+{
+	atomic_store(&gw.draining, true);
+}
+
 /* gw_stop - answer what is in flight, then close */
 static void
 gw_stop(int deadline_ms)
@@ -1001,6 +1014,7 @@ main(int argc, char **argv)
 	    .instance = gw_instance,
 	    .check = gw_check,
 	    .start = gw_start,
+	    .drain = gw_drain,
 	    .stop = gw_stop,
 	    .reload = gw_reload,
 	};

@@ -107,3 +107,60 @@ def test_clubosctl_status_says_down_and_fails(stack):
         assert "the router does not answer" in r.stdout, r.stdout
     finally:
         os.rmdir(empty)
+
+
+# ------------------------------------------------------------------ draining
+
+def _gateway(stack, name, **env):
+    port = harness.free_port()
+    p = stack.spawn_extra(name, ["clubos-gateway", "-d"], CLUBOS_HTTP_PORT=port, **env)
+    harness.wait_listening(p, port, 20)
+    harness.wait_for(lambda: harness.request(port, "GET", "/api/health").status == 200, 30,
+                     what="%s ready" % name)
+    return p, port
+
+
+def test_a_stopping_gateway_leaves_rotation_first_and_still_answers(stack, accounts):
+    """CLUBOS_DRAIN_MS: on SIGTERM the gateway's readiness says down
+    (draining) at once while it goes on answering, each answer closing its
+    connection, so a load balancer that checks readiness takes it out
+    before it stops; liveness stays up throughout; then it stops cleanly."""
+    p, port = _gateway(stack, "gateway-drain", CLUBOS_DRAIN_MS=4000)
+    live = harness.request(port, "GET", "/api/health/live")
+    assert live.status == 200 and live.json == {"status": "alive"}, live
+    r = harness.request(port, "GET", "/api/health")
+    assert r.status == 200 and "draining" not in r.json, r
+    p.p.send_signal(15)
+    h = harness.wait_for(lambda: (lambda r: r.status == 503 and r)(
+        harness.request(port, "GET", "/api/health")), 3, interval=0.05,
+        what="readiness to say draining")
+    assert h.json["status"] == "down" and h.json["draining"] is True, h
+    assert h.json["components"] == {"gateway": "draining"}, h
+    assert "error" not in h.json, h
+    a = stack.query(accounts["kiosk"].token, "what time do you open", port=port)
+    assert a.status == 200 and a.json["response"], a
+    assert a.headers.get("connection", "").lower() == "close", a.headers
+    live = harness.request(port, "GET", "/api/health/live")
+    assert live.status == 200, live
+    assert p.p.wait(30) == 0
+    log = open(p.log).read()
+    assert "draining: not ready, still serving for 4000 ms" in log, log
+    assert "stopped" in log, log
+
+
+def test_a_second_signal_cuts_the_drain_short(stack):
+    p, port = _gateway(stack, "gateway-drain2", CLUBOS_DRAIN_MS=600000)
+    p.p.send_signal(15)
+    harness.wait_for(lambda: harness.request(port, "GET", "/api/health").status == 503, 5,
+                     interval=0.05, what="draining")
+    p.p.send_signal(15)
+    # Ten minutes of drain, cut short: it exits on its own, cleanly.
+    assert p.p.wait(30) == 0
+    assert "draining cut short" in open(p.log).read()
+
+
+def test_without_a_drain_a_gateway_stops_at_once(stack):
+    p, port = _gateway(stack, "gateway-nodrain")
+    p.p.send_signal(15)
+    assert p.p.wait(30) == 0
+    assert "draining" not in open(p.log).read()

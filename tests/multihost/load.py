@@ -1,15 +1,16 @@
 """
 load.py - the steady load of the multi-host test, run inside the edge host
 
-Logs in once, then loops POST /api/query over two gateways, alternating
-between them; a request whose gateway refuses or drops the connection is
-asked once more on the other gateway (what a client behind a load balancer
-sees).  Every request's outcome is one JSON line in OUT: start and end
+Logs in once, then loops POST /api/query.  Given one port (the load
+balancer's single address, lb.py) a request is asked once, with no retry;
+given two (gateways asked directly) it alternates between them, and a
+request whose gateway refuses or drops the connection is asked once more
+on the other.  Every request's outcome is one JSON line in OUT: start and end
 (wall clock, seconds), the gateway that answered, the HTTP status (0 when
 no gateway answered), the route and whether it was retried.  Runs until
 the file STOP exists.  Standard library only.
 
-    load.py PORT_A PORT_B EMAIL PASSWORD OUT STOP
+    load.py PORT[,PORT] EMAIL PASSWORD OUT STOP
 """
 
 import http.client
@@ -64,15 +65,15 @@ def login(ports, email, password):
 
 
 def worker(idx, ports, token, out, lock, stop):
-    """worker - one client loop: alternate gateways, retry once on the other."""
+    """worker - one client loop: alternate gateways, retry once on the other (two ports)."""
     n = idx
     while not os.path.exists(stop):
         n += 1
-        first = n % 2
+        first = n % len(ports)
         msg = MESSAGES[n % len(MESSAGES)]
         t0 = time.time()
         rec = {"t0": t0, "status": 0, "gw": None, "retried": False, "route": None, "err": None}
-        for attempt in (first, 1 - first):
+        for attempt in (first, 1 - first)[:len(ports)]:
             try:
                 st, js = post(ports[attempt], "/api/query", {"message": msg}, token)
                 rec.update(status=st, gw=attempt, retried=attempt != first,
@@ -80,7 +81,7 @@ def worker(idx, ports, token, out, lock, stop):
                            err=((js or {}).get("error") or {}).get("code"))
                 break
             except (OSError, http.client.HTTPException) as e:
-                rec.update(err="%s: %s" % (type(e).__name__, e), retried=True)
+                rec.update(err="%s: %s" % (type(e).__name__, e), retried=len(ports) > 1)
         rec["t1"] = time.time()
         with lock:
             out.write(json.dumps(rec) + "\n")
@@ -89,8 +90,8 @@ def worker(idx, ports, token, out, lock, stop):
 
 
 def main():
-    pa, pb, email, password, path, stop = sys.argv[1:7]
-    ports = (int(pa), int(pb))
+    ps, email, password, path, stop = sys.argv[1:6]
+    ports = tuple(int(p) for p in ps.split(","))
     token = login(ports, email, password)
     lock = threading.Lock()
     with open(path, "a") as out:
