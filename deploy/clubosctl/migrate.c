@@ -23,6 +23,9 @@ struct mig {
 	char  sha[65];
 };
 
+/* The advisory lock's key: "ClubOS" in ASCII, not used for anything else. */
+#define MIGRATE_LOCK_KEY "74133104906067"
+
 /* cmp_name - sort by file name (the number first) */
 static int
 cmp_name(const void *a, const void *b)
@@ -103,6 +106,33 @@ applied_sha(PGresult *r, const char *name)
 	return NULL;
 }
 
+/*
+ * migrate_lock - one migrate at a time per database (a session advisory
+ * lock, let go when the connection closes): two release steps started
+ * together (two deploys, two replicas) take turns, and the second finds
+ * everything applied.  DDL may take long, so no statement timeout here.
+ */
+static int
+migrate_lock(db_conn *db)
+{
+	static const char *const key[] = {MIGRATE_LOCK_KEY};
+	PGresult                *r;
+	bool                     got;
+
+	PQclear(PQexec(db_pg(db), "SET statement_timeout = 0"));
+	if ((r = db_exec(db, "SELECT pg_try_advisory_lock($1::bigint)", 1, key)) == NULL)
+		return -1;
+	got = strcmp(db_val(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (got)
+		return 0;
+	fprintf(stderr, "clubosctl: another migrate is running on this database; waiting for it\n");
+	if ((r = db_exec(db, "SELECT pg_advisory_lock($1::bigint)", 1, key)) == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
 int
 cmd_migrate(int argc, char **argv)
 {
@@ -120,6 +150,10 @@ cmd_migrate(int argc, char **argv)
 		return 1;
 	db = ctl_db();
 	PQclear(PQexec(db_pg(db), "SET client_min_messages = warning"));
+	if (migrate_lock(db) < 0) {
+		db_close(db);
+		return 1;
+	}
 	if (db_cmd(db,
 	           "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, "
 	           "sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
