@@ -96,7 +96,7 @@ static pthread_mutex_t as_llm_mu = PTHREAD_MUTEX_INITIALIZER;
 static double          price_in, price_out, budget_usd;
 static char            as_llm_model[128], as_llm_instance[96];
 
-/* Known customer names and member numbers, for redaction. */
+/* Known names (customers' and staff's) and member numbers, for redaction. */
 static struct {
 	char     **names;
 	long long *members;
@@ -267,8 +267,13 @@ spend_add(double usd)
 	pthread_mutex_unlock(&as_llm_mu);
 }
 
-/* people_load - known names and member numbers, refreshed every minute */
-static void
+/*
+ * people_load - known names and member numbers, refreshed every minute:
+ * customers' (who may be talked about in a message) and staff's (who are
+ * named in relays and staff answers).  True when a list is at hand; a
+ * failed refresh keeps the last one.
+ */
+static bool
 people_load(db_conn *db)
 {
 	PGresult *r;
@@ -278,13 +283,18 @@ people_load(db_conn *db)
 	fresh = people != NULL && now_ms() - people->at_ms < AS_LLM_PEOPLE_TTL_S * 1000;
 	pthread_mutex_unlock(&as_llm_mu);
 	if (fresh)
-		return;
+		return true;
 	r = db_exec(db,
-	            "SELECT name, COALESCE(member_number::text, '') FROM customers ORDER BY id "
-	            "DESC LIMIT 20000",
+	            "(SELECT name, COALESCE(member_number::text, '') FROM customers ORDER BY id "
+	            "DESC LIMIT 20000) UNION ALL (SELECT name, '' FROM users WHERE name IS NOT "
+	            "NULL AND name <> '' ORDER BY id DESC LIMIT 5000)",
 	            0, NULL);
-	if (r == NULL)
-		return;
+	if (r == NULL) {
+		pthread_mutex_lock(&as_llm_mu);
+		fresh = people != NULL;
+		pthread_mutex_unlock(&as_llm_mu);
+		return fresh;
+	}
 	pthread_mutex_lock(&as_llm_mu);
 	people_free();
 	if ((people = calloc(1, sizeof(*people))) != NULL) {
@@ -301,9 +311,13 @@ people_load(db_conn *db)
 			if (*m != '\0')
 				people->members[people->nmembers++] = strtoll(m, NULL, 10);
 		}
+		if (people->names == NULL || people->members == NULL)
+			people_free();
 	}
+	fresh = people != NULL;
 	pthread_mutex_unlock(&as_llm_mu);
 	PQclear(r);
+	return fresh;
 }
 
 /* redact - text with personal data out (malloc'd; NULL on OOM) */
@@ -668,6 +682,14 @@ llm_run(db_conn *db, const struct env_hdr *h, const cJSON *q, const struct as_kb
 		snprintf(c.reason, sizeof(c.reason), "over_budget");
 		goto record;
 	}
+	/* Without the names to take out, nothing leaves: the local answer stands. */
+	if (!people_load(db)) {
+		c.outcome = "skipped";
+		snprintf(c.reason, sizeof(c.reason), "names_unavailable");
+		log_warn("llm: [%s] the known names could not be read; the model is not asked",
+		         h->trace_id);
+		goto record;
+	}
 	for (size_t i = 0; i < nopts; i++)
 		opts[i].text = as_render(kb, opts[i].sop->content, a->location);
 	{
@@ -676,7 +698,6 @@ llm_run(db_conn *db, const struct env_hdr *h, const cJSON *q, const struct as_kb
 		if (v != NULL && as_audience_allows(a->audience, v->audience))
 			voice = v->content;
 	}
-	people_load(db);
 	user = build_user(kb, a, q, choose ? "choose" : "compose", opts, nopts, voice, msg);
 	given_facts(&given, kb, a, q, opts, nopts, voice);
 	deadline = h->deadline_ms;

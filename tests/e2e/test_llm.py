@@ -315,6 +315,41 @@ def test_redaction_and_customer_text_is_data(on, accounts, customers):
     assert row["outcome"] == "rejected" and "4821" in row["reason"], row
 
 
+def test_staff_names_are_redacted_too(on, accounts):
+    """A staff member named in a customer's message (a relay, "X told me")
+    leaves as [name], like a customer's name."""
+    r = on.stack.http("POST", "/api/users", token=on.admin.token, body={
+        "email": "priya@e2e.clubos.test", "password": "pw-a-long-one-for-priya",
+        "role": "operator", "name": "Priya Okonkwo-Ramsay"})
+    assert r.status == 201, r
+    on.workers(["brand"])       # a worker's list of names is read at its first call
+    a = _pricing(on, accounts["customer"].token,
+                 "how much is a bay per hour? Priya Okonkwo-Ramsay at the desk said weekdays "
+                 "are cheaper", answer("Prices are per bay per hour.", PRICING))
+    raw = on.fake.requests[-1]["raw"]
+    for secret in ("Priya", "Okonkwo", "Ramsay"):
+        assert secret not in raw, (secret, raw)
+    assert "[name]" in user_data(on.fake.requests[-1])["customer_message"]
+    assert on.one_call(a["trace_id"])["outcome"] == "used"
+
+
+def test_without_the_names_nothing_leaves(on, accounts):
+    """A worker that cannot read the names to redact does not ask the model:
+    the local answer goes, and the call is recorded as skipped."""
+    on.workers(["brand"])       # no list of names yet
+    on.stack.pg.sql("ALTER TABLE customers RENAME TO customers_away")
+    try:
+        n = on.fake.count()
+        a = _pricing(on, accounts["operator"].token, "how much is a bay per hour",
+                     answer("Prices are per bay per hour.", PRICING))
+    finally:
+        on.stack.pg.sql("ALTER TABLE customers_away RENAME TO customers")
+    assert on.fake.count() == n, "the model was asked without redaction"
+    assert LOCAL_PRICING in a["response"] and "composed_by" not in a, a
+    row = on.one_call(a["trace_id"])
+    assert row["outcome"] == "skipped" and row["reason"] == "names_unavailable", row
+
+
 def _price_question_in(tier, token, conv):
     """_price_question_in - a price question in conversation conv, answered by
     the model; the recent turns the model was sent."""
