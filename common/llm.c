@@ -36,6 +36,7 @@
 #include "common/http.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/numwords.h"
 #include "common/util.h"
 
 #define LLM_DEF_TIMEOUT_MS 5000
@@ -654,7 +655,7 @@ static int
 scan_facts(const char *s, fact_fn fn, void *arg)
 {
 	char   tok[LLM_TOKEN_MAX + 4], dig[24];
-	size_t i = 0, n, b, e;
+	size_t i = 0, n, b, e, al_words = 0;
 	int    rc;
 
 	while (s[i] != '\0') {
@@ -742,8 +743,38 @@ scan_facts(const char *s, fact_fn fn, void *arg)
 				if ((rc = fn(arg, tok, false)) != 0)
 					return rc;
 			} else {
-				char low[LLM_TOKEN_MAX + 1];
+				char      low[LLM_TOKEN_MAX + 1];
+				long long v;
+				bool      unit;
+				size_t    nl = numwords_digits(w, dig, sizeof(dig));
 
+				/* A code read out digit by digit ("four eight two one"). */
+				if (nl > 0) {
+					snprintf(tok, sizeof(tok), "n:%s", dig);
+					if ((rc = fn(arg, tok, false)) != 0)
+						return rc;
+					i += b + nl;
+					continue;
+				}
+				nl = numwords_span(w, &v, &unit);
+
+				/* A number in words ("forty dollars", "vingt-cinq
+				 * minutes"): a fact from ten up, or with a unit from two. */
+				if (nl > 0 && (v >= 10 || (v >= 2 && unit))) {
+					const char *ap = ampm(w + nl, &al_words);
+
+					snprintf(tok, sizeof(tok), "n:%lld", v);
+					if (ap != NULL) {
+						if ((rc = fn(arg, tok, true)) != 0)
+							return rc;
+						strncat(tok, ap, sizeof(tok) - strlen(tok) - 1);
+						nl += al_words;
+					}
+					if ((rc = fn(arg, tok, false)) != 0)
+						return rc;
+					i += b + nl;
+					continue;
+				}
 				lower_copy(low, sizeof(low), w, wl);
 				if (is_domain(low)) {
 					snprintf(tok, sizeof(tok), "u:%s", low);

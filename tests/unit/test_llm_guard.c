@@ -88,6 +88,41 @@ test_facts_invented_fail(void **st)
 }
 
 static void
+test_facts_in_words(void **st)
+{
+	char bad[64];
+
+	(void)st;
+	/* A number in words is checked like one in digits. */
+	assert_true(passes("A bay is forty dollars an hour before four pm.", bad, sizeof(bad)));
+	assert_true(passes("We answer from eight am to eleven p.m.", bad, sizeof(bad)));
+	assert_true(passes("Une baie coûte quarante dollars l'heure.", bad, sizeof(bad)));
+	assert_false(passes("A bay is thirty-five dollars an hour.", bad, sizeof(bad)));
+	assert_string_equal(bad, "n:35");
+	assert_false(passes("We close at ten pm.", bad, sizeof(bad)));
+	assert_string_equal(bad, "n:10pm");
+	assert_false(passes("Open seven days a week.", bad, sizeof(bad)));
+	assert_string_equal(bad, "n:7");
+	assert_false(passes("Le forfait coûte quarante-cinq dollars.", bad, sizeof(bad)));
+	assert_string_equal(bad, "n:45");
+	assert_false(passes("Bays are a hundred and ten bucks.", bad, sizeof(bad)));
+	assert_string_equal(bad, "n:110");
+	/* A code read out, digit by digit or in pairs. */
+	assert_false(passes("The code is four eight two one.", bad, sizeof(bad)));
+	assert_string_equal(bad, "n:4821");
+	assert_false(passes("Le code : quatre-huit-deux-un.", bad, sizeof(bad)));
+	assert_string_equal(bad, "n:4821");
+	assert_false(passes("The code is forty-eight twenty-one.", bad, sizeof(bad)));
+	assert_string_equal(bad, "n:48");
+	/* Small numbers with no unit, and words that only look like numbers,
+	 * are words. */
+	assert_true(passes("One of our team will be right with you.", bad, sizeof(bad)));
+	assert_true(passes("Two friends can share a bay, often for less.", bad, sizeof(bad)));
+	assert_true(passes("Seize the day; the tenant next door is often in.", bad, sizeof(bad)));
+	assert_true(passes("Il a un vélo neuf.", bad, sizeof(bad)));
+}
+
+static void
 test_facts_bounded(void **st)
 {
 	struct llm_facts g = {0};
@@ -393,17 +428,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_facts_given_pass),
-	    cmocka_unit_test(test_facts_invented_fail),
-	    cmocka_unit_test(test_facts_bounded),
-	    cmocka_unit_test(test_promises),
-	    cmocka_unit_test(test_escalation_tag),
-	    cmocka_unit_test(test_quotes),
-	    cmocka_unit_test(test_redact),
-	    cmocka_unit_test(test_answer_parse),
-	    cmocka_unit_test(test_circuit_half_open),
-	    cmocka_unit_test(test_hostile),
-	    cmocka_unit_test(test_client_refuses_bad_cfg),
+	    cmocka_unit_test(test_facts_given_pass), cmocka_unit_test(test_facts_invented_fail),
+	    cmocka_unit_test(test_facts_in_words),   cmocka_unit_test(test_facts_bounded),
+	    cmocka_unit_test(test_promises),         cmocka_unit_test(test_escalation_tag),
+	    cmocka_unit_test(test_quotes),           cmocka_unit_test(test_redact),
+	    cmocka_unit_test(test_answer_parse),     cmocka_unit_test(test_circuit_half_open),
+	    cmocka_unit_test(test_hostile),          cmocka_unit_test(test_client_refuses_bad_cfg),
 	    cmocka_unit_test(test_client_deadline),
 	};
 
