@@ -152,6 +152,32 @@ api_health_live(struct gw_ctx *x)
 	x->res->len = x->res->body != NULL ? strlen(x->res->body) : 0;
 }
 
+/*
+ * api_health_ready - GET /api/health/ready: may a load balancer send this
+ * gateway work?  Yes while it reaches a router and is not draining.  Not
+ * PostgreSQL: without it the desk still answers, emergencies first (they
+ * are spooled), so an outage of the database must not take every
+ * gateway out of rotation; /api/health says "down" for that.
+ */
+void
+api_health_ready(struct gw_ctx *x)
+{
+	const char *body;
+
+	if (atomic_load(&gw.draining)) {
+		x->res->status = 503;
+		body = "{\"status\":\"draining\"}";
+	} else if (rpc_client_peers(gw.router) == 0) {
+		x->res->status = 503;
+		body = "{\"status\":\"not_ready\",\"reason\":\"no router reached\"}";
+	} else {
+		x->res->status = 200;
+		body = "{\"status\":\"ready\"}";
+	}
+	x->res->body = strdup(body);
+	x->res->len = x->res->body != NULL ? strlen(x->res->body) : 0;
+}
+
 /* api_health - GET /api/health: ok, degraded (can still answer) or down */
 void
 api_health(struct gw_ctx *x)

@@ -103,6 +103,7 @@ bool        gw_query_param(const char *q, const char *name, char *out, size_t ca
 /* Handlers. */
 void api_health(struct gw_ctx *x);
 void api_health_live(struct gw_ctx *x);
+void api_health_ready(struct gw_ctx *x);
 void api_login(struct gw_ctx *x);
 void api_users_create(struct gw_ctx *x);
 void api_users_list(struct gw_ctx *x);

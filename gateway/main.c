@@ -55,7 +55,9 @@ static const struct gw_route {
     {"GET", "/manifest.webmanifest", ROLE_NONE, false, false, api_web},
     {"GET", "/icon.svg", ROLE_NONE, false, false, api_web},
     {"GET", "/api/health", ROLE_NONE, false, true, api_health},
-    {"GET", "/api/health/live", ROLE_NONE, false, true, api_health_live},
+    /* Probes a platform polls: nothing but a flag or a counter read. */
+    {"GET", "/api/health/live", ROLE_NONE, false, false, api_health_live},
+    {"GET", "/api/health/ready", ROLE_NONE, false, false, api_health_ready},
     {"POST", "/api/auth/login", ROLE_NONE, true, true, api_login},
     {"POST", "/api/users", ROLE_ADMIN, true, true, api_users_create},
     {"GET", "/api/users", ROLE_ADMIN, false, true, api_users_list},
@@ -756,7 +758,8 @@ done:
 	 * load balancer, to a gateway that is staying. */
 	if (atomic_load(&gw.draining))
 		res->close = true;
-	if (res->status >= 500 && req->method != NULL && (r == NULL || r->fn != api_health))
+	if (res->status >= 500 && req->method != NULL &&
+	    (r == NULL || (r->fn != api_health && r->fn != api_health_ready)))
 		/* shed load is counted, not logged; a readiness probe says it itself */
 		log_msg(LOG_WARN, x.trace_id, "%s %s -> %d", req->method ? req->method : "-",
 		        req->path ? req->path : "-", res->status);

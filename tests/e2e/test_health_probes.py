@@ -121,8 +121,8 @@ def _gateway(stack, name, **env):
 
 
 def test_a_stopping_gateway_leaves_rotation_first_and_still_answers(stack, accounts):
-    """CLUBOS_DRAIN_MS: on SIGTERM the gateway's readiness says down
-    (draining) at once while it goes on answering, each answer closing its
+    """CLUBOS_DRAIN_MS: on SIGTERM the gateway's readiness (/api/health/ready,
+    and /api/health) says draining at once while it goes on answering, each answer closing its
     connection, so a load balancer that checks readiness takes it out
     before it stops; liveness stays up throughout; then it stops cleanly."""
     p, port = _gateway(stack, "gateway-drain", CLUBOS_DRAIN_MS=4000)
@@ -130,6 +130,8 @@ def test_a_stopping_gateway_leaves_rotation_first_and_still_answers(stack, accou
     assert live.status == 200 and live.json == {"status": "alive"}, live
     r = harness.request(port, "GET", "/api/health")
     assert r.status == 200 and "draining" not in r.json, r
+    r = harness.request(port, "GET", "/api/health/ready")
+    assert r.status == 200 and r.json == {"status": "ready"}, r
     p.p.send_signal(15)
     h = harness.wait_for(lambda: (lambda r: r.status == 503 and r)(
         harness.request(port, "GET", "/api/health")), 3, interval=0.05,
@@ -137,6 +139,8 @@ def test_a_stopping_gateway_leaves_rotation_first_and_still_answers(stack, accou
     assert h.json["status"] == "down" and h.json["draining"] is True, h
     assert h.json["components"] == {"gateway": "draining"}, h
     assert "error" not in h.json, h
+    r = harness.request(port, "GET", "/api/health/ready")
+    assert r.status == 503 and r.json == {"status": "draining"}, r
     a = stack.query(accounts["kiosk"].token, "what time do you open", port=port)
     assert a.status == 200 and a.json["response"], a
     assert a.headers.get("connection", "").lower() == "close", a.headers

@@ -5,8 +5,8 @@ What Railway's edge (or any health-checking balancer) does for the
 multi-host test, inside the edge host: one address, 127.0.0.1:PORT, whose
 new connections the kernel spreads over the gateways that are ready
 (nftables DNAT, round robin).  Every POLL_S it asks each gateway's
-GET /api/health; a gateway that answers 200 (ok or degraded) is in the
-rotation, anything else (503 down or draining, refused, timed out) is out.
+GET /api/health/ready; a gateway that answers 200 is in the rotation,
+anything else (503 draining or no router, refused, timed out) is out.
 A change of rotation replaces the rule in one nft transaction, so a
 connection is never without a rule; connections already made keep their
 gateway (conntrack).  Each change is one line on stdout:
@@ -34,7 +34,7 @@ def ready(port):
     """ready - does the gateway on port say it takes traffic?"""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=0.5)
     try:
-        c.request("GET", "/api/health")
+        c.request("GET", "/api/health/ready")
         r = c.getresponse()
         r.read()
         return r.status == 200
