@@ -234,6 +234,7 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -265,6 +266,10 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
+		if (sig == SIGUSR1) {
+			link_log_all(); /* what this daemon believes it is connected to */
+			continue;
+		}
 		if (sig != SIGHUP) {
 			log_info("signal %d: stopping", sig);
 			drain(ops, &sigs);

@@ -6,7 +6,8 @@
  * and exit, -v verbose, --health: ask the running daemon whether it is up
  * and ready, print what it says as JSON and exit 0 or 1), loads the configuration, detaches (unless
  * -d), writes the pid file, starts the daemon, and then waits for signals on the main thread with
- * sigwait(): no work happens inside a signal handler. TERM/INT stop gracefully (in-flight requests
+ * sigwait(): no work happens inside a signal handler. USR1 logs every nng link the daemon holds
+ * with its peers (link_log_all). TERM/INT stop gracefully (in-flight requests
  * finish within a deadline), HUP loads and checks the configuration and publishes it as a new
  * immutable snapshot (cfg_publish); start() gets the first snapshot, which
  * stays valid for the daemon's life, and requests read the live one

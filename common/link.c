@@ -160,6 +160,10 @@ link_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	pthread_mutex_unlock(&l->mu);
 }
 
+/* Every link between link_init and link_fini (link_log_all). */
+static pthread_mutex_t link_all_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct link    *link_all;
+
 /* link_init - watch sock's pipes */
 void
 link_init(struct link *l, nng_socket sock, const char *url, bool dials, int reconn_min_ms,
@@ -174,6 +178,10 @@ link_init(struct link *l, nng_socket sock, const char *url, bool dials, int reco
 	l->reconn_min_ms = reconn_min_ms;
 	l->reconn_max_ms = reconn_max_ms;
 	snprintf(l->url, sizeof(l->url), "%s", url);
+	pthread_mutex_lock(&link_all_mu);
+	l->next = link_all;
+	link_all = l;
+	pthread_mutex_unlock(&link_all_mu);
 	nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, link_event, l);
 	nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, link_event, l);
 }
@@ -222,6 +230,13 @@ link_unwatch(struct link *l)
 void
 link_fini(struct link *l)
 {
+	pthread_mutex_lock(&link_all_mu);
+	for (struct link **pp = &link_all; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	pthread_mutex_unlock(&link_all_mu);
 	pthread_mutex_destroy(&l->mu);
 	pthread_mutex_destroy(&l->dial_mu);
 	free(l->pipes);
@@ -324,4 +339,32 @@ link_dialer_id(struct link *l)
 		id = (uint32_t)nng_dialer_id(l->dialer);
 	pthread_mutex_unlock(&l->dial_mu);
 	return id;
+}
+
+/* link_log_all - see link.h */
+void
+link_log_all(void)
+{
+	int64_t now = env_mono_us();
+
+	pthread_mutex_lock(&link_all_mu);
+	for (struct link *l = link_all; l != NULL; l = l->next) {
+		char    ids[160] = "";
+		size_t  n = 0;
+		int     npipes;
+		int64_t lost = atomic_load(&l->lost_us);
+
+		pthread_mutex_lock(&l->mu);
+		npipes = l->npipes;
+		for (int i = 0; i < l->npipes && n + 12 < sizeof(ids); i++)
+			n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%u", i ? "," : "",
+			                      (unsigned)l->pipes[i]);
+		pthread_mutex_unlock(&l->mu);
+		log_info("link: %s %s: %d peer(s) [%s]; last peer lost %s%lld ms ago; dialer %u",
+		         l->dials ? "dials" : "listens on", l->url, npipes, ids,
+		         lost == 0 ? "never, " : "",
+		         lost == 0 ? 0LL : (long long)((now - lost) / 1000),
+		         (unsigned)link_dialer_id(l));
+	}
+	pthread_mutex_unlock(&link_all_mu);
 }

@@ -52,6 +52,7 @@ struct link {
 	nng_dialer   dialer;
 	int          reconn_min_ms, reconn_max_ms;
 	char         url[200];
+	struct link *next; /* every link of the process (link_log_all) */
 };
 
 /* Watch sock's pipes (before it listens or dials: link_start). */
@@ -74,6 +75,10 @@ int  link_peers(const struct link *l);
  * it did.  Cheap when there is a peer: call it whenever one is missed. */
 bool     link_redial(struct link *l);
 uint32_t link_dialer_id(struct link *l);
+/* Log every link of the process: its url, role, peers and their pipe ids,
+ * how long since the last peer went (SIGUSR1, daemon.c: what a daemon
+ * believes it is connected to, for a person comparing both ends). */
+void link_log_all(void);
 
 /*
  * TLS between hosts (tls+tcp:// addresses, cfg.c).  link_tls_setup makes

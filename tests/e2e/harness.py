@@ -715,7 +715,33 @@ class Stack:
         except Abort:
             raise
         except AssertionError as e:
-            raise AssertionError("%s; last health answer: %r" % (e, last[0] if last else None))
+            raise AssertionError("%s; last health answer: %r\n%s" % (
+                e, last[0] if last else None, self.probes()))
+
+    def probes(self):
+        """probes - what every daemon says of itself (clubosctl status --json,
+        each route's worker probe, and each daemon's links in its log, asked
+        by SIGUSR1): for a failure report, where the
+        gateway's view is not enough (a worker that thinks it is connected
+        while the router counts none, say)."""
+        out = []
+        for p in self.procs.values():   # each logs its links (SIGUSR1), in the log tails
+            if p.alive():
+                p.p.send_signal(signal.SIGUSR1)
+        time.sleep(0.5)
+        try:
+            r = self.ctl("status", "--json", timeout=30)
+            out.append("clubosctl status --json (exit %d):\n%s%s" % (r.returncode, r.stdout,
+                                                                     r.stderr))
+            for route in ROUTES:
+                r = subprocess.run([binary("clubos-assistant"), "--route", route, "--health"],
+                                   env=self.env(), cwd=REPO, capture_output=True, text=True,
+                                   timeout=20)
+                out.append("clubos-assistant --route %s --health (exit %d): %s%s" % (
+                    route, r.returncode, r.stdout.strip(), r.stderr.strip()))
+        except Exception as e:  # a report, never a second failure
+            out.append("probes failed: %r" % e)
+        return "\n".join(out)
 
     def stop(self):
         for p in reversed(self.extra):

@@ -8,6 +8,8 @@ a daemon that is not there fails fast with status "down", never hangs.
 """
 
 import json
+import re
+import signal
 import os
 import subprocess
 import tempfile
@@ -168,3 +170,28 @@ def test_without_a_drain_a_gateway_stops_at_once(stack):
     p.p.send_signal(15)
     assert p.p.wait(30) == 0
     assert "draining" not in open(p.log).read()
+
+
+def test_sigusr1_logs_what_each_end_believes(stack):
+    """SIGUSR1: a daemon logs each nng link it holds with its peers, so a
+    person can compare both ends of one (the router listening for a route's
+    workers, the worker dialing it) without stopping anything."""
+    router, worker = stack.procs["router"], stack.procs["assistant-emergency"]
+    for p in (router, worker):
+        p.p.send_signal(signal.SIGUSR1)
+    url = "workers-emergency.ipc"
+
+    def said(p, role):
+        for line in open(p.log, errors="replace"):
+            m = re.search(r"link: %s \S*%s: (\d+) peer\(s\) \[([0-9,]*)\]" % (role, url), line)
+            if m and "[%d]" % p.pid in line:
+                return int(m.group(1)), m.group(2)
+        return None
+    r = harness.wait_for(lambda: said(router, "listens on"), 10, interval=0.1,
+                         what="the router's links in its log")
+    w = harness.wait_for(lambda: said(worker, "dials"), 10, interval=0.1,
+                         what="the worker's links in its log")
+    assert r[0] >= 1 and r[1], r
+    assert w[0] == 1 and w[1], w
+    assert router.alive() and worker.alive()
+    assert stack.health().status == 200
