@@ -355,10 +355,19 @@ struct call {
 static double
 record_call(db_conn *db, const struct call *c)
 {
-	double cost = (double)c->res.prompt_tokens * price_in / 1e6 +
-	              (double)c->res.completion_tokens * price_out / 1e6;
-	char        att[16], st[16], pt[16], ct[16], co[32], ms[24];
-	const char *p[17];
+	double            pin = price_in, pout = price_out, cost;
+	char              att[16], st[16], pt[16], ct[16], co[32], ms[24];
+	const char       *p[17];
+	const struct cfg *cf = cfg_acquire();
+
+	/* The live price table (a reload changes it), by who answered. */
+	if (cf != NULL)
+		llm_price(cf->llm_prices, c->res.model[0] ? c->res.model : as_llm_model,
+		          strtod(cf->llm_price_in, NULL), strtod(cf->llm_price_out, NULL), &pin,
+		          &pout);
+	cfg_release(cf);
+	cost = (double)c->res.prompt_tokens * pin / 1e6 +
+	       (double)c->res.completion_tokens * pout / 1e6;
 
 	snprintf(att, sizeof(att), "%d", c->res.attempts);
 	snprintf(st, sizeof(st), "%d", c->res.http_status);

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/llm.h"
+
 enum cfg_type { CFG_STR, CFG_INT };
 
 struct cfg_entry {
@@ -88,6 +90,7 @@ static const struct cfg_entry cfg_table[] = {
     S(llm_daily_budget_usd, "CLUBOS_LLM_DAILY_BUDGET_USD", "5", false),
     S(llm_price_in, "CLUBOS_LLM_PRICE_IN_PER_MTOK", "0.15", false),
     S(llm_price_out, "CLUBOS_LLM_PRICE_OUT_PER_MTOK", "0.60", false),
+    S(llm_prices, "CLUBOS_LLM_PRICES", "", false),
     I(llm_timeout_ms, "CLUBOS_LLM_TIMEOUT_MS", "2500", 100, 120000),
     I(login_concurrency, "CLUBOS_LOGIN_CONCURRENCY", "1", 1, 64),
     S(log_dir, "CLUBOS_LOG_DIR", "var/log", false),
@@ -308,6 +311,16 @@ cfg_check(const struct cfg *c, char *err, size_t errlen)
 	    check_money("CLUBOS_LLM_PRICE_IN_PER_MTOK", c->llm_price_in, err, errlen) < 0 ||
 	    check_money("CLUBOS_LLM_PRICE_OUT_PER_MTOK", c->llm_price_out, err, errlen) < 0)
 		return -1;
+	{
+		double pin, pout;
+
+		if (llm_price(c->llm_prices, "", 0, 0, &pin, &pout) < 0) {
+			snprintf(err, errlen,
+			         "CLUBOS_LLM_PRICES must be model=in/out, ... (dollars per million "
+			         "tokens, e.g. gpt-4o-mini=0.15/0.60,gpt-4o=2.50/10)");
+			return -1;
+		}
+	}
 	if ((*c->tls_ca != '\0') != (*c->tls_cert != '\0')) {
 		snprintf(err, errlen,
 		         "CLUBOS_TLS_CA and CLUBOS_TLS_CERT go together (TLS between "

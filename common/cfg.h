@@ -62,7 +62,8 @@ struct cfg {
 	char *llm_daily_budget_usd; /* decimal dollars; the tier turns off past it */
 	char *llm_price_in;         /* dollars per million prompt tokens */
 	char *llm_price_out;        /* dollars per million completion tokens */
-	int   llm_timeout_ms;       /* one attempt at most, within the query's deadline */
+	char *llm_prices;     /* "model=in/out,..." (llm_price); the pair above when none matches */
+	int   llm_timeout_ms; /* one attempt at most, within the query's deadline */
 	int   login_concurrency;
 	char *log_dir;
 	char *log_format;    /* text or json: one JSON object per line */

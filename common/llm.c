@@ -22,6 +22,7 @@
 #include "common/llm.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +258,8 @@ read_reply(const struct hc_res *h, struct llm_result *out)
 		cJSON_Delete(o);
 		return LLM_FAILED;
 	}
+	if (json_str(o, "model") != NULL)
+		snprintf(out->model, sizeof(out->model), "%s", json_str(o, "model"));
 	if (cJSON_IsObject(u = cJSON_GetObjectItemCaseSensitive(o, "usage"))) {
 		out->prompt_tokens = json_int(u, "prompt_tokens", 0);
 		out->completion_tokens = json_int(u, "completion_tokens", 0);
@@ -1301,4 +1304,65 @@ llm_redact(const char *text, const char *const *names, size_t nnames, const long
 		return NULL;
 	}
 	return b.p;
+}
+
+/* price_num - a price at s: dollars, 0 to 1e6; its end in *end, -1 if none */
+static double
+price_num(const char *s, const char **end)
+{
+	char  *e;
+	double d;
+
+	while (*s == ' ')
+		s++;
+	if (!isdigit((unsigned char)*s) && *s != '.')
+		return -1;
+	errno = 0;
+	d = strtod(s, &e);
+	if (e == s || errno != 0 || !(d >= 0) || d > 1e6)
+		return -1;
+	while (*e == ' ')
+		e++;
+	*end = e;
+	return d;
+}
+
+/* llm_price - see llm.h */
+int
+llm_price(const char *table, const char *model, double def_in, double def_out, double *in,
+          double *out)
+{
+	const char *p = table != NULL ? table : "";
+	size_t      best = 0;
+	double      bin = def_in, bout = def_out;
+
+	while (*p == ' ')
+		p++;
+	while (*p != '\0') {
+		const char *name = p, *eq = strchr(p, '='), *q;
+		size_t      nl;
+		double      pin, pout;
+
+		if (eq == NULL)
+			return -1;
+		nl = (size_t)(eq - name);
+		while (nl > 0 && name[nl - 1] == ' ')
+			nl--;
+		if (nl == 0 || memchr(name, ',', nl) != NULL || memchr(name, '/', nl) != NULL)
+			return -1;
+		if ((pin = price_num(eq + 1, &q)) < 0 || *q != '/' ||
+		    (pout = price_num(q + 1, &q)) < 0 || (*q != ',' && *q != '\0'))
+			return -1;
+		if (model != NULL && nl > best && strncmp(model, name, nl) == 0) {
+			best = nl;
+			bin = pin;
+			bout = pout;
+		}
+		p = *q == ',' ? q + 1 : q;
+		while (*p == ' ')
+			p++;
+	}
+	*in = bin;
+	*out = bout;
+	return 0;
 }

@@ -59,7 +59,8 @@ struct llm_result {
 	char            *content; /* malloc'd on LLM_OK (the message content) */
 	int              prompt_tokens, completion_tokens; /* from "usage", 0 if absent */
 	int              attempts, http_status;
-	char             why[160]; /* a short reason when not LLM_OK */
+	char             model[64]; /* the reply's "model" (who answered), "" if absent */
+	char             why[160];  /* a short reason when not LLM_OK */
 };
 
 /* llm_new - a client; copies the strings.  NULL when one is missing. */
@@ -78,6 +79,16 @@ void llm_free(llm *c);
 void llm_chat(llm *c, const char *system, const char *user, int max_tokens, uint64_t deadline_ms,
               struct llm_result *out);
 void llm_result_clear(struct llm_result *r);
+
+/*
+ * llm_price - dollars per million tokens, in and out, for the model that
+ * answered: the entry of table ("name=in/out,name=in/out", spaces allowed
+ * around the parts) whose name is the longest prefix of model, so a dated
+ * snapshot ("gpt-4o-mini-2024-07-18") takes its family's price; else
+ * def_in/def_out.  0, or -1 when the table is malformed (nothing set).
+ */
+int llm_price(const char *table, const char *model, double def_in, double def_out, double *in,
+              double *out);
 
 /* llm_circuit_state - "closed", "open" or "half_open" (for health) */
 const char *llm_circuit_state(llm *c);

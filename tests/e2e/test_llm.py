@@ -24,6 +24,7 @@ and cost.
 """
 
 import json
+import subprocess
 import threading
 import time
 import uuid
@@ -313,6 +314,30 @@ def test_redaction_and_customer_text_is_data(on, accounts, customers):
     assert "4821" not in a["response"]
     row = on.one_call(a["trace_id"])
     assert row["outcome"] == "rejected" and "4821" in row["reason"], row
+
+
+def test_cost_follows_the_price_table_by_who_answered(on, accounts):
+    """CLUBOS_LLM_PRICES: a call is priced by the model that answered (the
+    reply's "model"), the longest matching name winning, so a dated
+    snapshot takes its family's price; a malformed table is refused."""
+    on.workers(["brand"], CLUBOS_LLM_PRICES="gpt-e2e=1/2, gpt-e2e-fake-2026=3/5")
+    try:
+        for answered, pin, pout in (("gpt-e2e-fake-2026-06-01", 3, 5), ("gpt-e2e-fake", 1, 2),
+                                    ("another-model", 0.15, 0.60)):
+            on.fresh()
+            on.fake.script([{"status": 200, "json": completion(
+                answer("Prices are per bay per hour.", PRICING), model=answered,
+                prompt_tokens=1000, completion_tokens=100)}])
+            a = on.ask(accounts["customer"].token, "how much is a bay per hour")
+            row = on.one_call(a["trace_id"])
+            assert row["model"] == MODEL, row      # what was asked for
+            assert abs(row["cost_usd"] - (1000 * pin + 100 * pout) / 1e6) < 1e-9, (answered, row)
+    finally:
+        on.workers(["brand"])
+    r = subprocess.run([harness.binary("clubos-assistant"), "-n", "--route", "brand"],
+                       env=on.stack.env(CLUBOS_LLM_PRICES="gpt-4o=2.50"), cwd=harness.REPO,
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0 and "CLUBOS_LLM_PRICES must be model=in/out" in r.stderr + r.stdout, r
 
 
 def test_staff_names_are_redacted_too(on, accounts):

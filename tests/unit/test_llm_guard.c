@@ -123,6 +123,39 @@ test_facts_in_words(void **st)
 }
 
 static void
+test_price(void **st)
+{
+	const char *t = "gpt-4o-mini=0.15/0.60, gpt-4o = 2.50/10 ,o3=2/8";
+	double      in, out;
+
+	(void)st;
+	/* The longest name that starts the answering model's name. */
+	assert_int_equal(llm_price(t, "gpt-4o-mini-2024-07-18", 9, 9, &in, &out), 0);
+	assert_true(in == 0.15 && out == 0.60);
+	assert_int_equal(llm_price(t, "gpt-4o-2024-08-06", 9, 9, &in, &out), 0);
+	assert_true(in == 2.50 && out == 10);
+	assert_int_equal(llm_price(t, "o3", 9, 9, &in, &out), 0);
+	assert_true(in == 2 && out == 8);
+	/* No entry: the single pair. */
+	assert_int_equal(llm_price(t, "claude-x", 0.5, 1.5, &in, &out), 0);
+	assert_true(in == 0.5 && out == 1.5);
+	assert_int_equal(llm_price("", "gpt-4o", 0.5, 1.5, &in, &out), 0);
+	assert_true(in == 0.5 && out == 1.5);
+	assert_int_equal(llm_price(NULL, NULL, 0.5, 1.5, &in, &out), 0);
+	/* Malformed tables are refused whole. */
+	in = out = -7;
+	assert_int_equal(llm_price("gpt-4o", "gpt-4o", 0, 0, &in, &out), -1);
+	assert_true(in == -7 && out == -7);
+	assert_int_equal(llm_price("gpt-4o=1", "x", 0, 0, &in, &out), -1);
+	assert_int_equal(llm_price("gpt-4o=1/x", "x", 0, 0, &in, &out), -1);
+	assert_int_equal(llm_price("gpt-4o=-1/2", "x", 0, 0, &in, &out), -1);
+	assert_int_equal(llm_price("=1/2", "x", 0, 0, &in, &out), -1);
+	assert_int_equal(llm_price("a=1/2;b=3/4", "x", 0, 0, &in, &out), -1);
+	assert_int_equal(llm_price("a=1/2 b=3/4", "x", 0, 0, &in, &out), -1);
+	assert_int_equal(llm_price("a=1e9/2", "x", 0, 0, &in, &out), -1);
+}
+
+static void
 test_facts_bounded(void **st)
 {
 	struct llm_facts g = {0};
@@ -428,12 +461,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_facts_given_pass), cmocka_unit_test(test_facts_invented_fail),
-	    cmocka_unit_test(test_facts_in_words),   cmocka_unit_test(test_facts_bounded),
-	    cmocka_unit_test(test_promises),         cmocka_unit_test(test_escalation_tag),
-	    cmocka_unit_test(test_quotes),           cmocka_unit_test(test_redact),
-	    cmocka_unit_test(test_answer_parse),     cmocka_unit_test(test_circuit_half_open),
-	    cmocka_unit_test(test_hostile),          cmocka_unit_test(test_client_refuses_bad_cfg),
+	    cmocka_unit_test(test_facts_given_pass),
+	    cmocka_unit_test(test_facts_invented_fail),
+	    cmocka_unit_test(test_facts_in_words),
+	    cmocka_unit_test(test_price),
+	    cmocka_unit_test(test_facts_bounded),
+	    cmocka_unit_test(test_promises),
+	    cmocka_unit_test(test_escalation_tag),
+	    cmocka_unit_test(test_quotes),
+	    cmocka_unit_test(test_redact),
+	    cmocka_unit_test(test_answer_parse),
+	    cmocka_unit_test(test_circuit_half_open),
+	    cmocka_unit_test(test_hostile),
+	    cmocka_unit_test(test_client_refuses_bad_cfg),
 	    cmocka_unit_test(test_client_deadline),
 	};
 
