@@ -127,10 +127,15 @@ as_start(const struct cfg *c)
 	cfg_url(c, "bus-in", url, sizeof(url));
 	bus_pub_open(url);
 	trace_init(as_instance, c->pg_dsn);
-	db = db_open(c->pg_dsn);
-	if (db == NULL || as_kb_reload(db) < 0) {
+	/* The knowledge first: PostgreSQL may still be starting (a fresh
+	 * deployment, a restart of both). */
+	for (int64_t waited = 0;;) {
+		db = db_open(c->pg_dsn);
+		if (db != NULL && as_kb_reload(db) == 0)
+			break;
 		db_close(db);
-		return -1;
+		if (!daemon_start_wait("knowledge: PostgreSQL", &waited))
+			return -1;
 	}
 	as_llm_init(c, db);
 	db_close(db);

@@ -65,6 +65,7 @@ static const struct cfg_entry cfg_table[] = {
     S(crash_at, "CLUBOS_CRASH_AT", "", false),
     I(drain_ms, "CLUBOS_DRAIN_MS", "0", 0, 600000),
     S(env, "CLUBOS_ENV", "development", false),
+    I(start_wait_s, "CLUBOS_START_WAIT_S", "60", 0, 3600),
     I(escalation_ack_s, "CLUBOS_ESCALATION_ACK_SECONDS", "180", 1, 86400),
     S(escalation_contacts, "CLUBOS_ESCALATION_CONTACTS", "", false),
     S(http_addr, "CLUBOS_HTTP_ADDR", "127.0.0.1", false),

@@ -34,8 +34,9 @@ struct cfg {
 	char *cache_host;
 	char *conversations_host;
 	int   conversation_idle_s;
-	char *crash_at; /* tests only: a step of an SOP change to die at */
-	int   drain_ms; /* after TERM: not ready, still serving, this long (daemon_ops.drain) */
+	char *crash_at;     /* tests only: a step of an SOP change to die at */
+	int   drain_ms;     /* after TERM: not ready, still serving, this long (daemon_ops.drain) */
+	int   start_wait_s; /* how long start() waits for PostgreSQL (daemon_start_wait) */
 	char *env;
 	int   escalation_ack_s;
 	char *escalation_contacts; /* phones paged after the on-call, in order */

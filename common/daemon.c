@@ -112,6 +112,39 @@ detach(const struct cfg *c, const char *inst)
 }
 
 /* daemon_main - flags, config, pid file, start, then wait for signals */
+/* The stop signals, blocked in every thread from before start() on. */
+static sigset_t daemon_stop_sigs;
+
+/* daemon_start_wait - see daemon.h */
+bool
+daemon_start_wait(const char *what, int64_t *since_us)
+{
+	const struct cfg *live = cfg_acquire();
+	int               limit = live != NULL ? live->start_wait_s : 0;
+	int64_t           now = env_mono_us();
+	struct timespec   ts = {.tv_sec = 1};
+	int               sig;
+
+	cfg_release(live);
+	if (*since_us == 0) {
+		*since_us = now;
+		if (limit > 0)
+			log_warn("%s: not there yet; waiting for it (up to %d s)", what, limit);
+	}
+	if (now - *since_us >= (int64_t)limit * 1000000) {
+		if (limit > 0)
+			log_error("%s: still not there after %lld s; giving up", what,
+			          (long long)((now - *since_us) / 1000000));
+		return false;
+	}
+	sig = sigtimedwait(&daemon_stop_sigs, NULL, &ts);
+	if (sig == SIGTERM || sig == SIGINT) {
+		log_info("signal %d while waiting: stopping", sig);
+		return false;
+	}
+	return true;
+}
+
 /*
  * drain - between the stop signal and stop(): the daemon says it is not
  * ready and goes on serving for drain_ms, so that whatever routes traffic
@@ -236,6 +269,9 @@ daemon_main(int argc, char **argv, const struct daemon_ops *ops)
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigemptyset(&daemon_stop_sigs);
+	sigaddset(&daemon_stop_sigs, SIGTERM);
+	sigaddset(&daemon_stop_sigs, SIGINT);
 	signal(SIGPIPE, SIG_IGN);
 
 	mkdirs(c.run_dir);

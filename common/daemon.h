@@ -17,6 +17,8 @@
 #define CLUBOS_DAEMON_H
 
 #include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "common/cfg.h"
 
@@ -40,5 +42,15 @@ struct daemon_ops {
 };
 
 int daemon_main(int argc, char **argv, const struct daemon_ops *ops);
+
+/*
+ * daemon_start_wait - for start(): a dependency is not there yet (say
+ * PostgreSQL still starting).  The first call says so (what, and for how
+ * long at most: CLUBOS_START_WAIT_S); each waits one second and returns
+ * true while start may try again, false when the time is up or a TERM or
+ * INT came meanwhile (start then fails and the daemon exits).  *since_us
+ * is when the wait began (monotonic); start it at 0.
+ */
+bool daemon_start_wait(const char *what, int64_t *since_us);
 
 #endif

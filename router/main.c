@@ -189,7 +189,11 @@ rt_start(const struct cfg *c)
 	cfg_url(c, "events", url2, sizeof(url2));
 	bus_pub_open(url);
 	trace_init("router", c->pg_dsn);
-	if (rt_model_init(c->pg_dsn) < 0 || rt_cache_init() < 0)
+	/* The model is trained from PostgreSQL, which may still be starting. */
+	for (int64_t waited = 0; rt_model_init(c->pg_dsn) < 0;)
+		if (!daemon_start_wait("model: PostgreSQL", &waited))
+			return -1;
+	if (rt_cache_init() < 0)
 		return -1;
 	/* The emergency fallback spools here while PostgreSQL is down. */
 	if (snprintf(spool, sizeof(spool), "%s/spool", c->run_dir) >= (int)sizeof(spool) ||

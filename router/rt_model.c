@@ -163,7 +163,7 @@ rt_model_reload(void)
 int
 rt_model_init(const char *pg_dsn)
 {
-	if ((model_dsn = strdup(pg_dsn)) == NULL)
+	if (model_dsn == NULL && (model_dsn = strdup(pg_dsn)) == NULL)
 		return -1;
 	return rt_model_reload();
 }

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import time
 import urllib.parse
 import uuid
@@ -495,6 +496,43 @@ def test_emergency_with_postgres_down_is_spooled_and_written_once(stack, account
     aid = _written_once(stack, tid, "the spooled alert to be written")
     # Written once, and then run: the alert pages like any other.
     wait_status(stack, aid, "done", timeout=30)
+    _fresh_daemons(stack)
+
+
+def test_a_worker_started_while_postgres_is_down_waits_for_it(stack):
+    """A worker started before PostgreSQL answers (a fresh deployment, both
+    restarted) waits for it (CLUBOS_START_WAIT_S) instead of exiting, then
+    starts and is counted; a TERM during the wait stops it at once; with no
+    wait configured it fails at once, as before."""
+    def tech_workers():
+        w = harness.find_route_workers(stack.health().json) or {}
+        return w.get("tech", 0)
+    before = tech_workers()
+    waiting = "knowledge: PostgreSQL: not there yet; waiting for it (up to"
+    _pg_stop(stack)
+    try:
+        late = stack.spawn_extra("assistant-tech-late", ["clubos-assistant", "-d", "--route",
+                                                         "tech"])
+        termed = stack.spawn_extra("assistant-tech-termed", ["clubos-assistant", "-d",
+                                                             "--route", "tech"])
+        hasty = stack.spawn_extra("assistant-tech-hasty", ["clubos-assistant", "-d", "--route",
+                                                           "tech"], CLUBOS_START_WAIT_S=0)
+        for p in (late, termed):
+            harness.wait_for(lambda: waiting in open(p.log).read(), 30, interval=0.2,
+                             what="%s waiting for PostgreSQL" % p.name)
+        assert hasty.p.wait(30) == 1
+        assert waiting not in open(hasty.log).read()
+        termed.p.send_signal(signal.SIGTERM)
+        assert termed.p.wait(10) == 1          # start failed: told to stop while waiting
+        assert "while waiting: stopping" in open(termed.log).read()
+        assert late.alive()
+    finally:
+        _pg_start(stack)
+    harness.wait_for(lambda: "started (env test)" in open(late.log).read(), 60, interval=0.2,
+                     what="the late worker started")
+    harness.wait_for(lambda: tech_workers() == before + 1, 30, interval=0.2,
+                     what="the late worker counted")
+    assert late.stop() == 0
     _fresh_daemons(stack)
 
 
