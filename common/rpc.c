@@ -193,7 +193,9 @@ worker_main(void *arg)
 		if ((rv = nng_aio_result(w->aio)) != 0) {
 			if (rv == NNG_ECANCELED || rv == NNG_ECLOSED)
 				break;
-			if (rv == NNG_ETIMEDOUT && w->idx == 0)
+			/* Any idle worker may: one busy with a slow request (or
+			 * stuck) must not leave the others without a peer. */
+			if (rv == NNG_ETIMEDOUT)
 				link_redial(s->link);
 			continue;
 		}
