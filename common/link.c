@@ -349,7 +349,7 @@ link_log_all(void)
 
 	pthread_mutex_lock(&link_all_mu);
 	for (struct link *l = link_all; l != NULL; l = l->next) {
-		char    ids[160] = "";
+		char    ids[160] = "", since[48];
 		size_t  n = 0;
 		int     npipes;
 		int64_t lost = atomic_load(&l->lost_us);
@@ -360,10 +360,13 @@ link_log_all(void)
 			n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%u", i ? "," : "",
 			                      (unsigned)l->pipes[i]);
 		pthread_mutex_unlock(&l->mu);
-		log_info("link: %s %s: %d peer(s) [%s]; last peer lost %s%lld ms ago; dialer %u",
-		         l->dials ? "dials" : "listens on", l->url, npipes, ids,
-		         lost == 0 ? "never, " : "",
-		         lost == 0 ? 0LL : (long long)((now - lost) / 1000),
+		if (lost == 0)
+			snprintf(since, sizeof(since), "no peer lost yet");
+		else
+			snprintf(since, sizeof(since), "last peer lost %lld ms ago",
+			         (long long)((now - lost) / 1000));
+		log_info("link: %s %s: %d peer(s) [%s]; %s; dialer %u",
+		         l->dials ? "dials" : "listens on", l->url, npipes, ids, since,
 		         (unsigned)link_dialer_id(l));
 	}
 	pthread_mutex_unlock(&link_all_mu);
