@@ -727,8 +727,7 @@ class Stack:
         out = []
         for p in self.procs.values():   # each logs its links (SIGUSR1), in the log tails
             if p.alive():
-                p.p.send_signal(signal.SIGUSR1)
-        time.sleep(0.5)
+                p.p.send_signal(signal.SIGUSR1)   # logged while the probes below run
         try:
             r = self.ctl("status", "--json", timeout=30)
             out.append("clubosctl status --json (exit %d):\n%s%s" % (r.returncode, r.stdout,

@@ -9,7 +9,6 @@ finds everything applied, and no migration runs twice.
 import glob
 import os
 import subprocess
-import time
 
 import harness
 
@@ -22,21 +21,28 @@ def test_two_migrates_at_once_take_turns(stack):
     files = sorted(os.path.basename(p) for p in glob.glob(os.path.join(harness.REPO,
                                                                        "migrations", "*.sql")))
     # Someone holds the lock: both migrates must wait for it, then take turns.
-    holder = subprocess.Popen([os.path.join(stack.pg.bindir, "psql"), "-X", "-At", "-d", dsn,
-                               "-c", "SELECT pg_advisory_lock(%d)" % LOCK_KEY,
-                               "-c", "SELECT pg_sleep(3)"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    holder = subprocess.Popen([os.path.join(stack.pg.bindir, "psql"), "-X", "-At", "-d", dsn],
+                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, text=True)
     try:
+        holder.stdin.write("SELECT pg_advisory_lock(%d);\n" % LOCK_KEY)
+        holder.stdin.flush()
         harness.wait_for(lambda: stack.pg.sql(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") != [["0"]], 10,
-            interval=0.05, what="the lock held")
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") != [["0"]],
+            10, interval=0.05, what="the lock held")
         env = stack.env(CLUBOS_PG_DSN=dsn)
         ps = [subprocess.Popen([harness.binary("clubosctl"), "migrate", "up"], env=env,
                                cwd=harness.REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True) for _ in range(2)]
-        outs = [p.communicate(timeout=120) for p in ps]
+        # Both are waiting for it before it is let go.
+        harness.wait_for(lambda: stack.pg.sql(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") ==
+            [["2"]], 60, interval=0.05, what="both migrates waiting for the lock")
     finally:
+        holder.stdin.write("SELECT pg_advisory_unlock_all();\n\\q\n")
+        holder.stdin.flush()
         holder.wait(30)
+    outs = [p.communicate(timeout=120) for p in ps]
     for p, (out, err) in zip(ps, outs):
         assert p.returncode == 0, (out, err)
         assert "another migrate is running on this database; waiting for it" in err, err
