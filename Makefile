@@ -47,7 +47,8 @@ LDLIBS  := -lnng -lpq -lhiredis -lcjson -lsodium -lcurl -lpthread -lm
 #                 PostgreSQL/Redis/JWT wrappers, text normalisation, sparse vectors, diff
 #   libclf        router/clf.c: the intent classifier
 #   libemergency  router/emergency.c: the emergency rules (the gateway runs them too)
-#   libcache      cache/l1.c cache/answer.c: keys, the in-process tier, the guard
+#   libcache      cache/l1.c cache/answer.c cache/keyset.c: keys, the in-process tier,
+#                 the guard, the set of keys the remote tiers may hold
 #   libassist     assistants/retrieval.c: BM25 over SOP sections
 #   libknowledge  intelligence/ but main.c: the SOP change journal, analysers, proposals
 #
@@ -55,7 +56,7 @@ LDLIBS  := -lnng -lpq -lhiredis -lcjson -lsodium -lcurl -lpthread -lm
 COMMON_SRC := $(wildcard common/*.c)
 CLF_SRC := router/clf.c
 EMERGENCY_SRC := router/emergency.c
-CACHELIB_SRC := cache/l1.c cache/answer.c
+CACHELIB_SRC := cache/l1.c cache/answer.c cache/keyset.c
 ASSISTLIB_SRC := assistants/retrieval.c
 KNOWLIB_SRC := $(filter-out intelligence/main.c,$(wildcard intelligence/*.c))
 ROUTER_SRC := router/main.c $(wildcard router/rt_*.c)
@@ -149,6 +150,7 @@ $(BUILD)/tests/test_clf: $(LIBCLF)
 $(BUILD)/tests/test_emergency: $(LIBEMERGENCY)
 $(BUILD)/tests/test_httpd: $(OBJ)/gateway/httpd.o
 $(BUILD)/tests/test_l1_hash: $(LIBCACHE)
+$(BUILD)/tests/test_keyset: $(LIBCACHE)
 $(BUILD)/tests/test_retrieval: $(LIBASSIST)
 $(BUILD)/tests/test_split: $(LIBKNOW)
 $(BUILD)/tests/test_sms_signature: $(OBJ)/gateway/opsig.o

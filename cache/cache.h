@@ -88,4 +88,17 @@ size_t cache_l1_purge_label(cache_l1 *c, const char *label);
 size_t cache_l1_purge_all(cache_l1 *c);
 void   cache_l1_stats(cache_l1 *c, struct cache_stats *out);
 
+/* keyset.c: the keys the remote tiers may hold, so that a question nobody
+ * asked before costs no round trip.  "May hold" is true for every key
+ * until the set is complete; it remembers the most recent max/2 to max. */
+typedef struct cache_keyset cache_keyset;
+
+cache_keyset *cache_keyset_new(size_t max);
+void          cache_keyset_free(cache_keyset *s);
+void          cache_keyset_add(cache_keyset *s, const char *key);
+bool          cache_keyset_may_hold(cache_keyset *s, const char *key);
+void          cache_keyset_complete(cache_keyset *s);
+void          cache_keyset_reset(cache_keyset *s);
+size_t        cache_keyset_state(cache_keyset *s, bool *complete, uint64_t *rotations);
+
 #endif

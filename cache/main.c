@@ -342,6 +342,54 @@ cc_stats(struct conns *w, struct rpc_reply *rep)
 	reply_obj(rep, o);
 }
 
+/*
+ * cc_keys - a page of the keys L3 holds (live ones, in key order), for a
+ * router loading the set of keys worth a remote lookup (cache/keyset.c):
+ * {"after": "<last key of the previous page>"} -> {"keys": [...], "more": b}.
+ * A page stops at CACHE_KEYS_PAGE keys or CACHE_KEYS_BYTES of them.
+ */
+#define CACHE_KEYS_PAGE 2000
+#define CACHE_KEYS_BYTES (256 * 1024)
+static void
+cc_keys(struct conns *w, const cJSON *q, struct rpc_reply *rep)
+{
+	const char *after = json_str(q, "after");
+	const char *p[] = {after != NULL ? after : ""};
+	char        lim[16];
+	PGresult   *r;
+	cJSON      *o, *keys;
+	size_t      bytes = 0;
+	int         n, i;
+
+	if (after != NULL && strlen(after) > CACHE_KEY_MAX) {
+		rpc_reply_error(rep, 400, "bad_request", "after is longer than any key");
+		return;
+	}
+	snprintf(lim, sizeof(lim), "%d", CACHE_KEYS_PAGE);
+	{
+		const char *pl[] = {p[0], lim};
+
+		r = db_exec(w->db,
+		            "SELECT key FROM cache_entries WHERE key > $1 AND expires_at > now() "
+		            "ORDER BY key LIMIT $2::int",
+		            2, pl);
+	}
+	if (r == NULL) {
+		rpc_reply_error(rep, 503, "unavailable", "L3 cannot be read now");
+		return;
+	}
+	o = cJSON_CreateObject();
+	keys = cJSON_AddArrayToObject(o, "keys");
+	n = PQntuples(r);
+	for (i = 0; i < n && bytes < CACHE_KEYS_BYTES; i++) {
+		cJSON_AddItemToArray(keys, cJSON_CreateString(db_val(r, i, 0)));
+		bytes += (size_t)PQgetlength(r, i, 0) + 8;
+	}
+	cJSON_AddBoolToObject(o, "more", i < n || n == CACHE_KEYS_PAGE);
+	PQclear(r);
+	reply_obj(rep, o);
+}
+
 /* cc_dispatch - the op table */
 static void
 cc_dispatch(void *arg, void *worker, const struct env_hdr *h, const char *body, size_t len,
@@ -376,6 +424,9 @@ cc_dispatch(void *arg, void *worker, const struct env_hdr *h, const char *body, 
 	}
 	case ENV_OP_CACHE_STATS:
 		cc_stats(w, rep);
+		break;
+	case ENV_OP_CACHE_KEYS:
+		cc_keys(w, q, rep);
 		break;
 	default:
 		rpc_reply_error(rep, 400, "unknown_op", "the cache does not serve this op");

@@ -30,6 +30,7 @@ static const char *const env_op_names[ENV_OP_MAX] = {
     [ENV_OP_KNOW_DECIDE] = "know.decide",
     [ENV_OP_KNOW_SEED] = "know.seed",
     [ENV_OP_HEALTH] = "health",
+    [ENV_OP_CACHE_KEYS] = "cache.keys",
 };
 
 /* env_op_name - printable name of an op */

@@ -41,6 +41,7 @@ enum env_op {
 	ENV_OP_KNOW_DECIDE,   /* -> intelligence: approve or reject a proposal */
 	ENV_OP_KNOW_SEED,     /* -> intelligence: SOPs and examples from the seed files */
 	ENV_OP_HEALTH,        /* any RPC server: who it is, what it is connected to (rpc.c) */
+	ENV_OP_CACHE_KEYS,    /* -> cache: the keys L3 holds, a page at a time */
 	ENV_OP_MAX
 };
 

@@ -893,7 +893,13 @@ api_metrics(struct gw_ctx *x)
 	       "# HELP clubos_cache_hit_seconds_total Time spent in lookups that hit, by tier.\n"
 	       "# TYPE clubos_cache_hit_seconds_total counter\n"
 	       "# HELP clubos_cache_entries Entries held, by tier.\n"
-	       "# TYPE clubos_cache_entries gauge\n");
+	       "# TYPE clubos_cache_entries gauge\n"
+	       "# HELP clubos_cache_remote_skipped_total L1 misses not looked up in L2/L3: a key "
+	       "the remote tiers do not hold.\n"
+	       "# TYPE clubos_cache_remote_skipped_total counter\n"
+	       "# HELP clubos_cache_known_keys Keys the router knows L2/L3 may hold (-1 while it "
+	       "is still loading them).\n"
+	       "# TYPE clubos_cache_known_keys gauge\n");
 	{
 		/* L1 is this gateway's half (exact repeats) plus the router's;
 		 * a lookup that misses here goes on to the router's half, so
@@ -914,6 +920,11 @@ api_metrics(struct gw_ctx *x)
 		       json_num(c, "l1_evictions", 0) + (double)f.evictions,
 		       (json_num(c, "l1_hit_us_total", 0) + (double)f.hit_us_total) / 1e6,
 		       json_num(c, "l1_entries", 0) + (double)f.entries);
+		metric(&buf, &len, &cap,
+		       "clubos_cache_remote_skipped_total %.0f\n"
+		       "clubos_cache_known_keys %.0f\n",
+		       json_num(c, "remote_skipped", 0),
+		       json_bool(c, "known_complete", false) ? json_num(c, "known_keys", 0) : -1.0);
 	}
 	for (int t = 0; t < 2 && cJSON_IsObject(cs); t++) {
 		const char *tier = t == 0 ? "l2" : "l3";

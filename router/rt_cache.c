@@ -7,7 +7,10 @@
  * process; L2 and L3 are behind clubos-cache.  The order:
  *
  *   1. exact key in L1;
- *   2. exact key in L2/L3 (clubos-cache), copied into L1;
+ *   2. exact key in L2/L3 (clubos-cache), copied into L1, asked only when
+ *      the remote tiers may hold the key (cache/keyset.c: the keys L3
+ *      held at start, loaded a page at a time, and every key stored
+ *      since), so a question nobody asked before costs no round trip;
  *   3. after classification: a semantic match in L1 (same scope, same
  *      topic, same guard, cosine >= CACHE_SEMANTIC_MIN).
  *
@@ -26,6 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+
 #include "cache/cache.h"
 #include "common/db.h"
 #include "common/env.h"
@@ -41,7 +47,8 @@
 #define CACHE_STORE_MIN 0.50
 #define CACHE_REMOTE_MS 50
 #define CACHE_QUEUE_MAX 1024
-#define CACHE_PUT_BATCH 64 /* stores per cache.put (clubos-cache takes 256) */
+#define CACHE_PUT_BATCH 64     /* stores per cache.put (clubos-cache takes 256) */
+#define CACHE_KNOWN_MAX 400000 /* keys the remote tiers may hold: 8 MB */
 
 /* The current version of every SOP. */
 struct sopver {
@@ -67,7 +74,10 @@ static struct put_job *q_head, *q_tail;
 static size_t          q_len;
 static bool            q_stop;
 static pthread_t       q_thr;
-static atomic_ullong   remote_hits[2], remote_misses, dropped_puts;
+static atomic_ullong   remote_hits[2], remote_misses, remote_skipped, dropped_puts;
+static cache_keyset   *known;
+static pthread_t       known_thr;
+static atomic_bool     known_stop;
 
 /* ver_reload - read the current versions (ver_mu held) */
 static int
@@ -183,6 +193,77 @@ put_main(void *arg)
 	return NULL;
 }
 
+/* known_page - one page of L3's keys into the set; 1 more to come, 0 done, -1 failed */
+static int
+known_page(char **after)
+{
+	struct rpc_reply rep;
+	cJSON           *q = cJSON_CreateObject(), *o, *k;
+	char            *body;
+	const char      *why, *last = NULL;
+	int              more = -1;
+
+	cJSON_AddStringToObject(q, "after", *after != NULL ? *after : "");
+	body = json_print(q);
+	cJSON_Delete(q);
+	if (body == NULL || rpc_call(remote, ENV_OP_CACHE_KEYS, NULL, env_now_ms() + 5000, body,
+	                             strlen(body), &rep) != 0) {
+		free(body);
+		return -1;
+	}
+	free(body);
+	if (rep.status == 0 && (o = json_parse(rep.body, rep.len, &why)) != NULL) {
+		cJSON_ArrayForEach(k, cJSON_GetObjectItem(o, "keys"))
+		{
+			if (cJSON_IsString(k)) {
+				cache_keyset_add(known, k->valuestring);
+				last = k->valuestring;
+			}
+		}
+		more = json_bool(o, "more", false) && last != NULL ? 1 : 0;
+		if (more) {
+			free(*after);
+			if ((*after = strdup(last)) == NULL)
+				more = -1;
+		}
+		cJSON_Delete(o);
+	}
+	rpc_reply_clear(&rep);
+	return more;
+}
+
+/* known_main - load the keys L3 holds (retrying until clubos-cache and
+ * PostgreSQL answer), then mark the set complete; until then every L1
+ * miss is looked up remotely, as if the set did not exist */
+static void *
+known_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&known_stop)) {
+		char   *after = NULL;
+		int     rc = -1;
+		int64_t t0 = env_mono_us();
+
+		if (rpc_client_peers(remote) > 0)
+			while (!atomic_load(&known_stop) && (rc = known_page(&after)) == 1)
+				;
+		free(after);
+		if (rc == 0) {
+			bool     complete;
+			uint64_t rot;
+
+			cache_keyset_complete(known);
+			log_msg(LOG_INFO, NULL, "cache: %zu stored keys loaded in %lld ms",
+			        cache_keyset_state(known, &complete, &rot),
+			        (long long)(env_mono_us() - t0) / 1000);
+			return NULL;
+		}
+		for (int i = 0; i < 10 && !atomic_load(&known_stop); i++)
+			nng_msleep(100);
+	}
+	return NULL;
+}
+
 /* rt_cache_init - the L1 tier, the clubos-cache client, the version map */
 int
 rt_cache_init(void)
@@ -194,9 +275,13 @@ rt_cache_init(void)
 	cfg_url(rt_cfg, "cache", url, sizeof(url));
 	if ((remote = rpc_client_open(url, false)) == NULL)
 		return -1;
+	if ((known = cache_keyset_new(CACHE_KNOWN_MAX)) == NULL)
+		return -1;
 	pthread_mutex_lock(&ver_mu);
 	ver_reload();
 	pthread_mutex_unlock(&ver_mu);
+	if (pthread_create(&known_thr, NULL, known_main, NULL) != 0)
+		return -1;
 	return pthread_create(&q_thr, NULL, put_main, NULL) == 0 ? 0 : -1;
 }
 
@@ -209,6 +294,9 @@ rt_cache_shutdown(void)
 	pthread_cond_signal(&q_cv);
 	pthread_mutex_unlock(&q_mu);
 	pthread_join(q_thr, NULL);
+	atomic_store(&known_stop, true);
+	pthread_join(known_thr, NULL);
+	cache_keyset_free(known);
 	rpc_client_close(remote);
 	cache_l1_free(l1);
 	db_close(ver_db);
@@ -284,6 +372,10 @@ rt_cache_exact(const char *tid, const char *scope, const char *msg, int64_t kgen
 	}
 	if (rpc_client_peers(remote) == 0)
 		return NULL;
+	if (!cache_keyset_may_hold(known, key)) {
+		atomic_fetch_add(&remote_skipped, 1);
+		return NULL;
+	}
 	q = cJSON_CreateObject();
 	cJSON_AddStringToObject(q, "key", key);
 	body = json_print(q);
@@ -400,6 +492,8 @@ rt_cache_store(const struct rt_model *m, const char *scope, const char *key, con
 		free(j);
 		return true;
 	}
+	/* Known before it is stored: a lookup meanwhile misses, no harm. */
+	cache_keyset_add(known, key);
 	if (q_tail != NULL)
 		q_tail->next = j;
 	else
@@ -442,6 +536,16 @@ rt_cache_stats(cJSON *out)
 	cJSON_AddNumberToObject(o, "l2_hits", (double)atomic_load(&remote_hits[0]));
 	cJSON_AddNumberToObject(o, "l3_hits", (double)atomic_load(&remote_hits[1]));
 	cJSON_AddNumberToObject(o, "remote_misses", (double)atomic_load(&remote_misses));
+	cJSON_AddNumberToObject(o, "remote_skipped", (double)atomic_load(&remote_skipped));
 	cJSON_AddNumberToObject(o, "dropped_puts", (double)atomic_load(&dropped_puts));
+	{
+		bool     complete;
+		uint64_t rot;
+		size_t   n = cache_keyset_state(known, &complete, &rot);
+
+		cJSON_AddNumberToObject(o, "known_keys", (double)n);
+		cJSON_AddBoolToObject(o, "known_complete", complete);
+		cJSON_AddNumberToObject(o, "known_rotations", (double)rot);
+	}
 	cJSON_AddNumberToObject(o, "remote_peers", rpc_client_peers(remote));
 }

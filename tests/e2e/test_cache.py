@@ -217,3 +217,43 @@ def test_answers_asked_at_once_all_reach_l3(stack, accounts):
     stack.restart_daemons()
     a = _ask(stack, t, qs[0])
     assert a["cache"] in ("l2", "l3"), a
+
+
+def _metric(stack, name):
+    m = stack.http("GET", "/metrics")
+    assert m.status == 200
+    text = m.body.decode() if isinstance(m.body, bytes) else m.body
+    line = [l for l in text.splitlines() if l.startswith(name + " ")]
+    assert len(line) == 1, "%s not on /metrics" % name
+    return float(line[0].split()[-1])
+
+
+def test_new_questions_skip_the_remote_tiers_stored_ones_do_not(stack, accounts):
+    """Once the router has loaded the keys L3 holds, a question nobody asked
+    before costs no round trip to clubos-cache (remote_skipped counts it),
+    while a stored answer, asked again after the router restarts, is still
+    looked up there and served from L2 or L3."""
+    t = accounts["customer"].token
+    harness.wait_for(lambda: _metric(stack, "clubos_cache_known_keys") >= 0, 20,
+                     what="the router's set of stored keys loaded")
+    skipped = _metric(stack, "clubos_cache_remote_skipped_total")
+    l3_misses = _metric(stack, 'clubos_cache_misses_total{tier="l3"}')
+    tag = uuid.uuid4().hex[:8]
+    for i in range(3):
+        a = _ask(stack, t, "how long does a round of 18 take for %d players (ref %s%d)"
+                 % (i + 1, tag, i))
+        assert a["cache"] == "miss", a
+    # /metrics keeps the router's figures for a moment: wait for them to move.
+    harness.wait_for(lambda: _metric(stack, "clubos_cache_remote_skipped_total") - skipped >= 3,
+                     10, what="three lookups skipped")
+    assert _metric(stack, "clubos_cache_remote_skipped_total") - skipped == 3
+    assert _metric(stack, 'clubos_cache_misses_total{tier="l3"}') == l3_misses
+    q = "how long does a round of 18 take for 1 players (ref %s0)" % tag
+    harness.wait_for(lambda: int(stack.pg.sql(
+        "SELECT count(*) FROM cache_entries WHERE value LIKE '%%round-duration%%' AND key LIKE "
+        "'%%" + tag + "%%'")[0][0]) >= 1, 10, what="the answer in L3")
+    stack.restart_daemons()
+    harness.wait_for(lambda: _metric(stack, "clubos_cache_known_keys") >= 1, 20,
+                     what="the keys loaded again after the restart")
+    a = _ask(stack, t, q)
+    assert a["cache"] in ("l2", "l3"), a
