@@ -354,8 +354,8 @@ static void
 cc_keys(struct conns *w, const cJSON *q, struct rpc_reply *rep)
 {
 	const char *after = json_str(q, "after");
-	const char *p[] = {after != NULL ? after : ""};
 	char        lim[16];
+	const char *p[] = {after != NULL ? after : "", lim};
 	PGresult   *r;
 	cJSON      *o, *keys;
 	size_t      bytes = 0;
@@ -366,14 +366,10 @@ cc_keys(struct conns *w, const cJSON *q, struct rpc_reply *rep)
 		return;
 	}
 	snprintf(lim, sizeof(lim), "%d", CACHE_KEYS_PAGE);
-	{
-		const char *pl[] = {p[0], lim};
-
-		r = db_exec(w->db,
-		            "SELECT key FROM cache_entries WHERE key > $1 AND expires_at > now() "
-		            "ORDER BY key LIMIT $2::int",
-		            2, pl);
-	}
+	r = db_exec(w->db,
+	            "SELECT key FROM cache_entries WHERE key > $1 AND expires_at > now() "
+	            "ORDER BY key LIMIT $2::int",
+	            2, p);
 	if (r == NULL) {
 		rpc_reply_error(rep, 503, "unavailable", "L3 cannot be read now");
 		return;
