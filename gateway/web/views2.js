@@ -211,23 +211,31 @@ export function traces(root, ctx) {
   form.addEventListener("submit", (e) => { e.preventDefault(); ctx.go("#/traces/" + input.value.trim().toLowerCase()); });
 
   const seen = new Map();
-  const off = ctx.live.onEvent((type, data) => {
-    if (type !== "trace" || !Array.isArray(data) || !data.length) return;
-    const id = data[0].trace_id;
-    if (!id) return;
+  // A bus message carries one daemon's steps of any number of requests.
+  function tailOne(id, steps) {
     const daemons = seen.get(id) || new Set();
-    for (const s of data) daemons.add(s.daemon);
+    for (const s of steps) daemons.add(s.daemon);
     const first = !seen.has(id);
     seen.set(id, daemons);
+    if (seen.size > 500) seen.delete(seen.keys().next().value); // the oldest: a page left open stays small
     let li = tail.querySelector(`li[data-id="${id}"]`);
     if (!li) {
       li = h("li", { "data-id": id });
       tail.insertBefore(li, tail.firstChild);
       while (tail.children.length > 30) tail.removeChild(tail.lastChild);
     }
-    const steps = data.map((s) => s.step).join(", ");
-    add(clear(li), h("a", { href: "#/traces/" + id, text: id }), " ", [...daemons].join(" + ") + ": " + steps);
+    add(clear(li), h("a", { href: "#/traces/" + id, text: id }), " ", [...daemons].join(" + ") + ": " + steps.map((s) => s.step).join(", "));
     if (first && ctx.param === id) show(id);
+  }
+  const off = ctx.live.onEvent((type, data) => {
+    if (type !== "trace" || !Array.isArray(data)) return;
+    const byId = new Map();
+    for (const s of data) {
+      if (!s || typeof s.trace_id !== "string" || !/^[0-9a-f]{32}$/.test(s.trace_id)) continue;
+      if (!byId.has(s.trace_id)) byId.set(s.trace_id, []);
+      byId.get(s.trace_id).push(s);
+    }
+    for (const [id, steps] of byId) tailOne(id, steps);
   });
 
   async function show(id) {
