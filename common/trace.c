@@ -6,7 +6,9 @@
  * one queue entry per daemon per request, not one per step.  The writer
  * thread wakes every TRACE_FLUSH_MS (or when a batch is full, or on
  * trace_flush), turns what is queued into rows and sends each table's with
- * one COPY, each in its own transaction, summaries first.
+ * one COPY, each in its own transaction, summaries first.  Its session
+ * commits asynchronously: a crash may lose the last moments of traces,
+ * never an answer or an action.
  *
  * The bus gets the steps in batches too: trace_end appends them to one
  * outgoing array, which the writer publishes on each wake (and the request
@@ -16,9 +18,7 @@
  * thread wake-ups, about a fifth of all context switches.  Tailers read
  * a message as an array of steps of any number of traces.  The bus batch
  * is independent of the database: a writer held back or a full queue
- * still publishes.  Its session
- * commits asynchronously: a crash may lose the last moments of traces,
- * never an answer or an action.
+ * still publishes.
  *
  * One bad row never costs a batch: text is made valid UTF-8 on the way in
  * (an invalid byte becomes U+FFFD), and a COPY that fails anyway is done
@@ -443,6 +443,15 @@ pub_take(void)
 	return out;
 }
 
+/* pub_send - publish a taken batch and free it (NULL: nothing) */
+static void
+pub_send(char *text)
+{
+	if (text != NULL)
+		bus_publish("trace", text);
+	free(text);
+}
+
 /* pub_flush - publish the pending bus batch, if any */
 static void
 pub_flush(void)
@@ -452,10 +461,7 @@ pub_flush(void)
 	pthread_mutex_lock(&pq.mu);
 	text = pub_take();
 	pthread_mutex_unlock(&pq.mu);
-	if (text != NULL) {
-		bus_publish("trace", text);
-		free(text);
-	}
+	pub_send(text);
 }
 
 /* pub_add - add a printed array of steps to the bus batch; a batch that
@@ -481,7 +487,7 @@ pub_add(const char *arr)
 			cap *= 2;
 		if ((p = realloc(pq.p, cap)) == NULL) {
 			pthread_mutex_unlock(&pq.mu);
-			free(full);
+			pub_send(full);
 			return; /* the bus is lossy: these steps are not published */
 		}
 		pq.p = p;
@@ -492,10 +498,7 @@ pub_add(const char *arr)
 	memcpy(pq.p + pq.len, arr, n);
 	pq.len += n;
 	pthread_mutex_unlock(&pq.mu);
-	if (full != NULL) {
-		bus_publish("trace", full);
-		free(full);
-	}
+	pub_send(full);
 }
 
 /* writer_main - drain the queues into PostgreSQL */
