@@ -558,6 +558,49 @@ call_error(rpc_client *c, int rv)
 }
 
 /*
+ * send_once - hand m (taken) to a peer.  The send aio has no callback, so
+ * when a pipe is ready (nearly always) nng finishes it in this thread and
+ * no task thread is woken.  It waits in RPC_PEER_CHECK_MS slices: a slice
+ * that ends unsent gives the message back, and the client without a peer
+ * past its grace fails fast, as call_wait does for the reply.  The receive
+ * is posted only after the send is done: req0 cannot cancel a pending send
+ * while a receive waits on the same context.
+ */
+static int
+send_once(rpc_client *c, nng_ctx ctx, nng_aio *saio, nng_msg *m, uint64_t deadline_ms)
+{
+	for (;;) {
+		uint64_t now = env_now_ms();
+		int      rv;
+
+		if (now >= deadline_ms) {
+			nng_msg_free(m);
+			return call_error(c, NNG_ETIMEDOUT);
+		}
+		nng_aio_set_timeout(saio, (nng_duration)(deadline_ms - now < RPC_PEER_CHECK_MS
+		                                             ? deadline_ms - now
+		                                             : RPC_PEER_CHECK_MS));
+		nng_aio_set_msg(saio, m);
+		nng_ctx_send(ctx, saio);
+		nng_aio_wait(saio);
+		if ((rv = nng_aio_result(saio)) == 0)
+			return 0;
+		m = nng_aio_get_msg(saio); /* a failed send gives the message back */
+		if (rv != NNG_ETIMEDOUT) {
+			nng_msg_free(m);
+			return call_error(c, rv);
+		}
+		if (rpc_client_peers(c) == 0) {
+			if (!in_grace(c)) {
+				nng_msg_free(m);
+				return RPC_ENOPEER;
+			}
+			link_redial(&c->l);
+		}
+	}
+}
+
+/*
  * call_once - send m (taken) and wait for the reply on ctx.  Returns 0
  * with *out set, RPC_ENOPEER, RPC_ETIMEDOUT, RPC_ERETRY when the peer that
  * had the request went away (nng answers ECONNRESET) while others remain,
@@ -565,20 +608,14 @@ call_error(rpc_client *c, int rv)
  */
 #define RPC_ERETRY (-100)
 static int
-call_once(rpc_client *c, nng_ctx ctx, nng_aio *aio, struct rpc_wait *w, nng_msg *m,
+call_once(rpc_client *c, nng_ctx ctx, nng_aio *saio, nng_aio *aio, struct rpc_wait *w, nng_msg *m,
           uint64_t deadline_ms, nng_msg **out)
 {
-	uint64_t now = env_now_ms();
+	uint64_t now;
 	int      rv, ret;
 
-	w->done = false;
-	nng_aio_set_timeout(aio, now < deadline_ms ? (nng_duration)(deadline_ms - now) : 1);
-	nng_aio_set_msg(aio, m);
-	nng_ctx_send(ctx, aio);
-	if ((ret = call_wait(c, aio, w)) != 0 || (rv = nng_aio_result(aio)) != 0) {
-		nng_msg_free(m);
-		return ret != 0 ? ret : call_error(c, rv);
-	}
+	if ((ret = send_once(c, ctx, saio, m, deadline_ms)) != 0)
+		return ret;
 	w->done = false;
 	now = env_now_ms();
 	nng_aio_set_timeout(aio, now < deadline_ms ? (nng_duration)(deadline_ms - now) : 1);
@@ -609,7 +646,7 @@ rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms, cons
 	struct env_hdr  h = {.version = ENV_VERSION, .op = (uint8_t)op};
 	struct rpc_wait w;
 	nng_ctx         ctx;
-	nng_aio        *aio = NULL;
+	nng_aio        *aio = NULL, *saio = NULL;
 	nng_msg        *m = NULL;
 	const char     *rbody, *why;
 	size_t          rlen;
@@ -627,7 +664,7 @@ rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms, cons
 	if (nng_ctx_open(&ctx, c->l.sock) != 0)
 		return -1;
 	call_init(&w);
-	if (nng_aio_alloc(&aio, call_done, &w) != 0)
+	if (nng_aio_alloc(&aio, call_done, &w) != 0 || nng_aio_alloc(&saio, NULL, NULL) != 0)
 		goto out;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		nng_msg *req;
@@ -636,7 +673,7 @@ rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms, cons
 			ret = -1;
 			goto out;
 		}
-		if ((ret = call_once(c, ctx, aio, &w, req, deadline_ms, &m)) != RPC_ERETRY)
+		if ((ret = call_once(c, ctx, saio, aio, &w, req, deadline_ms, &m)) != RPC_ERETRY)
 			break;
 		log_msg(LOG_WARN, trace_id, "rpc: peer went away with the request; sending again");
 	}
@@ -660,6 +697,7 @@ rpc_call(rpc_client *c, int op, const char *trace_id, uint64_t deadline_ms, cons
 	}
 	nng_msg_free(m);
 out:
+	nng_aio_free(saio);
 	nng_aio_free(aio);
 	nng_ctx_close(ctx);
 	call_fini(&w);
