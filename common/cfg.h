@@ -90,7 +90,7 @@ struct cfg {
 	char *rate_limit;
 	char *redis_host;
 	int   redis_port;
-	int   route_max_inflight; /* router: requests in flight per route */
+	int   route_max_inflight; /* router: requests in flight per connected worker of a route */
 	char *router_host;
 	char *run_dir;
 	char *seed_dir;

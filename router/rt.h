@@ -75,10 +75,11 @@ int rt_words(const char *s, size_t n); /* words in a span (commas split them) */
  * message as one. */
 cJSON *rt_multi(const char *tid, const cJSON *q, const struct rt_model *m, const char *msg,
                 const struct env_hdr *h);
-/* A request's deadline and the in-flight cap per route, from the live
- * configuration; a slot of route ri's cap (false when full), and its release. */
-void rt_dispatch_limits(const struct env_hdr *h, uint64_t *deadline, int *max_inflight);
-bool rt_inflight_enter(int ri, int max);
+/* A request's deadline and the in-flight cap per connected worker, from the
+ * live configuration; a slot of route ri (false when the route already has
+ * per_worker times its connected workers in flight), and its release. */
+void rt_dispatch_limits(const struct env_hdr *h, uint64_t *deadline, int *per_worker);
+bool rt_inflight_enter(int ri, int per_worker);
 void rt_inflight_leave(int ri);
 
 /* The response cache (rt_cache.c). */

@@ -96,11 +96,16 @@ rt_inflight_now(int ri)
 	return ri >= 0 && ri < RT_NROUTES ? atomic_load(&rt_inflight[ri]) : 0;
 }
 
-/* rt_inflight_enter - claim a slot of route ri; false when it is full (rt.h) */
+/* rt_inflight_enter - claim a slot of route ri; false when it is full (rt.h).
+ * The cap grows with the workers connected now: a route scaled out takes
+ * more at once, and one without workers still holds per_worker (its calls
+ * fail fast with no_worker). */
 bool
-rt_inflight_enter(int ri, int max)
+rt_inflight_enter(int ri, int per_worker)
 {
-	if (atomic_fetch_add(&rt_inflight[ri], 1) >= max) {
+	int peers = rpc_client_peers(rt_workers[ri]);
+
+	if (atomic_fetch_add(&rt_inflight[ri], 1) >= per_worker * (peers > 1 ? peers : 1)) {
 		atomic_fetch_sub(&rt_inflight[ri], 1);
 		return false;
 	}
@@ -424,16 +429,16 @@ clarified(const struct rt_model *m, const cJSON *q, const char *msg, const char 
 }
 
 /* rt_dispatch_limits - a request's deadline (its own, or the configured
- * query timeout from now) and the in-flight cap per route, read once from
- * the live configuration (rt.h) */
+ * query timeout from now) and the in-flight cap per connected worker, read
+ * once from the live configuration (rt.h) */
 void
-rt_dispatch_limits(const struct env_hdr *h, uint64_t *deadline, int *max_inflight)
+rt_dispatch_limits(const struct env_hdr *h, uint64_t *deadline, int *per_worker)
 {
 	const struct cfg *c = cfg_acquire();
 
 	*deadline =
 	    h->deadline_ms != 0 ? h->deadline_ms : env_now_ms() + (uint64_t)c->query_timeout_ms;
-	*max_inflight = c->route_max_inflight;
+	*per_worker = c->route_max_inflight;
 	cfg_release(c);
 }
 

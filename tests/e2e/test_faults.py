@@ -133,6 +133,17 @@ def test_slow_route_is_shed_and_others_stay_fast(mini, accounts):
             r, took = timed(m.query, token, BOOKING)
             harness.assert_answer(r, route="booking")
             assert took < 1.0, "booking took %.2fs while tech was stuck" % took
+        # The cap is per connected worker: a second tech worker makes room
+        # for two more at once, so the next one is not refused as full
+        # (it is answered, or waits on the stopped worker and times out).
+        m.procs["assistant-tech-2"] = m.spawn("assistant-tech-2",
+                                              ["clubos-assistant", "-d", "--route", "tech"])
+        harness.wait_for(lambda: m.workers("tech") == 2, 10, what="a second tech worker")
+        assert _inflight(m, "tech") >= 2, "the hung requests ended too early for this check"
+        r, _ = timed(m.query, token, TECH)
+        refused = r.status == 503 and isinstance(r.json, dict) and \
+            (r.json.get("error") or {}).get("code") == "overloaded"
+        assert not refused, "two workers, two in flight, cap 2 per worker, yet refused as full: %r" % (r,)
         for t in hung:
             t.join(30)
         assert len(results) == 2
