@@ -453,6 +453,22 @@ call_done(void *arg)
 }
 
 /*
+ * peer_lost - asked after a slice in which a call made no progress: true
+ * when the client has no peer and is past its grace (the call fails fast);
+ * a client without a peer but still in its grace redials and waits on.
+ */
+static bool
+peer_lost(rpc_client *c)
+{
+	if (rpc_client_peers(c) > 0)
+		return false;
+	if (!in_grace(c))
+		return true;
+	link_redial(&c->l);
+	return false;
+}
+
+/*
  * call_wait - wait for the aio to finish.  Returns 0 when it finished,
  * RPC_ENOPEER when the client had no peer for a whole slice (the aio is
  * then cancelled and finished).  While the client is in its grace
@@ -470,12 +486,9 @@ call_wait(rpc_client *c, nng_aio *aio, struct rpc_wait *w)
 		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 		if (w->done)
 			break;
-		if (rpc_client_peers(c) == 0) {
-			if (!in_grace(c)) {
-				ret = RPC_ENOPEER;
-				break;
-			}
-			link_redial(&c->l);
+		if (peer_lost(c)) {
+			ret = RPC_ENOPEER;
+			break;
 		}
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -590,12 +603,9 @@ send_once(rpc_client *c, nng_ctx ctx, nng_aio *saio, nng_msg *m, uint64_t deadli
 			nng_msg_free(m);
 			return call_error(c, rv);
 		}
-		if (rpc_client_peers(c) == 0) {
-			if (!in_grace(c)) {
-				nng_msg_free(m);
-				return RPC_ENOPEER;
-			}
-			link_redial(&c->l);
+		if (peer_lost(c)) {
+			nng_msg_free(m);
+			return RPC_ENOPEER;
 		}
 	}
 }
