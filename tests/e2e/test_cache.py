@@ -215,8 +215,17 @@ def test_answers_asked_at_once_all_reach_l3(stack, accounts):
                      what="every stored answer in L3 (%d of %d)" % (count() - before, len(stored)))
     assert count() - before == len(stored)
     stack.restart_daemons()
-    a = _ask(stack, t, qs[0])
-    assert a["cache"] in ("l2", "l3"), a
+    harness.wait_for(lambda: _metric(stack, "clubos_cache_known_keys") >= len(stored), 20,
+                     what="the stored keys loaded again after the restart")
+    # A remote lookup has a 50 ms budget and falls back to the engine past
+    # it; on a loaded (sanitizer) run one may miss, so up to three of the
+    # stored questions are asked: a broken L2/L3 path misses them all.
+    tiers = []
+    for q in [q for q, a in zip(qs, answers) if a in stored][:3]:
+        tiers.append(_ask(stack, t, q)["cache"])
+        if tiers[-1] in ("l2", "l3"):
+            break
+    assert tiers[-1] in ("l2", "l3") and set(tiers) <= {"miss", "l2", "l3"}, tiers
 
 
 def _metric(stack, name):
