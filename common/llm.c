@@ -1214,18 +1214,237 @@ name_word(const char *w, size_t n, const char *const *names, size_t nnames)
 	return false;
 }
 
+/*
+ * Names nobody recorded.  A customer who gives a name nobody has on file
+ * ("I'm Priya", "booked under Tremblay", "thanks, Dana") gives it in a few
+ * set ways: after an introduction, after a booking's "under", or signing
+ * off.  Those words are found before the text is copied (intro_names) and
+ * redacted like a known name.  A strong cue ("my name is") takes the next
+ * one or two words as written; a weak one ("I'm", "this is") and a sign-off
+ * take only capitalised words, minus the words people capitalise there
+ * that are not names ("I'm In Bay 3").  Erring towards redaction costs the
+ * model a word; erring the other way sends a name out.
+ */
+struct mword {
+	size_t at, len; /* the word's core in the text */
+	char   low[24]; /* lowercased, apostrophes as ', cut */
+	bool   stop;    /* punctuation after it ends a name: , . ; : ! ? ) */
+	bool   colon;   /* that punctuation is a colon ("Name: ...") */
+	bool   dash;    /* the word is a dash, or its raw form starts with one */
+	bool   alpha;   /* letters, hyphens and apostrophes only */
+	bool   upper;   /* starts with a capital (ASCII or Latin-1) */
+};
+
+static const char *const name_cues_strong[] = {
+    "my name is",   "my name's",     "name is",           "call me",        "je m'appelle",
+    "mon nom est",  "me llamo",      "mi nombre es",      "under the name", "au nom de",
+    "booked under", "booking under", "reservation under", "reserved under", NULL};
+static const char *const name_cues_weak[] = {"i'm",     "im",        "i am", "this is",
+                                             "je suis", "moi c'est", "soy",  NULL};
+static const char *const name_signoffs[] = {"thanks",  "thank you",    "thx",       "ty",
+                                            "cheers",  "regards",      "best",      "merci",
+                                            "gracias", "cordialement", "sincerely", NULL};
+/* Not names, though written after a cue or capitalised. */
+static const char not_names[] =
+    "a|an|the|and|but|or|from|at|in|on|with|for|of|to|my|your|our|i|here|there|not|"
+    "so|very|just|still|also|really|locked|stuck|outside|inside|done|sorry|late|back|"
+    "having|trying|calling|texting|writing|good|fine|new|ok|okay|member|customer|"
+    "manager|owner|team|staff|bay|trackman|golf|club|door|front|again|all|everyone|"
+    "guys|pc|tv|it|is|was|going|coming|leaving|waiting|booked|booking|le|la|les|un|"
+    "une|de|du|des|pas|en|au|dans|devant|et|y|el|los|membre|client|cliente|"
+    "bloqu\303\251|bloqu\303\251e|d\303\251sol\303\251|d\303\251sol\303\251e|nouveau|"
+    "nouvelle|today|tonight|tomorrow|now|please|hi|hello|hey|bonjour|salut|hola";
+
+/* is_dash - s starts with a hyphen, an en dash or an em dash */
+static bool
+is_dash(const char *s)
+{
+	return s[0] == '-' || ((unsigned char)s[0] == 0xe2 && (unsigned char)s[1] == 0x80 &&
+	                       ((unsigned char)s[2] == 0x93 || (unsigned char)s[2] == 0x94));
+}
+
+/* in_bars - w is one of the words of list, "a|b|c" */
+static bool
+in_bars(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (const char *p = list; *p != '\0'; p += strcspn(p, "|"), p += *p == '|')
+		if (strncmp(p, w, n) == 0 && (p[n] == '|' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* mword_read - the words of text, at most cap; their number */
+static size_t
+mword_read(const char *text, struct mword *ws, size_t cap)
+{
+	size_t i = 0, n = 0;
+
+	while (text[i] != '\0' && n < cap) {
+		size_t len, b = 0, e;
+
+		if (is_sp((unsigned char)text[i])) {
+			i++;
+			continue;
+		}
+		e = len = word_end(text + i);
+		trim_word(text + i, &b, &e);
+		if (e > b) {
+			struct mword *m = &ws[n++];
+			const char   *c = text + i + b;
+			size_t        k, o = 0;
+
+			m->at = i + b;
+			m->len = e - b;
+			m->stop = e < len && strchr(",.;:!?)", text[i + e]) != NULL;
+			m->colon = e < len && text[i + e] == ':';
+			m->dash = is_dash(c);
+			m->upper = isupper((unsigned char)c[0]) ||
+			           ((unsigned char)c[0] == 0xc3 && (unsigned char)c[1] >= 0x80 &&
+			            (unsigned char)c[1] <= 0x9e && (unsigned char)c[1] != 0x97);
+			m->alpha = true;
+			for (k = 0; k < m->len; k++) {
+				unsigned char ch = (unsigned char)c[k];
+
+				if (ch == 0xe2 && k + 2 < m->len &&
+				    (unsigned char)c[k + 1] == 0x80 &&
+				    ((unsigned char)c[k + 2] == 0x99 ||
+				     (unsigned char)c[k + 2] == 0x98)) {
+					if (o + 1 < sizeof(m->low))
+						m->low[o++] = '\'';
+					k += 2;
+					continue;
+				}
+				m->alpha = m->alpha &&
+				           (isalpha(ch) || ch == '-' || ch == '\'' || ch >= 0x80);
+				if (o + 1 < sizeof(m->low))
+					m->low[o++] = (char)tolower(ch);
+			}
+			m->low[o] = '\0';
+			m->alpha = m->alpha && !m->dash; /* a bare dash ("- Kim") is a word too */
+		}
+		i += len;
+	}
+	return n;
+}
+
+/* cue_at - the number of words of the first cue of list that ends at
+ * ws[k] (inclusive), 0 if none does */
+static size_t
+cue_at(const struct mword *ws, size_t k, const char *const *list)
+{
+	for (; *list != NULL; list++) {
+		char   cue[64];
+		size_t nw = 1, j;
+		char  *w, *save = NULL;
+		bool   ok = true;
+
+		snprintf(cue, sizeof(cue), "%s", *list);
+		for (const char *p = cue; *p != '\0'; p++)
+			nw += *p == ' ';
+		if (nw > k + 1)
+			continue;
+		j = k + 1 - nw;
+		for (w = strtok_r(cue, " ", &save); w != NULL && ok;
+		     w = strtok_r(NULL, " ", &save), j++)
+			ok = strcmp(ws[j].low, w) == 0 && (j == k || !ws[j].stop);
+		if (ok)
+			return nw;
+	}
+	return 0;
+}
+
+/* is_name - ws[k] may be a name: a word of letters, not a known non-name;
+ * capitalised unless any_case */
+static bool
+is_name(const struct mword *w, bool any_case)
+{
+	return w->alpha && w->len >= 2 && (any_case || w->upper) && !in_bars(not_names, w->low);
+}
+
+/* intro_names - mark the words of ws that are names given in passing */
+static void
+intro_names(struct mword *ws, size_t n, bool *mark)
+{
+	for (size_t k = 0; k < n; k++) {
+		bool strong = cue_at(ws, k, name_cues_strong) > 0;
+		bool weak = !strong && cue_at(ws, k, name_cues_weak) > 0;
+
+		/* "Name: Jordan Pike" */
+		strong = strong || (strcmp(ws[k].low, "name") == 0 && ws[k].colon);
+		if ((!strong && !weak) || (ws[k].stop && !ws[k].colon))
+			continue;
+		for (size_t j = k + 1; j < n && j <= k + 2 && is_name(&ws[j], strong); j++) {
+			mark[j] = true;
+			if (ws[j].stop)
+				break;
+		}
+	}
+	/* A sign-off: the last one or two words, after "thanks," or a dash,
+	 * or a last word written "-Kim". */
+	if (n > 0 && ws[n - 1].dash && ws[n - 1].len > 1) {
+		struct mword w = ws[n - 1];
+		size_t       d = w.low[0] == '-' ? 1 : 3;
+
+		memmove(w.low, w.low + d, sizeof(w.low) - d);
+		w.alpha = true;
+		for (const char *c = w.low; *c != '\0'; c++)
+			w.alpha = w.alpha && (isalpha((unsigned char)*c) || *c == '-' ||
+			                      *c == '\'' || (unsigned char)*c >= 0x80);
+		w.upper = true; /* the dash is the cue; "-kim" is signed too */
+		if (strlen(w.low) >= 2 && is_name(&w, false))
+			mark[n - 1] = true;
+	}
+	for (size_t last = 1; last <= 2 && last < n; last++) {
+		size_t first = n - last;
+		bool   names = true;
+
+		for (size_t j = first; j < n; j++)
+			names = names && is_name(&ws[j], false) && (j == n - 1 || !ws[j].stop);
+		if (names && (ws[first - 1].dash || cue_at(ws, first - 1, name_signoffs) > 0)) {
+			for (size_t j = first; j < n; j++)
+				mark[j] = true;
+			break;
+		}
+	}
+}
+
+/* given_name - the word whose core starts at off was marked by
+ * intro_names (*wi walks ws in step with the text) */
+static bool
+given_name(const struct mword *ws, size_t nw, const bool *mark, size_t *wi, size_t off)
+{
+	while (*wi < nw && ws[*wi].at < off)
+		(*wi)++;
+	return *wi < nw && ws[*wi].at == off && mark[*wi];
+}
+
 /* llm_redact - personal data out of text */
 char *
 llm_redact(const char *text, const char *const *names, size_t nnames, const long long *members,
            size_t nmembers)
 {
-	struct obuf b = {0};
-	size_t      i = 0, n;
-	char        dig[24];
-	bool        after_member = false; /* the last word was "member", "#", "number" ... */
+	struct obuf   b = {0};
+	size_t        i = 0, n, nw = 0, wi = 0, runs = 1;
+	char          dig[24];
+	bool          after_member = false; /* the last word was "member", "#", "number" ... */
+	struct mword *ws;
+	bool         *mark;
 
 	if (text == NULL)
 		return NULL;
+	for (const char *p = text; *p != '\0'; p++)
+		runs += is_sp((unsigned char)*p);
+	ws = calloc(runs, sizeof(*ws));
+	mark = calloc(runs, sizeof(*mark));
+	if (ws == NULL || mark == NULL) {
+		free(ws);
+		free(mark);
+		return NULL;
+	}
+	nw = mword_read(text, ws, runs);
+	intro_names(ws, nw, mark);
 	ob_add(&b, "", 0);
 	while (text[i] != '\0') {
 		const char *w = text + i;
@@ -1276,9 +1495,10 @@ llm_redact(const char *text, const char *const *names, size_t nnames, const long
 					ob_add(&b, "[member]", 8);
 					redacted = true;
 				}
-			} else if (cl >= 3 && !alldig && name_word(core, cl, names, nnames) &&
-			           (!is_common(core, cl) ||
-			            (isupper((unsigned char)core[0]) && i > 0))) {
+			} else if (given_name(ws, nw, mark, &wi, (size_t)(core - text)) ||
+			           (cl >= 3 && !alldig && name_word(core, cl, names, nnames) &&
+			            (!is_common(core, cl) ||
+			             (isupper((unsigned char)core[0]) && i > 0)))) {
 				ob_add(&b, "[name]", 6);
 				redacted = true;
 			}
@@ -1299,6 +1519,8 @@ llm_redact(const char *text, const char *const *names, size_t nnames, const long
 		}
 		i += n;
 	}
+	free(ws);
+	free(mark);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

@@ -340,6 +340,21 @@ def test_cost_follows_the_price_table_by_who_answered(on, accounts):
     assert r.returncode != 0 and "CLUBOS_LLM_PRICES must be model=in/out" in r.stderr + r.stdout, r
 
 
+def test_a_name_nobody_recorded_leaves_redacted(on, accounts):
+    """A name ClubOS has on file for nobody, given the way people give one
+    (an introduction, a sign-off), leaves as [name]; the question does not."""
+    a = _pricing(on, accounts["customer"].token,
+                 "Hi, this is Zanele Mthembu-Oyelaran. How much is a bay per hour on "
+                 "weekdays? Thanks, Thandiwe",
+                 answer("Prices are per bay per hour.", PRICING))
+    raw = on.fake.requests[-1]["raw"]
+    for secret in ("Zanele", "Mthembu", "Oyelaran", "Thandiwe"):
+        assert secret not in raw, (secret, raw)
+    sent = user_data(on.fake.requests[-1])["customer_message"]
+    assert sent.count("[name]") >= 2 and "per hour on weekdays" in sent, sent
+    assert on.one_call(a["trace_id"])["outcome"] == "used"
+
+
 def test_staff_names_are_redacted_too(on, accounts):
     """A staff member named in a customer's message (a relay, "X told me")
     leaves as [name], like a customer's name."""

@@ -275,6 +275,56 @@ test_redact(void **st)
 	assert_null(llm_redact(NULL, NULL, 0, NULL, 0));
 }
 
+/* A name nobody recorded, given in passing: introductions, a booking's
+ * "under", sign-offs; and the words around them that are not names. */
+static void
+test_redact_given_names(void **st)
+{
+	static const char *const cases[][2] = {
+	    {"Hi, my name is jordan pike and the screen froze",
+	     "Hi, my name is [name] [name] and the screen froze"},
+	    {"I'm Priya, locked out at bay 2", "I'm [name], locked out at bay 2"},
+	    {"I\xe2\x80\x99m Priya", "I\xe2\x80\x99m [name]"},
+	    {"This is Marc-Andr\xc3\xa9 from the 9pm booking",
+	     "This is [name] from the 9pm booking"},
+	    {"je m'appelle \xc3\x89lodie et l'\xc3\xa9"
+	     "cran est noir",
+	     "je m'appelle [name] et l'\xc3\xa9"
+	     "cran est noir"},
+	    {"Booked under Tremblay for 7pm", "Booked under [name] for 7pm"},
+	    {"Name: Jordan Pike. Bay 4 is frozen", "Name: [name] [name]. Bay 4 is frozen"},
+	    {"screen is black, thanks, Dana", "screen is black, thanks, [name]"},
+	    {"Thank you Dana Smith!", "Thank you [name] [name]!"},
+	    {"projector is off - Kim", "projector is off - [name]"},
+	    {"projector is off -Kim", "projector is off [name]"},
+	    {"projector is off \xe2\x80\x94 Kim", "projector is off \xe2\x80\x94 [name]"},
+	    /* Not names. */
+	    {"I'm stuck in Bay 3", "I'm stuck in Bay 3"},
+	    {"I'm In Bay 3 and the TrackMan is frozen", "I'm In Bay 3 and the TrackMan is frozen"},
+	    {"I am Locked out", "I am Locked out"},
+	    {"This is Bay 4, the screen froze", "This is Bay 4, the screen froze"},
+	    {"my name is on the booking", "my name is on the booking"},
+	    {"booked under my name", "booked under my name"},
+	    {"Thanks!", "Thanks!"},
+	    {"thanks for the help", "thanks for the help"},
+	    {"is it open \xe2\x80\x94", "is it open \xe2\x80\x94"},
+	    {"what is the name of the wifi", "what is the name of the wifi"},
+	    {"I'm, well, confused", "I'm, well, confused"},
+	    {"", ""},
+	};
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *o = llm_redact(cases[i][0], NULL, 0, NULL, 0);
+
+		assert_non_null(o);
+		if (strcmp(o, cases[i][1]) != 0)
+			fail_msg("redact(\"%s\") = \"%s\", want \"%s\"", cases[i][0], o,
+			         cases[i][1]);
+		free(o);
+	}
+}
+
 static void
 test_answer_parse(void **st)
 {
@@ -461,19 +511,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_facts_given_pass),
-	    cmocka_unit_test(test_facts_invented_fail),
-	    cmocka_unit_test(test_facts_in_words),
-	    cmocka_unit_test(test_price),
-	    cmocka_unit_test(test_facts_bounded),
-	    cmocka_unit_test(test_promises),
-	    cmocka_unit_test(test_escalation_tag),
-	    cmocka_unit_test(test_quotes),
-	    cmocka_unit_test(test_redact),
-	    cmocka_unit_test(test_answer_parse),
-	    cmocka_unit_test(test_circuit_half_open),
-	    cmocka_unit_test(test_hostile),
-	    cmocka_unit_test(test_client_refuses_bad_cfg),
+	    cmocka_unit_test(test_facts_given_pass), cmocka_unit_test(test_facts_invented_fail),
+	    cmocka_unit_test(test_facts_in_words),   cmocka_unit_test(test_price),
+	    cmocka_unit_test(test_facts_bounded),    cmocka_unit_test(test_promises),
+	    cmocka_unit_test(test_escalation_tag),   cmocka_unit_test(test_quotes),
+	    cmocka_unit_test(test_redact),           cmocka_unit_test(test_redact_given_names),
+	    cmocka_unit_test(test_answer_parse),     cmocka_unit_test(test_circuit_half_open),
+	    cmocka_unit_test(test_hostile),          cmocka_unit_test(test_client_refuses_bad_cfg),
 	    cmocka_unit_test(test_client_deadline),
 	};
 
