@@ -554,6 +554,10 @@ guard(const char *reply, const struct llm_facts *given, const cJSON *acts, const
 		snprintf(why, whylen, "%s not in what it was given", bad);
 		return "unsupported_fact";
 	}
+	/* The promise check reads English, French and Spanish: a reply in
+	 * another language could claim anything unseen. */
+	if (llm_reply_language(reply) == NULL)
+		return "unread_language";
 	cJSON_ArrayForEach(it, acts)
 	{
 		if (nla < sizeof(la) / sizeof(la[0]) && json_str(it, "type") != NULL &&

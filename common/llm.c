@@ -965,6 +965,47 @@ static const struct promise {
      "dit\xc3\xa9",
      NEED_NEVER,
      {NULL}},
+    /* Spanish: the same claims again. */
+    {"reinici\303\251", NEED_DONE, {"restart_trackman", "reboot_pc", "projector_reset"}},
+    {"reiniciado", NEED_DONE, {"restart_trackman", "reboot_pc", "projector_reset"}},
+    {"reiniciada", NEED_DONE, {"restart_trackman", "reboot_pc", "projector_reset"}},
+    {"desbloque\303\251", NEED_DONE, {"unlock_door"}},
+    {"desbloqueado", NEED_DONE, {"unlock_door"}},
+    {"desbloqueada", NEED_DONE, {"unlock_door"}},
+    {"puerta est\303\241 abierta", NEED_DONE, {"unlock_door"}},
+    {"abr\303\255 la puerta", NEED_DONE, {"unlock_door"}},
+    {"voy a reiniciar", NEED_RECORDED, {"restart_trackman", "reboot_pc"}},
+    {"reiniciando", NEED_RECORDED, {"restart_trackman", "reboot_pc"}},
+    {"voy a desbloquear", NEED_RECORDED, {"unlock_door"}},
+    {"desbloqueando", NEED_RECORDED, {"unlock_door"}},
+    {"en camino", NEED_RECORDED, {"alert_oncall", "handoff"}},
+    {"alguien va", NEED_RECORDED, {"alert_oncall", "handoff"}},
+    {"alguien viene", NEED_RECORDED, {"alert_oncall", "handoff"}},
+    {"envi\303\251 a alguien", NEED_RECORDED, {"alert_oncall", "handoff"}},
+    {"he avisado", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"avis\303\251", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"he notificado", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"notifiqu\303\251", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"he alertado", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"alert\303\251", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"he contactado", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"contact\303\251", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"he informado", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"inform\303\251", NEED_RECORDED, {"alert_oncall", "handoff", "notify_team"}},
+    {"abr\303\255 un ticket", NEED_RECORDED, {"ticket"}},
+    {"cre\303\251 un ticket", NEED_RECORDED, {"ticket"}},
+    {"he creado un ticket", NEED_RECORDED, {"ticket"}},
+    {"he abierto un ticket", NEED_RECORDED, {"ticket"}},
+    {"reembolsado", NEED_NEVER, {NULL}},
+    {"reembolsada", NEED_NEVER, {NULL}},
+    {"reembols\303\251", NEED_NEVER, {NULL}},
+    {"he reservado", NEED_NEVER, {NULL}},
+    {"reserv\303\251", NEED_NEVER, {NULL}},
+    {"cancel\303\251 su reserva", NEED_NEVER, {NULL}},
+    {"he cancelado", NEED_NEVER, {NULL}},
+    {"he extendido", NEED_NEVER, {NULL}},
+    {"he acreditado", NEED_NEVER, {NULL}},
+    {"he a\303\261adido", NEED_NEVER, {NULL}},
     {"refunded", NEED_NEVER, {NULL}},
     {"refund has been", NEED_NEVER, {NULL}},
     {"refund is on", NEED_NEVER, {NULL}},
@@ -1040,6 +1081,93 @@ llm_check_promises(const char *reply, const struct llm_action *acts, size_t n)
 	}
 	free(low);
 	return bad;
+}
+
+/*
+ * The languages a reply may be sent in: those the promise check reads.  A
+ * reply's language is told by its function words, counted for these and
+ * for a few languages it does not read (a German "in" or "so" must not make
+ * a German reply English); bars_has is in_bars for a word not NUL-ended.
+ */
+static const struct reply_lang {
+	const char *name; /* NULL: a language the check does not read */
+	const char *words;
+} reply_langs[] = {
+    {"en", "the|a|an|is|are|was|were|be|been|am|my|your|our|his|her|their|in|and|or|it|its|"
+           "he|she|we|you|they|there|of|to|on|at|this|that|these|those|with|for|i|not|can|"
+           "will|please|if|by|from|as|do|does|have|has|any|no|yes|so|but|just|per|each|here|"
+           "what|when|how|who|which|all|one|us|me|them|m|s|re|ll|ve|t|d"},
+    {"fr", "le|la|les|un|une|des|du|de|d|l|est|sont|il|elle|ils|elles|nous|vous|je|j|mon|ma|"
+           "mes|ton|ta|votre|vos|notre|nos|son|sa|ses|dans|avec|pour|sur|pas|ne|n|ca|c|qu|que|"
+           "qui|au|aux|et|ou|y|on|se|s|tout|tous|plus|tres|tr\303\250s|moi|par|en|cette|ce|"
+           "ces|si|oui|non|m|t|\303\240|\303\247a|est-ce"},
+    {"es", "el|la|los|las|un|una|unos|unas|de|del|al|y|o|en|es|son|est\303\241|est\303\241n|"
+           "esta|este|estos|por|para|con|sin|que|qu\303\251|se|su|sus|mi|mis|tu|tus|nuestro|"
+           "nuestra|usted|ustedes|yo|nosotros|no|s\303\255|si|lo|le|les|me|te|nos|muy|"
+           "m\303\241s|pero|como|cuando|donde|hay|cada|puede|hora|gracias"},
+    {NULL, "der|die|das|und|ist|sind|nicht|ich|sie|wir|ihr|ein|eine|einen|dem|den|des|mit|"
+           "f\303\274r|auf|zu|von|bitte|es|im|auch|oder|wenn|kann|k\303\266nnen|noch|ihre|"
+           "hier|pro|stunde|danke"},
+    {NULL, "il|lo|gli|della|delle|del|di|che|\303\250|sono|non|per|con|una|uno|ci|mi|ti|si|"
+           "questo|questa|grazie|anche|ma|come|nel|nella|alla|al|ora"},
+    {NULL, "o|os|as|um|uma|do|da|dos|das|\303\251|s\303\243o|n\303\243o|para|com|em|no|na|"
+           "nos|nas|que|por|voc\303\252|seu|sua|eu|n\303\263s|obrigado|obrigada|mas|"
+           "tamb\303\251m|hora"},
+    {NULL, "de|het|een|en|is|zijn|niet|ik|je|jij|u|wij|we|van|voor|met|op|te|dat|die|dit|"
+           "maar|ook|bij|naar|uur|bedankt"},
+};
+#define REPLY_LANGS (sizeof(reply_langs) / sizeof(reply_langs[0]))
+
+/* bars_has - w[0..n) is one of the words of list, "a|b|c" */
+static bool
+bars_has(const char *list, const char *w, size_t n)
+{
+	for (const char *p = list; *p != '\0'; p += strcspn(p, "|"), p += *p == '|')
+		if (strncmp(p, w, n) == 0 && (p[n] == '|' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* llm_reply_language - see llm.h */
+const char *
+llm_reply_language(const char *reply)
+{
+	char  *low = fold(reply);
+	size_t hits[REPLY_LANGS] = {0}, words = 0, best = 0;
+
+	if (low == NULL)
+		return NULL;
+	for (const char *p = low; *p != '\0';) {
+		size_t n = 0;
+
+		/* A word: letters (any non-ASCII byte is taken for one), cut at
+		 * apostrophes, so "l'écran" is "l" and "écran". */
+		while (p[n] != '\0' &&
+		       (isalpha((unsigned char)p[n]) || (unsigned char)p[n] >= 0x80))
+			n++;
+		if (n == 0) {
+			p++;
+			continue;
+		}
+		words++;
+		for (size_t i = 0; i < REPLY_LANGS; i++)
+			hits[i] += bars_has(reply_langs[i].words, p, n);
+		p += n;
+	}
+	free(low);
+	for (size_t i = 1; i < REPLY_LANGS; i++)
+		if (hits[i] > hits[best] || (hits[i] == hits[best] && reply_langs[i].name == NULL))
+			best = i;
+	/* Read only when a language the check reads leads every other, and
+	 * its function words are as many as a sentence has (one word in six,
+	 * two at least past three words). */
+	if (reply_langs[best].name == NULL || hits[best] == 0 ||
+	    (words > 3 && (hits[best] < 2 || hits[best] * 6 < words)))
+		return NULL;
+	for (size_t i = 0; i < REPLY_LANGS; i++)
+		if (i != best && hits[i] == hits[best])
+			return NULL;
+	return reply_langs[best].name;
 }
 
 /* llm_has_escalation_tag - an escalation marker written into the prose */

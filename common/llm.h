@@ -145,6 +145,14 @@ struct llm_action {
  */
 const char *llm_check_promises(const char *reply, const struct llm_action *acts, size_t n);
 
+/*
+ * llm_reply_language - "en", "fr" or "es" when reply reads in one of the
+ * languages llm_check_promises reads (told by function words, against
+ * those of a few languages it does not read); NULL otherwise, or for a
+ * reply with no words: a claim the check cannot read must not be sent.
+ */
+const char *llm_reply_language(const char *reply);
+
 /* llm_has_escalation_tag - "[ESCALATE]" and the like in prose */
 bool llm_has_escalation_tag(const char *reply);
 

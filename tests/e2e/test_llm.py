@@ -230,6 +230,15 @@ def test_a_french_question_is_routed_here_and_answered_in_french(on, accounts):
     assert a["response"] == reply and on.one_call(a["trace_id"])["outcome"] == "used", a
 
 
+def test_a_spanish_reply_is_read_and_sent(on, accounts):
+    """Spanish is a language the promise check reads: an honest reply in it
+    goes out as written."""
+    reply = "El precio es por bah\u00eda y por hora, para todos los de la bah\u00eda."
+    a = _pricing(on, accounts["customer"].token, "how much is a bay per hour, in spanish please",
+                 answer(reply, PRICING))
+    assert a["response"] == reply and on.one_call(a["trace_id"])["outcome"] == "used", a
+
+
 @pytest.mark.parametrize("msg,reply,rule", [
     ("whats the hourly rate", "A bay is $35 an hour, split between everyone.",
      "unsupported_fact"),
@@ -241,6 +250,11 @@ def test_a_french_question_is_routed_here_and_answered_in_french(on, accounts):
     ("do kids pay", "Good news: I've refunded your last booking.", "unrecorded_action"),
     ("is it cheaper in the morning", "Someone is on the way to help you now.",
      "unrecorded_action"),
+    ("is a bay cheaper on mondays", "Ya le he reembolsado su \u00faltima reserva.",
+     "unrecorded_action"),
+    # A language the promise check does not read: whatever it claims is unseen.
+    ("what does an hour in a bay cost", "Ich habe die T\u00fcr f\u00fcr Sie ge\u00f6ffnet.",
+     "unread_language"),
     ("are weekends more expensive", "Prices are per bay per hour. [ESCALATE]",
      "escalation_tag"),
     ("when does peak pricing start", "Prices are per bay per hour. " + "Really. " * 160,

@@ -214,6 +214,58 @@ test_promises(void **st)
 	assert_null(llm_check_promises("R\xc3\xa9pondez OUI et nous demanderons le "
 	                               "red\xc3\xa9marrage.",
 	                               pending, 1));
+
+	/* And in Spanish. */
+	assert_string_equal(llm_check_promises("Ya reinici\303\251 su simulador.", pending, 1),
+	                    "reinici\303\251");
+	assert_non_null(llm_check_promises("La puerta est\303\241 abierta, pase.", NULL, 0));
+	assert_non_null(llm_check_promises("Alguien va en camino.", NULL, 0));
+	assert_null(llm_check_promises("Alguien va en camino.", queued, 1));
+	assert_non_null(llm_check_promises("He avisado al equipo.", failed, 1));
+	assert_non_null(llm_check_promises("Su reserva ha sido reembolsada.", ticket, 1));
+	assert_null(llm_check_promises("Cre\303\251 un ticket para usted.", ticket, 1));
+	assert_null(llm_check_promises("Responda S\303\215 y pediremos el reinicio.", pending, 1));
+}
+
+/* The languages a reply may go out in: those the promise check reads. */
+static void
+test_reply_language(void **st)
+{
+	static const char *const cases[][2] = {
+	    {"Prices are per bay per hour.", "en"},
+	    {"Everyone in the bay shares one hourly price.", "en"},
+	    {"Hold the power button on the TrackMan for 10 seconds.", "en"},
+	    {"Yes.", "en"},
+	    {"I'm not sure; a person from our team can help.", "en"},
+	    {"Le prix est par baie et par heure, partag\303\251 entre les joueurs de la baie.",
+	     "fr"},
+	    {"Oui, c'est ouvert 24 h sur 24.", "fr"},
+	    {"El precio es por bah\303\255a y por hora.", "es"},
+	    {"Puede reservar en l\303\255nea, cuando quiera.", "es"},
+	    /* Languages the check does not read, even with an English word in. */
+	    {"Die Preise gelten pro Bucht und Stunde.", NULL},
+	    {"Bitte starten Sie den Simulator in Bucht 3 neu, so geht es.", NULL},
+	    {"Ich habe die T\303\274r ge\303\266ffnet.", NULL},
+	    {"O pre\303\247o \303\251 por ba\303\255a e por hora.", NULL},
+	    {"Il prezzo \303\250 per baia e per ora.", NULL},
+	    {"De prijs is per baan per uur.", NULL},
+	    {"\346\202\250\347\232\204\351\227\250\345\267\262\347\273\217\346\211"
+	     "\223\345\274\200\343\200\202",
+	     NULL},
+	    {"Erledigt!", NULL},
+	    {"\342\234\205 24/7", NULL},
+	    {"", NULL},
+	};
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = llm_reply_language(cases[i][0]);
+
+		if (!(got == NULL ? cases[i][1] == NULL
+		                  : cases[i][1] != NULL && strcmp(got, cases[i][1]) == 0))
+			fail_msg("language(\"%s\") = %s, want %s", cases[i][0], got ? got : "NULL",
+			         cases[i][1] ? cases[i][1] : "NULL");
+	}
 }
 
 static void
@@ -415,6 +467,7 @@ test_hostile(void **st)
 		llm_facts_free(&g);
 		llm_check_promises(t, &a, 1);
 		llm_has_escalation_tag(t);
+		llm_reply_language(t);
 		llm_quotes(t, sop_text);
 		o = llm_redact(t, names, 3, members, 3);
 		assert_non_null(o);
@@ -511,13 +564,21 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_facts_given_pass), cmocka_unit_test(test_facts_invented_fail),
-	    cmocka_unit_test(test_facts_in_words),   cmocka_unit_test(test_price),
-	    cmocka_unit_test(test_facts_bounded),    cmocka_unit_test(test_promises),
-	    cmocka_unit_test(test_escalation_tag),   cmocka_unit_test(test_quotes),
-	    cmocka_unit_test(test_redact),           cmocka_unit_test(test_redact_given_names),
-	    cmocka_unit_test(test_answer_parse),     cmocka_unit_test(test_circuit_half_open),
-	    cmocka_unit_test(test_hostile),          cmocka_unit_test(test_client_refuses_bad_cfg),
+	    cmocka_unit_test(test_facts_given_pass),
+	    cmocka_unit_test(test_facts_invented_fail),
+	    cmocka_unit_test(test_facts_in_words),
+	    cmocka_unit_test(test_price),
+	    cmocka_unit_test(test_facts_bounded),
+	    cmocka_unit_test(test_promises),
+	    cmocka_unit_test(test_escalation_tag),
+	    cmocka_unit_test(test_quotes),
+	    cmocka_unit_test(test_redact),
+	    cmocka_unit_test(test_redact_given_names),
+	    cmocka_unit_test(test_reply_language),
+	    cmocka_unit_test(test_answer_parse),
+	    cmocka_unit_test(test_circuit_half_open),
+	    cmocka_unit_test(test_hostile),
+	    cmocka_unit_test(test_client_refuses_bad_cfg),
 	    cmocka_unit_test(test_client_deadline),
 	};
 
