@@ -705,11 +705,19 @@ llm_run(db_conn *db, const struct env_hdr *h, const cJSON *q, const struct as_kb
 	}
 	for (size_t i = 0; i < nopts; i++)
 		opts[i].text = as_render(kb, opts[i].sop->content, a->location);
+	/* The venue's voice: for a customer, the one an admin published for
+	 * customers (llm_voice); else the brand voice SOP where the asker may
+	 * read it; else llm_voice; else ClubOS's own line. */
 	{
 		const struct as_sop *v = as_kb_sop(kb, "brand.voice-guidelines");
+		bool                 customer = strcmp(a->audience, "customer") == 0;
 
-		if (v != NULL && as_audience_allows(a->audience, v->audience))
+		if (customer && s.llm_voice[0] != '\0')
+			voice = s.llm_voice;
+		else if (v != NULL && as_audience_allows(a->audience, v->audience))
 			voice = v->content;
+		else if (s.llm_voice[0] != '\0')
+			voice = s.llm_voice;
 	}
 	user = build_user(kb, a, q, choose ? "choose" : "compose", opts, nopts, voice, msg);
 	given_facts(&given, kb, a, q, opts, nopts, voice);

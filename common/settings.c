@@ -17,11 +17,12 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/util.h"
 
 static const char *const sms_names[] = {"off", "shadow", "approval", "auto"};
 static const char *const llm_names[] = {"off", "shadow", "on"};
 
-enum kind { K_ENUM, K_PERCENT, K_UNIT };
+enum kind { K_ENUM, K_PERCENT, K_UNIT, K_TEXT };
 
 /* The keys: name, kind, where the value lives, the names of an enum. */
 static const struct key {
@@ -33,6 +34,7 @@ static const struct key {
 } keys[] = {
     {"llm_mode", K_ENUM, offsetof(struct settings, llm_mode), llm_names, 3},
     {"llm_rollout_percent", K_PERCENT, offsetof(struct settings, llm_rollout_percent), NULL, 0},
+    {"llm_voice", K_TEXT, offsetof(struct settings, llm_voice), NULL, SETTINGS_VOICE_MAX},
     {"sms_reply_mode", K_ENUM, offsetof(struct settings, sms_reply_mode), sms_names, 4},
     {"sms_rollout_percent", K_PERCENT, offsetof(struct settings, sms_rollout_percent), NULL, 0},
     {"sop_confidence_threshold", K_UNIT, offsetof(struct settings, sop_confidence_threshold), NULL,
@@ -118,6 +120,26 @@ check_value(const struct key *k, const cJSON *v, struct settings *s, char *msg, 
 		}
 		snprintf(msg, cap, "\"%s\" must be a number from 0 to 1", k->name);
 		return false;
+	case K_TEXT:
+		if (cJSON_IsString(v)) {
+			size_t len = strlen(v->valuestring);
+			bool   valid, ctl = false;
+
+			for (size_t i = 0; i < len && !ctl; i++)
+				ctl = ((unsigned char)v->valuestring[i] < 0x20 &&
+				       v->valuestring[i] != '\n') ||
+				      v->valuestring[i] == 0x7f;
+			if (util_utf8_chars(v->valuestring, len, &valid) <= (size_t)k->nnames &&
+			    valid && !ctl) {
+				memcpy(at, v->valuestring, len + 1);
+				return true;
+			}
+		}
+		snprintf(msg, cap,
+		         "\"%s\" must be text of at most %d characters, UTF-8, with no control "
+		         "characters but line breaks",
+		         k->name, k->nnames);
+		return false;
 	}
 	return false;
 }
@@ -138,6 +160,8 @@ value_json(const struct key *k, const struct settings *s)
 		return cJSON_CreateNumber(*(const int *)(const void *)at);
 	case K_UNIT:
 		return cJSON_CreateNumber(*(const double *)(const void *)at);
+	case K_TEXT:
+		return cJSON_CreateString(at);
 	}
 	return cJSON_CreateNull();
 }

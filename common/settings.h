@@ -2,7 +2,8 @@
  * settings.h - what an admin changes at runtime, without a restart
  *
  * The contract's settings (reply mode and rollout for SMS, the SOP
- * confidence threshold, the LLM mode and rollout) live in PostgreSQL, one
+ * confidence threshold, the LLM mode and rollout) and ClubOS's own
+ * (llm_voice) live in PostgreSQL, one
  * row per key, and every change is recorded with who made it.  A process
  * reads them through settings_current(), which asks the database at most
  * once per SETTINGS_TTL_MS and keeps the last good copy when it cannot, so
@@ -19,6 +20,7 @@
 #include "common/db.h"
 
 #define SETTINGS_TTL_MS 1000
+#define SETTINGS_VOICE_MAX 400 /* characters of llm_voice */
 
 enum sms_reply_mode { SMS_MODE_OFF, SMS_MODE_SHADOW, SMS_MODE_APPROVAL, SMS_MODE_AUTO };
 enum llm_mode { LLM_MODE_OFF, LLM_MODE_SHADOW, LLM_MODE_ON };
@@ -29,6 +31,10 @@ struct settings {
 	double              sop_confidence_threshold; /* 0..1 */
 	enum llm_mode       llm_mode;
 	int                 llm_rollout_percent; /* 0..100, by conversation */
+	/* How the model writes to customers ("" = ClubOS's own line): the
+	 * venue's voice, published for customers by an admin, since the brand
+	 * voice SOP may be staff-only and a customer's request carries none. */
+	char llm_voice[SETTINGS_VOICE_MAX * 4 + 1];
 };
 
 /* The values before any admin changed one. */

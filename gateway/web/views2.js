@@ -340,6 +340,7 @@ const SETTINGS = [
   ["sop_confidence_threshold", "SOP confidence threshold (0..1)", "num"],
   ["llm_mode", "LLM mode", ["off", "shadow", "on"]],
   ["llm_rollout_percent", "LLM rollout (%)", "int"],
+  ["llm_voice", "Voice for customers' model replies (empty: ClubOS's own)", "text"],
 ];
 
 export function settings(root, ctx) {
@@ -357,6 +358,7 @@ export function settings(root, ctx) {
       for (const [k, label, kind] of SETTINGS) {
         const v = s[k] && typeof s[k] === "object" && "value" in s[k] ? s[k].value : s[k];
         const ctl = Array.isArray(kind) ? select(k, kind, String(v))
+          : kind === "text" ? h("textarea", { name: k, rows: "3", maxlength: "400", value: v ?? "" })
           : h("input", { name: k, type: "number", step: kind === "int" ? "1" : "0.01", min: "0", max: kind === "int" ? "100" : "1", value: v ?? "" });
         ctl.id = "set-" + k;
         ctl.dataset.orig = String(v ?? "");
@@ -379,7 +381,7 @@ export function settings(root, ctx) {
     for (const [k, , kind] of SETTINGS) {
       const el = form.elements[k];
       if (!el || el.value === el.dataset.orig) continue;
-      body[k] = Array.isArray(kind) ? el.value : Number(el.value);
+      body[k] = Array.isArray(kind) || kind === "text" ? el.value : Number(el.value);
     }
     if (!Object.keys(body).length) { err.textContent = "Nothing changed."; return; }
     busy(form.querySelector("button"), err, async () => {

@@ -436,6 +436,7 @@ await step("setting", async () => {
   await open(admin, "#/settings", "Settings");
   await admin.waitForSelector("#set-llm_rollout_percent");
   await admin.fill("#set-llm_rollout_percent", String(FIX.llm_rollout_percent));
+  await admin.fill("#set-llm_voice", FIX.llm_voice);
   await admin.click("#settings-save");
   await admin.waitForSelector("#settings-saved");
   return { saved: await admin.$eval("#settings-saved", (e) => e.textContent) };

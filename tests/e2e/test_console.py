@@ -607,6 +607,7 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
             "sop2_slug": sop2["slug"], "new_user": "console-%s@e2e.clubos.test" % uuid.uuid4().hex[:6],
             "proposal_id": props[0]["id"], "reject_id": props[-1]["id"], "trace_id": q["trace_id"],
             "llm_rollout_percent": 37,
+            "llm_voice": "Warm and short.\nSay \"golfer\" <not customer>.",
             "psql": [os.path.join(stack.pg.bindir, "psql"), "-X", "-q", "-d", stack.pg.dsn],
             "sms": sms}),
     })
@@ -816,6 +817,7 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
     flat = cur.get("settings", cur)
     val = flat["llm_rollout_percent"]
     assert (val.get("value") if isinstance(val, dict) else val) == 37, cur
+    assert flat["llm_voice"] == "Warm and short.\nSay \"golfer\" <not customer>.", cur
     assert all(v <= 0 for v in st["phone"]["overflow"].values()), st["phone"]
     assert st["phone"]["menuOpen"] is True
     assert len(res["screenshots"]) >= 20 and all(os.path.getsize(f) > 1000 for f in res["screenshots"])
@@ -823,7 +825,7 @@ def _browser_run(stack, accounts, admin, sop, sop2, props, q, ticket, acts, sett
     # Leave the settings as they were for the tests after this one.
     restore = {k: (v.get("value") if isinstance(v, dict) else v)
                for k, v in settings_before.get("settings", settings_before).items()
-               if k == "llm_rollout_percent"}
+               if k in ("llm_rollout_percent", "llm_voice")}
     assert stack.http("PATCH", "/api/settings", body=restore, token=admin).status == 200
 
 

@@ -369,6 +369,30 @@ def test_a_name_nobody_recorded_leaves_redacted(on, accounts):
     assert on.one_call(a["trace_id"])["outcome"] == "used"
 
 
+def test_customers_get_the_voice_an_admin_published(on, accounts):
+    """The brand voice SOP is staff-only here, so a customer's request
+    carries ClubOS's own line until an admin publishes a voice for
+    customers (llm_voice); staff keep the SOP's voice either way."""
+    staff_voice = on.stack.http("GET", "/api/sops/brand.voice-guidelines",
+                                token=on.admin.token).json["content"]
+    _pricing(on, accounts["customer"].token, "how much is a bay on a weeknight",
+             answer("Prices are per bay per hour.", PRICING))
+    before = user_data(on.fake.requests[-1])["voice"]
+    assert before and before not in staff_voice, before
+    voice = "Cheerful and brief; say 'golfer', never 'customer'. (e2e %s)" % uuid.uuid4().hex[:6]
+    try:
+        on.settings(llm_voice=voice)
+        _pricing(on, accounts["customer"].token, "how much is a bay on a sunday morning",
+                 answer("Prices are per bay per hour.", PRICING))
+        assert user_data(on.fake.requests[-1])["voice"] == voice
+        assert "How we sound" not in on.fake.requests[-1]["raw"]
+        _pricing(on, accounts["operator"].token, "how much is a bay on a sunday night")
+        assert user_data(on.fake.requests[-1])["voice"] == staff_voice.strip() or \
+            "How we sound" in user_data(on.fake.requests[-1])["voice"]
+    finally:
+        on.settings(llm_voice="")
+
+
 def test_staff_names_are_redacted_too(on, accounts):
     """A staff member named in a customer's message (a relay, "X told me")
     leaves as [name], like a customer's name."""

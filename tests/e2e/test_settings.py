@@ -6,7 +6,8 @@ with who changed what, live without a restart
 import harness
 
 DEFAULTS = {"sms_reply_mode": "auto", "sms_rollout_percent": 100,
-            "sop_confidence_threshold": 0.4, "llm_mode": "off", "llm_rollout_percent": 100}
+            "sop_confidence_threshold": 0.4, "llm_mode": "off", "llm_rollout_percent": 100,
+            "llm_voice": ""}
 
 
 def _patch(stack, token, body=None, raw=None):
@@ -73,6 +74,11 @@ def test_bad_settings_change_nothing(stack, accounts):
         ({"sop_confidence_threshold": None}, "invalid_value"),
         ({"llm_mode": "maybe"}, "invalid_value"),
         ({"llm_rollout_percent": True}, "invalid_value"),
+        ({"llm_voice": 7}, "invalid_value"),
+        ({"llm_voice": None}, "invalid_value"),
+        ({"llm_voice": "w" * 401}, "invalid_value"),
+        ({"llm_voice": "warm\x07 and brief"}, "invalid_value"),
+        ({"llm_voice": "warm\tand brief"}, "invalid_value"),
         ({"colour": "red"}, "unknown_field"),
         # One bad key spoils the whole change: the good one is not applied.
         ({"sms_reply_mode": "off", "llm_mode": "sometimes"}, "invalid_value"),
@@ -84,6 +90,22 @@ def test_bad_settings_change_nothing(stack, accounts):
         harness.assert_error(_patch(stack, admin.token, raw=raw), 400)
     assert stack.http("GET", "/api/settings", token=admin.token).json == before
     assert len(stack.http("GET", "/api/settings/history", token=admin.token).json) == n
+
+
+def test_llm_voice_is_text_kept_whole(stack, accounts):
+    """llm_voice: up to 400 characters (not bytes) of UTF-8, line breaks
+    allowed, stored and shown as written, its change in the history."""
+    admin = accounts["admin"]
+    voice = "Chaleureux et bref.\n" + "\u00e9" * 379
+    try:
+        r = _patch(stack, admin.token, {"llm_voice": voice})
+        assert r.status == 200 and r.json["llm_voice"] == voice, r
+        assert stack.http("GET", "/api/settings", token=admin.token).json["llm_voice"] == voice
+        h = stack.http("GET", "/api/settings/history", token=admin.token).json
+        assert [c for c in h if c["key"] == "llm_voice"][0]["new_value"] == voice
+    finally:
+        _restore(stack, admin.token)
+    assert stack.http("GET", "/api/settings", token=admin.token).json["llm_voice"] == ""
 
 
 def test_confidence_threshold_is_live_and_retires_cached_answers(stack, accounts):

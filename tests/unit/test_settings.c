@@ -62,7 +62,8 @@ test_json(void **state)
 	assert_int_equal(cJSON_GetObjectItem(o, "sms_rollout_percent")->valueint, 30);
 	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(o, "sop_confidence_threshold")));
 	assert_string_equal(cJSON_GetObjectItem(o, "llm_mode")->valuestring, "off");
-	assert_int_equal(cJSON_GetArraySize(o), 5);
+	assert_string_equal(cJSON_GetObjectItem(o, "llm_voice")->valuestring, "");
+	assert_int_equal(cJSON_GetArraySize(o), 6);
 	cJSON_Delete(o);
 }
 
