@@ -1087,7 +1087,7 @@ llm_check_promises(const char *reply, const struct llm_action *acts, size_t n)
  * The languages a reply may be sent in: those the promise check reads.  A
  * reply's language is told by its function words, counted for these and
  * for a few languages it does not read (a German "in" or "so" must not make
- * a German reply English); bars_has is in_bars for a word not NUL-ended.
+ * a German reply English).
  */
 static const struct reply_lang {
 	const char *name; /* NULL: a language the check does not read */
@@ -1391,18 +1391,6 @@ is_dash(const char *s)
 	                       ((unsigned char)s[2] == 0x93 || (unsigned char)s[2] == 0x94));
 }
 
-/* in_bars - w is one of the words of list, "a|b|c" */
-static bool
-in_bars(const char *list, const char *w)
-{
-	size_t n = strlen(w);
-
-	for (const char *p = list; *p != '\0'; p += strcspn(p, "|"), p += *p == '|')
-		if (strncmp(p, w, n) == 0 && (p[n] == '|' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
 /* mword_read - the words of text, at most cap; their number */
 static size_t
 mword_read(const char *text, struct mword *ws, size_t cap)
@@ -1488,7 +1476,8 @@ cue_at(const struct mword *ws, size_t k, const char *const *list)
 static bool
 is_name(const struct mword *w, bool any_case)
 {
-	return w->alpha && w->len >= 2 && (any_case || w->upper) && !in_bars(not_names, w->low);
+	return w->alpha && w->len >= 2 && (any_case || w->upper) &&
+	       !bars_has(not_names, w->low, strlen(w->low));
 }
 
 /* intro_names - mark the words of ws that are names given in passing */
