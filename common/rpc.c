@@ -165,6 +165,23 @@ rpc_health(const rpc_server *s, struct rpc_reply *rep)
 	cJSON_Delete(o);
 }
 
+/*
+ * clients_redial - every dialing client of the process that has had no
+ * peer for a while dials afresh.  A client redials when a call waits for
+ * a peer; one nobody calls (clubos-conversations' router link, between
+ * messages) would otherwise stay down after its server restarted with a
+ * stalled dialer, and its daemon not ready, until the next call.
+ */
+static void
+clients_redial(void)
+{
+	pthread_mutex_lock(&rpc_clients_mu);
+	for (rpc_client *c = rpc_clients; c != NULL; c = c->next)
+		if (c->l.dials && link_peers(&c->l) == 0)
+			link_redial(&c->l);
+	pthread_mutex_unlock(&rpc_clients_mu);
+}
+
 /* worker_main - recv, handle, send, until stopped */
 static void *
 worker_main(void *arg)
@@ -183,10 +200,10 @@ worker_main(void *arg)
 		int              rv;
 
 		atomic_store(&w->receiving, true);
-		/* A dialing server looks up from its wait now and then: with no
-		 * peer for a while, it dials afresh (redial). */
-		nng_aio_set_timeout(w->aio,
-		                    s->link != NULL ? RPC_SERVER_CHECK_MS : NNG_DURATION_DEFAULT);
+		/* An idle worker looks up from its wait now and then: a dialing
+		 * server, or a client of this process that dials, with no peer
+		 * for a while dials afresh (redial), calls or none. */
+		nng_aio_set_timeout(w->aio, RPC_SERVER_CHECK_MS);
 		nng_ctx_recv(w->ctx, w->aio);
 		nng_aio_wait(w->aio);
 		atomic_store(&w->receiving, false);
@@ -195,8 +212,11 @@ worker_main(void *arg)
 				break;
 			/* Any idle worker may: one busy with a slow request (or
 			 * stuck) must not leave the others without a peer. */
-			if (rv == NNG_ETIMEDOUT)
-				link_redial(s->link);
+			if (rv == NNG_ETIMEDOUT) {
+				if (s->link != NULL)
+					link_redial(s->link);
+				clients_redial();
+			}
 			continue;
 		}
 		nng_aio_set_timeout(w->aio, NNG_DURATION_DEFAULT);

@@ -354,6 +354,35 @@ test_dead_server_dialer(void **state)
 	rpc_client_close(c);
 }
 
+/* idle_client_redials: a dialing client nobody calls, whose dialer stopped
+ * (its server restarted), is dialled afresh by an idle server worker of the
+ * same process, so the daemon is ready again without waiting for a call */
+static void
+test_idle_client_redials(void **state)
+{
+	char        url[128], own[128];
+	rpc_client *c;
+	rpc_server *s, *mine;
+	uint32_t    first;
+
+	(void)state;
+	test_url(url, sizeof(url), "idle-client");
+	test_url(own, sizeof(own), "idle-client-own");
+	assert_non_null(mine = rpc_server_start(own, true, 1, &echo_ops)); /* this daemon's */
+	assert_non_null(c = rpc_client_open(url, false));
+	kill_dialer(first = rpc_client_dialer_id(c));
+	assert_non_null(s = rpc_server_start(url, true, 1, &echo_ops));
+	nng_msleep(300);
+	assert_int_equal(rpc_client_peers(c), 0); /* nobody dials the server */
+	/* No call is made: only the idle worker of mine can bring c back. */
+	assert_true(wait_peers(c, 1, 10000));
+	assert_true(rpc_client_dialer_id(c) != first);
+	assert_ping(c);
+	rpc_server_stop(s, 1000);
+	rpc_server_stop(mine, 1000);
+	rpc_client_close(c);
+}
+
 /* Pipes the client refuses at ADD_PRE, before they count (refuse_first). */
 static atomic_int refused;
 
@@ -402,15 +431,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_call),
-	    cmocka_unit_test(test_no_peer),
-	    cmocka_unit_test(test_deadline),
-	    cmocka_unit_test(test_peer_goes_away),
-	    cmocka_unit_test(test_redial),
-	    cmocka_unit_test(test_health),
-	    cmocka_unit_test(test_half_added_pipes),
-	    cmocka_unit_test(test_dead_dialer),
-	    cmocka_unit_test(test_dead_server_dialer),
+	    cmocka_unit_test(test_call),        cmocka_unit_test(test_no_peer),
+	    cmocka_unit_test(test_deadline),    cmocka_unit_test(test_peer_goes_away),
+	    cmocka_unit_test(test_redial),      cmocka_unit_test(test_idle_client_redials),
+	    cmocka_unit_test(test_health),      cmocka_unit_test(test_half_added_pipes),
+	    cmocka_unit_test(test_dead_dialer), cmocka_unit_test(test_dead_server_dialer),
 	};
 
 	return cmocka_run_group_tests_name("rpc", tests, NULL, NULL);
