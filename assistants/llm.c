@@ -31,12 +31,15 @@
  * returns at once.  Past the daily budget the
  * tier stops asking, and llm_status tells /api/health so.
  */
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "assistants/as.h"
@@ -320,16 +323,45 @@ people_load(db_conn *db)
 	return fresh;
 }
 
+/* has_word - s holds w (lowercase) as a whole word, any case */
+static bool
+has_word(const char *s, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (const char *p = s; p != NULL && *p != '\0'; p++)
+		if (strncasecmp(p, w, n) == 0 && (p == s || !isalpha((unsigned char)p[-1])) &&
+		    !isalpha((unsigned char)p[n]))
+			return true;
+	return false;
+}
+
+/* venue_word - w is a word of the route's SOPs (retrieval's terms), or
+ * of the facility's or a location's name: the venue's words are no names */
+static bool
+venue_word(const char *w, void *arg)
+{
+	const struct as_kb *kb = arg;
+
+	if (ret_knows(kb->index, w) ||
+	    (kb->facility_name != NULL && has_word(kb->facility_name, w)))
+		return true;
+	for (size_t i = 0; i < kb->nlocs; i++)
+		if (has_word(kb->locs[i].name, w) || has_word(kb->locs[i].slug, w))
+			return true;
+	return false;
+}
+
 /* redact - text with personal data out (malloc'd; NULL on OOM) */
 static char *
-redact(const char *text)
+redact(const struct as_kb *kb, const char *text)
 {
 	char *o;
 
 	pthread_mutex_lock(&as_llm_mu);
-	o = llm_redact(text, people ? (const char *const *)people->names : NULL,
-	               people ? people->nnames : 0, people ? people->members : NULL,
-	               people ? people->nmembers : 0);
+	o = llm_redact_with(text, people ? (const char *const *)people->names : NULL,
+	                    people ? people->nnames : 0, people ? people->members : NULL,
+	                    people ? people->nmembers : 0, venue_word, (void *)(uintptr_t)kb);
 	pthread_mutex_unlock(&as_llm_mu);
 	return o;
 }
@@ -462,7 +494,7 @@ build_user(const struct as_kb *kb, const struct as_asker *a, const cJSON *q, con
 		    cJSON_IsTrue(cJSON_GetObjectItem(it, "personal")))
 			continue;
 		util_utf8_copy(cut, sizeof(cut), tx, AS_LLM_TURN_CHARS);
-		if ((red = redact(cut)) == NULL)
+		if ((red = redact(kb, cut)) == NULL)
 			continue;
 		tj = cJSON_CreateObject();
 		cJSON_AddStringToObject(tj, "author",
@@ -473,7 +505,7 @@ build_user(const struct as_kb *kb, const struct as_asker *a, const cJSON *q, con
 		cJSON_AddItemToArray(t, tj);
 		free(red);
 	}
-	red = redact(msg);
+	red = redact(kb, msg);
 	cJSON_AddStringToObject(o, "customer_message", red != NULL ? red : "");
 	free(red);
 	s = json_print(o);

@@ -244,6 +244,24 @@ cmp_hit(const void *a, const void *b)
 	return (x < y) - (x > y);
 }
 
+/* ret_knows - see retrieval.h */
+bool
+ret_knows(const ret_index *ix, const char *word)
+{
+	struct tok_acc a = {0};
+	bool           known = true;
+
+	if (ix == NULL || word == NULL)
+		return false;
+	tokens(word, &a);
+	/* Every token of the word known ("Sarah-Jane" is two); a word of
+	 * nothing but stop words, none at all, is known. */
+	for (size_t i = 0; i < a.n && known; i++)
+		known = term_find(ix, a.toks[i]) != NULL;
+	free(a.toks);
+	return known;
+}
+
 /* ret_search - the k best documents for a query; returns how many scored > 0 */
 size_t
 ret_search(const ret_index *ix, const char *query, struct ret_hit *out, size_t k)

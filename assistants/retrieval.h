@@ -9,6 +9,7 @@
 #ifndef CLUBOS_RETRIEVAL_H
 #define CLUBOS_RETRIEVAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct ret_index ret_index;
@@ -28,5 +29,8 @@ struct ret_hit {
 ret_index *ret_build(const struct ret_doc *docs, size_t n);
 size_t     ret_search(const ret_index *ix, const char *query, struct ret_hit *out, size_t k);
 void       ret_free(ret_index *ix);
+/* ret_knows - the word (any case) is a stop word or one of the index's
+ * terms, normalised and stemmed as documents are */
+bool ret_knows(const ret_index *ix, const char *word);
 
 #endif

@@ -1527,6 +1527,78 @@ intro_names(struct mword *ws, size_t n, bool *mark)
 	}
 }
 
+/* Capitalised in the middle of a sentence, yet no name. */
+static const char calendar_words[] =
+    "monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
+    "april|may|june|july|august|september|october|november|december|lundi|mardi|"
+    "mercredi|jeudi|vendredi|samedi|dimanche|janvier|f\303\251vrier|mars|avril|mai|juin|"
+    "juillet|ao\303\273t|septembre|octobre|novembre|d\303\251cembre|christmas|easter|"
+    "thanksgiving|no\303\253l|ok|okay|yes|no|please|thanks|sorry";
+
+/* sentence_start - nothing but white space, quotes or brackets between
+ * the start of the text, or the end of a sentence, and text[at] */
+static bool
+sentence_start(const char *text, size_t at)
+{
+	const unsigned char *t = (const unsigned char *)text;
+
+	while (at > 0) {
+		unsigned char ch = t[at - 1];
+
+		if (ch == '\n' || ch == '.' || ch == '!' || ch == '?' || ch == ':')
+			return true;
+		if (is_sp(ch) || strchr("\"'([{<*_", ch) != NULL)
+			at--;
+		else if (at >= 3 && t[at - 3] == 0xe2 && t[at - 2] == 0x80 &&
+		         (ch == 0x9c || ch == 0x98))
+			at -= 3; /* an opening curly quote */
+		else if (at >= 2 && t[at - 2] == 0xc2 && ch == 0xab)
+			at -= 2; /* an opening guillemet */
+		else
+			return false;
+	}
+	return true;
+}
+
+/* function_word - w is a function word of a language the reader knows */
+static bool
+function_word(const char *w, size_t n)
+{
+	for (size_t i = 0; i < REPLY_LANGS; i++)
+		if (bars_has(reply_langs[i].words, w, n))
+			return true;
+	return false;
+}
+
+/*
+ * proper_unknown - a word written like a name in the middle of a sentence
+ * ("my friend Zanele is coming"), that is no word the venue's own texts
+ * use (known), no function word, no day or month and no acronym ("PC"):
+ * most likely a name, so out it goes.  A word at the start of a sentence
+ * is capitalised for that reason alone and is left.
+ */
+static bool
+proper_unknown(const char *text, const struct mword *w, llm_known_fn known, void *arg)
+{
+	const char *core = text + w->at;
+	size_t      pre = strcspn(w->low, "'");
+	bool        lower = false;
+	char        word[sizeof(w->low)];
+
+	if (!w->alpha || !w->upper || strlen(w->low) < 2 || w->low[0] == '-')
+		return false;
+	for (size_t i = 1; i < w->len && !lower; i++)
+		lower = islower((unsigned char)core[i]) || (unsigned char)core[i] >= 0x80;
+	if (!lower || sentence_start(text, w->at))
+		return false;
+	/* "I'm", "Let's": the part before the apostrophe decides. */
+	if (function_word(w->low, pre) || function_word(w->low, strlen(w->low)) ||
+	    bars_has(not_names, w->low, pre) || bars_has(calendar_words, w->low, pre))
+		return false;
+	snprintf(word, sizeof(word), "%.*s", (int)pre, w->low);
+	return !known(word, arg);
+}
+
 /* given_name - the word whose core starts at off was marked by
  * intro_names (*wi walks ws in step with the text) */
 static bool
@@ -1541,6 +1613,14 @@ given_name(const struct mword *ws, size_t nw, const bool *mark, size_t *wi, size
 char *
 llm_redact(const char *text, const char *const *names, size_t nnames, const long long *members,
            size_t nmembers)
+{
+	return llm_redact_with(text, names, nnames, members, nmembers, NULL, NULL);
+}
+
+/* llm_redact_with - see llm.h */
+char *
+llm_redact_with(const char *text, const char *const *names, size_t nnames, const long long *members,
+                size_t nmembers, llm_known_fn known, void *arg)
 {
 	struct obuf   b = {0};
 	size_t        i = 0, n, nw = 0, wi = 0, runs = 1;
@@ -1562,6 +1642,9 @@ llm_redact(const char *text, const char *const *names, size_t nnames, const long
 	}
 	nw = mword_read(text, ws, runs);
 	intro_names(ws, nw, mark);
+	if (known != NULL)
+		for (size_t k = 0; k < nw; k++)
+			mark[k] = mark[k] || proper_unknown(text, &ws[k], known, arg);
 	ob_add(&b, "", 0);
 	while (text[i] != '\0') {
 		const char *w = text + i;
@@ -1603,11 +1686,11 @@ llm_redact(const char *text, const char *const *names, size_t nnames, const long
 				redacted = true;
 			} else if (alldig && cpl <= 12) {
 				long long v = strtoll(cp, NULL, 10);
-				bool      known = false;
+				bool      member = false;
 
-				for (size_t k = 0; k < nmembers && !known; k++)
-					known = members[k] == v;
-				if (known || after_member) {
+				for (size_t k = 0; k < nmembers && !member; k++)
+					member = members[k] == v;
+				if (member || after_member) {
 					ob_add(&b, core, (size_t)(cp - core));
 					ob_add(&b, "[member]", 8);
 					redacted = true;

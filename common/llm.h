@@ -167,4 +167,16 @@ bool llm_quotes(const char *reply, const char *text);
 char *llm_redact(const char *text, const char *const *names, size_t nnames,
                  const long long *members, size_t nmembers);
 
+/* Whether a word (lowercase) is one the venue's own texts use. */
+typedef bool (*llm_known_fn)(const char *word, void *arg);
+
+/*
+ * llm_redact_with - llm_redact, and with known (not NULL) also every word
+ * capitalised in the middle of a sentence that known does not know and
+ * that is no function word, day, month or acronym: a name nobody recorded
+ * (known names, introductions and sign-offs are caught either way).
+ */
+char *llm_redact_with(const char *text, const char *const *names, size_t nnames,
+                      const long long *members, size_t nmembers, llm_known_fn known, void *arg);
+
 #endif

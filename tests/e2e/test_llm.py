@@ -359,13 +359,14 @@ def test_a_name_nobody_recorded_leaves_redacted(on, accounts):
     (an introduction, a sign-off), leaves as [name]; the question does not."""
     a = _pricing(on, accounts["customer"].token,
                  "Hi, this is Zanele Mthembu-Oyelaran. How much is a bay per hour on "
-                 "weekdays? Thanks, Thandiwe",
+                 "weekdays? my cousin Nokuthula says Monday is cheaper. Thanks, Thandiwe",
                  answer("Prices are per bay per hour.", PRICING))
     raw = on.fake.requests[-1]["raw"]
-    for secret in ("Zanele", "Mthembu", "Oyelaran", "Thandiwe"):
+    for secret in ("Zanele", "Mthembu", "Oyelaran", "Nokuthula", "Thandiwe"):
         assert secret not in raw, (secret, raw)
     sent = user_data(on.fake.requests[-1])["customer_message"]
-    assert sent.count("[name]") >= 2 and "per hour on weekdays" in sent, sent
+    assert sent.count("[name]") >= 4 and "per hour on weekdays" in sent, sent
+    assert "Monday is cheaper" in sent, sent   # a day is no name
     assert on.one_call(a["trace_id"])["outcome"] == "used"
 
 

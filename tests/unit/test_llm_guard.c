@@ -227,6 +227,61 @@ test_promises(void **st)
 	assert_null(llm_check_promises("Responda S\303\215 y pediremos el reinicio.", pending, 1));
 }
 
+/* known_test - the words of a small venue's texts */
+static bool
+known_test(const char *w, void *arg)
+{
+	const char *const *v = arg;
+
+	for (; *v != NULL; v++)
+		if (strcmp(*v, w) == 0)
+			return true;
+	return false;
+}
+
+/* A name written anywhere mid-sentence: capitalised and no word of the
+ * venue's; what is capitalised for another reason stays. */
+static void
+test_redact_proper_nouns(void **st)
+{
+	static const char *const vocab[] = {"riverside", "screen",   "frozen",  "desk",
+	                                    "bay",       "trackman", "booking", NULL};
+	static const char *const cases[][2] = {
+	    {"my friend Zanele is coming at 7", "my friend [name] is coming at 7"},
+	    {"ask for Marc at the desk", "ask for [name] at the desk"},
+	    {"Hi Dana, the screen is frozen", "Hi [name], the screen is frozen"},
+	    {"is Zanele's booking at Riverside?", "is [name] booking at Riverside?"},
+	    /* Capitalised for another reason. */
+	    {"Zanele is coming", "Zanele is coming"},
+	    {"the screen froze. Nothing works", "the screen froze. Nothing works"},
+	    {"is the Riverside bay open on Saturday?", "is the Riverside bay open on Saturday?"},
+	    {"the PC in Bay 3 is frozen", "the PC in Bay 3 is frozen"},
+	    {"hi, I'm locked out, Can you help", "hi, I'm locked out, Can you help"},
+	    {"the TrackMan is frozen", "the TrackMan is frozen"},
+	    {"he said \xe2\x80\x9cHello there\xe2\x80\x9d",
+	     "he said \xe2\x80\x9cHello there\xe2\x80\x9d"},
+	};
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *o = llm_redact_with(cases[i][0], NULL, 0, NULL, 0, known_test,
+		                          (void *)(uintptr_t)vocab);
+
+		assert_non_null(o);
+		if (strcmp(o, cases[i][1]) != 0)
+			fail_msg("redact(\"%s\") = \"%s\", want \"%s\"", cases[i][0], o,
+			         cases[i][1]);
+		free(o);
+	}
+	/* Without a vocabulary, the rule is off. */
+	{
+		char *o = llm_redact("my friend Zanele is coming", NULL, 0, NULL, 0);
+
+		assert_string_equal(o, "my friend Zanele is coming");
+		free(o);
+	}
+}
+
 /* The languages a reply may go out in: those the promise check reads. */
 static void
 test_reply_language(void **st)
@@ -564,21 +619,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_facts_given_pass),
-	    cmocka_unit_test(test_facts_invented_fail),
-	    cmocka_unit_test(test_facts_in_words),
-	    cmocka_unit_test(test_price),
-	    cmocka_unit_test(test_facts_bounded),
-	    cmocka_unit_test(test_promises),
-	    cmocka_unit_test(test_escalation_tag),
-	    cmocka_unit_test(test_quotes),
-	    cmocka_unit_test(test_redact),
-	    cmocka_unit_test(test_redact_given_names),
-	    cmocka_unit_test(test_reply_language),
-	    cmocka_unit_test(test_answer_parse),
-	    cmocka_unit_test(test_circuit_half_open),
-	    cmocka_unit_test(test_hostile),
-	    cmocka_unit_test(test_client_refuses_bad_cfg),
+	    cmocka_unit_test(test_facts_given_pass), cmocka_unit_test(test_facts_invented_fail),
+	    cmocka_unit_test(test_facts_in_words),   cmocka_unit_test(test_price),
+	    cmocka_unit_test(test_facts_bounded),    cmocka_unit_test(test_promises),
+	    cmocka_unit_test(test_escalation_tag),   cmocka_unit_test(test_quotes),
+	    cmocka_unit_test(test_redact),           cmocka_unit_test(test_redact_given_names),
+	    cmocka_unit_test(test_reply_language),   cmocka_unit_test(test_redact_proper_nouns),
+	    cmocka_unit_test(test_answer_parse),     cmocka_unit_test(test_circuit_half_open),
+	    cmocka_unit_test(test_hostile),          cmocka_unit_test(test_client_refuses_bad_cfg),
 	    cmocka_unit_test(test_client_deadline),
 	};
 
