@@ -239,6 +239,8 @@ known_test(const char *w, void *arg)
 	return false;
 }
 
+static const char *const fuzz_vocab[] = {"bay", "screen", NULL};
+
 /* A name written anywhere mid-sentence: capitalised and no word of the
  * venue's; what is capitalised for another reason stays. */
 static void
@@ -525,6 +527,10 @@ test_hostile(void **st)
 		llm_reply_language(t);
 		llm_quotes(t, sop_text);
 		o = llm_redact(t, names, 3, members, 3);
+		assert_non_null(o);
+		free(o);
+		o = llm_redact_with(t, names, 3, members, 3, known_test,
+		                    (void *)(uintptr_t)fuzz_vocab);
 		assert_non_null(o);
 		free(o);
 	}
