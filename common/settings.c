@@ -24,7 +24,8 @@ static const char *const llm_names[] = {"off", "shadow", "on"};
 
 enum kind { K_ENUM, K_PERCENT, K_UNIT, K_TEXT };
 
-/* The keys: name, kind, where the value lives, the names of an enum. */
+/* The keys: name, kind, where the value lives, the names of an enum (for
+ * K_TEXT, nnames is the most characters). */
 static const struct key {
 	const char        *name;
 	enum kind          kind;
