@@ -92,6 +92,7 @@ static struct {
 	char                  hold_file[256];        /* tests: the writer waits while it exists */
 	atomic_uint_least64_t dropped, dropped_sums; /* rows: steps; summaries */
 	atomic_uint_least64_t bad_rows;              /* rows the database refused */
+	atomic_uint_least64_t sums_only;             /* rounds that left the steps queued */
 } tq = {.mu = PTHREAD_MUTEX_INITIALIZER,
         .cv = PTHREAD_COND_INITIALIZER,
         .done_cv = PTHREAD_COND_INITIALIZER,
@@ -535,11 +536,20 @@ writer_main(void *arg)
 				break;
 			continue;
 		}
-		/* Take everything queued so far. */
+		/* Take everything queued so far; but while summaries back up (a
+		 * quarter of their queue), they go alone and the steps wait (past
+		 * their own queue they are dropped, as under load they would be
+		 * anyway): a summary is what a feedback refers to, a step detail. */
 		ns = tq.sums.len;
-		n = ns + tq.steps.len;
 		sb = list_take(&tq.sums);
-		stb = list_take(&tq.steps);
+		if (ns >= tq.sums_max / 4 && ns > 0 && !tq.stop) {
+			n = ns;
+			stb = NULL;
+			atomic_fetch_add(&tq.sums_only, 1);
+		} else {
+			n = ns + tq.steps.len;
+			stb = list_take(&tq.steps);
+		}
 		pthread_mutex_unlock(&tq.mu);
 
 		to_rows(sb, &sums, &steps);
@@ -851,6 +861,13 @@ uint64_t
 trace_summaries_dropped(void)
 {
 	return atomic_load(&tq.dropped_sums);
+}
+
+/* trace_sums_only_rounds - writer rounds that stored summaries alone */
+uint64_t
+trace_sums_only_rounds(void)
+{
+	return atomic_load(&tq.sums_only);
 }
 
 /* trace_bad_rows - rows the database refused even one by one */

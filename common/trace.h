@@ -29,6 +29,9 @@ void     trace_flush(void);
 uint64_t trace_dropped(void);
 uint64_t trace_summaries_dropped(void);
 uint64_t trace_bad_rows(void);
+/* Writer rounds that stored summaries alone, the steps left queued,
+ * because summaries were backing up. */
+uint64_t trace_sums_only_rounds(void);
 void     trace_limits(size_t queue_max, const char *hold_file);
 
 /* Feedback on a summary the writer has not stored (yet): take it back and

@@ -175,6 +175,40 @@ test_overload_claim(void **state)
 	trace_limits(0, NULL);
 }
 
+/* summaries first: with summaries backed up (held writer, 15 of a queue
+ * of 40), the writer's first round stores them alone and the steps wait
+ * for the next; nothing is lost either way */
+static void
+test_summaries_go_first(void **state)
+{
+	char     hold[64], tids[15][33];
+	FILE    *f;
+	uint64_t rounds0 = trace_sums_only_rounds(), dropped0 = trace_dropped();
+
+	(void)state;
+	if (db == NULL)
+		skip();
+	snprintf(hold, sizeof(hold), "/tmp/clubos-test-trace-first-%ld", (long)getpid());
+	assert_non_null(f = fopen(hold, "w"));
+	fclose(f);
+	trace_limits(40, hold);
+	for (int i = 0; i < 15; i++)
+		request(tids[i], "backed up");
+	assert_true(trace_sums_only_rounds() == rounds0); /* held: nothing taken */
+	unlink(hold);
+	trace_flush();
+	assert_true(trace_sums_only_rounds() == rounds0 + 1);
+	/* The steps followed in the next round: every request whole. */
+	for (int i = 0; i < 15; i++) {
+		assert_int_equal(count("SELECT count(*) FROM traces WHERE trace_id = $1", tids[i]),
+		                 1);
+		assert_int_equal(
+		    count("SELECT count(*) FROM trace_steps WHERE trace_id = $1", tids[i]), 2);
+	}
+	assert_true(trace_dropped() == dropped0);
+	trace_limits(0, NULL);
+}
+
 int
 main(void)
 {
@@ -182,6 +216,7 @@ main(void)
 	    cmocka_unit_test(test_bad_bytes),
 	    cmocka_unit_test(test_refused_row),
 	    cmocka_unit_test(test_overload_claim),
+	    cmocka_unit_test(test_summaries_go_first),
 	};
 
 	return cmocka_run_group_tests_name("trace", tests, setup, teardown);
