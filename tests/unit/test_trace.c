@@ -124,22 +124,31 @@ test_refused_row(void **state)
 	assert_true(trace_bad_rows() == bad0 + 1);
 }
 
+/* hold_writer - hold the writer back (a file named after name) with queues
+ * of queue_max; unlinking the file releases it */
+static void
+hold_writer(char *hold, size_t cap, const char *name, size_t queue_max)
+{
+	FILE *f;
+
+	snprintf(hold, cap, "/tmp/clubos-test-trace-%s-%ld", name, (long)getpid());
+	assert_non_null(f = fopen(hold, "w"));
+	fclose(f);
+	trace_limits(queue_max, hold);
+}
+
 /* overload: the writer held back, a queue of 10: summaries beyond it are
  * kept, claimed and stored by the caller; nothing is dropped or doubled */
 static void
 test_overload_claim(void **state)
 {
 	char     hold[64], tids[15][33];
-	FILE    *f;
 	uint64_t dropped0 = trace_summaries_dropped();
 
 	(void)state;
 	if (db == NULL)
 		skip();
-	snprintf(hold, sizeof(hold), "/tmp/clubos-test-trace-hold-%ld", (long)getpid());
-	assert_non_null(f = fopen(hold, "w"));
-	fclose(f);
-	trace_limits(10, hold);
+	hold_writer(hold, sizeof(hold), "hold", 10);
 	for (int i = 0; i < 15; i++)
 		request(tids[i], "overloaded");
 	assert_true(trace_dropped() > 0); /* steps: 30 rows for a queue of 10 */
@@ -182,16 +191,12 @@ static void
 test_summaries_go_first(void **state)
 {
 	char     hold[64], tids[15][33];
-	FILE    *f;
 	uint64_t rounds0 = trace_sums_only_rounds(), dropped0 = trace_dropped();
 
 	(void)state;
 	if (db == NULL)
 		skip();
-	snprintf(hold, sizeof(hold), "/tmp/clubos-test-trace-first-%ld", (long)getpid());
-	assert_non_null(f = fopen(hold, "w"));
-	fclose(f);
-	trace_limits(40, hold);
+	hold_writer(hold, sizeof(hold), "first", 40);
 	for (int i = 0; i < 15; i++)
 		request(tids[i], "backed up");
 	assert_true(trace_sums_only_rounds() == rounds0); /* held: nothing taken */
