@@ -1391,6 +1391,20 @@ is_dash(const char *s)
 	                       ((unsigned char)s[2] == 0x93 || (unsigned char)s[2] == 0x94));
 }
 
+/* letters - s[0..n) is letters, hyphens and apostrophes only (any
+ * non-ASCII byte taken for part of a letter) */
+static bool
+letters(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (!(isalpha(ch) || ch == '-' || ch == '\'' || ch >= 0x80))
+			return false;
+	}
+	return true;
+}
+
 /* mword_read - the words of text, at most cap; their number */
 static size_t
 mword_read(const char *text, struct mword *ws, size_t cap)
@@ -1419,7 +1433,7 @@ mword_read(const char *text, struct mword *ws, size_t cap)
 			m->upper = isupper((unsigned char)c[0]) ||
 			           ((unsigned char)c[0] == 0xc3 && (unsigned char)c[1] >= 0x80 &&
 			            (unsigned char)c[1] <= 0x9e && (unsigned char)c[1] != 0x97);
-			m->alpha = true;
+			m->alpha = letters(c, m->len);
 			for (k = 0; k < m->len; k++) {
 				unsigned char ch = (unsigned char)c[k];
 
@@ -1432,8 +1446,6 @@ mword_read(const char *text, struct mword *ws, size_t cap)
 					k += 2;
 					continue;
 				}
-				m->alpha = m->alpha &&
-				           (isalpha(ch) || ch == '-' || ch == '\'' || ch >= 0x80);
 				if (o + 1 < sizeof(m->low))
 					m->low[o++] = (char)tolower(ch);
 			}
@@ -1505,10 +1517,7 @@ intro_names(struct mword *ws, size_t n, bool *mark)
 		size_t       d = w.low[0] == '-' ? 1 : 3;
 
 		memmove(w.low, w.low + d, sizeof(w.low) - d);
-		w.alpha = true;
-		for (const char *c = w.low; *c != '\0'; c++)
-			w.alpha = w.alpha && (isalpha((unsigned char)*c) || *c == '-' ||
-			                      *c == '\'' || (unsigned char)*c >= 0x80);
+		w.alpha = letters(w.low, strlen(w.low));
 		w.upper = true; /* the dash is the cue; "-kim" is signed too */
 		if (strlen(w.low) >= 2 && is_name(&w, false))
 			mark[n - 1] = true;
