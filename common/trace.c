@@ -4,8 +4,10 @@
  * A request's steps are gathered per thread (each daemon handles one
  * request on one thread) and leave together when trace_end() is called:
  * one queue entry per daemon per request, not one per step.  The writer
- * thread wakes every TRACE_FLUSH_MS (or when a batch is full, or on
- * trace_flush), turns what is queued into rows and sends each table's with
+ * thread sleeps while nothing is queued; from the first record on it wakes
+ * every TRACE_FLUSH_MS (or when a batch is full, or on trace_flush), turns
+ * what is queued into rows (one per daemon per request: the steps as one
+ * JSON array, migrations/0020) and sends each table's with
  * one COPY, each in its own transaction, summaries first.  Its session
  * commits asynchronously: a crash may lose the last moments of traces,
  * never an answer or an action.
@@ -63,8 +65,11 @@
 struct trace_rec {
 	struct trace_rec *next;
 	bool              summary;
-	cJSON            *obj; /* a summary object, or an array of steps */
-	size_t            n;   /* rows it holds */
+	cJSON            *obj;   /* a summary object (NULL for steps) */
+	char             *steps; /* a daemon's steps of one request, a printed array */
+	char              tid[33];
+	double            at_ms; /* when the first of those steps was taken */
+	size_t            n;     /* summaries or steps it holds */
 };
 
 /* The steps of the request this thread is handling. */
@@ -86,13 +91,16 @@ static struct {
 	unsigned              ring_next;
 	uint64_t              enq, written; /* sequence numbers, for trace_flush */
 	bool                  running, stop, flush_now;
+	bool                  idle; /* the writer sleeps until something is queued */
 	pthread_t             thr;
 	char                  daemon[48];
 	char                 *dsn;
-	char                  hold_file[256];        /* tests: the writer waits while it exists */
+	unsigned long         session_gen;    /* the connection set up for the writer (its own) */
+	char                  hold_file[256]; /* tests: the writer waits while it exists */
 	atomic_uint_least64_t dropped, dropped_sums; /* rows: steps; summaries */
 	atomic_uint_least64_t bad_rows;              /* rows the database refused */
 	atomic_uint_least64_t sums_only;             /* rounds that left the steps queued */
+	atomic_uint_least64_t wakes;                 /* the writer's wake-ups (tests) */
 } tq = {.mu = PTHREAD_MUTEX_INITIALIZER,
         .cv = PTHREAD_COND_INITIALIZER,
         .done_cv = PTHREAD_COND_INITIALIZER,
@@ -109,19 +117,16 @@ static struct {
 } pq = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* The columns the writer fills, and how a JSON member becomes one. */
-enum col_kind { COL_TEXT, COL_INT, COL_FLOAT, COL_JSON, COL_TIME };
+enum col_kind { COL_TEXT, COL_INT, COL_FLOAT, COL_TIME };
 
 struct col {
 	const char   *member; /* in the queued object */
 	enum col_kind kind;
 };
 
-static const struct col step_cols[] = {
-    {"trace_id", COL_TEXT}, {"daemon", COL_TEXT}, {"step", COL_TEXT},
-    {"detail", COL_JSON},   {"us", COL_INT},      {"at_ms", COL_TIME},
-};
-static const char step_copy[] =
-    "COPY trace_steps (trace_id, daemon, step, detail, elapsed_us, at) FROM STDIN";
+/* One row per daemon per request: the steps as the bus carries them
+ * (migrations/0020; trace_steps is a view of one row per step). */
+static const char step_copy[] = "COPY trace_step_sets (trace_id, daemon, steps, at) FROM STDIN";
 
 static const struct col sum_cols[] = {
     {"trace_id", COL_TEXT},   {"user_id", COL_INT},      {"role", COL_TEXT},
@@ -245,6 +250,21 @@ cb_text(struct copybuf *b, const char *str)
 	cb_put(b, (const char *)run, (size_t)(s - run));
 }
 
+/* cb_time - epoch milliseconds as a timestamptz */
+static void
+cb_time(struct copybuf *b, double ms)
+{
+	time_t    sec = (time_t)(ms / 1000);
+	struct tm tm;
+	char      num[64];
+
+	gmtime_r(&sec, &tm);
+	cb_put(b, num,
+	       (size_t)snprintf(num, sizeof(num), "%04d-%02d-%02d %02d:%02d:%02d.%03d+00",
+	                        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	                        tm.tm_sec, (int)((long long)ms % 1000)));
+}
+
 /* cb_row - one object as a row of the columns */
 static void
 cb_row(struct copybuf *b, const cJSON *o, const struct col *cols, size_t ncols)
@@ -255,15 +275,7 @@ cb_row(struct copybuf *b, const cJSON *o, const struct col *cols, size_t ncols)
 
 		if (i > 0)
 			cb_put(b, "\t", 1);
-		if (cols[i].kind == COL_JSON) {
-			char *text = v != NULL ? cJSON_PrintUnformatted(v) : NULL;
-
-			if (text == NULL)
-				cb_put(b, "{}", 2);
-			else
-				cb_text(b, text);
-			free(text);
-		} else if (cJSON_IsString(v) && cols[i].kind == COL_TEXT) {
+		if (cJSON_IsString(v) && cols[i].kind == COL_TEXT) {
 			cb_text(b, v->valuestring);
 		} else if (!cJSON_IsNumber(v) || cols[i].kind == COL_TEXT) {
 			cb_put(b, "\\N", 2);
@@ -274,17 +286,23 @@ cb_row(struct copybuf *b, const cJSON *o, const struct col *cols, size_t ncols)
 			    b, num,
 			    (size_t)snprintf(num, sizeof(num), "%lld", (long long)v->valuedouble));
 		} else {
-			time_t    sec = (time_t)(v->valuedouble / 1000);
-			struct tm tm;
-
-			gmtime_r(&sec, &tm);
-			cb_put(b, num,
-			       (size_t)snprintf(
-			           num, sizeof(num), "%04d-%02d-%02d %02d:%02d:%02d.%03d+00",
-			           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			           tm.tm_min, tm.tm_sec, (int)((long long)v->valuedouble % 1000)));
+			cb_time(b, v->valuedouble);
 		}
 	}
+	cb_put(b, "\n", 1);
+}
+
+/* cb_set - a daemon's steps of one request as a trace_step_sets row */
+static void
+cb_set(struct copybuf *b, const struct trace_rec *r)
+{
+	cb_text(b, r->tid);
+	cb_put(b, "\t", 1);
+	cb_text(b, tq.daemon);
+	cb_put(b, "\t", 1);
+	cb_text(b, r->steps);
+	cb_put(b, "\t", 1);
+	cb_time(b, r->at_ms);
 	cb_put(b, "\n", 1);
 }
 
@@ -345,7 +363,27 @@ copy_one_by_one(db_conn *db, const char *sql, const struct copybuf *b)
 	return bad;
 }
 
-/* store - one table's rows in one transaction; row by row if that fails */
+/*
+ * session_ready - the writer's connection is up and commits
+ * asynchronously.  Set once per connection (db_generation changes with
+ * each), not per batch: a COPY is then its own transaction, one round
+ * trip where BEGIN, SET LOCAL, COPY and COMMIT took four, at every tick of
+ * every writer.
+ */
+static bool
+session_ready(db_conn *db)
+{
+	if (db == NULL || !db_ok(db))
+		return false;
+	if (tq.session_gen == db_generation(db))
+		return true;
+	if (db_cmd(db, "SET synchronous_commit TO off", 0, NULL) < 0)
+		return false;
+	tq.session_gen = db_generation(db);
+	return true;
+}
+
+/* store - one table's rows with one COPY (one transaction); row by row if that fails */
 static void
 store(db_conn *db, const char *sql, const struct copybuf *b, size_t recs)
 {
@@ -353,12 +391,8 @@ store(db_conn *db, const char *sql, const struct copybuf *b, size_t recs)
 
 	if (b->len == 0)
 		return;
-	if (db != NULL && db_begin(db) == 0 &&
-	    db_cmd(db, "SET LOCAL synchronous_commit TO off", 0, NULL) == 0 &&
-	    copy_rows(db, sql, b) == 0 && db_commit(db) == 0)
+	if (session_ready(db) && copy_rows(db, sql, b) == 0)
 		return;
-	if (db != NULL)
-		db_rollback(db);
 	if (db == NULL || b->oom || !db_ok(db)) {
 		log_warn("trace: %zu records not stored (database unavailable)", recs);
 		return;
@@ -386,22 +420,37 @@ list_take(struct trace_list *l)
 	return r;
 }
 
+/* rec_free - a record and what it holds */
+static void
+rec_free(struct trace_rec *r)
+{
+	cJSON_Delete(r->obj);
+	free(r->steps);
+	free(r);
+}
+
 /* to_rows - a list of records as COPY rows; frees the records */
 static void
 to_rows(struct trace_rec *r, struct copybuf *sums, struct copybuf *steps)
 {
 	for (struct trace_rec *nx; r != NULL; r = nx) {
-		const cJSON *it;
-
 		nx = r->next;
 		if (r->summary)
 			cb_row(sums, r->obj, sum_cols, sizeof(sum_cols) / sizeof(sum_cols[0]));
 		else
-			cJSON_ArrayForEach(it, r->obj)
-			    cb_row(steps, it, step_cols, sizeof(step_cols) / sizeof(step_cols[0]));
-		cJSON_Delete(r->obj);
-		free(r);
+			cb_set(steps, r);
+		rec_free(r);
 	}
+}
+
+/* ring_empty - no summary waits in the ring (the lock held) */
+static bool
+ring_empty(void)
+{
+	for (unsigned i = 0; i < TRACE_RING; i++)
+		if (tq.ring[i] != NULL)
+			return false;
+	return true;
 }
 
 /* ring_drain - move summaries kept in the ring back to their queue, as
@@ -412,7 +461,7 @@ ring_drain(void)
 	for (unsigned i = 0; i < TRACE_RING && tq.sums.len < tq.sums_max; i++) {
 		struct trace_rec *r;
 
-		if (tq.ring[i] == NULL || (r = malloc(sizeof(*r))) == NULL)
+		if (tq.ring[i] == NULL || (r = calloc(1, sizeof(*r))) == NULL)
 			continue;
 		r->next = NULL;
 		r->summary = true;
@@ -515,12 +564,24 @@ writer_main(void *arg)
 		struct trace_rec *sb, *stb;
 		size_t            n, ns;
 
+		/* Nothing queued: sleep until something is (enqueue wakes an idle
+		 * writer).  A writer that ticked while idle woke every process
+		 * 100 times a second for nothing: a tenth of a core, stack-wide,
+		 * with no traffic at all. */
+		while (tq.steps.head == NULL && tq.sums.head == NULL && !tq.flush_now && !tq.stop &&
+		       ring_empty()) {
+			tq.idle = true;
+			pthread_cond_wait(&tq.cv, &tq.mu);
+			tq.idle = false;
+			atomic_fetch_add(&tq.wakes, 1);
+		}
 		/* Sleep a tick unless a batch is full or someone waits. */
 		if ((tq.steps.len + tq.sums.len < TRACE_BATCH && !tq.flush_now && !tq.stop) ||
 		    (held() && !tq.stop)) {
 			struct timespec ts = util_deadline_ts(CLOCK_REALTIME, TRACE_FLUSH_MS);
 
 			pthread_cond_timedwait(&tq.cv, &tq.mu, &ts);
+			atomic_fetch_add(&tq.wakes, 1);
 		}
 		/* The bus batch goes every tick, the writer held back or not. */
 		pthread_mutex_unlock(&tq.mu);
@@ -594,6 +655,7 @@ trace_init(const char *daemon, const char *pg_dsn)
 	if ((tq.dsn = strdup(pg_dsn)) == NULL)
 		return -1;
 	tq.stop = false;
+	tq.session_gen = 0;
 	if (pthread_create(&tq.thr, NULL, writer_main, NULL) != 0)
 		return -1;
 	tq.running = true;
@@ -642,46 +704,33 @@ ring_keep(cJSON *obj)
 	tq.ring[i] = obj;
 }
 
-/* enqueue - hand a record to the writer; takes ownership of obj */
+/* enqueue - hand a record to the writer; takes ownership of r */
 static void
-enqueue(cJSON *obj, bool summary, size_t rows)
+enqueue(struct trace_rec *r)
 {
-	struct trace_list *l = summary ? &tq.sums : &tq.steps;
-	struct trace_rec  *r;
+	struct trace_list *l = r->summary ? &tq.sums : &tq.steps;
 
-	if (!tq.running) {
-		cJSON_Delete(obj);
-		return;
-	}
-	if ((r = malloc(sizeof(*r))) == NULL) {
-		cJSON_Delete(obj);
-		atomic_fetch_add(summary ? &tq.dropped_sums : &tq.dropped, rows);
+	pthread_mutex_lock(&tq.mu);
+	if (l->len + r->n > (r->summary ? tq.sums_max : tq.steps_max)) {
+		if (r->summary) {
+			ring_keep(r->obj);
+			r->obj = NULL;
+		} else {
+			atomic_fetch_add(&tq.dropped, r->n);
+		}
+		pthread_mutex_unlock(&tq.mu);
+		rec_free(r);
 		return;
 	}
 	r->next = NULL;
-	r->summary = summary;
-	r->obj = obj;
-	r->n = rows;
-	pthread_mutex_lock(&tq.mu);
-	if (l->len + rows > (summary ? tq.sums_max : tq.steps_max)) {
-		free(r);
-		if (summary)
-			ring_keep(obj);
-		else
-			cJSON_Delete(obj);
-		pthread_mutex_unlock(&tq.mu);
-		if (!summary)
-			atomic_fetch_add(&tq.dropped, rows);
-		return;
-	}
 	if (l->tail != NULL)
 		l->tail->next = r;
 	else
 		l->head = r;
 	l->tail = r;
-	l->len += rows;
-	tq.enq += rows;
-	if (tq.steps.len + tq.sums.len >= TRACE_BATCH)
+	l->len += r->n;
+	tq.enq += r->n;
+	if (tq.idle || tq.steps.len + tq.sums.len >= TRACE_BATCH)
 		pthread_cond_signal(&tq.cv);
 	pthread_mutex_unlock(&tq.mu);
 }
@@ -801,31 +850,60 @@ trace_step(const char *trace_id, const char *step, cJSON *detail, int64_t elapse
 void
 trace_end(void)
 {
-	cJSON *steps = tls_steps;
-	char  *text;
-	int    n;
+	cJSON            *steps = tls_steps;
+	const cJSON      *first, *at;
+	struct trace_rec *r;
+	char             *text;
+	int               n;
 
 	if (steps == NULL)
 		return;
 	tls_steps = NULL;
 	n = cJSON_GetArraySize(steps);
-	if (n > 0 && (text = cJSON_PrintUnformatted(steps)) != NULL) {
-		if (tq.running)
-			pub_add(text);
-		else
-			bus_publish("trace", text);
-		free(text);
+	first = cJSON_GetArrayItem(steps, 0);
+	at = cJSON_GetObjectItemCaseSensitive(first, "at_ms");
+	text = n > 0 ? cJSON_PrintUnformatted(steps) : NULL;
+	if (text != NULL && !tq.running)
+		bus_publish("trace", text);
+	if (text != NULL && tq.running) {
+		pub_add(text);
+		/* The writer stores the text the bus got: one row, no second print. */
+		if ((r = calloc(1, sizeof(*r))) != NULL) {
+			r->steps = text;
+			r->n = (size_t)n;
+			r->at_ms = cJSON_IsNumber(at) ? at->valuedouble : (double)env_now_ms();
+			snprintf(r->tid, sizeof(r->tid), "%s", tls_tid);
+			text = NULL;
+			enqueue(r);
+		} else {
+			atomic_fetch_add(&tq.dropped, (size_t)n);
+		}
 	}
-	enqueue(steps, false, (size_t)n);
+	free(text);
+	cJSON_Delete(steps);
 }
 
 /* trace_summary - store the request's summary row; takes ownership */
 void
 trace_summary(const char *trace_id, cJSON *summary)
 {
+	struct trace_rec *r;
+
 	cJSON_AddStringToObject(summary, "trace_id", trace_id);
 	cJSON_AddNumberToObject(summary, "at_ms", (double)env_now_ms());
-	enqueue(summary, true, 1);
+	if (!tq.running) {
+		cJSON_Delete(summary);
+		return;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		cJSON_Delete(summary);
+		atomic_fetch_add(&tq.dropped_sums, 1);
+		return;
+	}
+	r->summary = true;
+	r->obj = summary;
+	r->n = 1;
+	enqueue(r);
 }
 
 /* trace_flush - wait until everything queued so far is stored (≤ 2 s) */
@@ -868,6 +946,13 @@ uint64_t
 trace_sums_only_rounds(void)
 {
 	return atomic_load(&tq.sums_only);
+}
+
+/* trace_writer_wakes - times the writer woke from a wait (trace.h) */
+uint64_t
+trace_writer_wakes(void)
+{
+	return atomic_load(&tq.wakes);
 }
 
 /* trace_bad_rows - rows the database refused even one by one */

@@ -32,6 +32,8 @@ uint64_t trace_bad_rows(void);
 /* Writer rounds that stored summaries alone, the steps left queued,
  * because summaries were backing up. */
 uint64_t trace_sums_only_rounds(void);
+/* Times the writer woke from a wait: it sleeps while nothing is queued. */
+uint64_t trace_writer_wakes(void);
 void     trace_limits(size_t queue_max, const char *hold_file);
 
 /* Feedback on a summary the writer has not stored (yet): take it back and

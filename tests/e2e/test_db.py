@@ -33,7 +33,7 @@ def test_trace_writer_against_a_real_server(stack):
     """Bad bytes in one request, a row the server refuses, the writer held
     back under overload, summaries going first when they back up
     (tests/unit/test_trace.c)."""
-    _run_unit(stack, "test_trace", 4)
+    _run_unit(stack, "test_trace", 5)
 
 
 def test_kiosk_emergency_with_location_while_postgres_is_down(stack, accounts):

@@ -49,6 +49,15 @@ teardown(void **state)
 	return 0;
 }
 
+/* sleep_ms - sleep ms milliseconds */
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
 /* count - a number from one query with one parameter */
 static long
 count(const char *sql, const char *arg)
@@ -214,14 +223,44 @@ test_summaries_go_first(void **state)
 	trace_limits(0, NULL);
 }
 
+/* idle writer: with nothing queued it sleeps (a tick would wake it ~30
+ * times in 300 ms); a request wakes it, unasked, and is stored whole, its
+ * steps as one row of trace_step_sets */
+static void
+test_idle_writer_sleeps(void **state)
+{
+	char     tid[33];
+	uint64_t wakes0;
+	long     stored = 0;
+
+	(void)state;
+	if (db == NULL)
+		skip();
+	trace_flush();
+	sleep_ms(50);
+	wakes0 = trace_writer_wakes();
+	sleep_ms(300);
+	assert_true(trace_writer_wakes() - wakes0 <= 1);
+	request(tid, "after a quiet spell");
+	for (int i = 0; i < 100 && stored == 0; i++) {
+		sleep_ms(20);
+		stored = count("SELECT count(*) FROM traces WHERE trace_id = $1", tid);
+	}
+	assert_int_equal(stored, 1);
+	for (int i = 0;
+	     i < 100 && count("SELECT count(*) FROM trace_steps WHERE trace_id = $1", tid) < 2; i++)
+		sleep_ms(20);
+	assert_int_equal(count("SELECT count(*) FROM trace_steps WHERE trace_id = $1", tid), 2);
+	assert_int_equal(count("SELECT count(*) FROM trace_step_sets WHERE trace_id = $1", tid), 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_bad_bytes),
-	    cmocka_unit_test(test_refused_row),
-	    cmocka_unit_test(test_overload_claim),
-	    cmocka_unit_test(test_summaries_go_first),
+	    cmocka_unit_test(test_bad_bytes),          cmocka_unit_test(test_refused_row),
+	    cmocka_unit_test(test_overload_claim),     cmocka_unit_test(test_summaries_go_first),
+	    cmocka_unit_test(test_idle_writer_sleeps),
 	};
 
 	return cmocka_run_group_tests_name("trace", tests, setup, teardown);
