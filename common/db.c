@@ -17,6 +17,10 @@ struct db_conn {
 	PGconn       *pg;
 	char          sqlstate[6]; /* of the last failed statement; "" when none */
 	unsigned long gen;         /* connections made so far (db_generation) */
+	/* The statements prepared on the connection of generation prep_gen. */
+	const struct db_stmt *prepared[DB_MAX_PREPARED];
+	int                   nprepared;
+	unsigned long         prep_gen;
 };
 
 /* Applied to every connection opened from now on (db_settings). */
@@ -192,6 +196,20 @@ db_pg(db_conn *db)
 	return db->pg;
 }
 
+/* result - r when it succeeded; otherwise NULL, with its SQLSTATE kept */
+static PGresult *
+result(db_conn *db, PGresult *r)
+{
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	set_state(db, r);
+	log_warn("db: %s", PQresultErrorMessage(r));
+	PQclear(r);
+	return NULL;
+}
+
 /*
  * db_exec - run one statement with text parameters (NULL = SQL null).
  * Returns a result the caller PQclear()s, or NULL on failure (logged).
@@ -199,20 +217,43 @@ db_pg(db_conn *db)
 PGresult *
 db_exec(db_conn *db, const char *sql, int n, const char *const *params)
 {
-	PGresult      *r;
-	ExecStatusType st;
+	db->sqlstate[0] = '\0';
+	if (!db_ok(db))
+		return NULL;
+	return result(db, PQexecParams(db->pg, sql, n, NULL, params, NULL, NULL, 0));
+}
+
+/*
+ * db_exec_stmt - db_exec for a statement prepared once per connection.
+ * The names prepared are kept per connection generation: a new
+ * connection has none, and they are prepared again as they are used.
+ */
+PGresult *
+db_exec_stmt(db_conn *db, const struct db_stmt *st, const char *const *params)
+{
+	int i;
 
 	db->sqlstate[0] = '\0';
 	if (!db_ok(db))
 		return NULL;
-	r = PQexecParams(db->pg, sql, n, NULL, params, NULL, NULL, 0);
-	st = PQresultStatus(r);
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-		return r;
-	set_state(db, r);
-	log_warn("db: %s", PQresultErrorMessage(r));
-	PQclear(r);
-	return NULL;
+	if (db->prep_gen != db->gen) {
+		db->nprepared = 0;
+		db->prep_gen = db->gen;
+	}
+	for (i = 0; i < db->nprepared && db->prepared[i] != st; i++)
+		;
+	if (i == db->nprepared) {
+		PGresult *r;
+
+		if (db->nprepared == DB_MAX_PREPARED)
+			return db_exec(db, st->sql, st->nparams, params);
+		if ((r = result(db, PQprepare(db->pg, st->name, st->sql, st->nparams, NULL))) ==
+		    NULL)
+			return NULL;
+		PQclear(r);
+		db->prepared[db->nprepared++] = st;
+	}
+	return result(db, PQexecPrepared(db->pg, st->name, st->nparams, params, NULL, NULL, 0));
 }
 
 /* db_cmd - a statement whose rows are not wanted; 0 or -1 */

@@ -32,6 +32,21 @@ int       db_begin(db_conn *db);
 int       db_commit(db_conn *db);
 void      db_rollback(db_conn *db);
 PGconn   *db_pg(db_conn *db);
+
+/*
+ * A statement run often enough to be worth preparing: db_exec_stmt
+ * prepares it (by name, once per connection: again after a reconnect)
+ * and then only binds and executes it, so the server parses and plans it
+ * once instead of on every call.  A db_conn prepares at most
+ * DB_MAX_PREPARED of them; past that they are run unprepared.
+ */
+struct db_stmt {
+	const char *name; /* unique among the statements one connection runs */
+	const char *sql;
+	int         nparams;
+};
+#define DB_MAX_PREPARED 8
+PGresult *db_exec_stmt(db_conn *db, const struct db_stmt *st, const char *const *params);
 /* A number that changes with every new connection: session state such as
  * LISTEN must be set again when it does (a new PGconn may reuse the old
  * one's address, so comparing pointers is not enough). */

@@ -26,7 +26,7 @@ def _run_unit(stack, name, n):
 
 
 def test_db_wrapper_against_a_real_server(stack):
-    _run_unit(stack, "test_db", 6)
+    _run_unit(stack, "test_db", 8)
 
 
 def test_trace_writer_against_a_real_server(stack):

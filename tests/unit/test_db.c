@@ -4,7 +4,9 @@
  * Needs CLUBOS_TEST_PG_DSN (the end-to-end suite runs this binary with its
  * throwaway server's DSN: tests/e2e/test_db.py); without it every test is
  * skipped.  Checks that a COMMIT the server answers with ROLLBACK is a
- * failure, that SQLSTATEs map to the contract's statuses, that every
+ * failure, that an error raised when a lone statement commits is that
+ * statement's failure, that a prepared statement is prepared once per
+ * connection, that SQLSTATEs map to the contract's statuses, that every
  * connection has a statement timeout, and that connecting to a server that
  * never answers gives up after the connect timeout, and that an idle
  * connection the server ended is replaced before the next statement, and
@@ -84,6 +86,66 @@ test_terminated_idle_connection(void **state)
 	db_close(b);
 }
 
+/* prepared_count - how many statements a's connection has prepared */
+static int
+prepared_count(db_conn *a)
+{
+	PGresult *r = db_exec(a, "SELECT count(*) FROM pg_prepared_statements", 0, NULL);
+	int       n;
+
+	assert_non_null(r);
+	n = atoi(db_val(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+/* prepared: db_exec_stmt prepares a statement once per connection, runs it
+ * with its parameters, prepares it again on a new connection, and still
+ * runs what it has no room to prepare */
+static void
+test_prepared_statements(void **state)
+{
+	static const struct db_stmt add = {"unit_add", "SELECT ($1::int + $2::int)::text", 2};
+	static struct db_stmt       many[DB_MAX_PREPARED + 1];
+	static char                 names[DB_MAX_PREPARED + 1][16];
+	const char                 *p[] = {"40", "2"}, *bad[] = {"x", "2"};
+	db_conn                    *a, *b;
+	PGresult                   *r;
+	char                        pid[16];
+
+	(void)state;
+	assert_non_null(a = db_open(dsn()));
+	assert_non_null(b = db_open(dsn()));
+	for (int i = 0; i < 3; i++) {
+		assert_non_null(r = db_exec_stmt(a, &add, p));
+		assert_string_equal(db_val(r, 0, 0), "42");
+		PQclear(r);
+	}
+	assert_int_equal(prepared_count(a), 1);
+	/* Bad input fails as it would unprepared, with its SQLSTATE. */
+	assert_null(db_exec_stmt(a, &add, bad));
+	assert_string_equal(db_sqlstate(a), "22P02");
+
+	/* A new connection has nothing prepared: it is prepared again. */
+	terminate(a, b, pid, sizeof(pid));
+	assert_non_null(r = db_exec_stmt(a, &add, p));
+	assert_string_equal(db_val(r, 0, 0), "42");
+	PQclear(r);
+	assert_int_equal(prepared_count(a), 1);
+
+	/* Past DB_MAX_PREPARED, a statement runs unprepared. */
+	for (int i = 0; i <= DB_MAX_PREPARED; i++) {
+		snprintf(names[i], sizeof(names[i]), "unit_%d", i);
+		many[i] = (struct db_stmt){names[i], "SELECT $1::int * 2", 1};
+		assert_non_null(r = db_exec_stmt(a, &many[i], p));
+		assert_string_equal(db_val(r, 0, 0), "80");
+		PQclear(r);
+	}
+	assert_int_equal(prepared_count(a), DB_MAX_PREPARED);
+	db_close(a);
+	db_close(b);
+}
+
 /* notify: db_wait_notify wakes on a NOTIFY long before its timeout, and
  * db_listen listens again once the connection it was set on is replaced */
 static void
@@ -148,6 +210,39 @@ test_commit_rollback(void **state)
 	assert_int_equal(db_begin(db), 0);
 	assert_int_equal(db_cmd(db, "INSERT INTO t VALUES (2)", 0, NULL), 0);
 	assert_int_equal(db_commit(db), 0);
+	db_close(db);
+}
+
+/*
+ * autocommit_failure_at_commit: a statement outside a transaction commits
+ * on its own, and an error raised only at that commit (a deferred foreign
+ * key here) is the statement's result, rows or not.  ops_record writes a
+ * lone action this way and counts on it.
+ */
+static void
+test_autocommit_failure_at_commit(void **state)
+{
+	db_conn  *db;
+	PGresult *r;
+
+	(void)state;
+	assert_non_null(db = db_open(dsn()));
+	assert_int_equal(db_cmd(db, "CREATE TEMP TABLE parent (id int PRIMARY KEY)", 0, NULL), 0);
+	assert_int_equal(db_cmd(db,
+	                        "CREATE TEMP TABLE child (n int REFERENCES parent "
+	                        "DEFERRABLE INITIALLY DEFERRED)",
+	                        0, NULL),
+	                 0);
+	assert_null(db_exec(db, "INSERT INTO child VALUES (1) RETURNING n", 0, NULL));
+	assert_string_equal(db_sqlstate(db), "23503");
+	assert_non_null(r = db_exec(db, "SELECT count(*) FROM child", 0, NULL));
+	assert_string_equal(db_val(r, 0, 0), "0");
+	PQclear(r);
+	/* With its parent there, the same statement returns its row, stored. */
+	assert_int_equal(db_cmd(db, "INSERT INTO parent VALUES (1)", 0, NULL), 0);
+	assert_non_null(r = db_exec(db, "INSERT INTO child VALUES (1) RETURNING n", 0, NULL));
+	assert_string_equal(db_val(r, 0, 0), "1");
+	PQclear(r);
 	db_close(db);
 }
 
@@ -235,6 +330,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_commit_rollback),
+	    cmocka_unit_test(test_autocommit_failure_at_commit),
+	    cmocka_unit_test(test_prepared_statements),
 	    cmocka_unit_test(test_sqlstate),
 	    cmocka_unit_test(test_statement_timeout),
 	    cmocka_unit_test(test_connect_timeout),
