@@ -147,6 +147,30 @@ ops_followup(db_conn *db, int64_t conversation_id, const char *author, const cha
 
 /* ================================================================ record */
 
+/* The two inserts every recorded item makes, prepared once per connection.
+ * An item keyed by idem_key is written once: asked again, they return the
+ * row already there. */
+static const struct db_stmt insert_ticket = {
+    "ops_insert_ticket",
+    "WITH ins AS (INSERT INTO tickets (trace_id, priority, location, bay, summary, sop_slug, "
+    "title, conversation_id, idem_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+    "COALESCE(to_timestamp($10::float8), now())) "
+    "ON CONFLICT (idem_key) WHERE idem_key IS NOT NULL DO NOTHING RETURNING id) "
+    "SELECT id FROM ins UNION ALL SELECT id FROM tickets WHERE idem_key = $9 LIMIT 1",
+    10,
+};
+static const struct db_stmt insert_action = {
+    "ops_insert_action",
+    "WITH ins AS (INSERT INTO actions (trace_id, type, status, location, bay, detail, "
+    "ticket_id, conversation_id, expires_at, idem_key, created_at) VALUES ($1, $2, $3, $4, "
+    "$5, $6::jsonb, $7, $8, CASE WHEN $3 IN ('pending_confirmation', 'pending_approval') "
+    "THEN COALESCE(to_timestamp($11::float8), now()) + make_interval(secs => $9::int) END, "
+    "$10, COALESCE(to_timestamp($11::float8), now())) "
+    "ON CONFLICT (idem_key) WHERE idem_key IS NOT NULL DO NOTHING RETURNING id) "
+    "SELECT id FROM ins UNION ALL SELECT id FROM actions WHERE idem_key = $10 LIMIT 1",
+    11,
+};
+
 /* insert_item - one ticket (if any) and its action; idem and at may be NULL */
 static int
 insert_item(db_conn *db, const struct ops_item *it, const char *idem, const char *at,
@@ -171,16 +195,7 @@ insert_item(db_conn *db, const struct ops_item *it, const char *idem, const char
 		                   idem ? (snprintf(ikey, sizeof(ikey), "%s:t", idem), ikey) : NULL,
 		                   at};
 
-		r = db_exec(db,
-		            "WITH ins AS (INSERT INTO tickets (trace_id, priority, location, bay, "
-		            "summary, sop_slug, title, conversation_id, idem_key, created_at) "
-		            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-		            "COALESCE(to_timestamp($10::float8), now())) "
-		            "ON CONFLICT (idem_key) WHERE idem_key IS NOT NULL DO NOTHING "
-		            "RETURNING id) "
-		            "SELECT id FROM ins UNION ALL "
-		            "SELECT id FROM tickets WHERE idem_key = $9 LIMIT 1",
-		            10, p);
+		r = db_exec_stmt(db, &insert_ticket, p);
 		if ((out->ticket_id = one_id(r)) == 0) {
 			PQclear(r);
 			return -1;
@@ -203,19 +218,7 @@ insert_item(db_conn *db, const struct ops_item *it, const char *idem, const char
 		                   idem,
 		                   at};
 
-		r = db_exec(db,
-		            "WITH ins AS (INSERT INTO actions (trace_id, type, status, location, "
-		            "bay, detail, ticket_id, conversation_id, expires_at, idem_key, "
-		            "created_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, "
-		            "CASE WHEN $3 IN ('pending_confirmation', 'pending_approval') "
-		            "THEN COALESCE(to_timestamp($11::float8), now()) + "
-		            "make_interval(secs => $9::int) END, $10, "
-		            "COALESCE(to_timestamp($11::float8), now())) "
-		            "ON CONFLICT (idem_key) WHERE idem_key IS NOT NULL DO NOTHING "
-		            "RETURNING id) "
-		            "SELECT id FROM ins UNION ALL "
-		            "SELECT id FROM actions WHERE idem_key = $10 LIMIT 1",
-		            11, p);
+		r = db_exec_stmt(db, &insert_action, p);
 	}
 	out->action_id = one_id(r);
 	PQclear(r);
@@ -234,7 +237,20 @@ write_batch(db_conn *db, const struct ops_item *items, size_t n, const char *key
 {
 	char idem[80];
 
-	if (db == NULL || db_begin(db) < 0)
+	if (db == NULL)
+		return -1;
+	/* One action without a ticket or a notification is one statement, a
+	 * transaction of its own: BEGIN and COMMIT would add two round trips
+	 * to every action a customer asks for.  libpq returns its rows only
+	 * after the server's ReadyForQuery, and an error raised at commit
+	 * comes back as the statement's result, so success still means
+	 * committed. */
+	if (n == 1 && items[0].ticket == NULL && strcmp(items[0].status, "queued") != 0) {
+		if (key != NULL)
+			snprintf(idem, sizeof(idem), "%s:%s:0", key, items[0].type);
+		return insert_item(db, &items[0], key != NULL ? idem : NULL, at, &out[0]);
+	}
+	if (db_begin(db) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		/* key, type, and its ordinal among the batch's items of that type:
