@@ -131,6 +131,29 @@ l2_flush(struct conns *w)
 	}
 }
 
+/* L3's two statements, run on every miss and every store, prepared once
+ * per connection: the lookup counts the hit and never returns an expired
+ * entry; the store replaces an older entry under the same key. */
+static const struct db_stmt l3_get = {
+    "cache_l3_get",
+    "UPDATE cache_entries SET hits = hits + 1 WHERE key = $1 AND expires_at > now() "
+    "RETURNING json_build_object('label', sop_slug, 'version', sop_version, "
+    "'scope', scope, 'value', value, "
+    "'ttl', greatest(1, extract(epoch FROM expires_at - now())::int))::text",
+    1,
+};
+static const struct db_stmt l3_put = {
+    "cache_l3_put",
+    "INSERT INTO cache_entries (key, scope, sop_slug, sop_version, value, expires_at) "
+    "SELECT x.key, x.scope, x.label, x.version, x.value, now() + make_interval(secs => $2::int) "
+    "FROM jsonb_to_recordset($1::jsonb) AS "
+    "x(key text, scope text, label text, version int, value text) "
+    "ON CONFLICT (key) DO UPDATE SET scope = EXCLUDED.scope, sop_slug = EXCLUDED.sop_slug, "
+    "sop_version = EXCLUDED.sop_version, value = EXCLUDED.value, "
+    "expires_at = EXCLUDED.expires_at, created_at = now()",
+    2,
+};
+
 /* cc_get - L2, then L3 (copied up into L2) */
 static void
 cc_get(struct conns *w, const cJSON *q, struct rpc_reply *rep)
@@ -174,14 +197,7 @@ cc_get(struct conns *w, const cJSON *q, struct rpc_reply *rep)
 	{
 		const char *p[] = {key};
 
-		pr = db_exec(
-		    w->db,
-		    "UPDATE cache_entries SET hits = hits + 1 WHERE key = $1 AND expires_at > "
-		    "now() "
-		    "RETURNING json_build_object('label', sop_slug, 'version', sop_version, "
-		    "  'scope', scope, 'value', value, "
-		    "  'ttl', greatest(1, extract(epoch FROM expires_at - now())::int))::text",
-		    1, p);
+		pr = db_exec_stmt(w->db, &l3_get, p);
 	}
 	if (pr != NULL && PQntuples(pr) == 1) {
 		const char *why;
@@ -255,17 +271,11 @@ cc_put(struct conns *w, const cJSON *q, struct rpc_reply *rep)
 	if (n > 0 && (text = json_print(rows)) != NULL) {
 		const char *p[] = {text, ttl};
 
-		if (db_cmd(
-		        w->db,
-		        "INSERT INTO cache_entries (key, scope, sop_slug, sop_version, value, "
-		        "expires_at) SELECT x.key, x.scope, x.label, x.version, x.value, now() + "
-		        "make_interval(secs => $2::int) FROM jsonb_to_recordset($1::jsonb) AS "
-		        "x(key text, scope text, label text, version int, value text) "
-		        "ON CONFLICT (key) DO UPDATE SET scope = EXCLUDED.scope, sop_slug = "
-		        "EXCLUDED.sop_slug, sop_version = EXCLUDED.sop_version, value = "
-		        "EXCLUDED.value, expires_at = EXCLUDED.expires_at, created_at = now()",
-		        2, p) < 0)
+		PGresult *ir = db_exec_stmt(w->db, &l3_put, p);
+
+		if (ir == NULL)
 			atomic_fetch_add(&cc_st.errors, 1);
+		PQclear(ir);
 		free(text);
 	}
 	cJSON_Delete(rows);

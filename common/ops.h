@@ -15,7 +15,9 @@
  * is back (an idempotency key per record, unique in its table).
  *
  * A transaction counts as committed only when the server answers COMMIT:
- * COMMIT of a transaction that failed part-way answers ROLLBACK.
+ * COMMIT of a transaction that failed part-way answers ROLLBACK.  A batch
+ * of one action with no ticket and nothing to notify is a single
+ * statement, committed on its own, and counts once its row comes back.
  */
 #ifndef CLUBOS_OPS_H
 #define CLUBOS_OPS_H
