@@ -110,6 +110,9 @@ curl -fsS "$URL/metrics" | grep -E '^clubos_(cache_hits_total|trace_(steps|summa
 # Questions nobody asked before, with the cache on: every one a miss.
 for rate in 500 1000 2000; do open_loop sop "$rate" "sop unique" unique; done
 closed sop 32 "sop unique" unique
+# One tech worker takes 8 requests at a time (CLUBOS_ROUTE_MAX_INFLIGHT):
+# 8 connections show what it answers, 32 what it does when asked for more.
+closed action 8 "action unique" unique
 closed action 32 "action unique" unique
 restart off
 open_loop sop 1000 "sop cache off"
