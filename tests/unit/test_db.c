@@ -107,7 +107,7 @@ test_prepared_statements(void **state)
 {
 	static const struct db_stmt add = {"unit_add", "SELECT ($1::int + $2::int)::text", 2};
 	static struct db_stmt       many[DB_MAX_PREPARED + 1];
-	static char                 names[DB_MAX_PREPARED + 1][16];
+	static char                 names[DB_MAX_PREPARED + 1][24];
 	const char                 *p[] = {"40", "2"}, *bad[] = {"x", "2"};
 	db_conn                    *a, *b;
 	PGresult                   *r;
