@@ -176,7 +176,7 @@ flood(void)
 static void
 test_flooded_subscriber(void **state)
 {
-	char  self[512] = "", out[128] = "";
+	char  self[512] = "", out[128] = "", ipc[128];
 	int   fds[2], status = 0;
 	bool  reaped = false;
 	pid_t pid;
@@ -196,6 +196,7 @@ test_flooded_subscriber(void **state)
 		_exit(3);
 	}
 	close(fds[1]);
+	snprintf(ipc, sizeof(ipc), "/tmp/clubos-test-link-%ld-flood.ipc", (long)pid);
 	/* 20 closes of at most LINK_CLOSE_WAIT_MS each, and room to spare. */
 	for (int i = 0; i < 600 && !reaped; i++) {
 		reaped = waitpid(pid, &status, WNOHANG) == pid;
@@ -205,8 +206,10 @@ test_flooded_subscriber(void **state)
 	if (!reaped) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
+		unlink(ipc);
 		fail_msg("the flooded subscribers' closes hung");
 	}
+	unlink(ipc); /* the child left its publisher open, and its socket file */
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_true(read(fds[0], out, sizeof(out) - 1) > 0);
 	close(fds[0]);
