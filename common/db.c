@@ -246,7 +246,8 @@ db_exec_stmt(db_conn *db, const struct db_stmt *st, const char *const *params)
 		PGresult *r;
 
 		if (db->nprepared == DB_MAX_PREPARED)
-			return db_exec(db, st->sql, st->nparams, params);
+			return result(db, PQexecParams(db->pg, st->sql, st->nparams, NULL, params,
+			                               NULL, NULL, 0));
 		if ((r = result(db, PQprepare(db->pg, st->name, st->sql, st->nparams, NULL))) ==
 		    NULL)
 			return NULL;

@@ -230,6 +230,26 @@ insert_item(db_conn *db, const struct ops_item *it, const char *idem, const char
 	return 0;
 }
 
+/*
+ * item_key - item i's idempotency key in buf (NULL when the batch has no
+ * key): the batch's key, the item's type, and its ordinal among the
+ * batch's items of that type, so the same request recording the same
+ * kinds again matches, in whatever order (the router's emergency fallback
+ * and a late emergency worker, say).
+ */
+static const char *
+item_key(char *buf, size_t cap, const char *key, const struct ops_item *items, size_t i)
+{
+	size_t nth = 0;
+
+	if (key == NULL)
+		return NULL;
+	for (size_t j = 0; j < i; j++)
+		nth += strcmp(items[j].type, items[i].type) == 0;
+	snprintf(buf, cap, "%s:%s:%zu", key, items[i].type, nth);
+	return buf;
+}
+
 /* write_batch - every item in one transaction; 0 when committed */
 static int
 write_batch(db_conn *db, const struct ops_item *items, size_t n, const char *key, const char *at,
@@ -245,26 +265,14 @@ write_batch(db_conn *db, const struct ops_item *items, size_t n, const char *key
 	 * after the server's ReadyForQuery, and an error raised at commit
 	 * comes back as the statement's result, so success still means
 	 * committed. */
-	if (n == 1 && items[0].ticket == NULL && strcmp(items[0].status, "queued") != 0) {
-		if (key != NULL)
-			snprintf(idem, sizeof(idem), "%s:%s:0", key, items[0].type);
-		return insert_item(db, &items[0], key != NULL ? idem : NULL, at, &out[0]);
-	}
+	if (n == 1 && items[0].ticket == NULL && strcmp(items[0].status, "queued") != 0)
+		return insert_item(db, &items[0], item_key(idem, sizeof(idem), key, items, 0), at,
+		                   &out[0]);
 	if (db_begin(db) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		/* key, type, and its ordinal among the batch's items of that type:
-		 * the same request recording the same kinds again matches, in
-		 * whatever order (the router's emergency fallback and a late
-		 * emergency worker, say). */
-		if (key != NULL) {
-			size_t nth = 0;
-
-			for (size_t j = 0; j < i; j++)
-				nth += strcmp(items[j].type, items[i].type) == 0;
-			snprintf(idem, sizeof(idem), "%s:%s:%zu", key, items[i].type, nth);
-		}
-		if (insert_item(db, &items[i], key != NULL ? idem : NULL, at, &out[i]) < 0) {
+		if (insert_item(db, &items[i], item_key(idem, sizeof(idem), key, items, i), at,
+		                &out[i]) < 0) {
 			db_rollback(db);
 			return -1;
 		}
