@@ -96,9 +96,9 @@ bus_hub_start(const char *in_url, const char *trace_url, const char *events_url)
 	    (rv = link_listen(h->trace, trace_url)) != 0 ||
 	    (rv = link_listen(h->events, events_url)) != 0 ||
 	    pthread_create(&h->thr, NULL, hub_main, h) != 0) {
-		nng_close(h->in);
-		nng_close(h->trace);
-		nng_close(h->events);
+		link_sock_close(h->in); /* and the watch of what listens (link.h) */
+		link_sock_close(h->trace);
+		link_sock_close(h->events);
 		goto fail;
 	}
 	return h;

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <nng/protocol/pair0/pair.h>
 #include <nng/supplemental/tls/tls.h>
+#include <nng/supplemental/util/platform.h>
 
 #include "common/env.h"
 #include "common/log.h"
@@ -84,9 +86,9 @@ link_tls_setup(const char *ca, const char *cert, const char *server_name, char *
 	return 0;
 }
 
-/* link_listen - see link.h */
-int
-link_listen(nng_socket s, const char *url)
+/* listen_start - a started listener on url (TLS applied), in *out */
+static int
+listen_start(nng_socket s, const char *url, nng_listener *out)
 {
 	nng_listener l;
 	int          rv;
@@ -102,6 +104,22 @@ link_listen(nng_socket s, const char *url)
 	}
 	if ((rv = nng_listener_start(l, 0)) != 0)
 		nng_listener_close(l);
+	else
+		*out = l;
+	return rv;
+}
+
+static void watch_add(nng_socket s, nng_listener l, const char *url);
+
+/* link_listen - see link.h */
+int
+link_listen(nng_socket s, const char *url)
+{
+	nng_listener l;
+	int          rv;
+
+	if ((rv = listen_start(s, url, &l)) == 0)
+		watch_add(s, l, url);
 	return rv;
 }
 
@@ -246,6 +264,274 @@ link_fini(struct link *l)
 /* Set when a close did not finish: nng's reaper is stuck (link.h). */
 static atomic_bool link_wedged;
 
+/*
+ * Listeners that stop taking connections (link.h).  One entry per
+ * listening socket, made by link_listen.  The socket's ADD_PRE callback
+ * counts the pipes it takes; an entry is freed by the watch thread once
+ * its socket is closed (no callback can run after nng_close returns).
+ */
+struct watch {
+	nng_socket    sock;
+	nng_listener  lst;     /* under watch_mu; id 0 when making it again failed */
+	atomic_uint   accepts; /* pipes the socket has taken (ADD_PRE) */
+	unsigned      seen;    /* accepts at the last look; watch thread */
+	bool          due;     /* to be probed this round; under watch_mu */
+	bool          gone;    /* its socket is being closed: never touched again */
+	bool          closed;  /* ... and it is: free it */
+	bool          busy;    /* the watch thread is probing it */
+	char          url[200];
+	struct watch *next;
+};
+
+static pthread_mutex_t watch_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct watch   *watch_all;
+static bool            watch_running; /* under watch_mu */
+static atomic_int      watch_ms = LINK_WATCH_MS;
+static atomic_uint     watch_probes, watch_relistens;
+static atomic_bool     probe_reached; /* the one probe in flight reached a transport */
+
+/* watch_event - ADD_PRE on a listening socket: it takes pipes */
+static void
+watch_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct watch *w = arg;
+
+	(void)p;
+	(void)ev;
+	atomic_fetch_add(&w->accepts, 1);
+}
+
+/* probe_event - ADD_PRE on the probe: the listener's transport finished a handshake */
+static void
+probe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	(void)p;
+	(void)ev;
+	(void)arg;
+	atomic_store(&probe_reached, true);
+}
+
+enum { PROBE_UNKNOWN, PROBE_ALIVE, PROBE_DEAD };
+
+/* probe - dial w's url once with pair0, a protocol no listening socket
+ * here takes (each refuses it after ADD_PRE, so no request is ever routed
+ * to the probe).  ALIVE: the socket took a pipe; DEAD: the handshake
+ * finished but the socket took none within LINK_PROBE_WAIT_MS; UNKNOWN:
+ * no handshake.  The probe is closed only once its handshake is over (or
+ * never began): leaving in the middle is what stops a listener. */
+static int
+probe(struct watch *w, const char *url, unsigned before)
+{
+	nng_socket s;
+	nng_dialer d;
+	int        verdict = PROBE_UNKNOWN;
+	int64_t    start = env_mono_us(), reached = 0, wait = (int64_t)LINK_PROBE_WAIT_MS * 1000;
+
+	if (nng_pair0_open(&s) != 0)
+		return PROBE_UNKNOWN;
+	atomic_store(&probe_reached, false);
+	nng_pipe_notify(s, NNG_PIPE_EV_ADD_PRE, probe_event, NULL);
+	if (link_dialer(&d, s, url) == 0) {
+		/* One attempt: refused, the dialer would dial again at once. */
+		nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 3600000);
+		nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, 3600000);
+		if (nng_dialer_start(d, NNG_FLAG_NONBLOCK) != 0)
+			nng_dialer_close(d);
+		else
+			for (;;) {
+				int64_t now = env_mono_us();
+
+				if (reached == 0 && atomic_load(&probe_reached))
+					reached = now;
+				if (reached != 0 && atomic_load(&w->accepts) != before) {
+					verdict = PROBE_ALIVE;
+					break;
+				}
+				if (reached != 0 ? now - reached >= wait
+				                 : now - start >= 3 * wait) {
+					verdict = reached != 0 ? PROBE_DEAD : PROBE_UNKNOWN;
+					break;
+				}
+				nng_msleep(5);
+			}
+	}
+	link_sock_close(s);
+	atomic_fetch_add(&watch_probes, 1);
+	return verdict;
+}
+
+/* relisten - close w's listener and listen again (watch_mu held) */
+static void
+relisten(struct watch *w)
+{
+	int rv;
+
+	if (nng_listener_id(w->lst) > 0)
+		nng_listener_close(w->lst); /* and the pipes it took: their peers dial again */
+	w->lst = (nng_listener)NNG_LISTENER_INITIALIZER;
+	if ((rv = listen_start(w->sock, w->url, &w->lst)) != 0) {
+		log_warn("link: listening afresh on %s failed: %s; trying again", w->url,
+		         nng_strerror(rv));
+		return;
+	}
+	atomic_fetch_add(&watch_relistens, 1);
+	w->seen = atomic_load(&w->accepts);
+	log_warn("link: %s had stopped taking connections (nng 1.5.2 does after a peer leaves "
+	         "mid-handshake): listening afresh",
+	         w->url);
+}
+
+/* watch_round - free the entries of closed sockets, then probe each
+ * listener that took no pipe since the last round */
+static void
+watch_round(void)
+{
+	pthread_mutex_lock(&watch_mu);
+	for (struct watch **pp = &watch_all; *pp != NULL;) {
+		struct watch *w = *pp;
+
+		if (w->closed && !w->busy) {
+			*pp = w->next;
+			free(w);
+			continue;
+		}
+		if (!w->gone) {
+			unsigned a = atomic_load(&w->accepts);
+
+			w->due = a == w->seen;
+			w->seen = a;
+		}
+		pp = &w->next;
+	}
+	pthread_mutex_unlock(&watch_mu);
+	for (;;) {
+		struct watch *w;
+		char          url[sizeof(w->url)];
+		unsigned      before;
+		int           verdict = PROBE_DEAD;
+
+		pthread_mutex_lock(&watch_mu);
+		for (w = watch_all; w != NULL && (w->gone || !w->due); w = w->next)
+			;
+		if (w == NULL || atomic_load(&link_wedged)) {
+			pthread_mutex_unlock(&watch_mu);
+			return;
+		}
+		w->due = false;
+		before = w->seen;
+		if (nng_listener_id(w->lst) > 0) { /* else: making it again failed; try now */
+			w->busy = true;
+			snprintf(url, sizeof(url), "%s", w->url);
+			pthread_mutex_unlock(&watch_mu);
+			verdict = probe(w, url, before);
+			pthread_mutex_lock(&watch_mu);
+			w->busy = false;
+		}
+		if (verdict == PROBE_DEAD && !w->gone)
+			relisten(w);
+		else if (verdict == PROBE_ALIVE)
+			w->seen = atomic_load(&w->accepts); /* the probe's own pipe */
+		pthread_mutex_unlock(&watch_mu);
+	}
+}
+
+/* watch_main - a round every watch_ms (0: paused) */
+static void *
+watch_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int ms = atomic_load(&watch_ms);
+
+		nng_msleep(ms > 0 ? ms : 100);
+		if (atomic_load(&watch_ms) > 0) /* paused while it slept: not now */
+			watch_round();
+	}
+	return NULL;
+}
+
+/* watch_add - watch the listener l of s (link_listen) */
+static void
+watch_add(nng_socket s, nng_listener l, const char *url)
+{
+	struct watch *w;
+	pthread_t     thr;
+
+	pthread_mutex_lock(&watch_mu);
+	for (w = watch_all; w != NULL; w = w->next)
+		if (!w->gone && w->sock.id == s.id)
+			break;
+	if (w != NULL) { /* one per socket: ADD_PRE has one callback */
+		pthread_mutex_unlock(&watch_mu);
+		log_warn("link: %s is not watched: its socket already listens on %s", url, w->url);
+		return;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		pthread_mutex_unlock(&watch_mu);
+		log_warn("link: out of memory watching %s", url);
+		return;
+	}
+	w->sock = s;
+	w->lst = l;
+	snprintf(w->url, sizeof(w->url), "%s", url);
+	w->next = watch_all;
+	watch_all = w;
+	nng_pipe_notify(s, NNG_PIPE_EV_ADD_PRE, watch_event, w);
+	if (!watch_running) {
+		if (pthread_create(&thr, NULL, watch_main, NULL) == 0) {
+			pthread_detach(thr);
+			watch_running = true;
+		} else {
+			log_warn("link: cannot start the listener watch");
+		}
+	}
+	pthread_mutex_unlock(&watch_mu);
+}
+
+/* watch_forget - s is being closed: its entry is never touched again */
+static struct watch *
+watch_forget(nng_socket s)
+{
+	struct watch *w;
+
+	pthread_mutex_lock(&watch_mu);
+	for (w = watch_all; w != NULL; w = w->next)
+		if (!w->gone && w->sock.id == s.id)
+			break;
+	if (w != NULL) {
+		nng_pipe_notify(s, NNG_PIPE_EV_ADD_PRE, NULL, NULL);
+		w->gone = true;
+	}
+	pthread_mutex_unlock(&watch_mu);
+	return w;
+}
+
+/* watch_closed - w's socket is closed: the watch thread may free it */
+static void
+watch_closed(struct watch *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&watch_mu);
+	w->closed = true;
+	pthread_mutex_unlock(&watch_mu);
+}
+
+/* link_watch_set_ms - see link.h */
+void
+link_watch_set_ms(int ms)
+{
+	atomic_store(&watch_ms, ms);
+}
+
+/* link_watch_counts - see link.h */
+void
+link_watch_counts(unsigned *probes, unsigned *relistens)
+{
+	*probes = atomic_load(&watch_probes);
+	*relistens = atomic_load(&watch_relistens);
+}
+
 /* closer_main - close the socket whose id is arg */
 static void *
 closer_main(void *arg)
@@ -263,15 +549,21 @@ link_sock_close(nng_socket s)
 	pthread_t       thr;
 	struct timespec until;
 
+	struct watch *w;
+
 	if (atomic_load(&link_wedged))
 		return false;
+	w = watch_forget(s);
 	if (pthread_create(&thr, NULL, closer_main, (void *)(uintptr_t)s.id) != 0) {
 		nng_close(s);
+		watch_closed(w);
 		return true;
 	}
 	until = util_deadline_ts(CLOCK_REALTIME, LINK_CLOSE_WAIT_MS);
-	if (pthread_timedjoin_np(thr, NULL, &until) == 0)
+	if (pthread_timedjoin_np(thr, NULL, &until) == 0) {
+		watch_closed(w);
 		return true;
+	}
 	pthread_detach(thr); /* left to finish, or not, on its own */
 	if (!atomic_exchange(&link_wedged, true))
 		log_warn(

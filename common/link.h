@@ -20,6 +20,21 @@
  * for LINK_CLOSE_WAIT_MS at most; past that it is said once and left to
  * finish on its own thread, and later closes in the process, which would
  * wait on the same reaper, are skipped: a stopping daemon stops.
+ *
+ * A listener can stop taking connections for good in nng 1.5.2: when a
+ * peer closes its end before the listener has sent its handshake header,
+ * the send fails with EPIPE, which nng reports as NNG_ECLOSED, and the
+ * socket's accept loop takes that for its own close and stops
+ * (listener_accept_cb in src/core/listener.c).  The transport below goes
+ * on accepting and finishing handshakes, so a worker that dials in
+ * believes it is connected while the router never sees it.  One raw
+ * connect and close does it, so does a dialer closed mid-handshake (a
+ * redial, a process killed).  Every listener made by link_listen is
+ * watched: one that took no pipe for LINK_WATCH_MS is dialed by a probe
+ * with a protocol every socket here refuses (pair0); if the probe's
+ * handshake finishes and the listening socket still takes no pipe within
+ * LINK_PROBE_WAIT_MS, the listener is closed, with the pipes it took, and
+ * opened again (said in the log).  Its peers then dial again.
  */
 #ifndef CLUBOS_LINK_H
 #define CLUBOS_LINK_H
@@ -36,6 +51,11 @@
 
 /* The longest a close is waited for (see above). */
 #define LINK_CLOSE_WAIT_MS 1000
+
+/* How often listeners are looked at, and how long a probe's handshake
+ * waits for the listening socket to take its pipe (see above). */
+#define LINK_WATCH_MS 2000
+#define LINK_PROBE_WAIT_MS 1000
 
 struct link {
 	nng_socket      sock;
@@ -75,6 +95,10 @@ int  link_peers(const struct link *l);
  * it did.  Cheap when there is a peer: call it whenever one is missed. */
 bool     link_redial(struct link *l);
 uint32_t link_dialer_id(struct link *l);
+/* The listener watch (tests): a round every ms (0 pauses it); the probes
+ * run and the listeners opened again since the process started. */
+void link_watch_set_ms(int ms);
+void link_watch_counts(unsigned *probes, unsigned *relistens);
 /* Log every link of the process: its url, role, peers and their pipe ids,
  * how long since the last peer went (SIGUSR1, daemon.c: what a daemon
  * believes it is connected to, for a person comparing both ends). */
@@ -87,7 +111,9 @@ void link_log_all(void);
  * call it once, before any socket dials or listens.  ca NULL or "": TLS
  * off (a tls+tcp address then fails with NNG_ENOTSUP).  0, or -1 with err.
  * Every listener and dialer in the project is made by link_listen and
- * link_dialer (not started), which apply it to tls+tcp addresses.
+ * link_dialer (not started), which apply it to tls+tcp addresses; a
+ * listener made by link_listen is watched (above) until link_sock_close
+ * closes its socket.
  */
 int link_tls_setup(const char *ca, const char *cert, const char *server_name, char *err,
                    size_t errcap);

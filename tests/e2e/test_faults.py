@@ -12,6 +12,7 @@ disturbs the session's stack.  The cache is off in these stacks, so every
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -107,6 +108,30 @@ def test_dead_route_fails_fast_and_others_stay_fast(mini, accounts):
         r, took = timed(m.query, token, BOOKING)
         harness.assert_answer(r, route="booking")
         assert took < 1.0, "booking took %.2fs while tech was down" % took
+
+
+def test_a_peer_leaving_mid_handshake_does_not_lock_workers_out(mini, accounts):
+    """nng 1.5.2 stops taking connections on a listener for good once a peer
+    closes before the handshake (common/link.h): a worker dialing in then
+    believes it is connected while the router never sees it.  A raw connect
+    and close on the router's tech socket does it; the tech worker started
+    after it must be served again, the router having opened its listener
+    afresh."""
+    token = accounts["operator"].token
+    m = mini(("tech",))
+    m.procs["assistant-tech"].stop()
+    harness.wait_for(lambda: m.workers("tech") == 0, 5, what="no tech worker in health")
+    path = os.path.join(m.run_dir, "workers-tech.ipc")
+    for _ in range(3):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(path)
+    m.procs["assistant-tech"] = m.spawn("assistant-tech",
+                                        ["clubos-assistant", "-d", "--route", "tech"])
+    harness.wait_for(lambda: m.workers("tech") >= 1, 20, what="the new tech worker in health")
+    harness.assert_answer(m.query(token, TECH), route="tech")
+    with open(m.procs["router"].log) as f:
+        assert "workers-tech.ipc had stopped taking connections" in f.read(), \
+            "the tech worker is back, but not through the listener watch: was the listener stopped?"
 
 
 def test_slow_route_is_shed_and_others_stay_fast(mini, accounts):

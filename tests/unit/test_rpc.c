@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -24,6 +26,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/env.h"
+#include "common/link.h"
 #include "common/rpc.h"
 
 /* How long a server's handler sleeps when asked to ("slow" in the body). */
@@ -427,15 +430,102 @@ test_half_added_pipes(void **state)
 	rpc_client_close(c);
 }
 
+/* knock - connect to an ipc url's path and close at once, n times, the
+ * way a peer that leaves mid-handshake does */
+static void
+knock(const char *url, int n)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	assert_true(strncmp(url, "ipc://", 6) == 0 && strlen(url + 6) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, url + 6);
+	for (int i = 0; i < n; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		assert_true(fd >= 0);
+		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		close(fd);
+	}
+}
+
+/* stopped_listener: after a peer that leaves mid-handshake, nng 1.5.2's
+ * listener takes no more pipes, though a worker dialing in believes it is
+ * connected (link.h).  With the watch paused that is what happens; with
+ * it running, the listener is opened again and the worker is served. */
+static void
+test_stopped_listener(void **state)
+{
+	char        url[128];
+	rpc_client *c;
+	rpc_server *s;
+	unsigned    probes, relistens, relistens0;
+
+	(void)state;
+	link_watch_set_ms(0);
+	test_url(url, sizeof(url), "stopped-listener");
+	assert_non_null(c = rpc_client_open(url, true)); /* the router's side */
+	knock(url, 3);
+	assert_non_null(s = rpc_server_start(url, false, 1, &echo_ops)); /* a worker */
+	/* The fault itself: should nng stop having it, this fails (and the
+	 * watch can go). */
+	assert_false(wait_peers(c, 1, 1500));
+	link_watch_counts(&probes, &relistens0);
+	link_watch_set_ms(100);
+	assert_true(wait_peers(c, 1, 10000));
+	assert_ping(c);
+	link_watch_counts(&probes, &relistens);
+	assert_true(relistens > relistens0);
+	link_watch_set_ms(LINK_WATCH_MS);
+	rpc_server_stop(s, 1000);
+	rpc_client_close(c);
+}
+
+/* listener_kept: a listener that takes pipes is probed and left alone:
+ * its peer stays connected on the same pipe, and nothing is opened again */
+static void
+test_listener_kept(void **state)
+{
+	char        url[128];
+	rpc_client *c;
+	rpc_server *s;
+	unsigned    probes0, relistens0, probes, relistens;
+
+	(void)state;
+	test_url(url, sizeof(url), "kept-listener");
+	assert_non_null(c = rpc_client_open(url, true));
+	assert_non_null(s = rpc_server_start(url, false, 1, &echo_ops));
+	assert_true(wait_peers(c, 1, 5000));
+	link_watch_counts(&probes0, &relistens0);
+	link_watch_set_ms(50);
+	for (int i = 0; i < 20; i++) {
+		nng_msleep(50);
+		assert_ping(c);
+	}
+	link_watch_set_ms(LINK_WATCH_MS);
+	link_watch_counts(&probes, &relistens);
+	assert_true(probes >= probes0 + 3); /* it was looked at */
+	assert_int_equal(relistens, relistens0);
+	assert_int_equal(rpc_client_peers(c), 1);
+	rpc_server_stop(s, 1000);
+	rpc_client_close(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_call),        cmocka_unit_test(test_no_peer),
-	    cmocka_unit_test(test_deadline),    cmocka_unit_test(test_peer_goes_away),
-	    cmocka_unit_test(test_redial),      cmocka_unit_test(test_idle_client_redials),
-	    cmocka_unit_test(test_health),      cmocka_unit_test(test_half_added_pipes),
-	    cmocka_unit_test(test_dead_dialer), cmocka_unit_test(test_dead_server_dialer),
+	    cmocka_unit_test(test_call),
+	    cmocka_unit_test(test_no_peer),
+	    cmocka_unit_test(test_deadline),
+	    cmocka_unit_test(test_peer_goes_away),
+	    cmocka_unit_test(test_redial),
+	    cmocka_unit_test(test_idle_client_redials),
+	    cmocka_unit_test(test_health),
+	    cmocka_unit_test(test_half_added_pipes),
+	    cmocka_unit_test(test_dead_dialer),
+	    cmocka_unit_test(test_dead_server_dialer),
+	    cmocka_unit_test(test_stopped_listener),
+	    cmocka_unit_test(test_listener_kept),
 	};
 
 	return cmocka_run_group_tests_name("rpc", tests, NULL, NULL);
