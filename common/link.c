@@ -3,12 +3,17 @@
  */
 #include "common/link.h"
 
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
-#include <nng/protocol/pair0/pair.h>
 #include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 
@@ -287,8 +292,7 @@ static pthread_mutex_t watch_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct watch   *watch_all;
 static bool            watch_running; /* under watch_mu */
 static atomic_int      watch_ms = LINK_WATCH_MS;
-static atomic_uint     watch_probes, watch_relistens;
-static atomic_bool     probe_reached; /* the one probe in flight reached a transport */
+static atomic_uint     watch_probes, watch_alive, watch_relistens;
 
 /* watch_event - ADD_PRE on a listening socket: it takes pipes */
 static void
@@ -301,62 +305,129 @@ watch_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	atomic_fetch_add(&w->accepts, 1);
 }
 
-/* probe_event - ADD_PRE on the probe: the listener's transport finished a handshake */
-static void
-probe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	(void)p;
-	(void)ev;
-	(void)arg;
-	atomic_store(&probe_reached, true);
-}
-
 enum { PROBE_UNKNOWN, PROBE_ALIVE, PROBE_DEAD };
 
-/* probe - dial w's url once with pair0, a protocol no listening socket
- * here takes (each refuses it after ADD_PRE, so no request is ever routed
- * to the probe).  ALIVE: the socket took a pipe; DEAD: the handshake
- * finished but the socket took none within LINK_PROBE_WAIT_MS; UNKNOWN:
- * no handshake.  The probe is closed only once its handshake is over (or
- * never began): leaving in the middle is what stops a listener. */
+/* probe_addr - where url listens, for a plain socket: ipc:// (unix://)
+ * and tcp:// (tcp4://, tcp6://); -1 for anything else (tls+tcp://) */
+static int
+probe_addr(const char *url, struct sockaddr_storage *ss, socklen_t *len)
+{
+	static const char *const ipc[] = {"ipc://", "unix://"}, *const tcp[] = {"tcp://", "tcp4://",
+	                                                                        "tcp6://"};
+	char                host[200], *colon;
+	const char         *rest = NULL;
+	struct addrinfo     hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai;
+	struct sockaddr_un *sun = (struct sockaddr_un *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	for (size_t i = 0; i < sizeof(ipc) / sizeof(ipc[0]); i++)
+		if (strncmp(url, ipc[i], strlen(ipc[i])) == 0) {
+			rest = url + strlen(ipc[i]);
+			if (strlen(rest) >= sizeof(sun->sun_path))
+				return -1;
+			sun->sun_family = AF_UNIX;
+			strcpy(sun->sun_path, rest);
+			*len = (socklen_t)sizeof(*sun);
+			return 0;
+		}
+	for (size_t i = 0; i < sizeof(tcp) / sizeof(tcp[0]) && rest == NULL; i++)
+		if (strncmp(url, tcp[i], strlen(tcp[i])) == 0)
+			rest = url + strlen(tcp[i]);
+	if (rest == NULL || snprintf(host, sizeof(host), "%s", rest) >= (int)sizeof(host) ||
+	    (colon = strrchr(host, ':')) == NULL)
+		return -1;
+	*colon = '\0';
+	if (host[0] == '[' && colon > host + 1 && colon[-1] == ']') { /* [v6]:port */
+		colon[-1] = '\0';
+		memmove(host, host + 1, strlen(host));
+	}
+	if (host[0] == '\0' || strcmp(host, "*") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+		return -1;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+/* probe_io - wait up to ms for fd to be ready for events; true if it is */
+static bool
+probe_io(int fd, short events, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+	int           rv;
+
+	while ((rv = poll(&p, 1, ms)) < 0 && errno == EINTR)
+		;
+	return rv == 1 && (p.revents & events) != 0;
+}
+
+/*
+ * probe - connect to w's address with a plain socket and speak the SP
+ * handshake as pair0, a protocol no listening socket here takes (each
+ * refuses it after ADD_PRE, so no request is ever routed to the probe).
+ * ALIVE: the socket took the pipe; DEAD: the listener's header came but
+ * the socket took nothing within LINK_PROBE_WAIT_MS; UNKNOWN: no
+ * handshake (or a TLS address, which a plain socket cannot speak).  The
+ * connection is closed only once the listener has sent its header: the
+ * probe must not be the peer that leaves mid-handshake.  (An nng dialer
+ * would not do: refused, it dials again, often at once, since nng 1.5.2's
+ * back-off is (int)random % backoff, negative half the time, and closing
+ * it then stops the listener it came to check.)
+ */
 static int
 probe(struct watch *w, const char *url, unsigned before)
 {
-	nng_socket s;
-	nng_dialer d;
-	int        verdict = PROBE_UNKNOWN;
-	int64_t    start = env_mono_us(), reached = 0, wait = (int64_t)LINK_PROBE_WAIT_MS * 1000;
+	static const uint8_t    hello[8] = {0, 'S', 'P', 0, 0x00, 0x10, 0, 0}; /* pair0 */
+	struct sockaddr_storage ss;
+	socklen_t               len;
+	uint8_t                 head[8];
+	size_t                  got = 0;
+	int                     fd, verdict = PROBE_UNKNOWN;
+	int64_t                 until;
 
-	if (nng_pair0_open(&s) != 0)
+	if (probe_addr(url, &ss, &len) != 0)
 		return PROBE_UNKNOWN;
-	atomic_store(&probe_reached, false);
-	nng_pipe_notify(s, NNG_PIPE_EV_ADD_PRE, probe_event, NULL);
-	if (link_dialer(&d, s, url) == 0) {
-		/* One attempt: refused, the dialer would dial again at once. */
-		nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 3600000);
-		nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, 3600000);
-		if (nng_dialer_start(d, NNG_FLAG_NONBLOCK) != 0)
-			nng_dialer_close(d);
-		else
-			for (;;) {
-				int64_t now = env_mono_us();
-
-				if (reached == 0 && atomic_load(&probe_reached))
-					reached = now;
-				if (reached != 0 && atomic_load(&w->accepts) != before) {
-					verdict = PROBE_ALIVE;
-					break;
-				}
-				if (reached != 0 ? now - reached >= wait
-				                 : now - start >= 3 * wait) {
-					verdict = reached != 0 ? PROBE_DEAD : PROBE_UNKNOWN;
-					break;
-				}
-				nng_msleep(5);
-			}
-	}
-	link_sock_close(s);
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		return PROBE_UNKNOWN;
 	atomic_fetch_add(&watch_probes, 1);
+	if (connect(fd, (struct sockaddr *)&ss, len) != 0 &&
+	    (errno != EINPROGRESS || !probe_io(fd, POLLOUT, LINK_PROBE_WAIT_MS)))
+		goto out; /* no connection: nothing to leave mid-way */
+	if (send(fd, hello, sizeof(hello), MSG_NOSIGNAL) != (ssize_t)sizeof(hello))
+		goto out;
+	/* The listener sends its header when it accepts; leaving before it
+	 * has is the fault itself, so this waits as long as nng's own
+	 * handshake would (10 s) before giving up. */
+	until = env_mono_us() + 10 * 1000000LL;
+	while (got < sizeof(head)) {
+		int64_t left = (until - env_mono_us()) / 1000;
+		ssize_t n;
+
+		if (left <= 0 || !probe_io(fd, POLLIN, (int)left))
+			goto out;
+		if ((n = recv(fd, head + got, sizeof(head) - got, 0)) <= 0) {
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	if (head[0] != 0 || head[1] != 'S' || head[2] != 'P' || head[3] != 0)
+		goto out;
+	verdict = PROBE_DEAD;
+	until = env_mono_us() + (int64_t)LINK_PROBE_WAIT_MS * 1000;
+	while (env_mono_us() < until)
+		if (atomic_load(&w->accepts) != before) {
+			verdict = PROBE_ALIVE;
+			atomic_fetch_add(&watch_alive, 1);
+			break;
+		} else {
+			nng_msleep(2);
+		}
+out:
+	close(fd);
 	return verdict;
 }
 
@@ -435,17 +506,23 @@ watch_round(void)
 	}
 }
 
-/* watch_main - a round every watch_ms (0: paused) */
+/* watch_main - a round every watch_ms (0: paused), looked at every 100
+ * ms at most so that a new period takes effect at once */
 static void *
 watch_main(void *arg)
 {
+	int64_t last = env_mono_us();
+
 	(void)arg;
 	for (;;) {
 		int ms = atomic_load(&watch_ms);
 
-		nng_msleep(ms > 0 ? ms : 100);
-		if (atomic_load(&watch_ms) > 0) /* paused while it slept: not now */
-			watch_round();
+		nng_msleep(ms > 0 && ms < 100 ? ms : 100);
+		ms = atomic_load(&watch_ms);
+		if (ms <= 0 || env_mono_us() - last < (int64_t)ms * 1000)
+			continue;
+		watch_round();
+		last = env_mono_us();
 	}
 	return NULL;
 }
@@ -526,9 +603,10 @@ link_watch_set_ms(int ms)
 
 /* link_watch_counts - see link.h */
 void
-link_watch_counts(unsigned *probes, unsigned *relistens)
+link_watch_counts(unsigned *probes, unsigned *alive, unsigned *relistens)
 {
 	*probes = atomic_load(&watch_probes);
+	*alive = atomic_load(&watch_alive);
 	*relistens = atomic_load(&watch_relistens);
 }
 

@@ -29,12 +29,15 @@
  * on accepting and finishing handshakes, so a worker that dials in
  * believes it is connected while the router never sees it.  One raw
  * connect and close does it, so does a dialer closed mid-handshake (a
- * redial, a process killed).  Every listener made by link_listen is
- * watched: one that took no pipe for LINK_WATCH_MS is dialed by a probe
- * with a protocol every socket here refuses (pair0); if the probe's
- * handshake finishes and the listening socket still takes no pipe within
- * LINK_PROBE_WAIT_MS, the listener is closed, with the pipes it took, and
- * opened again (said in the log).  Its peers then dial again.
+ * redial, a process killed).  Every ipc:// and tcp:// listener made by
+ * link_listen is watched: one that took no pipe for LINK_WATCH_MS is
+ * probed by a plain socket that speaks the SP handshake as pair0, a
+ * protocol every socket here refuses; if the listener's header comes back
+ * and the listening socket still takes no pipe within LINK_PROBE_WAIT_MS,
+ * the listener is closed, with the pipes it took, and opened again (said
+ * in the log).  Its peers then dial again.  The probe leaves only after
+ * the listener's header has come, so it never causes what it looks for.
+ * tls+tcp:// listeners are not probed: a plain socket cannot speak TLS.
  */
 #ifndef CLUBOS_LINK_H
 #define CLUBOS_LINK_H
@@ -96,9 +99,10 @@ int  link_peers(const struct link *l);
 bool     link_redial(struct link *l);
 uint32_t link_dialer_id(struct link *l);
 /* The listener watch (tests): a round every ms (0 pauses it); the probes
- * run and the listeners opened again since the process started. */
+ * made, those a listener took, and the listeners opened again since the
+ * process started. */
 void link_watch_set_ms(int ms);
-void link_watch_counts(unsigned *probes, unsigned *relistens);
+void link_watch_counts(unsigned *probes, unsigned *alive, unsigned *relistens);
 /* Log every link of the process: its url, role, peers and their pipe ids,
  * how long since the last peer went (SIGUSR1, daemon.c: what a daemon
  * believes it is connected to, for a person comparing both ends). */

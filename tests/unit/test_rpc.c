@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -458,7 +460,7 @@ test_stopped_listener(void **state)
 	char        url[128];
 	rpc_client *c;
 	rpc_server *s;
-	unsigned    probes, relistens, relistens0;
+	unsigned    probes, alive, relistens, relistens0;
 
 	(void)state;
 	link_watch_set_ms(0);
@@ -469,45 +471,65 @@ test_stopped_listener(void **state)
 	/* The fault itself: should nng stop having it, this fails (and the
 	 * watch can go). */
 	assert_false(wait_peers(c, 1, 1500));
-	link_watch_counts(&probes, &relistens0);
+	link_watch_counts(&probes, &alive, &relistens0);
 	link_watch_set_ms(100);
 	assert_true(wait_peers(c, 1, 10000));
 	assert_ping(c);
-	link_watch_counts(&probes, &relistens);
+	link_watch_counts(&probes, &alive, &relistens);
 	assert_true(relistens > relistens0);
 	link_watch_set_ms(LINK_WATCH_MS);
 	rpc_server_stop(s, 1000);
 	rpc_client_close(c);
 }
 
-/* listener_kept: a listener that takes pipes is probed and left alone:
- * its peer stays connected on the same pipe, and nothing is opened again */
+/* kept - a listener on url that takes pipes is probed and left alone:
+ * every probe is taken, its peer stays connected, nothing is reopened */
 static void
-test_listener_kept(void **state)
+kept(const char *url)
 {
-	char        url[128];
 	rpc_client *c;
 	rpc_server *s;
-	unsigned    probes0, relistens0, probes, relistens;
+	unsigned    probes0, alive0, relistens0, probes, alive, relistens;
 
-	(void)state;
-	test_url(url, sizeof(url), "kept-listener");
 	assert_non_null(c = rpc_client_open(url, true));
 	assert_non_null(s = rpc_server_start(url, false, 1, &echo_ops));
 	assert_true(wait_peers(c, 1, 5000));
-	link_watch_counts(&probes0, &relistens0);
+	link_watch_counts(&probes0, &alive0, &relistens0);
 	link_watch_set_ms(50);
 	for (int i = 0; i < 20; i++) {
 		nng_msleep(50);
 		assert_ping(c);
 	}
 	link_watch_set_ms(LINK_WATCH_MS);
-	link_watch_counts(&probes, &relistens);
-	assert_true(probes >= probes0 + 3); /* it was looked at */
+	nng_msleep(20); /* a probe under way finishes */
+	link_watch_counts(&probes, &alive, &relistens);
+	assert_true(probes >= probes0 + 3);                 /* it was looked at, */
+	assert_int_equal(alive - alive0, probes - probes0); /* found taking pipes every time */
 	assert_int_equal(relistens, relistens0);
 	assert_int_equal(rpc_client_peers(c), 1);
 	rpc_server_stop(s, 1000);
 	rpc_client_close(c);
+}
+
+/* listener_kept: the above over ipc:// and over tcp:// */
+static void
+test_listener_kept(void **state)
+{
+	char               url[128];
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t          len = sizeof(sa);
+	int                fd;
+
+	(void)state;
+	test_url(url, sizeof(url), "kept-listener");
+	kept(url);
+	/* A free port: taken, read, let go. */
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+	kept(url);
 }
 
 int
