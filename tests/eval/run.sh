@@ -8,7 +8,8 @@
 #   2. The emergency decision (rules fused with the classifier trained on
 #      the seed examples, as the router does) on our own labelled sets,
 #      per category: tests/eval/emergency.jsonl (tuned on),
-#      tests/eval/emergency_holdout.jsonl (never tuned on) and the dev set.
+#      tests/eval/emergency_holdout.jsonl and emergency_holdout2.jsonl (never
+#      tuned on) and the dev set.
 #   3. The classifier alone on CLINC150 (train on train, measure on val)
 #      with clubos-route-eval, when the data set is there.
 set -eu
@@ -43,10 +44,12 @@ echo
 echo "== Emergency decision: recall and false alarms per category (docs/emergency.md)"
 if [ -f "$DEV" ]; then
 	build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl \
-		tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl "$DEV"
+		tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl \
+		tests/eval/emergency_holdout2.jsonl "$DEV"
 else
 	build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl \
-		tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl
+		tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl \
+		tests/eval/emergency_holdout2.jsonl
 fi
 
 CLINC="$SHARED/datasets/clinc150"
