@@ -280,6 +280,7 @@ struct watch {
 	nng_listener  lst;     /* under watch_mu; id 0 when making it again failed */
 	atomic_uint   accepts; /* pipes the socket has taken (ADD_PRE) */
 	unsigned      seen;    /* accepts at the last look; watch thread */
+	uint64_t      errors;  /* the listener's failed accepts at the last look (nng stats) */
 	bool          due;     /* to be probed this round; under watch_mu */
 	bool          gone;    /* its socket is being closed: never touched again */
 	bool          closed;  /* ... and it is: free it */
@@ -447,16 +448,45 @@ relisten(struct watch *w)
 	}
 	atomic_fetch_add(&watch_relistens, 1);
 	w->seen = atomic_load(&w->accepts);
+	w->errors = 0; /* a new listener's own count */
 	log_warn("link: %s had stopped taking connections (nng 1.5.2 does after a peer leaves "
 	         "mid-handshake): listening afresh",
 	         w->url);
 }
 
+/* listener_errors - the accepts listener id failed, as nng counts them
+ * ("other" and "canceled": the two kinds a stopped listener's last
+ * error is counted in); false if all has no such listener */
+static bool
+listener_errors(nng_stat *all, int id, uint64_t *out)
+{
+	for (nng_stat *s = nng_stat_child(all); s != NULL; s = nng_stat_next(s)) {
+		nng_stat *v;
+
+		if (strcmp(nng_stat_name(s), "listener") != 0 ||
+		    (v = nng_stat_find(s, "id")) == NULL || (int)nng_stat_value(v) != id)
+			continue;
+		*out = 0;
+		if ((v = nng_stat_find(s, "other")) != NULL)
+			*out += nng_stat_value(v);
+		if ((v = nng_stat_find(s, "canceled")) != NULL)
+			*out += nng_stat_value(v);
+		return true;
+	}
+	return false;
+}
+
 /* watch_round - free the entries of closed sockets, then probe each
- * listener that took no pipe since the last round */
+ * listener that may have stopped: one whose failed accepts nng counted
+ * since the last round (a stopped listener's last error is one), or,
+ * without nng's statistics, one that took no pipe */
 static void
 watch_round(void)
 {
+	nng_stat *all = NULL;
+
+	if (nng_stats_get(&all) != 0)
+		all = NULL;
 	pthread_mutex_lock(&watch_mu);
 	for (struct watch **pp = &watch_all; *pp != NULL;) {
 		struct watch *w = *pp;
@@ -468,13 +498,23 @@ watch_round(void)
 		}
 		if (!w->gone) {
 			unsigned a = atomic_load(&w->accepts);
+			uint64_t e;
 
-			w->due = a == w->seen;
+			if (all == NULL) { /* no statistics: every listener that took nothing */
+				w->due = a == w->seen;
+			} else if (!listener_errors(all, nng_listener_id(w->lst), &e)) {
+				w->due = true; /* gone from nng's view: look */
+			} else {
+				w->due = e != w->errors;
+				w->errors = e;
+			}
 			w->seen = a;
 		}
 		pp = &w->next;
 	}
 	pthread_mutex_unlock(&watch_mu);
+	if (all != NULL)
+		nng_stats_free(all);
 	for (;;) {
 		struct watch *w;
 		char          url[sizeof(w->url)];
@@ -502,6 +542,8 @@ watch_round(void)
 			relisten(w);
 		else if (verdict == PROBE_ALIVE)
 			w->seen = atomic_load(&w->accepts); /* the probe's own pipe */
+		else if (verdict == PROBE_UNKNOWN)
+			w->errors = UINT64_MAX; /* no answer: look again next round */
 		pthread_mutex_unlock(&watch_mu);
 	}
 }

@@ -30,8 +30,10 @@
  * believes it is connected while the router never sees it.  One raw
  * connect and close does it, so does a dialer closed mid-handshake (a
  * redial, a process killed).  Every ipc:// and tcp:// listener made by
- * link_listen is watched: one that took no pipe for LINK_WATCH_MS is
- * probed by a plain socket that speaks the SP handshake as pair0, a
+ * link_listen is watched: every LINK_WATCH_MS, one whose failed accepts
+ * nng's statistics counted since the last look (the stopping error is
+ * one; without statistics, one that took no pipe) is probed by a plain
+ * socket that speaks the SP handshake as pair0, a
  * protocol every socket here refuses; if the listener's header comes back
  * and the listening socket still takes no pipe within LINK_PROBE_WAIT_MS,
  * the listener is closed, with the pipes it took, and opened again (said
