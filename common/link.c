@@ -569,6 +569,17 @@ watch_main(void *arg)
 	return NULL;
 }
 
+/* watch_find - the live entry of socket s (watch_mu held), or NULL */
+static struct watch *
+watch_find(nng_socket s)
+{
+	struct watch *w;
+
+	for (w = watch_all; w != NULL && (w->gone || w->sock.id != s.id); w = w->next)
+		;
+	return w;
+}
+
 /* watch_add - watch the listener l of s (link_listen) */
 static void
 watch_add(nng_socket s, nng_listener l, const char *url)
@@ -577,10 +588,7 @@ watch_add(nng_socket s, nng_listener l, const char *url)
 	pthread_t     thr;
 
 	pthread_mutex_lock(&watch_mu);
-	for (w = watch_all; w != NULL; w = w->next)
-		if (!w->gone && w->sock.id == s.id)
-			break;
-	if (w != NULL) { /* one per socket: ADD_PRE has one callback */
+	if ((w = watch_find(s)) != NULL) { /* one per socket: ADD_PRE has one callback */
 		pthread_mutex_unlock(&watch_mu);
 		log_warn("link: %s is not watched: its socket already listens on %s", url, w->url);
 		return;
@@ -614,10 +622,7 @@ watch_forget(nng_socket s)
 	struct watch *w;
 
 	pthread_mutex_lock(&watch_mu);
-	for (w = watch_all; w != NULL; w = w->next)
-		if (!w->gone && w->sock.id == s.id)
-			break;
-	if (w != NULL) {
+	if ((w = watch_find(s)) != NULL) {
 		nng_pipe_notify(s, NNG_PIPE_EV_ADD_PRE, NULL, NULL);
 		w->gone = true;
 	}

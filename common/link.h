@@ -33,13 +33,13 @@
  * link_listen is watched: every LINK_WATCH_MS, one whose failed accepts
  * nng's statistics counted since the last look (the stopping error is
  * one; without statistics, one that took no pipe) is probed by a plain
- * socket that speaks the SP handshake as pair0, a
- * protocol every socket here refuses; if the listener's header comes back
- * and the listening socket still takes no pipe within LINK_PROBE_WAIT_MS,
- * the listener is closed, with the pipes it took, and opened again (said
- * in the log).  Its peers then dial again.  The probe leaves only after
- * the listener's header has come, so it never causes what it looks for.
- * tls+tcp:// listeners are not probed: a plain socket cannot speak TLS.
+ * socket that speaks the SP handshake as pair0, a protocol every socket
+ * here refuses; if the listener's header comes back and the listening
+ * socket still takes no pipe within LINK_PROBE_WAIT_MS, the listener is
+ * closed, with the pipes it took, and opened again (said in the log).
+ * Its peers then dial again.  The probe leaves only after the listener's
+ * header has come, so it never causes what it looks for.  tls+tcp://
+ * listeners are not probed: a plain socket cannot speak TLS.
  */
 #ifndef CLUBOS_LINK_H
 #define CLUBOS_LINK_H

@@ -114,10 +114,11 @@ def test_a_peer_leaving_mid_handshake_does_not_lock_workers_out(mini, accounts):
     """nng 1.5.2 stops taking connections on a listener for good once a peer
     closes before the listener's handshake header went out (common/link.h):
     a worker dialing in then believes it is connected while the router never
-    sees it.  A raw connect whose reading side is shut at once does it (the
-    header's send fails however fast the router is); the router's listener
-    watch must report the stopped listener and open it again, and the tech
-    worker started after that must be served."""
+    sees it.  A raw connect closed while the router is stopped (SIGSTOP)
+    does it every time: the router's header goes out only after it resumes,
+    to a peer already gone.  The router's listener watch must report the
+    stopped listener and open it again, and the tech worker started after
+    that must be served."""
     token = accounts["operator"].token
     m = mini(("tech",))
     m.procs["assistant-tech"].stop()
@@ -128,10 +129,13 @@ def test_a_peer_leaving_mid_handshake_does_not_lock_workers_out(mini, accounts):
     def reopened():
         with open(m.procs["router"].log) as f:
             return said in f.read()
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.connect(path)
-        s.shutdown(socket.SHUT_RD)
-        time.sleep(0.2)
+    router = m.procs["router"].pid
+    os.kill(router, signal.SIGSTOP)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(path)
+    finally:
+        os.kill(router, signal.SIGCONT)
     harness.wait_for(reopened, 10, what="the router's watch reopening its stopped tech listener")
     m.procs["assistant-tech"] = m.spawn("assistant-tech",
                                         ["clubos-assistant", "-d", "--route", "tech"])
