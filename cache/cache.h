@@ -18,9 +18,11 @@
  * A semantic hit needs all of: the same scope; the same label (the
  * classifier's top topic for the probe, at CACHE_SEMANTIC_MIN_PROB or more,
  * equals the entry's topic); a cosine similarity of CACHE_SEMANTIC_MIN or
- * more; and the same guard: a bitmask of words that flip meaning although
+ * more; the same guard: a bitmask of words that flip meaning although
  * they change few features (not, can't, cancel, change, lock, off, ...)
- * and of the numbers in the text (bay 2 is not bay 4).
+ * and a hash of the numbers in the text; and those numbers themselves,
+ * compared exactly on the probe's key and the entry's (bay 2 is not bay 4,
+ * "2 players at 3pm" is not "3 players at 2pm").
  */
 #ifndef CLUBOS_CACHE_H
 #define CLUBOS_CACHE_H
@@ -80,8 +82,8 @@ cache_l1 *cache_l1_new(size_t max_entries, size_t max_bytes, int ttl_s);
 uint64_t  cache_l1_hash(const char *key);
 void      cache_l1_free(cache_l1 *c);
 int       cache_l1_get(cache_l1 *c, const char *key, struct cache_hit *hit);
-int       cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const svec *v,
-                           uint64_t guard, double min_sim, struct cache_hit *hit);
+int       cache_l1_similar(cache_l1 *c, const char *key, const char *scope, const char *label,
+                           const svec *v, uint64_t guard, double min_sim, struct cache_hit *hit);
 int    cache_l1_put(cache_l1 *c, const char *key, const char *scope, const char *label, int version,
                     const char *value, svec *v, uint64_t guard);
 size_t cache_l1_purge_label(cache_l1 *c, const char *label);

@@ -326,7 +326,7 @@ ce_lookup(cache_l1 *c, const clf_model *m, const clf_example *pr, double th, dou
 		guard = cache_guard(pr->text);
 		t2 = et_now_us();
 		p->us_model = t2 - t1;
-		r = cache_l1_similar(c, CE_SCOPE, name, &v, guard, th, &hit);
+		r = cache_l1_similar(c, key, CE_SCOPE, name, &v, guard, th, &hit);
 		p->us_sim = et_now_us() - t2;
 		svec_free(&v);
 		if (r == 1) {
@@ -346,19 +346,21 @@ ce_lookup(cache_l1 *c, const clf_model *m, const clf_example *pr, double th, dou
 static int
 ce_best(cache_l1 *c, const clf_model *m, const clf_example *pr, struct ce_probe *p)
 {
+	char             key[CACHE_KEY_MAX];
 	struct cache_hit hit;
 	clf_score        top;
 	svec             v;
 
 	p->prob = -1;
 	p->best = -1;
-	if (p->keyless || clf_predict(m, pr->text, &top, 1) != 1)
+	if (p->keyless || cache_key(CE_SCOPE, pr->text, key, sizeof(key)) < 0 ||
+	    clf_predict(m, pr->text, &top, 1) != 1)
 		return 0;
 	p->prob = top.prob;
 	if (clf_featurize(m, pr->text, &v) < 0)
 		return -1;
-	if (cache_l1_similar(c, CE_SCOPE, clf_label_name(m, top.label), &v, cache_guard(pr->text),
-	                     0.0, &hit) == 1) {
+	if (cache_l1_similar(c, key, CE_SCOPE, clf_label_name(m, top.label), &v,
+	                     cache_guard(pr->text), 0.0, &hit) == 1) {
 		p->best = hit.similarity;
 		p->best_false = strcmp(hit.value, pr->label) != 0;
 		free(hit.value);

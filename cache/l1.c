@@ -228,41 +228,119 @@ cache_key(const char *scope, const char *text, char *out, size_t cap)
 	return a.overflow ? -1 : 0;
 }
 
-/* guard_tok - set the bit of a guard word, or mix a number into the top bits */
+/*
+ * mix64 - splitmix64's finalizer: every bit of x moves about half of the
+ * result's, so texts whose numbers differ by one still land far apart.
+ */
+static uint64_t
+mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xBF58476D1CE4E5B9ULL;
+	x ^= x >> 27;
+	x *= 0x94D049BB133111EBULL;
+	x ^= x >> 31;
+	return x;
+}
+
+/* has_digit - does a token hold a digit ("2", "3pm", "a1b2")? */
+static bool
+has_digit(const char *tok, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (tok[i] >= '0' && tok[i] <= '9')
+			return true;
+	return false;
+}
+
+struct guard_acc {
+	uint64_t g;
+	uint64_t nums; /* the tokens with digits, chained in order */
+	bool     any;
+};
+
+/* guard_tok - set the bit of a guard word; chain a token with digits */
 static void
 guard_tok(const char *tok, size_t len, void *arg)
 {
-	uint64_t *g = arg;
-	uint64_t  h = 0;
-	bool      digits = false;
+	struct guard_acc *a = arg;
+	uint64_t          h = 0xCBF29CE484222325ULL; /* FNV-1a */
 
 	for (int i = 0; guard_words[i] != NULL; i++)
 		if (strlen(guard_words[i]) == len && memcmp(guard_words[i], tok, len) == 0)
-			*g |= 1ULL << (i % GUARD_WORD_BITS);
+			a->g |= 1ULL << (i % GUARD_WORD_BITS);
 	/* "n't" endings negate whatever word carries them. */
 	if (len > 3 && memcmp(tok + len - 3, "n't", 3) == 0)
-		*g |= 1ULL;
+		a->g |= 1ULL;
+	if (!has_digit(tok, len))
+		return;
 	for (size_t i = 0; i < len; i++)
-		if (tok[i] >= '0' && tok[i] <= '9') {
-			h = h * 31 + (uint64_t)(tok[i] - '0') + 1;
-			digits = true;
-		}
-	if (digits)
-		*g ^= ((h * 0x9E3779B97F4A7C15ULL) >> 52) << GUARD_WORD_BITS;
+		h = (h ^ (unsigned char)tok[i]) * 0x100000001B3ULL;
+	a->nums = mix64(a->nums ^ h);
+	a->any = true;
 }
 
 /* cache_guard - the bitmask of meaning-flipping words in a text */
 uint64_t
 cache_guard(const char *text)
 {
-	char     norm[CACHE_KEY_MAX];
-	uint64_t g = 0;
+	char             norm[CACHE_KEY_MAX];
+	struct guard_acc a = {0, 0, false};
 
 	if (text == NULL)
 		return 0;
 	tn_normalise(text, norm, sizeof(norm));
-	tn_tokens(norm, guard_tok, &g);
-	return g;
+	tn_tokens(norm, guard_tok, &a);
+	if (a.any)
+		a.g |= mix64(a.nums) >> GUARD_WORD_BITS << GUARD_WORD_BITS;
+	return a.g;
+}
+
+/*
+ * next_number - the next token with a digit in a key's text (tokens one
+ * space apart, as cache_key writes them), its length in *len; NULL when
+ * there is none left.  *p moves past it.
+ */
+static const char *
+next_number(const char **p, size_t *len)
+{
+	while (**p != '\0') {
+		const char *tok = *p, *end = strchr(tok, ' ');
+
+		if (end == NULL)
+			end = tok + strlen(tok);
+		*p = *end == ' ' ? end + 1 : end;
+		if (has_digit(tok, (size_t)(end - tok))) {
+			*len = (size_t)(end - tok);
+			return tok;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * same_numbers - do two keys hold the same tokens with digits, in the same
+ * order?  The guard's twelve bits of them only narrow the search; this is
+ * what makes "bay 2" never an answer for "bay 4".  A key's text is what
+ * follows its last '|': a scope may hold one, a token never does.
+ */
+static bool
+same_numbers(const char *a, const char *b)
+{
+	const char *pa = strrchr(a, '|'), *pb = strrchr(b, '|');
+	const char *ta, *tb;
+	size_t      la = 0, lb = 0;
+
+	pa = pa != NULL ? pa + 1 : a;
+	pb = pb != NULL ? pb + 1 : b;
+	for (;;) {
+		ta = next_number(&pa, &la);
+		tb = next_number(&pb, &lb);
+		if (ta == NULL || tb == NULL)
+			return ta == tb;
+		if (la != lb || memcmp(ta, tb, la) != 0)
+			return false;
+	}
 }
 
 /* cache_l1_new - an empty tier */
@@ -735,12 +813,13 @@ cache_l1_get(cache_l1 *c, const char *key, struct cache_hit *hit)
 
 /*
  * cache_l1_similar - the most similar entry of the same scope, label and
- * guard: the fresh ones compared one by one, the indexed ones scored all
- * at once, both newest first; of equals the later (older) one wins
+ * guard, whose key has the numbers of the probe's: the fresh ones compared
+ * one by one, the indexed ones scored all at once, both newest first; of
+ * equals the later (older) one wins
  */
 int
-cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const svec *v, uint64_t guard,
-                 double min_sim, struct cache_hit *hit)
+cache_l1_similar(cache_l1 *c, const char *key, const char *scope, const char *label, const svec *v,
+                 uint64_t guard, double min_sim, struct cache_hit *hit)
 {
 	uint64_t       t0 = now_us();
 	struct bucket *b;
@@ -757,7 +836,7 @@ cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const svec *
 			if (e->expires_ms <= now_ms)
 				continue;
 			s = svec_dot(v, &e->vec);
-			if (s >= best_sim) {
+			if (s >= best_sim && same_numbers(key, e->key)) {
 				best_sim = s;
 				best = e;
 			}
@@ -769,7 +848,7 @@ cache_l1_similar(cache_l1 *c, const char *scope, const char *label, const svec *
 
 			if (sl->e == NULL || sl->expires_ms <= now_ms)
 				continue;
-			if (b->score[i] >= best_sim) {
+			if (b->score[i] >= best_sim && same_numbers(key, sl->e->key)) {
 				best_sim = b->score[i];
 				best = sl->e;
 			}

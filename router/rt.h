@@ -87,8 +87,8 @@ int    rt_cache_init(void);
 void   rt_cache_shutdown(void);
 cJSON *rt_cache_exact(const char *tid, const char *scope, const char *msg, int64_t kgen, char *key,
                       size_t keycap);
-cJSON *rt_cache_similar(const struct rt_model *m, const char *scope, const char *msg,
-                        const char *label, int64_t kgen);
+cJSON *rt_cache_similar(const struct rt_model *m, const char *scope, const char *key,
+                        const char *msg, const char *label, int64_t kgen);
 bool   rt_cache_store(const struct rt_model *m, const char *scope, const char *key, const char *msg,
                       const cJSON *answer);
 void   rt_cache_sop_changed(const char *slug);

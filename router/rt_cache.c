@@ -415,17 +415,18 @@ rt_cache_exact(const char *tid, const char *scope, const char *msg, int64_t kgen
 
 /* rt_cache_similar - step 3: a paraphrase of a stored question, same topic */
 cJSON *
-rt_cache_similar(const struct rt_model *m, const char *scope, const char *msg, const char *label,
-                 int64_t kgen)
+rt_cache_similar(const struct rt_model *m, const char *scope, const char *key, const char *msg,
+                 const char *label, int64_t kgen)
 {
 	struct cache_hit hit = {0};
 	svec             v = {0};
 	cJSON           *a = NULL;
 
-	if (strcmp(rt_cfg->cache, "off") == 0 || clf_featurize(m->clf, msg, &v) < 0)
+	if (strcmp(rt_cfg->cache, "off") == 0 || key == NULL || *key == '\0' ||
+	    clf_featurize(m->clf, msg, &v) < 0)
 		return NULL;
-	if (cache_l1_similar(l1, scope, label, &v, cache_guard(msg), CACHE_SEMANTIC_MIN, &hit) ==
-	        1 &&
+	if (cache_l1_similar(l1, key, scope, label, &v, cache_guard(msg), CACHE_SEMANTIC_MIN,
+	                     &hit) == 1 &&
 	    (a = answer_from(&hit, kgen, "l1")) != NULL)
 		cJSON_AddNumberToObject(a, "similarity", hit.similarity);
 	svec_free(&v);

@@ -618,7 +618,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 			goto answered;
 		} else if (em.level == EM_NONE && ntop > 0 && m->label_route[top[0].label] == ri &&
 		           top[0].prob >= CACHE_SEMANTIC_MIN_PROB &&
-		           (r = rt_cache_similar(m, scope, msg,
+		           (r = rt_cache_similar(m, scope, key, msg,
 		                                 clf_label_name(m->clf, top[0].label), kgen)) !=
 		               NULL) {
 			/* A paraphrase of a stored question about the same topic. */
