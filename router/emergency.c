@@ -130,6 +130,8 @@ static const struct em_rule em_rules[] = {
     {EM_FIRE, "fire",
      "flames|fire spreading|fire started|fire broke out|theres a fire|there is a fire|"
      "small fire|big fire|a fire in|a fire on|fire in the|fire in our|fire at the|"
+     "fire in bay|fire at bay|fire near bay|fire by bay|fire in here|fire in there|"
+     "fire in my|fire in his|fire in her|fire in their|fire in your|fire in one|"
      "fire behind|fire under|fire near|fire by the|fire coming|"
      "fire department|fire dept|firefighter*|fire truck*|evacuat*|electrical fire|grease "
      "fire|kitchen fire|started a fire|"
@@ -137,9 +139,12 @@ static const struct em_rule em_rules[] = {
      "see flames|saw flames",
      NULL, 0,
      "fire in the hole|fire pit|firepit|fire emoji|flames emoji|on fire|"
+     "belly|eyes|heart|soul|veins|"
      "team|outing|event|party|discount|fundraiser|tour|charity|booking|league",
      3,
-     EM_JOKE "|" EM_HYPO "|fire up|fire it up|fire sale|is fire|so fire|straight fire|"
+     EM_JOKE "|" EM_HYPO "|fire up|fire it up|fire sale|so fire|straight fire|"
+             "this is fire|thats fire|that is fire|its fire|it is fire|place is fire|"
+             "sim is fire|music is fire|course is fire|game is fire|food is fire|"
              "where is the fire extinguisher located|fire extinguisher inspection|"
              "im a firefighter|i am a firefighter|firefighter discount|first responder*",
      1, 0, NULL, 0, 0},
@@ -220,8 +225,10 @@ static const struct em_rule em_rules[] = {
      "shes dying|asthma attack|having an asthma|low blood sugar|blood sugar is low|blood sugar "
      "crashed|hypoglyc*|"
      "insulin shock|diabetic shock|diabetic emergency|turning blue|lips are blue",
-     NULL, 0, EM_TECH "|power|lights|the lights|screen|sim|the round|the competition", 3,
-     EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL, 0, 0},
+     NULL, 0,
+     EM_TECH "|power|lights|the lights|screen|sim|the round|the competition|"
+             "laughing|laughin|laugh|laughs|laughter",
+     3, EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "heart-attack",
      "heart attack|heart problems|heart stopped|heart is racing and|chest pain*|"
      "chest hurts|chest is hurting|chest tight*|tightness in his chest|"
@@ -1399,6 +1406,12 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 	"now the|is now|are now|please help|help us|call 911|send someone|en ce moment|"           \
 	"maintenant|vite|toujours"
 
+/* "still" that waits for something owed ("still waiting on my refund") is
+ * about the request, not about the incident going on. */
+#define EM_STILL_OWED                                                                              \
+	"waiting|waitin|havent|hasnt|didnt|dont|owe|owed|hoping|looking for|no word|no reply|"     \
+	"no answer|no response|no refund|not refunded|not received|nothing back"
+
 enum em_scope { EM_S_CLF, EM_S_STORY, EM_S_CALM, EM_S_SAFE };
 
 static const struct em_guard {
@@ -1421,6 +1434,8 @@ static const struct em_guard {
      "last summer|last spring|last fall|last autumn|last winter|last weekend|last season|"
      "before us|before we came|before we got here|earlier today|earlier tonight|this morning|"
      "on monday|on tuesday|on wednesday|on thursday|on friday|on saturday|on sunday|"
+     "last monday|last tuesday|last wednesday|last thursday|last friday|last saturday|"
+     "last sunday|this past|the other night|last visit|our last|my last|"
      "a while back|earlier this week|earlier this month|months back|weeks back|"
      "after the fire|after the flood|after the outage|after the power outage|"
      "since the fire|since the flood|since the outage|hier|la semaine derniere|"
@@ -1446,6 +1461,7 @@ static const struct em_guard {
     {"hyperbole", EM_S_CLF,
      "killing me|killing us|killing it|killed it|kill me|kills me|would kill|will kill me|"
      "gonna kill me|going to kill me|dying to|dying for|dying of|die for|id die|"
+     "dying laughing|died laughing|dead laughing|crying laughing|laughing so hard|"
      "almost died|nearly died|im dead|i died|dead tired|dead set|murder|murdered|"
      "slaughtered|destroyed|lifesaver*|saved my life|highway robbery|criminal|"
      "on fire|is fire|so fire|blew up|ca me tue|me tue|en meurs|mortel|en feu ce",
@@ -1471,6 +1487,15 @@ static const struct em_guard {
 };
 
 #define EM_NGUARDS (sizeof(em_guards) / sizeof(em_guards[0]))
+
+/* em_now_ctx - a sign that it is happening now, unless it is "still" owed */
+static int
+em_now_ctx(const struct em_text *t, size_t p, size_t k, void *arg)
+{
+	(void)arg;
+	return !(k == 1 && t->len[p] == 5 && memcmp(t->w[p], "still", 5) == 0 &&
+	         em_list_at(t, EM_STILL_OWED, p + 1) > 0);
+}
 
 /*
  * em_scopes - the guards that match t: the first one's name in *name, and
@@ -1671,7 +1696,7 @@ em_check_one(const char *text, em_match *out)
 		if (safe && (story || calm)) {
 			/* "It happened, and everyone is fine now." */
 			m.level = EM_NONE;
-		} else if ((story || calm || safe) && !em_near(&t, EM_NOW, 0, 0, 0, 0)) {
+		} else if ((story || calm || safe) && !em_each(&t, EM_NOW, em_now_ctx, NULL)) {
 			m.level = story ? EM_NONE : m.level - 1;
 			if (m.level == EM_NONE)
 				m.slug = m.rule = NULL;

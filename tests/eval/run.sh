@@ -3,8 +3,9 @@
 #   1. The ClubOS dev set through the HTTP API of a throwaway stack
 #      (route accuracy, SOP top-1, emergencies, out of scope, leaks,
 #      confusion table, risk-coverage table), then our held-out French
-#      customer questions and guests' questions relayed by staff the same
-#      way.
+#      customer questions, guests' questions relayed by staff and
+#      questions_holdout.jsonl (English, written by someone who never saw
+#      the training examples) the same way.
 #   2. The emergency decision (rules fused with the classifier trained on
 #      the seed examples, as the router does) on our own labelled sets,
 #      per category: tests/eval/emergency.jsonl (tuned on),
@@ -36,6 +37,10 @@ if [ -f "$DEV" ]; then
 	echo "== Guests' questions relayed by staff (tests/eval/relayed.jsonl; never trained or tuned on)"
 	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
 		--admin-password eval-password-1 --set tests/eval/relayed.jsonl
+	echo
+	echo "== Questions nobody trained on (tests/eval/questions_holdout.jsonl; never trained or tuned on)"
+	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
+		--admin-password eval-password-1 --set tests/eval/questions_holdout.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi
