@@ -470,6 +470,21 @@ static const struct em_rule em_rules[] = {
             "kicking the car|smashing windows|slashing tires|slashed my tires",
      .not = EM_JOKE "|" EM_HYPO "|last week|last month|yesterday|ago|insurance",
      .neg = 1},
+    /* Someone breaking the building's glass or doors, named by the act
+     * ("smashing the front window", "bashing the glass door"). */
+    {.slug = EM_SECURITY,
+     .name = "smashing",
+     .any = "smashing|smashed|smash|shattering|shattered|bashing|bashed|breaking|broke|"
+            "kicking|kicked|throwing rocks|throwing stones|throwing a rock|hammering|busting",
+     .with = "window|windows|windshield|glass door|glass doors|the glass|front door|back door|"
+             "side door|the door|the doors|storefront",
+     .also = EM_PERSON,
+     .win = 4,
+     .near_not = "of|water|beer|wine|drink|pint|cup|ball|balls|shot|shots|screen|phone|"
+                 "record|blinds|handle|code|lock screen",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO "|last week|last month|yesterday|ago|insurance|fixed|repair*",
+     .neg = 1},
     {.slug = EM_SECURITY,
      .name = "fr-entrer",
      .any = "essaie d entrer|essaye d entrer|essaient d entrer|essayent d entrer|"
