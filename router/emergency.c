@@ -1442,7 +1442,8 @@ static const struct em_guard {
              "what should we|who do i call|who do we call|who should|procedure|protocol|"
              "policy|plan for|how do we report|how do i report|emergency contact|"
              "emergency number|emergency exit|que faire|quoi faire|sortie de secours|"
-             "trousse|premiers soins",
+             "trousse|premiers soins|is that ok|is that okay|is it ok|is it okay|"
+             "is that allowed|is it allowed|are we allowed|am i allowed|est ce correct",
      NULL, 0},
     {"past", EM_S_STORY,
      "last week|last month|last year|last night|last time|yesterday|ago|the other day|"

@@ -441,6 +441,11 @@ test_fuse(void **state)
 	assert_int_equal(m.level, EM_NONE);
 	assert_non_null(m.guard);
 	assert_int_equal(em_fuse(&m, 1.0, MED), EM_NONE);
+	/* A permission question is a question without its '?' too. */
+	em_check("my friend keeps smashing balls into the side netting, is that ok", &m);
+	assert_int_equal(m.level, EM_NONE);
+	assert_string_equal(m.guard, "hypothetical");
+	assert_int_equal(em_fuse(&m, 1.0, SEC), EM_NONE);
 	em_check("the bay smells like smoke from someone's clothes", &m);
 	assert_string_equal(m.guard, "rule-guard");
 	assert_int_equal(em_fuse(&m, 1.0, FIRE), EM_NONE);
