@@ -280,7 +280,8 @@ guard_tok(const char *tok, size_t len, void *arg)
 	a->any = true;
 }
 
-/* cache_guard - the bitmask of meaning-flipping words in a text */
+/* cache_guard - the bitmask of meaning-flipping words in a text, with a
+ * hash of its tokens with digits in the top bits */
 uint64_t
 cache_guard(const char *text)
 {
