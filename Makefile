@@ -207,7 +207,8 @@ tsan:
 	    $(patsubst tests/unit/%.c,build/tsan/tests/%,$(UNIT_SRC))
 
 test-tsan: deps tsan
-	@CLUBOS_BUILD=build/tsan CLUBOS_SUITES=unit TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	@CLUBOS_BUILD=build/tsan CLUBOS_SUITES=unit \
+	    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/unit/tsan.supp \
 	    sh tests/run.sh
 
 $(BIN)/clubos-loadgen: tests/bench/loadgen.c

@@ -91,6 +91,15 @@ link_tls_setup(const char *ca, const char *cert, const char *server_name, char *
 	return 0;
 }
 
+/*
+ * nng 1.5.2 adds a new dialer's or listener's transport statistics (TLS's,
+ * say) to the tree that nng_stats_get walks, without the lock that walk
+ * holds (ThreadSanitizer, with an instrumented libnng: nni_stat_add from
+ * tlstran_ep_init against stat_make_tree).  Making one and walking the
+ * statistics (the listener watch) are serialized here.
+ */
+static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
+
 /* listen_start - a started listener on url (TLS applied), in *out */
 static int
 listen_start(nng_socket s, const char *url, nng_listener *out)
@@ -98,7 +107,10 @@ listen_start(nng_socket s, const char *url, nng_listener *out)
 	nng_listener l;
 	int          rv;
 
-	if ((rv = nng_listener_create(&l, s, url)) != 0)
+	pthread_mutex_lock(&stats_mu);
+	rv = nng_listener_create(&l, s, url);
+	pthread_mutex_unlock(&stats_mu);
+	if (rv != 0)
 		return rv;
 	if (tls_url(url) &&
 	    (rv = link_tls_server == NULL
@@ -135,7 +147,10 @@ link_dialer(nng_dialer *out, nng_socket s, const char *url)
 	nng_dialer d;
 	int        rv;
 
-	if ((rv = nng_dialer_create(&d, s, url)) != 0)
+	pthread_mutex_lock(&stats_mu);
+	rv = nng_dialer_create(&d, s, url);
+	pthread_mutex_unlock(&stats_mu);
+	if (rv != 0)
 		return rv;
 	if (tls_url(url) &&
 	    (rv = link_tls_client == NULL
@@ -293,6 +308,7 @@ static pthread_mutex_t watch_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct watch   *watch_all;
 static bool            watch_running; /* under watch_mu */
 static atomic_int      watch_ms = LINK_WATCH_MS;
+static pthread_mutex_t round_mu = PTHREAD_MUTEX_INITIALIZER; /* held for a round */
 static atomic_uint     watch_probes, watch_alive, watch_relistens;
 
 /* watch_event - ADD_PRE on a listening socket: it takes pipes */
@@ -309,7 +325,7 @@ watch_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 enum { PROBE_UNKNOWN, PROBE_ALIVE, PROBE_DEAD };
 
 /* probe_addr - where url listens, for a plain socket: ipc:// (unix://)
- * and tcp:// (tcp4://, tcp6://); -1 for anything else (tls+tcp://) */
+ * and tcp:// (tcp4://, tcp6://); -1 for anything else */
 static int
 probe_addr(const char *url, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -364,60 +380,155 @@ probe_io(int fd, short events, int ms)
 	return rv == 1 && (p.revents & events) != 0;
 }
 
-/*
- * probe - connect to w's address with a plain socket and speak the SP
- * handshake as pair0, a protocol no listening socket here takes (each
- * refuses it after ADD_PRE, so no request is ever routed to the probe).
- * ALIVE: the socket took the pipe; DEAD: the listener's header came but
- * the socket took nothing within LINK_PROBE_WAIT_MS; UNKNOWN: no
- * handshake (or a TLS address, which a plain socket cannot speak).  The
- * connection is closed only once the listener has sent its header: the
- * probe must not be the peer that leaves mid-handshake.  (An nng dialer
- * would not do: refused, it dials again, often at once, since nng 1.5.2's
- * back-off is (int)random % backoff, negative half the time, and closing
- * it then stops the listener it came to check.)
- */
-static int
-probe(struct watch *w, const char *url, unsigned before)
+/* The SP handshake a probe speaks: pair0, a protocol no listening socket
+ * here takes (each refuses it after ADD_PRE, so no request is ever
+ * routed to a probe).  nng's own handshake waits 10 s; so does a probe
+ * for the listener's header, so that it is never the peer that leaves
+ * mid-way. */
+static const uint8_t probe_hello[8] = {0, 'S', 'P', 0, 0x00, 0x10, 0, 0};
+#define PROBE_HEADER_WAIT_US (10 * 1000000LL)
+
+/* is_header - is head (8 bytes) an SP handshake header? */
+static bool
+is_header(const uint8_t *head)
 {
-	static const uint8_t    hello[8] = {0, 'S', 'P', 0, 0x00, 0x10, 0, 0}; /* pair0 */
+	return head[0] == 0 && head[1] == 'S' && head[2] == 'P' && head[3] == 0;
+}
+
+/* plain_hello - connect to url (ipc://, tcp://) with a plain socket, send
+ * the probe's handshake and read the listener's; the connection, or -1
+ * (no connection, or no header within PROBE_HEADER_WAIT_US) */
+static int
+plain_hello(const char *url)
+{
 	struct sockaddr_storage ss;
 	socklen_t               len;
 	uint8_t                 head[8];
 	size_t                  got = 0;
-	int                     fd, verdict = PROBE_UNKNOWN;
+	int                     fd;
 	int64_t                 until;
 
 	if (probe_addr(url, &ss, &len) != 0)
-		return PROBE_UNKNOWN;
+		return -1;
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
-		return PROBE_UNKNOWN;
+		return -1;
 	atomic_fetch_add(&watch_probes, 1);
 	if (connect(fd, (struct sockaddr *)&ss, len) != 0 &&
 	    (errno != EINPROGRESS || !probe_io(fd, POLLOUT, LINK_PROBE_WAIT_MS)))
-		goto out; /* no connection: nothing to leave mid-way */
-	if (send(fd, hello, sizeof(hello), MSG_NOSIGNAL) != (ssize_t)sizeof(hello))
-		goto out;
-	/* The listener sends its header when it accepts; leaving before it
-	 * has is the fault itself, so this waits as long as nng's own
-	 * handshake would (10 s) before giving up. */
-	until = env_mono_us() + 10 * 1000000LL;
+		goto fail; /* no connection: nothing to leave mid-way */
+	if (send(fd, probe_hello, sizeof(probe_hello), MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(probe_hello))
+		goto fail;
+	until = env_mono_us() + PROBE_HEADER_WAIT_US;
 	while (got < sizeof(head)) {
 		int64_t left = (until - env_mono_us()) / 1000;
 		ssize_t n;
 
 		if (left <= 0 || !probe_io(fd, POLLIN, (int)left))
-			goto out;
+			goto fail;
 		if ((n = recv(fd, head + got, sizeof(head) - got, 0)) <= 0) {
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				continue;
-			goto out;
+			goto fail;
 		}
 		got += (size_t)n;
 	}
-	if (head[0] != 0 || head[1] != 'S' || head[2] != 'P' || head[3] != 0)
+	if (is_header(head))
+		return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* tls_io - send all of buf on st, or receive len bytes into it, before
+ * until (monotonic us); true if it all went through */
+static bool
+tls_io(nng_stream *st, nng_aio *aio, bool sending, uint8_t *buf, size_t len, int64_t until)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		nng_iov iov = {.iov_buf = buf + done, .iov_len = len - done};
+		int64_t left = (until - env_mono_us()) / 1000;
+
+		if (left <= 0)
+			return false;
+		nng_aio_set_timeout(aio, (nng_duration)left);
+		if (nng_aio_set_iov(aio, 1, &iov) != 0)
+			return false;
+		if (sending)
+			nng_stream_send(st, aio);
+		else
+			nng_stream_recv(st, aio);
+		nng_aio_wait(aio);
+		if (nng_aio_result(aio) != 0)
+			return false;
+		done += nng_aio_count(aio);
+	}
+	return true;
+}
+
+/* tls_hello - plain_hello over TLS (tls+tcp://), with this process's
+ * client configuration: the stream, or NULL */
+static nng_stream *
+tls_hello(const char *url)
+{
+	uint8_t            hello[sizeof(probe_hello)], head[8];
+	nng_stream_dialer *d = NULL;
+	nng_aio           *aio = NULL;
+	nng_stream        *st = NULL;
+	bool               ok = false;
+	int64_t            until;
+
+	if (link_tls_client == NULL || nng_stream_dialer_alloc(&d, url) != 0)
+		return NULL;
+	if (nng_stream_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, link_tls_client) != 0 ||
+	    nng_aio_alloc(&aio, NULL, NULL) != 0)
 		goto out;
-	verdict = PROBE_DEAD;
+	atomic_fetch_add(&watch_probes, 1);
+	nng_aio_set_timeout(aio, LINK_PROBE_WAIT_MS);
+	nng_stream_dialer_dial(d, aio);
+	nng_aio_wait(aio);
+	if (nng_aio_result(aio) != 0)
+		goto out; /* no connection: nothing to leave mid-way */
+	st = nng_aio_get_output(aio, 0);
+	memcpy(hello, probe_hello, sizeof(hello)); /* an iov's buffer is not const */
+	/* The TLS handshake runs under the first send; both it and the SP
+	 * handshake get nng's 10 s. */
+	until = env_mono_us() + PROBE_HEADER_WAIT_US;
+	ok = tls_io(st, aio, true, hello, sizeof(hello), until) &&
+	     tls_io(st, aio, false, head, sizeof(head), until) && is_header(head);
+out:
+	if (!ok && st != NULL) {
+		nng_stream_close(st);
+		nng_stream_free(st);
+		st = NULL;
+	}
+	if (aio != NULL)
+		nng_aio_free(aio);
+	nng_stream_dialer_free(d);
+	return st;
+}
+
+/*
+ * probe - connect to w's address and speak the SP handshake as pair0
+ * (plain_hello, tls_hello).  ALIVE: the socket took the pipe; DEAD: the
+ * listener's header came but the socket took nothing within
+ * LINK_PROBE_WAIT_MS; UNKNOWN: no handshake.  The connection is closed
+ * only once the listener has sent its header.  (An nng dialer would not
+ * do: refused, it dials again, often at once, since nng 1.5.2's back-off
+ * is (int)random % backoff, negative half the time, and closing it then
+ * stops the listener it came to check.  A stream dialer dials once.)
+ */
+static int
+probe(struct watch *w, const char *url, unsigned before)
+{
+	nng_stream *st = NULL;
+	int         fd = -1, verdict = PROBE_DEAD;
+	int64_t     until;
+
+	if (tls_url(url) ? (st = tls_hello(url)) == NULL : (fd = plain_hello(url)) < 0)
+		return PROBE_UNKNOWN;
 	until = env_mono_us() + (int64_t)LINK_PROBE_WAIT_MS * 1000;
 	while (env_mono_us() < until)
 		if (atomic_load(&w->accepts) != before) {
@@ -427,8 +538,12 @@ probe(struct watch *w, const char *url, unsigned before)
 		} else {
 			nng_msleep(2);
 		}
-out:
-	close(fd);
+	if (st != NULL) {
+		nng_stream_close(st);
+		nng_stream_free(st);
+	} else {
+		close(fd);
+	}
 	return verdict;
 }
 
@@ -485,8 +600,10 @@ watch_round(void)
 {
 	nng_stat *all = NULL;
 
+	pthread_mutex_lock(&stats_mu);
 	if (nng_stats_get(&all) != 0)
 		all = NULL;
+	pthread_mutex_unlock(&stats_mu);
 	pthread_mutex_lock(&watch_mu);
 	for (struct watch **pp = &watch_all; *pp != NULL;) {
 		struct watch *w = *pp;
@@ -560,11 +677,13 @@ watch_main(void *arg)
 		int ms = atomic_load(&watch_ms);
 
 		nng_msleep(ms > 0 && ms < 100 ? ms : 100);
+		pthread_mutex_lock(&round_mu);
 		ms = atomic_load(&watch_ms);
-		if (ms <= 0 || env_mono_us() - last < (int64_t)ms * 1000)
-			continue;
-		watch_round();
-		last = env_mono_us();
+		if (ms > 0 && env_mono_us() - last >= (int64_t)ms * 1000) {
+			watch_round();
+			last = env_mono_us();
+		}
+		pthread_mutex_unlock(&round_mu);
 	}
 	return NULL;
 }
@@ -646,6 +765,10 @@ void
 link_watch_set_ms(int ms)
 {
 	atomic_store(&watch_ms, ms);
+	if (ms <= 0) { /* paused: no round runs once this returns */
+		pthread_mutex_lock(&round_mu);
+		pthread_mutex_unlock(&round_mu);
+	}
 }
 
 /* link_watch_counts - see link.h */

@@ -39,7 +39,9 @@
  * closed, with the pipes it took, and opened again (said in the log).
  * Its peers then dial again.  The probe leaves only after the listener's
  * header has come, so it never causes what it looks for.  tls+tcp://
- * listeners are not probed: a plain socket cannot speak TLS.
+ * listeners stop too (one of ours leaving mid-handshake; a plain TCP knock
+ * does not, its end of file being NNG_ECONNSHUT under TLS) and are probed
+ * over TLS, with the process's client configuration, by a stream dialer.
  */
 #ifndef CLUBOS_LINK_H
 #define CLUBOS_LINK_H
@@ -100,7 +102,9 @@ int  link_peers(const struct link *l);
  * it did.  Cheap when there is a peer: call it whenever one is missed. */
 bool     link_redial(struct link *l);
 uint32_t link_dialer_id(struct link *l);
-/* The listener watch (tests): a round every ms (0 pauses it); the probes
+/* The listener watch (tests): a round every ms (0 pauses it, and returns
+ * once no round runs, so a test may then make nng dialers and listeners of
+ * its own: see stats_mu in link.c); the probes
  * made, those a listener took, and the listeners opened again since the
  * process started. */
 void link_watch_set_ms(int ms);
