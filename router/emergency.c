@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,7 +81,9 @@ struct em_rule {
 	"if the alarm|if the power|if the fire|if a fire|if the water|if it floods|if we smell|"   \
 	"by mistake|false alarm|false alarms|who do we call if|who do i call if|"                  \
 	"what do i do if|what should i do if|"                                                     \
-	"procedure for|fire drill|training|hypothetically|en cas de|en cas d|que faire si|"        \
+	"procedure for|fire drill|training|hypothetically|hypothetical|suppose|supposing|"         \
+	"lets say|let us say|say someone|say somebody|say a guest|say a customer|imagine if|"      \
+	"en cas de|en cas d|que faire si|"                                                         \
 	"que faire s il|qu est ce qu on fait si|qu est ce qu on fait s il|si jamais|au cas ou|"    \
 	"s il y a|s il y avait|si il y a"
 #define EM_ASK                                                                                     \
@@ -224,7 +227,9 @@ static const struct em_rule em_rules[] = {
      "concussed|stroke symptoms|having a stroke|had a stroke|is dying|hes dying|"
      "shes dying|asthma attack|having an asthma|low blood sugar|blood sugar is low|blood sugar "
      "crashed|hypoglyc*|"
-     "insulin shock|diabetic shock|diabetic emergency|turning blue|lips are blue",
+     "insulin shock|diabetic shock|diabetic emergency|turning blue|lips are blue|"
+     "going to pass out|gonna pass out|about to pass out|might pass out|could pass out|"
+     "going to faint|gonna faint|about to faint|feel faint|feeling faint",
      NULL, 0,
      EM_TECH "|power|lights|the lights|screen|sim|the round|the competition|"
              "laughing|laughin|laugh|laughs|laughter",
@@ -495,6 +500,16 @@ static const struct em_rule em_rules[] = {
      .vwin = 5,
      .not = EM_JOKE "|mdr|" EM_HYPO,
      .neg = 1},
+    /* French chest pain in any wording: "une douleur dans la poitrine",
+     * "la poitrine lui serre" */
+    {.slug = EM_MEDICAL,
+     .name = "fr-poitrine",
+     .any = "poitrine",
+     .with = "douleur|douleurs|mal|serre|serree|serrement|pression|brule|elance|point|"
+             "crampe|oppression|fait mal",
+     .win = 4,
+     .not = EM_JOKE "|mdr|" EM_HYPO,
+     .neg = 1},
     {.slug = EM_SECURITY,
      .name = "thieves",
      .any = "thieves|thief|robbers|burglars|looters|looting",
@@ -639,17 +654,29 @@ static const struct em_rule em_rules[] = {
      "stealing|steal|steals|thief|thieves|robbing|robbery|robbed|shoplift*|"
      "pickpocket*|took off with|ran off with|ran out with|walked off with|"
      "walked out with|made off with|grabbed|snatched|swiped|stole|stolen|"
-     "taking our|taking my|took our|took my|broke into",
+     "taking our|taking my|took our|took my|broke into|grabbing|snatching|swiping|"
+     "running off with|running out with|walking off with|walking out with|making off with|"
+     "taking off with|run off with|run out with|loading up|carrying out|pocketing|"
+     "loading our|loading my|loading them|loading it into|loading everything",
      "bag|bags|clubs|club|purse|wallet|phone|laptop|backpack|jacket|cash|register|"
-     "tv|equipment|stuff|things|items|keys|it|them|everything|car",
+     "tv|equipment|stuff|things|items|keys|it|them|everything|car|putter|putters|driver|"
+     "drivers|irons|wedges|ipad|tablet|tvs|screen|projector|golf bag|golf bags",
      10,
-     "steal a|steal of|a steal|steal my heart|stole the show|steal the show|bay|"
-     "booking|slot|spot|tee time|reservation|table|parking spot|"
+     "steal a|steal of|a steal|steal my heart|stole the show|steal the show|"
+     "took our bay|took my bay|took the bay|took a bay|stole our bay|stole my bay|"
+     "stole the bay|grabbed our bay|grabbed my bay|grabbed the bay|stealing our bay|"
+     "stealing my bay|stealing the bay|taking our bay|taking my bay|taking the bay|"
+     /* a booking taken is no theft; "came in without a booking" may be one */
+     "my booking|our booking|the booking|their booking|his booking|her booking|slot|spot|"
+     "tee time|reservation|table|parking spot|"
      "stealing the show|grabbed a bite|grabbed food|grabbed lunch|grabbed dinner|"
      "grabbed a drink|grabbed a beer|grabbed a bay|grabbed a spot|grabbed some|"
      "charged|charge|refund|double|twice|receipt|credit|points|strokes|"
      "i grabbed|we grabbed|i took|we took|grabbed my|grabbed our|"
-     "grabbed the wrong|steal a bay|steal a tee",
+     "grabbed the wrong|steal a bay|steal a tee|grabbing a bite|grabbing food|"
+     "grabbing lunch|grabbing dinner|grabbing a drink|grabbing a beer|grabbing a bay|"
+     "grabbing a spot|grabbing some|im grabbing|were grabbing|we are grabbing|"
+     "grabbing my|grabbing our|i am grabbing|ill grab|grabbing the wrong",
      4,
      EM_JOKE "|" EM_HYPO "|last week|last month|last year|yesterday|last night|ago|"
              "lost and found|lost & found|did anyone find|has anyone found|card|cards|"
@@ -662,7 +689,9 @@ static const struct em_rule em_rules[] = {
      "out front|still here|still in|from the counter|the door|out of the bay|"
      "in bay|from under|while we|while i|caught him|caught her|caught someone|"
      "someone|somebody|a guy|a man|a woman|some guy|some kid|some kids|stranger|"
-     "the parking lot|our car|my car",
+     "the parking lot|our car|my car|are running|is running|are grabbing|is grabbing|"
+     "are taking|is taking|are loading|is loading|are walking|is walking|are stealing|"
+     "is stealing|are leaving|is leaving",
      0, 0},
     {EM_SECURITY, "robbery",
      "robbing the|robbing us|is robbing|are robbing|being robbed|getting robbed|"
@@ -705,7 +734,11 @@ static const struct em_rule em_rules[] = {
      "ceiling|roof|pipe|pipes|toilet|toilets|sink|water|wall|walls|bathroom|washroom|"
      "restroom|floor|tap|faucet|heater|boiler|ac|air conditioner|unit|light|fixture|"
      "radiator|sprinkler|window|vent|above|from the|everywhere|urinal",
-     8, NULL, 0,
+     8,
+     /* what a customer carries leaks too: a spill, not a leak */
+     "bottle|bottles|cup|cups|mug|mugs|thermos|flask|drink|drinks|container|tumbler|"
+     "lunch bag|cooler bag|pen|pens|ice pack",
+     -3,
      EM_JOKE "|" EM_HYPO "|gas|data|memory|info|password|email|leaked my|news|"
              "leaked the",
      1, 0, NULL, 0, 0},
@@ -794,7 +827,8 @@ static const struct em_rule em_rules[] = {
              "too dark|darker|brightness|dark mode|is it dark|dark outside|get dark|"
              "gets dark|dark out|after dark|dark by|sunset|night mode|everything else|"
              "everything is dead quiet|dead quiet|dead silent|everything is fine|"
-             "lights out golf|lights out at",
+             "lights out golf|lights out at|are fine|are ok|are okay|are working|"
+             "work fine|working fine|seem fine|look fine|still on",
      0, 0, NULL, 0, 0},
     {EM_POWER, "in-the-dark",
      "sitting in the dark|standing in the dark|all in the dark|were in the dark|"
@@ -1097,7 +1131,8 @@ static const struct em_rule em_rules[] = {
             "odeur etrange|ca sent bizarre|ca sent drole|beeping|chirping|bips|bip",
      .near_not = "beer|food|bathroom|washroom|feet|socks|shoes|perfume|cologne|garbage|"
                  "pizza|battery|batteries|pile|piles|door|kiosk|card|reader|terminal|"
-                 "truck|car|phone|sim|trackman|microwave",
+                 "truck|car|phone|sim|trackman|microwave|porte|portes|lien|code|serrure|ecran|"
+                 "telephone|cellulaire|lecteur|carte|auto|char|micro ondes",
      .vwin = 6,
      .not = EM_JOKE "|" EM_HYPO},
     {.slug = EM_SECURITY,
@@ -1491,7 +1526,8 @@ static const struct em_guard {
      5},
     {"spill", EM_S_CLF,
      "spilled|spill|spilt|knocked over|dropped a|a bit wet|little wet|wet spot|sticky|"
-     "mop|towel|renverse|fell over|tipped over|drink fell|knocked my",
+     "mop|towel|renverse|fell over|tipped over|drink fell|knocked my|dumped|wiped|"
+     "wet patch",
      NULL, 0},
     {"smell", EM_S_CLF, "smells like beer|smells like old|smells bad|stinks|smelly", NULL, 0},
     {"minor", EM_S_CLF,
@@ -1646,6 +1682,196 @@ em_fold_idioms(char *norm)
 	}
 }
 
+/*
+ * Rules whose words describe machines too ("unresponsive", "not
+ * responding"): held back when the message describes a device that way
+ * and names no person (em_device_only).
+ */
+static const char *const em_device_words[] = {"unresponsive"};
+
+static bool
+em_describes_devices(const struct em_rule *r)
+{
+	for (size_t i = 0; i < sizeof(em_device_words) / sizeof(em_device_words[0]); i++)
+		if (strcmp(r->name, em_device_words[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * em_device_only - does t describe a device in words that describe people
+ * too ("the pc is frozen and totally unresponsive"), with no person named?
+ * The device guard (em_guards) reads the first half; EM_PERSON the second.
+ */
+static int
+em_device_only(const struct em_text *t)
+{
+	for (size_t i = 0; i < EM_NGUARDS; i++)
+		if (strcmp(em_guards[i].name, "device") == 0)
+			return em_each(t, em_guards[i].any, em_guard_ctx,
+			               (void *)(uintptr_t)&em_guards[i]) &&
+			       !em_each(t, EM_PERSON, NULL, NULL);
+	return 0;
+}
+
+/*
+ * Typing in a panic: "hlep brokn pipe".  A word one slip away from a word
+ * reports are made of is read as that word before any rule looks.  A slip
+ * is a letter left out, one typed twice or extra, or two neighbours swapped
+ * (four-letter words: swaps only), never the first letter; a letter typed
+ * for another is not one, since that turns real words into alarms
+ * ("flooring", "turning").  Real words one slip away are never changed: the
+ * list was drawn from Debian's wamerican word list ("breath", "smoker",
+ * "food", "waiter"), and words the rules themselves read are left too.
+ */
+static const char *const em_typo_targets[] = {
+    "help",        "fire",         "smoke",     "flames",   "burning", "sparks",    "alarm",
+    "flood",       "flooding",     "flooded",   "water",    "pipe",    "burst",     "broken",
+    "leaking",     "pouring",      "gushing",   "bleeding", "blood",   "breathing", "breathe",
+    "unconscious", "unresponsive", "collapsed", "seizure",  "choking", "ambulance", "emergency",
+    "fainted",     "injured",      "hurt",      "intruder", "weapon",  "knife",     "stabbed",
+    "robbery",     "stealing",     "police",    "hurry",
+};
+
+/* Words of wamerican one slip away from a target (sorted: em_typo_real). */
+static const char *const em_typo_reals[] = {
+    "alar",     "alarms",    "ambulances", "bloods",  "bloody", "breath",  "breathed", "breather",
+    "breathes", "broke",     "burs",       "bursts",  "burt",   "bust",    "chocking", "coking",
+    "collapse", "flambes",   "flame",      "flamers", "floods", "food",    "hurray",   "injure",
+    "intrude",  "intruders", "inured",     "knifed",  "knifes", "policed", "polices",  "poring",
+    "robber",   "sealing",   "seizures",   "smoked",  "smoker", "smokes",  "smokey",   "spark",
+    "spars",    "staling",   "waiter",     "walter",  "waster", "waters",  "watery",   "weapons",
+};
+
+static int
+em_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* em_one_slip - is tok (n letters) one slip (above) away from w? */
+static bool
+em_one_slip(const char *tok, size_t n, const char *w)
+{
+	size_t m = strlen(w), i = 0;
+
+	if (n < 4 || tok[0] != w[0] || (n == m && strncmp(tok, w, n) == 0))
+		return false;
+	if (n == m) { /* two neighbours swapped */
+		while (i < n && tok[i] == w[i])
+			i++;
+		return i + 1 < n && tok[i] == w[i + 1] && tok[i + 1] == w[i] &&
+		       strncmp(tok + i + 2, w + i + 2, n - i - 2) == 0;
+	}
+	if (m < 5 || (n + 1 != m && n != m + 1))
+		return false;
+	{ /* one letter left out (n < m) or one too many (n > m) */
+		const char *lo = n < m ? tok : w, *hi = n < m ? w : tok;
+		size_t      ln = n < m ? n : m;
+
+		while (i < ln && lo[i] == hi[i])
+			i++;
+		return strncmp(lo + i, hi + i + 1, ln - i) == 0;
+	}
+}
+
+/* em_listed - does list hold word (n bytes) as a term? */
+static bool
+em_listed(const char *list, const char *word, size_t n)
+{
+	for (const char *s = list; *s;) {
+		const char *e = strchr(s, '|');
+		size_t      tl = e ? (size_t)(e - s) : strlen(s);
+
+		if (tl == n && strncmp(s, word, n) == 0)
+			return true;
+		if (e == NULL)
+			break;
+		s = e + 1;
+	}
+	return false;
+}
+
+/* em_rule_word - is word (n bytes) a term of a rule or a guard? */
+static bool
+em_rule_word(const char *word, size_t n)
+{
+	for (size_t i = 0; i < EM_NRULES; i++) {
+		const struct em_rule *r = &em_rules[i];
+
+		if (em_listed(r->any, word, n) || (r->with && em_listed(r->with, word, n)) ||
+		    (r->near_not && em_listed(r->near_not, word, n)) ||
+		    (r->not &&em_listed(r->not, word, n)) ||
+		    (r->also && em_listed(r->also, word, n)))
+			return true;
+	}
+	for (size_t i = 0; i < EM_NGUARDS; i++)
+		if (em_listed(em_guards[i].any, word, n) ||
+		    (em_guards[i].with && em_listed(em_guards[i].with, word, n)))
+			return true;
+	return false;
+}
+
+/* em_typo_fix - the target tok (n bytes) is a slip for, or NULL */
+static const char *
+em_typo_fix(const char *tok, size_t n)
+{
+	char        word[24];
+	const char *key = word, *fix = NULL;
+
+	if (n < 4 || n >= sizeof(word))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (tok[i] < 'a' || tok[i] > 'z')
+			return NULL;
+	memcpy(word, tok, n);
+	word[n] = '\0';
+	for (size_t i = 0; i < sizeof(em_typo_targets) / sizeof(em_typo_targets[0]) && !fix; i++)
+		if (em_one_slip(tok, n, em_typo_targets[i]))
+			fix = em_typo_targets[i];
+	if (fix == NULL ||
+	    bsearch(&key, em_typo_reals, sizeof(em_typo_reals) / sizeof(em_typo_reals[0]),
+	            sizeof(em_typo_reals[0]), em_cmp_str) != NULL ||
+	    em_rule_word(tok, n))
+		return NULL;
+	return fix;
+}
+
+/* em_fix_typos - rewrite the slips of a normalised text (cap bytes) */
+static void
+em_fix_typos(char *norm, size_t cap)
+{
+	char   out[EM_MAX_TEXT];
+	size_t o = 0;
+	bool   changed = false;
+
+	for (const char *p = norm; *p && o + 1 < sizeof(out);) {
+		const char *fix;
+		size_t      n = 0;
+
+		if (!em_word_byte(*p) || (p > norm && em_word_byte(p[-1]))) {
+			out[o++] = *p++;
+			continue;
+		}
+		while (em_word_byte(p[n]))
+			n++;
+		if ((fix = em_typo_fix(p, n)) != NULL && o + strlen(fix) + 1 < sizeof(out)) {
+			memcpy(out + o, fix, strlen(fix));
+			o += strlen(fix);
+			changed = true;
+		} else {
+			size_t k = o + n + 1 < sizeof(out) ? n : sizeof(out) - o - 1;
+
+			memcpy(out + o, p, k);
+			o += k;
+		}
+		p += n;
+	}
+	out[o] = '\0';
+	if (changed)
+		snprintf(norm, cap, "%s", out);
+}
+
 /* em_check_one - the rules' decision on one text (em_check) */
 static int
 em_check_one(const char *text, em_match *out)
@@ -1658,7 +1884,7 @@ em_check_one(const char *text, em_match *out)
 	em_match       m = {NULL, NULL, NULL, "en", EM_NONE};
 	size_t         i;
 	const char    *held = NULL; /* a rule whose guard held an anchor back */
-	int            s, story, calm, safe, f;
+	int            s, story, calm, safe, f, device_only = -1;
 
 	if (out)
 		*out = m;
@@ -1666,6 +1892,7 @@ em_check_one(const char *text, em_match *out)
 		return EM_NONE;
 	tn_normalise(text, t.norm, sizeof(t.norm));
 	em_fold_idioms(t.norm);
+	em_fix_typos(t.norm, sizeof(t.norm));
 	t.n = 0;
 	t.used = 0;
 	memset(t.head, -1, sizeof(t.head));
@@ -1678,6 +1905,12 @@ em_check_one(const char *text, em_match *out)
 		const char          **slot = r->possible ? poss : r->weak ? weak : sure;
 
 		if (slot[r->slug] == NULL && (f = em_rule_fires(r, &t)) != 0) {
+			if (f > 0 && em_describes_devices(r)) {
+				if (device_only < 0)
+					device_only = em_device_only(&t);
+				if (device_only)
+					f = -1;
+			}
 			if (f > 0)
 				slot[r->slug] = r->name;
 			else if (held == NULL)

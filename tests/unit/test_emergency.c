@@ -380,6 +380,30 @@ static const struct {
     {"typo", EM_SURE, MED, "my dad colapsed"},
     {"typo", EM_SURE, MED, "he hit his head on the beam and is bleeding"},
     {"typo", EM_NONE, NULL, "je suis fier de mon score"},
+    /* one slip in a panic: a letter left out, one too many, two swapped */
+    {"typo", EM_SURE, WATER, "hlep brokn pipe in the washroom"},
+    {"typo", EM_SURE, FIRE, "FIER IN BAY 4"},
+    {"typo", EM_SURE, MED, "she is not breathign"},
+    {"typo", EM_SURE, FIRE, "smokee pouring out of the vent"},
+    /* ... but a real word one slip away stays itself */
+    {"typo", EM_NONE, NULL, "the flooring by the mat is peeling"},
+    {"typo", EM_NONE, NULL, "is the smoker's bench out back still there"},
+    {"typo", EM_NONE, NULL, "can we order food to bay 2"},
+    /* a theft going on, in the present */
+    {"theft", EM_SURE, SEC, "two kids are grabbing drivers off the wall and running out"},
+    {"theft", EM_SURE, SEC, "a man came in without a booking and is walking out with our clubs"},
+    {"theft", EM_NONE, NULL, "we're grabbing our clubs from the trunk, be right in"},
+    {"theft", EM_NONE, NULL, "someone took our bay even though we booked it"},
+    /* French chest pain said any way */
+    {"french", EM_SURE, MED, "mon chum a une douleur dans la poitrine"},
+    /* a device described in words that describe people, no person named */
+    {"device", EM_NONE, NULL, "the pc froze and is totally unresponsive, please reboot"},
+    {"device", EM_SURE, MED, "the pc froze and my friend is totally unresponsive"},
+    {"device", EM_NONE, NULL, "the screen went black but the lights are fine"},
+    /* a supposition; a bottle that leaks */
+    {"hypothetical", EM_NONE, NULL, "suppose someone collapses in a bay, what do staff do"},
+    {"spill", EM_NONE, NULL, "my water bottle leaked on the floor, sorry"},
+    {"spill", EM_SURE, WATER, "water is leaking from the ceiling onto the floor"},
     /* small spills and "not urgent" */
     {"spill", EM_NONE, NULL, "spilled my beer on the mat, can someone bring a towel?"},
     {"spill", EM_NONE, NULL, "a bit of water on the floor from our umbrellas"},
