@@ -146,6 +146,7 @@ $(BUILD)/tests/test_cache_l1: $(LIBCACHE) $(LIBCLF)
 $(BUILD)/tests/test_claude: $(LIBKNOW)
 $(BUILD)/tests/test_clarify: $(OBJ)/router/rt_clarify.o
 $(BUILD)/tests/test_multi: $(OBJ)/router/rt_split.o
+$(BUILD)/tests/test_elsewhere: $(OBJ)/router/rt_elsewhere.o
 $(BUILD)/tests/test_clf: $(LIBCLF)
 $(BUILD)/tests/test_emergency: $(LIBEMERGENCY)
 $(BUILD)/tests/test_httpd: $(OBJ)/gateway/httpd.o

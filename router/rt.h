@@ -61,6 +61,11 @@ void rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body
  * -1 when it picks none and is a message of its own. */
 int rt_clarify_pick(const cJSON *offer, const char *msg);
 
+/* Is msg about another business or place (rt_elsewhere.c)?  The kind
+ * ("owner", "actor", "home", "paid") with the words that showed it in why
+ * (cap bytes), or NULL when it may be about this venue. */
+const char *rt_elsewhere(const char *msg, char *why, size_t cap);
+
 /* A message of several questions (rt_multi.c). */
 #define RT_PART_MAX 512
 #define RT_MULTI_MAX_PARTS 3

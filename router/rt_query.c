@@ -467,6 +467,8 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	const char      *em_slug = NULL; /* the classifier's likeliest emergency topic */
 	int              is_em, ri = -1, picked = -1;
 	double           conf = 0, route_prob[RT_NROUTES] = {0}, oos_prob = 0;
+	const char      *ew_kind;
+	char             ew_why[80];
 	int64_t          classify_us = 0, assist_us = 0, kgen = 0;
 	char             scope[128] = "", key[CACHE_KEY_MAX] = "";
 	bool             keep = false; /* the answer may be served again (see below) */
@@ -609,6 +611,16 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 
 		if (em_gate(tid, &em, route_prob[0], em_slug) == EM_SURE) {
 			is_em = 1;
+		} else if (em.level == EM_NONE &&
+		           (ew_kind = rt_elsewhere(msg, ew_why, sizeof(ew_why))) != NULL) {
+			/* Another business's appointment or charge, equipment at
+			 * home: no SOP of ours answers it, however alike the words. */
+			d = cJSON_CreateObject();
+			cJSON_AddStringToObject(d, "kind", ew_kind);
+			cJSON_AddStringToObject(d, "words", ew_why);
+			trace_step(tid, "elsewhere", d, 0);
+			r = oos_reply(oos_prob, em.lang);
+			goto answered;
 		} else if (em.level == EM_NONE && !read_with_context &&
 		           (r = rt_multi(tid, q, m, msg, h)) != NULL) {
 			/* Several questions, each answered (never cached). */

@@ -90,6 +90,40 @@ def test_out_of_scope_gets_no_sop_and_offers_a_person(stack, accounts):
         "out-of-scope answer offers no person: %r" % (a["response"],)
 
 
+ELSEWHERE = [
+    ("can you move my physio appointment to monday", "owner"),
+    ("netflix billed me two months in a row", "actor"),
+    ("the projector in my basement at home shows no signal", "home"),
+]
+
+
+@pytest.mark.parametrize("message,kind", ELSEWHERE, ids=[k for _, k in ELSEWHERE])
+def test_another_business_or_home_gets_no_sop(stack, accounts, message, kind):
+    """Words a topic shares (appointment, billed, projector) do not make a
+    question about another business or one's home ours: no SOP answers it,
+    a person is offered, and the trace says why."""
+    r = stack.query(accounts["customer"].token, message)
+    a = harness.assert_answer(r)
+    assert a["sop"] is None, "answered from an SOP: %r" % (a,)
+    assert a["route"] == "general", a
+    assert re.search(r"\b(team|person|staff|human)\b", a["response"], re.I), a["response"]
+
+    def step():
+        t = stack.http("GET", "/api/traces/" + r.trace_id, token=accounts["operator"].token)
+        found = [s for s in (t.json or {}).get("steps", []) if s.get("step") == "elsewhere"]
+        return found or None
+    steps = harness.wait_for(step, 5.0, interval=0.1, what="trace step elsewhere")
+    assert steps[0]["detail"]["kind"] == kind, steps
+
+
+def test_a_question_about_here_that_names_another_place_is_answered(stack, accounts):
+    """Another appointment, named in passing, does not hide the booking."""
+    a = harness.assert_answer(stack.query(
+        accounts["customer"].token,
+        "running late from a dentist appointment, can we push our booking to 7:30"))
+    assert a["sop"] is not None and a["route"] == "booking", a
+
+
 # ---------------------------------------------------------------- audience
 
 def _sentences(text):

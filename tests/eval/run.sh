@@ -6,7 +6,8 @@
 #      customer questions, guests' questions relayed by staff,
 #      questions_holdout.jsonl and questions_holdout2.jsonl (written by
 #      someone who never saw the training examples; the second has French,
-#      relayed and out-of-scope questions too) the same way.
+#      relayed and out-of-scope questions too) and questions_holdout3.jsonl
+#      (about this venue or somewhere else) the same way.
 #   2. The emergency decision (rules fused with the classifier trained on
 #      the seed examples, as the router does) on our own labelled sets,
 #      per category: tests/eval/emergency.jsonl (tuned on),
@@ -48,6 +49,10 @@ if [ -f "$DEV" ]; then
 	echo "== More questions nobody trained on (tests/eval/questions_holdout2.jsonl; never trained or tuned on)"
 	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
 		--admin-password eval-password-1 --set tests/eval/questions_holdout2.jsonl
+	echo
+	echo "== About this venue or somewhere else (tests/eval/questions_holdout3.jsonl; measured once, then tuned on)"
+	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
+		--admin-password eval-password-1 --set tests/eval/questions_holdout3.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi

@@ -1,0 +1,477 @@
+/*
+ * rt_elsewhere.c - a question about another business or place
+ *
+ * "need to move my dentist appointment", "amazon charged me twice", "my
+ * projector at home says no signal": each shares its words with one of
+ * our topics (bookings, refunds, the projector) and the classifier, a bag
+ * of words, answers it from that topic with high confidence.  What makes
+ * it out of scope is whose appointment, charge or projector it is.  So a
+ * message is about somewhere else when, with nothing in it naming this
+ * venue (a bay, a location, "your place", our booking):
+ *
+ *   owner	another business or service sits within three words of a
+ *		thing one has with it ("my dentist appointment", "membership
+ *		at costco", "a tee time at the golf club");
+ *   actor	another business does something to the customer ("amazon
+ *		charged me", "air canada cancelled my flight");
+ *   home	equipment at home ("my projector at home", "my own launch
+ *		monitor in the garage");
+ *   paid	a payment made at another business ("declined at the gas
+ *		station");
+ *   place	a place named with a capital after "at", "chez" or "au" that
+ *		is not ours ("a tee time at Glen Arbour", "chez IGA"), unless
+ *		the message is shouted in capitals.
+ *
+ * The lists are general knowledge of what people own, book and pay for
+ * elsewhere, English and French; they were not drawn from any test set.
+ * Pure text work: no allocation, no state.
+ */
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/textnorm.h"
+#include "router/rt.h"
+
+#define EW_MAX_TEXT 1024
+#define EW_MAX_TOKENS 160
+#define EW_TOKEN_MAX 24
+
+/* Other businesses, services and places people deal with. */
+static const char ew_others[] =
+    "dentist|dentists|dental|doctor|doctors|clinic|hospital|pharmacy|physio|physiotherapist|"
+    "chiropractor|vet|optometrist|orthodontist|hairdresser|barber|salon|nail salon|spa|gym|"
+    "ymca|yoga|pilates|crossfit|school|daycare|university|college|library|bank|credit union|"
+    "amazon|costco|walmart|ikea|ebay|netflix|spotify|uber|lyft|doordash|skip the dishes|"
+    "airline|air canada|westjet|via rail|hotel|airbnb|restaurant|starbucks|"
+    "tim hortons|mcdonalds|grocery store|supermarket|sobeys|loblaws|superstore|"
+    "canadian tire|home depot|best buy|gas station|esso|petro canada|shell station|"
+    "mechanic|dealership|car wash|insurance company|my insurance|landlord|rogers|telus|"
+    "fido|koodo|hockey|minor hockey|soccer|baseball|basketball|football|swimming|"
+    "dance studio|karate|arena|rink|cinema|movie theatre|movie theater|concert|"
+    "golf course|golf club|country club|another course|other course|public course|"
+    "municipal course|another golf|driving range down|"
+    /* French */
+    "dentiste|medecin|clinique|hopital|pharmacie|banque|caisse populaire|epicerie|"
+    "station service|station d essence|depanneur|resto|garderie|ecole|cegep|hockey mineur|"
+    "club de golf|terrain de golf|autre club|autre terrain";
+
+/* What one has with a business: booked, joined, ordered or billed. */
+static const char ew_things[] =
+    "appointment|appointments|appt|appt s|checkup|cleaning|membership|memberships|"
+    "subscription|account|order|orders|package|bill|invoice|prescription|reservation|"
+    "booking|tee time|tee times|class|classes|lesson|lessons|league|tryouts|registration|"
+    "season pass|tickets|ticket|flight|green fee|green fees|policy|loyalty card|points|"
+    "rendez vous|rdv|abonnement|compte|commande|facture|inscription|cours|ligue|billet|"
+    "billets|vol|depart|departs";
+
+/* What another business does to a customer. */
+static const char ew_acts[] =
+    "charged|charges|billed|double charged|overcharged|refunded|declined|cancelled|"
+    "canceled|shipped|moved|rescheduled|bumped|a charge|m a charge|a refuse|a annule|"
+    "m a facture|a deplace";
+
+/* Places of one's own, and the equipment people keep there. */
+static const char ew_home[] =
+    "at home|at my house|at my place|my home|home sim|home simulator|home setup|my own|"
+    "in my garage|in my basement|my garage|my basement|my living room|our basement|"
+    "our garage|in the garage|in the basement|my apartment|my condo|at the cottage|"
+    "my cottage|chez moi|chez nous|a la maison|mon sous sol|mon garage|dans le sous sol|"
+    "au chalet|mon appart|mon condo";
+static const char ew_devices[] =
+    "projector|screen|tv|pc|computer|laptop|simulator|sim|launch monitor|wifi|internet|"
+    "router|xbox|playstation|ps5|net|hitting mat|mat|trackman|skytrak|garmin|mevo|"
+    "projecteur|ecran|tele|ordi|ordinateur|simulateur";
+static const char ew_pay[] =
+    "declined|charged|card|pay|payment|paid|tap|apple pay|google pay|refuse|carte|paye";
+
+/* Anything naming this venue settles it: the message is about here. */
+static const char ew_here[] =
+    "bay|bays|clubhouse|harbourview|riverside|your place|your location|your venue|"
+    "your spot|your facility|your sim|your sims|here|you guys|yall|our booking|my booking|"
+    "our bay|my bay|our session|my session|our tee time|the venue|this place|your booking|"
+    "your site|book example golf|running late|run late|be late|late for|running behind|"
+    "still come|still get in|come in|get in|our time|my time|door code|front door|"
+    "with you|from you|to you|with u|your|missed my|missed our|our bookings|my bookings|"
+    "should we book|can we book|can i book|to book|book a|book us|book for|"
+    "baie|baies|chez vous|votre place|ma reservation|notre reservation|en retard|avec vous";
+
+struct ew_text {
+	char   buf[EW_MAX_TEXT];
+	char   tok[EW_MAX_TOKENS][EW_TOKEN_MAX];
+	size_t n;
+	char   brand[8][EW_TOKEN_MAX]; /* names written with a capital (ew_brands) */
+	bool   brand_first[8];         /* ... the first word of a sentence */
+	size_t nbrand;
+};
+
+/* Things a name's owner has that are ours when the name is a guest's
+ * ("Tremblay's booking"): a capitalised name owns none of these. */
+static const char ew_guest_things[] = "booking|bookings|reservation|session|tee time|bay";
+
+/* ew_push - keep one token, apostrophes dropped ("doctor's" = "doctors") */
+static void
+ew_push(const char *tok, size_t len, void *arg)
+{
+	struct ew_text *t = arg;
+	size_t          o = 0;
+
+	if (t->n >= EW_MAX_TOKENS)
+		return;
+	for (size_t i = 0; i < len && o + 1 < EW_TOKEN_MAX; i++)
+		if (tok[i] != '\'')
+			t->tok[t->n][o++] = tok[i];
+	t->tok[t->n][o] = '\0';
+	if (o > 0)
+		t->n++;
+}
+
+/* ew_at - words of the phrase (len bytes, words split by spaces) matched
+ * at token i, or 0 */
+static size_t
+ew_at(const struct ew_text *t, size_t i, const char *phrase, size_t len)
+{
+	size_t k = 0;
+
+	while (len > 0) {
+		const char *sp = memchr(phrase, ' ', len);
+		size_t      wl = sp ? (size_t)(sp - phrase) : len;
+
+		if (i + k >= t->n || strlen(t->tok[i + k]) != wl ||
+		    strncmp(t->tok[i + k], phrase, wl) != 0)
+			return 0;
+		k++;
+		if (sp == NULL)
+			break;
+		len -= wl + 1;
+		phrase = sp + 1;
+	}
+	return k;
+}
+
+/* ew_list_at - words of the first term of list matched at token i, or 0 */
+static size_t
+ew_list_at(const struct ew_text *t, size_t i, const char *list)
+{
+	for (const char *s = list; *s;) {
+		const char *e = strchr(s, '|');
+		size_t      tl = e ? (size_t)(e - s) : strlen(s), k;
+
+		if (tl > 0 && (k = ew_at(t, i, s, tl)) > 0)
+			return k;
+		if (e == NULL)
+			break;
+		s = e + 1;
+	}
+	return 0;
+}
+
+/* ew_in_list - is word one of list's one-word terms? */
+static bool
+ew_in_list(const char *word, const char *list)
+{
+	size_t n = strlen(word);
+
+	for (const char *s = list; *s;) {
+		const char *e = strchr(s, '|');
+		size_t      tl = e ? (size_t)(e - s) : strlen(s);
+
+		if (tl == n && strncmp(s, word, n) == 0)
+			return true;
+		if (e == NULL)
+			break;
+		s = e + 1;
+	}
+	return false;
+}
+
+/* ew_near - does a term of list start in [lo, hi] (clamped)? its index or -1 */
+static long
+ew_near(const struct ew_text *t, const char *list, long lo, long hi)
+{
+	if (lo < 0)
+		lo = 0;
+	for (long q = lo; q <= hi && q < (long)t->n; q++)
+		if (ew_list_at(t, (size_t)q, list) > 0)
+			return q;
+	return -1;
+}
+
+/* Words that tie a thing to the business it is had with. */
+static const char ew_links[] = "at|with|from|for|of|chez|au|a|de|du|aupres";
+
+/* ew_thing_of - a thing starting at most four words before the business
+ * at token i, tied to it by a link word between ("membership at costco"): its
+ * first token, or -1 */
+static long
+ew_thing_of(const struct ew_text *t, size_t i)
+{
+	for (long q = (long)i - 2; q >= 0 && q >= (long)i - 4; q--) {
+		size_t k = ew_list_at(t, (size_t)q, ew_things);
+
+		if (k == 0 || q + (long)k >= (long)i)
+			continue;
+		for (long l = q + (long)k; l < (long)i; l++)
+			if (ew_list_at(t, (size_t)l, ew_links) > 0)
+				return q;
+	}
+	return -1;
+}
+
+/* ew_span - the words from token a to b, in why (cap bytes) */
+static void
+ew_span(const struct ew_text *t, size_t a, size_t b, char *why, size_t cap)
+{
+	size_t o = 0;
+
+	if (why == NULL || cap == 0)
+		return;
+	why[0] = '\0';
+	for (size_t i = a; i <= b && i < t->n; i++) {
+		int w = snprintf(why + o, cap - o, "%s%s", i > a ? " " : "", t->tok[i]);
+
+		if (w < 0 || (size_t)w >= cap - o)
+			break;
+		o += (size_t)w;
+	}
+}
+
+/* Capitalised words after "at" that are ours, or times rather than places. */
+static const char ew_ours[] =
+    "harbourview|riverside|clubhouse|club|trackman|harbour|mill|bay|my|the|a|an|i|we|you|"
+    "they|he|she|it|this|that|our|his|her|their|your|can|could|is|are|do|does|did|"
+    "what|when|where|why|how|who|hi|hey|hello|thanks|please|ok|je|j|tu|il|elle|on|nous|"
+    "vous|ils|mon|ma|mes|le|la|les|est|c|ca|bonjour|salut|allo|merci|monday|tuesday|wednesday|"
+    "thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|"
+    "september|october|november|december|christmas|easter|thanksgiving|noon|midnight|lundi|"
+    "mardi|mercredi|jeudi|vendredi|samedi|dimanche|janvier|fevrier|mars|avril|mai|juin|"
+    "juillet|aout|septembre|octobre|novembre|decembre|noel|paques|i|am|pm";
+
+/* Words before "at" that make what follows a course the simulator plays. */
+static const char ew_played[] = "round|rounds|play|playing|played|course|hole|holes|game";
+
+/* ew_word_in - is the raw word (n bytes) one of list's terms, any case? */
+static bool
+ew_word_in(const unsigned char *w, size_t n, const char *list)
+{
+	char low[EW_TOKEN_MAX];
+
+	if (n >= sizeof(low))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		low[i] = (char)tolower(w[i]);
+	low[n] = '\0';
+	return ew_in_list(low, list);
+}
+
+/* Words after which a capitalised word is a person ("booking under Chen"). */
+static const char ew_person_cues[] =
+    "under|for|named|called|guest|customer|mr|mrs|ms|dr|with|to|tell|ask|asked|from|sous|"
+    "pour|nom|de";
+
+/* ew_brands - the words of msg written with a capital that may name a
+ * business ("my GoodLife membership", "Videotron m'a charge"): not ours,
+ * not a day or a month, not a person by its cue, not a message shouted
+ * in capitals; their normalised forms, in t->brand */
+static void ew_brands(const char *msg, struct ew_text *t);
+
+/* ew_upper_at - does the word at s start with a capital (ASCII, or
+ * Latin-1's A-grave .. Y-acute in UTF-8)? */
+static bool
+ew_upper_at(const unsigned char *s)
+{
+	return (s[0] >= 'A' && s[0] <= 'Z') || (s[0] == 0xC3 && s[1] >= 0x80 && s[1] <= 0x9D);
+}
+
+/* ew_named_place - a place named with a capital after "at" / "chez" /
+ * "au", not ours (see the top); its name in why, or false */
+static bool
+ew_named_place(const char *msg, char *why, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)msg;
+	size_t               upper = 0, letters = 0;
+	const unsigned char *w[EW_MAX_TOKENS];
+	size_t               wl[EW_MAX_TOKENS], n = 0;
+
+	/* The raw words: runs of letters and UTF-8 bytes. */
+	while (*p && n < EW_MAX_TOKENS) {
+		size_t l = 0;
+
+		while (p[l] && (isalpha(p[l]) || p[l] >= 0x80))
+			l++;
+		if (l > 0) {
+			w[n] = p;
+			wl[n++] = l;
+			for (size_t i = 0; i < l; i++)
+				if (isalpha(p[i]))
+					letters++, upper += isupper(p[i]) != 0;
+			p += l;
+		} else {
+			p++;
+		}
+	}
+	if (letters == 0 || upper * 2 > letters) /* shouted: capitals say nothing */
+		return false;
+	for (size_t i = 0; i + 1 < n; i++) {
+		static const char *const links[] = {"at", "chez", "au", "aux"};
+		static const char *const articles[] = {"the", "le", "la", "les", "l"};
+		bool                     link = false;
+		size_t                   j = i + 1;
+		char                     low[EW_TOKEN_MAX];
+
+		for (size_t k = 0; k < sizeof(links) / sizeof(links[0]) && !link; k++)
+			link = wl[i] == strlen(links[k]) &&
+			       strncasecmp((const char *)w[i], links[k], wl[i]) == 0;
+		/* "our round at Pebble Beach": a course the simulator plays */
+		if (!link || (i > 0 && ew_word_in(w[i - 1], wl[i - 1], ew_played)))
+			continue;
+		for (size_t k = 0; k < sizeof(articles) / sizeof(articles[0]) && j + 1 < n; k++)
+			if (wl[j] == strlen(articles[k]) &&
+			    strncasecmp((const char *)w[j], articles[k], wl[j]) == 0) {
+				j++;
+				break;
+			}
+		if (!ew_upper_at(w[j]) || wl[j] >= sizeof(low))
+			continue;
+		tn_normalise((const char *)w[j], low,
+		             wl[j] + 1 < sizeof(low) ? wl[j] + 1 : sizeof(low));
+		if (ew_in_list(low, ew_ours))
+			continue;
+		if (why != NULL && cap > 0)
+			snprintf(why, cap, "%.*s %.*s", (int)wl[i], (const char *)w[i], (int)wl[j],
+			         (const char *)w[j]);
+		return true;
+	}
+	return false;
+}
+
+static void
+ew_brands(const char *msg, struct ew_text *t)
+{
+	const unsigned char *p = (const unsigned char *)msg, *prev = NULL;
+	size_t               prevl = 0, upper = 0, letters = 0;
+
+	t->nbrand = 0;
+	for (const unsigned char *q = p; *q; q++)
+		if (isalpha(*q))
+			letters++, upper += isupper(*q) != 0;
+	if (letters == 0 || upper * 2 > letters)
+		return;
+	while (*p) {
+		size_t l = 0;
+
+		while (p[l] && (isalpha(p[l]) || p[l] >= 0x80 || p[l] == '\''))
+			l++;
+		if (l == 0) {
+			p++;
+			continue;
+		}
+		const unsigned char *b = p;
+
+		while (b > (const unsigned char *)msg && (b[-1] == ' ' || b[-1] == '"'))
+			b--;
+		if (ew_upper_at(p) && l < EW_TOKEN_MAX && t->nbrand < 8 &&
+		    (prev == NULL || !ew_word_in(prev, prevl, ew_person_cues))) {
+			char   low[EW_TOKEN_MAX];
+			size_t o = 0;
+
+			tn_normalise((const char *)p, low, l + 1);
+			for (size_t i = 0; low[i]; i++)
+				if (low[i] != '\'')
+					low[o++] = low[i];
+			low[o] = '\0';
+			/* "Tim's": the name without its possessive */
+			if (o > 2 && low[o - 1] == 's' && memchr(p, '\'', l) != NULL)
+				low[o - 1] = '\0';
+			if (o > 1 && !ew_in_list(low, ew_ours)) {
+				t->brand_first[t->nbrand] = b == (const unsigned char *)msg ||
+				                            strchr(".!?\n", b[-1]) != NULL;
+				snprintf(t->brand[t->nbrand++], EW_TOKEN_MAX, "%s", low);
+			}
+		}
+		prev = p;
+		prevl = l;
+		p += l;
+	}
+}
+
+/* ew_is_brand - is token i one of t's capitalised names?  1 yes, 2 yes and
+ * it starts a sentence (a capital that may say nothing), 0 no */
+static int
+ew_is_brand(const struct ew_text *t, size_t i)
+{
+	for (size_t b = 0; b < t->nbrand; b++)
+		if (strcmp(t->tok[i], t->brand[b]) == 0)
+			return t->brand_first[b] ? 2 : 1;
+	return 0;
+}
+
+/* rt_elsewhere - see rt.h */
+const char *
+rt_elsewhere(const char *msg, char *why, size_t cap)
+{
+	struct ew_text t;
+	size_t         k;
+	int            brand;
+
+	if (msg == NULL)
+		return NULL;
+	tn_normalise(msg, t.buf, sizeof(t.buf));
+	t.n = 0;
+	tn_tokens(t.buf, ew_push, &t);
+	if (ew_near(&t, ew_here, 0, (long)t.n) >= 0)
+		return NULL;
+	if (ew_named_place(msg, why, cap))
+		return "place";
+	ew_brands(msg, &t);
+	for (size_t i = 0; i < t.n; i++) {
+		long q;
+
+		/* A capitalised name owning a thing or charging for one. */
+		if ((brand = ew_is_brand(&t, i)) != 0) {
+			/* A sentence's first word owns nothing by its capital. */
+			if (brand == 1 &&
+			    (q = ew_near(&t, ew_things, (long)i + 1, (long)i + 2)) >= 0 &&
+			    ew_list_at(&t, (size_t)q, ew_guest_things) == 0) {
+				ew_span(&t, i, (size_t)q, why, cap);
+				return "owner";
+			}
+			if ((q = ew_near(&t, ew_acts, (long)i + 1, (long)i + 2)) >= 0) {
+				ew_span(&t, i, (size_t)q, why, cap);
+				return "actor";
+			}
+		}
+
+		if ((k = ew_list_at(&t, i, ew_home)) > 0 &&
+		    (q = ew_near(&t, ew_devices, (long)i - 6, (long)(i + k) + 6)) >= 0) {
+			ew_span(&t, q < (long)i ? (size_t)q : i,
+			        q < (long)i ? i + k - 1 : (size_t)q, why, cap);
+			return "home";
+		}
+		if ((k = ew_list_at(&t, i, ew_others)) == 0)
+			continue;
+		if ((q = ew_near(&t, ew_things, (long)(i + k), (long)(i + k) + 1)) >= 0) {
+			ew_span(&t, i, (size_t)q, why, cap); /* "my dentist appointment" */
+			return "owner";
+		}
+		if ((q = ew_thing_of(&t, i)) >= 0) {
+			ew_span(&t, (size_t)q, i + k - 1, why,
+			        cap); /* "a tee time at the golf club" */
+			return "owner";
+		}
+		if ((q = ew_near(&t, ew_acts, (long)(i + k), (long)(i + k) + 1)) >= 0) {
+			ew_span(&t, i, (size_t)q, why, cap);
+			return "actor";
+		}
+		if (i > 0 &&
+		    (ew_at(&t, i - 1, "at", 2) || ew_at(&t, i - 1, "the", 3) ||
+		     ew_at(&t, i - 1, "a", 1)) &&
+		    ew_near(&t, ew_pay, (long)i - 5, (long)i - 1) >= 0) {
+			ew_span(&t, i, i + k - 1, why, cap);
+			return "paid";
+		}
+	}
+	return NULL;
+}

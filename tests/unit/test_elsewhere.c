@@ -1,0 +1,116 @@
+/*
+ * test_elsewhere.c - rt_elsewhere (router/rt_elsewhere.c): questions about
+ * another business or place are told from questions about this venue that
+ * use the same words.  Cases written for this test, not taken from a set.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "router/rt.h"
+
+static const struct {
+	const char *kind; /* NULL: about here, or about nothing in particular */
+	const char *text;
+} cases[] = {
+    /* another business's appointment, membership, booking */
+    {"owner", "can you help me move my dentist appointment to thursday"},
+    {"owner", "how do i cancel my gym membership"},
+    {"owner", "need a tee time at the golf club in town this saturday"},
+    {"owner", "my costco membership ran out, where do i renew"},
+    {"owner", "je dois annuler mon rendez-vous chez le dentiste"},
+    {"owner", "peux-tu me reserver un depart au club de golf de Bromont"},
+    /* another business acting */
+    {"actor", "walmart charged me twice for the same order"},
+    {"actor", "uber charged me a fee for cancelling"},
+    {"actor", "the clinic moved my slot to 4, can it be earlier"},
+    {"actor", "air canada cancelled my flight, can i get a refund"},
+    /* equipment at home */
+    {"home", "my projector at home won't show anything from my laptop"},
+    {"home", "how do i calibrate my own launch monitor in the garage"},
+    {"home", "le wifi marche pas chez moi"},
+    /* paying somewhere else */
+    {"paid", "why does my card keep getting declined at the grocery store"},
+    /* a business named only by its capitals */
+    {"owner", "is my FitZone membership transferable to my wife"},
+    {"actor", "Bluewave charged me a late fee again"},
+    {"place", "can I get a tee time at Maple Ridge tomorrow"},
+    {"home", "mon ecran dans le sous-sol reste noir"},
+    /* ... not a guest's name, not a sentence's first word, not shouted */
+    {NULL, "please move Tremblay's booking to 8"},
+    {NULL, "My account shows no credit, can you check"},
+    {NULL, "BOOKED AT HARBOURVIEW BUT THE DOOR WONT OPEN"},
+    {NULL, "TrackMan froze in the middle of our round at Pebble Beach"},
+    /* about here, though another business is named */
+    {NULL, "dentist appointment ran late, can we still get in at 7"},
+    {NULL, "i'm at the gas station down the road, what is the door code"},
+    {NULL, "can i bring food from the restaurant next door into our bay"},
+    {NULL, "do you have a membership discount, my gym has one"},
+    {NULL, "the projector in bay 2 shows no signal"},
+    {NULL, "my card got declined when i tried to book"},
+    {NULL, "i need to cancel my booking, doctor's orders"},
+    {NULL, "my doctor says i can't swing for a month, can i pause my membership"},
+    /* about nothing elsewhere */
+    {NULL, "how do i change my booking to friday"},
+    {NULL, "can i get a refund for last night"},
+    {NULL, ""},
+};
+
+/* kinds: each case gets its kind, and the words that showed it */
+static void
+test_kinds(void **state)
+{
+	char why[80];
+	int  bad = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = rt_elsewhere(cases[i].text, why, sizeof(why));
+
+		if ((got == NULL) != (cases[i].kind == NULL) ||
+		    (got != NULL && strcmp(got, cases[i].kind) != 0)) {
+			fprintf(stderr, "want %s got %s (%s): %s\n",
+			        cases[i].kind ? cases[i].kind : "-", got ? got : "-",
+			        got ? why : "", cases[i].text);
+			bad++;
+		} else if (got != NULL) {
+			assert_true(why[0] != '\0');
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* edges: NULL, no room for why, a long message, hostile bytes */
+static void
+test_edges(void **state)
+{
+	char big[5000], why[4];
+
+	(void)state;
+	assert_null(rt_elsewhere(NULL, why, sizeof(why)));
+	assert_string_equal(rt_elsewhere("amazon charged me twice", NULL, 0), "actor");
+	assert_string_equal(rt_elsewhere("amazon charged me twice", why, sizeof(why)), "actor");
+	assert_true(strlen(why) < sizeof(why));
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_null(rt_elsewhere(big, why, sizeof(why)));
+	for (size_t i = 0; i + 1 < sizeof(big); i++)
+		big[i] = (char)(1 + i % 255);
+	(void)rt_elsewhere(big, why, sizeof(why)); /* must not crash */
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_kinds),
+	    cmocka_unit_test(test_edges),
+	};
+
+	return cmocka_run_group_tests_name("elsewhere", tests, NULL, NULL);
+}
