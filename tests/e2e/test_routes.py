@@ -117,11 +117,23 @@ def test_another_business_or_home_gets_no_sop(stack, accounts, message, kind):
 
 
 def test_a_question_about_here_that_names_another_place_is_answered(stack, accounts):
-    """Another appointment, named in passing, does not hide the booking."""
-    a = harness.assert_answer(stack.query(
-        accounts["customer"].token,
-        "running late from a dentist appointment, can we push our booking to 7:30"))
-    assert a["sop"] is not None and a["route"] == "booking", a
+    """Another appointment, named in passing, does not hide the booking:
+    the message reaches the booking topics (an answer, or a question back
+    between two of them), and the trace has no elsewhere step."""
+    r = stack.query(accounts["customer"].token,
+                    "running late from a dentist appointment, can we push our booking to 7:30")
+    a = harness.assert_answer(r)
+    assert a["route"] == "booking", a
+    offered = [c["slug"] for c in a.get("clarify") or []]
+    assert (a["sop"] or {}).get("slug", "").startswith("booking.") or \
+        any(s.startswith("booking.") for s in offered), a
+
+    def steps():
+        t = stack.http("GET", "/api/traces/" + r.trace_id, token=accounts["operator"].token)
+        names = [s.get("step") for s in (t.json or {}).get("steps", [])]
+        return names if "classified" in names else None
+    names = harness.wait_for(steps, 5.0, interval=0.1, what="the router's trace steps")
+    assert "elsewhere" not in names, names
 
 
 # ---------------------------------------------------------------- audience
