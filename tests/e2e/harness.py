@@ -267,7 +267,8 @@ def teach_split(stack, token, labels, channel="web", words="zzqx vvkj"):
     The same examples for both do not make an even vote (the classifier's
     other words and biases lean one way, differently for every set of
     examples), so the label the router picks gets no more examples and the
-    other one more, until the vote is close.  The caller forgets the ids;
+    other one more, until the vote is close; while the router answers the
+    phrase from neither (out of scope), both get one more.  The caller forgets the ids;
     the confidence threshold must already be set."""
     texts = [words, words + " please", "the " + words, words + "?", "about " + words,
              words + " info"]
@@ -281,9 +282,14 @@ def teach_split(stack, token, labels, channel="web", words="zzqx vvkj"):
         if sorted(o["slug"] for o in a.get("clarify") or []) == sorted(labels):
             return words, ids
         got = (a.get("sop") or {}).get("slug")
-        if got not in labels:
+        if got in labels:
+            ids += teach_examples(stack, token, [l for l in labels if l != got], [extra])
+        elif got is None:
+            # Not tied to either label yet (out of scope, or not sure):
+            # one more example for each.
+            ids += teach_examples(stack, token, labels, [extra])
+        else:
             break
-        ids += teach_examples(stack, token, [l for l in labels if l != got], [extra])
     forget_examples(stack, token, ids)
     raise AssertionError("%r never split %s closely enough to ask" % (words, labels))
 
