@@ -222,3 +222,20 @@ tn_tokens(const char *norm, tn_token_cb cb, void *arg)
 			cb(s, (size_t)(e - s), arg);
 	}
 }
+
+/* tn_in_terms - see textnorm.h */
+bool
+tn_in_terms(const char *list, const char *word, size_t n)
+{
+	for (const char *s = list; s != NULL && *s;) {
+		const char *e = strchr(s, '|');
+		size_t      tl = e ? (size_t)(e - s) : strlen(s);
+
+		if (tl == n && strncmp(s, word, n) == 0)
+			return true;
+		if (e == NULL)
+			break;
+		s = e + 1;
+	}
+	return false;
+}

@@ -10,6 +10,7 @@
 #ifndef CLUBOS_TEXTNORM_H
 #define CLUBOS_TEXTNORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -30,5 +31,12 @@ size_t tn_normalise(const char *in, char *out, size_t cap);
  */
 typedef void (*tn_token_cb)(const char *tok, size_t len, void *arg);
 void tn_tokens(const char *norm, tn_token_cb cb, void *arg);
+
+/*
+ * Is word (n bytes, not NUL-terminated) one of the terms of list, a
+ * '|'-separated list of normalised words and phrases ("fire|on fire")?
+ * Whole terms only: "fire" is not in "fire alarm".  NULL list: no.
+ */
+bool tn_in_terms(const char *list, const char *word, size_t n);
 
 #endif

@@ -1775,23 +1775,6 @@ em_one_slip(const char *tok, size_t n, const char *w)
 	}
 }
 
-/* em_listed - does list hold word (n bytes) as a term? */
-static bool
-em_listed(const char *list, const char *word, size_t n)
-{
-	for (const char *s = list; *s;) {
-		const char *e = strchr(s, '|');
-		size_t      tl = e ? (size_t)(e - s) : strlen(s);
-
-		if (tl == n && strncmp(s, word, n) == 0)
-			return true;
-		if (e == NULL)
-			break;
-		s = e + 1;
-	}
-	return false;
-}
-
 /* em_rule_word - is word (n bytes) a term of a rule or a guard? */
 static bool
 em_rule_word(const char *word, size_t n)
@@ -1799,15 +1782,14 @@ em_rule_word(const char *word, size_t n)
 	for (size_t i = 0; i < EM_NRULES; i++) {
 		const struct em_rule *r = &em_rules[i];
 
-		if (em_listed(r->any, word, n) || (r->with && em_listed(r->with, word, n)) ||
-		    (r->near_not && em_listed(r->near_not, word, n)) ||
-		    (r->not &&em_listed(r->not, word, n)) ||
-		    (r->also && em_listed(r->also, word, n)))
+		if (tn_in_terms(r->any, word, n) || tn_in_terms(r->with, word, n) ||
+		    tn_in_terms(r->near_not, word, n) || tn_in_terms(r->not, word, n) ||
+		    tn_in_terms(r->also, word, n))
 			return true;
 	}
 	for (size_t i = 0; i < EM_NGUARDS; i++)
-		if (em_listed(em_guards[i].any, word, n) ||
-		    (em_guards[i].with && em_listed(em_guards[i].with, word, n)))
+		if (tn_in_terms(em_guards[i].any, word, n) ||
+		    tn_in_terms(em_guards[i].with, word, n))
 			return true;
 	return false;
 }

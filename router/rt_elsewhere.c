@@ -168,25 +168,6 @@ ew_list_at(const struct ew_text *t, size_t i, const char *list)
 	return 0;
 }
 
-/* ew_in_list - is word one of list's one-word terms? */
-static bool
-ew_in_list(const char *word, const char *list)
-{
-	size_t n = strlen(word);
-
-	for (const char *s = list; *s;) {
-		const char *e = strchr(s, '|');
-		size_t      tl = e ? (size_t)(e - s) : strlen(s);
-
-		if (tl == n && strncmp(s, word, n) == 0)
-			return true;
-		if (e == NULL)
-			break;
-		s = e + 1;
-	}
-	return false;
-}
-
 /* ew_near - does a term of list start in [lo, hi] (clamped)? its index or -1 */
 static long
 ew_near(const struct ew_text *t, const char *list, long lo, long hi)
@@ -263,7 +244,7 @@ ew_word_in(const unsigned char *w, size_t n, const char *list)
 	for (size_t i = 0; i < n; i++)
 		low[i] = (char)tolower(w[i]);
 	low[n] = '\0';
-	return ew_in_list(low, list);
+	return tn_in_terms(list, low, strlen(low));
 }
 
 /* Words after which a capitalised word is a person ("booking under Chen"). */
@@ -337,7 +318,7 @@ ew_named_place(const char *msg, char *why, size_t cap)
 			continue;
 		tn_normalise((const char *)w[j], low,
 		             wl[j] + 1 < sizeof(low) ? wl[j] + 1 : sizeof(low));
-		if (ew_in_list(low, ew_ours))
+		if (tn_in_terms(ew_ours, low, strlen(low)))
 			continue;
 		if (why != NULL && cap > 0)
 			snprintf(why, cap, "%.*s %.*s", (int)wl[i], (const char *)w[i], (int)wl[j],
@@ -385,7 +366,7 @@ ew_brands(const char *msg, struct ew_text *t)
 			/* "Tim's": the name without its possessive */
 			if (o > 2 && low[o - 1] == 's' && memchr(p, '\'', l) != NULL)
 				low[o - 1] = '\0';
-			if (o > 1 && !ew_in_list(low, ew_ours)) {
+			if (o > 1 && !tn_in_terms(ew_ours, low, strlen(low))) {
 				t->brand_first[t->nbrand] = b == (const unsigned char *)msg ||
 				                            strchr(".!?\n", b[-1]) != NULL;
 				snprintf(t->brand[t->nbrand++], EW_TOKEN_MAX, "%s", low);

@@ -135,6 +135,23 @@ tokens(const char *s)
 }
 
 /* test_tn_tokens - words, apostrophes, punctuation, digits */
+/* tn_in_terms: whole terms of a '|' list, phrases included, nothing else */
+static void
+test_tn_in_terms(void **state)
+{
+	(void)state;
+	assert_true(tn_in_terms("smoke|on fire|fire", "fire", 4));
+	assert_true(tn_in_terms("smoke|on fire|fire", "on fire", 7));
+	assert_true(tn_in_terms("smoke|on fire|fire", "smoke", 5));
+	assert_true(tn_in_terms("smoke|on fire|fire", "fire alarm", 4)); /* n bytes of word */
+	assert_false(tn_in_terms("fire alarm|smoke", "fire", 4));
+	assert_false(tn_in_terms("smoke|fire", "fir", 3));
+	assert_false(tn_in_terms("smoke|fire", "fires", 5));
+	assert_false(tn_in_terms("", "fire", 4));
+	assert_false(tn_in_terms(NULL, "fire", 4));
+	assert_true(tn_in_terms("a||b", "b", 1));
+}
+
 static void
 test_tn_tokens(void **state)
 {
@@ -586,10 +603,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tn[] = {
-	    cmocka_unit_test(test_tn_basic),
-	    cmocka_unit_test(test_tn_unicode),
-	    cmocka_unit_test(test_tn_bounds),
-	    cmocka_unit_test(test_tn_tokens),
+	    cmocka_unit_test(test_tn_basic),    cmocka_unit_test(test_tn_unicode),
+	    cmocka_unit_test(test_tn_bounds),   cmocka_unit_test(test_tn_tokens),
+	    cmocka_unit_test(test_tn_in_terms),
 	};
 	const struct CMUnitTest clf[] = {
 	    cmocka_unit_test(test_toy_learnt),      cmocka_unit_test(test_toy_probs),
