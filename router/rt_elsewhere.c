@@ -100,7 +100,9 @@ static const char ew_here[] =
     "our bay|my bay|our session|my session|our tee time|the venue|this place|your booking|"
     "your site|book example golf|running late|run late|be late|late for|running behind|"
     "still come|still get in|come in|get in|our time|my time|door code|front door|"
-    "with you|from you|to you|with u|your|missed my|missed our|our bookings|my bookings|"
+    "with you|with u|your|missed my|missed our|our bookings|my bookings|charge from you|"
+    "charged by you|email from you|text from you|heard from you|from you guys|talk to you|"
+    "speak to you|paid to you|sent to you|get to you|come to you|"
     "should we book|can we book|can i book|to book|book a|book us|book for|"
     "baie|baies|chez vous|votre place|ma reservation|notre reservation|en retard|avec vous";
 
@@ -225,12 +227,16 @@ ew_span(const struct ew_text *t, size_t a, size_t b, char *why, size_t cap)
 	}
 }
 
-/* Capitalised words after "at" that are ours, or times rather than places. */
+/* Capitalised words that name no other business: ours, times, words that
+ * start sentences, and the cards a customer pays us with. */
 static const char ew_ours[] =
     "harbourview|riverside|clubhouse|club|trackman|harbour|mill|bay|my|the|a|an|i|we|you|"
     "they|he|she|it|this|that|our|his|her|their|your|can|could|is|are|do|does|did|"
     "what|when|where|why|how|who|hi|hey|hello|thanks|please|ok|je|j|tu|il|elle|on|nous|"
-    "vous|ils|mon|ma|mes|le|la|les|est|c|ca|bonjour|salut|allo|merci|monday|tuesday|wednesday|"
+    "vous|ils|mon|ma|mes|le|la|les|est|c|ca|bonjour|salut|allo|merci|"
+    /* how a customer pays us: a card's name is no other business */
+    "visa|mastercard|amex|american|express|interac|debit|credit|paypal|apple|google|"
+    "samsung|pay|monday|tuesday|wednesday|"
     "thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|"
     "september|october|november|december|christmas|easter|thanksgiving|noon|midnight|lundi|"
     "mardi|mercredi|jeudi|vendredi|samedi|dimanche|janvier|fevrier|mars|avril|mai|juin|"

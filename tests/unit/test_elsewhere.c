@@ -46,6 +46,11 @@ static const struct {
     {NULL, "My account shows no credit, can you check"},
     {NULL, "BOOKED AT HARBOURVIEW BUT THE DOOR WONT OPEN"},
     {NULL, "TrackMan froze in the middle of our round at Pebble Beach"},
+    /* a place beside ours is still another place */
+    {"paid", "can i pay for parking at the hotel next to you"},
+    {"place", "what's the wifi password at the Starbucks across the street from you"},
+    {NULL, "my bank shows a charge from you twice, can you check"},
+    {NULL, "checkout says my Mastercard was declined, any idea why"},
     /* about here, though another business is named */
     {NULL, "dentist appointment ran late, can we still get in at 7"},
     {NULL, "i'm at the gas station down the road, what is the door code"},
