@@ -270,6 +270,19 @@ static const char ew_person_cues[] =
  * in capitals; their normalised forms, in t->brand */
 static void ew_brands(const char *msg, struct ew_text *t);
 
+/* ew_shouted - is msg written mostly in capitals (or has no letters)?
+ * Then its capitals say nothing about names. */
+static bool
+ew_shouted(const char *msg)
+{
+	size_t upper = 0, letters = 0;
+
+	for (const unsigned char *q = (const unsigned char *)msg; *q; q++)
+		if (isalpha(*q))
+			letters++, upper += isupper(*q) != 0;
+	return letters == 0 || upper * 2 > letters;
+}
+
 /* ew_upper_at - does the word at s start with a capital (ASCII, or
  * Latin-1's A-grave .. Y-acute in UTF-8)? */
 static bool
@@ -284,7 +297,6 @@ static bool
 ew_named_place(const char *msg, char *why, size_t cap)
 {
 	const unsigned char *p = (const unsigned char *)msg;
-	size_t               upper = 0, letters = 0;
 	const unsigned char *w[EW_MAX_TOKENS];
 	size_t               wl[EW_MAX_TOKENS], n = 0;
 
@@ -297,16 +309,11 @@ ew_named_place(const char *msg, char *why, size_t cap)
 		if (l > 0) {
 			w[n] = p;
 			wl[n++] = l;
-			for (size_t i = 0; i < l; i++)
-				if (isalpha(p[i]))
-					letters++, upper += isupper(p[i]) != 0;
 			p += l;
 		} else {
 			p++;
 		}
 	}
-	if (letters == 0 || upper * 2 > letters) /* shouted: capitals say nothing */
-		return false;
 	for (size_t i = 0; i + 1 < n; i++) {
 		static const char *const links[] = {"at", "chez", "au", "aux"};
 		static const char *const articles[] = {"the", "le", "la", "les", "l"};
@@ -344,14 +351,9 @@ static void
 ew_brands(const char *msg, struct ew_text *t)
 {
 	const unsigned char *p = (const unsigned char *)msg, *prev = NULL;
-	size_t               prevl = 0, upper = 0, letters = 0;
+	size_t               prevl = 0;
 
 	t->nbrand = 0;
-	for (const unsigned char *q = p; *q; q++)
-		if (isalpha(*q))
-			letters++, upper += isupper(*q) != 0;
-	if (letters == 0 || upper * 2 > letters)
-		return;
 	while (*p) {
 		size_t l = 0;
 
@@ -416,9 +418,12 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 	tn_tokens(t.buf, ew_push, &t);
 	if (ew_near(&t, ew_here, 0, (long)t.n) >= 0)
 		return NULL;
-	if (ew_named_place(msg, why, cap))
-		return "place";
-	ew_brands(msg, &t);
+	t.nbrand = 0;
+	if (!ew_shouted(msg)) { /* capitals name places and businesses */
+		if (ew_named_place(msg, why, cap))
+			return "place";
+		ew_brands(msg, &t);
+	}
 	for (size_t i = 0; i < t.n; i++) {
 		long q;
 

@@ -30,44 +30,35 @@ if [ -f "$DEV" ]; then
 	export CLUBOS_RATE_LIMIT=off CLUBOS_ADMIN_PASSWORD=eval-password-1
 	trap 'sh deploy/down.sh >/dev/null 2>&1; rm -rf "$CLUBOS_VAR"' EXIT INT TERM
 	sh deploy/up.sh >/dev/null
-	echo "== ClubOS dev set ($DEV) through POST /api/query"
-	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
-		--admin-password eval-password-1 --set "$DEV"
-	echo
-	echo "== French customer questions (tests/eval/french_questions.jsonl; never trained or tuned on)"
-	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
-		--admin-password eval-password-1 --set tests/eval/french_questions.jsonl
-	echo
-	echo "== Guests' questions relayed by staff (tests/eval/relayed.jsonl; never trained or tuned on)"
-	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
-		--admin-password eval-password-1 --set tests/eval/relayed.jsonl
-	echo
-	echo "== Questions nobody trained on (tests/eval/questions_holdout.jsonl; never trained or tuned on)"
-	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
-		--admin-password eval-password-1 --set tests/eval/questions_holdout.jsonl
-	echo
-	echo "== More questions nobody trained on (tests/eval/questions_holdout2.jsonl; never trained or tuned on)"
-	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
-		--admin-password eval-password-1 --set tests/eval/questions_holdout2.jsonl
-	echo
-	echo "== About this venue or somewhere else (tests/eval/questions_holdout3.jsonl; measured once, then tuned on)"
-	/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
-		--admin-password eval-password-1 --set tests/eval/questions_holdout3.jsonl
+	# measure TITLE FILE - one set through the stack's HTTP API
+	measure() {
+		echo "== $1"
+		/usr/bin/python3 tests/eval/dev_eval.py --url "http://127.0.0.1:$CLUBOS_HTTP_PORT" \
+			--admin-password eval-password-1 --set "$2"
+		echo
+	}
+	measure "ClubOS dev set ($DEV) through POST /api/query" "$DEV"
+	measure "French customer questions (tests/eval/french_questions.jsonl; never trained or tuned on)" \
+		tests/eval/french_questions.jsonl
+	measure "Guests' questions relayed by staff (tests/eval/relayed.jsonl; never trained or tuned on)" \
+		tests/eval/relayed.jsonl
+	measure "Questions nobody trained on (tests/eval/questions_holdout.jsonl; never trained or tuned on)" \
+		tests/eval/questions_holdout.jsonl
+	measure "More questions nobody trained on (tests/eval/questions_holdout2.jsonl; never trained or tuned on)" \
+		tests/eval/questions_holdout2.jsonl
+	measure "About this venue or somewhere else (tests/eval/questions_holdout3.jsonl; measured once, then tuned on)" \
+		tests/eval/questions_holdout3.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi
 
 echo
 echo "== Emergency decision: recall and false alarms per category (docs/emergency.md)"
-if [ -f "$DEV" ]; then
-	build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl \
-		tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl \
-		tests/eval/emergency_holdout2.jsonl tests/eval/emergency_holdout3.jsonl "$DEV"
-else
-	build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl \
-		tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl \
-		tests/eval/emergency_holdout2.jsonl tests/eval/emergency_holdout3.jsonl
-fi
+EM_SETS="tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl tests/eval/emergency_holdout2.jsonl
+	tests/eval/emergency_holdout3.jsonl"
+[ -f "$DEV" ] && EM_SETS="$EM_SETS $DEV"
+# shellcheck disable=SC2086 # the list is split on purpose
+build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl $EM_SETS
 
 CLINC="$SHARED/datasets/clinc150"
 if [ -f "$CLINC/train.jsonl" ] && [ -f "$CLINC/val.jsonl" ]; then
