@@ -137,7 +137,7 @@ $(BIN)/clubos-cache-eval: $(call objs,cache/eval.c router/evaltool.c) $(LIBCACHE
 $(BIN)/clubos-route-eval: $(call objs,router/route_eval.c router/evaltool.c) $(LIBCLF) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(LINK)
-$(BIN)/clubos-emergency-eval: $(call objs,router/em_eval.c router/evaltool.c) $(LIBEMERGENCY) $(LIBCLF) $(LIBCOMMON)
+$(BIN)/clubos-emergency-eval: $(call objs,router/em_eval.c router/evaltool.c router/rt_elsewhere.c) $(LIBEMERGENCY) $(LIBCLF) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(LINK)
 

@@ -30,11 +30,15 @@
  * but the errors of the sets measured before (README, "About somewhere
  * else") had been read when they were written, so only a set written
  * after them measures them.
- * Pure text work: no allocation, no state.
+ * Pure text work: no allocation.  The lists are read once into tables of
+ * terms (ew_compile), so a token is checked against a term by its first
+ * word's length and letter before any string is compared.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -46,7 +50,7 @@
 #define EW_TOKEN_MAX 24
 
 /* Other businesses, services and places people deal with. */
-static const char ew_others[] =
+static const char ew_others_src[] =
     "dentist|dentists|dental|doctor|doctors|clinic|hospital|pharmacy|physio|physiotherapist|"
     "chiropractor|vet|optometrist|orthodontist|hairdresser|barber|salon|nail salon|spa|gym|"
     "ymca|yoga|pilates|crossfit|school|daycare|university|college|library|bank|credit union|"
@@ -65,7 +69,7 @@ static const char ew_others[] =
     "club de golf|terrain de golf|autre club|autre terrain";
 
 /* What one has with a business: booked, joined, ordered or billed. */
-static const char ew_things[] =
+static const char ew_things_src[] =
     "appointment|appointments|appt|appt s|checkup|cleaning|membership|memberships|"
     "subscription|account|order|orders|package|bill|invoice|prescription|reservation|"
     "booking|tee time|tee times|class|classes|lesson|lessons|league|tryouts|registration|"
@@ -74,27 +78,27 @@ static const char ew_things[] =
     "billets|vol|depart|departs";
 
 /* What another business does to a customer. */
-static const char ew_acts[] =
+static const char ew_acts_src[] =
     "charged|charges|billed|double charged|overcharged|refunded|declined|cancelled|"
     "canceled|shipped|moved|rescheduled|bumped|a charge|m a charge|a refuse|a annule|"
     "m a facture|a deplace";
 
 /* Places of one's own, and the equipment people keep there. */
-static const char ew_home[] =
+static const char ew_home_src[] =
     "at home|at my house|at my place|my home|home sim|home simulator|home setup|my own|"
     "in my garage|in my basement|my garage|my basement|my living room|our basement|"
     "our garage|in the garage|in the basement|my apartment|my condo|at the cottage|"
     "my cottage|chez moi|chez nous|a la maison|mon sous sol|mon garage|dans le sous sol|"
     "au chalet|mon appart|mon condo";
-static const char ew_devices[] =
+static const char ew_devices_src[] =
     "projector|screen|tv|pc|computer|laptop|simulator|sim|launch monitor|wifi|internet|"
     "router|xbox|playstation|ps5|net|hitting mat|mat|trackman|skytrak|garmin|mevo|"
     "projecteur|ecran|tele|ordi|ordinateur|simulateur";
-static const char ew_pay[] =
+static const char ew_pay_src[] =
     "declined|charged|card|pay|payment|paid|tap|apple pay|google pay|refuse|carte|paye";
 
 /* Anything naming this venue settles it: the message is about here. */
-static const char ew_here[] =
+static const char ew_here_src[] =
     "bay|bays|clubhouse|harbourview|riverside|your place|your location|your venue|"
     "your spot|your facility|your sim|your sims|here|you guys|yall|our booking|my booking|"
     "our bay|my bay|our session|my session|our tee time|the venue|this place|your booking|"
@@ -106,18 +110,82 @@ static const char ew_here[] =
     "should we book|can we book|can i book|to book|book a|book us|book for|"
     "baie|baies|chez vous|votre place|ma reservation|notre reservation|en retard|avec vous";
 
+/* Things a name's owner has that are ours when the name is a guest's
+ * ("Tremblay's booking"): a capitalised name owns none of these. */
+static const char ew_guest_things_src[] = "booking|bookings|reservation|session|tee time|bay";
+
+/* Words that tie a thing to the business it is had with. */
+static const char ew_links_src[] = "at|with|from|for|of|chez|au|a|de|du|aupres";
+
+#define EW_MAX_TERMS 512
+
+/* One term of a list: its words, and its first word's length and letter. */
+struct ew_term {
+	const char *s;
+	size_t      len;
+	size_t      first_len;
+	char        first;
+};
+
+/* A list read into terms once, on first use. */
+struct ew_list {
+	const char    *src;
+	size_t         n;
+	struct ew_term t[EW_MAX_TERMS];
+};
+
+static struct ew_list ew_others = {.src = ew_others_src}, ew_things = {.src = ew_things_src},
+                      ew_acts = {.src = ew_acts_src}, ew_home = {.src = ew_home_src},
+                      ew_devices = {.src = ew_devices_src}, ew_pay = {.src = ew_pay_src},
+                      ew_here = {.src = ew_here_src},
+                      ew_guest_things = {.src = ew_guest_things_src},
+                      ew_links = {.src = ew_links_src};
+static pthread_once_t ew_once = PTHREAD_ONCE_INIT;
+
+/* ew_read - split l's source at '|' into terms; a list longer than the
+ * table is a mistake in this file, stopped at once */
+static void
+ew_read(struct ew_list *l)
+{
+	for (const char *s = l->src; *s;) {
+		const char *e = strchr(s, '|');
+		size_t      tl = e ? (size_t)(e - s) : strlen(s);
+
+		if (tl > 0) {
+			const char *sp = memchr(s, ' ', tl);
+
+			if (l->n == EW_MAX_TERMS) {
+				fprintf(stderr, "rt_elsewhere: a list has over %d terms\n",
+				        EW_MAX_TERMS);
+				abort();
+			}
+			l->t[l->n++] = (struct ew_term){s, tl, sp ? (size_t)(sp - s) : tl, s[0]};
+		}
+		if (e == NULL)
+			break;
+		s = e + 1;
+	}
+}
+
+static void
+ew_read_all(void)
+{
+	struct ew_list *all[] = {&ew_others, &ew_things, &ew_acts,         &ew_home, &ew_devices,
+	                         &ew_pay,    &ew_here,   &ew_guest_things, &ew_links};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		ew_read(all[i]);
+}
+
 struct ew_text {
 	char   buf[EW_MAX_TEXT];
 	char   tok[EW_MAX_TOKENS][EW_TOKEN_MAX];
+	size_t len[EW_MAX_TOKENS];
 	size_t n;
 	char   brand[8][EW_TOKEN_MAX]; /* names written with a capital (ew_brands) */
 	bool   brand_first[8];         /* ... the first word of a sentence */
 	size_t nbrand;
 };
-
-/* Things a name's owner has that are ours when the name is a guest's
- * ("Tremblay's booking"): a capitalised name owns none of these. */
-static const char ew_guest_things[] = "booking|bookings|reservation|session|tee time|bay";
 
 /* ew_push - keep one token, apostrophes dropped ("doctor's" = "doctors") */
 static void
@@ -132,6 +200,7 @@ ew_push(const char *tok, size_t len, void *arg)
 		if (tok[i] != '\'')
 			t->tok[t->n][o++] = tok[i];
 	t->tok[t->n][o] = '\0';
+	t->len[t->n] = o;
 	if (o > 0)
 		t->n++;
 }
@@ -147,8 +216,7 @@ ew_at(const struct ew_text *t, size_t i, const char *phrase, size_t len)
 		const char *sp = memchr(phrase, ' ', len);
 		size_t      wl = sp ? (size_t)(sp - phrase) : len;
 
-		if (i + k >= t->n || strlen(t->tok[i + k]) != wl ||
-		    strncmp(t->tok[i + k], phrase, wl) != 0)
+		if (i + k >= t->n || t->len[i + k] != wl || memcmp(t->tok[i + k], phrase, wl) != 0)
 			return 0;
 		k++;
 		if (sp == NULL)
@@ -159,37 +227,34 @@ ew_at(const struct ew_text *t, size_t i, const char *phrase, size_t len)
 	return k;
 }
 
-/* ew_list_at - words of the first term of list matched at token i, or 0 */
+/* ew_list_at - words of the first term of l matched at token i, or 0 */
 static size_t
-ew_list_at(const struct ew_text *t, size_t i, const char *list)
+ew_list_at(const struct ew_text *t, size_t i, const struct ew_list *l)
 {
-	for (const char *s = list; *s;) {
-		const char *e = strchr(s, '|');
-		size_t      tl = e ? (size_t)(e - s) : strlen(s), k;
+	if (i >= t->n)
+		return 0;
+	for (size_t j = 0; j < l->n; j++) {
+		const struct ew_term *m = &l->t[j];
+		size_t                k;
 
-		if (tl > 0 && (k = ew_at(t, i, s, tl)) > 0)
+		if (m->first_len == t->len[i] && m->first == t->tok[i][0] &&
+		    (k = ew_at(t, i, m->s, m->len)) > 0)
 			return k;
-		if (e == NULL)
-			break;
-		s = e + 1;
 	}
 	return 0;
 }
 
-/* ew_near - does a term of list start in [lo, hi] (clamped)? its index or -1 */
+/* ew_near - does a term of l start in [lo, hi] (clamped)? its index or -1 */
 static long
-ew_near(const struct ew_text *t, const char *list, long lo, long hi)
+ew_near(const struct ew_text *t, const struct ew_list *l, long lo, long hi)
 {
 	if (lo < 0)
 		lo = 0;
 	for (long q = lo; q <= hi && q < (long)t->n; q++)
-		if (ew_list_at(t, (size_t)q, list) > 0)
+		if (ew_list_at(t, (size_t)q, l) > 0)
 			return q;
 	return -1;
 }
-
-/* Words that tie a thing to the business it is had with. */
-static const char ew_links[] = "at|with|from|for|of|chez|au|a|de|du|aupres";
 
 /* ew_thing_of - a thing starting at most four words before the business
  * at token i, tied to it by a link word between ("membership at costco"): its
@@ -198,12 +263,12 @@ static long
 ew_thing_of(const struct ew_text *t, size_t i)
 {
 	for (long q = (long)i - 2; q >= 0 && q >= (long)i - 4; q--) {
-		size_t k = ew_list_at(t, (size_t)q, ew_things);
+		size_t k = ew_list_at(t, (size_t)q, &ew_things);
 
 		if (k == 0 || q + (long)k >= (long)i)
 			continue;
 		for (long l = q + (long)k; l < (long)i; l++)
-			if (ew_list_at(t, (size_t)l, ew_links) > 0)
+			if (ew_list_at(t, (size_t)l, &ew_links) > 0)
 				return q;
 	}
 	return -1;
@@ -413,10 +478,11 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 
 	if (msg == NULL)
 		return NULL;
+	pthread_once(&ew_once, ew_read_all);
 	tn_normalise(msg, t.buf, sizeof(t.buf));
 	t.n = 0;
 	tn_tokens(t.buf, ew_push, &t);
-	if (ew_near(&t, ew_here, 0, (long)t.n) >= 0)
+	if (ew_near(&t, &ew_here, 0, (long)t.n) >= 0)
 		return NULL;
 	t.nbrand = 0;
 	if (!ew_shouted(msg)) { /* capitals name places and businesses */
@@ -431,26 +497,26 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 		if ((brand = ew_is_brand(&t, i)) != 0) {
 			/* A sentence's first word owns nothing by its capital. */
 			if (brand == 1 &&
-			    (q = ew_near(&t, ew_things, (long)i + 1, (long)i + 2)) >= 0 &&
-			    ew_list_at(&t, (size_t)q, ew_guest_things) == 0) {
+			    (q = ew_near(&t, &ew_things, (long)i + 1, (long)i + 2)) >= 0 &&
+			    ew_list_at(&t, (size_t)q, &ew_guest_things) == 0) {
 				ew_span(&t, i, (size_t)q, why, cap);
 				return "owner";
 			}
-			if ((q = ew_near(&t, ew_acts, (long)i + 1, (long)i + 2)) >= 0) {
+			if ((q = ew_near(&t, &ew_acts, (long)i + 1, (long)i + 2)) >= 0) {
 				ew_span(&t, i, (size_t)q, why, cap);
 				return "actor";
 			}
 		}
 
-		if ((k = ew_list_at(&t, i, ew_home)) > 0 &&
-		    (q = ew_near(&t, ew_devices, (long)i - 6, (long)(i + k) + 6)) >= 0) {
+		if ((k = ew_list_at(&t, i, &ew_home)) > 0 &&
+		    (q = ew_near(&t, &ew_devices, (long)i - 6, (long)(i + k) + 6)) >= 0) {
 			ew_span(&t, q < (long)i ? (size_t)q : i,
 			        q < (long)i ? i + k - 1 : (size_t)q, why, cap);
 			return "home";
 		}
-		if ((k = ew_list_at(&t, i, ew_others)) == 0)
+		if ((k = ew_list_at(&t, i, &ew_others)) == 0)
 			continue;
-		if ((q = ew_near(&t, ew_things, (long)(i + k), (long)(i + k) + 1)) >= 0) {
+		if ((q = ew_near(&t, &ew_things, (long)(i + k), (long)(i + k) + 1)) >= 0) {
 			ew_span(&t, i, (size_t)q, why, cap); /* "my dentist appointment" */
 			return "owner";
 		}
@@ -459,14 +525,14 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 			        cap); /* "a tee time at the golf club" */
 			return "owner";
 		}
-		if ((q = ew_near(&t, ew_acts, (long)(i + k), (long)(i + k) + 1)) >= 0) {
+		if ((q = ew_near(&t, &ew_acts, (long)(i + k), (long)(i + k) + 1)) >= 0) {
 			ew_span(&t, i, (size_t)q, why, cap);
 			return "actor";
 		}
 		if (i > 0 &&
 		    (ew_at(&t, i - 1, "at", 2) || ew_at(&t, i - 1, "the", 3) ||
 		     ew_at(&t, i - 1, "a", 1)) &&
-		    ew_near(&t, ew_pay, (long)i - 5, (long)i - 1) >= 0) {
+		    ew_near(&t, &ew_pay, (long)i - 5, (long)i - 1) >= 0) {
 			ew_span(&t, i, i + k - 1, why, cap);
 			return "paid";
 		}

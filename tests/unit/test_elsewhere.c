@@ -3,6 +3,7 @@
  * another business or place are told from questions about this venue that
  * use the same words.  Cases written for this test, not taken from a set.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,6 +61,10 @@ static const struct {
     {NULL, "my card got declined when i tried to book"},
     {NULL, "i need to cancel my booking, doctor's orders"},
     {NULL, "my doctor says i can't swing for a month, can i pause my membership"},
+    /* the last term of a list counts as much as the first */
+    {"owner", "on a perdu nos billets de l autre terrain"},
+    {"home", "le simulateur au chalet ne part plus"},
+    {NULL, "le simulateur au chalet est comme avec vous"},
     /* about nothing elsewhere */
     {NULL, "how do i change my booking to friday"},
     {NULL, "can i get a refund for last night"},
@@ -109,10 +114,45 @@ test_edges(void **state)
 	(void)rt_elsewhere(big, why, sizeof(why)); /* must not crash */
 }
 
+/* Threads asking at once, the first call among them: each gets every
+ * case's kind (the lists are read into tables once, under pthread_once;
+ * make test-tsan runs this too). */
+static void *
+ask_all(void *arg)
+{
+	char why[80];
+	int *bad = arg;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = rt_elsewhere(cases[i].text, why, sizeof(why));
+
+		if ((got == NULL) != (cases[i].kind == NULL) ||
+		    (got != NULL && strcmp(got, cases[i].kind) != 0))
+			(*bad)++;
+	}
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	pthread_t th[4];
+	int       bad[4] = {0};
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, ask_all, &bad[i]), 0);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(bad[i], 0);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_threads),
 	    cmocka_unit_test(test_kinds),
 	    cmocka_unit_test(test_edges),
 	};
