@@ -15,10 +15,16 @@
  *		"a tee time at the golf club"); a business may also be a name
  *		written with a capital, not a sentence's first word nor a
  *		guest's ("my GoodLife membership");
+ *		A place is also the owner of what one asks about it, tied
+ *		by a link word ("the parking at the hospital");
  *   actor	another business, named or capitalised, does something to the
- *		customer ("amazon charged me", "Air Transat a annule mon vol");
+ *		customer ("amazon charged me", "Air Transat a annule mon vol"),
+ *		or a listed one tells or asks the customer something ("the
+ *		salon says I no-showed"), unless it is one's bank or doctor
+ *		vouching or the message asks us something;
  *   home	equipment at home ("my projector at home", "my own launch
- *		monitor in the garage");
+ *		monitor in the garage"), or a thing only a home has ("my
+ *		modem");
  *   paid	a payment made at another business ("declined at the gas
  *		station");
  *   place	a place named with a capital after "at", "chez" or "au" that
@@ -63,10 +69,30 @@ static const char ew_others_src[] =
     "dance studio|karate|arena|rink|cinema|movie theatre|movie theater|concert|"
     "golf course|golf club|country club|another course|other course|public course|"
     "municipal course|another golf|driving range down|"
+    /* trades and services at home */
+    "plumber|electrician|contractor|handyman|roofer|movers|moving company|cleaners|"
+    "dry cleaner|tailor|babysitter|nanny|kennel|groomer|dog groomer|property manager|"
+    "condo board|tutor|piano teacher|"
+    /* health */
+    "massage therapist|massage|optician|eye doctor|walk in clinic|urgent care|mri|"
+    "blood test|lab|"
+    /* phone, internet, power, mail */
+    "phone company|internet provider|internet company|cable company|phone provider|"
+    "cell provider|provider|hydro|bell|videotron|shaw|virgin|freedom mobile|post office|"
+    "canada post|fedex|purolator|ups store|courier|"
+    /* shops, going out, travel */
+    "mall|cineplex|sport chek|sportchek|staples|simons|shoppers|shoppers drug mart|"
+    "jean coutu|pharmaprix|couche tard|dollarama|lululemon|apple store|pub|brewery|"
+    "bowling alley|escape room|trampoline park|climbing gym|ski hill|museum|zoo|aquarium|"
+    "water park|pool|community centre|community center|rec centre|rec center|"
+    "airport|car rental|rental car|motel|hostel|campground|"
     /* French */
     "dentiste|medecin|clinique|hopital|pharmacie|banque|caisse populaire|epicerie|"
     "station service|station d essence|depanneur|resto|garderie|ecole|cegep|hockey mineur|"
-    "club de golf|terrain de golf|autre club|autre terrain";
+    "club de golf|terrain de golf|autre club|autre terrain|plombier|electricien|"
+    "entrepreneur|proprio|proprietaire|coiffeur|coiffeuse|salon de coiffure|piscine|"
+    "centre sportif|brasserie|salle de quilles|aeroport|postes canada|"
+    "fournisseur internet|compagnie de telephone|hydro quebec";
 
 /* What one has with a business: booked, joined, ordered or billed. */
 static const char ew_things_src[] =
@@ -74,14 +100,39 @@ static const char ew_things_src[] =
     "subscription|account|order|orders|package|bill|invoice|prescription|reservation|"
     "booking|tee time|tee times|class|classes|lesson|lessons|league|tryouts|registration|"
     "season pass|tickets|ticket|flight|green fee|green fees|policy|loyalty card|points|"
+    "gift card|gift cards|warranty|session|sessions|visit|ice time|"
     "rendez vous|rdv|abonnement|compte|commande|facture|inscription|cours|ligue|billet|"
-    "billets|vol|depart|departs";
+    "carte cadeau|billets|vol|depart|departs";
+
+/* What one asks about a place, tied to it by a link word only ("the
+ * parking at the hospital", not "restaurant menus", said in passing). */
+static const char ew_asked_src[] =
+    "hours|opening hours|price|prices|rates|parking|menu|wifi|wifi password|portal|app|"
+    "website|horaire|heures|prix|tarif|tarifs|stationnement|site web";
 
 /* What another business does to a customer. */
 static const char ew_acts_src[] =
     "charged|charges|billed|double charged|overcharged|refunded|declined|cancelled|"
     "canceled|shipped|moved|rescheduled|bumped|a charge|m a charge|a refuse|a annule|"
     "m a facture|a deplace";
+
+/* What another business tells or asks a customer ("the salon says I
+ * no-showed"): about there only while nothing asks us ("my doctor says I
+ * can't swing for a month, can I pause my membership") and no "you" is
+ * in the message ("the bank says you charged me twice"). */
+static const char ew_says_src[] =
+    "says|said|wants me|wanted me|wants us|wants my|wants to charge|told me|tells me|"
+    "is telling me|is asking|asked me|keeps|kept|wont|will not|never showed|never came|"
+    "didnt show|dit|disent|veut que|m a dit|me dit";
+
+/* ... but not one's bank or doctor: "my bank says everything is fine" and
+ * "my doctor says no golf for six weeks" come with a question about us. */
+static const char ew_vouchers_src[] =
+    "bank|credit union|doctor|doctors|physio|physiotherapist|chiropractor|banque|"
+    "caisse populaire|medecin";
+static const char ew_asks_us_src[] =
+    "you|u|ya|vous|can i|can we|could i|could we|may i|is it ok|peux tu|pouvez vous|"
+    "est ce que je peux|je peux tu";
 
 /* Places of one's own, and the equipment people keep there. */
 static const char ew_home_src[] =
@@ -94,6 +145,13 @@ static const char ew_devices_src[] =
     "projector|screen|tv|pc|computer|laptop|simulator|sim|launch monitor|wifi|internet|"
     "router|xbox|playstation|ps5|net|hitting mat|mat|trackman|skytrak|garmin|mevo|"
     "projecteur|ecran|tele|ordi|ordinateur|simulateur";
+/* Things only a home has: about there on their own ("my peloton screen is
+ * frozen", "my modem keeps dropping"). */
+static const char ew_home_things_src[] =
+    "peloton|my peloton|roku|apple tv|firestick|fire stick|chromecast|alexa|google home|"
+    "my printer|my tv|my smart tv|my television|my modem|my router|my fridge|"
+    "my dishwasher|my furnace|my thermostat|my treadmill|ma tele|mon modem|mon imprimante|"
+    "mon routeur";
 static const char ew_pay_src[] =
     "declined|charged|card|pay|payment|paid|tap|apple pay|google pay|refuse|carte|paye";
 
@@ -139,7 +197,10 @@ static struct ew_list ew_others = {.src = ew_others_src}, ew_things = {.src = ew
                       ew_devices = {.src = ew_devices_src}, ew_pay = {.src = ew_pay_src},
                       ew_here = {.src = ew_here_src},
                       ew_guest_things = {.src = ew_guest_things_src},
-                      ew_links = {.src = ew_links_src};
+                      ew_links = {.src = ew_links_src}, ew_says = {.src = ew_says_src},
+                      ew_asks_us = {.src = ew_asks_us_src},
+                      ew_home_things = {.src = ew_home_things_src},
+                      ew_asked = {.src = ew_asked_src}, ew_vouchers = {.src = ew_vouchers_src};
 static pthread_once_t ew_once = PTHREAD_ONCE_INIT;
 
 /* ew_read - split l's source at '|' into terms; a list longer than the
@@ -170,8 +231,10 @@ ew_read(struct ew_list *l)
 static void
 ew_read_all(void)
 {
-	struct ew_list *all[] = {&ew_others, &ew_things, &ew_acts,         &ew_home, &ew_devices,
-	                         &ew_pay,    &ew_here,   &ew_guest_things, &ew_links};
+	struct ew_list *all[] = {&ew_others,  &ew_things,  &ew_acts,    &ew_home,
+	                         &ew_devices, &ew_pay,     &ew_here,    &ew_guest_things,
+	                         &ew_links,   &ew_says,    &ew_asks_us, &ew_home_things,
+	                         &ew_asked,   &ew_vouchers};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		ew_read(all[i]);
@@ -187,13 +250,23 @@ struct ew_text {
 	size_t nbrand;
 };
 
-/* ew_push - keep one token, apostrophes dropped ("doctor's" = "doctors") */
+/* French elisions: "l'hopital", "m'a", "qu'il" are two words each. */
+static const char ew_elided[] = "l|d|j|m|t|s|n|c|qu|jusqu|lorsqu|puisqu";
+
+/* ew_push - keep one token: a French elision split in two ("m'a" = "m a"),
+ * any other apostrophe dropped ("doctor's" = "doctors") */
 static void
 ew_push(const char *tok, size_t len, void *arg)
 {
 	struct ew_text *t = arg;
+	const char     *ap = memchr(tok, '\'', len);
 	size_t          o = 0;
 
+	if (ap != NULL && ap > tok && tn_in_terms(ew_elided, tok, (size_t)(ap - tok))) {
+		ew_push(tok, (size_t)(ap - tok), arg);
+		ew_push(ap + 1, len - (size_t)(ap - tok) - 1, arg);
+		return;
+	}
 	if (t->n >= EW_MAX_TOKENS)
 		return;
 	for (size_t i = 0; i < len && o + 1 < EW_TOKEN_MAX; i++)
@@ -264,6 +337,9 @@ ew_thing_of(const struct ew_text *t, size_t i)
 {
 	for (long q = (long)i - 2; q >= 0 && q >= (long)i - 4; q--) {
 		size_t k = ew_list_at(t, (size_t)q, &ew_things);
+
+		if (k == 0)
+			k = ew_list_at(t, (size_t)q, &ew_asked);
 
 		if (k == 0 || q + (long)k >= (long)i)
 			continue;
@@ -474,7 +550,7 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 {
 	struct ew_text t;
 	size_t         k;
-	int            brand;
+	int            brand, asks_us = -1; /* -1: not looked for yet */
 
 	if (msg == NULL)
 		return NULL;
@@ -514,6 +590,10 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 			        q < (long)i ? i + k - 1 : (size_t)q, why, cap);
 			return "home";
 		}
+		if ((k = ew_list_at(&t, i, &ew_home_things)) > 0) {
+			ew_span(&t, i, i + k - 1, why, cap); /* "my peloton" */
+			return "home";
+		}
 		if ((k = ew_list_at(&t, i, &ew_others)) == 0)
 			continue;
 		if ((q = ew_near(&t, &ew_things, (long)(i + k), (long)(i + k) + 1)) >= 0) {
@@ -528,6 +608,15 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 		if ((q = ew_near(&t, &ew_acts, (long)(i + k), (long)(i + k) + 1)) >= 0) {
 			ew_span(&t, i, (size_t)q, why, cap);
 			return "actor";
+		}
+		if (ew_list_at(&t, i, &ew_vouchers) == 0 &&
+		    (q = ew_near(&t, &ew_says, (long)(i + k), (long)(i + k) + 1)) >= 0) {
+			if (asks_us < 0)
+				asks_us = ew_near(&t, &ew_asks_us, 0, (long)t.n) >= 0;
+			if (!asks_us) {
+				ew_span(&t, i, (size_t)q, why, cap); /* "the salon says" */
+				return "actor";
+			}
 		}
 		if (i > 0 &&
 		    (ew_at(&t, i - 1, "at", 2) || ew_at(&t, i - 1, "the", 3) ||

@@ -6,15 +6,18 @@
 #      customer questions, guests' questions relayed by staff,
 #      questions_holdout.jsonl and questions_holdout2.jsonl (written by
 #      someone who never saw the training examples; the second has French,
-#      relayed and out-of-scope questions too) and questions_holdout3.jsonl
-#      (about this venue or somewhere else) the same way.
+#      relayed and out-of-scope questions too), questions_holdout3.jsonl
+#      (about this venue or somewhere else) and questions_holdout4.jsonl
+#      (written 2026-12-07, blind, after the somewhere-else module) the
+#      same way.
 #   2. The emergency decision (rules fused with the classifier trained on
 #      the seed examples, as the router does) on our own labelled sets,
 #      per category: tests/eval/emergency.jsonl (tuned on),
 #      tests/eval/emergency_holdout.jsonl and emergency_holdout2.jsonl (never
 #      tuned on), emergency_holdout3.jsonl (written blind; what its first
 #      measurement missed was then fixed by category, so it is held back no
-#      more) and the dev set.
+#      more), emergency_holdout4.jsonl (written blind on 2026-12-07) and the
+#      dev set.
 #   3. The classifier alone on CLINC150 (train on train, measure on val)
 #      with clubos-route-eval, when the data set is there.
 set -eu
@@ -48,6 +51,8 @@ if [ -f "$DEV" ]; then
 		tests/eval/questions_holdout2.jsonl
 	measure "About this venue or somewhere else (tests/eval/questions_holdout3.jsonl; measured once, then tuned on)" \
 		tests/eval/questions_holdout3.jsonl
+	measure "Questions written blind on 2026-12-07 (tests/eval/questions_holdout4.jsonl; README says what was measured when)" \
+		tests/eval/questions_holdout4.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi
@@ -55,7 +60,7 @@ fi
 echo
 echo "== Emergency decision: recall and false alarms per category (docs/emergency.md)"
 EM_SETS="tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl tests/eval/emergency_holdout2.jsonl
-	tests/eval/emergency_holdout3.jsonl"
+	tests/eval/emergency_holdout3.jsonl tests/eval/emergency_holdout4.jsonl"
 [ -f "$DEV" ] && EM_SETS="$EM_SETS $DEV"
 # shellcheck disable=SC2086 # the list is split on purpose
 build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl $EM_SETS

@@ -48,7 +48,7 @@ static const struct {
     {NULL, "BOOKED AT HARBOURVIEW BUT THE DOOR WONT OPEN"},
     {NULL, "TrackMan froze in the middle of our round at Pebble Beach"},
     /* a place beside ours is still another place */
-    {"paid", "can i pay for parking at the hotel next to you"},
+    {"owner", "can i pay for parking at the hotel next to you"},
     {"place", "what's the wifi password at the Starbucks across the street from you"},
     {NULL, "my bank shows a charge from you twice, can you check"},
     {NULL, "checkout says my Mastercard was declined, any idea why"},
@@ -61,6 +61,26 @@ static const struct {
     {NULL, "my card got declined when i tried to book"},
     {NULL, "i need to cancel my booking, doctor's orders"},
     {NULL, "my doctor says i can't swing for a month, can i pause my membership"},
+    /* French elisions are two words: "m'a", "l'aeroport" */
+    {"actor", "Fizz m'a facturé deux fois ce mois-ci"},
+    {"owner", "c'est combien le stationnement à l'aéroport"},
+    /* another business telling or asking the customer something ... */
+    {"actor", "the dry cleaner says my jacket was never dropped off"},
+    {"actor", "my internet provider keeps adding a fee"},
+    {"actor", "le plombier m'a dit de rappeler lundi"},
+    /* ... but not a bank or a doctor vouching, nor with a question to us */
+    {NULL, "my bank says the card is fine so why was it declined"},
+    {NULL, "my doctor says no golf for six weeks so i need to cancel"},
+    {NULL, "the gym says you charged them for our league night"},
+    {NULL, "the tutor says we can come after 4, can we do 5 instead"},
+    {NULL, "a soccer club wants to bring 20 kids on saturday"},
+    /* what one asks about a place, tied to it */
+    {"owner", "is the parking at the airport free overnight"},
+    {"owner", "c'est quoi les heures de la piscine"},
+    {NULL, "my phone reads restaurant menus fine, this qr code it won't"},
+    /* things only a home has */
+    {"home", "my modem keeps dropping every night"},
+    {"home", "mon imprimante ne marche plus"},
     /* the last term of a list counts as much as the first */
     {"owner", "on a perdu nos billets de l autre terrain"},
     {"home", "le simulateur au chalet ne part plus"},
