@@ -101,6 +101,26 @@ struct em_rule {
 	"drive|drives|driver|putt|putts|putting|putter|iron|irons|wedge|chip|chipping|"            \
 	"round|hole|holes|course|fairway|green|tee|strokes|score|scorecard|par|birdie|"            \
 	"bogey|handicap|ball|balls|game|golf|match|lead|streak"
+#define EM_PERSON_FR                                                                               \
+	"homme|hommes|femme|femmes|gars|type|monsieur|madame|dame|client|cliente|clients|"         \
+	"individu|quelqu un|inconnu|inconnue|enfant|enfants|ami|amie|chum|blonde|pere|mere|"       \
+	"fils|fille|frere|soeur|jeune|jeunes|il|elle|ils|elles|nous|moi"
+
+/* Watching the sport, not a report: "Rory was on fire at the Masters". */
+#define EM_SPORT                                                                                   \
+	"masters|tournament|pga|lpga|pga tour|the open|us open|ryder cup|championship|"            \
+	"playoff|playoffs|leaderboard|final round|highlights|broadcast|wish i could|"              \
+	"play like|putt like|swing like"
+/* Who or what is "on fire" when it is praise, in the three words before. */
+#define EM_ON_FIRE_NOT                                                                             \
+	"swing|game|putt|putts|putting|putter|driver|drives|driving|irons|wedges|chipping|"        \
+	"short game|im|i|were|we|youre|you|hes|he|shes|she|they|theyre|team|guys|streak|round|"    \
+	"score|shots|shot|golf|tonight|today|buddy|friend|bro|dude|crushing|hitting|playing|"      \
+	"back|legs|arms|shoulder|shoulders|hands|feet|knees|muscles|skin|throat|wrist|elbow|"      \
+	"forearms|hips|lungs"
+#define EM_ON_FIRE_PRAISE                                                                          \
+	"hot streak|on fire tonight|on fire today|best in town|best sim|love it|love this|"        \
+	"awesome|amazing|so good"
 #define EM_NEG_LIST                                                                                \
 	"no|not|isnt|arent|wasnt|werent|never|without|dont|doesnt|didnt|"                          \
 	"nothing|none|nobody|no one|zero|pas|aucun|aucune|sans|jamais|rien"
@@ -117,19 +137,14 @@ static const struct em_rule em_rules[] = {
      "chirp*|battery|batteries|door alarm|to go off|set the|set up|set my|set a|"
      "wake me|tomorrow|daybreak|alarm clock|second alarm|one alarm",
      4, EM_HYPO "|test|testing|tested|scheduled|planned", 1, 0, NULL, 0, 0},
-    {EM_FIRE, "on-fire",
-     "on fire|caught fire|catching fire|catch fire|in flames|went up in flames|"
+    /* "on fire" is also praise, for a player on television too; "caught
+     * fire" and "in flames" seldom are. */
+    {EM_FIRE, "on-fire", "on fire", NULL, 0, EM_ON_FIRE_NOT, -3,
+     EM_JOKE "|" EM_HYPO "|" EM_ON_FIRE_PRAISE "|" EM_SPORT, 1, 0, NULL, 0, 0},
+    {EM_FIRE, "caught-fire",
+     "caught fire|catching fire|catch fire|in flames|went up in flames|"
      "burst into flames|ablaze|engulfed",
-     NULL, 0,
-     "swing|game|putting|putter|driver|drives|driving|irons|wedges|chipping|short game|"
-     "im|i|were|we|youre|you|hes|he|shes|she|they|theyre|team|guys|streak|round|score|"
-     "shots|shot|golf|tonight|today|buddy|friend|bro|dude|crushing|hitting|playing|"
-     "back|legs|arms|shoulder|shoulders|hands|feet|knees|muscles|skin|throat|wrist|elbow|"
-     "forearms|hips|lungs",
-     -3,
-     EM_JOKE "|" EM_HYPO "|hot streak|on fire tonight|on fire today|best in town|best sim|"
-             "love it|love this|awesome|amazing|so good",
-     1, 0, NULL, 0, 0},
+     NULL, 0, EM_ON_FIRE_NOT, -3, EM_JOKE "|" EM_HYPO "|" EM_ON_FIRE_PRAISE, 1, 0, NULL, 0, 0},
     {EM_FIRE, "fire",
      "flames|fire spreading|fire started|fire broke out|theres a fire|there is a fire|"
      "small fire|big fire|a fire in|a fire on|fire in the|fire in our|fire at the|"
@@ -287,6 +302,7 @@ static const struct em_rule em_rules[] = {
     {EM_MEDICAL, "bleeding",
      "bleeding|bleeds|bled|blood|nosebleed|nose bleed|gash|gashed|laceration", NULL, 0,
      "drive|drives|shots|right|left|slice|slicing|hook|hooking|putts|irons|"
+     "strokes|greens|pars|bogeys|birdies|points|yards|distance|"
      "bleeding money|bleeding cash|blood type|blood pressure|"
      "blood orange|wallet|bank|"
      "budget|pockets|pocket|account|"
@@ -325,7 +341,7 @@ static const struct em_rule em_rules[] = {
      "on the floor|on the ground|on the * floor|on the * ground|lying there|lying in|"
      "laying in|lying outside|lying down|"
      "laying there|lying on|laying on|slumped|passed out on",
-     "not moving|not responding|isnt responding|wont respond|unresponsive|"
+     "not moving|hasnt moved|hasnt budged|not responding|isnt responding|wont respond|unresponsive|"
      "cant wake|wont wake|not waking|not talking|not really talking|isnt talking|"
      "not breathing|not answering|confused|bleeding|shaking|twitching|out cold|"
      "eyes closed|eyes rolled|pale|turning blue|groaning|moaning|cant get up|"
@@ -959,6 +975,7 @@ static const struct em_rule em_rules[] = {
     {.slug = EM_MEDICAL,
      .name = "not-moving",
      .any = "isnt moving|not moving|stopped moving|wont move|cant move|doesnt move|"
+            "hasnt moved|havent seen * move|hasnt budged|hasnt stirred|not stirring|"
             "not responding|isnt responding|stopped responding|wont respond|unresponsive|"
             "cut * open|cut * * open|sliced open|deep cut|badly cut|cut deep",
      .with = EM_PERSON "|hand|arm|leg|head|finger|face",
@@ -991,6 +1008,18 @@ static const struct em_rule em_rules[] = {
      .near_not = "code|pin|app|booking|locked out|qr|key|card|cant get in|we|were|im|i",
      .vwin = 8,
      .not = EM_JOKE "|" EM_HYPO,
+     .neg = 1},
+
+    {.slug = EM_FIRE,
+     .name = "haze",
+     .any = "haze|hazy|smog|smoggy",
+     .with = "filling|filled|fills|full of|room|air|bay|hallway|lobby|eyes|sting*|cough*|"
+             "breathe|breathing|thick|coming from|coming out",
+     .win = 6,
+     .near_not = "beer|ipa|ale|pint|drink|screen|projector|image|picture|display|video|"
+                 "memory|memories|weather|morning|sky|outside|lens|ball flight|tracer",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO "|" EM_ASK "|fog machine|smoke machine|party",
      .neg = 1},
 
     /* ---- French (accents folded away by the normaliser, elisions split) ---- */
@@ -1060,6 +1089,19 @@ static const struct em_rule em_rules[] = {
                  "on frappe|radar|capteur|ecran|simulateur|trackman|"
                  "carte|compte|mot de passe|forces armees|militaire|veteran*|rabais|"
                  "gateau|police d assurance|vol annule|vol retarde|mon vol|notre vol",
+     .vwin = 3,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|" EM_ASK,
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "fr-refuse",
+     .any = "refuse de partir|refuse de sortir|refuse de quitter|refuse de s en aller|"
+            "veut pas partir|veut pas sortir|veut pas quitter|veut pas s en aller|"
+            "crie apres|hurle apres|gueule apres|crie sur|hurle sur|nous suit|me suit|la suit|"
+            "le suit|nous menace|me menace",
+     .with = EM_PERSON_FR "|saoul|soul|ivre|gele|agite|agressif|agressive|enfants|nous|me",
+     .win = 8,
+     .near_not = "ecran|ordinateur|simulateur|trackman|balle|balles|golf|jeu|partie|"
+                 "reservation|paiement|carte|telephone|sur instagram|sur facebook",
      .vwin = 3,
      .not = EM_JOKE "|mdr|" EM_HYPO "|" EM_ASK,
      .neg = 1},
@@ -1142,13 +1184,41 @@ static const struct em_rule em_rules[] = {
             "banging on|pounding on|knocking on|knocking at|yelling|shouting|screaming|someone "
             "outside|"
             "somebody outside|following|bizarre|louche|crie|hurle",
-     .with = EM_PERSON "|door|outside|lobby|parking|lot|window|us|me|entrance|back",
+     .with = EM_PERSON "|" EM_PERSON_FR "|door|outside|lobby|parking|lot|window|us|me|entrance|"
+                       "back|porte|dehors|entree|stationnement",
      .win = 8,
      .near_not = EM_TECH "|ball|balls|golf|swing|score|music|tv|game|laughing|fun|joy|"
                          "following up|follow up|following week|following day|the following|"
                          "yelling fore|fore|instructions|the rules",
      .vwin = 4,
      .not = EM_JOKE "|" EM_HYPO "|last week|yesterday"},
+    {.slug = EM_MEDICAL,
+     .name = "unsure-ok",
+     .possible = 1,
+     .any = "hes ok|shes ok|hes okay|shes okay|hes alright|shes alright|hes all right|"
+            "shes all right|he is ok|she is ok|he is okay|she is okay|theyre ok|theyre okay|"
+            "hes breathing|shes breathing|s il est correct|si elle est correcte|s il va bien|"
+            "si elle va bien|s il est ok|si elle est ok|s il respire|si elle respire|"
+            "s il est conscient|si elle est consciente",
+     .with = "not sure if|not sure whether|not sure|dont know if|dont know whether|"
+             "cant tell if|cant tell whether|unsure if|no idea if|wondering if|"
+             "sais pas|pas sur|pas sure|pas certain|pas certaine",
+     .win = -4,
+     .near_not = "with|to|about|for|playing|sharing",
+     .vwin = 1,
+     .not = EM_JOKE "|" EM_HYPO},
+    {.slug = EM_FIRE,
+     .name = "bang",
+     .possible = 1,
+     .any = "bang|boom|crash|pop|explosion|blast|gunshot|bruit d explosion|grosse explosion|"
+            "gros bang",
+     .with = "loud|huge|big|massive|enormous|heard|sounded like|like an|like a",
+     .win = -3,
+     .near_not = EM_TECH "|ball|balls|hit|hits|hitting|every shot|impact|net|music|volume|"
+                         "door slammed|slammed|thunder|fireworks|car|truck|next door|theory|"
+                         "course|buck|pop music|k pop|soda|big bang theory",
+     .vwin = 5,
+     .not = EM_JOKE "|" EM_HYPO "|" EM_ASK "|last week|yesterday"},
     {.slug = EM_WATER,
      .name = "wet",
      .possible = 1,
@@ -1364,6 +1434,46 @@ em_near(const struct em_text *t, const char *list, size_t lo, size_t hi, int w, 
 	return 0;
 }
 
+/* Words that say where something happened, not what it happened to. */
+#define EM_PLACE                                                                                   \
+	"by|near|beside|behind|next to|in front of|outside|inside|at|toward|towards|"              \
+	"against|past|around"
+
+/*
+ * em_near_not - does a guard of list stand within w words of the anchor
+ * lo..hi (em_near's window, the anchor included)?  A guard that a word of
+ * place governs names where it happened, not what it happened to: "my dad
+ * collapsed by the tee box", "beside the net, she collapsed".  After the
+ * anchor, a word of place anywhere between the two; before it, one of the
+ * three words before the guard.
+ */
+static int
+em_near_not(const struct em_text *t, const char *list, size_t lo, size_t hi, int w)
+{
+	size_t a, b, q, aw = (size_t)(w < 0 ? -w : w);
+
+	if (w == 0)
+		return em_each(t, list, NULL, NULL);
+	a = aw >= lo ? 0 : lo - aw;
+	b = w < 0 ? hi + 1 : hi + aw + 1;
+	if (b > t->n)
+		b = t->n;
+	for (q = a; q < b; q++) {
+		size_t v;
+
+		if (!em_list_at(t, list, q))
+			continue;
+		if (q >= lo && q <= hi)
+			return 1;
+		v = q > hi ? hi + 1 : q >= 3 ? q - 3 : 0;
+		while (v < q && !em_list_at(t, EM_PLACE, v))
+			v++;
+		if (v == q)
+			return 1;
+	}
+	return 0;
+}
+
 /* em_negated - is the word at p right after a negation? */
 static int
 em_negated(const struct em_text *t, size_t p)
@@ -1390,7 +1500,7 @@ em_anchor_ok(const struct em_rule *r, const struct em_text *t, size_t p, size_t 
 		return 0;
 	if (r->neg && em_negated(t, p))
 		return -1;
-	if (r->near_not && em_near(t, r->near_not, p, e, r->vwin, 0))
+	if (r->near_not && em_near_not(t, r->near_not, p, e, r->vwin))
 		return -1;
 	return 1;
 }
@@ -1462,6 +1572,9 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 	"waiting|waitin|havent|hasnt|didnt|dont|owe|owed|hoping|looking for|no word|no reply|"     \
 	"no answer|no response|no refund|not refunded|not received|nothing back"
 
+/* Words that ask whether someone is fine rather than say so. */
+#define EM_UNSURE "if|whether|sure|unsure|know|tell|hope|hoping|check|wonder|wondering|is|sais pas"
+
 enum em_scope { EM_S_CLF, EM_S_STORY, EM_S_CALM, EM_S_SAFE };
 
 static const struct em_guard {
@@ -1470,8 +1583,10 @@ static const struct em_guard {
 	const char   *any;  /* terms anywhere in the message */
 	const char   *with; /* NULL, or a context that must start within win words */
 	int           win;
+	const char   *unless; /* NULL, or words that void a match up to uwin words before */
+	int           uwin;
 } em_guards[] = {
-    {"joke", EM_S_CLF, EM_JOKE "|mdr|ptdr", NULL, 0},
+    {"joke", EM_S_CLF, EM_JOKE "|mdr|ptdr", NULL, 0, NULL, 0},
     {"hypothetical", EM_S_CLF,
      EM_HYPO "|" EM_ASK "|what happens|what do i do|what do we do|what should i|"
              "what should we|who do i call|who do we call|who should|procedure|protocol|"
@@ -1479,7 +1594,7 @@ static const struct em_guard {
              "emergency number|emergency exit|que faire|quoi faire|sortie de secours|"
              "trousse|premiers soins|is that ok|is that okay|is it ok|is it okay|"
              "is that allowed|is it allowed|are we allowed|am i allowed|est ce correct",
-     NULL, 0},
+     NULL, 0, NULL, 0},
     {"past", EM_S_STORY,
      "last week|last month|last year|last night|last time|yesterday|ago|the other day|"
      "last summer|last spring|last fall|last autumn|last winter|last weekend|last season|"
@@ -1490,25 +1605,30 @@ static const struct em_guard {
      "a while back|earlier this week|earlier this month|months back|weeks back|"
      "after the fire|after the flood|after the outage|after the power outage|"
      "since the fire|since the flood|since the outage|hier|la semaine derniere|"
-     "le mois dernier|l an dernier|l autre jour|il y a eu|apres l incendie",
-     NULL, 0},
+     "le mois dernier|l an dernier|l autre jour|il y a eu|apres l incendie|"
+     "lundi passe|mardi passe|mercredi passe|jeudi passe|vendredi passe|samedi passe|"
+     "dimanche passe|lundi dernier|mardi dernier|mercredi dernier|jeudi dernier|"
+     "vendredi dernier|samedi dernier|dimanche dernier|la semaine passee|le mois passe|"
+     "l annee passee|l annee derniere|la fin de semaine passee|la fin de semaine derniere|"
+     "le weekend passe|le weekend dernier|la derniere fois|l autre soir|avant hier|hier soir",
+     NULL, 0, NULL, 0},
     {"elsewhere", EM_S_STORY,
      "at home|at my house|at my place|at my office|at the office|at school|on the news|"
      "at our house|at our place|our house|my house|our home|my apartment|our apartment|"
      "our cottage|at my work|my office|"
      "on tv|in a movie|in the movie|a la maison|chez moi|au bureau",
-     NULL, 0},
+     NULL, 0, NULL, 0},
     {"safe", EM_S_SAFE,
      "hes fine|shes fine|hes ok|shes ok|hes okay|shes okay|is fine now|are fine now|"
      "everyone is fine|everyones fine|everyone is ok|everyone is okay|all good now|recovered|"
      "doing fine|doing better|is ok now|is okay now|were all fine|were all ok|tout le monde va "
      "bien",
-     NULL, 0},
+     NULL, 0, EM_UNSURE, 3},
     {"not-urgent", EM_S_CALM,
      "every time|when you get a chance|when you can|"
      "not urgent|no big deal|no rush|not an emergency|nothing serious|everything else is fine|"
      "everything else works|not a big deal|pas urgent|rien de grave",
-     NULL, 0},
+     NULL, 0, NULL, 0},
     {"hyperbole", EM_S_CLF,
      "killing me|killing us|killing it|killed it|kill me|kills me|would kill|will kill me|"
      "gonna kill me|going to kill me|dying to|dying for|dying of|die for|id die|"
@@ -1516,26 +1636,28 @@ static const struct em_guard {
      "almost died|nearly died|im dead|i died|dead tired|dead set|murder|murdered|"
      "slaughtered|destroyed|lifesaver*|saved my life|highway robbery|criminal|"
      "on fire|is fire|so fire|blew up|ca me tue|me tue|en meurs|mortel|en feu ce",
-     NULL, 0},
+     NULL, 0, NULL, 0},
     {"device", EM_S_CLF,
      EM_TECH "|bulb|battery|batteries|fan|tower|launch monitor|ecran|ordinateur|"
              "projecteur|telephone|cellulaire|lights in|light in|exit sign|sign",
      "died|dead|dying|die|dies|fried|crashed|crashing|frozen|froze|black|dark|"
      "blank|burned out|burnt out|blew out|not responding|shutting off|shut off|broken|"
      "out|off|mort|morte|plante|gele|noir|eteint",
-     5},
+     5, NULL, 0},
     {"spill", EM_S_CLF,
      "spilled|spill|spilt|knocked over|dropped a|a bit wet|little wet|wet spot|sticky|"
      "mop|towel|renverse|fell over|tipped over|drink fell|knocked my|dumped|wiped|"
-     "wet patch",
-     NULL, 0},
-    {"smell", EM_S_CLF, "smells like beer|smells like old|smells bad|stinks|smelly", NULL, 0},
+     "wet patch|cleaned up|cleaned it up|all cleaned|mopped|bottle over|cup over|"
+     "drink over|glass over|can over",
+     NULL, 0, NULL, 0},
+    {"smell", EM_S_CLF, "smells like beer|smells like old|smells bad|stinks|smelly", NULL, 0, NULL,
+     0},
     {"minor", EM_S_CLF,
      "dimmed|dim|too bright|too dark|water hazard|hazard|running|clicking|noise|noisy|"
      "loud|broken|needs|need a new|replace|replaced|smoking area|exit sign|empty|out of|"
      "refill|cooler|fountain|dispenser|soap|paper towel*|toilet paper|running low|is low|"
      "fire up|too hot|trop chaud|too cold|trop froid",
-     NULL, 0},
+     NULL, 0, NULL, 0},
 };
 
 #define EM_NGUARDS (sizeof(em_guards) / sizeof(em_guards[0]))
@@ -1559,6 +1681,8 @@ em_guard_ctx(const struct em_text *t, size_t p, size_t k, void *arg)
 {
 	const struct em_guard *g = arg;
 
+	if (g->unless != NULL && em_near(t, g->unless, p, p + k - 1, -g->uwin, 1))
+		return 0;
 	return g->with == NULL || em_near(t, g->with, p, p + k - 1, g->win, 1);
 }
 

@@ -413,6 +413,29 @@ static const struct {
     {"possible", EM_POSSIBLE, MED, "someone slipped by the door"},
     {"possible", EM_POSSIBLE, SEC, "someone is shouting in the parking lot"},
     {"possible", EM_NONE, NULL, "my friend is sick so we need to cancel tonight"},
+    /* a guard word that a word of place governs is where, not what */
+    {"place", EM_SURE, MED, "my uncle collapsed right by the net"},
+    {"place", EM_SURE, MED, "behind the mat my brother collapsed and is breathing funny"},
+    {"place", EM_NONE, NULL, "the net collapsed behind the mat, can someone fix it"},
+    {"place", EM_NONE, NULL, "the shelf by the door fell over"},
+    /* asking whether someone is fine is no sign that they are */
+    {"unsure", EM_POSSIBLE, MED, "a lady is sitting on the curb out front, not sure if shes ok"},
+    {"unsure", EM_NONE, NULL, "she fell last week but shes ok now"},
+    {"unsure", EM_NONE, NULL, "dont know if hes ok with a 9 pm start, ill ask him"},
+    /* sport on tv; golf's words for losing */
+    {"sport", EM_NONE, NULL, "tiger was on fire at the 2019 masters"},
+    {"sport", EM_NONE, NULL, "my putting is bleeding strokes every round"},
+    {"sport", EM_SURE, FIRE, "the masters is playing in bay 2 and the tv just caught fire"},
+    /* a haze in the room; a bang nobody can place */
+    {"haze", EM_SURE, FIRE, "the air in the lobby has a weird haze and my throat stings"},
+    {"haze", EM_NONE, NULL, "any hazy ipa on tap tonight?"},
+    {"bang", EM_POSSIBLE, FIRE, "we heard a massive bang from the utility closet"},
+    {"bang", EM_NONE, NULL, "the ball hits the screen with a loud bang, is that normal"},
+    /* French: a weekday gone by; someone who will not leave */
+    {"french", EM_NONE, NULL, "la porte etait barree jeudi dernier, on peut avoir un credit"},
+    {"french", EM_NONE, NULL, "Il y a eu une panne de courant vendredi passe pendant la partie"},
+    {"french", EM_SURE, SEC, "un client ivre refuse de quitter la baie et crie apres le monde"},
+    {"french", EM_POSSIBLE, MED, "un homme est couche dehors, je sais pas s il respire"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
