@@ -310,7 +310,11 @@ static const struct em_rule em_rules[] = {
      "blood test|blood sugar|bleeding edge|blood sport|bloodbath|blood bath|song|"
      "dish|sausage|pudding|brothers|movie|film|band|album|recipe|colour|colours|"
      "color|colors|ink|image|picture|" EM_TECH,
-     3, EM_JOKE "|" EM_HYPO "|last week|yesterday", 1, 0, NULL, 0, 0},
+     3,
+     EM_JOKE "|" EM_HYPO "|last week|yesterday|"
+             /* "so loud my ears are bleeding" */
+             "so loud|too loud|volume|cranked|deafening|blasting",
+     1, 0, NULL, 0, 0},
     {EM_MEDICAL, "allergic-reaction",
      "allergic reaction|anaphyla*|epipen|epi pen|epi-pen|throat closing|"
      "throat is closing|throat is swelling|throat swelling|tongue swelling|"
@@ -1111,7 +1115,8 @@ static const struct em_rule em_rules[] = {
             "eau partout|de l eau partout|tuyau a eclate|tuyau eclate|tuyau perce|"
             "degat d eau|degats d eau|l eau coule|eau coule|coule du plafond|plafond coule|"
             "l eau monte|eau qui monte|sous sol est inonde|toit coule|il pleut dans|eau sort|"
-            "eau gicle|eau jaillit|jaillit|"
+            "eau gicle|eau jaillit|jaillit|tuyau a pete|tuyau pete|tuyau a creve|tuyau creve|"
+            "tuyau a lache|tuyau brise|tuyau a saute|coule partout|ca coule de partout|"
             "pleut a l interieur|coule du toit|"
             "fuit|fuite au plafond|fuite d eau au plafond|egout|refoule",
      .near_not = "courriels|messages|demandes|reservations|appels",

@@ -92,7 +92,15 @@ static const char ew_others_src[] =
     "club de golf|terrain de golf|autre club|autre terrain|plombier|electricien|"
     "entrepreneur|proprio|proprietaire|coiffeur|coiffeuse|salon de coiffure|piscine|"
     "centre sportif|brasserie|salle de quilles|aeroport|postes canada|"
-    "fournisseur internet|compagnie de telephone|hydro quebec";
+    "fournisseur internet|compagnie de telephone|hydro quebec|veterinaire|veto|"
+    "clinique veterinaire|garagiste|mecanicien|compagnie d internet|compagnie de "
+    "cellulaire|compagnie de cable|"
+    "compagnie d assurance|agence de voyage|"
+    /* hotels, airlines, offices */
+    "marriott|hilton|holiday inn|best western|sheraton|fairmont|expedia|air transat|"
+    "porter|sunwing|flair|delta|travel agent|travel agency|"
+    "real estate agent|realtor|leasing office|storage unit|parking garage|"
+    "parking lot at|impound";
 
 /* What one has with a business: booked, joined, ordered or billed. */
 static const char ew_things_src[] =
@@ -100,7 +108,8 @@ static const char ew_things_src[] =
     "subscription|account|order|orders|package|bill|invoice|prescription|reservation|"
     "booking|tee time|tee times|class|classes|lesson|lessons|league|tryouts|registration|"
     "season pass|tickets|ticket|flight|green fee|green fees|policy|loyalty card|points|"
-    "gift card|gift cards|warranty|session|sessions|visit|ice time|"
+    "gift card|gift cards|gift certificate|gift certificates|voucher|vouchers|deposit|"
+    "warranty|session|sessions|visit|ice time|certificat cadeau|cheque cadeau|depot|"
     "rendez vous|rdv|abonnement|compte|commande|facture|inscription|cours|ligue|billet|"
     "carte cadeau|billets|vol|depart|departs";
 
@@ -115,6 +124,26 @@ static const char ew_acts_src[] =
     "charged|charges|billed|double charged|overcharged|refunded|declined|cancelled|"
     "canceled|shipped|moved|rescheduled|bumped|a charge|m a charge|a refuse|a annule|"
     "m a facture|a deplace";
+
+/* What a listed business did to a customer or what it holds: said of a
+ * capitalised word these could be a friend's doing ("Jason lost our
+ * ball"), so only a listed business is read with them. */
+static const char ew_did_src[] =
+    "lost|gave away|took|kept|changed the|changed my|changed our|changed "
+    "its|expired|refused|refuses|wont refund|wont honour|"
+    "wont honor|overbooked|a perdu|ont perdu|m a fait payer|nous a fait payer|a garde|"
+    "a change|a refuse|a expire";
+
+/* What one leaves at or signs up with a business, tied to it by a link
+ * word ("forgot my coat at the restaurant", "s'inscrire au hockey"). */
+static const char ew_left_src[] =
+    "forgot|left|lost|oublie|laisse|perdu|register|registered|sign up|signed up|enrol|"
+    "enroll|enrolled|inscrire|inscrit|inscrite";
+
+/* Asked whether another business is open ("is the vet open on sunday"). */
+static const char ew_open_src[] =
+    "open|opens|opened|closed|closes|closing|ouvert|ouverte|ouverts|ouvre|ferme|fermee|"
+    "ferment";
 
 /* What another business tells or asks a customer ("the salon says I
  * no-showed"): about there only while nothing asks us ("my doctor says I
@@ -200,7 +229,9 @@ static struct ew_list ew_others = {.src = ew_others_src}, ew_things = {.src = ew
                       ew_links = {.src = ew_links_src}, ew_says = {.src = ew_says_src},
                       ew_asks_us = {.src = ew_asks_us_src},
                       ew_home_things = {.src = ew_home_things_src},
-                      ew_asked = {.src = ew_asked_src}, ew_vouchers = {.src = ew_vouchers_src};
+                      ew_asked = {.src = ew_asked_src}, ew_vouchers = {.src = ew_vouchers_src},
+                      ew_did = {.src = ew_did_src}, ew_open = {.src = ew_open_src},
+                      ew_left = {.src = ew_left_src};
 static pthread_once_t ew_once = PTHREAD_ONCE_INIT;
 
 /* ew_read - split l's source at '|' into terms; a list longer than the
@@ -231,10 +262,10 @@ ew_read(struct ew_list *l)
 static void
 ew_read_all(void)
 {
-	struct ew_list *all[] = {&ew_others,  &ew_things,  &ew_acts,    &ew_home,
-	                         &ew_devices, &ew_pay,     &ew_here,    &ew_guest_things,
-	                         &ew_links,   &ew_says,    &ew_asks_us, &ew_home_things,
-	                         &ew_asked,   &ew_vouchers};
+	struct ew_list *all[] = {
+	    &ew_others, &ew_things,       &ew_acts,  &ew_home, &ew_devices, &ew_pay,
+	    &ew_here,   &ew_guest_things, &ew_links, &ew_says, &ew_asks_us, &ew_home_things,
+	    &ew_asked,  &ew_vouchers,     &ew_did,   &ew_open, &ew_left};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		ew_read(all[i]);
@@ -244,6 +275,7 @@ struct ew_text {
 	char   buf[EW_MAX_TEXT];
 	char   tok[EW_MAX_TOKENS][EW_TOKEN_MAX];
 	size_t len[EW_MAX_TOKENS];
+	bool   poss[EW_MAX_TOKENS]; /* the word was a possessive ("company's") */
 	size_t n;
 	char   brand[8][EW_TOKEN_MAX]; /* names written with a capital (ew_brands) */
 	bool   brand_first[8];         /* ... the first word of a sentence */
@@ -253,8 +285,13 @@ struct ew_text {
 /* French elisions: "l'hopital", "m'a", "qu'il" are two words each. */
 static const char ew_elided[] = "l|d|j|m|t|s|n|c|qu|jusqu|lorsqu|puisqu";
 
+/* Words whose "'s" is "is" or "us", not a possessive. */
+static const char ew_not_poss[] = "here|there|that|what|who|where|when|how|let|it|he|she|"
+                                  "everyone|someone|nobody|everything|something|nothing";
+
 /* ew_push - keep one token: a French elision split in two ("m'a" = "m a"),
- * any other apostrophe dropped ("doctor's" = "doctors") */
+ * a possessive without its "'s" and marked ("company's" = "company"), any
+ * other apostrophe dropped ("won't" = "wont") */
 static void
 ew_push(const char *tok, size_t len, void *arg)
 {
@@ -269,6 +306,10 @@ ew_push(const char *tok, size_t len, void *arg)
 	}
 	if (t->n >= EW_MAX_TOKENS)
 		return;
+	t->poss[t->n] = ap != NULL && ap + 2 == tok + len && ap[1] == 's' && ap - tok >= 3 &&
+	                !tn_in_terms(ew_not_poss, tok, (size_t)(ap - tok));
+	if (t->poss[t->n])
+		len = (size_t)(ap - tok);
 	for (size_t i = 0; i < len && o + 1 < EW_TOKEN_MAX; i++)
 		if (tok[i] != '\'')
 			t->tok[t->n][o++] = tok[i];
@@ -300,10 +341,13 @@ ew_at(const struct ew_text *t, size_t i, const char *phrase, size_t len)
 	return k;
 }
 
-/* ew_list_at - words of the first term of l matched at token i, or 0 */
+/* ew_list_at - words of the longest term of l matched at token i, or 0
+ * ("salon de coiffure", not "salon") */
 static size_t
 ew_list_at(const struct ew_text *t, size_t i, const struct ew_list *l)
 {
+	size_t best = 0;
+
 	if (i >= t->n)
 		return 0;
 	for (size_t j = 0; j < l->n; j++) {
@@ -311,10 +355,10 @@ ew_list_at(const struct ew_text *t, size_t i, const struct ew_list *l)
 		size_t                k;
 
 		if (m->first_len == t->len[i] && m->first == t->tok[i][0] &&
-		    (k = ew_at(t, i, m->s, m->len)) > 0)
-			return k;
+		    (k = ew_at(t, i, m->s, m->len)) > best)
+			best = k;
 	}
-	return 0;
+	return best;
 }
 
 /* ew_near - does a term of l start in [lo, hi] (clamped)? its index or -1 */
@@ -329,13 +373,25 @@ ew_near(const struct ew_text *t, const struct ew_list *l, long lo, long hi)
 	return -1;
 }
 
-/* ew_thing_of - a thing starting at most four words before the business
- * at token i, tied to it by a link word between ("membership at costco"): its
- * first token, or -1 */
+/* ew_thing_of - a thing (or a word of leaving or joining) starting at
+ * most four words before the business at token i, tied to it by a link
+ * word between ("membership at costco"), or five words before with the
+ * link right after it ("ice time at the community rink"); or a word of
+ * leaving or joining at most six words before, a link between ("left my
+ * scarf at the pharmacy"): its first token, or -1 */
 static long
 ew_thing_of(const struct ew_text *t, size_t i)
 {
-	for (long q = (long)i - 2; q >= 0 && q >= (long)i - 4; q--) {
+	for (long q = (long)i - 2; q >= 0 && q >= (long)i - 6; q--) {
+		size_t k = ew_list_at(t, (size_t)q, &ew_left);
+
+		if (k == 0 || q + (long)k >= (long)i)
+			continue;
+		for (long l = q + (long)k; l < (long)i; l++)
+			if (ew_list_at(t, (size_t)l, &ew_links) > 0)
+				return q;
+	}
+	for (long q = (long)i - 2; q >= 0 && q >= (long)i - 5; q--) {
 		size_t k = ew_list_at(t, (size_t)q, &ew_things);
 
 		if (k == 0)
@@ -343,7 +399,7 @@ ew_thing_of(const struct ew_text *t, size_t i)
 
 		if (k == 0 || q + (long)k >= (long)i)
 			continue;
-		for (long l = q + (long)k; l < (long)i; l++)
+		for (long l = q + (long)k; l < (q < (long)i - 4 ? q + (long)k + 1 : (long)i); l++)
 			if (ew_list_at(t, (size_t)l, &ew_links) > 0)
 				return q;
 	}
@@ -600,14 +656,36 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 			ew_span(&t, i, (size_t)q, why, cap); /* "my dentist appointment" */
 			return "owner";
 		}
+		/* "la carte-cadeau Simons": the owner right after its thing */
+		if (i > 0 && (q = ew_near(&t, &ew_things, (long)i - 3, (long)i - 1)) >= 0 &&
+		    q + (long)ew_list_at(&t, (size_t)q, &ew_things) == (long)i) {
+			ew_span(&t, (size_t)q, i + k - 1, why, cap);
+			return "owner";
+		}
 		if ((q = ew_thing_of(&t, i)) >= 0) {
 			ew_span(&t, (size_t)q, i + k - 1, why,
 			        cap); /* "a tee time at the golf club" */
 			return "owner";
 		}
-		if ((q = ew_near(&t, &ew_acts, (long)(i + k), (long)(i + k) + 1)) >= 0) {
+		/* "my phone company's app": a possessive ties what follows */
+		if (t.poss[i + k - 1] &&
+		    ((q = ew_near(&t, &ew_asked, (long)(i + k), (long)(i + k) + 1)) >= 0 ||
+		     (q = ew_near(&t, &ew_things, (long)(i + k), (long)(i + k) + 1)) >= 0)) {
+			ew_span(&t, i, (size_t)q, why, cap);
+			return "owner";
+		}
+		if ((q = ew_near(&t, &ew_acts, (long)(i + k), (long)(i + k) + 1)) >= 0 ||
+		    (q = ew_near(&t, &ew_did, (long)(i + k), (long)(i + k) + 1)) >= 0) {
 			ew_span(&t, i, (size_t)q, why, cap);
 			return "actor";
+		}
+		if ((q = ew_near(&t, &ew_open, (long)(i + k), (long)(i + k) + 4)) >= 0) {
+			if (asks_us < 0)
+				asks_us = ew_near(&t, &ew_asks_us, 0, (long)t.n) >= 0;
+			if (!asks_us) {
+				ew_span(&t, i, (size_t)q, why, cap); /* "the vet open on sunday" */
+				return "owner";
+			}
 		}
 		if (ew_list_at(&t, i, &ew_vouchers) == 0 &&
 		    (q = ew_near(&t, &ew_says, (long)(i + k), (long)(i + k) + 1)) >= 0) {

@@ -85,6 +85,32 @@ static const struct {
     {"owner", "on a perdu nos billets de l autre terrain"},
     {"home", "le simulateur au chalet ne part plus"},
     {NULL, "le simulateur au chalet est comme avec vous"},
+    /* what a listed business did; a capitalised name may be a friend's */
+    {"actor", "the dry cleaner lost my good shirt"},
+    {"actor", "the hotel overbooked and gave away our room"},
+    {"actor", "la clinique a perdu mes papiers"},
+    {"actor", "le garagiste m'a fait payer deux fois"},
+    {NULL, "Jason took the last bucket of balls, can we get another"},
+    {NULL, "customer says her shift at the hospital changed and wants her 7pm moved"},
+    /* the longest name wins: "salon de coiffure", not "salon" */
+    {"actor", "le salon de coiffure m'a charge des frais"},
+    /* a possessive ties what follows it */
+    {"owner", "the pharmacy's website keeps logging me out"},
+    {"owner", "my insurance company's portal won't load"},
+    {NULL, "here's my question about the bay"},
+    /* whether another place is open, unless we are asked something */
+    {"owner", "is the library open on sunday"},
+    {"owner", "la pharmacie est-tu ouverte le soir"},
+    {NULL, "Videotron ferme mon adresse, pouvez-vous changer mon courriel"},
+    /* left at, or signed up with, another place; a thing five words off
+     * only with its link right after it */
+    {"owner", "i think i left my scarf at the pharmacy"},
+    {"owner", "mon fils veut s'inscrire au soccer cet ete"},
+    {"owner", "how much are tickets at the new downtown cinema"},
+    {"owner", "price for a lesson at the big ski hill"},
+    {NULL, "change the name on my account, already done with the bank"},
+    /* the owner right after its thing, as French puts it */
+    {"owner", "est-ce que l'abonnement Costco donne un rabais"},
     /* about nothing elsewhere */
     {NULL, "how do i change my booking to friday"},
     {NULL, "can i get a refund for last night"},

@@ -425,6 +425,8 @@ static const struct {
     /* sport on tv; golf's words for losing */
     {"sport", EM_NONE, NULL, "tiger was on fire at the 2019 masters"},
     {"sport", EM_NONE, NULL, "my putting is bleeding strokes every round"},
+    {"sport", EM_NONE, NULL, "the speakers in bay 3 are so loud my ears are bleeding"},
+    {"sport", EM_SURE, MED, "he hit his head on the rail and his ear is bleeding"},
     {"sport", EM_SURE, FIRE, "the masters is playing in bay 2 and the tv just caught fire"},
     /* a haze in the room; a bang nobody can place */
     {"haze", EM_SURE, FIRE, "the air in the lobby has a weird haze and my throat stings"},
