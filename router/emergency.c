@@ -82,6 +82,8 @@ struct em_rule {
 	"by mistake|false alarm|false alarms|who do we call if|who do i call if|"                  \
 	"what do i do if|what should i do if|"                                                     \
 	"procedure for|fire drill|training|hypothetically|hypothetical|suppose|supposing|"         \
+	"could a ball|could the ball|can a ball|can the ball|could it hurt|can it hurt|"           \
+	"will it hurt|would it hurt|is it safe|is it dangerous|"                                   \
 	"lets say|let us say|say someone|say somebody|say a guest|say a customer|imagine if|"      \
 	"en cas de|en cas d|que faire si|"                                                         \
 	"que faire s il|qu est ce qu on fait si|qu est ce qu on fait s il|si jamais|au cas ou|"    \
@@ -297,6 +299,8 @@ static const struct em_rule em_rules[] = {
      6,
      "head of the club|club head|clubhead|headcover*|head cover*|head of my|"
      "driver head|putter head|the head of|head pro|head coach|head office|"
+     "cracked the head|broke the head|snapped the head|bent the head|head came off|"
+     "head flew off|head fell off|head snapped off|head on one of|head on the club|"
      "face of the club|club face|clubface|face of my|face of the",
      4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "bleeding",
@@ -335,7 +339,7 @@ static const struct em_rule em_rules[] = {
      "collapsed|collapses|collapsing|keeled over|fell over|dropped to the floor|"
      "dropped to the ground|hit the floor|hit the ground|fell and hit|fell off|"
      "fell down|took a bad fall|bad fall|fallen and",
-     EM_PERSON, 6,
+     EM_PERSON "|not waking|wont wake|cant wake|not breathing|not responding|unconscious", 6,
      "net|nets|tent|screen|mat|shelf|stand|menu|ball|balls|club|clubs|bag|bags|phone|"
      "tee|market|stock*|team|lead|round|back nine|ceiling|wall|roof|sign|tv|price*|"
      "laughing|chair|drink|glass|bottle|keys|wallet",
@@ -519,6 +523,31 @@ static const struct em_rule em_rules[] = {
      .near_not = "code|je|j|on|nous|reservation|application|app|cle|carte",
      .vwin = 5,
      .not = EM_JOKE "|mdr|" EM_HYPO,
+     .neg = 1},
+    /* A door being forced: whoever hears it may say "on" ("on l'entend"). */
+    {.slug = EM_SECURITY,
+     .name = "fr-defoncer",
+     .any = "defoncer la porte|defonce la porte|defoncent la porte|enfoncer la porte|"
+            "enfonce la porte|enfoncent la porte|fesse sur la porte|fesser sur la porte|"
+            "fesse dans la porte|forcer la serrure|force la serrure|forcent la serrure",
+     .with = "quelqu|quelqu un|homme|gars|inconnu|inconnus|personne|il|ils|monsieur|"
+             "en train|entend|vite|police",
+     .win = 8,
+     .near_not = "code|je|j|nous|reservation|application|app|cle|carte|barre|barres",
+     .vwin = 3,
+     .not = EM_JOKE "|mdr|" EM_HYPO,
+     .neg = 1},
+    /* An alarm told by what one hears and sees, in French. */
+    {.slug = EM_FIRE,
+     .name = "fr-sonne",
+     .any = "ca sonne|sonne partout|ca sonne partout|sirene|sirenes|ca hurle|ca crie partout",
+     .with = "lumieres|lumiere|flash*|clignot*|strobe*|stroboscope*|batisse|edifice|sortir|"
+             "sort tu|evacuer",
+     .win = 12,
+     .near_not = "telephone|cellulaire|cell|auto|char|voiture|jeu|ecran|musique|porte|"
+                 "sonnette|reveil",
+     .vwin = 6,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|test|exercice",
      .neg = 1},
     /* French chest pain in any wording: "une douleur dans la poitrine",
      * "la poitrine lui serre" */
@@ -1034,7 +1063,8 @@ static const struct em_rule em_rules[] = {
             "etincelles|etincelle|court circuit|fils electriques",
      .near_not = "arme a|armes a|feu vert|feu rouge|feux|coin du|foyer|feu de camp|"
                  "sortie|sorties|exercice|extincteur*|feu d artifice|ce soir|en feu ce|"
-                 "joue|jouer|golf|coup|coups|swing|brule des calories|numero",
+                 "joue|jouer|golf|coup|coups|swing|brule des calories|numero|a soir|drive|"
+                 "drives|putter|putts|fer|fers|en feu a soir",
      .vwin = 3,
      .not =
          EM_JOKE "|mdr|ptdr|" EM_HYPO "|meilleur|meilleure|malade|capote|trop bon|trop bien|genial",
@@ -1072,7 +1102,14 @@ static const struct em_rule em_rules[] = {
             "urgence medicale|ne bouge plus|ne bouge pas|ne reagit pas|ne reagit plus|"
             "ne repond plus|surdose|avc|fracture|gravement blesse|gravement blessee|"
             "blesse gravement|il est blesse|elle est blessee|tombe sur la tete|"
-            "cogne la tete|frappe a la tete|en sang|perd du sang",
+            "cogne la tete|frappe a la tete|en sang|perd du sang|"
+            /* spoken Quebec French: "respire pu", "pisse le sang" */
+            "respire pu|respire presque pu|respire presque plus|levres bleues|levres sont bleues|"
+            "bleu autour des levres|bleue autour des levres|vire bleu|vire bleue|devient bleu|"
+            "devient bleue|perdre connaissance|perd connaissance|tombe dans les pommes|"
+            "tombee dans les pommes|tomber dans les pommes|pisse le sang|pisse du sang|"
+            "saigne beaucoup|saigne en masse|plein de sang|ouvert le bras|ouvert la main|"
+            "ouvert la jambe|ouvert la tete|ouvert le front|coupure profonde",
      .near_not = "service|services|next "
                  "door|ecran|ordinateur|projecteur|simulateur|trackman|telephone|cellulaire|"
                  "reseau|wifi|batterie|bourse|budget",
@@ -1088,7 +1125,9 @@ static const struct em_rule em_rules[] = {
             "intrus|voleur|voleurs|vole mon|vole ma|vole mes|a vole|ont vole|entrer de force|"
             "entre de force|force la porte|forcer la porte|police|va nous tuer|vont nous tuer|"
             "se fait voler|se font voler|on nous vole|nous vole|vol en cours|braquage|braque|"
-            "va me tuer|veut nous tuer|va le tuer|va la tuer",
+            "va me tuer|veut nous tuer|va le tuer|va la tuer|bataille|se bataillent|"
+            "varger|varge|vargent|se fait battre|se fait tabasser|tabasse|tabassent|"
+            "se fait taper dessus|coups de poing",
      .near_not = "frappe la balle|frappe de golf|frappe bien|frappes|coup|balle|balles|"
                  "on frappe|radar|capteur|ecran|simulateur|trackman|"
                  "carte|compte|mot de passe|forces armees|militaire|veteran*|rabais|"
@@ -1166,6 +1205,7 @@ static const struct em_rule em_rules[] = {
                  "screen|business|sales|hurts to pay",
      .vwin = 3,
      .not = EM_JOKE "|" EM_HYPO "|cancel|cancelling|refund|reschedule|booking|tomorrow|"
+
                     "next time|tips|any advice|waiver|insurance|liability|last week|yesterday"},
     {.slug = EM_FIRE,
      .name = "smell",
@@ -1213,6 +1253,18 @@ static const struct em_rule em_rules[] = {
      .vwin = 1,
      .not = EM_JOKE "|" EM_HYPO},
     {.slug = EM_FIRE,
+     .name = "warm-outlet",
+     .possible = 1,
+     .any = "outlet|outlets|plug|socket|breaker|breakers|electrical panel|power bar|"
+            "power strip|extension cord|cord|prise|prises|prise electrique|panneau electrique|"
+            "disjoncteur",
+     .with = "warm|hot|burning hot|too hot|heating up|chaud|chaude|brulant|brulante|chauffe",
+     .win = 10,
+     .near_not = "coffee|food|tea|shower|hot tub|hot dog|hotdog|hot chocolate|phone|charger|"
+                 "laptop|cafe",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO},
+    {.slug = EM_FIRE,
      .name = "bang",
      .possible = 1,
      .any = "bang|boom|crash|pop|explosion|blast|gunshot|bruit d explosion|grosse explosion|"
@@ -1228,7 +1280,8 @@ static const struct em_rule em_rules[] = {
      .name = "wet",
      .possible = 1,
      .any = "water on the floor|water on the ground|water in the hallway|water by the|"
-            "water coming|dripping|drip|puddle|puddles|wet floor|floor is wet|de l eau",
+            "water coming|dripping|drip|puddle|puddles|wet floor|floor is wet|de l eau|flaque|"
+            "flaques|plancher mouille|plancher est mouille|eau par terre|eau sur le plancher",
      .near_not = "spilled|spill|spilt|drink|drinks|beer|coffee|juice|soda|bottle|glass|cup|"
                  "snow|umbrella*|boots|shoes|rain|mop|towel|a little|a bit|small|tiny|"
                  "sweat|faucet|tap",
@@ -1620,9 +1673,14 @@ static const struct em_guard {
     {"elsewhere", EM_S_STORY,
      "at home|at my house|at my place|at my office|at the office|at school|on the news|"
      "at our house|at our place|our house|my house|our home|my apartment|our apartment|"
-     "our cottage|at my work|my office|"
+     "our cottage|at my work|my office|my kitchen|my bathroom|my ceiling|my roof|"
+     "upstairs neighbour|upstairs neighbor|my neighbours|my neighbors|my landlord|"
+     "chez ma mere|chez mon pere|notre maison|ma maison|mon appartement|mon logement|"
      "on tv|in a movie|in the movie|a la maison|chez moi|au bureau",
      NULL, 0, NULL, 0},
+    /* "chez nous" is home, unless it names the venue ("chez nous a Riverside") */
+    {"elsewhere", EM_S_STORY, "chez nous", NULL, 0,
+     "riverside|harbourview|clubhouse|baie|baies|bay|local|ici|succursale|simulateur", 0},
     {"safe", EM_S_SAFE,
      "hes fine|shes fine|hes ok|shes ok|hes okay|shes okay|is fine now|are fine now|"
      "everyone is fine|everyones fine|everyone is ok|everyone is okay|all good now|recovered|"
@@ -1859,7 +1917,7 @@ static const char *const em_typo_targets[] = {
     "leaking",     "pouring",      "gushing",   "bleeding", "blood",   "breathing", "breathe",
     "unconscious", "unresponsive", "collapsed", "seizure",  "choking", "ambulance", "emergency",
     "fainted",     "injured",      "hurt",      "intruder", "weapon",  "knife",     "stabbed",
-    "robbery",     "stealing",     "police",    "hurry",
+    "robbery",     "stealing",     "police",    "hurry",    "waking",
 };
 
 /* Words of wamerican one slip away from a target (sorted: em_typo_real). */
@@ -1869,7 +1927,8 @@ static const char *const em_typo_reals[] = {
     "collapse", "flambes",   "flame",      "flamers", "floods", "food",    "hurray",   "injure",
     "intrude",  "intruders", "inured",     "knifed",  "knifes", "policed", "polices",  "poring",
     "robber",   "sealing",   "seizures",   "smoked",  "smoker", "smokes",  "smokey",   "spark",
-    "spars",    "staling",   "waiter",     "walter",  "waster", "waters",  "watery",   "weapons",
+    "spars",    "staling",   "waiter",     "walking", "walter", "wanking", "waster",   "waters",
+    "watery",   "weapons",
 };
 
 static int

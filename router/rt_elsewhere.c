@@ -100,6 +100,15 @@ static const char ew_others_src[] =
     "marriott|hilton|holiday inn|best western|sheraton|fairmont|expedia|air transat|"
     "porter|sunwing|flair|delta|travel agent|travel agency|"
     "real estate agent|realtor|leasing office|storage unit|parking garage|"
+    /* government offices */
+    "cra|canada revenue agency|revenue canada|service canada|service nova scotia|"
+    "access nova scotia|serviceontario|service ontario|saaq|revenu quebec|passport office|"
+    "registry of motor vehicles|dmv|"
+    /* gyms, small trades, getting around, lawyers (our own are "our lawyer") */
+    "goodlife|goodlife fitness|planet fitness|anytime fitness|fit4less|econofitness|"
+    "energie cardio|cobbler|shoe repair|cordonnier|taxidermist|laundromat|buanderie|laverie|"
+    "notary|notaire|lawyer|avocat|accountant|comptable|ferry|traversier|greyhound|"
+    "maritime bus|uber eats|ubereats|"
     "parking lot at|impound";
 
 /* What one has with a business: booked, joined, ordered or billed. */
@@ -110,6 +119,8 @@ static const char ew_things_src[] =
     "season pass|tickets|ticket|flight|green fee|green fees|policy|loyalty card|points|"
     "gift card|gift cards|gift certificate|gift certificates|voucher|vouchers|deposit|"
     "warranty|session|sessions|visit|ice time|certificat cadeau|cheque cadeau|depot|"
+    "promo code|promo|coupon|discount code|code promo|mailing address|address|adresse|"
+    "permis|licence|license|passport|passeport|tax return|taxes|impots|"
     "rendez vous|rdv|abonnement|compte|commande|facture|inscription|cours|ligue|billet|"
     "carte cadeau|billets|vol|depart|departs";
 
@@ -161,7 +172,7 @@ static const char ew_vouchers_src[] =
     "caisse populaire|medecin";
 static const char ew_asks_us_src[] =
     "you|u|ya|vous|can i|can we|could i|could we|may i|is it ok|peux tu|pouvez vous|"
-    "est ce que je peux|je peux tu";
+    "est ce que je peux|je peux tu|if were|if we are|are we|were open|we are open";
 
 /* Places of one's own, and the equipment people keep there. */
 static const char ew_home_src[] =
@@ -178,9 +189,32 @@ static const char ew_devices_src[] =
  * frozen", "my modem keeps dropping"). */
 static const char ew_home_things_src[] =
     "peloton|my peloton|roku|apple tv|firestick|fire stick|chromecast|alexa|google home|"
+    "my xbox|my playstation|my ps5|my ps4|my switch|my nintendo|garage door|porte de garage|"
+    "my doorbell|ring doorbell|"
     "my printer|my tv|my smart tv|my television|my modem|my router|my fridge|"
     "my dishwasher|my furnace|my thermostat|my treadmill|ma tele|mon modem|mon imprimante|"
     "mon routeur";
+/* One's car, and what goes wrong with one ("no sound from my car
+ * speakers", "mon char veut pas partir"): a car alone may be parked
+ * here, so only with one of these within five words. */
+static const char ew_car_src[] =
+    "my car|my truck|my van|my suv|our car|mon char|mon auto|ma voiture|mon camion|mon truck";
+static const char ew_car_things_src[] =
+    "speakers|speaker|radio|stereo|bluetooth|battery|engine|tire|tires|oil change|brakes|"
+    "transmission|wont start|dealer|mechanic|batterie|demarre pas|veut pas demarrer|"
+    "veut pas partir|part pas|pneu|pneus|moteur|freins|garagiste";
+
+/* Asking where to find a kind of business ("looking for a hotel"). */
+static const char ew_seek_src[] =
+    "looking for a|looking for an|recommend a|recommend an|know a good|know any good|"
+    "any good|suggest a|need a good|cherche un|cherche une|connais tu un|connais tu une|"
+    "connaissez vous un|connaissez vous une";
+
+/* Street words after a capitalised name ("the taxidermist on Windmill Rd"). */
+static const char ew_street[] =
+    "rd|road|st|street|ave|avenue|blvd|boulevard|dr|drive|hwy|highway|lane|way|rue|chemin|"
+    "boul|route";
+
 static const char ew_pay_src[] =
     "declined|charged|card|pay|payment|paid|tap|apple pay|google pay|refuse|carte|paye";
 
@@ -231,7 +265,8 @@ static struct ew_list ew_others = {.src = ew_others_src}, ew_things = {.src = ew
                       ew_home_things = {.src = ew_home_things_src},
                       ew_asked = {.src = ew_asked_src}, ew_vouchers = {.src = ew_vouchers_src},
                       ew_did = {.src = ew_did_src}, ew_open = {.src = ew_open_src},
-                      ew_left = {.src = ew_left_src};
+                      ew_left = {.src = ew_left_src}, ew_car = {.src = ew_car_src},
+                      ew_car_things = {.src = ew_car_things_src}, ew_seek = {.src = ew_seek_src};
 static pthread_once_t ew_once = PTHREAD_ONCE_INIT;
 
 /* ew_read - split l's source at '|' into terms; a list longer than the
@@ -262,10 +297,11 @@ ew_read(struct ew_list *l)
 static void
 ew_read_all(void)
 {
-	struct ew_list *all[] = {
-	    &ew_others, &ew_things,       &ew_acts,  &ew_home, &ew_devices, &ew_pay,
-	    &ew_here,   &ew_guest_things, &ew_links, &ew_says, &ew_asks_us, &ew_home_things,
-	    &ew_asked,  &ew_vouchers,     &ew_did,   &ew_open, &ew_left};
+	struct ew_list *all[] = {&ew_others,  &ew_things,   &ew_acts,       &ew_home,
+	                         &ew_devices, &ew_pay,      &ew_here,       &ew_guest_things,
+	                         &ew_links,   &ew_says,     &ew_asks_us,    &ew_home_things,
+	                         &ew_asked,   &ew_vouchers, &ew_did,        &ew_open,
+	                         &ew_left,    &ew_car,      &ew_car_things, &ew_seek};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		ew_read(all[i]);
@@ -521,6 +557,13 @@ ew_named_place(const char *msg, char *why, size_t cap)
 		for (size_t k = 0; k < sizeof(links) / sizeof(links[0]) && !link; k++)
 			link = wl[i] == strlen(links[k]) &&
 			       strncasecmp((const char *)w[i], links[k], wl[i]) == 0;
+		/* "on Windmill Rd": a street, when a street word follows the name */
+		if (!link && wl[i] == 2 && strncasecmp((const char *)w[i], "on", 2) == 0 &&
+		    i + 2 < n && ew_upper_at(w[i + 1]) &&
+		    (ew_word_in(w[i + 2], wl[i + 2], ew_street) ||
+		     (i + 3 < n && ew_upper_at(w[i + 2]) &&
+		      ew_word_in(w[i + 3], wl[i + 3], ew_street))))
+			link = true;
 		/* "our round at Pebble Beach": a course the simulator plays */
 		if (!link || (i > 0 && ew_word_in(w[i - 1], wl[i - 1], ew_played)))
 			continue;
@@ -646,12 +689,22 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 			        q < (long)i ? i + k - 1 : (size_t)q, why, cap);
 			return "home";
 		}
+		if ((k = ew_list_at(&t, i, &ew_car)) > 0 &&
+		    (q = ew_near(&t, &ew_car_things, (long)i - 5, (long)(i + k) + 5)) >= 0) {
+			ew_span(&t, q < (long)i ? (size_t)q : i,
+			        q < (long)i ? i + k - 1 : (size_t)q, why, cap);
+			return "home";
+		}
 		if ((k = ew_list_at(&t, i, &ew_home_things)) > 0) {
 			ew_span(&t, i, i + k - 1, why, cap); /* "my peloton" */
 			return "home";
 		}
 		if ((k = ew_list_at(&t, i, &ew_others)) == 0)
 			continue;
+		if ((q = ew_near(&t, &ew_seek, (long)i - 4, (long)i - 1)) >= 0) {
+			ew_span(&t, (size_t)q, i + k - 1, why, cap); /* "looking for a hotel" */
+			return "place";
+		}
 		if ((q = ew_near(&t, &ew_things, (long)(i + k), (long)(i + k) + 1)) >= 0) {
 			ew_span(&t, i, (size_t)q, why, cap); /* "my dentist appointment" */
 			return "owner";
@@ -687,7 +740,9 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 				return "owner";
 			}
 		}
+		/* "our accountant is asking": the venue's own, in staff's words */
 		if (ew_list_at(&t, i, &ew_vouchers) == 0 &&
+		    (i == 0 || !ew_at(&t, i - 1, "our", 3)) &&
 		    (q = ew_near(&t, &ew_says, (long)(i + k), (long)(i + k) + 1)) >= 0) {
 			if (asks_us < 0)
 				asks_us = ew_near(&t, &ew_asks_us, 0, (long)t.n) >= 0;

@@ -7,7 +7,8 @@
 #      questions_holdout.jsonl and questions_holdout2.jsonl (written by
 #      someone who never saw the training examples; the second has French,
 #      relayed and out-of-scope questions too), questions_holdout3.jsonl
-#      (about this venue or somewhere else) and questions_holdout4.jsonl
+#      (about this venue or somewhere else), questions_holdout4.jsonl and
+#      questions_holdout5.jsonl
 #      (written 2026-12-07, blind, after the somewhere-else module) the
 #      same way.
 #   2. The emergency decision (rules fused with the classifier trained on
@@ -16,7 +17,8 @@
 #      tests/eval/emergency_holdout.jsonl and emergency_holdout2.jsonl (never
 #      tuned on), emergency_holdout3.jsonl (written blind; what its first
 #      measurement missed was then fixed by category, so it is held back no
-#      more), emergency_holdout4.jsonl (written blind on 2026-12-07) and the
+#      more), emergency_holdout4.jsonl and emergency_holdout5.jsonl (written
+#      blind on 2026-12-07) and the
 #      dev set.
 #   3. The classifier alone on CLINC150 (train on train, measure on val)
 #      with clubos-route-eval, when the data set is there.
@@ -53,6 +55,8 @@ if [ -f "$DEV" ]; then
 		tests/eval/questions_holdout3.jsonl
 	measure "Questions written blind on 2026-12-07 (tests/eval/questions_holdout4.jsonl; README says what was measured when)" \
 		tests/eval/questions_holdout4.jsonl
+	measure "Questions written blind on 2026-12-07, fifth set (tests/eval/questions_holdout5.jsonl; README says what was measured when)" \
+		tests/eval/questions_holdout5.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi
@@ -60,7 +64,8 @@ fi
 echo
 echo "== Emergency decision: recall and false alarms per category (docs/emergency.md)"
 EM_SETS="tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl tests/eval/emergency_holdout2.jsonl
-	tests/eval/emergency_holdout3.jsonl tests/eval/emergency_holdout4.jsonl"
+	tests/eval/emergency_holdout3.jsonl tests/eval/emergency_holdout4.jsonl \
+	tests/eval/emergency_holdout5.jsonl"
 [ -f "$DEV" ] && EM_SETS="$EM_SETS $DEV"
 # shellcheck disable=SC2086 # the list is split on purpose
 build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl $EM_SETS

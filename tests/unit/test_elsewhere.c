@@ -111,6 +111,25 @@ static const struct {
     {NULL, "change the name on my account, already done with the bank"},
     /* the owner right after its thing, as French puts it */
     {"owner", "est-ce que l'abonnement Costco donne un rabais"},
+    /* government offices, gyms and trades few people name */
+    {"owner", "need to update my address with service canada"},
+    {"owner", "my planet fitness membership renewed by itself"},
+    {"actor", "the cobbler lost my shoes"},
+    /* one's car, with what goes wrong with a car; a car alone may be here */
+    {"home", "my truck's battery died this morning, any tips"},
+    {"home", "ma voiture demarre pas depuis hier"},
+    {NULL, "can i leave my car in the lot overnight"},
+    /* a game console; a garage door */
+    {"home", "my playstation keeps shutting off"},
+    {"home", "the garage door opener at the cottage is stuck"},
+    /* a street named with a capital: not ours */
+    {"place", "the bakery on Quinpool Rd overcharged me"},
+    {NULL, "is there parking on Mill Street after 6"},
+    /* asking for a kind of business */
+    {"place", "can you recommend a dentist open saturdays"},
+    /* the venue's own lawyer, in staff's words; staff asked if we are open */
+    {NULL, "our lawyer says the waiver needs a new line"},
+    {NULL, "a friend at my gym asked me if were open on christmas"},
     /* about nothing elsewhere */
     {NULL, "how do i change my booking to friday"},
     {NULL, "can i get a refund for last night"},

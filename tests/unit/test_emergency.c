@@ -438,6 +438,21 @@ static const struct {
     {"french", EM_NONE, NULL, "Il y a eu une panne de courant vendredi passe pendant la partie"},
     {"french", EM_SURE, SEC, "un client ivre refuse de quitter la baie et crie apres le monde"},
     {"french", EM_POSSIBLE, MED, "un homme est couche dehors, je sais pas s il respire"},
+    /* spoken Quebec French for the same emergencies */
+    {"french", EM_SURE, SEC, "ca se bataille en avant, un client se fait varger"},
+    {"french", EM_SURE, MED, "mon pere respire pu pis il vire bleu"},
+    {"french", EM_SURE, MED, "elle vient de perdre connaissance au comptoir"},
+    {"french", EM_SURE, SEC, "j entends un gars defoncer la porte d en arriere"},
+    {"french", EM_SURE, FIRE, "ca sonne partout pis les lumieres clignotent, on sort?"},
+    {"french", EM_NONE, NULL, "mon putter est en feu a soir"},
+    {"french", EM_NONE, NULL, "le courant a saute chez nous a Gatineau, rien a voir avec vous"},
+    {"french", EM_SURE, POWER, "panne de courant chez nous a Riverside, tout est noir"},
+    /* a club's head; a safety question; a warm outlet */
+    {"device", EM_NONE, NULL, "my buddy cracked the head on his driver, do you sell clubs"},
+    {"device", EM_SURE, MED, "he cracked his head on the rail and is bleeding"},
+    {"hypothetical", EM_NONE, NULL, "could a ball bounce back off the screen and hurt someone"},
+    {"possible", EM_POSSIBLE, FIRE, "the plug behind the tv in bay 2 is really warm"},
+    {"possible", EM_NONE, NULL, "is the coffee maker plug ok to use"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
