@@ -85,7 +85,8 @@ struct em_rule {
 	"could a ball|could the ball|can a ball|can the ball|could it hurt|can it hurt|"           \
 	"will it hurt|would it hurt|is it safe|is it dangerous|"                                   \
 	"lets say|let us say|say someone|say somebody|say a guest|say a customer|imagine if|"      \
-	"en cas de|en cas d|que faire si|"                                                         \
+	"in an emergency|during an emergency|if theres an emergency|if there is an emergency|"     \
+	"if there was an emergency|would you call|en cas de|en cas d|que faire si|"                \
 	"que faire s il|qu est ce qu on fait si|qu est ce qu on fait s il|si jamais|au cas ou|"    \
 	"s il y a|s il y avait|si il y a"
 #define EM_ASK                                                                                     \
@@ -246,17 +247,35 @@ static const struct em_rule em_rules[] = {
      "crashed|hypoglyc*|"
      "insulin shock|diabetic shock|diabetic emergency|turning blue|lips are blue|"
      "going to pass out|gonna pass out|about to pass out|might pass out|could pass out|"
-     "going to faint|gonna faint|about to faint|feel faint|feeling faint",
+     "going to faint|gonna faint|about to faint|feel faint|feeling faint|"
+     "cant catch his breath|cant catch her breath|cant catch their breath|"
+     "cant catch my breath|cannot catch his breath|cannot catch her breath|"
+     "cant breath|cannot breath|can not breath|cant breath properly|turning grey|turning gray|"
+     "going grey|going gray|gone grey|gone gray|wheezing badly|inhaler is empty|"
+     "no inhaler|needs his inhaler|needs her inhaler",
      NULL, 0,
      EM_TECH "|power|lights|the lights|screen|sim|the round|the competition|"
-             "laughing|laughin|laugh|laughs|laughter",
+             "laughing|laughin|laugh|laughs|laughter|over here|of boredom|to know|to try|"
+             "to play|to see",
      3, EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL, 0, 0},
+    {.slug = EM_MEDICAL,
+     .name = "diabetic",
+     .any = "diabetic|diabetes|blood sugar|insulin|diabetique|diabete|sucre",
+     .with = "shaky|shaking|sweaty|sweating|not making sense|confused|passing out|passed out|"
+             "faint|dizzy|slurring|wont wake|cant wake|low|crashing|tremble|confus|confuse|"
+             "en sueur|perd connaissance|fait une hypo|hypo",
+     .win = 10,
+     .near_not = "menu|snack|snacks|options|sugar free|diet|sans sucre|policy",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO "|" EM_ASK,
+     .neg = 1},
     {EM_MEDICAL, "heart-attack",
      "heart attack|heart problems|heart stopped|heart is racing and|chest pain*|"
      "chest hurts|chest is hurting|chest tight*|tightness in his chest|"
      "tightness in her chest|tightness in my chest|pain in his chest|pain in her chest|"
      "pain in my chest|clutching his chest|clutching her chest|pressure in his chest|"
-     "pressure in her chest|arm is numb|arm went numb|face drooping|face is drooping|"
+     "pressure in her chest|pressure in my chest|pressure on my chest|pressure on his chest|"
+     "chest pressure|crushing chest|arm is numb|arm went numb|face drooping|face is drooping|"
      "slurring|slurred speech|speech is slurred|is slurred|talking funny|one side of his face|"
      "one side of her face|in labor|in labour|water broke|contractions|going into labor|"
      "going into labour",
@@ -338,9 +357,12 @@ static const struct em_rule em_rules[] = {
     {EM_MEDICAL, "collapse",
      "collapsed|collapses|collapsing|keeled over|fell over|dropped to the floor|"
      "dropped to the ground|hit the floor|hit the ground|fell and hit|fell off|"
-     "fell down|took a bad fall|bad fall|fallen and",
-     EM_PERSON "|not waking|wont wake|cant wake|not breathing|not responding|unconscious", 6,
-     "net|nets|tent|screen|mat|shelf|stand|menu|ball|balls|club|clubs|bag|bags|phone|"
+     "fell down|took a bad fall|bad fall|fallen and|went down hard|gone down hard|"
+     "hit the deck|face planted|faceplanted",
+     EM_PERSON "|not waking|isnt waking|wont wake|cant wake|not breathing|not responding|"
+               "unconscious",
+     6,
+     "net|nets|tent|screen|shelf|stand|menu|ball|balls|club|clubs|bag|bags|phone|"
      "tee|market|stock*|team|lead|round|back nine|ceiling|wall|roof|sign|tv|price*|"
      "laughing|chair|drink|glass|bottle|keys|wallet",
      4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|almost fell|nearly fell", 1, 0, NULL, 0,
@@ -350,6 +372,7 @@ static const struct em_rule em_rules[] = {
      "laying in|lying outside|lying down|"
      "laying there|lying on|laying on|slumped|passed out on",
      "not moving|hasnt moved|hasnt budged|not responding|isnt responding|wont respond|unresponsive|"
+     "isnt waking|"
      "cant wake|wont wake|not waking|not talking|not really talking|isnt talking|"
      "not breathing|not answering|confused|bleeding|shaking|twitching|out cold|"
      "eyes closed|eyes rolled|pale|turning blue|groaning|moaning|cant get up|"
@@ -417,7 +440,8 @@ static const struct em_rule em_rules[] = {
      .near_not = "phone|car|truck|game|sim|music|song|tv|speaker volume|microwave|oven|"
                  "door alarm|door chime|battery|chirp*|projector|pc|computer|screen|kiosk",
      .vwin = 6,
-     .not = EM_JOKE "|" EM_HYPO "|test|testing|drill|scheduled",
+     .not = EM_JOKE "|" EM_HYPO "|test|testing|just a drill|only a drill|its a drill|"
+                    "drill today|drill tonight|drill tomorrow|scheduled drill|scheduled",
      .neg = 1},
     {.slug = EM_FIRE,
      .name = "evacuate-voice",
@@ -540,7 +564,8 @@ static const struct em_rule em_rules[] = {
     /* An alarm told by what one hears and sees, in French. */
     {.slug = EM_FIRE,
      .name = "fr-sonne",
-     .any = "ca sonne|sonne partout|ca sonne partout|sirene|sirenes|ca hurle|ca crie partout",
+     .any = "ca sonne|sonne partout|ca sonne partout|sirene|sirenes|ca hurle|ca crie partout|"
+            "cloche|cloches|sonnerie|bruit d enfer|arrete pas de sonner|sonne sans arret",
      .with = "lumieres|lumiere|flash*|clignot*|strobe*|stroboscope*|batisse|edifice|sortir|"
              "sort tu|evacuer",
      .win = 12,
@@ -611,7 +636,8 @@ static const struct em_rule em_rules[] = {
      "grabbed her|grabbed him|grabbed me|groped|groping|slapped|elbowed",
      NULL, 0,
      EM_GOLF "|trackman|computer|pc|machine|printer|projector|app|"
-             "fight the|fighting the|fighting a|fight a|fight my|fighting my|"
+             "fight the|fighting the|fighting a|fight a|fight my|fighting my|fight it|fight this|"
+             "fight that|fighting it|ticket|tickets|fine|charge|bill|"
              "fight through|fight off|beat him at|beat her at|beat me at|beat us at|"
              "beat him by|beat her by|beat me by|beat us by|hit me up|hit me with|hit me back|"
              "hit her up|hit him up|over who|about who|who pays|the bill|sim|screen|"
@@ -721,11 +747,11 @@ static const struct em_rule em_rules[] = {
      "stealing the show|grabbed a bite|grabbed food|grabbed lunch|grabbed dinner|"
      "grabbed a drink|grabbed a beer|grabbed a bay|grabbed a spot|grabbed some|"
      "charged|charge|refund|double|twice|receipt|credit|points|strokes|"
-     "i grabbed|we grabbed|i took|we took|grabbed my|grabbed our|"
+     "i grabbed|we grabbed|i took|we took|i just grabbed|we just grabbed|"
      "grabbed the wrong|steal a bay|steal a tee|grabbing a bite|grabbing food|"
      "grabbing lunch|grabbing dinner|grabbing a drink|grabbing a beer|grabbing a bay|"
      "grabbing a spot|grabbing some|im grabbing|were grabbing|we are grabbing|"
-     "grabbing my|grabbing our|i am grabbing|ill grab|grabbing the wrong",
+     "i am grabbing|ill grab|grabbing the wrong",
      4,
      EM_JOKE "|" EM_HYPO "|last week|last month|last year|yesterday|last night|ago|"
              "lost and found|lost & found|did anyone find|has anyone found|card|cards|"
@@ -740,7 +766,7 @@ static const struct em_rule em_rules[] = {
      "someone|somebody|a guy|a man|a woman|some guy|some kid|some kids|stranger|"
      "the parking lot|our car|my car|are running|is running|are grabbing|is grabbing|"
      "are taking|is taking|are loading|is loading|are walking|is walking|are stealing|"
-     "is stealing|are leaving|is leaving",
+     "is stealing|are leaving|is leaving|someones|somebodys|hes|shes|theyre|out of bay",
      0, 0},
     {EM_SECURITY, "robbery",
      "robbing the|robbing us|is robbing|are robbing|being robbed|getting robbed|"
@@ -998,7 +1024,8 @@ static const struct em_rule em_rules[] = {
      .neg = 1},
     {.slug = EM_SECURITY,
      .name = "climbed-in",
-     .any = "climbed in|climbing in|climbed through|climbing through|crawled in|crawling in|"
+     .any = "climbed in|climbing in|climbin in|climbed through|climbing through|climbing thru|"
+            "climbin thru|climbed thru|crawled in|crawling in|"
             "came in through the window|coming in through the window|climbing over the fence|"
             "got in through the window|getting in through the window|hiding in|were hiding|we are "
             "hiding",
@@ -1064,7 +1091,8 @@ static const struct em_rule em_rules[] = {
      .near_not = "arme a|armes a|feu vert|feu rouge|feux|coin du|foyer|feu de camp|"
                  "sortie|sorties|exercice|extincteur*|feu d artifice|ce soir|en feu ce|"
                  "joue|jouer|golf|coup|coups|swing|brule des calories|numero|a soir|drive|"
-                 "drives|putter|putts|fer|fers|en feu a soir",
+                 "drives|putter|putts|fer|fers|en feu a soir|mains|main|bras|jambes|pieds|"
+                 "dos|epaules|gorge|yeux|cuisses|mollets|a force de",
      .vwin = 3,
      .not =
          EM_JOKE "|mdr|ptdr|" EM_HYPO "|meilleur|meilleure|malade|capote|trop bon|trop bien|genial",
@@ -1109,10 +1137,15 @@ static const struct em_rule em_rules[] = {
             "devient bleue|perdre connaissance|perd connaissance|tombe dans les pommes|"
             "tombee dans les pommes|tomber dans les pommes|pisse le sang|pisse du sang|"
             "saigne beaucoup|saigne en masse|plein de sang|ouvert le bras|ouvert la main|"
-            "ouvert la jambe|ouvert la tete|ouvert le front|coupure profonde",
+            "ouvert la jambe|ouvert la tete|ouvert le front|coupure profonde|"
+            "pu capable de respirer|plus capable de respirer|pas capable de respirer|"
+            "capable pu de respirer|respire pas comme du monde|respire pu comme du monde|"
+            "coup de chaleur|insolation|y delire|il delire|elle delire|sue pu|transpire pu|"
+            "fait une crise cardiaque|fait une crise d epilepsie",
      .near_not = "service|services|next "
                  "door|ecran|ordinateur|projecteur|simulateur|trackman|telephone|cellulaire|"
-                 "reseau|wifi|batterie|bourse|budget",
+                 "reseau|wifi|batterie|bourse|budget|chaud|trop chaud|humide|"
+                 "fait chaud|on etouffe|chaud a mourir|on cuit",
      .vwin = 3,
      .not = EM_JOKE "|mdr|" EM_HYPO "|trousse|premiers soins|" EM_ASK,
      .neg = 0},
@@ -1156,6 +1189,8 @@ static const struct em_rule em_rules[] = {
             "l eau monte|eau qui monte|sous sol est inonde|toit coule|il pleut dans|eau sort|"
             "eau gicle|eau jaillit|jaillit|tuyau a pete|tuyau pete|tuyau a creve|tuyau creve|"
             "tuyau a lache|tuyau brise|tuyau a saute|coule partout|ca coule de partout|"
+            "pouce d eau|pouces d eau|pied d eau|pieds d eau|centimetres d eau|"
+            "eau dans le lobby|eau dans l entree|eau dans le corridor|eau dans les baies|"
             "pleut a l interieur|coule du toit|"
             "fuit|fuite au plafond|fuite d eau au plafond|egout|refoule",
      .near_not = "courriels|messages|demandes|reservations|appels",
@@ -1228,7 +1263,8 @@ static const struct em_rule em_rules[] = {
      .any = "sketchy|suspicious|strange man|strange guy|weird guy|weird man|hanging around|"
             "banging on|pounding on|knocking on|knocking at|yelling|shouting|screaming|someone "
             "outside|"
-            "somebody outside|following|bizarre|louche|crie|hurle",
+            "somebody outside|following|bizarre|louche|crie|hurle|nous regarde|nous observe|"
+            "nous surveille|nous fixe|me regarde|me fixe|nous guette|rode|rodent",
      .with = EM_PERSON "|" EM_PERSON_FR "|door|outside|lobby|parking|lot|window|us|me|entrance|"
                        "back|porte|dehors|entree|stationnement",
      .win = 8,
@@ -1257,13 +1293,21 @@ static const struct em_rule em_rules[] = {
      .possible = 1,
      .any = "outlet|outlets|plug|socket|breaker|breakers|electrical panel|power bar|"
             "power strip|extension cord|cord|prise|prises|prise electrique|panneau electrique|"
-            "disjoncteur",
+            "disjoncteur|pc box|pc case|pc tower|computer tower|tower|power supply|wire|wires|"
+            "cable|cables|boitier",
      .with = "warm|hot|burning hot|too hot|heating up|chaud|chaude|brulant|brulante|chauffe",
      .win = 10,
      .near_not = "coffee|food|tea|shower|hot tub|hot dog|hotdog|hot chocolate|phone|charger|"
                  "laptop|cafe",
      .vwin = 4,
      .not = EM_JOKE "|" EM_HYPO},
+    {.slug = EM_WATER,
+     .name = "unsure-leak",
+     .possible = 1,
+     .any = "or its leaking|or a leak|or leaking|or something is leaking|or something leaking|"
+            "could be a leak|might be a leak|maybe a leak|maybe its leaking|might be leaking|"
+            "could be leaking|ou une fuite|ou ca fuit|ou ca coule|peut etre une fuite",
+     .not = EM_JOKE},
     {.slug = EM_FIRE,
      .name = "bang",
      .possible = 1,
@@ -1282,7 +1326,8 @@ static const struct em_rule em_rules[] = {
      .any = "water on the floor|water on the ground|water in the hallway|water by the|"
             "water coming|dripping|drip|puddle|puddles|wet floor|floor is wet|de l eau|flaque|"
             "flaques|plancher mouille|plancher est mouille|eau par terre|eau sur le plancher",
-     .near_not = "spilled|spill|spilt|drink|drinks|beer|coffee|juice|soda|bottle|glass|cup|"
+     .near_not = "spilled|spill|spilt|drink|drinks|beer|coffee|juice|soda|bottle|bottles|glass|"
+                 "glasses|cup|cups|"
                  "snow|umbrella*|boots|shoes|rain|mop|towel|a little|a bit|small|tiny|"
                  "sweat|faucet|tap",
      .vwin = 6,
@@ -1308,6 +1353,9 @@ struct em_text {
 	int         next[EM_MAX_TOKENS]; /* next word with the same first byte, -1 */
 	int         head[256];           /* first word starting with each byte, -1 */
 	int         tail[256];
+	bool        brk[EM_MAX_TOKENS]; /* a clause ends before this word (. : ; ! ?) */
+	bool        pending;            /* ... before the next word pushed */
+	const char *end;                /* the end of the last token read, or NULL */
 	size_t      n, used;
 };
 
@@ -1330,6 +1378,8 @@ em_push(struct em_text *t, const char *w, size_t len)
 	t->w[t->n] = dst;
 	t->len[t->n] = k;
 	t->next[t->n] = -1;
+	t->brk[t->n] = t->pending;
+	t->pending = false;
 	c = (unsigned char)dst[0];
 	if (t->head[c] < 0)
 		t->head[c] = (int)t->n;
@@ -1353,6 +1403,11 @@ em_tok_cb(const char *tok, size_t len, void *arg)
 	                                     "lorsqu", "puisqu", "quelqu", NULL};
 	struct em_text          *t = arg;
 	const char              *ap = memchr(tok, '\'', len);
+
+	for (const char *q = t->end; q != NULL && q < tok; q++)
+		if (strchr(".:;!?", *q) != NULL)
+			t->pending = true;
+	t->end = tok + len;
 
 	if (ap != NULL && (size_t)(ap - tok) + 1 < len) {
 		size_t pl = (size_t)(ap - tok);
@@ -1497,9 +1552,20 @@ em_near(const struct em_text *t, const char *list, size_t lo, size_t hi, int w, 
 	"by|near|beside|behind|next to|in front of|outside|inside|at|toward|towards|"              \
 	"against|past|around"
 
+/* em_clause_break - does a clause end between words a and b (a < b)? */
+static bool
+em_clause_break(const struct em_text *t, size_t a, size_t b)
+{
+	for (size_t i = a + 1; i <= b && i < t->n; i++)
+		if (t->brk[i])
+			return true;
+	return false;
+}
+
 /*
  * em_near_not - does a guard of list stand within w words of the anchor
- * lo..hi (em_near's window, the anchor included)?  A guard that a word of
+ * lo..hi (em_near's window, the anchor included), in the same clause ("the
+ * team line: flames on the ceiling" is no team event)?  A guard that a word of
  * place governs names where it happened, not what it happened to: "my dad
  * collapsed by the tee box", "beside the net, she collapsed".  After the
  * anchor, a word of place anywhere between the two; before it, one of the
@@ -1523,6 +1589,8 @@ em_near_not(const struct em_text *t, const char *list, size_t lo, size_t hi, int
 			continue;
 		if (q >= lo && q <= hi)
 			return 1;
+		if (q < lo ? em_clause_break(t, q, lo) : em_clause_break(t, hi, q))
+			continue;
 		v = q > hi ? hi + 1 : q >= 3 ? q - 3 : 0;
 		while (v < q && !em_list_at(t, EM_PLACE, v))
 			v++;
@@ -1622,13 +1690,16 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 	"right now|still|currently|hurry|asap|immediately|minutes ago|minute ago|min ago|"         \
 	"mins ago|seconds ago|moment ago|just now|and now|now hes|now shes|now its|now theres|"    \
 	"now the|is now|are now|please help|help us|call 911|send someone|en ce moment|"           \
-	"maintenant|vite|toujours"
+	"maintenant|vite|toujours|rn|atm"
 
 /* "still" that waits for something owed ("still waiting on my refund") is
  * about the request, not about the incident going on. */
 #define EM_STILL_OWED                                                                              \
 	"waiting|waitin|havent|hasnt|didnt|dont|owe|owed|hoping|looking for|no word|no reply|"     \
 	"no answer|no response|no refund|not refunded|not received|nothing back"
+
+/* What follows a "say" that opens a supposition ("say a pipe burst"). */
+#define EM_SUPPOSED "a|an|the|theres|there|someone|somebody|we|i|my|our|your|its|it|he|she|they"
 
 /* Words that ask whether someone is fine rather than say so. */
 #define EM_UNSURE "if|whether|sure|unsure|know|tell|hope|hoping|check|wonder|wondering|is|sais pas"
@@ -1668,7 +1739,11 @@ static const struct em_guard {
      "dimanche passe|lundi dernier|mardi dernier|mercredi dernier|jeudi dernier|"
      "vendredi dernier|samedi dernier|dimanche dernier|la semaine passee|le mois passe|"
      "l annee passee|l annee derniere|la fin de semaine passee|la fin de semaine derniere|"
-     "le weekend passe|le weekend dernier|la derniere fois|l autre soir|avant hier|hier soir",
+     "le weekend passe|le weekend dernier|la derniere fois|l autre soir|avant hier|hier soir|"
+     "back in january|back in february|back in march|back in april|back in may|back in june|"
+     "back in july|back in august|back in september|back in october|back in november|"
+     "back in december|back in the spring|back in the summer|back in the fall|"
+     "back in the winter",
      NULL, 0, NULL, 0},
     {"elsewhere", EM_S_STORY,
      "at home|at my house|at my place|at my office|at the office|at school|on the news|"
@@ -1685,7 +1760,7 @@ static const struct em_guard {
      "hes fine|shes fine|hes ok|shes ok|hes okay|shes okay|is fine now|are fine now|"
      "everyone is fine|everyones fine|everyone is ok|everyone is okay|all good now|recovered|"
      "doing fine|doing better|is ok now|is okay now|were all fine|were all ok|tout le monde va "
-     "bien",
+     "bien|totally fine|completely fine|perfectly fine|fine now",
      NULL, 0, EM_UNSURE, 3},
     {"not-urgent", EM_S_CALM,
      "every time|when you get a chance|when you can|"
@@ -1698,14 +1773,16 @@ static const struct em_guard {
      "dying laughing|died laughing|dead laughing|crying laughing|laughing so hard|"
      "almost died|nearly died|im dead|i died|dead tired|dead set|murder|murdered|"
      "slaughtered|destroyed|lifesaver*|saved my life|highway robbery|criminal|"
-     "on fire|is fire|so fire|blew up|ca me tue|me tue|en meurs|mortel|en feu ce",
+     "on fire|is fire|so fire|blew up|ca me tue|me tue|en meurs|mortel|en feu ce|"
+     "shot the lights out|back nine|front nine|hole in one|birdie|birdies|eagle|bogey",
      NULL, 0, NULL, 0},
     {"device", EM_S_CLF,
      EM_TECH "|bulb|battery|batteries|fan|tower|launch monitor|ecran|ordinateur|"
              "projecteur|telephone|cellulaire|lights in|light in|exit sign|sign",
      "died|dead|dying|die|dies|fried|crashed|crashing|frozen|froze|black|dark|"
      "blank|burned out|burnt out|blew out|not responding|shutting off|shut off|broken|"
-     "out|off|mort|morte|plante|gele|noir|eteint",
+     "out|off|mort|morte|plante|gele|noir|eteint|unresponsive|flickering|flicker|flickers|"
+     "glitching|glitchy|acting up|having a seizure|seizure|seizing|fit",
      5, NULL, 0},
     {"spill", EM_S_CLF,
      "spilled|spill|spilt|knocked over|dropped a|a bit wet|little wet|wet spot|sticky|"
@@ -1719,7 +1796,8 @@ static const struct em_guard {
      "dimmed|dim|too bright|too dark|water hazard|hazard|running|clicking|noise|noisy|"
      "loud|broken|needs|need a new|replace|replaced|smoking area|exit sign|empty|out of|"
      "refill|cooler|fountain|dispenser|soap|paper towel*|toilet paper|running low|is low|"
-     "fire up|too hot|trop chaud|too cold|trop froid",
+     "fire up|too hot|trop chaud|too cold|trop froid|hole in|has a hole|torn|ripped|"
+     "broke the|broke a|snapped the|bright|headache|tear in|a tear|tears in",
      NULL, 0, NULL, 0},
 };
 
@@ -1825,6 +1903,8 @@ em_language(const char *text)
 	tn_normalise(text, t->norm, sizeof(t->norm));
 	t->n = 0;
 	t->used = 0;
+	t->pending = false;
+	t->end = NULL;
 	memset(t->head, -1, sizeof(t->head));
 	tn_tokens(t->norm, em_tok_cb, t);
 	if (t->n > 0)
@@ -2065,6 +2145,8 @@ em_check_one(const char *text, em_match *out)
 	em_fix_typos(t.norm, sizeof(t.norm));
 	t.n = 0;
 	t.used = 0;
+	t.pending = false;
+	t.end = NULL;
 	memset(t.head, -1, sizeof(t.head));
 	tn_tokens(t.norm, em_tok_cb, &t);
 	if (t.n == 0)
@@ -2099,6 +2181,15 @@ em_check_one(const char *text, em_match *out)
 		if (poss[s])
 			pick = poss;
 	em_scopes(&t, &m.guard, &story, &calm, &safe);
+	/* "Say a pipe burst overnight, ...": a supposition opens a clause */
+	for (i = 0; i + 1 < t.n; i++)
+		if ((i == 0 || t.brk[i]) && t.len[i] == 3 && memcmp(t.w[i], "say", 3) == 0 &&
+		    em_list_at(&t, EM_SUPPOSED, i + 1) > 0) {
+			story = 1;
+			if (m.guard == NULL)
+				m.guard = "hypothetical";
+			break;
+		}
 	/* A word the rules looked at and set aside ("smoke" from someone's
 	 * clothes) is not for the classifier to raise again. */
 	if (m.guard == NULL && held != NULL)
@@ -2115,6 +2206,7 @@ em_check_one(const char *text, em_match *out)
 		if (safe && (story || calm)) {
 			/* "It happened, and everyone is fine now." */
 			m.level = EM_NONE;
+			m.slug = m.rule = NULL;
 		} else if ((story || calm || safe) && !em_each(&t, EM_NOW, em_now_ctx, NULL)) {
 			m.level = story ? EM_NONE : m.level - 1;
 			if (m.level == EM_NONE)

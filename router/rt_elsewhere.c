@@ -108,7 +108,9 @@ static const char ew_others_src[] =
     "goodlife|goodlife fitness|planet fitness|anytime fitness|fit4less|econofitness|"
     "energie cardio|cobbler|shoe repair|cordonnier|taxidermist|laundromat|buanderie|laverie|"
     "notary|notaire|lawyer|avocat|accountant|comptable|ferry|traversier|greyhound|"
-    "maritime bus|uber eats|ubereats|"
+    "maritime bus|uber eats|ubereats|saq|lcbo|nslc|liquor store|beer store|le garage|"
+    "au garage|bus|the bus|transit|halifax transit|metro transit|stm|ttc|oc transpo|"
+    "campground|campsite|campsites|provincial park|national park|bowling alley|"
     "parking lot at|impound";
 
 /* What one has with a business: booked, joined, ordered or billed. */
@@ -120,7 +122,8 @@ static const char ew_things_src[] =
     "gift card|gift cards|gift certificate|gift certificates|voucher|vouchers|deposit|"
     "warranty|session|sessions|visit|ice time|certificat cadeau|cheque cadeau|depot|"
     "promo code|promo|coupon|discount code|code promo|mailing address|address|adresse|"
-    "permis|licence|license|passport|passeport|tax return|taxes|impots|"
+    "permis|licence|license|passport|passeport|tax return|taxes|impots|party|"
+    "birthday party|year end party|fete|"
     "rendez vous|rdv|abonnement|compte|commande|facture|inscription|cours|ligue|billet|"
     "carte cadeau|billets|vol|depart|departs";
 
@@ -151,10 +154,16 @@ static const char ew_left_src[] =
     "forgot|left|lost|oublie|laisse|perdu|register|registered|sign up|signed up|enrol|"
     "enroll|enrolled|inscrire|inscrit|inscrite";
 
+/* A business told of by what one did there ("the hotel we stayed at"). */
+static const char ew_went_src[] =
+    "we stayed at|i stayed at|we went to|i went to|i go to|we go to|we used|i used|"
+    "we booked with|i booked with|we rented from|i rented from|we bought from|"
+    "i bought from|we ate at|i ate at|ou on est alle|ou je vais|ou on va";
+
 /* Asked whether another business is open ("is the vet open on sunday"). */
 static const char ew_open_src[] =
     "open|opens|opened|closed|closes|closing|ouvert|ouverte|ouverts|ouvre|ferme|fermee|"
-    "ferment";
+    "ferment|walk ins|walk in|walkins|sans rendez vous";
 
 /* What another business tells or asks a customer ("the salon says I
  * no-showed"): about there only while nothing asks us ("my doctor says I
@@ -180,11 +189,13 @@ static const char ew_home_src[] =
     "in my garage|in my basement|my garage|my basement|my living room|our basement|"
     "our garage|in the garage|in the basement|my apartment|my condo|at the cottage|"
     "my cottage|chez moi|chez nous|a la maison|mon sous sol|mon garage|dans le sous sol|"
-    "au chalet|mon appart|mon condo";
+    "au chalet|mon appart|mon condo|a maison|at work|at my work|my work|au travail|"
+    "at the office|at my office|a la job|a job";
 static const char ew_devices_src[] =
     "projector|screen|tv|pc|computer|laptop|simulator|sim|launch monitor|wifi|internet|"
     "router|xbox|playstation|ps5|net|hitting mat|mat|trackman|skytrak|garmin|mevo|"
-    "projecteur|ecran|tele|ordi|ordinateur|simulateur";
+    "projecteur|ecran|tele|ordi|ordinateur|simulateur|boardroom|meeting room|"
+    "conference room|salle de reunion";
 /* Things only a home has: about there on their own ("my peloton screen is
  * frozen", "my modem keeps dropping"). */
 static const char ew_home_things_src[] =
@@ -231,12 +242,20 @@ static const char ew_here_src[] =
     "should we book|can we book|can i book|to book|book a|book us|book for|"
     "baie|baies|chez vous|votre place|ma reservation|notre reservation|en retard|avec vous";
 
+/* Where another place is, said from here ("the Tim Hortons next door to
+ * you guys"): their "you" names the venue only as a landmark. */
+static const char ew_near_us_src[] =
+    "next door to you guys|next door to you|next to you guys|next to you|"
+    "across from you guys|across from you|across the street from you|near you guys|"
+    "near you|beside you|down the street from you|close to you|a cote de chez vous|"
+    "pres de chez vous|a cote de vous|en face de chez vous";
+
 /* Things a name's owner has that are ours when the name is a guest's
  * ("Tremblay's booking"): a capitalised name owns none of these. */
 static const char ew_guest_things_src[] = "booking|bookings|reservation|session|tee time|bay";
 
 /* Words that tie a thing to the business it is had with. */
-static const char ew_links_src[] = "at|with|from|for|of|chez|au|a|de|du|aupres";
+static const char ew_links_src[] = "at|with|from|for|of|on|chez|au|a|de|du|aupres";
 
 #define EW_MAX_TERMS 512
 
@@ -266,7 +285,8 @@ static struct ew_list ew_others = {.src = ew_others_src}, ew_things = {.src = ew
                       ew_asked = {.src = ew_asked_src}, ew_vouchers = {.src = ew_vouchers_src},
                       ew_did = {.src = ew_did_src}, ew_open = {.src = ew_open_src},
                       ew_left = {.src = ew_left_src}, ew_car = {.src = ew_car_src},
-                      ew_car_things = {.src = ew_car_things_src}, ew_seek = {.src = ew_seek_src};
+                      ew_car_things = {.src = ew_car_things_src}, ew_seek = {.src = ew_seek_src},
+                      ew_went = {.src = ew_went_src}, ew_near_us = {.src = ew_near_us_src};
 static pthread_once_t ew_once = PTHREAD_ONCE_INIT;
 
 /* ew_read - split l's source at '|' into terms; a list longer than the
@@ -297,11 +317,11 @@ ew_read(struct ew_list *l)
 static void
 ew_read_all(void)
 {
-	struct ew_list *all[] = {&ew_others,  &ew_things,   &ew_acts,       &ew_home,
-	                         &ew_devices, &ew_pay,      &ew_here,       &ew_guest_things,
-	                         &ew_links,   &ew_says,     &ew_asks_us,    &ew_home_things,
-	                         &ew_asked,   &ew_vouchers, &ew_did,        &ew_open,
-	                         &ew_left,    &ew_car,      &ew_car_things, &ew_seek};
+	struct ew_list *all[] = {
+	    &ew_others,     &ew_things,       &ew_acts,  &ew_home,   &ew_devices, &ew_pay,
+	    &ew_here,       &ew_guest_things, &ew_links, &ew_says,   &ew_asks_us, &ew_home_things,
+	    &ew_asked,      &ew_vouchers,     &ew_did,   &ew_open,   &ew_left,    &ew_car,
+	    &ew_car_things, &ew_seek,         &ew_went,  &ew_near_us};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		ew_read(all[i]);
@@ -409,6 +429,22 @@ ew_near(const struct ew_text *t, const struct ew_list *l, long lo, long hi)
 	return -1;
 }
 
+/* ew_outside_landmark - does a term of l stand outside the phrases that
+ * use the venue only as a landmark ("next door to you guys")? */
+static bool
+ew_outside_landmark(const struct ew_text *t, const struct ew_list *l)
+{
+	size_t skip_to = 0, k;
+
+	for (size_t i = 0; i < t->n; i++) {
+		if ((k = ew_list_at(t, i, &ew_near_us)) > 0 && i + k > skip_to)
+			skip_to = i + k;
+		if (i >= skip_to && ew_list_at(t, i, l) > 0)
+			return true;
+	}
+	return false;
+}
+
 /* ew_thing_of - a thing (or a word of leaving or joining) starting at
  * most four words before the business at token i, tied to it by a link
  * word between ("membership at costco"), or five words before with the
@@ -467,6 +503,10 @@ static const char ew_ours[] =
     "they|he|she|it|this|that|our|his|her|their|your|can|could|is|are|do|does|did|"
     "what|when|where|why|how|who|hi|hey|hello|thanks|please|ok|je|j|tu|il|elle|on|nous|"
     "vous|ils|mon|ma|mes|le|la|les|est|c|ca|bonjour|salut|allo|merci|"
+    /* people, never a business */
+    "customer|customers|guest|guests|client|clients|cliente|member|members|membre|staff|"
+    "someone|somebody|guy|lady|man|woman|player|players|friend|buddy|wife|husband|mom|"
+    "dad|son|daughter|kid|kids|monsieur|madame|"
     /* how a customer pays us: a card's name is no other business */
     "visa|mastercard|amex|american|express|interac|debit|credit|paypal|apple|google|"
     "samsung|pay|monday|tuesday|wednesday|"
@@ -657,7 +697,7 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 	tn_normalise(msg, t.buf, sizeof(t.buf));
 	t.n = 0;
 	tn_tokens(t.buf, ew_push, &t);
-	if (ew_near(&t, &ew_here, 0, (long)t.n) >= 0)
+	if (ew_outside_landmark(&t, &ew_here))
 		return NULL;
 	t.nbrand = 0;
 	if (!ew_shouted(msg)) { /* capitals name places and businesses */
@@ -732,9 +772,13 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 			ew_span(&t, i, (size_t)q, why, cap);
 			return "actor";
 		}
+		if ((q = ew_near(&t, &ew_went, (long)(i + k), (long)(i + k) + 1)) >= 0) {
+			ew_span(&t, i, (size_t)q, why, cap); /* "the hotel we stayed at" */
+			return "place";
+		}
 		if ((q = ew_near(&t, &ew_open, (long)(i + k), (long)(i + k) + 4)) >= 0) {
 			if (asks_us < 0)
-				asks_us = ew_near(&t, &ew_asks_us, 0, (long)t.n) >= 0;
+				asks_us = ew_outside_landmark(&t, &ew_asks_us);
 			if (!asks_us) {
 				ew_span(&t, i, (size_t)q, why, cap); /* "the vet open on sunday" */
 				return "owner";
@@ -745,7 +789,7 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 		    (i == 0 || !ew_at(&t, i - 1, "our", 3)) &&
 		    (q = ew_near(&t, &ew_says, (long)(i + k), (long)(i + k) + 1)) >= 0) {
 			if (asks_us < 0)
-				asks_us = ew_near(&t, &ew_asks_us, 0, (long)t.n) >= 0;
+				asks_us = ew_outside_landmark(&t, &ew_asks_us);
 			if (!asks_us) {
 				ew_span(&t, i, (size_t)q, why, cap); /* "the salon says" */
 				return "actor";

@@ -130,6 +130,20 @@ static const struct {
     /* the venue's own lawyer, in staff's words; staff asked if we are open */
     {NULL, "our lawyer says the waiver needs a new line"},
     {NULL, "a friend at my gym asked me if were open on christmas"},
+    /* a person is no business, even with a capital */
+    {NULL, "Customer disputing a charge from last week, says she never booked"},
+    /* at work, or "a maison" as Quebec says it */
+    {"home", "the projector at work won't find my laptop"},
+    {"home", "le wifi a maison marche pu"},
+    /* liquor stores, buses, the garage; things left on a bus */
+    {"owner", "is the nslc open on new years day"},
+    {"owner", "forgot my bag on the bus, who has the lost and found"},
+    {"actor", "le garage m'a charge trop cher"},
+    /* a business told of by what one did there */
+    {"place", "the restaurant we ate at last night kept my card"},
+    /* beside the venue: their "you" is a landmark */
+    {"owner", "is the pharmacy next door to you open sunday"},
+    {NULL, "is there parking next to you guys"},
     /* about nothing elsewhere */
     {NULL, "how do i change my booking to friday"},
     {NULL, "can i get a refund for last night"},

@@ -453,6 +453,25 @@ static const struct {
     {"hypothetical", EM_NONE, NULL, "could a ball bounce back off the screen and hurt someone"},
     {"possible", EM_POSSIBLE, FIRE, "the plug behind the tv in bay 2 is really warm"},
     {"possible", EM_NONE, NULL, "is the coffee maker plug ok to use"},
+    /* a guard word holds back only within its clause */
+    {"clause", EM_SURE, FIRE, "message from the team line: flames above bay 2"},
+    {"clause", EM_NONE, NULL, "we want to book a team event, fire in the hole!"},
+    /* a supposition opening a clause; asking about an emergency */
+    {"hypothetical", EM_NONE, NULL, "say the power goes out mid round, do we get a credit"},
+    {"hypothetical", EM_NONE, NULL, "in an emergency who do i text first"},
+    {"hypothetical", EM_SURE, FIRE, "they say theres smoke in the hallway right now"},
+    /* breathing, the chest, diabetes, heat */
+    {"medical", EM_SURE, MED, "my wife cant catch her breath and is wheezing"},
+    {"medical", EM_SURE, MED, "feels like pressure on my chest and im sweating"},
+    {"medical", EM_SURE, MED, "hes diabetic and getting really shaky and confused"},
+    {"medical", EM_NONE, NULL, "do you have sugar free drinks for diabetic guests"},
+    {"french", EM_SURE, MED, "mon frere fait un coup de chaleur, il delire"},
+    /* a device having "a seizure"; a theft in progress */
+    {"device", EM_NONE, NULL, "the side screen is flickering like its having a seizure"},
+    {"theft", EM_SURE, SEC, "someones walking out with our golf bags right now"},
+    /* unsure whether it leaks; something hot that should not be */
+    {"possible", EM_POSSIBLE, WATER, "the mat is wet, not sure if its a spill or a leak"},
+    {"possible", EM_POSSIBLE, FIRE, "the power supply under the desk is really hot"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
