@@ -75,6 +75,11 @@ const char *rt_elsewhere(const char *msg, char *why, size_t cap);
  * message), or -1 when there are more than max or one is too long. */
 int rt_split(const char *msg, char parts[][RT_PART_MAX], int max);
 int rt_words(const char *s, size_t n); /* words in a span (commas split them) */
+/* A request to reword a quoted text ("rewrite this so it sounds warmer:
+ * 'Your refund is pending.'"): 1 with the message minus its quoted spans
+ * in out (cap bytes), so that the quote's words do not choose the topic;
+ * 0 when msg asks no such thing or quotes nothing of three words. */
+int rt_unquote(const char *msg, char *out, size_t cap);
 /* The joined answer when two or three parts are each sure of a different
  * topic (each answered by its route's worker), or NULL to answer the
  * message as one. */

@@ -473,6 +473,8 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	char             scope[128] = "", key[CACHE_KEY_MAX] = "";
 	bool             keep = false; /* the answer may be served again (see below) */
 	bool             read_with_context = false;
+	char            *unquoted = NULL; /* msg without a text quoted to be reworded */
+	const char      *cmsg;            /* what the classifier reads */
 
 	(void)arg;
 	(void)worker;
@@ -561,7 +563,17 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		}
 	}
 
-	/* 3. Classification. */
+	/* 3. Classification.  A text quoted to be reworded ("rewrite this:
+	 * 'Refund pending review.'") is not what the message is about. */
+	cmsg = msg;
+	if (!is_em && picked < 0 && (unquoted = malloc(strlen(msg) + 1)) != NULL) {
+		if (rt_unquote(msg, unquoted, strlen(msg) + 1)) {
+			cmsg = unquoted;
+			d = cJSON_CreateObject();
+			cJSON_AddStringToObject(d, "read_as", cmsg);
+			trace_step(tid, "unquoted", d, 0);
+		}
+	}
 	if (!is_em && picked < 0) {
 		t1 = env_mono_us();
 		if ((m = rt_model_get()) == NULL && em.level == EM_POSSIBLE) {
@@ -571,6 +583,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		}
 		if (m == NULL) {
 			cJSON_Delete(q);
+			free(unquoted);
 			rpc_reply_error(rep, 503, "model_unavailable",
 			                "the router has no trained model yet");
 			return;
@@ -579,7 +592,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		{
 			size_t     nl = clf_nlabels(m->clf);
 			clf_score *all = calloc(nl, sizeof(*all));
-			size_t     na = all != NULL ? clf_predict(m->clf, msg, all, nl) : 0;
+			size_t     na = all != NULL ? clf_predict(m->clf, cmsg, all, nl) : 0;
 
 			for (size_t i = 0; i < na; i++) {
 				int rr = m->label_route[all[i].label];
@@ -612,7 +625,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 		if (em_gate(tid, &em, route_prob[0], em_slug) == EM_SURE) {
 			is_em = 1;
 		} else if (em.level == EM_NONE &&
-		           (ew_kind = rt_elsewhere(msg, ew_why, sizeof(ew_why))) != NULL) {
+		           (ew_kind = rt_elsewhere(cmsg, ew_why, sizeof(ew_why))) != NULL) {
 			/* Another business's appointment or charge, equipment at
 			 * home: no SOP of ours answers it, however alike the words. */
 			d = cJSON_CreateObject();
@@ -621,7 +634,7 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 			trace_step(tid, "elsewhere", d, 0);
 			r = oos_reply(oos_prob, em.lang);
 			goto answered;
-		} else if (em.level == EM_NONE && !read_with_context &&
+		} else if (em.level == EM_NONE && !read_with_context && cmsg == msg &&
 		           (r = rt_multi(tid, q, m, msg, h)) != NULL) {
 			/* Several questions, each answered (never cached). */
 			goto answered;
@@ -791,4 +804,5 @@ answered : {
 out:
 	rt_model_put(m);
 	cJSON_Delete(q);
+	free(unquoted);
 }

@@ -140,3 +140,88 @@ rt_split(const char *msg, char parts[][RT_PART_MAX], int max)
 	}
 	return np;
 }
+
+/* Words that ask for a text to be reworded. */
+static const char rw_asks[] =
+    "rewrite|re-write|reword|rephrase|proofread|polish this|polish it|sound warmer|"
+    "sound friendlier|sound nicer|sound less|sound more|sounds less|sounds more|"
+    "less robotic|more human|reformul|r\xc3\xa9\xc3\xa9"
+    "cri|reecri|plus chaleureu|"
+    "moins robot";
+
+/* uq_close - the end of the quote that opens at s[i] (the closing mark's
+ * index), or 0 when it does not open one */
+static size_t
+uq_close(const char *s, size_t i, size_t n)
+{
+	static const char *const pairs[][2] = {{"\"", "\""},
+	                                       {"\xe2\x80\x9c", "\xe2\x80\x9d"},
+	                                       {"\xc2\xab", "\xc2\xbb"},
+	                                       {"\xe2\x80\x98", "\xe2\x80\x99"},
+	                                       {"'", "'"}};
+
+	for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+		size_t ol = strlen(pairs[k][0]), cl = strlen(pairs[k][1]);
+
+		if (i + ol > n || memcmp(s + i, pairs[k][0], ol) != 0)
+			continue;
+		/* An apostrophe opens a quote only after a space or a colon
+		 * ("it's" opens nothing); it closes one before a non-letter. */
+		if (pairs[k][0][0] == '\'' && i > 0 && s[i - 1] != ' ' && s[i - 1] != ':')
+			return 0;
+		for (size_t j = i + ol; j + cl <= n; j++)
+			if (memcmp(s + j, pairs[k][1], cl) == 0 &&
+			    (pairs[k][1][0] != '\'' || j + 1 >= n || !isalpha((unsigned char)s[j + 1])))
+				return j;
+		return 0;
+	}
+	return 0;
+}
+
+/* rt_unquote - see rt.h */
+int
+rt_unquote(const char *msg, char *out, size_t cap)
+{
+	char   low[RT_PART_MAX];
+	size_t n, o = 0, i = 0;
+	bool   asks = false, cut = false;
+
+	if (msg == NULL || out == NULL || cap == 0)
+		return 0;
+	n = strlen(msg);
+	/* The request is said outside the quote: look at the first words. */
+	for (size_t k = 0; k < n && k + 1 < sizeof(low); k++)
+		low[k] = (char)tolower((unsigned char)msg[k]), low[k + 1] = '\0';
+	for (const char *s = rw_asks; *s && !asks;) {
+		const char *e = strchr(s, '|');
+		size_t      tl = e ? (size_t)(e - s) : strlen(s);
+		char        term[40];
+
+		if (tl < sizeof(term)) {
+			memcpy(term, s, tl);
+			term[tl] = '\0';
+			asks = strstr(low, term) != NULL;
+		}
+		s = e ? e + 1 : s + tl;
+	}
+	if (!asks)
+		return 0;
+	while (i < n) {
+		size_t j = uq_close(msg, i, n);
+
+		if (j > i && rt_words(msg + i, j - i) >= 3) {
+			size_t cl = (unsigned char)msg[j] == 0xe2 ? 3 : (unsigned char)msg[j] == 0xc2 ? 2 : 1;
+
+			i = j + cl;
+			cut = true;
+			if (o + 1 < cap)
+				out[o++] = ' ';
+			continue;
+		}
+		if (o + 1 < cap)
+			out[o++] = msg[i];
+		i++;
+	}
+	out[o < cap ? o : cap - 1] = '\0';
+	return cut ? 1 : 0;
+}

@@ -178,6 +178,24 @@ def test_strategy_never_reaches_customer_or_kiosk(stack, accounts, financials_se
         assert s not in resp, "%s received strategy.financials text %r in %r" % (who, s, a["response"])
 
 
+def test_a_text_quoted_to_be_reworded_does_not_choose_the_topic(stack, accounts):
+    """Staff paste a customer-facing sentence to be reworded; its words
+    (a refund, a cancelled booking) are not the question. The router reads
+    the request without the quote (trace step "unquoted") and answers from
+    the voice guidelines, not from the refund or cancellation topics."""
+    message = ("Can you rewrite this so it sounds less robotic: 'Your request has been "
+               "processed. Refund pending review, cancellation fee applies.'")
+    r = stack.query(accounts["operator"].token, message, channel="operator")
+    harness.assert_answer(r, slug="brand.voice-guidelines")
+
+    def step():
+        t = stack.http("GET", "/api/traces/" + r.trace_id, token=accounts["operator"].token)
+        found = [s for s in (t.json or {}).get("steps", []) if s.get("step") == "unquoted"]
+        return found or None
+    steps = harness.wait_for(step, 5.0, interval=0.1, what="trace step unquoted")
+    assert "Refund" not in steps[0]["detail"]["read_as"], steps
+
+
 def test_voice_guidelines_for_staff_only(stack, accounts):
     message = "how should I word a reply to an angry customer"
     a = harness.assert_answer(stack.query(accounts["operator"].token, message, channel="operator"),

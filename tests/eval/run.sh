@@ -8,7 +8,8 @@
 #      someone who never saw the training examples; the second has French,
 #      relayed and out-of-scope questions too), questions_holdout3.jsonl
 #      (about this venue or somewhere else), questions_holdout4.jsonl and
-#      questions_holdout5.jsonl, questions_holdout6.jsonl
+#      questions_holdout5.jsonl, questions_holdout6.jsonl, and
+#      questions_holdout7.jsonl (held back: never read or tuned on)
 #      (written 2026-12-07, blind, after the somewhere-else module) the
 #      same way.
 #   2. The emergency decision (rules fused with the classifier trained on
@@ -18,6 +19,7 @@
 #      tuned on), emergency_holdout3.jsonl (written blind; what its first
 #      measurement missed was then fixed by category, so it is held back no
 #      more), emergency_holdout4.jsonl to emergency_holdout6.jsonl (written
+#      blind, then tuned on), emergency_holdout7.jsonl (held back; written
 #      blind on 2026-12-07) and the
 #      dev set.
 #   3. The classifier alone on CLINC150 (train on train, measure on val)
@@ -59,6 +61,8 @@ if [ -f "$DEV" ]; then
 		tests/eval/questions_holdout5.jsonl
 	measure "Questions written blind on 2026-12-07, sixth set (tests/eval/questions_holdout6.jsonl; README says what was measured when)" \
 		tests/eval/questions_holdout6.jsonl
+	measure "Held back: questions written blind on 2026-12-07, seventh set (tests/eval/questions_holdout7.jsonl; never read or tuned on)" \
+		tests/eval/questions_holdout7.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi
@@ -67,7 +71,8 @@ echo
 echo "== Emergency decision: recall and false alarms per category (docs/emergency.md)"
 EM_SETS="tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl tests/eval/emergency_holdout2.jsonl
 	tests/eval/emergency_holdout3.jsonl tests/eval/emergency_holdout4.jsonl \
-	tests/eval/emergency_holdout5.jsonl tests/eval/emergency_holdout6.jsonl"
+	tests/eval/emergency_holdout5.jsonl tests/eval/emergency_holdout6.jsonl \
+	tests/eval/emergency_holdout7.jsonl"
 [ -f "$DEV" ] && EM_SETS="$EM_SETS $DEV"
 # shellcheck disable=SC2086 # the list is split on purpose
 build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl $EM_SETS

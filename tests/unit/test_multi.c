@@ -84,6 +84,47 @@ test_edges(void **state)
 	assert_int_equal(rt_split("one? two?", parts, 1), -1);
 }
 
+/* test_unquote - a text quoted to be reworded does not choose the topic */
+static void
+test_unquote(void **state)
+{
+	char out[RT_PART_MAX];
+
+	(void)state;
+	assert_int_equal(rt_unquote("Can you rewrite this so it sounds less robotic: 'Your request "
+	                            "has been processed. Refund pending review.'",
+	                            out, sizeof(out)),
+	                 1);
+	assert_null(strstr(out, "Refund"));
+	assert_non_null(strstr(out, "rewrite this"));
+	assert_int_equal(rt_unquote("rephrase \"your booking is cancelled\" so it's friendlier", out,
+	                            sizeof(out)),
+	                 1);
+	assert_null(strstr(out, "booking"));
+	assert_non_null(strstr(out, "friendlier"));
+	assert_int_equal(rt_unquote("Peux-tu reformuler \xc2\xab Votre r\xc3\xa9servation est "
+	                            "annul\xc3\xa9"
+	                            "e \xc2\xbb",
+	                            out, sizeof(out)),
+	                 1);
+	assert_null(strstr(out, "servation"));
+	/* an apostrophe inside a word opens no quote */
+	assert_int_equal(rt_unquote("rewrite this, it's too stiff and it doesn't sound like us", out,
+	                            sizeof(out)),
+	                 0);
+	/* no request to reword: a quoted error message stays, it is the question */
+	assert_int_equal(rt_unquote("the screen says 'no signal detected here', please fix", out,
+	                            sizeof(out)),
+	                 0);
+	/* a quote of fewer than three words is kept */
+	assert_int_equal(rt_unquote("rewrite 'thanks!' so it sounds warmer", out, sizeof(out)), 0);
+	/* no room, no message */
+	assert_int_equal(rt_unquote(NULL, out, sizeof(out)), 0);
+	assert_int_equal(rt_unquote("rewrite 'a b c d'", out, 0), 0);
+	assert_int_equal(rt_unquote("rewrite 'a b c d'", out, 4), 1);
+	assert_true(strlen(out) < 4);
+}
+
 int
 main(void)
 {
@@ -91,6 +132,7 @@ main(void)
 	    cmocka_unit_test(test_sentences),
 	    cmocka_unit_test(test_clauses),
 	    cmocka_unit_test(test_edges),
+	    cmocka_unit_test(test_unquote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
