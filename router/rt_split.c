@@ -171,7 +171,8 @@ uq_close(const char *s, size_t i, size_t n)
 			return 0;
 		for (size_t j = i + ol; j + cl <= n; j++)
 			if (memcmp(s + j, pairs[k][1], cl) == 0 &&
-			    (pairs[k][1][0] != '\'' || j + 1 >= n || !isalpha((unsigned char)s[j + 1])))
+			    (pairs[k][1][0] != '\'' || j + 1 >= n ||
+			     !isalpha((unsigned char)s[j + 1])))
 				return j;
 		return 0;
 	}
@@ -210,7 +211,9 @@ rt_unquote(const char *msg, char *out, size_t cap)
 		size_t j = uq_close(msg, i, n);
 
 		if (j > i && rt_words(msg + i, j - i) >= 3) {
-			size_t cl = (unsigned char)msg[j] == 0xe2 ? 3 : (unsigned char)msg[j] == 0xc2 ? 2 : 1;
+			size_t cl = (unsigned char)msg[j] == 0xe2   ? 3
+			            : (unsigned char)msg[j] == 0xc2 ? 2
+			                                            : 1;
 
 			i = j + cl;
 			cut = true;

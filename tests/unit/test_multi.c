@@ -97,8 +97,8 @@ test_unquote(void **state)
 	                 1);
 	assert_null(strstr(out, "Refund"));
 	assert_non_null(strstr(out, "rewrite this"));
-	assert_int_equal(rt_unquote("rephrase \"your booking is cancelled\" so it's friendlier", out,
-	                            sizeof(out)),
+	assert_int_equal(rt_unquote("rephrase \"your booking is cancelled\" so it's friendlier",
+	                            out, sizeof(out)),
 	                 1);
 	assert_null(strstr(out, "booking"));
 	assert_non_null(strstr(out, "friendlier"));
@@ -109,13 +109,13 @@ test_unquote(void **state)
 	                 1);
 	assert_null(strstr(out, "servation"));
 	/* an apostrophe inside a word opens no quote */
-	assert_int_equal(rt_unquote("rewrite this, it's too stiff and it doesn't sound like us", out,
-	                            sizeof(out)),
+	assert_int_equal(rt_unquote("rewrite this, it's too stiff and it doesn't sound like us",
+	                            out, sizeof(out)),
 	                 0);
 	/* no request to reword: a quoted error message stays, it is the question */
-	assert_int_equal(rt_unquote("the screen says 'no signal detected here', please fix", out,
-	                            sizeof(out)),
-	                 0);
+	assert_int_equal(
+	    rt_unquote("the screen says 'no signal detected here', please fix", out, sizeof(out)),
+	    0);
 	/* a quote of fewer than three words is kept */
 	assert_int_equal(rt_unquote("rewrite 'thanks!' so it sounds warmer", out, sizeof(out)), 0);
 	/* no room, no message */
