@@ -7,29 +7,37 @@
  * of words, answers it from that topic with high confidence.  What makes
  * it out of scope is whose appointment, charge or projector it is.  So a
  * message is about somewhere else when, with nothing in it naming this
- * venue (a bay, a location, "your place", our booking):
+ * venue (a bay, a location, "your place", our booking) except as a
+ * landmark ("the pharmacy next door to you"):
  *
  *   owner	another business or service owns a thing one has with it,
- *		right after it or tied to it by "at", "with", "of" ... within
- *		four words ("my dentist appointment", "membership at costco",
- *		"a tee time at the golf club"); a business may also be a name
- *		written with a capital, not a sentence's first word nor a
- *		guest's ("my GoodLife membership");
- *		A place is also the owner of what one asks about it, tied
- *		by a link word ("the parking at the hospital");
+ *		right after it, right before it ("la carte-cadeau Simons"),
+ *		after its possessive ("the pharmacy's website") or tied to it
+ *		by "at", "with", "of", "on" ... within four words ("my dentist
+ *		appointment", "membership at costco", "a tee time at the golf
+ *		club", "left my umbrella on the ferry"); a business may also
+ *		be a name written with a capital, not a sentence's first word,
+ *		a guest's or a person's ("my GoodLife membership");
+ *		a place is also the owner of what one asks about it, tied
+ *		by a link word ("the parking at the hospital"), and of its
+ *		opening hours ("is the vet open sunday");
  *   actor	another business, named or capitalised, does something to the
- *		customer ("amazon charged me", "Air Transat a annule mon vol"),
- *		or a listed one tells or asks the customer something ("the
- *		salon says I no-showed"), unless it is one's bank or doctor
- *		vouching or the message asks us something;
- *   home	equipment at home ("my projector at home", "my own launch
- *		monitor in the garage"), or a thing only a home has ("my
- *		modem");
+ *		customer ("amazon charged me", "Air Transat a annule mon vol";
+ *		"the airline lost my bag" only of a listed one, since a friend
+ *		may lose a bag too), or a listed one tells or asks the
+ *		customer something ("the salon says I no-showed"), unless it
+ *		is one's bank or doctor vouching, our own ("our lawyer says")
+ *		or the message asks us something;
+ *   home	equipment at home or at work ("my projector at home", "my
+ *		laptop at work"), a thing only a home has ("my modem"), or
+ *		one's car with what goes wrong with one ("my car battery");
  *   paid	a payment made at another business ("declined at the gas
  *		station");
- *   place	a place named with a capital after "at", "chez" or "au" that
- *		is not ours ("a tee time at Glen Arbour", "chez IGA"), unless
- *		the message is shouted in capitals.
+ *   place	a place named with a capital after "at", "chez" or "au", or a
+ *		street ("on Windmill Rd"), that is not ours, unless the message
+ *		is shouted in capitals; a kind of business sought ("looking
+ *		for a hotel"); a business told of by what one did there ("the
+ *		hotel we stayed at").
  *
  * The lists are general knowledge of what people own, book and pay for
  * elsewhere, English and French.  They were not copied from a test set,
@@ -471,7 +479,10 @@ ew_thing_of(const struct ew_text *t, size_t i)
 
 		if (k == 0 || q + (long)k >= (long)i)
 			continue;
-		for (long l = q + (long)k; l < (q < (long)i - 4 ? q + (long)k + 1 : (long)i); l++)
+		/* five words off, the link must follow the thing at once */
+		long end = q < (long)i - 4 ? q + (long)k + 1 : (long)i;
+
+		for (long l = q + (long)k; l < end; l++)
 			if (ew_list_at(t, (size_t)l, &ew_links) > 0)
 				return q;
 	}
