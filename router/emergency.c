@@ -1527,17 +1527,26 @@ em_each(const struct em_text *t, const char *list, em_place_fn fn, void *arg)
  * anywhere, w < 0 only the -w words before lo (and the anchor itself).
  * Positions lo..hi (the anchor) do not count when skip is set.
  */
+/* em_window - the words [*a, *b) within w words of lo..hi (em_near) */
+static void
+em_window(const struct em_text *t, size_t lo, size_t hi, int w, size_t *a, size_t *b)
+{
+	size_t aw = (size_t)(w < 0 ? -w : w);
+
+	*a = (w == 0 || aw >= lo) ? 0 : lo - aw;
+	*b = (w == 0) ? t->n : w < 0 ? hi + 1 : hi + aw + 1;
+	if (*b > t->n)
+		*b = t->n;
+}
+
 static int
 em_near(const struct em_text *t, const char *list, size_t lo, size_t hi, int w, int skip)
 {
-	size_t a, b, q, aw = (size_t)(w < 0 ? -w : w);
+	size_t a, b, q;
 
 	if (w == 0 && !skip)
 		return em_each(t, list, NULL, NULL);
-	a = (w == 0 || aw >= lo) ? 0 : lo - aw;
-	b = (w == 0) ? t->n : w < 0 ? hi + 1 : hi + aw + 1;
-	if (b > t->n)
-		b = t->n;
+	em_window(t, lo, hi, w, &a, &b);
 	for (q = a; q < b; q++) {
 		if (skip && q >= lo && q <= hi)
 			continue;
@@ -1574,14 +1583,11 @@ em_clause_break(const struct em_text *t, size_t a, size_t b)
 static int
 em_near_not(const struct em_text *t, const char *list, size_t lo, size_t hi, int w)
 {
-	size_t a, b, q, aw = (size_t)(w < 0 ? -w : w);
+	size_t a, b, q;
 
 	if (w == 0)
 		return em_each(t, list, NULL, NULL);
-	a = aw >= lo ? 0 : lo - aw;
-	b = w < 0 ? hi + 1 : hi + aw + 1;
-	if (b > t->n)
-		b = t->n;
+	em_window(t, lo, hi, w, &a, &b);
 	for (q = a; q < b; q++) {
 		size_t v;
 
@@ -1849,6 +1855,16 @@ em_scopes(const struct em_text *t, const char **name, int *story, int *calm, int
 	 * a report: only the classifier is held back by it. */
 	if (*name == NULL && strchr(t->norm, '?') != NULL)
 		*name = "question";
+	/* "Say a pipe burst overnight, ...": a supposition opens a clause,
+	 * and is no more happening here and now than a story. */
+	for (size_t w = 0; w + 1 < t->n; w++)
+		if ((w == 0 || t->brk[w]) && t->len[w] == 3 && memcmp(t->w[w], "say", 3) == 0 &&
+		    em_list_at(t, EM_SUPPOSED, w + 1) > 0) {
+			*story = 1;
+			if (*name == NULL)
+				*name = "hypothetical";
+			break;
+		}
 }
 
 /* em_count - count a place, look further */
@@ -2181,15 +2197,6 @@ em_check_one(const char *text, em_match *out)
 		if (poss[s])
 			pick = poss;
 	em_scopes(&t, &m.guard, &story, &calm, &safe);
-	/* "Say a pipe burst overnight, ...": a supposition opens a clause */
-	for (i = 0; i + 1 < t.n; i++)
-		if ((i == 0 || t.brk[i]) && t.len[i] == 3 && memcmp(t.w[i], "say", 3) == 0 &&
-		    em_list_at(&t, EM_SUPPOSED, i + 1) > 0) {
-			story = 1;
-			if (m.guard == NULL)
-				m.guard = "hypothetical";
-			break;
-		}
 	/* A word the rules looked at and set aside ("smoke" from someone's
 	 * clothes) is not for the classifier to raise again. */
 	if (m.guard == NULL && held != NULL)
