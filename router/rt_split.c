@@ -190,6 +190,7 @@ rt_unquote(const char *msg, char *out, size_t cap)
 	if (msg == NULL || out == NULL || cap == 0)
 		return 0;
 	n = strlen(msg);
+	low[0] = '\0';
 	/* The request is said outside the quote: look at the first words. */
 	for (size_t k = 0; k < n && k + 1 < sizeof(low); k++)
 		low[k] = (char)tolower((unsigned char)msg[k]), low[k + 1] = '\0';

@@ -118,8 +118,9 @@ test_unquote(void **state)
 	    0);
 	/* a quote of fewer than three words is kept */
 	assert_int_equal(rt_unquote("rewrite 'thanks!' so it sounds warmer", out, sizeof(out)), 0);
-	/* no room, no message */
+	/* no room, no message, an empty one */
 	assert_int_equal(rt_unquote(NULL, out, sizeof(out)), 0);
+	assert_int_equal(rt_unquote("", out, sizeof(out)), 0);
 	assert_int_equal(rt_unquote("rewrite 'a b c d'", out, 0), 0);
 	assert_int_equal(rt_unquote("rewrite 'a b c d'", out, 4), 1);
 	assert_true(strlen(out) < 4);
