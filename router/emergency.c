@@ -80,7 +80,10 @@ struct em_rule {
 	"if someone|if somebody|if a customer|if a guest|is there a policy|policy on|"             \
 	"if the alarm|if the power|if the fire|if a fire|if the water|if it floods|if we smell|"   \
 	"by mistake|false alarm|false alarms|who do we call if|who do i call if|"                  \
-	"what do i do if|what should i do if|"                                                     \
+	"what do i do if|what should i do if|what would i do if|what would i even do if|"          \
+	"what would we do if|what would we even do if|what would happen if|what would you do if|"  \
+	"if i got stuck|if we got stuck|if i get stuck|if we get stuck|if i ever|if we ever|"      \
+	"que ferais je si|qu est ce que je ferais si|"                                             \
 	"procedure for|fire drill|training|hypothetically|hypothetical|suppose|supposing|"         \
 	"could a ball|could the ball|can a ball|can the ball|could it hurt|can it hurt|"           \
 	"will it hurt|would it hurt|is it safe|is it dangerous|"                                   \
@@ -124,6 +127,12 @@ struct em_rule {
 #define EM_ON_FIRE_PRAISE                                                                          \
 	"hot streak|on fire tonight|on fire today|best in town|best sim|love it|love this|"        \
 	"awesome|amazing|so good"
+/* Parts of the body an injury is told by. */
+#define EM_BODY                                                                                    \
+	"knee|knees|ankle|ankles|wrist|wrists|lower back|shoulder|shoulders|elbow|neck|hip|"       \
+	"hips|hamstring|groin|calf|rib|ribs|chest|side|genou|cheville|poignet|dos|epaule|cou|"     \
+	"hanche|cote|cotes"
+
 #define EM_NEG_LIST                                                                                \
 	"no|not|isnt|arent|wasnt|werent|never|without|dont|doesnt|didnt|"                          \
 	"nothing|none|nobody|no one|zero|pas|aucun|aucune|sans|jamais|rien"
@@ -154,14 +163,14 @@ static const struct em_rule em_rules[] = {
      "fire in bay|fire at bay|fire near bay|fire by bay|fire in here|fire in there|"
      "fire in my|fire in his|fire in her|fire in their|fire in your|fire in one|"
      "fire behind|fire under|fire near|fire by the|fire coming|"
-     "fire department|fire dept|firefighter*|fire truck*|evacuat*|electrical fire|grease "
+     "fire department|fire dept|firefighter*|evacuat*|electrical fire|grease "
      "fire|kitchen fire|started a fire|"
      "theres a flame|there is a flame|open flame|a flame|see fire|seeing fire|saw fire|"
      "see flames|saw flames",
      NULL, 0,
      "fire in the hole|fire pit|firepit|fire emoji|flames emoji|on fire|"
      "belly|eyes|heart|soul|veins|"
-     "team|outing|event|party|discount|fundraiser|tour|charity|booking|league",
+     "team|outing|event|party|discount|fundraiser|tour|charity|booking|league|truck|trucks",
      3,
      EM_JOKE "|" EM_HYPO "|fire up|fire it up|fire sale|so fire|straight fire|"
              "this is fire|thats fire|that is fire|its fire|it is fire|place is fire|"
@@ -169,6 +178,15 @@ static const struct em_rule em_rules[] = {
              "where is the fire extinguisher located|fire extinguisher inspection|"
              "im a firefighter|i am a firefighter|firefighter discount|first responder*",
      1, 0, NULL, 0, 0},
+    /* A fire truck is here for us unless it is somewhere down the road. */
+    {.slug = EM_FIRE,
+     .name = "fire-truck",
+     .any = "fire truck|fire trucks|firetruck|firetrucks|camion de pompier|camions de pompier",
+     .not = EM_JOKE "|" EM_HYPO "|toy|birthday|party|kids|across the street|across the road|"
+                    "down the street|down the road|up the street|up the road|next door|"
+                    "drove by|went by|driving by|passing by|on the highway|en face|"
+                    "de l autre cote|dans la rue",
+     .neg = 1},
     {EM_FIRE, "smoke", "smoke|smoky|smokey|smoldering|smouldering", NULL, 0,
      "detector|detectors|alarm|alarms|"
      "cigar*|vape*|vaping|weed|joint|smoke break|smoke area|smoke pit|smoke shop|"
@@ -323,7 +341,11 @@ static const struct em_rule em_rules[] = {
      "face of the club|club face|clubface|face of my|face of the",
      4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "bleeding",
-     "bleeding|bleeds|bled|blood|nosebleed|nose bleed|gash|gashed|laceration", NULL, 0,
+     "bleeding|bleeds|bled|blood|nosebleed|nose bleed|gash|gashed|laceration|"
+     /* a deep cut told by what it does, not by the word blood */
+     "sliced my|sliced his|sliced her|sliced open|split open|cut open|deep cut|cut deep|"
+     "soaking through|soaked through|wont stop bleeding",
+     NULL, 0,
      "drive|drives|shots|right|left|slice|slicing|hook|hooking|putts|irons|"
      "strokes|greens|pars|bogeys|birdies|points|yards|distance|"
      "bleeding money|bleeding cash|blood type|blood pressure|"
@@ -601,7 +623,9 @@ static const struct em_rule em_rules[] = {
     {.slug = EM_MEDICAL,
      .name = "aed",
      .any = "cpr|defibrillator|defib|aed|aeds",
-     .near_not = EM_ASK "|trained|training|certified|course|class",
+     .near_not = EM_ASK "|trained|training|certified|course|class|checked|inspected|"
+                        "maintained|serviced|tested|expired|regularly|curious|located|"
+                        "is the|are the",
      .vwin = -6,
      .not = EM_JOKE "|" EM_HYPO,
      .neg = 1},
@@ -660,7 +684,10 @@ static const struct em_rule em_rules[] = {
      "handicap|my back|back|legs|feet|knees|"
      "threat level|triple threat|double threat|weather|rain|storm|storms|snow|"
      "hurt me to|hurts me|get you a|get you in|get you the|get you booked|"
-     "get you set|get you started|get you sorted|get you going|get you on",
+     "get you set|get you started|get you sorted|get you going|get you on|"
+     /* threatened with a bill or a review, not with harm */
+     "chargeback|chargebacks|charge back|dispute|lawsuit|legal action|small claims|bbb|yelp|"
+     "google review|bad review|credit card",
      4,
      EM_JOKE "|" EM_HYPO "|im going to kill|im gonna kill|ill kill|i will kill|"
              "i could kill|im going to murder|i would kill|id kill|imma kill|"
@@ -732,10 +759,15 @@ static const struct em_rule em_rules[] = {
      "taking our|taking my|took our|took my|broke into|grabbing|snatching|swiping|"
      "running off with|running out with|walking off with|walking out with|making off with|"
      "taking off with|run off with|run out with|loading up|carrying out|pocketing|"
-     "loading our|loading my|loading them|loading it into|loading everything",
+     "loading our|loading my|loading them|loading it into|loading everything|"
+     "out the door with|leaving with our|leaving with the|"
+     "loading the|loading up the|loading a|loading all|dont work here|doesnt work here|"
+     "dont work for you|doesnt work for you",
      "bag|bags|clubs|club|purse|wallet|phone|laptop|backpack|jacket|cash|register|"
      "tv|equipment|stuff|things|items|keys|it|them|everything|car|putter|putters|driver|"
-     "drivers|irons|wedges|ipad|tablet|tvs|screen|projector|golf bag|golf bags",
+     "drivers|irons|wedges|ipad|tablet|tvs|screen|projector|golf bag|golf bags|"
+     "trackman|unit|units|rental|rentals|sets|set|monitor|launch monitor|computer|pc|"
+     "speaker|speakers|simulator|sim|mat|mats|net|van|truck",
      10,
      "steal a|steal of|a steal|steal my heart|stole the show|steal the show|"
      "took our bay|took my bay|took the bay|took a bay|stole our bay|stole my bay|"
@@ -760,7 +792,8 @@ static const struct em_rule em_rules[] = {
              "report|lost or stolen|or stolen|if my",
      1, 0,
      "right now|just|running|ran|heading|out the door|leaving|left with|took off|"
-     "from bay|from the bay|from our bay|from the lobby|from the front|in the lobby|"
+     "people|two guys|two people|dont work here|doesnt work here|into a van|into a truck|"
+     "into their|from bay|from the bay|from our bay|from the lobby|from the front|in the lobby|"
      "out front|still here|still in|from the counter|the door|out of the bay|"
      "in bay|from under|while we|while i|caught him|caught her|caught someone|"
      "someone|somebody|a guy|a man|a woman|some guy|some kid|some kids|stranger|"
@@ -892,7 +925,11 @@ static const struct em_rule em_rules[] = {
      "at the same moment|at the same time|nothing is coming back|nothing came back|"
      "not coming back on|wont come back on|wont turn back on|flickered and|"
      "lost power|no power|went out at",
-     8, NULL, 0,
+     8,
+     /* "trackman is dead, no lights on it": the device's own lights */
+     "on it|on the unit|on the box|on the trackman|on the screen|on the pc|on the projector|"
+     "on the kiosk|on the monitor|on the sim|on the tv",
+     4,
      EM_HYPO "|only the projector|only the pc|only the computer|only the screen|"
              "only the tv|only the tvs|only the sim|only the monitor|only the side|only one|"
              "only our|only my|only this|still on|still working|still have power|"
@@ -1017,7 +1054,8 @@ static const struct em_rule em_rules[] = {
      .with = "at|him|her|me|us|them|people|someone|guy|man|friend|buddy|staff|getting|is|"
              "are|outside|lobby|bar|bay|parking|lot",
      .win = 4,
-     .near_not = "storm|video|game|games|movie|movies|film|show|swing|ball|balls|club at the "
+     .near_not = "ok|okay|safe|allowed|pregnant|enceinte|"
+                 "storm|video|game|games|movie|movies|film|show|swing|ball|balls|club at the "
                  "ball|at the ball|drive|shot|beating the|beating my|beating our|heart",
      .vwin = 3,
      .not = EM_JOKE "|" EM_HYPO,
@@ -1129,6 +1167,10 @@ static const struct em_rule em_rules[] = {
             "reaction allergique|choc anaphylactique|ambulance|ambulanciers|"
             "urgence medicale|ne bouge plus|ne bouge pas|ne reagit pas|ne reagit plus|"
             "ne repond plus|surdose|avc|fracture|gravement blesse|gravement blessee|"
+            "casse le poignet|casse le bras|casse la jambe|casse la cheville|casse le pied|"
+            "casse la main|casse le doigt|casse l epaule|casse le nez|casse la clavicule|"
+            "casse une cote|casse des cotes|cassee|l os est|l os sort|os qui sort|"
+            "pas a la bonne place|disloque|disloquee|deboite|deboitee|"
             "blesse gravement|il est blesse|elle est blessee|tombe sur la tete|"
             "cogne la tete|frappe a la tete|en sang|perd du sang|"
             /* spoken Quebec French: "respire pu", "pisse le sang" */
@@ -1162,6 +1204,7 @@ static const struct em_rule em_rules[] = {
             "varger|varge|vargent|se fait battre|se fait tabasser|tabasse|tabassent|"
             "se fait taper dessus|coups de poing",
      .near_not = "frappe la balle|frappe de golf|frappe bien|frappes|coup|balle|balles|"
+                 "frappe vraiment|frappe fort|frappe loin|frappe droit|"
                  "on frappe|radar|capteur|ecran|simulateur|trackman|"
                  "carte|compte|mot de passe|forces armees|militaire|veteran*|rabais|"
                  "gateau|police d assurance|vol annule|vol retarde|mon vol|notre vol",
@@ -1235,13 +1278,17 @@ static const struct em_rule em_rules[] = {
      .any = "dizzy|faint|feeling faint|feels faint|lightheaded|light headed|doesnt feel well|"
             "not feeling well|feels really sick|throwing up|vomiting|hurt his|hurt her|"
             "hurt my|hurt himself|hurt herself|twisted|sprained|hurt|injured|injury|"
-            "cut himself|cut herself|cut his|cut her|pain|mal|etourdi|etourdie",
+            "cut himself|cut herself|cut his|cut her|pain|mal|etourdi|etourdie|really hurts|"
+            "hurts so bad|hurts really bad|hurts a lot|hurting bad|hurts like hell",
      .near_not = "feelings|feeling hurt|hurt that|price*|wallet|game|score|swing|sim|"
                  "screen|business|sales|hurts to pay",
      .vwin = 3,
      .not = EM_JOKE "|" EM_HYPO "|cancel|cancelling|refund|reschedule|booking|tomorrow|"
 
-                    "next time|tips|any advice|waiver|insurance|liability|last week|yesterday"},
+                    "next time|tips|any advice|waiver|insurance|liability|last week|yesterday|"
+                    "nobody hurt|no one hurt|nobody got hurt|no one got hurt|nobody was hurt|"
+                    "no one was hurt|nobodys hurt|not hurt|wasnt hurt|didnt get hurt|no injuries|"
+                    "nobody injured|no one injured|personne de blesse|personne blesse"},
     {.slug = EM_FIRE,
      .name = "smell",
      .possible = 1,
@@ -1273,6 +1320,45 @@ static const struct em_rule em_rules[] = {
                          "yelling fore|fore|instructions|the rules",
      .vwin = 4,
      .not = EM_JOKE "|" EM_HYPO "|last week|yesterday"},
+    {.slug = EM_MEDICAL,
+     .name = "body-hurt",
+     .possible = 1,
+     .any = "holding his|holding her|holding my|clutching his|clutching her|clutching my|"
+            "grabbing his|grabbing her|popped|gave out|gave way|se tient|se tenait",
+     .with = EM_BODY,
+     .win = 4,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago"},
+    {.slug = EM_MEDICAL,
+     .name = "back-hurt",
+     .possible = 1,
+     .any = "holding his back|holding her back|holding my back|threw his back out|"
+            "threw my back out|threw out his back|threw out my back|hurt his back|"
+            "hurt her back|hurt my back",
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago"},
+    {.slug = EM_POWER,
+     .name = "flicker",
+     .possible = 1,
+     .any = "lights|the lights|all the lights|power|lumieres|les lumieres|courant|le courant|"
+            "electricity|lighting",
+     .with = "flickering|flicker|flickers|flickered|keep going off|keeps going off|"
+             "going off and on|off and on|on and off|keep cutting out|keeps cutting out|"
+             "cuts in and out|clignotent|clignote|coupe et revient|saute|sautent",
+     .win = 5,
+     .near_not = "in bay|a bit|a little|slightly|bulb|one light|one of the lights|"
+                 "light in|screen|projector|tv|sign|sim|pc|monitor|ampoule|ecran|projecteur",
+     .vwin = 5,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|came back|back on|back to normal|"
+                    "fine now|for a sec|for a second"},
+    {.slug = EM_MEDICAL,
+     .name = "ask-ok",
+     .possible = 1,
+     .any = "is he ok|is she ok|is he okay|is she okay|is he alright|is she alright|"
+            "is he all right|is she all right|are they ok|are they okay|is he breathing|"
+            "is she breathing|il est tu correct|elle est tu correcte|est ce qu il va bien|"
+            "est ce qu elle va bien|il va tu bien|elle va tu bien",
+     .near_not = "with|to|about|for|playing|sharing|if i|if we|on|in|at",
+     .vwin = 1,
+     .not = EM_JOKE "|" EM_HYPO},
     {.slug = EM_MEDICAL,
      .name = "unsure-ok",
      .possible = 1,
@@ -1749,8 +1835,16 @@ static const struct em_guard {
      "back in january|back in february|back in march|back in april|back in may|back in june|"
      "back in july|back in august|back in september|back in october|back in november|"
      "back in december|back in the spring|back in the summer|back in the fall|"
-     "back in the winter",
+     "back in the winter|was scary|was so scary|was terrifying|was crazy|was wild|was insane|"
+     "was nuts|was intense|was a mess|etait fou|etait epeurant|m a fait peur|nous a fait peur",
      NULL, 0, NULL, 0},
+    {"past", EM_S_STORY,
+     "during our booking|during my booking|during our session|during my session|"
+     "during our time|during our round|during our game|pendant notre reservation|"
+     "pendant ma reservation|pendant notre session",
+     "credit|refund|refunded|money back|reimburse|reimbursed|compensation|compensate|"
+     "lost an hour|lost half|lost our|lost time|remboursement|rembourser|rembourse",
+     15, NULL, 0},
     {"elsewhere", EM_S_STORY,
      "at home|at my house|at my place|at my office|at the office|at school|on the news|"
      "at our house|at our place|our house|my house|our home|my apartment|our apartment|"
@@ -1795,7 +1889,7 @@ static const struct em_guard {
      "mop|towel|renverse|fell over|tipped over|drink fell|knocked my|dumped|wiped|"
      "wet patch|cleaned up|cleaned it up|all cleaned|mopped|bottle over|cup over|"
      "drink over|glass over|can over",
-     NULL, 0, NULL, 0},
+     NULL, 0, "soaking through|soaked through|pressing|pressure|blood|bleeding", 3},
     {"smell", EM_S_CLF, "smells like beer|smells like old|smells bad|stinks|smelly", NULL, 0, NULL,
      0},
     {"minor", EM_S_CLF,
@@ -1936,8 +2030,13 @@ em_language(const char *text)
  * in place (the rest padded with spaces).
  */
 static const char *const em_idioms[][2] = {
-    {"as we speak", "right now"}, {"as i speak", "right now"}, {"as we type", "right now"},
-    {"as i type", "right now"},   {"as i write", "right now"}, {"as we write", "right now"},
+    {"as we speak", "right now"},      {"as i speak", "right now"},
+    {"as we type", "right now"},       {"as i type", "right now"},
+    {"as i write", "right now"},       {"as we write", "right now"},
+    {"comme un malade", "vraiment"},   {"comme une malade", "vraiment"},
+    {"comme des malades", "vraiment"}, {"comme un fou", "vraiment"},
+    {"comme une folle", "vraiment"},   {"comme des fous", "vraiment"},
+    {"en malade", "vraiment"},
 };
 
 static int

@@ -76,7 +76,9 @@ static const char ew_others_src[] =
     "fido|koodo|hockey|minor hockey|soccer|baseball|basketball|football|swimming|"
     "dance studio|karate|arena|rink|cinema|movie theatre|movie theater|concert|"
     "golf course|golf club|country club|another course|other course|public course|"
-    "municipal course|another golf|driving range down|"
+    "municipal course|another golf|driving range down|outdoor course|outdoor courses|"
+    "outdoor range|outdoor driving range|real course|real courses|driving range out|"
+    "range out on|terrain exterieur|champ de pratique|"
     /* trades and services at home */
     "plumber|electrician|contractor|handyman|roofer|movers|moving company|cleaners|"
     "dry cleaner|tailor|babysitter|nanny|kennel|groomer|dog groomer|property manager|"
@@ -203,7 +205,8 @@ static const char ew_devices_src[] =
     "projector|screen|tv|pc|computer|laptop|simulator|sim|launch monitor|wifi|internet|"
     "router|xbox|playstation|ps5|net|hitting mat|mat|trackman|skytrak|garmin|mevo|"
     "projecteur|ecran|tele|ordi|ordinateur|simulateur|boardroom|meeting room|"
-    "conference room|salle de reunion";
+    "conference room|salle de reunion|alarm|alarm system|alarme|systeme d alarme|keypad|"
+    "thermostat|serrure";
 /* Things only a home has: about there on their own ("my peloton screen is
  * frozen", "my modem keeps dropping"). */
 static const char ew_home_things_src[] =
@@ -213,6 +216,24 @@ static const char ew_home_things_src[] =
     "my printer|my tv|my smart tv|my television|my modem|my router|my fridge|"
     "my dishwasher|my furnace|my thermostat|my treadmill|ma tele|mon modem|mon imprimante|"
     "mon routeur";
+/* What the world outside asks of everyone, on its own ("what's the weather
+ * saturday", "contest a parking ticket with the city", "the age to get
+ * your learner's"): no SOP of a venue answers it. */
+static const char ew_world_src[] =
+    "whats the weather|what the weather|hows the weather|how the weather|how is the weather|"
+    "weather forecast|the forecast|forecast for|weather like|weather going to be|"
+    "weather gonna be|quel temps|la meteo|les previsions|parking ticket|speeding ticket|"
+    "traffic ticket|city hall|hotel de ville|contravention|constat d infraction";
+
+/* Getting a driving licence ("get your learner's"; a licence shown as ID
+ * is a question for us): read before anything naming the venue, since
+ * their "your" is anyone's. */
+static const char ew_licence_src[] =
+    "learner permit|learners permit|get your learner|get my learner|get his learner|"
+    "get her learner|learner licence|learners licence|learner license|learners license|"
+    "driving test|road test|renew my licence|renew my license|renew my driver|"
+    "permis d apprenti|examen de conduite";
+
 /* One's car, and what goes wrong with one ("no sound from my car
  * speakers", "mon char veut pas partir"): a car alone may be parked
  * here, so only with one of these within five words. */
@@ -251,12 +272,16 @@ static const char ew_here_src[] =
     "baie|baies|chez vous|votre place|ma reservation|notre reservation|en retard|avec vous";
 
 /* Where another place is, said from here ("the Tim Hortons next door to
- * you guys"): their "you" names the venue only as a landmark. */
+ * you guys"): their "you" names the venue only as a landmark.  "Do you
+ * know if the range out on Route 2 is open" asks us about another place:
+ * its "you" names no business of ours either. */
 static const char ew_near_us_src[] =
     "next door to you guys|next door to you|next to you guys|next to you|"
     "across from you guys|across from you|across the street from you|near you guys|"
     "near you|beside you|down the street from you|close to you|a cote de chez vous|"
-    "pres de chez vous|a cote de vous|en face de chez vous";
+    "pres de chez vous|a cote de vous|en face de chez vous|do you know if|do you guys know if|"
+    "would you know if|do you know whether|do you happen to know if|savez vous si|sais tu si|"
+    "tu sais tu si";
 
 /* Things a name's owner has that are ours when the name is a guest's
  * ("Tremblay's booking"): a capitalised name owns none of these. */
@@ -294,7 +319,8 @@ static struct ew_list ew_others = {.src = ew_others_src}, ew_things = {.src = ew
                       ew_did = {.src = ew_did_src}, ew_open = {.src = ew_open_src},
                       ew_left = {.src = ew_left_src}, ew_car = {.src = ew_car_src},
                       ew_car_things = {.src = ew_car_things_src}, ew_seek = {.src = ew_seek_src},
-                      ew_went = {.src = ew_went_src}, ew_near_us = {.src = ew_near_us_src};
+                      ew_went = {.src = ew_went_src}, ew_near_us = {.src = ew_near_us_src},
+                      ew_world = {.src = ew_world_src}, ew_licence = {.src = ew_licence_src};
 static pthread_once_t ew_once = PTHREAD_ONCE_INIT;
 
 /* ew_read - split l's source at '|' into terms; a list longer than the
@@ -326,10 +352,10 @@ static void
 ew_read_all(void)
 {
 	struct ew_list *all[] = {
-	    &ew_others,     &ew_things,       &ew_acts,  &ew_home,   &ew_devices, &ew_pay,
-	    &ew_here,       &ew_guest_things, &ew_links, &ew_says,   &ew_asks_us, &ew_home_things,
-	    &ew_asked,      &ew_vouchers,     &ew_did,   &ew_open,   &ew_left,    &ew_car,
-	    &ew_car_things, &ew_seek,         &ew_went,  &ew_near_us};
+	    &ew_others,     &ew_things,       &ew_acts,  &ew_home,    &ew_devices, &ew_pay,
+	    &ew_here,       &ew_guest_things, &ew_links, &ew_says,    &ew_asks_us, &ew_home_things,
+	    &ew_asked,      &ew_vouchers,     &ew_did,   &ew_open,    &ew_left,    &ew_car,
+	    &ew_car_things, &ew_seek,         &ew_went,  &ew_near_us, &ew_world,   &ew_licence};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		ew_read(all[i]);
@@ -529,6 +555,35 @@ static const char ew_ours[] =
 /* Words before "at" that make what follows a course the simulator plays. */
 static const char ew_played[] = "round|rounds|play|playing|played|course|hole|holes|game";
 
+/* Words before "at" that say where the asker works or studies ("I work
+ * at Sobeys", "I'm a student at Dal"): who asks, not what is asked about,
+ * when "I" or "we" says them.  "I'm at Dal" is the same, but "I'm at the
+ * Holiday Inn" is where the asker is, with a question about there. */
+static const char ew_self_at[] = "work|working|study|studying|student|teach|teacher|nurse|"
+                                 "job|intern|volunteer";
+static const char ew_self_am[] = "im|m|am";
+static const char ew_self_who[] = "i|im|m|we|am";
+
+static bool ew_word_in(const unsigned char *w, size_t n, const char *list);
+
+/* ew_self_at_place - do the raw words before "at" (word i) tell where the
+ * asker works or studies, so that the place after it is not asked about? */
+static bool
+ew_self_at_place(const unsigned char *const *w, const size_t *wl, size_t n, size_t i)
+{
+	if (i == 0)
+		return false;
+	if (ew_word_in(w[i - 1], wl[i - 1], ew_self_am))
+		return i + 1 < n &&
+		       !(wl[i + 1] == 3 && strncasecmp((const char *)w[i + 1], "the", 3) == 0);
+	if (!ew_word_in(w[i - 1], wl[i - 1], ew_self_at))
+		return false;
+	for (size_t j = i - 1; j-- > 0 && j + 5 >= i;)
+		if (ew_word_in(w[j], wl[j], ew_self_who))
+			return true;
+	return false;
+}
+
 /* ew_word_in - is the raw word (n bytes) one of list's terms, any case? */
 static bool
 ew_word_in(const unsigned char *w, size_t n, const char *list)
@@ -546,7 +601,7 @@ ew_word_in(const unsigned char *w, size_t n, const char *list)
 /* Words after which a capitalised word is a person ("booking under Chen"). */
 static const char ew_person_cues[] =
     "under|for|named|called|guest|customer|mr|mrs|ms|dr|with|to|tell|ask|asked|from|sous|"
-    "pour|nom|de";
+    "pour|nom|de|up";
 
 /* ew_brands - the words of msg written with a capital that may name a
  * business ("my GoodLife membership", "Videotron m'a charge"): not ours,
@@ -616,7 +671,8 @@ ew_named_place(const char *msg, char *why, size_t cap)
 		      ew_word_in(w[i + 3], wl[i + 3], ew_street))))
 			link = true;
 		/* "our round at Pebble Beach": a course the simulator plays */
-		if (!link || (i > 0 && ew_word_in(w[i - 1], wl[i - 1], ew_played)))
+		if (!link || (i > 0 && ew_word_in(w[i - 1], wl[i - 1], ew_played)) ||
+		    ew_self_at_place(w, wl, n, i))
 			continue;
 		for (size_t k = 0; k < sizeof(articles) / sizeof(articles[0]) && j + 1 < n; k++)
 			if (wl[j] == strlen(articles[k]) &&
@@ -643,6 +699,7 @@ ew_brands(const char *msg, struct ew_text *t)
 {
 	const unsigned char *p = (const unsigned char *)msg, *prev = NULL;
 	size_t               prevl = 0;
+	bool                 person = false; /* the word before was a person's name */
 
 	t->nbrand = 0;
 	while (*p) {
@@ -658,8 +715,13 @@ ew_brands(const char *msg, struct ew_text *t)
 
 		while (b > (const unsigned char *)msg && (b[-1] == ' ' || b[-1] == '"'))
 			b--;
-		if (ew_upper_at(p) && l < EW_TOKEN_MAX && t->nbrand < 8 &&
-		    (prev == NULL || !ew_word_in(prev, prevl, ew_person_cues))) {
+		/* "for Sarah Lindqvist's account": a capital right after a
+		 * name a cue gave is its surname, no business either */
+		bool named = ew_upper_at(p) && prev != NULL &&
+		             (person || ew_word_in(prev, prevl, ew_person_cues)) &&
+		             prev + prevl + 1 == p;
+
+		if (ew_upper_at(p) && l < EW_TOKEN_MAX && t->nbrand < 8 && !named) {
 			char   low[EW_TOKEN_MAX];
 			size_t o = 0;
 
@@ -677,6 +739,7 @@ ew_brands(const char *msg, struct ew_text *t)
 				snprintf(t->brand[t->nbrand++], EW_TOKEN_MAX, "%s", low);
 			}
 		}
+		person = named;
 		prev = p;
 		prevl = l;
 		p += l;
@@ -708,6 +771,13 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 	tn_normalise(msg, t.buf, sizeof(t.buf));
 	t.n = 0;
 	tn_tokens(t.buf, ew_push, &t);
+	/* "the age to get your learner's": a licence is the province's,
+	 * whatever "your" says */
+	for (size_t i = 0; i < t.n; i++)
+		if ((k = ew_list_at(&t, i, &ew_licence)) > 0) {
+			ew_span(&t, i, i + k - 1, why, cap);
+			return "world";
+		}
 	if (ew_outside_landmark(&t, &ew_here))
 		return NULL;
 	t.nbrand = 0;
@@ -750,6 +820,10 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 			ew_span(&t, i, i + k - 1, why, cap); /* "my peloton" */
 			return "home";
 		}
+		if ((k = ew_list_at(&t, i, &ew_world)) > 0) {
+			ew_span(&t, i, i + k - 1, why, cap); /* "what's the weather" */
+			return "world";
+		}
 		if ((k = ew_list_at(&t, i, &ew_others)) == 0)
 			continue;
 		if ((q = ew_near(&t, &ew_seek, (long)i - 4, (long)i - 1)) >= 0) {
@@ -787,7 +861,7 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 			ew_span(&t, i, (size_t)q, why, cap); /* "the hotel we stayed at" */
 			return "place";
 		}
-		if ((q = ew_near(&t, &ew_open, (long)(i + k), (long)(i + k) + 4)) >= 0) {
+		if ((q = ew_near(&t, &ew_open, (long)(i + k), (long)(i + k) + 6)) >= 0) {
 			if (asks_us < 0)
 				asks_us = ew_outside_landmark(&t, &ew_asks_us);
 			if (!asks_us) {

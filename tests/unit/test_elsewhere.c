@@ -144,6 +144,25 @@ static const struct {
     /* beside the venue: their "you" is a landmark */
     {"owner", "is the pharmacy next door to you open sunday"},
     {NULL, "is there parking next to you guys"},
+    /* where the asker works or studies is who asks; where the asker is
+     * may be what is asked about */
+    {NULL, "I work at Irving, any corporate rate for our team night?"},
+    {NULL, "I'm at Saint Mary's, is there a student price?"},
+    {"place", "I'm at the Westin and the elevator won't come, who do I call"},
+    {"place", "how do bookings work at Service Ontario offices"},
+    /* a person named in full is no business */
+    {NULL, "Look up Maria Gonzalez's account, she says her credit is missing"},
+    /* another golf course, asked about whatever "you" says */
+    {"owner", "do you know if the outdoor range out by the airport is open yet"},
+    {"owner", "is the driving range out on the old highway open this weekend"},
+    /* a home alarm's code */
+    {"home", "forgot the code for the alarm system at home, how do i reset it"},
+    /* what the world asks of everyone: the weather, a ticket, a licence */
+    {"world", "hows the weather supposed to be on sunday"},
+    {"world", "how do i pay a speeding ticket online"},
+    {"world", "at what age can my daughter get her learner's"},
+    {NULL, "weather is awful, can we move our booking to next week"},
+    {NULL, "do you take a driver's license as ID for the age check"},
     /* about nothing elsewhere */
     {NULL, "how do i change my booking to friday"},
     {NULL, "can i get a refund for last night"},

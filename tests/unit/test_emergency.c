@@ -472,6 +472,36 @@ static const struct {
     /* unsure whether it leaks; something hot that should not be */
     {"possible", EM_POSSIBLE, WATER, "the mat is wet, not sure if its a spill or a leak"},
     {"possible", EM_POSSIBLE, FIRE, "the power supply under the desk is really hot"},
+    /* the eighth set's categories, in other words: a deep cut told by what
+     * it does, a broken bone in French, equipment carried off now */
+    {"medical", EM_SURE, MED, "my son split his thumb open on the tee, it wont stop bleeding"},
+    {"medical", EM_SURE, MED, "cut deep on the rail, the napkin is soaked through already"},
+    {"french", EM_SURE, MED, "je crois qu il s est casse la cheville, l os sort presque"},
+    {"theft", EM_SURE, SEC, "a guy just went out the door with the launch monitor under his arm"},
+    {"theft", EM_SURE, SEC, "people are loading the projector into a truck, they dont work here"},
+    /* possible: a body part held or that popped, lights that flicker,
+     * "is he ok?" asked outright */
+    {"possible", EM_POSSIBLE, MED, "my shoulder popped on that swing and i cant lift it"},
+    {"possible", EM_POSSIBLE, MED, "is she ok? shes been holding her ankle since she slipped"},
+    {"possible", EM_POSSIBLE, POWER, "all the lights keep going off and on in the back room"},
+    {"possible", EM_NONE, NULL, "lights flickered once, everything came back on, all good"},
+    {"possible", EM_NONE, NULL, "he popped by earlier to grab his jacket"},
+    {"possible", EM_NONE, NULL, "my back hurts from golfing, any stretches you recommend"},
+    /* not: hitting hard in French, a past incident asked to be made good,
+     * a story judged, "what would I do if", a device's own lights, a fire
+     * truck down the road, an AED asked about, a golf swing asked about, a
+     * threat of a chargeback, nobody hurt */
+    {"hyperbole", EM_NONE, NULL, "mon chum frappe comme un fou a soir, c est malade"},
+    {"past", EM_NONE, NULL, "the lights went out during our session sunday, can we get a credit"},
+    {"past", EM_NONE, NULL, "the brawl outside on friday was wild, is security better now"},
+    {"hypothetical", EM_NONE, NULL, "what would we do if the door locked and the power was out"},
+    {"device", EM_NONE, NULL, "the kiosk is dead, there are no lights on it"},
+    {"elsewhere", EM_NONE, NULL, "why are fire trucks lined up down the street? cant get to you"},
+    {"question", EM_NONE, NULL, "are the aeds inspected every year"},
+    {"question", EM_NONE, NULL, "i have a bad hip, is swinging a driver ok for me"},
+    {"threat", EM_NONE, NULL, "guest is threatening a dispute with his credit card company"},
+    {"threat", EM_SURE, SEC, "we have to cancel, a man is threatening us in the lobby"},
+    {"minor", EM_NONE, NULL, "knocked the tee box loose, nobody got hurt, sorry about that"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
