@@ -79,6 +79,7 @@ struct em_rule {
 	"what should we do if|if there is a|if theres a|if there was|if there were|"               \
 	"if someone|if somebody|if a customer|if a guest|is there a policy|policy on|"             \
 	"if the alarm|if the power|if the fire|if a fire|if the water|if it floods|if we smell|"   \
+	"if a pipe|if the pipe|if pipes|if the pipes|si un tuyau|si les tuyaux|"                   \
 	"by mistake|false alarm|false alarms|who do we call if|who do i call if|"                  \
 	"what do i do if|what should i do if|what would i do if|what would i even do if|"          \
 	"what would we do if|what would we even do if|what would happen if|what would you do if|"  \
@@ -326,7 +327,7 @@ static const struct em_rule em_rules[] = {
              "cancel|refund|reschedule",
      1, 0, NULL, 0, 0},
     {EM_MEDICAL, "head-injury",
-     "hit|struck|caught|smacked|clipped|whacked|cracked|nailed|drilled|beaned|"
+     "hit|struck|caught|smacked|clipped|whacked|cracked|nailed|drilled|beaned|bumped|banged|"
      "bonked|smashed|knocked|took|takes|taken|got",
      "in the head|his head|her head|my head|their head|the head|on the head|"
      "in the face|his face|her face|my face|the face|in the eye|his eye|her eye|"
@@ -338,7 +339,8 @@ static const struct em_rule em_rules[] = {
      "driver head|putter head|the head of|head pro|head coach|head office|"
      "cracked the head|broke the head|snapped the head|bent the head|head came off|"
      "head flew off|head fell off|head snapped off|head on one of|head on the club|"
-     "face of the club|club face|clubface|face of my|face of the",
+     "face of the club|club face|clubface|face of my|face of the|face of one|face of a|"
+     "the face cracked|face cracked|face is cracked|face got cracked",
      4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "bleeding",
      "bleeding|bleeds|bled|blood|nosebleed|nose bleed|gash|gashed|laceration|"
@@ -348,7 +350,7 @@ static const struct em_rule em_rules[] = {
      NULL, 0,
      "drive|drives|shots|right|left|slice|slicing|hook|hooking|putts|irons|"
      "strokes|greens|pars|bogeys|birdies|points|yards|distance|"
-     "bleeding money|bleeding cash|blood type|blood pressure|"
+     "bleeding money|bleeding cash|blood type|blood pressure|for blood|skins|wager|"
      "blood orange|wallet|bank|"
      "budget|pockets|pocket|account|"
      "bloody mary|bad blood|first blood|blood moon|in my blood|blood drive|"
@@ -1167,6 +1169,11 @@ static const struct em_rule em_rules[] = {
             "reaction allergique|choc anaphylactique|ambulance|ambulanciers|"
             "urgence medicale|ne bouge plus|ne bouge pas|ne reagit pas|ne reagit plus|"
             "ne repond plus|surdose|avc|fracture|gravement blesse|gravement blessee|"
+            "effondrer|s effondrer|face enfle|visage enfle|levres enflent|misere a avaler|"
+            "peut pas avaler|arrive pas a avaler|perdu ses eaux|perdu mes eaux|"
+            "gorge serre|gorge qui serre|gorge enfle|"
+            "gorge qui enfle|gorge gonfle|urticaire|choc allergique|fait une allergie|"
+            "fait une reaction|epipen|"
             "casse le poignet|casse le bras|casse la jambe|casse la cheville|casse le pied|"
             "casse la main|casse le doigt|casse l epaule|casse le nez|casse la clavicule|"
             "casse une cote|casse des cotes|cassee|l os est|l os sort|os qui sort|"
@@ -1202,9 +1209,11 @@ static const struct em_rule em_rules[] = {
             "se fait voler|se font voler|on nous vole|nous vole|vol en cours|braquage|braque|"
             "va me tuer|veut nous tuer|va le tuer|va la tuer|bataille|se bataillent|"
             "varger|varge|vargent|se fait battre|se fait tabasser|tabasse|tabassent|"
-            "se fait taper dessus|coups de poing",
+            "se fait taper dessus|coups de poing|en train de partir avec|se sauve avec|"
+            "se sauvent avec|part avec le|part avec la|part avec les|part avec mon|part avec ma|"
+            "part avec nos",
      .near_not = "frappe la balle|frappe de golf|frappe bien|frappes|coup|balle|balles|"
-                 "frappe vraiment|frappe fort|frappe loin|frappe droit|"
+                 "frappe vraiment|frappe fort|frappe loin|frappe droit|frappe croche|"
                  "on frappe|radar|capteur|ecran|simulateur|trackman|"
                  "carte|compte|mot de passe|forces armees|militaire|veteran*|rabais|"
                  "gateau|police d assurance|vol annule|vol retarde|mon vol|notre vol",
@@ -1248,7 +1257,10 @@ static const struct em_rule em_rules[] = {
             "courant coupe|electricite est coupee|electricite coupee|plus de lumiere|"
             "courant vient de sauter|courant a saute|les plombs ont saute|plombs sautes|"
             "tout s est eteint|tout est eteint|les lumieres sont eteintes|"
-            "disjoncteur|disjoncte",
+            "disjoncteur|disjoncte|panne totale|noir comme chez le loup|fait noir|pu de courant|"
+            "pus de courant|toute a saute|tout a saute|lumiere est toute partie|"
+            "lumiere est partie|lumieres sont parties|on voit rien|"
+            "trouve pas la sortie|trouve plus la sortie|trouve pas la porte",
      .near_not = "ecran|ordinateur|projecteur|simulateur|trackman|telephone|tele|tv|"
                  "borne|wifi|internet",
      .vwin = 4,
@@ -1276,7 +1288,11 @@ static const struct em_rule em_rules[] = {
      .name = "unwell",
      .possible = 1,
      .any = "dizzy|faint|feeling faint|feels faint|lightheaded|light headed|doesnt feel well|"
-            "not feeling well|feels really sick|throwing up|vomiting|hurt his|hurt her|"
+            "not feeling well|feels really sick|throwing up|vomiting|threw up|puked|puking|"
+            "feeling off|feeling kinda off|feels off|feel off|feeling weird|feels weird|"
+            "not feeling right|se sent pas bien|se sent pas ben|file pas|woozy|looks pale|is pale|"
+            "went pale|gone pale|bleme|"
+            "out of it|hurt his|hurt her|"
             "hurt my|hurt himself|hurt herself|twisted|sprained|hurt|injured|injury|"
             "cut himself|cut herself|cut his|cut her|pain|mal|etourdi|etourdie|really hurts|"
             "hurts so bad|hurts really bad|hurts a lot|hurting bad|hurts like hell",
@@ -1349,6 +1365,15 @@ static const struct em_rule em_rules[] = {
      .vwin = 5,
      .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|came back|back on|back to normal|"
                     "fine now|for a sec|for a second"},
+    {.slug = EM_SECURITY,
+     .name = "tailgate",
+     .possible = 1,
+     .any = "followed us in|came in behind us|came in with us|slipped in behind|snuck in behind|"
+            "walked in behind us|rentre en meme temps|entre en meme temps|rentre derriere nous|"
+            "entre derriere nous|suivi en dedans",
+     .with = "guy|man|stranger|someone|somebody|person|gars|quelqu un|inconnu|random|dude",
+     .win = -6,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|my friend|my buddy|our friend"},
     {.slug = EM_MEDICAL,
      .name = "ask-ok",
      .possible = 1,
@@ -1418,6 +1443,32 @@ static const struct em_rule em_rules[] = {
                  "sweat|faucet|tap",
      .vwin = 6,
      .not = EM_JOKE "|" EM_HYPO "|no big deal|not urgent"},
+    {.slug = EM_MEDICAL,
+     .name = "labour",
+     .any = "water just broke|water broke|waters broke|waters just broke|in labour|in labor|"
+            "going into labour|going into labor|having contractions|contractions are",
+     .near_not = "main|pipe|pipes|line|heater|fountain|cooler|bottle|jug|tank|glass|machine|"
+                 "dispenser|toilet|sink",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|last time|due date|classes",
+     .neg = 1},
+    {.slug = EM_SECURITY,
+     .name = "restraining",
+     .any = "restraining order|no contact order|protection order|peace bond|"
+            "ordonnance de non communication|interdit de contact",
+     .with = "here|showed up|is in|hes in|shes in|outside|in the lobby|lobby|parking|at the door|"
+             "just came|came in|walked in|ici|arrive|est la",
+     .win = 12,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|policy|how do i get|lawyer"},
+    {.slug = EM_MEDICAL,
+     .name = "come-quick",
+     .possible = 1,
+     .any = "somethings wrong|something is wrong|something s wrong|come quick|come quickly|"
+            "get here now|get over here|viens vite|venez vite|ca va pas pantoute",
+     .near_not = "screen|booking|app|account|card|charge|code|wifi|payment|sim|simulator|"
+                 "trackman|pc|projector|computer|kiosk|door code|ecran|ordi|reservation",
+     .vwin = 5,
+     .not = EM_JOKE "|" EM_HYPO},
     {.slug = EM_MEDICAL,
      .name = "help-shout",
      .possible = 1,
@@ -1790,11 +1841,18 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 	"waiting|waitin|havent|hasnt|didnt|dont|owe|owed|hoping|looking for|no word|no reply|"     \
 	"no answer|no response|no refund|not refunded|not received|nothing back"
 
+/* ... nor a "still" that asks whether the venue carries on ("are you guys
+ * still running?"): one of EM_STILL_ASKER before it, EM_STILL_ON after. */
+#define EM_STILL_ASKER "you|guys|u|yall|we"
+#define EM_STILL_ON "running|on|going|open|operating|ouvert|ouverts"
+
 /* What follows a "say" that opens a supposition ("say a pipe burst"). */
 #define EM_SUPPOSED "a|an|the|theres|there|someone|somebody|we|i|my|our|your|its|it|he|she|they"
 
 /* Words that ask whether someone is fine rather than say so. */
-#define EM_UNSURE "if|whether|sure|unsure|know|tell|hope|hoping|check|wonder|wondering|is|sais pas"
+#define EM_UNSURE                                                                                  \
+	"if|whether|sure|unsure|know|tell|hope|hoping|check|wonder|wondering|is|"                  \
+	"sais pas|says|say|saying|claims|insists|dit"
 
 enum em_scope { EM_S_CLF, EM_S_STORY, EM_S_CALM, EM_S_SAFE };
 
@@ -1851,7 +1909,10 @@ static const struct em_guard {
      "our cottage|at my work|my office|my kitchen|my bathroom|my ceiling|my roof|"
      "upstairs neighbour|upstairs neighbor|my neighbours|my neighbors|my landlord|"
      "chez ma mere|chez mon pere|notre maison|ma maison|mon appartement|mon logement|"
-     "on tv|in a movie|in the movie|a la maison|chez moi|au bureau",
+     "on tv|in a movie|in the movie|a la maison|chez moi|au bureau|my neighbourhood|"
+     "whole neighbourhood|whole neighborhood|my whole street|"
+     "my neighborhood|our neighbourhood|our neighborhood|my area|my street|mon quartier|"
+     "dans mon coin|dans mon quartier",
      NULL, 0, NULL, 0},
     /* "chez nous" is home, unless it names the venue ("chez nous a Riverside") */
     {"elsewhere", EM_S_STORY, "chez nous", NULL, 0,
@@ -1860,7 +1921,8 @@ static const struct em_guard {
      "hes fine|shes fine|hes ok|shes ok|hes okay|shes okay|is fine now|are fine now|"
      "everyone is fine|everyones fine|everyone is ok|everyone is okay|all good now|recovered|"
      "doing fine|doing better|is ok now|is okay now|were all fine|were all ok|tout le monde va "
-     "bien|totally fine|completely fine|perfectly fine|fine now",
+     "bien|totally fine|completely fine|perfectly fine|fine now|seems ok|seems okay|seems fine|"
+     "seems alright|seems all right|looks ok|looks okay|looks fine",
      NULL, 0, EM_UNSURE, 3},
     {"not-urgent", EM_S_CALM,
      "every time|when you get a chance|when you can|"
@@ -1874,7 +1936,8 @@ static const struct em_guard {
      "almost died|nearly died|im dead|i died|dead tired|dead set|murder|murdered|"
      "slaughtered|destroyed|lifesaver*|saved my life|highway robbery|criminal|"
      "on fire|is fire|so fire|blew up|ca me tue|me tue|en meurs|mortel|en feu ce|"
-     "shot the lights out|back nine|front nine|hole in one|birdie|birdies|eagle|bogey",
+     "shot the lights out|back nine|front nine|hole in one|birdie|birdies|eagle|bogey|"
+     "pure fire|smoked that|smoked it|smoked the|smoked my",
      NULL, 0, NULL, 0},
     {"device", EM_S_CLF,
      EM_TECH "|bulb|battery|batteries|fan|tower|launch monitor|ecran|ordinateur|"
@@ -1896,20 +1959,26 @@ static const struct em_guard {
      "dimmed|dim|too bright|too dark|water hazard|hazard|running|clicking|noise|noisy|"
      "loud|broken|needs|need a new|replace|replaced|smoking area|exit sign|empty|out of|"
      "refill|cooler|fountain|dispenser|soap|paper towel*|toilet paper|running low|is low|"
-     "fire up|too hot|trop chaud|too cold|trop froid|hole in|has a hole|torn|ripped|"
+     "fire up|too hot|trop chaud|too cold|trop froid|hole in|has a hole|torn|ripped|draft|"
+     "drafty|chilly|kinda cold|cold in here|cold air|stuffy|courant d air|"
      "broke the|broke a|snapped the|bright|headache|tear in|a tear|tears in",
      NULL, 0, NULL, 0},
 };
 
 #define EM_NGUARDS (sizeof(em_guards) / sizeof(em_guards[0]))
 
-/* em_now_ctx - a sign that it is happening now, unless it is "still" owed */
+/* em_now_ctx - a sign that it is happening now, unless it is "still" owed
+ * or asks whether we are still open */
 static int
 em_now_ctx(const struct em_text *t, size_t p, size_t k, void *arg)
 {
 	(void)arg;
-	return !(k == 1 && t->len[p] == 5 && memcmp(t->w[p], "still", 5) == 0 &&
-	         em_list_at(t, EM_STILL_OWED, p + 1) > 0);
+	if (!(k == 1 && t->len[p] == 5 && memcmp(t->w[p], "still", 5) == 0))
+		return 1;
+	if (em_list_at(t, EM_STILL_OWED, p + 1) > 0)
+		return 0;
+	return !(p > 0 && em_list_at(t, EM_STILL_ASKER, p - 1) > 0 &&
+	         em_list_at(t, EM_STILL_ON, p + 1) > 0);
 }
 
 /*
@@ -2036,7 +2105,8 @@ static const char *const em_idioms[][2] = {
     {"comme un malade", "vraiment"},   {"comme une malade", "vraiment"},
     {"comme des malades", "vraiment"}, {"comme un fou", "vraiment"},
     {"comme une folle", "vraiment"},   {"comme des fous", "vraiment"},
-    {"en malade", "vraiment"},
+    {"en malade", "vraiment"},         {"comme un pied", "croche"},
+    {"comme une pioche", "croche"},    {"comme un manche", "croche"},
 };
 
 static int

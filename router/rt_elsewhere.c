@@ -121,7 +121,12 @@ static const char ew_others_src[] =
     "maritime bus|uber eats|ubereats|saq|lcbo|nslc|liquor store|beer store|le garage|"
     "au garage|bus|the bus|transit|halifax transit|metro transit|stm|ttc|oc transpo|"
     "campground|campsite|campsites|provincial park|national park|bowling alley|"
-    "parking lot at|impound";
+    "parking lot at|impound|golf town|golftown|pga superstore|golf store|golf shop|"
+    "sporting goods|atm|atms|cash machine|bank machine|guichet|guichet automatique";
+
+/* When an outdoor place opens ("open yet for the season"). */
+static const char ew_season_src[] = "for the season|this season|yet this|open yet|opened yet|"
+                                    "cette saison|pour la saison|la saison";
 
 /* What one has with a business: booked, joined, ordered or billed. */
 static const char ew_things_src[] =
@@ -132,7 +137,8 @@ static const char ew_things_src[] =
     "gift card|gift cards|gift certificate|gift certificates|voucher|vouchers|deposit|"
     "warranty|session|sessions|visit|ice time|certificat cadeau|cheque cadeau|depot|"
     "promo code|promo|coupon|discount code|code promo|mailing address|address|adresse|"
-    "permis|licence|license|passport|passeport|tax return|taxes|impots|party|"
+    "permis|licence|license|passport|passeport|tax return|taxes|impots|party|password|"
+    "passwords|mot de passe|login|pin number|"
     "birthday party|year end party|fete|"
     "rendez vous|rdv|abonnement|compte|commande|facture|inscription|cours|ligue|billet|"
     "carte cadeau|billets|vol|depart|departs";
@@ -248,7 +254,8 @@ static const char ew_car_things_src[] =
 static const char ew_seek_src[] =
     "looking for a|looking for an|recommend a|recommend an|know a good|know any good|"
     "any good|suggest a|need a good|cherche un|cherche une|connais tu un|connais tu une|"
-    "connaissez vous un|connaissez vous une";
+    "connaissez vous un|connaissez vous une|closest|nearest|le plus proche|la plus proche|"
+    "les plus proches";
 
 /* Street words after a capitalised name ("the taxidermist on Windmill Rd"). */
 static const char ew_street[] =
@@ -272,7 +279,8 @@ static const char ew_here_src[] =
     "baie|baies|chez vous|votre place|ma reservation|notre reservation|en retard|avec vous";
 
 /* Where another place is, said from here ("the Tim Hortons next door to
- * you guys"): their "you" names the venue only as a landmark.  "Do you
+ * you guys", "the nearest ATM from here"): their "you" and "here" name
+ * the venue only as a landmark.  "Do you
  * know if the range out on Route 2 is open" asks us about another place:
  * its "you" names no business of ours either. */
 static const char ew_near_us_src[] =
@@ -281,7 +289,8 @@ static const char ew_near_us_src[] =
     "near you|beside you|down the street from you|close to you|a cote de chez vous|"
     "pres de chez vous|a cote de vous|en face de chez vous|do you know if|do you guys know if|"
     "would you know if|do you know whether|do you happen to know if|savez vous si|sais tu si|"
-    "tu sais tu si";
+    "tu sais tu si|from here|near here|around here|close to here|closest to here|pres d ici|"
+    "proche d ici";
 
 /* Things a name's owner has that are ours when the name is a guest's
  * ("Tremblay's booking"): a capitalised name owns none of these. */
@@ -320,7 +329,8 @@ static struct ew_list ew_others = {.src = ew_others_src}, ew_things = {.src = ew
                       ew_left = {.src = ew_left_src}, ew_car = {.src = ew_car_src},
                       ew_car_things = {.src = ew_car_things_src}, ew_seek = {.src = ew_seek_src},
                       ew_went = {.src = ew_went_src}, ew_near_us = {.src = ew_near_us_src},
-                      ew_world = {.src = ew_world_src}, ew_licence = {.src = ew_licence_src};
+                      ew_world = {.src = ew_world_src}, ew_licence = {.src = ew_licence_src},
+                      ew_season = {.src = ew_season_src};
 static pthread_once_t ew_once = PTHREAD_ONCE_INIT;
 
 /* ew_read - split l's source at '|' into terms; a list longer than the
@@ -352,10 +362,11 @@ static void
 ew_read_all(void)
 {
 	struct ew_list *all[] = {
-	    &ew_others,     &ew_things,       &ew_acts,  &ew_home,    &ew_devices, &ew_pay,
-	    &ew_here,       &ew_guest_things, &ew_links, &ew_says,    &ew_asks_us, &ew_home_things,
-	    &ew_asked,      &ew_vouchers,     &ew_did,   &ew_open,    &ew_left,    &ew_car,
-	    &ew_car_things, &ew_seek,         &ew_went,  &ew_near_us, &ew_world,   &ew_licence};
+	    &ew_others,  &ew_things,      &ew_acts,         &ew_home,       &ew_devices,
+	    &ew_pay,     &ew_here,        &ew_guest_things, &ew_links,      &ew_says,
+	    &ew_asks_us, &ew_home_things, &ew_asked,        &ew_vouchers,   &ew_did,
+	    &ew_open,    &ew_left,        &ew_car,          &ew_car_things, &ew_seek,
+	    &ew_went,    &ew_near_us,     &ew_world,        &ew_licence,    &ew_season};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		ew_read(all[i]);
@@ -537,6 +548,8 @@ ew_span(const struct ew_text *t, size_t a, size_t b, char *why, size_t cap)
  * start sentences, and the cards a customer pays us with. */
 static const char ew_ours[] =
     "harbourview|riverside|clubhouse|club|trackman|harbour|mill|bay|my|the|a|an|i|we|you|"
+    /* the simulator PCs' own software */
+    "windows|microsoft|steam|gspro|nvidia|"
     "they|he|she|it|this|that|our|his|her|their|your|can|could|is|are|do|does|did|"
     "what|when|where|why|how|who|hi|hey|hello|thanks|please|ok|je|j|tu|il|elle|on|nous|"
     "vous|ils|mon|ma|mes|le|la|les|est|c|ca|bonjour|salut|allo|merci|"
@@ -801,6 +814,18 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 			if ((q = ew_near(&t, &ew_acts, (long)i + 1, (long)i + 2)) >= 0) {
 				ew_span(&t, i, (size_t)q, why, cap);
 				return "actor";
+			}
+			/* "Glen Arbour's course is open yet for the season": a
+			 * season's opening is an outdoor place's, not ours */
+			if (brand == 1 &&
+			    (q = ew_near(&t, &ew_open, (long)i + 1, (long)i + 5)) >= 0 &&
+			    ew_near(&t, &ew_season, 0, (long)t.n - 1) >= 0) {
+				if (asks_us < 0)
+					asks_us = ew_outside_landmark(&t, &ew_asks_us);
+				if (!asks_us) {
+					ew_span(&t, i, (size_t)q, why, cap);
+					return "owner";
+				}
 			}
 		}
 

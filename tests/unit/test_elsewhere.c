@@ -163,6 +163,14 @@ static const struct {
     {"world", "at what age can my daughter get her learner's"},
     {NULL, "weather is awful, can we move our booking to next week"},
     {NULL, "do you take a driver's license as ID for the age check"},
+    /* a golf shop, a password elsewhere, the nearest bank machine, a
+     * course's season; the simulator PC's own software */
+    {"actor", "PGA Superstore won't take back my wedge"},
+    {"owner", "locked out of my Spotify login, can you help"},
+    {"place", "where's the nearest atm from here"},
+    {"owner", "is Ashburn open yet this season?"},
+    {NULL, "the pc wants a Windows password to log in"},
+    {NULL, "is the sim open yet this season for leagues"},
     /* about nothing elsewhere */
     {NULL, "how do i change my booking to friday"},
     {NULL, "can i get a refund for last night"},

@@ -502,6 +502,39 @@ static const struct {
     {"threat", EM_NONE, NULL, "guest is threatening a dispute with his credit card company"},
     {"threat", EM_SURE, SEC, "we have to cancel, a man is threatening us in the lobby"},
     {"minor", EM_NONE, NULL, "knocked the tee box loose, nobody got hurt, sorry about that"},
+    /* the ninth set's categories, in other words: French collapse,
+     * allergy and a total outage; a "fine" only reported; a bumped head
+     * that seems ok; someone who came in on our heels; "out of it" */
+    {"french", EM_SURE, MED, "ma blonde vient de s effondrer dans la baie 2"},
+    {"french", EM_SURE, MED, "il a touche des arachides, sa gorge enfle pis il a de l urticaire"},
+    {"french", EM_SURE, POWER, "panne totale dans le local, on trouve pas la sortie"},
+    {"possible", EM_POSSIBLE, MED, "my dad is lightheaded, he insists hes fine"},
+    {"possible", EM_POSSIBLE, MED, "she banged her head on the door frame, looks ok though"},
+    {"possible", EM_POSSIBLE, SEC, "un inconnu est rentre derriere nous pis y reste dans l entree"},
+    {"possible", EM_POSSIBLE, MED, "my buddy puked twice and is really out of it"},
+    {"possible", EM_NONE, NULL, "my friend came in with us, can she join our booking"},
+    /* not: hitting "comme un pied", a club's face, a draft, an outage at
+     * home asked whether we are still open, "still" in a real report */
+    {"hyperbole", EM_NONE, NULL, "je frappe comme une pioche a soir, c est gênant"},
+    {"device", EM_NONE, NULL, "we cracked the face of a rental putter, what do we owe"},
+    {"comfort", EM_NONE, NULL, "kinda drafty by bay 1, can you turn the heat up"},
+    {"elsewhere", EM_NONE, NULL, "no power on my whole street, are you guys still open tonight"},
+    {"past", EM_SURE, WATER, "the pipe burst last night and water is still pouring in"},
+    /* the seventh set's emergency categories (its errors were seen this
+     * day), in other words: labour, a restraining order, French swelling,
+     * theft and a dark outage; feeling off; "come quick" */
+    {"medical", EM_SURE, MED, "my partner is in labour in bay 4, contractions are close"},
+    {"medical", EM_POSSIBLE, WATER, "the water cooler line broke, theres a puddle by the door"},
+    {"security", EM_SURE, SEC, "a guy with a no contact order against my sister just walked in"},
+    {"french", EM_SURE, MED, "son visage enfle pis il a de la misere a avaler"},
+    {"french", EM_SURE, SEC, "un gars se sauve avec nos batons dans le stationnement"},
+    {"french", EM_SURE, POWER, "tout a saute, y a pus de courant pis on voit rien"},
+    {"possible", EM_POSSIBLE, MED, "my wife is feeling kinda off, she's resting on the bench"},
+    {"possible", EM_POSSIBLE, MED, "something's wrong with my dad, come quick"},
+    {"possible", EM_NONE, NULL, "something is wrong with the screen in bay 2"},
+    {"sports", EM_NONE, NULL, "we play for blood every thursday, loser buys"},
+    {"hypothetical", EM_NONE, NULL,
+     "if the pipes freeze and burst overnight, is my booking cancelled"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
