@@ -9,9 +9,11 @@
 #      relayed and out-of-scope questions too), questions_holdout3.jsonl
 #      (about this venue or somewhere else), questions_holdout4.jsonl and
 #      questions_holdout5.jsonl, questions_holdout6.jsonl,
-#      questions_holdout7.jsonl (held back: never read or tuned on) and
+#      questions_holdout7.jsonl (held back: never read or tuned on),
 #      questions_holdout8.jsonl and questions_holdout9.jsonl (written
-#      blind, measured once, then read and fixed by category) the same way.
+#      blind, measured once, then read and fixed by category) and
+#      questions_holdout10.jsonl (held back: written blind, never read),
+#      the same way.
 #   2. The emergency decision (rules fused with the classifier trained on
 #      the seed examples, as the router does) on our own labelled sets,
 #      per category: tests/eval/emergency.jsonl (tuned on),
@@ -19,11 +21,12 @@
 #      tuned on), emergency_holdout3.jsonl (written blind; what its first
 #      measurement missed was then fixed by category, so it is held back no
 #      more), emergency_holdout4.jsonl to emergency_holdout6.jsonl (written
-#      blind, then tuned on), emergency_holdout7.jsonl (held back; written
-#      blind on 2026-12-07; its errors were seen on 2026-12-07 and fixed by
-#      category, so it is held back no more), emergency_holdout8.jsonl and
-#      emergency_holdout9.jsonl (written blind, then tuned on) and the dev
-#      set.
+#      blind, then tuned on), emergency_holdout7.jsonl (written blind; its
+#      errors were seen later and fixed by category, so it is held back no
+#      more), emergency_holdout8.jsonl and
+#      emergency_holdout9.jsonl (written blind, then tuned on),
+#      emergency_holdout10.jsonl (held back: written blind, never read) and
+#      the dev set.
 #   3. The classifier alone on CLINC150 (train on train, measure on val)
 #      with clubos-route-eval, when the data set is there.
 set -eu
@@ -69,6 +72,8 @@ if [ -f "$DEV" ]; then
 		tests/eval/questions_holdout8.jsonl
 	measure "Questions written blind, ninth set (tests/eval/questions_holdout9.jsonl; measured once, then read and fixed by category)" \
 		tests/eval/questions_holdout9.jsonl
+	measure "Held back: questions written blind, tenth set (tests/eval/questions_holdout10.jsonl; never read or tuned on)" \
+		tests/eval/questions_holdout10.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi
@@ -79,7 +84,7 @@ EM_SETS="tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl tests/eva
 	tests/eval/emergency_holdout3.jsonl tests/eval/emergency_holdout4.jsonl \
 	tests/eval/emergency_holdout5.jsonl tests/eval/emergency_holdout6.jsonl \
 	tests/eval/emergency_holdout7.jsonl tests/eval/emergency_holdout8.jsonl \
-	tests/eval/emergency_holdout9.jsonl"
+	tests/eval/emergency_holdout9.jsonl tests/eval/emergency_holdout10.jsonl"
 [ -f "$DEV" ] && EM_SETS="$EM_SETS $DEV"
 # shellcheck disable=SC2086 # the list is split on purpose
 build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl $EM_SETS
