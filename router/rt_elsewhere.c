@@ -122,7 +122,9 @@ static const char ew_others_src[] =
     "au garage|bus|the bus|transit|halifax transit|metro transit|stm|ttc|oc transpo|"
     "campground|campsite|campsites|provincial park|national park|bowling alley|"
     "parking lot at|impound|golf town|golftown|pga superstore|golf store|golf shop|"
-    "sporting goods|atm|atms|cash machine|bank machine|guichet|guichet automatique";
+    /* "atm" alone is also "at the moment" ("frozen atm") */
+    "sporting goods|an atm|the atm|atm machine|atm nearby|cash machine|bank machine|"
+    "guichet automatique";
 
 /* When an outdoor place opens ("open yet for the season"). */
 static const char ew_season_src[] = "for the season|this season|yet this|open yet|opened yet|"
@@ -223,13 +225,15 @@ static const char ew_home_things_src[] =
     "my dishwasher|my furnace|my thermostat|my treadmill|ma tele|mon modem|mon imprimante|"
     "mon routeur";
 /* What the world outside asks of everyone, on its own ("what's the weather
- * saturday", "contest a parking ticket with the city", "the age to get
- * your learner's"): no SOP of a venue answers it. */
+ * saturday", "contest a parking ticket with the city", "the nearest
+ * ATM"): no SOP of a venue answers it. */
 static const char ew_world_src[] =
     "whats the weather|what the weather|hows the weather|how the weather|how is the weather|"
     "weather forecast|the forecast|forecast for|weather like|weather going to be|"
     "weather gonna be|quel temps|la meteo|les previsions|parking ticket|speeding ticket|"
-    "traffic ticket|city hall|hotel de ville|contravention|constat d infraction";
+    "traffic ticket|city hall|hotel de ville|contravention|constat d infraction|closest atm|"
+    "nearest atm|atm near|atm nearby|atm around|closest bank machine|nearest bank machine|"
+    "guichet le plus proche";
 
 /* Getting a driving licence ("get your learner's"; a licence shown as ID
  * is a question for us): read before anything naming the venue, since
@@ -280,9 +284,9 @@ static const char ew_here_src[] =
 
 /* Where another place is, said from here ("the Tim Hortons next door to
  * you guys", "the nearest ATM from here"): their "you" and "here" name
- * the venue only as a landmark.  "Do you
- * know if the range out on Route 2 is open" asks us about another place:
- * its "you" names no business of ours either. */
+ * the venue only as a landmark.  "Do you know if the range out on Route 2
+ * is open" asks us about another place: its "you" names no business of
+ * ours either. */
 static const char ew_near_us_src[] =
     "next door to you guys|next door to you|next to you guys|next to you|"
     "across from you guys|across from you|across the street from you|near you guys|"

@@ -167,10 +167,12 @@ static const struct {
      * course's season; the simulator PC's own software */
     {"actor", "PGA Superstore won't take back my wedge"},
     {"owner", "locked out of my Spotify login, can you help"},
-    {"place", "where's the nearest atm from here"},
+    {"world", "where's the nearest atm from here"},
     {"owner", "is Ashburn open yet this season?"},
     {NULL, "the pc wants a Windows password to log in"},
     {NULL, "is the sim open yet this season for leagues"},
+    /* "atm" is also "at the moment" */
+    {NULL, "the screen is frozen atm keeps crashing"},
     /* about nothing elsewhere */
     {NULL, "how do i change my booking to friday"},
     {NULL, "can i get a refund for last night"},
