@@ -1257,10 +1257,9 @@ static const struct em_rule em_rules[] = {
             "courant coupe|electricite est coupee|electricite coupee|plus de lumiere|"
             "courant vient de sauter|courant a saute|les plombs ont saute|plombs sautes|"
             "tout s est eteint|tout est eteint|les lumieres sont eteintes|"
-            "disjoncteur|disjoncte|panne totale|noir comme chez le loup|fait noir|pu de courant|"
+            "disjoncteur|disjoncte|panne totale|noir comme chez le loup|pu de courant|"
             "pus de courant|toute a saute|tout a saute|lumiere est toute partie|"
-            "lumiere est partie|lumieres sont parties|on voit rien|"
-            "trouve pas la sortie|trouve plus la sortie|trouve pas la porte",
+            "lumiere est partie|lumieres sont parties",
      .near_not = "ecran|ordinateur|projecteur|simulateur|trackman|telephone|tele|tv|"
                  "borne|wifi|internet",
      .vwin = 4,
@@ -1289,10 +1288,11 @@ static const struct em_rule em_rules[] = {
      .possible = 1,
      .any = "dizzy|faint|feeling faint|feels faint|lightheaded|light headed|doesnt feel well|"
             "not feeling well|feels really sick|throwing up|vomiting|threw up|puked|puking|"
-            "feeling off|feeling kinda off|feels off|feel off|feeling weird|feels weird|"
+            "feeling off|feeling kinda off|feeling weird|"
             "not feeling right|se sent pas bien|se sent pas ben|file pas|woozy|looks pale|is pale|"
             "went pale|gone pale|bleme|"
-            "out of it|hurt his|hurt her|"
+            "kinda out of it|really out of it|totally out of it|seems out of it|is out of it|"
+            "hes out of it|shes out of it|hurt his|hurt her|"
             "hurt my|hurt himself|hurt herself|twisted|sprained|hurt|injured|injury|"
             "cut himself|cut herself|cut his|cut her|pain|mal|etourdi|etourdie|really hurts|"
             "hurts so bad|hurts really bad|hurts a lot|hurting bad|hurts like hell",
@@ -1360,7 +1360,8 @@ static const struct em_rule em_rules[] = {
              "going off and on|off and on|on and off|keep cutting out|keeps cutting out|"
              "cuts in and out|clignotent|clignote|coupe et revient|saute|sautent",
      .win = 5,
-     .near_not = "in bay|a bit|a little|slightly|bulb|one light|one of the lights|"
+     .near_not = "turn|turning|switch|restart|reset|reboot|unplug|in bay|a bit|a "
+                 "little|slightly|bulb|one light|one of the lights|"
                  "light in|screen|projector|tv|sign|sim|pc|monitor|ampoule|ecran|projecteur",
      .vwin = 5,
      .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|came back|back on|back to normal|"
@@ -1459,7 +1460,8 @@ static const struct em_rule em_rules[] = {
      .with = "here|showed up|is in|hes in|shes in|outside|in the lobby|lobby|parking|at the door|"
              "just came|came in|walked in|ici|arrive|est la",
      .win = 12,
-     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|policy|how do i get|lawyer"},
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|policy|how do i get|lawyer|enforce|"
+                    "allowed|banned"},
     {.slug = EM_MEDICAL,
      .name = "come-quick",
      .possible = 1,
@@ -2099,14 +2101,31 @@ em_language(const char *text)
  * in place (the rest padded with spaces).
  */
 static const char *const em_idioms[][2] = {
-    {"as we speak", "right now"},      {"as i speak", "right now"},
-    {"as we type", "right now"},       {"as i type", "right now"},
-    {"as i write", "right now"},       {"as we write", "right now"},
-    {"comme un malade", "vraiment"},   {"comme une malade", "vraiment"},
-    {"comme des malades", "vraiment"}, {"comme un fou", "vraiment"},
-    {"comme une folle", "vraiment"},   {"comme des fous", "vraiment"},
-    {"en malade", "vraiment"},         {"comme un pied", "croche"},
-    {"comme une pioche", "croche"},    {"comme un manche", "croche"},
+    {"as we speak", "right now"},
+    {"as i speak", "right now"},
+    {"as we type", "right now"},
+    {"as i type", "right now"},
+    {"as i write", "right now"},
+    {"as we write", "right now"},
+    {"comme un malade", "vraiment"},
+    {"comme une malade", "vraiment"},
+    {"comme des malades", "vraiment"},
+    {"comme un fou", "vraiment"},
+    {"comme une folle", "vraiment"},
+    {"comme des fous", "vraiment"},
+    {"en malade", "vraiment"},
+    /* turning the power off and on is a restart, not an outage */
+    {"turn the power off", "reboot"},
+    {"turn the power on", "reboot"},
+    {"turn off the power", "reboot"},
+    {"turn on the power", "reboot"},
+    {"power off and on", "reboot"},
+    {"power it off", "reboot"},
+    {"cycle the power", "reboot"},
+    {"power cycle", "reboot"},
+    {"comme un pied", "croche"},
+    {"comme une pioche", "croche"},
+    {"comme un manche", "croche"},
 };
 
 static int

@@ -535,6 +535,11 @@ static const struct {
     {"sports", EM_NONE, NULL, "we play for blood every thursday, loser buys"},
     {"hypothetical", EM_NONE, NULL,
      "if the pipes freeze and burst overnight, is my booking cancelled"},
+    /* words of those categories that say nothing alone */
+    {"french", EM_NONE, NULL, "il fait noir dehors, vous fermez a quelle heure?"},
+    {"french", EM_NONE, NULL, "je trouve pas la sortie du menu sur le simulateur"},
+    {"device", EM_NONE, NULL, "do i turn the power off and on to reset the sim"},
+    {"sports", EM_NONE, NULL, "my ball flight feels off today, any drills"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
