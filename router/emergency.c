@@ -1360,9 +1360,9 @@ static const struct em_rule em_rules[] = {
              "going off and on|off and on|on and off|keep cutting out|keeps cutting out|"
              "cuts in and out|clignotent|clignote|coupe et revient|saute|sautent",
      .win = 5,
-     .near_not = "turn|turning|switch|restart|reset|reboot|unplug|in bay|a bit|a "
-                 "little|slightly|bulb|one light|one of the lights|"
-                 "light in|screen|projector|tv|sign|sim|pc|monitor|ampoule|ecran|projecteur",
+     .near_not = "turn|turning|switch|restart|reset|reboot|unplug|in bay|a bit|"
+                 "a little|slightly|bulb|one light|one of the lights|light in|screen|"
+                 "projector|tv|sign|sim|pc|monitor|ampoule|ecran|projecteur",
      .vwin = 5,
      .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|came back|back on|back to normal|"
                     "fine now|for a sec|for a second"},

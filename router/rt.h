@@ -80,6 +80,9 @@ int rt_words(const char *s, size_t n); /* words in a span (commas split them) */
  * in out (cap bytes), so that the quote's words do not choose the topic;
  * 0 when msg asks no such thing or quotes nothing of three words. */
 int rt_unquote(const char *msg, char *out, size_t cap);
+/* Does msg ask for a text to be reworded (the first test rt_unquote makes,
+ * cheap enough to make before allocating its output)? */
+bool rt_asks_reword(const char *msg);
 /* The joined answer when two or three parts are each sure of a different
  * topic (each answered by its route's worker), or NULL to answer the
  * message as one. */

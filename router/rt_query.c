@@ -566,7 +566,8 @@ rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body, siz
 	/* 3. Classification.  A text quoted to be reworded ("rewrite this:
 	 * 'Refund pending review.'") is not what the message is about. */
 	cmsg = msg;
-	if (!is_em && picked < 0 && (unquoted = malloc(strlen(msg) + 1)) != NULL) {
+	if (!is_em && picked < 0 && rt_asks_reword(msg) &&
+	    (unquoted = malloc(strlen(msg) + 1)) != NULL) {
 		if (rt_unquote(msg, unquoted, strlen(msg) + 1)) {
 			cmsg = unquoted;
 			d = cJSON_CreateObject();

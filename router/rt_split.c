@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/textnorm.h"
 #include "router/rt.h"
 
 /* Joiners between two clauses, each with its spaces. */
@@ -141,13 +142,12 @@ rt_split(const char *msg, char parts[][RT_PART_MAX], int max)
 	return np;
 }
 
-/* Words that ask for a text to be reworded. */
+/* Words that ask for a text to be reworded, read in normalised text
+ * (accents folded: "réécris" is "reecris"), anywhere in a word. */
 static const char rw_asks[] =
     "rewrite|re-write|reword|rephrase|proofread|polish this|polish it|sound warmer|"
     "sound friendlier|sound nicer|sound less|sound more|sounds less|sounds more|"
-    "less robotic|more human|reformul|r\xc3\xa9\xc3\xa9"
-    "cri|reecri|plus chaleureu|"
-    "moins robot";
+    "less robotic|more human|reformul|reecri|plus chaleureu|moins robot";
 
 /* uq_close - the end of the quote that opens at s[i] (the closing mark's
  * index), or 0 when it does not open one */
@@ -179,22 +179,17 @@ uq_close(const char *s, size_t i, size_t n)
 	return 0;
 }
 
-/* rt_unquote - see rt.h */
-int
-rt_unquote(const char *msg, char *out, size_t cap)
+/* rt_asks_reword - see rt.h */
+bool
+rt_asks_reword(const char *msg)
 {
-	char   low[RT_PART_MAX];
-	size_t n, o = 0, i = 0;
-	bool   asks = false, cut = false;
+	char low[RT_PART_MAX];
 
-	if (msg == NULL || out == NULL || cap == 0)
-		return 0;
-	n = strlen(msg);
-	low[0] = '\0';
+	if (msg == NULL)
+		return false;
 	/* The request is said outside the quote: look at the first words. */
-	for (size_t k = 0; k < n && k + 1 < sizeof(low); k++)
-		low[k] = (char)tolower((unsigned char)msg[k]), low[k + 1] = '\0';
-	for (const char *s = rw_asks; *s && !asks;) {
+	tn_normalise(msg, low, sizeof(low));
+	for (const char *s = rw_asks; *s;) {
 		const char *e = strchr(s, '|');
 		size_t      tl = e ? (size_t)(e - s) : strlen(s);
 		char        term[40];
@@ -202,12 +197,24 @@ rt_unquote(const char *msg, char *out, size_t cap)
 		if (tl < sizeof(term)) {
 			memcpy(term, s, tl);
 			term[tl] = '\0';
-			asks = strstr(low, term) != NULL;
+			if (strstr(low, term) != NULL)
+				return true;
 		}
 		s = e ? e + 1 : s + tl;
 	}
-	if (!asks)
+	return false;
+}
+
+/* rt_unquote - see rt.h */
+int
+rt_unquote(const char *msg, char *out, size_t cap)
+{
+	size_t n, o = 0, i = 0;
+	bool   cut = false;
+
+	if (msg == NULL || out == NULL || cap == 0 || !rt_asks_reword(msg))
 		return 0;
+	n = strlen(msg);
 	while (i < n) {
 		size_t j = uq_close(msg, i, n);
 
