@@ -75,7 +75,9 @@ struct em_rule {
 	"lol|lmao|lmfao|rofl|haha|hahaha|hehe|jk|just kidding|kidding|joking|jokes|"               \
 	"figuratively"
 #define EM_HYPO                                                                                    \
-	"in case of|in the event of|what if|what happens if|what do we do if|"                     \
+	"in case of|in the event of|just in case|in case|can i bring|can we bring|may i bring|"    \
+	"ok to bring|okay to bring|allowed to bring|je peux amener|peut on amener|what if|"        \
+	"what happens if|what do we do if|"                                                        \
 	"what should we do if|if there is a|if theres a|if there was|if there were|"               \
 	"if someone|if somebody|if a customer|if a guest|is there a policy|policy on|"             \
 	"if the alarm|if the power|if the fire|if a fire|if the water|if it floods|if we smell|"   \
@@ -270,7 +272,10 @@ static const struct em_rule em_rules[] = {
      "cant catch his breath|cant catch her breath|cant catch their breath|"
      "cant catch my breath|cannot catch his breath|cannot catch her breath|"
      "cant breath|cannot breath|can not breath|cant breath properly|turning grey|turning gray|"
-     "going grey|going gray|gone grey|gone gray|wheezing badly|inhaler is empty|"
+     "going grey|going gray|gone grey|gone gray|went grey|went gray|went limp|gone limp|"
+     "wheezing hard|wheezing really|wheezing so|wheezing a lot|barely breathing|"
+     "can barely breathe|can hardly breathe|cant get air|can barely talk|can hardly talk|"
+     "wheezing badly|inhaler is empty|"
      "no inhaler|needs his inhaler|needs her inhaler",
      NULL, 0,
      EM_TECH "|power|lights|the lights|screen|sim|the round|the competition|"
@@ -321,7 +326,8 @@ static const struct em_rule em_rules[] = {
      3,
      "shaft|club|clubs|driver|putter|tee|tees|screen|glass|record|streak|leg of|"
      "back nine|front nine|broke back|broken back nine|hand warmer|arm rest|armrest|"
-     "back wall|back door|back room|back of the",
+     "back wall|back door|back room|back of the|stool|stools|chair|chairs|table|"
+     "tables|bench|benches|desk|cart|tripod|stand|legs on",
      3,
      EM_JOKE "|" EM_HYPO "|last week|last month|last year|years ago|cast|"
              "cancel|refund|reschedule",
@@ -340,7 +346,8 @@ static const struct em_rule em_rules[] = {
      "cracked the head|broke the head|snapped the head|bent the head|head came off|"
      "head flew off|head fell off|head snapped off|head on one of|head on the club|"
      "face of the club|club face|clubface|face of my|face of the|face of one|face of a|"
-     "the face cracked|face cracked|face is cracked|face got cracked",
+     "the face cracked|face cracked|face is cracked|face got cracked|face on one|"
+     "face on the|face on my|face on a|face on our",
      4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "bleeding",
      "bleeding|bleeds|bled|blood|nosebleed|nose bleed|gash|gashed|laceration|"
@@ -348,7 +355,8 @@ static const struct em_rule em_rules[] = {
      "sliced my|sliced his|sliced her|sliced open|split open|cut open|deep cut|cut deep|"
      "soaking through|soaked through|wont stop bleeding",
      NULL, 0,
-     "drive|drives|shots|right|left|slice|slicing|hook|hooking|putts|irons|"
+     "drive|drives|shots|ball|right off|left off|right every|left every|right all|left all|"
+     "to the right|to the left|slice|slicing|hook|hooking|putts|irons|"
      "strokes|greens|pars|bogeys|birdies|points|yards|distance|"
      "bleeding money|bleeding cash|blood type|blood pressure|for blood|skins|wager|"
      "blood orange|wallet|bank|"
@@ -398,7 +406,8 @@ static const struct em_rule em_rules[] = {
      "not moving|hasnt moved|hasnt budged|not responding|isnt responding|wont respond|unresponsive|"
      "isnt waking|"
      "cant wake|wont wake|not waking|not talking|not really talking|isnt talking|"
-     "not breathing|not answering|confused|bleeding|shaking|twitching|out cold|"
+     "not breathing|not answering|wont answer|isnt answering|doesnt answer|"
+     "confused|bleeding|shaking|twitching|out cold|"
      "eyes closed|eyes rolled|pale|turning blue|groaning|moaning|cant get up|"
      "wont get up|not getting up|cant move|not making sense",
      10, NULL, 0, EM_JOKE "|" EM_HYPO, 0, 0, NULL, 0, 0},
@@ -424,6 +433,14 @@ static const struct em_rule em_rules[] = {
      NULL, 0, EM_ASK "|does|do they|service|services|next door", -6,
      EM_JOKE "|" EM_HYPO "|where is the first aid kit located|restock*|insurance", 1, 0, NULL, 0,
      0},
+    {EM_SECURITY, "kept-inside",
+     "scared to leave|afraid to leave|too scared to leave|scared to go outside|"
+     "afraid to go outside|scared to go out|afraid to go out|scared to walk out|"
+     "afraid to walk out|wait for us outside|waiting for us outside|waiting outside for us|"
+     "wait for me outside|waiting for me outside|peur de sortir|il nous attend dehors|"
+     "nous attend dehors|m attend dehors",
+     NULL, 0, "rain|snow|storm|weather|cold|dark out|ice|icy|uber|cab|taxi|ride|mom|dad|parents", 6,
+     EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "911", "911|nine one one|emergency services", NULL, 0, NULL, 0,
      EM_JOKE "|" EM_HYPO "|if i need|if we need|if needed|if i have to|if we have to|"
              "can i call|can we call|do i call|do we call|should i call|should we call|"
@@ -907,7 +924,11 @@ static const struct em_rule em_rules[] = {
      "golf|hitting|power fade|power draw|power hitter|more power|power in my|"
      "power my|outlet|socket|plug|power strip|power bar|ipad|tablet|radar|unit|"
      "back nine|front nine|round|score|hole|holes|dates|date|days|period|"
-     "promo|promotion|deal|discount|sale",
+     "promo|promotion|deal|discount|sale|"
+     /* a bank's, a card's or a phone company's outage is theirs */
+     "visa|mastercard|amex|debit|credit card|interac|bank|banks|td|rbc|bmo|cibc|"
+     "scotiabank|desjardins|paypal|rogers|bell|telus|videotron|eastlink|fido|koodo|"
+     "cell|cellular|teams|outlook|gmail|email|banque|caisse",
      5,
      EM_JOKE "|" EM_HYPO "|only the projector|only the pc|only the computer|"
              "only the screen|only the tv|only the tvs|only the sim|only the monitor|"
@@ -935,6 +956,9 @@ static const struct em_rule em_rules[] = {
      EM_HYPO "|only the projector|only the pc|only the computer|only the screen|"
              "only the tv|only the tvs|only the sim|only the monitor|only the side|only one|"
              "only our|only my|only this|still on|still working|still have power|"
+             /* one bay, one lamp: "the lights went out in bay 1 only" */
+             "bay * only|bay only|only in bay|only bay|just bay|just in bay|just our bay|"
+             "one of the lights|one of the ceiling|one light|one of the lamps|the lamp|"
              "lights are on|lights are still|can you turn|could you turn|can we turn|"
              "can i turn|how do i turn|how do we turn|how to turn|turn off the lights|"
              "turn the lights|switch off the lights|dim the lights|dim|dimmer|too bright|"
@@ -1211,7 +1235,8 @@ static const struct em_rule em_rules[] = {
             "varger|varge|vargent|se fait battre|se fait tabasser|tabasse|tabassent|"
             "se fait taper dessus|coups de poing|en train de partir avec|se sauve avec|"
             "se sauvent avec|part avec le|part avec la|part avec les|part avec mon|part avec ma|"
-            "part avec nos",
+            "part avec nos|en train de voler|en train de nous voler|vient de voler|"
+            "viennent de voler",
      .near_not = "frappe la balle|frappe de golf|frappe bien|frappes|coup|balle|balles|"
                  "frappe vraiment|frappe fort|frappe loin|frappe droit|frappe croche|"
                  "on frappe|radar|capteur|ecran|simulateur|trackman|"
@@ -1239,7 +1264,9 @@ static const struct em_rule em_rules[] = {
             "eau partout|de l eau partout|tuyau a eclate|tuyau eclate|tuyau perce|"
             "degat d eau|degats d eau|l eau coule|eau coule|coule du plafond|plafond coule|"
             "l eau monte|eau qui monte|sous sol est inonde|toit coule|il pleut dans|eau sort|"
-            "eau gicle|eau jaillit|jaillit|tuyau a pete|tuyau pete|tuyau a creve|tuyau creve|"
+            "eau gicle|eau jaillit|jaillit|gicle partout|ca gicle|tuyau vient de peter|"
+            "tuyau vient d eclater|tuyau vient de lacher|tuyau vient de casser|"
+            "tuyau a pete|tuyau pete|tuyau a creve|tuyau creve|"
             "tuyau a lache|tuyau brise|tuyau a saute|coule partout|ca coule de partout|"
             "pouce d eau|pouces d eau|pied d eau|pieds d eau|centimetres d eau|"
             "eau dans le lobby|eau dans l entree|eau dans le corridor|eau dans les baies|"
@@ -1268,7 +1295,9 @@ static const struct em_rule em_rules[] = {
     {.slug = EM_MEDICAL,
      .name = "fr-secours",
      .any = "au secours|a l aide|aidez moi|aidez nous",
-     .not = EM_JOKE "|mdr",
+     /* "chu barre dehors, aidez moi": locked out of a booking */
+     .not = EM_JOKE "|mdr|barre dehors|barree dehors|bloque dehors|bloquee dehors|code|"
+                    "reservation|ecran|simulateur|trackman|ordi|ordinateur",
      .weak = 1},
 
     /* ---- possible: plausible, not certain (a question, the team notified) ---- */
@@ -1312,7 +1341,9 @@ static const struct em_rule em_rules[] = {
             "cord is hot|socket is hot|wall is hot|panel is hot|outlet is warm|weird smell|strange "
             "smell|funny smell|odd smell|smells weird|smells funny|"
             "smells strange|smells hot|something smells|chemical smell|electrical smell|"
-            "hot smell|smells like something|smells off|drole d odeur|odeur bizarre|"
+            "hot smell|smells like something|smells like somethings|somethings hot|"
+            "somethings a bit hot|something is hot|smells kinda hot|smells off|drole d odeur|"
+            "odeur bizarre|"
             "odeur etrange|ca sent bizarre|ca sent drole|beeping|chirping|bips|bip",
      .near_not = "beer|food|bathroom|washroom|feet|socks|shoes|perfume|cologne|garbage|"
                  "pizza|battery|batteries|pile|piles|door|kiosk|card|reader|terminal|"
@@ -1344,6 +1375,26 @@ static const struct em_rule em_rules[] = {
      .with = EM_BODY,
      .win = 4,
      .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago"},
+    /* "got bonked on the arm by a ball, she's crying": hurt, maybe not badly */
+    {.slug = EM_MEDICAL,
+     .name = "hit-crying",
+     .possible = 1,
+     .any = "crying|cries|in tears|screaming|wincing|pleure|braille",
+     .with = "hit|bonked|smacked|whacked|clipped|drilled|struck|nailed|frappe|frappee|"
+             "accroche|accrochee",
+     .win = 12,
+     .near_not = "laughing|laugh|lol|movie|song|baby|toddler|tired|nap|ipad|tablet|phone",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago"},
+    /* a French allergy: asking for the kit is asking for help */
+    {.slug = EM_MEDICAL,
+     .name = "fr-allergie",
+     .any = "reaction allergique|choc anaphylactique|choc allergique|gorge enfle|"
+            "gorge qui enfle|gorge gonfle|gorge qui gonfle|gorge serre|gorge qui serre|"
+            "levres enflent|langue enfle|visage enfle|face enfle|fait une allergie|"
+            "fait une reaction",
+     .not = EM_JOKE "|mdr|" EM_HYPO,
+     .neg = 1},
     {.slug = EM_MEDICAL,
      .name = "back-hurt",
      .possible = 1,
@@ -1358,7 +1409,8 @@ static const struct em_rule em_rules[] = {
             "electricity|lighting",
      .with = "flickering|flicker|flickers|flickered|keep going off|keeps going off|"
              "going off and on|off and on|on and off|keep cutting out|keeps cutting out|"
-             "cuts in and out|clignotent|clignote|coupe et revient|saute|sautent",
+             "cuts in and out|clignotent|clignote|coupe et revient|saute|sautent|flashent|flash|"
+             "flashe|font des flash",
      .win = 5,
      .near_not = "turn|turning|switch|restart|reset|reboot|unplug|in bay|a bit|"
                  "a little|slightly|bulb|one light|one of the lights|light in|screen|"
@@ -1492,9 +1544,10 @@ struct em_text {
 	int         next[EM_MAX_TOKENS]; /* next word with the same first byte, -1 */
 	int         head[256];           /* first word starting with each byte, -1 */
 	int         tail[256];
-	bool        brk[EM_MAX_TOKENS]; /* a clause ends before this word (. : ; ! ?) */
-	bool        pending;            /* ... before the next word pushed */
-	const char *end;                /* the end of the last token read, or NULL */
+	bool        brk[EM_MAX_TOKENS];   /* a clause ends before this word (. : ; ! ?) */
+	bool        asked[EM_MAX_TOKENS]; /* a '?' follows this word */
+	bool        pending;              /* ... before the next word pushed */
+	const char *end;                  /* the end of the last token read, or NULL */
 	size_t      n, used;
 };
 
@@ -1518,6 +1571,7 @@ em_push(struct em_text *t, const char *w, size_t len)
 	t->len[t->n] = k;
 	t->next[t->n] = -1;
 	t->brk[t->n] = t->pending;
+	t->asked[t->n] = false;
 	t->pending = false;
 	c = (unsigned char)dst[0];
 	if (t->head[c] < 0)
@@ -1544,8 +1598,11 @@ em_tok_cb(const char *tok, size_t len, void *arg)
 	const char              *ap = memchr(tok, '\'', len);
 
 	for (const char *q = t->end; q != NULL && q < tok; q++)
-		if (strchr(".:;!?", *q) != NULL)
+		if (strchr(".:;!?", *q) != NULL) {
 			t->pending = true;
+			if (*q == '?' && t->n > 0)
+				t->asked[t->n - 1] = true;
+		}
 	t->end = tok + len;
 
 	if (ap != NULL && (size_t)(ap - tok) + 1 < len) {
@@ -1896,8 +1953,10 @@ static const struct em_guard {
      "back in july|back in august|back in september|back in october|back in november|"
      "back in december|back in the spring|back in the summer|back in the fall|"
      "back in the winter|was scary|was so scary|was terrifying|was crazy|was wild|was insane|"
-     "was nuts|was intense|was a mess|etait fou|etait epeurant|m a fait peur|nous a fait peur",
-     NULL, 0, NULL, 0},
+     "was nuts|was intense|was a mess|had to leave early|we left early|left early|"
+     "had to cut|cut short|had to stop early|etait fou|etait epeurant|m a fait peur|"
+     "nous a fait peur",
+     NULL, 0, "wasnt|werent|was not|were not|was fine|were fine", 3},
     {"past", EM_S_STORY,
      "during our booking|during my booking|during our session|during my session|"
      "during our time|during our round|during our game|pendant notre reservation|"
@@ -1928,7 +1987,8 @@ static const struct em_guard {
      NULL, 0, EM_UNSURE, 3},
     {"not-urgent", EM_S_CALM,
      "every time|when you get a chance|when you can|"
-     "not urgent|no big deal|no rush|not an emergency|nothing serious|everything else is fine|"
+     "not urgent|no big deal|no rush|not an emergency|just a heads up|just so you know|"
+     "just letting you know|fyi|nothing serious|everything else is fine|"
      "everything else works|not a big deal|pas urgent|rien de grave",
      NULL, 0, NULL, 0},
     {"hyperbole", EM_S_CLF,
@@ -1947,7 +2007,9 @@ static const struct em_guard {
      "died|dead|dying|die|dies|fried|crashed|crashing|frozen|froze|black|dark|"
      "blank|burned out|burnt out|blew out|not responding|shutting off|shut off|broken|"
      "out|off|mort|morte|plante|gele|noir|eteint|unresponsive|flickering|flicker|flickers|"
-     "glitching|glitchy|acting up|having a seizure|seizure|seizing|fit",
+     "glitching|glitchy|acting up|having a seizure|seizure|seizing|fit|choking|chokes|"
+     "choked|lagging|stuttering|coughing|wheezing|gasping|bleeding|heart attack|"
+     "flatlined|flatlining|life support",
      5, NULL, 0},
     {"spill", EM_S_CLF,
      "spilled|spill|spilt|knocked over|dropped a|a bit wet|little wet|wet spot|sticky|"
@@ -1964,7 +2026,7 @@ static const struct em_guard {
      "fire up|too hot|trop chaud|too cold|trop froid|hole in|has a hole|torn|ripped|draft|"
      "drafty|chilly|kinda cold|cold in here|cold air|stuffy|courant d air|"
      "broke the|broke a|snapped the|bright|headache|tear in|a tear|tears in",
-     NULL, 0, NULL, 0},
+     NULL, 0, "bleeding|blood|bled|soaking|soaked|through", 3},
 };
 
 #define EM_NGUARDS (sizeof(em_guards) / sizeof(em_guards[0]))
@@ -1995,11 +2057,25 @@ em_guard_ctx(const struct em_text *t, size_t p, size_t k, void *arg)
 
 	if (g->unless != NULL && em_near(t, g->unless, p, p + k - 1, -g->uwin, 1))
 		return 0;
+	/* "she's crying but seems ok?" asks whether she is fine (em_asked_ok) */
+	if (g->scope == EM_S_SAFE && t->asked[p + k - 1])
+		return 0;
 	return g->with == NULL || em_near(t, g->with, p, p + k - 1, g->win, 1);
 }
 
+/* em_asked_ok - a "fine" asked, not said: "he's crying but seems ok?" */
+static int
+em_asked_ok(const struct em_text *t, size_t p, size_t k, void *arg)
+{
+	const struct em_guard *g = arg;
+
+	if (g->unless != NULL && em_near(t, g->unless, p, p + k - 1, -g->uwin, 1))
+		return 0;
+	return t->asked[p + k - 1];
+}
+
 static void
-em_scopes(const struct em_text *t, const char **name, int *story, int *calm, int *safe)
+em_scopes(const struct em_text *t, const char **name, int *story, int *calm, int *safe, int *unsure)
 {
 	size_t i;
 
@@ -2016,6 +2092,16 @@ em_scopes(const struct em_text *t, const char **name, int *story, int *calm, int
 		*calm |= g->scope == EM_S_CALM;
 		*safe |= g->scope == EM_S_SAFE;
 	}
+	/* A "fine" that is asked makes a sure emergency a possible one, and
+	 * never settles that nothing happened. */
+	*unsure = 0;
+	for (i = 0; i < EM_NGUARDS; i++)
+		if (em_guards[i].scope == EM_S_SAFE &&
+		    em_each(t, em_guards[i].any, em_asked_ok, (void *)(uintptr_t)&em_guards[i])) {
+			*unsure = 1;
+			if (*name == NULL)
+				*name = em_guards[i].name;
+		}
 	/* A question about the place ("is the building sprinklered?") is not
 	 * a report: only the classifier is held back by it. */
 	if (*name == NULL && strchr(t->norm, '?') != NULL)
@@ -2185,6 +2271,17 @@ em_device_only(const struct em_text *t)
 	return 0;
 }
 
+/* em_guard_holds - does the guard called name match t? */
+static int
+em_guard_holds(const struct em_text *t, const char *name)
+{
+	for (size_t i = 0; i < EM_NGUARDS; i++)
+		if (strcmp(em_guards[i].name, name) == 0 &&
+		    em_each(t, em_guards[i].any, em_guard_ctx, (void *)(uintptr_t)&em_guards[i]))
+			return 1;
+	return 0;
+}
+
 /*
  * Typing in a panic: "hlep brokn pipe".  A word one slip away from a word
  * reports are made of is read as that word before any rule looks.  A slip
@@ -2338,7 +2435,7 @@ em_check_one(const char *text, em_match *out)
 	em_match       m = {NULL, NULL, NULL, "en", EM_NONE};
 	size_t         i;
 	const char    *held = NULL; /* a rule whose guard held an anchor back */
-	int            s, story, calm, safe, f, device_only = -1;
+	int            s, story, calm, safe, unsure, f, device_only = -1;
 
 	if (out)
 		*out = m;
@@ -2355,6 +2452,9 @@ em_check_one(const char *text, em_match *out)
 	tn_tokens(t.norm, em_tok_cb, &t);
 	if (t.n == 0)
 		return EM_NONE;
+	for (const char *q = t.end; q != NULL && *q != '\0'; q++)
+		if (*q == '?')
+			t.asked[t.n - 1] = true;
 
 	for (i = 0; i < EM_NRULES; i++) {
 		const struct em_rule *r = &em_rules[i];
@@ -2378,13 +2478,15 @@ em_check_one(const char *text, em_match *out)
 	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
 		if (sure[s])
 			pick = sure;
+	/* A word that counts only alone ("911", "au secours") says nothing in
+	 * a joke or a figure of speech ("call 911 on my short game"). */
 	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
-		if (weak[s])
+		if (weak[s] && !em_guard_holds(&t, "joke") && !em_guard_holds(&t, "hyperbole"))
 			pick = weak;
 	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
 		if (poss[s])
 			pick = poss;
-	em_scopes(&t, &m.guard, &story, &calm, &safe);
+	em_scopes(&t, &m.guard, &story, &calm, &safe, &unsure);
 	/* A word the rules looked at and set aside ("smoke" from someone's
 	 * clothes) is not for the classifier to raise again. */
 	if (m.guard == NULL && held != NULL)
@@ -2406,6 +2508,8 @@ em_check_one(const char *text, em_match *out)
 			m.level = story ? EM_NONE : m.level - 1;
 			if (m.level == EM_NONE)
 				m.slug = m.rule = NULL;
+		} else if (unsure && m.level == EM_SURE && !em_each(&t, EM_NOW, em_now_ctx, NULL)) {
+			m.level = EM_POSSIBLE;
 		}
 	}
 	if (out)

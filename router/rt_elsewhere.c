@@ -78,7 +78,8 @@ static const char ew_others_src[] =
     "golf course|golf club|country club|another course|other course|public course|"
     "municipal course|another golf|driving range down|outdoor course|outdoor courses|"
     "outdoor range|outdoor driving range|real course|real courses|driving range out|"
-    "range out on|terrain exterieur|champ de pratique|"
+    "range out on|terrain exterieur|champ de pratique|vrai parcours|vrais parcours|vrai terrain|"
+    "vrais terrains|parcours exterieur|"
     /* trades and services at home */
     "plumber|electrician|contractor|handyman|roofer|movers|moving company|cleaners|"
     "dry cleaner|tailor|babysitter|nanny|kennel|groomer|dog groomer|property manager|"
@@ -244,6 +245,19 @@ static const char ew_licence_src[] =
     "driving test|road test|renew my licence|renew my license|renew my driver|"
     "permis d apprenti|examen de conduite";
 
+/* A tee time or a round at a course named by the asker ("book a tee time
+ * at glen arbour"): another course, unless what follows is ours, a time
+ * or a word that names no place. */
+static const char ew_tee_src[] =
+    "tee time at|tee times at|tee off at|a round at|round of golf at|green fee at|"
+    "green fees at";
+static const char ew_tee_ours_src[] =
+    "riverside|harbourview|the|your|you|our|my|a|an|this|that|like|around|about|noon|"
+    "night|midnight|lunch|dinner|supper|sunrise|sunset|tonight|today|tomorrow|am|pm|one|"
+    "two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|half|quarter|bay|bays|"
+    "sim|sims|simulator|home|least|most|some|any|same|it|peak|off|prime|night|"
+    "harbour|harbor|lunchtime|dawn|dusk|first|last|opening|close|closing";
+
 /* One's car, and what goes wrong with one ("no sound from my car
  * speakers", "mon char veut pas partir"): a car alone may be parked
  * here, so only with one of these within five words. */
@@ -334,6 +348,7 @@ static struct ew_list ew_others = {.src = ew_others_src}, ew_things = {.src = ew
                       ew_car_things = {.src = ew_car_things_src}, ew_seek = {.src = ew_seek_src},
                       ew_went = {.src = ew_went_src}, ew_near_us = {.src = ew_near_us_src},
                       ew_world = {.src = ew_world_src}, ew_licence = {.src = ew_licence_src},
+                      ew_tee = {.src = ew_tee_src}, ew_tee_ours = {.src = ew_tee_ours_src},
                       ew_season = {.src = ew_season_src};
 static pthread_once_t ew_once = PTHREAD_ONCE_INIT;
 
@@ -365,12 +380,13 @@ ew_read(struct ew_list *l)
 static void
 ew_read_all(void)
 {
-	struct ew_list *all[] = {
-	    &ew_others,  &ew_things,      &ew_acts,         &ew_home,       &ew_devices,
-	    &ew_pay,     &ew_here,        &ew_guest_things, &ew_links,      &ew_says,
-	    &ew_asks_us, &ew_home_things, &ew_asked,        &ew_vouchers,   &ew_did,
-	    &ew_open,    &ew_left,        &ew_car,          &ew_car_things, &ew_seek,
-	    &ew_went,    &ew_near_us,     &ew_world,        &ew_licence,    &ew_season};
+	struct ew_list *all[] = {&ew_others,  &ew_things,   &ew_acts,       &ew_home,
+	                         &ew_devices, &ew_pay,      &ew_here,       &ew_guest_things,
+	                         &ew_links,   &ew_says,     &ew_asks_us,    &ew_home_things,
+	                         &ew_asked,   &ew_vouchers, &ew_did,        &ew_open,
+	                         &ew_left,    &ew_car,      &ew_car_things, &ew_seek,
+	                         &ew_went,    &ew_near_us,  &ew_world,      &ew_licence,
+	                         &ew_season,  &ew_tee,      &ew_tee_ours};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		ew_read(all[i]);
@@ -476,6 +492,16 @@ ew_near(const struct ew_text *t, const struct ew_list *l, long lo, long hi)
 		if (ew_list_at(t, (size_t)q, l) > 0)
 			return q;
 	return -1;
+}
+
+/* ew_alpha - is token i a word of letters only (no time, no number)? */
+static bool
+ew_alpha(const struct ew_text *t, size_t i)
+{
+	for (size_t c = 0; c < t->len[i]; c++)
+		if (t->tok[i][c] < 'a' || t->tok[i][c] > 'z')
+			return false;
+	return t->len[i] > 1;
 }
 
 /* ew_outside_landmark - does a term of l stand outside the phrases that
@@ -794,6 +820,12 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 		if ((k = ew_list_at(&t, i, &ew_licence)) > 0) {
 			ew_span(&t, i, i + k - 1, why, cap);
 			return "world";
+		}
+	for (size_t i = 0; i < t.n; i++)
+		if ((k = ew_list_at(&t, i, &ew_tee)) > 0 && i + k < t.n &&
+		    ew_list_at(&t, i + k, &ew_tee_ours) == 0 && ew_alpha(&t, i + k)) {
+			ew_span(&t, i, i + k, why, cap);
+			return "place";
 		}
 	if (ew_outside_landmark(&t, &ew_here))
 		return NULL;

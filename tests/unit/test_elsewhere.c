@@ -173,6 +173,13 @@ static const struct {
     {NULL, "is the sim open yet this season for leagues"},
     /* "atm" is also "at the moment" */
     {NULL, "the screen is frozen atm keeps crashing"},
+    /* a tee time or a round at a course the asker names, lower case too;
+     * not at a time, not at one of ours */
+    {"place", "any way to grab a tee time at brightwood next week"},
+    {"place", "whats the usual pace for a round at oakfield"},
+    {NULL, "tee time at 6 tonight in bay 2"},
+    {NULL, "can we get a tee time at harbourview for 4"},
+    {NULL, "need a tee time at noon, 3 of us"},
     /* about nothing elsewhere */
     {NULL, "how do i change my booking to friday"},
     {NULL, "can i get a refund for last night"},

@@ -540,6 +540,41 @@ static const struct {
     {"french", EM_NONE, NULL, "je trouve pas la sortie du menu sur le simulateur"},
     {"device", EM_NONE, NULL, "do i turn the power off and on to reset the sim"},
     {"sports", EM_NONE, NULL, "my ball flight feels off today, any drills"},
+    /* probed by hand: asking leave to bring a remedy, one bay's lights,
+     * a bank's outage; a face gone grey and no answer */
+    {"question", EM_NONE, NULL, "ok if my son brings his epi pen just in case?"},
+    {"question", EM_NONE, NULL, "can we bring grandpa's oxygen tank, he has copd"},
+    {"device", EM_NONE, NULL, "the overhead lights went out in bay 5 only"},
+    {"device", EM_NONE, NULL, "one of the lights above the mat is out"},
+    {"elsewhere", EM_NONE, NULL, "debit got refused, is interac having an outage?"},
+    {"power", EM_SURE, POWER, "power outage, the whole building just went dark"},
+    {"medical", EM_SURE, MED, "grandma went gray and slumped against the wall, she wont answer"},
+    /* the eleventh set's categories, in other words: blood through a
+     * dressing, breath told by what it does, someone waiting outside for
+     * us, French theft, pipe and allergy while asking for the kit; a hot
+     * smell, French flicker, a knock with tears, a "fine" asked */
+    {"medical", EM_SURE, MED,
+     "sliced my thumb on the rail, it's bleeding right through the bandage"},
+    {"medical", EM_SURE, MED, "my brother is wheezing hard and can barely talk, what do we do"},
+    {"security", EM_SURE, SEC,
+     "a guy in the lot keeps yelling that he'll be waiting for us outside, we're afraid to leave"},
+    {"french", EM_SURE, SEC, "deux gars sont en train de voler les sacs dans l'entrée"},
+    {"french", EM_SURE, WATER, "le tuyau sous l'évier vient de péter, ça gicle"},
+    {"french", EM_SURE, MED, "ma blonde fait une réaction allergique, où est l'epipen"},
+    {"possible", EM_POSSIBLE, FIRE, "smells like something's a bit hot near the projector?"},
+    {"possible", EM_POSSIBLE, POWER, "les lumières flashent dans le lobby, c'est-tu normal?"},
+    {"possible", EM_POSSIBLE, MED,
+     "my son got whacked on the leg by a ricochet, he's crying, seems ok?"},
+    {"possible", EM_POSSIBLE, MED, "kid bumped his head on the frame, crying but seems fine?"},
+    {"safe", EM_POSSIBLE, MED, "kid bumped his head on the frame, crying but seems fine"},
+    /* not: 911 in a figure of speech, an early exit asked to be credited,
+     * a club's face, lock-out "aidez-moi" */
+    {"hyperbole", EM_NONE, NULL, "this front nine is a disaster, call 911 on my putting"},
+    {"past", EM_NONE, NULL,
+     "we left early on friday because of the smoke from the pc, any credit?"},
+    {"device", EM_NONE, NULL, "I think I cracked the face on one of the rental putters"},
+    {"device", EM_NONE, NULL, "the projector keeps choking and lagging on every swing"},
+    {"french", EM_NONE, NULL, "chu bloqué dehors pis mon code marche pas, aidez-moi"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
