@@ -297,7 +297,8 @@ static const struct em_rule em_rules[] = {
      "heart attack|heart problems|heart stopped|heart is racing and|chest pain*|"
      "chest hurts|chest is hurting|chest tight*|tightness in his chest|"
      "tightness in her chest|tightness in my chest|pain in his chest|pain in her chest|"
-     "pain in my chest|clutching his chest|clutching her chest|pressure in his chest|"
+     "pain in my chest|pain in the chest|pain in the left arm|left arm pain|left arm hurts|"
+     "clutching his chest|clutching her chest|pressure in his chest|"
      "pressure in her chest|pressure in my chest|pressure on my chest|pressure on his chest|"
      "chest pressure|crushing chest|arm is numb|arm went numb|face drooping|face is drooping|"
      "slurring|slurred speech|speech is slurred|is slurred|talking funny|one side of his face|"
@@ -1152,7 +1153,8 @@ static const struct em_rule em_rules[] = {
      .any = "feu|incendie|incendies|flammes|flamme|fumee|pompiers|brule|brulent|brulure|"
             "ca fume|ca boucane|boucane|"
             "etincelles|etincelle|court circuit|fils electriques",
-     .near_not = "arme a|armes a|feu vert|feu rouge|feux|coin du|foyer|feu de camp|"
+     .near_not = "arme a|armes a|feu vert|feu rouge|feu jaune|feux|de circulation|coin du|"
+                 "foyer|feu de camp|"
                  "sortie|sorties|exercice|extincteur*|feu d artifice|ce soir|en feu ce|"
                  "joue|jouer|golf|coup|coups|swing|brule des calories|numero|a soir|drive|"
                  "drives|putter|putts|fer|fers|en feu a soir|mains|main|bras|jambes|pieds|"
@@ -1214,7 +1216,10 @@ static const struct em_rule em_rules[] = {
             "pu capable de respirer|plus capable de respirer|pas capable de respirer|"
             "capable pu de respirer|respire pas comme du monde|respire pu comme du monde|"
             "coup de chaleur|insolation|y delire|il delire|elle delire|sue pu|transpire pu|"
-            "fait une crise cardiaque|fait une crise d epilepsie",
+            "fait une crise cardiaque|fait une crise d epilepsie|se reveille pas|se reveille pu|"
+            "se reveille plus|tremble par terre|"
+            "convulse par terre|la bouche croche|le visage croche|parle pu pis|bave pis|"
+            "il bave|elle bave",
      .near_not = "service|services|next "
                  "door|ecran|ordinateur|projecteur|simulateur|trackman|telephone|cellulaire|"
                  "reseau|wifi|batterie|bourse|budget|chaud|trop chaud|humide|"
@@ -1235,8 +1240,10 @@ static const struct em_rule em_rules[] = {
             "varger|varge|vargent|se fait battre|se fait tabasser|tabasse|tabassent|"
             "se fait taper dessus|coups de poing|en train de partir avec|se sauve avec|"
             "se sauvent avec|part avec le|part avec la|part avec les|part avec mon|part avec ma|"
-            "part avec nos|en train de voler|en train de nous voler|vient de voler|"
-            "viennent de voler",
+            "part avec nos|se tapent dessus|se tape dessus|se pognent|se poignent|"
+            "se donnent des coups|partir avec mon|partir avec ma|partir avec nos|partir avec les|"
+            "parti avec mon|parti avec ma|parti avec nos|parti avec les|"
+            "en train de voler|en train de nous voler|vient de voler|viennent de voler",
      .near_not = "frappe la balle|frappe de golf|frappe bien|frappes|coup|balle|balles|"
                  "frappe vraiment|frappe fort|frappe loin|frappe droit|frappe croche|"
                  "on frappe|radar|capteur|ecran|simulateur|trackman|"
@@ -1264,7 +1271,8 @@ static const struct em_rule em_rules[] = {
             "eau partout|de l eau partout|tuyau a eclate|tuyau eclate|tuyau perce|"
             "degat d eau|degats d eau|l eau coule|eau coule|coule du plafond|plafond coule|"
             "l eau monte|eau qui monte|sous sol est inonde|toit coule|il pleut dans|eau sort|"
-            "eau gicle|eau jaillit|jaillit|gicle partout|ca gicle|tuyau vient de peter|"
+            "eau gicle|eau jaillit|jaillit|l eau rentre|eau qui rentre|rentre par le plafond|"
+            "ca coule du plafond|ca coule sur|gicle partout|ca gicle|tuyau vient de peter|"
             "tuyau vient d eclater|tuyau vient de lacher|tuyau vient de casser|"
             "tuyau a pete|tuyau pete|tuyau a creve|tuyau creve|"
             "tuyau a lache|tuyau brise|tuyau a saute|coule partout|ca coule de partout|"
@@ -1286,7 +1294,9 @@ static const struct em_rule em_rules[] = {
             "tout s est eteint|tout est eteint|les lumieres sont eteintes|"
             "disjoncteur|disjoncte|panne totale|noir comme chez le loup|pu de courant|"
             "pus de courant|toute a saute|tout a saute|lumiere est toute partie|"
-            "lumiere est partie|lumieres sont parties",
+            "lumiere est partie|lumieres sont parties|tout est ferme d un coup|"
+            "tout a ferme d un coup|tout s est ferme|tout a coupe|toute est ferme|"
+            "pu de lumiere|pus de lumiere|pas de lumiere nulle part",
      .near_not = "ecran|ordinateur|projecteur|simulateur|trackman|telephone|tele|tv|"
                  "borne|wifi|internet",
      .vwin = 4,
@@ -1970,7 +1980,8 @@ static const struct em_guard {
      "our cottage|at my work|my office|my kitchen|my bathroom|my ceiling|my roof|"
      "upstairs neighbour|upstairs neighbor|my neighbours|my neighbors|my landlord|"
      "chez ma mere|chez mon pere|notre maison|ma maison|mon appartement|mon logement|"
-     "on tv|in a movie|in the movie|a la maison|chez moi|au bureau|my neighbourhood|"
+     "on tv|in a movie|in the movie|on the radio|a la radio|aux nouvelles|a la tele|"
+     "a la television|aux infos|sur l autoroute|a la maison|chez moi|au bureau|my neighbourhood|"
      "whole neighbourhood|whole neighborhood|my whole street|"
      "my neighborhood|our neighbourhood|our neighborhood|my area|my street|mon quartier|"
      "dans mon coin|dans mon quartier",
@@ -2526,8 +2537,8 @@ em_check_one(const char *text, em_match *out)
  * is not sure as a whole is read again without its questions (the
  * sentences that end in '?'), and the higher level of the two stands.
  */
-int
-em_check(const char *text, em_match *out)
+static int
+em_check_asked(const char *text, em_match *out)
 {
 	em_match m;
 	int      level = em_check_one(text, out), again;
@@ -2559,6 +2570,327 @@ em_check(const char *text, em_match *out)
 			*out = m;
 	}
 	free(rest);
+	return level;
+}
+
+/*
+ * French read through English.  The French rules are phrases; the English
+ * ones know who (EM_PERSON), what is a device, what is a figure of speech
+ * and which words must come near an anchor.  So a French message the
+ * French rules do not find sure is read once more with its emergency
+ * words glossed in English ("il s'est effondre par terre pis y bouge pu"
+ * is read as "il collapsed on the floor pis y not moving"), and the
+ * higher level stands.  Only content words are glossed, never pronouns
+ * ("il" stays: "the sim, il repond pu" names nobody) nor the words of
+ * the French scopes (past, hypothetical, jokes), which read the glossed
+ * text as they read the original.  A message the French reading set aside
+ * (a story, a joke, a guard) is not read again.  Entries are normalised
+ * French (tn_normalise: lower case, no accents); the longest match at a
+ * word's start wins.
+ */
+static const char *const em_gloss_fr[][2] = {
+    /* people */
+    {"quelqu un", "someone"},
+    {"quelquun", "someone"},
+    {"un gars", "a guy"},
+    {"gars", "guy"},
+    {"un homme", "a man"},
+    {"homme", "man"},
+    {"un type", "a guy"},
+    {"monsieur", "man"},
+    {"bonhomme", "man"},
+    {"une femme", "a woman"},
+    {"femme", "woman"},
+    {"madame", "woman"},
+    {"une dame", "a woman"},
+    {"client", "customer"},
+    {"cliente", "customer"},
+    {"clients", "customers"},
+    {"enfant", "kid"},
+    {"le petit", "the kid"},
+    {"la petite", "the kid"},
+    {"mon pere", "my dad"},
+    {"ma mere", "my mom"},
+    {"mon ami", "my friend"},
+    {"mon amie", "my friend"},
+    {"mon chum", "my friend"},
+    {"ma blonde", "my girlfriend"},
+    {"mon oncle", "my uncle"},
+    {"ma tante", "my aunt"},
+    {"mon fils", "my son"},
+    {"ma fille", "my daughter"},
+    {"mon frere", "my brother"},
+    {"ma soeur", "my sister"},
+    {"mon mari", "my husband"},
+    {"ma femme", "my wife"},
+    {"tout le monde", "everyone"},
+    /* the body, and what happens to it */
+    {"perdu connaissance", "passed out"},
+    {"perd connaissance", "passed out"},
+    {"s est effondre", "collapsed"},
+    {"s est effondree", "collapsed"},
+    {"s est effoire", "collapsed"},
+    {"s est effoiree", "collapsed"},
+    {"effondre", "collapsed"},
+    {"effondree", "collapsed"},
+    {"effoire", "collapsed"},
+    {"effoiree", "collapsed"},
+    {"par terre", "on the floor"},
+    {"bouge pu", "not moving"},
+    {"bouge plus", "not moving"},
+    {"bouge pas", "not moving"},
+    {"respire pas", "not breathing"},
+    {"respire pu", "not breathing"},
+    {"respire plus", "not breathing"},
+    {"respire mal", "trouble breathing"},
+    {"crise d asthme", "asthma attack"},
+    {"sa pompe", "his inhaler"},
+    {"inconscient", "unconscious"},
+    {"inconsciente", "unconscious"},
+    {"saigne", "bleeding"},
+    {"saignent", "bleeding"},
+    {"pisse le sang", "bleeding"},
+    {"sang", "blood"},
+    {"arrete pas", "wont stop"},
+    {"gonfle", "swelling"},
+    {"enfle", "swelling"},
+    {"gonflee", "swollen"},
+    {"enflee", "swollen"},
+    {"sa face", "her face"},
+    {"la face", "the face"},
+    {"dans la face", "in the face"},
+    {"en pleine face", "in the face"},
+    {"visage", "face"},
+    {"gorge", "throat"},
+    {"langue", "tongue"},
+    {"levres", "lips"},
+    {"noix", "nuts"},
+    {"arachides", "peanuts"},
+    {"pinottes", "peanuts"},
+    {"poitrine", "chest"},
+    {"bras gauche", "left arm"},
+    {"bras", "arm"},
+    {"jambe", "leg"},
+    {"cheville", "ankle"},
+    {"poignet", "wrist"},
+    {"la tete", "the head"},
+    {"sur la tete", "on the head"},
+    {"a la tete", "in the head"},
+    {"le front", "the forehead"},
+    {"mal au", "pain in the"},
+    {"mal a la", "pain in the"},
+    {"mal aux", "pain in the"},
+    {"douleur a la", "pain in the"},
+    {"douleur au", "pain in the"},
+    {"douleur dans la", "pain in the"},
+    {"douleur dans le", "pain in the"},
+    {"s est casse", "broke"},
+    {"casse la", "broke the"},
+    {"casse le", "broke the"},
+    {"l os", "the bone"},
+    {"overdose", "overdose"},
+    {"surdose", "overdose"},
+    {"convulse", "convulsing"},
+    {"tremble", "shaking"},
+    {"vomit", "vomiting"},
+    {"s etouffe", "choking"},
+    {"etouffe", "choking"},
+    {"blesse", "injured"},
+    {"blessee", "injured"},
+    {"personne de blesse", "nobody injured"},
+    {"personne blesse", "nobody injured"},
+    {"personne n est blesse", "nobody injured"},
+    {"personne s est blesse", "nobody injured"},
+    {"pas de blesse", "nobody injured"},
+    {"pas blesse", "not injured"},
+    {"pas blessee", "not injured"},
+    {"s est fait frapper", "got hit"},
+    {"frappe", "hit"},
+    {"frappee", "hit"},
+    /* fire and gas */
+    {"en feu", "on fire"},
+    {"a pris feu", "caught fire"},
+    {"a pris en feu", "caught fire"},
+    {"pris en feu", "caught fire"},
+    {"pogne en feu", "caught fire"},
+    {"pogne feu", "caught fire"},
+    {"feu", "fire"},
+    {"fumee", "smoke"},
+    {"boucane", "smoke"},
+    {"flammes", "flames"},
+    {"flamme", "flame"},
+    {"sent le brule", "smells burning"},
+    {"odeur de brule", "burning smell"},
+    {"gaz", "gas"},
+    {"sent le gaz", "smells of gas"},
+    {"pue le gaz", "smells of gas"},
+    {"detecteur de fumee", "smoke detector"},
+    {"alarme de feu", "fire alarm"},
+    {"alarme d incendie", "fire alarm"},
+    {"alarme incendie", "fire alarm"},
+    /* water */
+    {"eau", "water"},
+    {"plafond", "ceiling"},
+    {"mur", "wall"},
+    {"plancher", "floor"},
+    {"tuyau", "pipe"},
+    {"fuit", "leaking"},
+    {"coule", "leaking"},
+    {"sort du", "coming out of the"},
+    {"sort de", "coming out of"},
+    {"deborde", "overflowing"},
+    {"inonde", "flooded"},
+    {"inondee", "flooded"},
+    {"en train de tomber", "collapsing"},
+    {"partout", "everywhere"},
+    {"en masse", "a lot"},
+    /* a threat */
+    {"couteau", "knife"},
+    {"fusil", "gun"},
+    {"pistolet", "gun"},
+    {"une arme", "a weapon"},
+    {"batte", "bat"},
+    {"bouteille cassee", "broken bottle"},
+    {"menace", "threatening"},
+    {"menacent", "threatening"},
+    {"se battent", "fighting"},
+    {"se bat", "fighting"},
+    {"se tapent dessus", "fighting"},
+    {"se pognent", "fighting"},
+    {"voleur", "thief"},
+    {"entrer de force", "break in"},
+    {"entre de force", "broke in"},
+    {"defonce", "smashing"},
+    {"defoncer", "smash"},
+    {"crie", "yelling"},
+    {"hurle", "yelling"},
+    {"saoul", "drunk"},
+    {"soul", "drunk"},
+    {"ivre", "drunk"},
+    /* power */
+    {"courant", "power"},
+    {"electricite", "power"},
+    {"lumieres", "lights"},
+    {"dans le noir", "in the dark"},
+    {"noir complet", "pitch black"},
+    {"noir total", "pitch black"},
+    {"s eteindre", "go out"},
+    {"s est eteint", "went out"},
+    {"tout vient de", "everything just"},
+    /* now, help */
+    {"maintenant", "right now"},
+    {"en ce moment", "right now"},
+    {"presentement", "right now"},
+    {"vite", "hurry"},
+    {"aidez moi", "help"},
+    {"aidez nous", "help"},
+    {"au secours", "help"},
+    {"pas de", "no"},
+    {"pu de", "no"},
+    {"pus de", "no"},
+    {"pis", "and"},
+    {"a la poitrine", "in the chest"},
+    {"tous nous tuer", "kill everyone"},
+    {"nous tuer", "kill us"},
+    /* a supposition stays one: "si quelqu'un se blesse" */
+    {"si quelqu un", "if someone"},
+    {"si jamais", "if ever"},
+    {"si un", "if a"},
+    {"si une", "if a"},
+    {"si le", "if the"},
+    {"si la", "if the"},
+    {"si on", "if we"},
+};
+
+#define EM_NGLOSS (sizeof(em_gloss_fr) / sizeof(em_gloss_fr[0]))
+
+/* em_gloss_byte - does c belong to a word (letters, digits, UTF-8; an
+ * apostrophe ends one, so "l'eau" glosses "eau")? */
+static bool
+em_gloss_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+/* em_gloss_at - does p start with fr's n bytes, an apostrophe in p
+ * standing for fr's space ("quelqu'un" = "quelqu un")? */
+static bool
+em_gloss_at(const char *p, const char *fr, size_t n)
+{
+	for (size_t j = 0; j < n; j++)
+		if (p[j] != fr[j] && !(p[j] == '\'' && fr[j] == ' '))
+			return false;
+	return true;
+}
+
+/* em_gloss - text, normalised, with em_gloss_fr's words in English; the
+ * number of words glossed */
+static size_t
+em_gloss(const char *text, char *out, size_t cap)
+{
+	char   norm[EM_MAX_TEXT];
+	size_t o = 0, glossed = 0;
+
+	tn_normalise(text, norm, sizeof(norm));
+	for (const char *p = norm; *p != '\0' && o + 1 < cap;) {
+		size_t best = 0, bi = 0;
+
+		if ((p == norm || !em_gloss_byte((unsigned char)p[-1])) &&
+		    em_gloss_byte((unsigned char)*p))
+			for (size_t i = 0; i < EM_NGLOSS; i++) {
+				const char *fr = em_gloss_fr[i][0];
+				size_t      n;
+
+				if (fr[0] != *p)
+					continue;
+				n = strlen(fr);
+				if (n > best && em_gloss_at(p, fr, n) &&
+				    !em_gloss_byte((unsigned char)p[n])) {
+					best = n;
+					bi = i;
+				}
+			}
+		if (best > 0) {
+			size_t n = strlen(em_gloss_fr[bi][1]);
+
+			if (o + n + 1 >= cap)
+				break;
+			memcpy(out + o, em_gloss_fr[bi][1], n);
+			o += n;
+			p += best;
+			glossed++;
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+	return glossed;
+}
+
+/*
+ * em_check - em_check_asked, and a French message once more through
+ * English (em_gloss_fr) unless the first reading is sure or set it aside.
+ */
+int
+em_check(const char *text, em_match *out)
+{
+	em_match m, g;
+	int      level = em_check_asked(text, &m), again;
+	char    *glossed;
+
+	if (level < EM_SURE && m.lang != NULL && strcmp(m.lang, "fr") == 0 &&
+	    (m.guard == NULL || strcmp(m.guard, "question") == 0) &&
+	    (glossed = malloc(EM_MAX_TEXT)) != NULL) {
+		if (em_gloss(text, glossed, EM_MAX_TEXT) > 0 &&
+		    (again = em_check_asked(glossed, &g)) > level) {
+			level = again;
+			g.lang = m.lang;
+			m = g;
+		}
+		free(glossed);
+	}
+	if (out)
+		*out = m;
 	return level;
 }
 

@@ -575,6 +575,15 @@ static const struct {
     {"device", EM_NONE, NULL, "I think I cracked the face on one of the rental putters"},
     {"device", EM_NONE, NULL, "the projector keeps choking and lagging on every swing"},
     {"french", EM_NONE, NULL, "chu bloqué dehors pis mon code marche pas, aidez-moi"},
+    /* French read through English (em_gloss_fr): what the English rules know
+     * of people, devices and suppositions, without a French phrase for it */
+    {"french", EM_SURE, MED, "ma tante est tombée dans l'escalier pis elle bouge pas"},
+    {"french", EM_SURE, MED, "son visage gonfle depuis qu'il a mangé le muffin"},
+    {"french", EM_SURE, SEC, "un gars saoul crie qu'il va tous nous tuer"},
+    {"french", EM_NONE, NULL, "le simulateur bouge pas, il est gelé"},
+    {"french", EM_NONE, NULL, "si quelqu'un se blesse, on fait quoi?"},
+    {"french", EM_NONE, NULL, "on a brisé un fer, la tête a revolé, personne de blessé"},
+    {"french", EM_NONE, NULL, "y'a un feu de circulation en panne devant chez vous"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
