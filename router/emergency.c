@@ -91,6 +91,7 @@ struct em_rule {
 	"could a ball|could the ball|can a ball|can the ball|could it hurt|can it hurt|"           \
 	"will it hurt|would it hurt|is it safe|is it dangerous|"                                   \
 	"lets say|let us say|say someone|say somebody|say a guest|say a customer|imagine if|"      \
+	"evacuation plan|emergency plan|safety plan|evacuation route|evacuation procedure|"        \
 	"in an emergency|during an emergency|if theres an emergency|if there is an emergency|"     \
 	"if there was an emergency|would you call|en cas de|en cas d|que faire si|"                \
 	"que faire s il|qu est ce qu on fait si|qu est ce qu on fait s il|si jamais|au cas ou|"    \
@@ -365,6 +366,7 @@ static const struct em_rule em_rules[] = {
      "bloody mary|bad blood|first blood|blood moon|in my blood|blood drive|"
      "blood test|blood sugar|bleeding edge|blood sport|bloodbath|blood bath|song|"
      "dish|sausage|pudding|brothers|movie|film|band|album|recipe|colour|colours|"
+     "foam|stuffing|paint|glue|"
      "color|colors|ink|image|picture|" EM_TECH,
      3,
      EM_JOKE "|" EM_HYPO "|last week|yesterday|"
@@ -1994,7 +1996,8 @@ static const struct em_guard {
      "everyone is fine|everyones fine|everyone is ok|everyone is okay|all good now|recovered|"
      "doing fine|doing better|is ok now|is okay now|were all fine|were all ok|tout le monde va "
      "bien|totally fine|completely fine|perfectly fine|fine now|seems ok|seems okay|seems fine|"
-     "seems alright|seems all right|looks ok|looks okay|looks fine",
+     "seems alright|seems all right|looks ok|looks okay|looks fine|all good here|"
+     "all good on our end|all fine here|were fine here|we are fine here|fine over here",
      NULL, 0, EM_UNSURE, 3},
     {"not-urgent", EM_S_CALM,
      "every time|when you get a chance|when you can|"

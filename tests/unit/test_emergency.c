@@ -584,6 +584,11 @@ static const struct {
     {"french", EM_NONE, NULL, "si quelqu'un se blesse, on fait quoi?"},
     {"french", EM_NONE, NULL, "on a brisé un fer, la tête a revolé, personne de blessé"},
     {"french", EM_NONE, NULL, "y'a un feu de circulation en panne devant chez vous"},
+    /* probed by hand in English: a mat's stuffing, a plan asked for, a
+     * smell outside with all well here (notified, not paged) */
+    {"device", EM_NONE, NULL, "the hitting mat is bleeding stuffing at the seam"},
+    {"policy", EM_NONE, NULL, "do you have a written evacuation plan for our corporate group"},
+    {"safe", EM_POSSIBLE, FIRE, "we smelled smoke from a car in the lot, all good here though"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
