@@ -302,7 +302,9 @@ static const struct em_rule em_rules[] = {
      "clutching his chest|clutching her chest|pressure in his chest|"
      "pressure in her chest|pressure in my chest|pressure on my chest|pressure on his chest|"
      "chest pressure|crushing chest|arm is numb|arm went numb|face drooping|face is drooping|"
-     "slurring|slurred speech|speech is slurred|is slurred|talking funny|one side of his face|"
+     "slurring|slurred speech|speech is slurred|is slurred|all slurred|slurred words|"
+     "words are slurred|grey and sweating|gray and sweating|pale and sweating|pale and clammy|"
+     "grey and clammy|gray and clammy|in a cold sweat|talking funny|one side of his face|"
      "one side of her face|in labor|in labour|water broke|contractions|going into labor|"
      "going into labour",
      NULL, 0, NULL, 0,

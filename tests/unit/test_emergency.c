@@ -589,6 +589,9 @@ static const struct {
     {"device", EM_NONE, NULL, "the hitting mat is bleeding stuffing at the seam"},
     {"policy", EM_NONE, NULL, "do you have a written evacuation plan for our corporate group"},
     {"safe", EM_POSSIBLE, FIRE, "we smelled smoke from a car in the lot, all good here though"},
+    /* a heart or a stroke told by what one sees */
+    {"medical", EM_SURE, MED, "grandpa is pale and clammy, says he feels off"},
+    {"medical", EM_SURE, MED, "her words are slurred all of a sudden"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
