@@ -2584,9 +2584,10 @@ em_check_asked(const char *text, em_match *out)
  * and which words must come near an anchor.  So a French message the
  * French rules do not find sure is read once more with its emergency
  * words glossed in English ("il s'est effondre par terre pis y bouge pu"
- * is read as "il collapsed on the floor pis y not moving"), and the
- * higher level stands.  Only content words are glossed, never pronouns
- * ("il" stays: "the sim, il repond pu" names nobody) nor the words of
+ * is read as "il collapsed on the floor and y not moving"), and the
+ * higher level stands.  Content words are glossed, and people named by a
+ * noun ("mon pere", "un gars"), never a bare pronoun ("il" stays: "le
+ * simulateur bouge pas, il est gele" names nobody), nor the words of
  * the French scopes (past, hypothetical, jokes), which read the glossed
  * text as they read the original.  A message the French reading set aside
  * (a story, a joke, a guard) is not read again.  Entries are normalised

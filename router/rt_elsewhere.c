@@ -255,7 +255,7 @@ static const char ew_tee_ours_src[] =
     "riverside|harbourview|the|your|you|our|my|a|an|this|that|like|around|about|noon|"
     "night|midnight|lunch|dinner|supper|sunrise|sunset|tonight|today|tomorrow|am|pm|one|"
     "two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|half|quarter|bay|bays|"
-    "sim|sims|simulator|home|least|most|some|any|same|it|peak|off|prime|night|"
+    "sim|sims|simulator|home|least|most|some|any|same|it|peak|off|prime|"
     "harbour|harbor|lunchtime|dawn|dusk|first|last|opening|close|closing";
 
 /* One's car, and what goes wrong with one ("no sound from my car
