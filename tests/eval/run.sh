@@ -14,8 +14,9 @@
 #      blind, measured once, then read and fixed by category) and
 #      questions_holdout10.jsonl (held back: written blind, never read),
 #      questions_holdout11.jsonl (written blind, measured once, then read
-#      and fixed by category) and questions_holdout12.jsonl (held back:
-#      written blind, never read), the same way.
+#      and fixed by category), questions_holdout12.jsonl (held back:
+#      written blind, never read) and questions_holdout13.jsonl (written
+#      blind, measured once, then read and fixed by category), the same way.
 #   2. The emergency decision (rules fused with the classifier trained on
 #      the seed examples, as the router does) on our own labelled sets,
 #      per category: tests/eval/emergency.jsonl (tuned on),
@@ -29,8 +30,9 @@
 #      emergency_holdout9.jsonl (written blind, then tuned on),
 #      emergency_holdout10.jsonl (held back: written blind, never read),
 #      emergency_holdout11.jsonl (written blind, then tuned on),
-#      emergency_holdout12.jsonl (held back: written blind, never read) and
-#      the dev set.
+#      emergency_holdout12.jsonl (held back: written blind, never read),
+#      emergency_holdout13.jsonl (written blind, then tuned on) and the dev
+#      set.
 #   3. The classifier alone on CLINC150 (train on train, measure on val)
 #      with clubos-route-eval, when the data set is there.
 set -eu
@@ -82,6 +84,8 @@ if [ -f "$DEV" ]; then
 		tests/eval/questions_holdout11.jsonl
 	measure "Held back: questions written blind, twelfth set (tests/eval/questions_holdout12.jsonl; never read or tuned on)" \
 		tests/eval/questions_holdout12.jsonl
+	measure "Questions written blind, thirteenth set (tests/eval/questions_holdout13.jsonl; measured once, then read and fixed by category)" \
+		tests/eval/questions_holdout13.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi
@@ -93,7 +97,8 @@ EM_SETS="tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl tests/eva
 	tests/eval/emergency_holdout5.jsonl tests/eval/emergency_holdout6.jsonl \
 	tests/eval/emergency_holdout7.jsonl tests/eval/emergency_holdout8.jsonl \
 	tests/eval/emergency_holdout9.jsonl tests/eval/emergency_holdout10.jsonl \
-	tests/eval/emergency_holdout11.jsonl tests/eval/emergency_holdout12.jsonl"
+	tests/eval/emergency_holdout11.jsonl tests/eval/emergency_holdout12.jsonl \
+	tests/eval/emergency_holdout13.jsonl"
 [ -f "$DEV" ] && EM_SETS="$EM_SETS $DEV"
 # shellcheck disable=SC2086 # the list is split on purpose
 build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl $EM_SETS
