@@ -92,6 +92,8 @@ struct em_rule {
 	"will it hurt|would it hurt|is it safe|is it dangerous|"                                   \
 	"lets say|let us say|say someone|say somebody|say a guest|say a customer|imagine if|"      \
 	"evacuation plan|emergency plan|safety plan|evacuation route|evacuation procedure|"        \
+	"just curious|if a ball|if the ball|if my ball|could it catch|can it catch|would it "      \
+	"catch|"                                                                                   \
 	"in an emergency|during an emergency|if theres an emergency|if there is an emergency|"     \
 	"if there was an emergency|would you call|en cas de|en cas d|que faire si|"                \
 	"que faire s il|qu est ce qu on fait si|qu est ce qu on fait s il|si jamais|au cas ou|"    \
@@ -135,7 +137,7 @@ struct em_rule {
 #define EM_BODY                                                                                    \
 	"knee|knees|ankle|ankles|wrist|wrists|lower back|shoulder|shoulders|elbow|neck|hip|"       \
 	"hips|hamstring|groin|calf|rib|ribs|chest|side|genou|cheville|poignet|dos|epaule|cou|"     \
-	"hanche|cote|cotes"
+	"hanche|cote|cotes|left arm|chest|bras gauche|poitrine"
 
 #define EM_NEG_LIST                                                                                \
 	"no|not|isnt|arent|wasnt|werent|never|without|dont|doesnt|didnt|"                          \
@@ -274,6 +276,7 @@ static const struct em_rule em_rules[] = {
      "cant catch my breath|cannot catch his breath|cannot catch her breath|"
      "cant breath|cannot breath|can not breath|cant breath properly|turning grey|turning gray|"
      "going grey|going gray|gone grey|gone gray|went grey|went gray|went limp|gone limp|"
+     "seeing double|sees double|seeing two of|vision went blurry|"
      "wheezing hard|wheezing really|wheezing so|wheezing a lot|barely breathing|"
      "can barely breathe|can hardly breathe|cant get air|can barely talk|can hardly talk|"
      "wheezing badly|inhaler is empty|"
@@ -483,8 +486,10 @@ static const struct em_rule em_rules[] = {
             "wail*|shriek*|screech*|blaring|ringing|buzzing|alarm*|bells|klaxon",
      .with = "flashing|blinking|pulsing|strobing|strobe*|flash*|lights|light",
      .win = 12,
-     .near_not = "phone|car|truck|game|sim|music|song|tv|speaker volume|microwave|oven|"
-                 "door alarm|door chime|battery|chirp*|projector|pc|computer|screen|kiosk",
+     .near_not =
+         "keypad|lock|reader|scanner|little box|goes beep|phone|car|truck|game|sim|music|song|tv|"
+         "speaker volume|microwave|oven|"
+         "door alarm|door chime|battery|chirp*|projector|pc|computer|screen|kiosk",
      .vwin = 6,
      .not = EM_JOKE "|" EM_HYPO "|test|testing|just a drill|only a drill|its a drill|"
                     "drill today|drill tonight|drill tomorrow|scheduled drill|scheduled",
@@ -1001,7 +1006,8 @@ static const struct em_rule em_rules[] = {
              "wont stop|wont quit|wont shut|keeps going|detector|speakers|alarm|alarms|"
              "box on the|on the wall|red light|whole place|throughout",
      .win = 10,
-     .near_not = "door alarm|door chime|when we open|when i open|when you open|opening the "
+     .near_not = "keypad|lock|reader|scanner|little box|goes beep|door alarm|door chime|when we "
+                 "open|when i open|when you open|opening the "
                  "door|open the door|"
                  "phone|car|cars|truck|microwave|oven|game|sim|music|song|songs|speaker "
                  "volume|chirp*|battery|batteries|every minute|every few|now and then|"
@@ -1209,7 +1215,8 @@ static const struct em_rule em_rules[] = {
             "casse une cote|casse des cotes|cassee|l os est|l os sort|os qui sort|"
             "pas a la bonne place|disloque|disloquee|deboite|deboitee|"
             "blesse gravement|il est blesse|elle est blessee|tombe sur la tete|"
-            "cogne la tete|frappe a la tete|en sang|perd du sang|"
+            "cogne la tete|frappe a la tete|en sang|perd du sang|pete la tete|fendu la tete|"
+            "fendu le front|ouvert le crane|"
             /* spoken Quebec French: "respire pu", "pisse le sang" */
             "respire pu|respire presque pu|respire presque plus|levres bleues|levres sont bleues|"
             "bleu autour des levres|bleue autour des levres|vire bleu|vire bleue|devient bleu|"
@@ -1244,11 +1251,12 @@ static const struct em_rule em_rules[] = {
             "varger|varge|vargent|se fait battre|se fait tabasser|tabasse|tabassent|"
             "se fait taper dessus|coups de poing|en train de partir avec|se sauve avec|"
             "se sauvent avec|part avec le|part avec la|part avec les|part avec mon|part avec ma|"
-            "part avec nos|se tapent dessus|se tape dessus|se pognent|se poignent|"
+            "part avec nos|s en va avec|s en vont avec|se tapent dessus|se tape dessus|se "
+            "pognent|se poignent|"
             "se donnent des coups|partir avec mon|partir avec ma|partir avec nos|partir avec les|"
             "parti avec mon|parti avec ma|parti avec nos|parti avec les|"
             "en train de voler|en train de nous voler|vient de voler|viennent de voler",
-     .near_not = "frappe la balle|frappe de golf|frappe bien|frappes|coup|balle|balles|"
+     .near_not = "a force de|frappe la balle|frappe de golf|frappe bien|frappes|coup|balle|balles|"
                  "frappe vraiment|frappe fort|frappe loin|frappe droit|frappe croche|"
                  "on frappe|radar|capteur|ecran|simulateur|trackman|"
                  "carte|compte|mot de passe|forces armees|militaire|veteran*|rabais|"
@@ -1304,7 +1312,10 @@ static const struct em_rule em_rules[] = {
      .near_not = "ecran|ordinateur|projecteur|simulateur|trackman|telephone|tele|tv|"
                  "borne|wifi|internet",
      .vwin = 4,
-     .not = EM_JOKE "|mdr|" EM_HYPO "|" EM_ASK "|prevue|planifiee",
+     .not =
+         EM_JOKE "|mdr|" EM_HYPO "|" EM_ASK "|prevue|planifiee|vous avez encore|avez vous encore|"
+                 "vous avez tu encore|etes vous ouverts|vous etes ouverts|ouvert quand meme|"
+                 "ouverts quand meme",
      .neg = 0},
     {.slug = EM_MEDICAL,
      .name = "fr-secours",
@@ -1384,7 +1395,8 @@ static const struct em_rule em_rules[] = {
     {.slug = EM_MEDICAL,
      .name = "body-hurt",
      .possible = 1,
-     .any = "holding his|holding her|holding my|clutching his|clutching her|clutching my|"
+     .any = "rubbing his|rubbing her|rubbing my|holding his|holding her|holding my|clutching "
+            "his|clutching her|clutching my|"
             "grabbing his|grabbing her|popped|gave out|gave way|se tient|se tenait",
      .with = EM_BODY,
      .win = 4,
@@ -1478,6 +1490,13 @@ static const struct em_rule em_rules[] = {
      .near_not = "coffee|food|tea|shower|hot tub|hot dog|hotdog|hot chocolate|phone|charger|"
                  "laptop|cafe",
      .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO},
+    {.slug = EM_WATER,
+     .name = "growing-water",
+     .possible = 1,
+     .any = "growing|getting bigger|keeps growing|spreading|keeps spreading|grossit|grandit",
+     .with = "puddle|puddles|water|wet|leak|leaking|drip|dripping|flaque|eau",
+     .win = 14,
      .not = EM_JOKE "|" EM_HYPO},
     {.slug = EM_WATER,
      .name = "unsure-leak",
@@ -1919,6 +1938,10 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 #define EM_STILL_ASKER "you|guys|u|yall|we"
 #define EM_STILL_ON "running|on|going|open|operating|ouvert|ouverts"
 
+/* ... nor a "still" about a thing's place or validity ("is the map still at
+ * the same address", "is that code still valid"). */
+#define EM_STILL_ELSE "at the same|the same|valid|good for|available|online|listed|up to date"
+
 /* What follows a "say" that opens a supposition ("say a pipe burst"). */
 #define EM_SUPPOSED "a|an|the|theres|there|someone|somebody|we|i|my|our|your|its|it|he|she|they"
 
@@ -1949,6 +1972,7 @@ static const struct em_guard {
      NULL, 0, NULL, 0},
     {"past", EM_S_STORY,
      "last week|last month|last year|last night|last time|yesterday|ago|the other day|"
+     "yesterdays|last nights|last weeks|last weekends|"
      "last summer|last spring|last fall|last autumn|last winter|last weekend|last season|"
      "before us|before we came|before we got here|earlier today|earlier tonight|this morning|"
      "on monday|on tuesday|on wednesday|on thursday|on friday|on saturday|on sunday|"
@@ -1985,6 +2009,8 @@ static const struct em_guard {
      "upstairs neighbour|upstairs neighbor|my neighbours|my neighbors|my landlord|"
      "chez ma mere|chez mon pere|notre maison|ma maison|mon appartement|mon logement|"
      "on tv|in a movie|in the movie|on the radio|a la radio|aux nouvelles|a la tele|"
+     "on the highway|on the freeway|on the way here|on our way here|on my way here|"
+     "driving here|driving over|sur l autoroute en venant|en venant ici|"
      "a la television|aux infos|sur l autoroute|a la maison|chez moi|au bureau|my neighbourhood|"
      "whole neighbourhood|whole neighborhood|my whole street|"
      "my neighborhood|our neighbourhood|our neighborhood|my area|my street|mon quartier|"
@@ -2055,7 +2081,7 @@ em_now_ctx(const struct em_text *t, size_t p, size_t k, void *arg)
 	(void)arg;
 	if (!(k == 1 && t->len[p] == 5 && memcmp(t->w[p], "still", 5) == 0))
 		return 1;
-	if (em_list_at(t, EM_STILL_OWED, p + 1) > 0)
+	if (em_list_at(t, EM_STILL_OWED, p + 1) > 0 || em_list_at(t, EM_STILL_ELSE, p + 1) > 0)
 		return 0;
 	return !(p > 0 && em_list_at(t, EM_STILL_ASKER, p - 1) > 0 &&
 	         em_list_at(t, EM_STILL_ON, p + 1) > 0);
@@ -2642,6 +2668,19 @@ static const char *const em_gloss_fr[][2] = {
     {"effoire", "collapsed"},
     {"effoiree", "collapsed"},
     {"par terre", "on the floor"},
+    {"a terre", "on the floor"},
+    {"s est ecrase", "collapsed"},
+    {"s est ecrasee", "collapsed"},
+    {"repond pas", "not responding"},
+    {"repond pu", "not responding"},
+    {"repond plus", "not responding"},
+    {"reagit pas", "not responding"},
+    {"reagit pu", "not responding"},
+    {"s est pete la tete", "hit his head"},
+    {"pete la tete", "hit his head"},
+    {"s est cogne la tete", "hit his head"},
+    {"cogne la tete", "hit his head"},
+    {"s est ouvert la tete", "split his head open"},
     {"bouge pu", "not moving"},
     {"bouge plus", "not moving"},
     {"bouge pas", "not moving"},
@@ -2711,6 +2750,11 @@ static const char *const em_gloss_fr[][2] = {
     {"pas blesse", "not injured"},
     {"pas blessee", "not injured"},
     {"s est fait frapper", "got hit"},
+    {"s est pris une balle", "got hit by a ball"},
+    {"pris une balle", "got hit by a ball"},
+    {"sur la tempe", "in the temple"},
+    {"dans la tempe", "in the temple"},
+    {"voit double", "seeing double"},
     {"frappe", "hit"},
     {"frappee", "hit"},
     /* fire and gas */
@@ -2792,6 +2836,29 @@ static const char *const em_gloss_fr[][2] = {
     {"aidez nous", "help"},
     {"au secours", "help"},
     {"pas de", "no"},
+    {"pas d", "no"},
+    {"pu d", "no"},
+    {"pus d", "no"},
+    {"toute la place", "the whole place"},
+    /* praise, so that "en feu" stays a compliment */
+    {"meilleur en ville", "best in town"},
+    {"meilleur", "best"},
+    {"meilleure", "best"},
+    {"trop bon", "so good"},
+    {"trop bonne", "so good"},
+    {"genial", "awesome"},
+    {"ce soir", "tonight"},
+    {"a soir", "tonight"},
+    /* devices, kept in French beside the English: the English rules know
+     * them as devices, and the French rules' guards still see them */
+    {"simulateur", "simulateur simulator"},
+    {"ecran", "ecran screen"},
+    {"ecrans", "ecrans screens"},
+    {"projecteur", "projecteur projector"},
+    {"ordi", "ordi computer"},
+    {"ordinateur", "ordinateur computer"},
+    {"cellulaire", "cellulaire phone"},
+    {"telephone", "telephone phone"},
     {"pu de", "no"},
     {"pus de", "no"},
     {"pis", "and"},
@@ -2865,6 +2932,10 @@ em_gloss(const char *text, char *out, size_t cap)
 			o += n;
 			p += best;
 			glossed++;
+			if (*p == '\'') { /* "pu d'electricite": the elision is glossed too */
+				out[o++] = ' ';
+				p++;
+			}
 		} else {
 			out[o++] = *p++;
 		}

@@ -74,6 +74,8 @@ static const char ew_others_src[] =
     "canadian tire|home depot|best buy|gas station|esso|petro canada|shell station|"
     "mechanic|dealership|car wash|insurance company|my insurance|landlord|rogers|telus|"
     "fido|koodo|hockey|minor hockey|soccer|baseball|basketball|football|swimming|"
+    "pickleball|tennis|curling|volleyball|badminton|squash|softball|rugby|darts|"
+    "locksmith|tims|timmies|timmys|car rental place|car rental places|"
     "dance studio|karate|arena|rink|cinema|movie theatre|movie theater|concert|"
     "golf course|golf club|country club|another course|other course|public course|"
     "municipal course|another golf|driving range down|outdoor course|outdoor courses|"
@@ -138,7 +140,8 @@ static const char ew_things_src[] =
     "booking|tee time|tee times|class|classes|lesson|lessons|league|tryouts|registration|"
     "season pass|tickets|ticket|flight|green fee|green fees|policy|loyalty card|points|"
     "gift card|gift cards|gift certificate|gift certificates|voucher|vouchers|deposit|"
-    "warranty|session|sessions|visit|ice time|certificat cadeau|cheque cadeau|depot|"
+    "warranty|session|sessions|visit|ice time|refund|refunds|money back|remboursement|"
+    "chargeback|certificat cadeau|cheque cadeau|depot|"
     "promo code|promo|coupon|discount code|code promo|mailing address|address|adresse|"
     "permis|licence|license|passport|passeport|tax return|taxes|impots|party|password|"
     "passwords|mot de passe|login|pin number|"
@@ -234,6 +237,12 @@ static const char ew_world_src[] =
     "weather gonna be|quel temps|la meteo|les previsions|parking ticket|speeding ticket|"
     "traffic ticket|city hall|hotel de ville|contravention|constat d infraction|closest atm|"
     "nearest atm|atm near|atm nearby|atm around|closest bank machine|nearest bank machine|"
+    "are you hiring|you guys hiring|are you guys hiring|looking for work|part time work|"
+    "part time job|summer job|job opening|job openings|send my resume|send you my resume|"
+    "cover my shift|covering my shift|swap shifts|swap my shift|trade shifts|"
+    "est ce que vous engagez|vous engagez tu|postuler|my dog|our dog|lost dog|lost cat|"
+    "my cat|our cat|puppy|mon chien|notre chien|mon chat|going for these days|"
+    "a new set of|buy new clubs|buying new clubs|"
     "guichet le plus proche";
 
 /* Getting a driving licence ("get your learner's"; a licence shown as ID
@@ -258,6 +267,18 @@ static const char ew_tee_ours_src[] =
     "sim|sims|simulator|home|least|most|some|any|same|it|peak|off|prime|"
     "harbour|harbor|lunchtime|dawn|dusk|first|last|opening|close|closing";
 
+/* A code or a key to a place one stays at ("the door code for the airbnb on
+ * Mill St"): read before the words that name this venue, since "door
+ * code" would settle it; the building stays ours (the venue is in one). */
+static const char ew_key_to_src[] =
+    "code for the|code to the|code to my|code for my|code for our|code to our|key to my|"
+    "keys to my|key to the|keys to the|key for the|keys for the|key to our|keys to our|"
+    "lockbox at|lockbox for|code de l|code du|code de mon|code de notre|cle de l|cles de l|"
+    "cle de mon|cles de mon";
+static const char ew_lodging_src[] =
+    "airbnb|hotel|motel|hostel|condo|apartment|appartement|appart|cottage|chalet|house|"
+    "maison|locker|gym|garage|storage|dorm|residence|rental|vrbo|place on|cabin";
+
 /* One's car, and what goes wrong with one ("no sound from my car
  * speakers", "mon char veut pas partir"): a car alone may be parked
  * here, so only with one of these within five words. */
@@ -281,7 +302,8 @@ static const char ew_street[] =
     "boul|route";
 
 static const char ew_pay_src[] =
-    "declined|charged|card|pay|payment|paid|tap|apple pay|google pay|refuse|carte|paye";
+    "declined|charged|card|pay|payment|paid|tap|apple pay|google pay|refuse|carte|paye|"
+    "debit|guichet";
 
 /* Anything naming this venue settles it: the message is about here. */
 static const char ew_here_src[] =
@@ -303,6 +325,8 @@ static const char ew_here_src[] =
  * ours either. */
 static const char ew_near_us_src[] =
     "next door to you guys|next door to you|next to you guys|next to you|"
+    "near riverside|around riverside|close to riverside|near harbourview|"
+    "around harbourview|close to harbourview|pres de riverside|pres de harbourview|"
     "across from you guys|across from you|across the street from you|near you guys|"
     "near you|beside you|down the street from you|close to you|a cote de chez vous|"
     "pres de chez vous|a cote de vous|en face de chez vous|do you know if|do you guys know if|"
@@ -315,7 +339,7 @@ static const char ew_near_us_src[] =
 static const char ew_guest_things_src[] = "booking|bookings|reservation|session|tee time|bay";
 
 /* Words that tie a thing to the business it is had with. */
-static const char ew_links_src[] = "at|with|from|for|of|on|chez|au|a|de|du|aupres";
+static const char ew_links_src[] = "at|with|from|for|of|on|chez|au|a|de|du|aupres|pour|par";
 
 #define EW_MAX_TERMS 512
 
@@ -349,6 +373,7 @@ static struct ew_list ew_others = {.src = ew_others_src}, ew_things = {.src = ew
                       ew_went = {.src = ew_went_src}, ew_near_us = {.src = ew_near_us_src},
                       ew_world = {.src = ew_world_src}, ew_licence = {.src = ew_licence_src},
                       ew_tee = {.src = ew_tee_src}, ew_tee_ours = {.src = ew_tee_ours_src},
+                      ew_key_to = {.src = ew_key_to_src}, ew_lodging = {.src = ew_lodging_src},
                       ew_season = {.src = ew_season_src};
 static pthread_once_t ew_once = PTHREAD_ONCE_INIT;
 
@@ -380,13 +405,13 @@ ew_read(struct ew_list *l)
 static void
 ew_read_all(void)
 {
-	struct ew_list *all[] = {&ew_others,  &ew_things,   &ew_acts,       &ew_home,
-	                         &ew_devices, &ew_pay,      &ew_here,       &ew_guest_things,
-	                         &ew_links,   &ew_says,     &ew_asks_us,    &ew_home_things,
-	                         &ew_asked,   &ew_vouchers, &ew_did,        &ew_open,
-	                         &ew_left,    &ew_car,      &ew_car_things, &ew_seek,
-	                         &ew_went,    &ew_near_us,  &ew_world,      &ew_licence,
-	                         &ew_season,  &ew_tee,      &ew_tee_ours};
+	struct ew_list *all[] = {
+	    &ew_others,  &ew_things,      &ew_acts,         &ew_home,       &ew_devices,
+	    &ew_pay,     &ew_here,        &ew_guest_things, &ew_links,      &ew_says,
+	    &ew_asks_us, &ew_home_things, &ew_asked,        &ew_vouchers,   &ew_did,
+	    &ew_open,    &ew_left,        &ew_car,          &ew_car_things, &ew_seek,
+	    &ew_went,    &ew_near_us,     &ew_world,        &ew_licence,    &ew_season,
+	    &ew_tee,     &ew_tee_ours,    &ew_key_to,       &ew_lodging};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		ew_read(all[i]);
@@ -579,7 +604,7 @@ ew_span(const struct ew_text *t, size_t a, size_t b, char *why, size_t cap)
 static const char ew_ours[] =
     "harbourview|riverside|clubhouse|club|trackman|harbour|mill|bay|my|the|a|an|i|we|you|"
     /* the simulator PCs' own software */
-    "windows|microsoft|steam|gspro|nvidia|"
+    "windows|microsoft|steam|gspro|nvidia|qr|pc|tv|ac|id|pin|usb|hdmi|ipad|"
     "they|he|she|it|this|that|our|his|her|their|your|can|could|is|are|do|does|did|"
     "what|when|where|why|how|who|hi|hey|hello|thanks|please|ok|je|j|tu|il|elle|on|nous|"
     "vous|ils|mon|ma|mes|le|la|les|est|c|ca|bonjour|salut|allo|merci|"
@@ -596,6 +621,7 @@ static const char ew_ours[] =
     "juillet|aout|septembre|octobre|novembre|decembre|noel|paques|i|am|pm";
 
 /* Words before "at" that make what follows a course the simulator plays. */
+static const char ew_considered[] = "looking|look|looked|looks|considering";
 static const char ew_played[] = "round|rounds|play|playing|played|course|hole|holes|game";
 
 /* Words before "at" that say where the asker works or studies ("I work
@@ -713,8 +739,10 @@ ew_named_place(const char *msg, char *why, size_t cap)
 		     (i + 3 < n && ew_upper_at(w[i + 2]) &&
 		      ew_word_in(w[i + 3], wl[i + 3], ew_street))))
 			link = true;
-		/* "our round at Pebble Beach": a course the simulator plays */
+		/* "our round at Pebble Beach": a course the simulator plays;
+		 * "still looking at Dartmouth": a place considered, not visited */
 		if (!link || (i > 0 && ew_word_in(w[i - 1], wl[i - 1], ew_played)) ||
+		    (i > 0 && ew_word_in(w[i - 1], wl[i - 1], ew_considered)) ||
 		    ew_self_at_place(w, wl, n, i))
 			continue;
 		for (size_t k = 0; k < sizeof(articles) / sizeof(articles[0]) && j + 1 < n; k++)
@@ -827,6 +855,15 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 			ew_span(&t, i, i + k, why, cap);
 			return "place";
 		}
+	for (size_t i = 0; i < t.n; i++) {
+		long q;
+
+		if ((k = ew_list_at(&t, i, &ew_key_to)) > 0 &&
+		    (q = ew_near(&t, &ew_lodging, (long)(i + k), (long)(i + k) + 1)) >= 0) {
+			ew_span(&t, i, (size_t)q, why, cap);
+			return "home";
+		}
+	}
 	if (ew_outside_landmark(&t, &ew_here))
 		return NULL;
 	t.nbrand = 0;
@@ -943,7 +980,8 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 		}
 		if (i > 0 &&
 		    (ew_at(&t, i - 1, "at", 2) || ew_at(&t, i - 1, "the", 3) ||
-		     ew_at(&t, i - 1, "a", 1)) &&
+		     ew_at(&t, i - 1, "a", 1) || ew_at(&t, i - 1, "la", 2) ||
+		     ew_at(&t, i - 1, "au", 2)) &&
 		    ew_near(&t, &ew_pay, (long)i - 5, (long)i - 1) >= 0) {
 			ew_span(&t, i, i + k - 1, why, cap);
 			return "paid";

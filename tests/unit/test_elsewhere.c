@@ -180,6 +180,18 @@ static const struct {
     {NULL, "tee time at 6 tonight in bay 2"},
     {NULL, "can we get a tee time at harbourview for 4"},
     {NULL, "need a tee time at noon, 3 of us"},
+    /* the thirteenth set's categories, in other words: a code to a place
+     * one stays at, a job, a pet, a sport's league, a refund or a promo
+     * code had with another business; a place considered, our acronyms */
+    {"home", "what's the lockbox code for the cottage we rented, the owner isn't picking up"},
+    {"world", "anyone hiring for summer? need a part time job"},
+    {"world", "my dog got loose near the lake, has anyone seen him"},
+    {"owner", "any curling league near Riverside?"},
+    {"owner", "how do I get a refund from WestJet for a cancelled flight"},
+    {"owner", "le code promo pour Uber Eats marche pas"},
+    {NULL, "What's the latest on the new spot, still looking at Bedford?"},
+    {NULL, "QR code on the screen won't scan for login"},
+    {NULL, "what's the door code for bay 3 tonight"},
     /* about nothing elsewhere */
     {NULL, "how do i change my booking to friday"},
     {NULL, "can i get a refund for last night"},

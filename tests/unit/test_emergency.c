@@ -592,6 +592,28 @@ static const struct {
     /* a heart or a stroke told by what one sees */
     {"medical", EM_SURE, MED, "grandpa is pale and clammy, says he feels off"},
     {"medical", EM_SURE, MED, "her words are slurred all of a sudden"},
+    /* the thirteenth set's categories, in other words: a ball to the
+     * temple and double vision (French, through the gloss), walking off
+     * with the TV, an arm rubbed, a puddle growing; a flood of last
+     * weekend, an outage map "still at the same link", a card reader's
+     * beep, "just curious, could it catch fire", asking whether we still
+     * have power */
+    {"french", EM_SURE, MED, "le petit s'est pris une balle dans la tempe pis y voit double"},
+    {"french", EM_SURE, SEC, "une fille est en train de décrocher la télé pis elle s'en va avec"},
+    {"possible", EM_POSSIBLE, MED, "my mom keeps rubbing her left arm and says she feels weird"},
+    {"possible", EM_POSSIBLE, WATER,
+     "the wet spot under the sink keeps getting bigger, not sure why"},
+    {"past", EM_NONE, NULL, "last weekend's flood in the hallway, all fixed? coming tonight"},
+    {"elsewhere", EM_NONE, NULL,
+     "is the hydro outage map still at the same link? no power at my place since noon"},
+    {"device", EM_NONE, NULL,
+     "the card reader by the door goes beep and flashes red, door still locked"},
+    {"hypothetical", EM_NONE, NULL,
+     "just curious, if a ball hits the ceiling light could it catch fire?"},
+    {"french", EM_NONE, NULL,
+     "on a une panne chez nous, vous avez encore du courant à Harbourview?"},
+    /* ... and what must stay sure beside them */
+    {"medical", EM_SURE, MED, "I'm at work and a customer just collapsed in bay 2"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
