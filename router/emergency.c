@@ -2091,29 +2091,31 @@ em_now_ctx(const struct em_text *t, size_t p, size_t k, void *arg)
  * em_scopes - the guards that match t: the first one's name in *name, and
  * whether a story or a not-urgent scope holds (each 0 or 1).
  */
-/* em_guard_ctx - does the guard's context accept the place it matched? */
+/* em_guard_fits - do the guard's unless and with words accept the place it
+ * matched? */
+static bool
+em_guard_fits(const struct em_text *t, size_t p, size_t k, const struct em_guard *g)
+{
+	if (g->unless != NULL && em_near(t, g->unless, p, p + k - 1, -g->uwin, 1))
+		return false;
+	return g->with == NULL || em_near(t, g->with, p, p + k - 1, g->win, 1);
+}
+
+/* em_guard_ctx - does the guard hold at the place it matched?  A "fine"
+ * that is asked ("she's crying but seems ok?") does not (em_asked_ok). */
 static int
 em_guard_ctx(const struct em_text *t, size_t p, size_t k, void *arg)
 {
 	const struct em_guard *g = arg;
 
-	if (g->unless != NULL && em_near(t, g->unless, p, p + k - 1, -g->uwin, 1))
-		return 0;
-	/* "she's crying but seems ok?" asks whether she is fine (em_asked_ok) */
-	if (g->scope == EM_S_SAFE && t->asked[p + k - 1])
-		return 0;
-	return g->with == NULL || em_near(t, g->with, p, p + k - 1, g->win, 1);
+	return em_guard_fits(t, p, k, g) && !(g->scope == EM_S_SAFE && t->asked[p + k - 1]);
 }
 
 /* em_asked_ok - a "fine" asked, not said: "he's crying but seems ok?" */
 static int
 em_asked_ok(const struct em_text *t, size_t p, size_t k, void *arg)
 {
-	const struct em_guard *g = arg;
-
-	if (g->unless != NULL && em_near(t, g->unless, p, p + k - 1, -g->uwin, 1))
-		return 0;
-	return t->asked[p + k - 1];
+	return em_guard_fits(t, p, k, arg) && t->asked[p + k - 1];
 }
 
 static void
@@ -2302,17 +2304,6 @@ em_describes_devices(const struct em_rule *r)
  * too ("the pc is frozen and totally unresponsive"), with no person named?
  * The device guard (em_guards) reads the first half; EM_PERSON the second.
  */
-static int
-em_device_only(const struct em_text *t)
-{
-	for (size_t i = 0; i < EM_NGUARDS; i++)
-		if (strcmp(em_guards[i].name, "device") == 0)
-			return em_each(t, em_guards[i].any, em_guard_ctx,
-			               (void *)(uintptr_t)&em_guards[i]) &&
-			       !em_each(t, EM_PERSON, NULL, NULL);
-	return 0;
-}
-
 /* em_guard_holds - does the guard called name match t? */
 static int
 em_guard_holds(const struct em_text *t, const char *name)
@@ -2322,6 +2313,12 @@ em_guard_holds(const struct em_text *t, const char *name)
 		    em_each(t, em_guards[i].any, em_guard_ctx, (void *)(uintptr_t)&em_guards[i]))
 			return 1;
 	return 0;
+}
+
+static int
+em_device_only(const struct em_text *t)
+{
+	return em_guard_holds(t, "device") && !em_each(t, EM_PERSON, NULL, NULL);
 }
 
 /*
@@ -2523,8 +2520,10 @@ em_check_one(const char *text, em_match *out)
 	/* A word that counts only alone ("911", "au secours") says nothing in
 	 * a joke or a figure of speech ("call 911 on my short game"). */
 	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
-		if (weak[s] && !em_guard_holds(&t, "joke") && !em_guard_holds(&t, "hyperbole"))
+		if (weak[s])
 			pick = weak;
+	if (pick == weak && (em_guard_holds(&t, "joke") || em_guard_holds(&t, "hyperbole")))
+		pick = NULL;
 	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
 		if (poss[s])
 			pick = poss;
@@ -2882,7 +2881,7 @@ static const char *const em_gloss_fr[][2] = {
 static bool
 em_gloss_byte(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
+	return c != '\'' && em_word_byte((char)c);
 }
 
 /* em_gloss_at - does p start with fr's n bytes, an apostrophe in p

@@ -849,15 +849,16 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 			ew_span(&t, i, i + k - 1, why, cap);
 			return "world";
 		}
-	for (size_t i = 0; i < t.n; i++)
+	/* Read before the words that name this venue: a tee time at a course
+	 * named by the asker, a code or a key to a place one stays at. */
+	for (size_t i = 0; i < t.n; i++) {
+		long q;
+
 		if ((k = ew_list_at(&t, i, &ew_tee)) > 0 && i + k < t.n &&
 		    ew_list_at(&t, i + k, &ew_tee_ours) == 0 && ew_alpha(&t, i + k)) {
 			ew_span(&t, i, i + k, why, cap);
 			return "place";
 		}
-	for (size_t i = 0; i < t.n; i++) {
-		long q;
-
 		if ((k = ew_list_at(&t, i, &ew_key_to)) > 0 &&
 		    (q = ew_near(&t, &ew_lodging, (long)(i + k), (long)(i + k) + 1)) >= 0) {
 			ew_span(&t, i, (size_t)q, why, cap);
