@@ -16,7 +16,11 @@
 #      questions_holdout11.jsonl (written blind, measured once, then read
 #      and fixed by category), questions_holdout12.jsonl (held back:
 #      written blind, never read) and questions_holdout13.jsonl (written
-#      blind, measured once, then read and fixed by category), the same way.
+#      blind, measured once, then read and fixed by category),
+#      questions_holdout14.jsonl (written blind as people type on a phone,
+#      measured once, then read and fixed by category) and
+#      questions_holdout15.jsonl (held back: written blind, never read), the
+#      same way.
 #   2. The emergency decision (rules fused with the classifier trained on
 #      the seed examples, as the router does) on our own labelled sets,
 #      per category: tests/eval/emergency.jsonl (tuned on),
@@ -31,8 +35,9 @@
 #      emergency_holdout10.jsonl (held back: written blind, never read),
 #      emergency_holdout11.jsonl (written blind, then tuned on),
 #      emergency_holdout12.jsonl (held back: written blind, never read),
-#      emergency_holdout13.jsonl (written blind, then tuned on) and the dev
-#      set.
+#      emergency_holdout13.jsonl and emergency_holdout14.jsonl (written
+#      blind, then tuned on), emergency_holdout15.jsonl (held back: written
+#      blind, never read) and the dev set.
 #   3. The classifier alone on CLINC150 (train on train, measure on val)
 #      with clubos-route-eval, when the data set is there.
 set -eu
@@ -86,6 +91,10 @@ if [ -f "$DEV" ]; then
 		tests/eval/questions_holdout12.jsonl
 	measure "Questions written blind, thirteenth set (tests/eval/questions_holdout13.jsonl; measured once, then read and fixed by category)" \
 		tests/eval/questions_holdout13.jsonl
+	measure "Questions written blind as typed on a phone, fourteenth set (tests/eval/questions_holdout14.jsonl; measured once, then read and fixed by category)" \
+		tests/eval/questions_holdout14.jsonl
+	measure "Held back: questions written blind, fifteenth set (tests/eval/questions_holdout15.jsonl; never read or tuned on)" \
+		tests/eval/questions_holdout15.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi
@@ -98,7 +107,8 @@ EM_SETS="tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl tests/eva
 	tests/eval/emergency_holdout7.jsonl tests/eval/emergency_holdout8.jsonl \
 	tests/eval/emergency_holdout9.jsonl tests/eval/emergency_holdout10.jsonl \
 	tests/eval/emergency_holdout11.jsonl tests/eval/emergency_holdout12.jsonl \
-	tests/eval/emergency_holdout13.jsonl"
+	tests/eval/emergency_holdout13.jsonl tests/eval/emergency_holdout14.jsonl \
+	tests/eval/emergency_holdout15.jsonl"
 [ -f "$DEV" ] && EM_SETS="$EM_SETS $DEV"
 # shellcheck disable=SC2086 # the list is split on purpose
 build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl $EM_SETS
