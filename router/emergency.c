@@ -73,7 +73,7 @@ struct em_rule {
 	"toddler|teen|teenager|old man|old lady|one of them|one of us|my friend"
 #define EM_JOKE                                                                                    \
 	"lol|lmao|lmfao|rofl|haha|hahaha|hehe|jk|just kidding|kidding|joking|jokes|"               \
-	"figuratively"
+	"figuratively|\xf0\x9f\x98\x82|\xf0\x9f\xa4\xa3|\xf0\x9f\x98\x86|\xf0\x9f\x98\x85"
 #define EM_HYPO                                                                                    \
 	"in case of|in the event of|just in case|in case|can i bring|can we bring|may i bring|"    \
 	"ok to bring|okay to bring|allowed to bring|je peux amener|peut on amener|what if|"        \
@@ -97,7 +97,8 @@ struct em_rule {
 	"in an emergency|during an emergency|if theres an emergency|if there is an emergency|"     \
 	"if there was an emergency|would you call|en cas de|en cas d|que faire si|"                \
 	"que faire s il|qu est ce qu on fait si|qu est ce qu on fait s il|si jamais|au cas ou|"    \
-	"s il y a|s il y avait|si il y a"
+	"s il y a|s il y avait|si il y a|si y a|si y avait|la procedure si|"                       \
+	"procedure en cas|quoi faire si"
 #define EM_ASK                                                                                     \
 	"do you have|do you guys have|is there|are there|where is|wheres|where are|"               \
 	"where can i find|where do you keep|how many|do you sell|restock*|est ce qu il y a|"       \
@@ -407,6 +408,12 @@ static const struct em_rule em_rules[] = {
      "laughing|chair|drink|glass|bottle|keys|wallet",
      4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|almost fell|nearly fell", 1, 0, NULL, 0,
      0},
+    {EM_MEDICAL, "went-down", "went down|just went down|has gone down|dropped",
+     "not answering|isnt answering|wont answer|not responding|isnt responding|wont respond|"
+     "not moving|isnt moving|hasnt moved|breathing weird|breathing funny|breathing strange|"
+     "breathing strangely|eyes closed|not waking|wont wake|cant wake|out cold",
+     10, EM_TECH "|price|prices|score|stock*|ball|balls|call|line|wifi|internet|server", 4,
+     EM_JOKE "|" EM_HYPO "|last week|yesterday|last time", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "down-unresponsive",
      "on the floor|on the ground|on the * floor|on the * ground|lying there|lying in|"
      "laying in|lying outside|lying down|"
@@ -414,7 +421,8 @@ static const struct em_rule em_rules[] = {
      "not moving|hasnt moved|hasnt budged|not responding|isnt responding|wont respond|unresponsive|"
      "isnt waking|"
      "cant wake|wont wake|not waking|not talking|not really talking|isnt talking|"
-     "not breathing|not answering|wont answer|isnt answering|doesnt answer|"
+     "not breathing|not answering|wont answer|isnt answering|doesnt answer|breathing weird|"
+     "breathing funny|breathing strange|"
      "confused|bleeding|shaking|twitching|out cold|"
      "eyes closed|eyes rolled|pale|turning blue|groaning|moaning|cant get up|"
      "wont get up|not getting up|cant move|not making sense",
@@ -788,6 +796,10 @@ static const struct em_rule em_rules[] = {
      "taking our|taking my|took our|took my|broke into|grabbing|snatching|swiping|"
      "running off with|running out with|walking off with|walking out with|making off with|"
      "taking off with|run off with|run out with|loading up|carrying out|pocketing|"
+     "pulling the tv off|ripping the tv off|pulling the tv down|tearing the tv off|"
+     "carrying the tv out|carrying the tvs out|carrying the projector out|"
+     "carrying the monitor out|carrying the computer out|carrying the pc out|"
+     "carrying it out to a|carrying them out to a|"
      "loading our|loading my|loading them|loading it into|loading everything|"
      "out the door with|leaving with our|leaving with the|"
      "loading the|loading up the|loading a|loading all|dont work here|doesnt work here|"
@@ -1145,6 +1157,19 @@ static const struct em_rule em_rules[] = {
      .not = EM_JOKE "|" EM_HYPO,
      .neg = 1},
 
+    /* someone forcing a way in, told with a pronoun of our own after it
+     * ("... right now, I can hear it") */
+    {.slug = EM_SECURITY,
+     .name = "prying",
+     .any = "pry open|prying open|trying to pry|pry the|prying the|pry it open|prying at|"
+            "with a crowbar",
+     .with = "someone|somebody|guy|man|men|stranger|strangers|people|they|he|she|a person|"
+             "some guy|kids",
+     .win = -6,
+     .near_not = "we|were|im|i|ive|weve|you|how do i|how to|help me",
+     .vwin = -4,
+     .not = EM_JOKE "|" EM_HYPO "|locker|stuck|jammed|lid|case|paint can",
+     .neg = 1},
     {.slug = EM_FIRE,
      .name = "haze",
      .any = "haze|hazy|smog|smoggy",
@@ -1342,7 +1367,8 @@ static const struct em_rule em_rules[] = {
      .possible = 1,
      .any = "dizzy|faint|feeling faint|feels faint|lightheaded|light headed|doesnt feel well|"
             "not feeling well|feels really sick|throwing up|vomiting|threw up|puked|puking|"
-            "feeling off|feeling kinda off|feeling weird|"
+            "feeling off|feeling kinda off|feeling weird|is feeling a bit off|"
+            "is feeling a little off|feeling off and|clammy|"
             "not feeling right|se sent pas bien|se sent pas ben|file pas|woozy|looks pale|is pale|"
             "went pale|gone pale|bleme|"
             "kinda out of it|really out of it|totally out of it|seems out of it|is out of it|"
@@ -2002,6 +2028,13 @@ static const struct em_guard {
      "credit|refund|refunded|money back|reimburse|reimbursed|compensation|compensate|"
      "lost an hour|lost half|lost our|lost time|remboursement|rembourser|rembourse",
      15, NULL, 0},
+    /* "during our session sunday": told after the day it happened */
+    {"past", EM_S_STORY,
+     "during our booking|during my booking|during our session|during my session|"
+     "during our time|during our round|during our game",
+     "sunday|monday|tuesday|wednesday|thursday|friday|saturday|weekend|may have left|"
+     "left a mess|left behind|sorry about the mess|sorry for the mess",
+     15, NULL, 0},
     {"elsewhere", EM_S_STORY,
      "at home|at my house|at my place|at my office|at the office|at school|on the news|"
      "at our house|at our place|our house|my house|our home|my apartment|our apartment|"
@@ -2014,7 +2047,11 @@ static const struct em_guard {
      "a la television|aux infos|sur l autoroute|a la maison|chez moi|au bureau|my neighbourhood|"
      "whole neighbourhood|whole neighborhood|my whole street|"
      "my neighborhood|our neighbourhood|our neighborhood|my area|my street|mon quartier|"
-     "dans mon coin|dans mon quartier",
+     "dans mon coin|dans mon quartier|mon bloc appart|mon bloc appartement|mon immeuble|"
+     "notre immeuble|cant make it tonight|cant make it today|wont make it tonight|"
+     "wont make it today|cant make it in|wont make it in|stuck in traffic|traffic is stopped|"
+     "traffic is backed up|on pourra pas venir|on peut pas venir|pourra pas venir|"
+     "pourrai pas venir|pourrons pas venir|peux pas venir|pas capable de venir",
      NULL, 0, NULL, 0},
     /* "chez nous" is home, unless it names the venue ("chez nous a Riverside") */
     {"elsewhere", EM_S_STORY, "chez nous", NULL, 0,
@@ -2057,7 +2094,8 @@ static const struct em_guard {
      "spilled|spill|spilt|knocked over|dropped a|a bit wet|little wet|wet spot|sticky|"
      "mop|towel|renverse|fell over|tipped over|drink fell|knocked my|dumped|wiped|"
      "wet patch|cleaned up|cleaned it up|all cleaned|mopped|bottle over|cup over|"
-     "drink over|glass over|can over",
+     "drink over|glass over|can over|dropped his|dropped her|dropped my|dropped our|"
+     "dropped their|juice box|juicebox|sippy cup",
      NULL, 0, "soaking through|soaked through|pressing|pressure|blood|bleeding", 3},
     {"smell", EM_S_CLF, "smells like beer|smells like old|smells bad|stinks|smelly", NULL, 0, NULL,
      0},
@@ -2067,7 +2105,8 @@ static const struct em_guard {
      "refill|cooler|fountain|dispenser|soap|paper towel*|toilet paper|running low|is low|"
      "fire up|too hot|trop chaud|too cold|trop froid|hole in|has a hole|torn|ripped|draft|"
      "drafty|chilly|kinda cold|cold in here|cold air|stuffy|courant d air|"
-     "broke the|broke a|snapped the|bright|headache|tear in|a tear|tears in",
+     "broke the|broke a|snapped the|bright|headache|tear in|a tear|tears in|small crack|"
+     "little crack|still works|still working|works fine|works ok",
      NULL, 0, "bleeding|blood|bled|soaking|soaked|through", 3},
 };
 

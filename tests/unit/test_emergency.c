@@ -614,6 +614,26 @@ static const struct {
      "on a une panne chez nous, vous avez encore du courant à Harbourview?"},
     /* ... and what must stay sure beside them */
     {"medical", EM_SURE, MED, "I'm at work and a customer just collapsed in bay 2"},
+    /* the fourteenth set's categories, in other words: someone down who
+     * does not answer, a crowbar at the door heard from inside, a screen
+     * carried out; a laughing emoji after "call an ambulance", an outage
+     * asked about in French ("si y a"), a nosebleed "during our session
+     * saturday" that is fine now, a crash on the road and a fire at home
+     * keeping them away; a parent feeling off and clammy (possible) */
+    {"medical", EM_SURE, MED,
+     "a guy just went down in bay 1 and isn't answering, his breathing sounds weird"},
+    {"security", EM_SURE, SEC,
+     "some guy is trying to pry the side door open, I can hear him from bay 3"},
+    {"security", EM_SURE, SEC, "two guys are carrying the projector out to their truck right now"},
+    {"hyperbole", EM_NONE, NULL,
+     "that putt was so ugly somebody call a paramedic \xf0\x9f\xa4\xa3"},
+    {"french", EM_NONE, NULL,
+     "c'est quoi la procédure si y'a une coupure de courant pendant la partie"},
+    {"past", EM_NONE, NULL,
+     "my son had a nosebleed during our session saturday, he's totally fine now"},
+    {"elsewhere", EM_NONE, NULL, "can't make it tonight, huge crash on the 103 and we're stuck"},
+    {"elsewhere", EM_NONE, NULL, "y'a le feu dans mon immeuble, on pourra pas venir"},
+    {"possible", EM_POSSIBLE, MED, "my wife is feeling a little off and clammy, probably nothing?"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
@@ -670,6 +690,15 @@ test_fuse(void **state)
 	em_check("my friend keeps smashing balls into the side netting, is that ok", &m);
 	assert_int_equal(m.level, EM_NONE);
 	assert_string_equal(m.guard, "hypothetical");
+	assert_int_equal(em_fuse(&m, 1.0, SEC), EM_NONE);
+	/* A small spill, and a crack that still works: not the classifier's. */
+	em_check("my son dropped his juice box and it's leaking all over the mat", &m);
+	assert_non_null(m.guard);
+	assert_string_equal(m.guard, "spill");
+	assert_int_equal(em_fuse(&m, 1.0, WATER), EM_NONE);
+	em_check("there's a little crack at the edge of the screen, still works fine", &m);
+	assert_non_null(m.guard);
+	assert_string_equal(m.guard, "minor");
 	assert_int_equal(em_fuse(&m, 1.0, SEC), EM_NONE);
 	em_check("the bay smells like smoke from someone's clothes", &m);
 	assert_string_equal(m.guard, "rule-guard");
@@ -811,8 +840,8 @@ test_edges(void **state)
 	assert_int_equal(em_check("we're trying to get in as we speak, the code won't work", NULL),
 	                 EM_NONE);
 	/* an idiom is folded only as whole words, at the end too */
-	assert_int_equal(
-	    em_check("someone is trying to pry open the back door, alias we speak", NULL), EM_NONE);
+	assert_int_equal(em_check("someone is trying the door, alias we speak", NULL), EM_NONE);
+	assert_int_equal(em_check("someone is trying the door as we speak", NULL), EM_SURE);
 	assert_int_equal(em_check("as we speak", NULL), EM_NONE);
 	/* one shouted word is a report, not small talk */
 	assert_int_equal(em_check("fire", NULL), EM_SURE);
