@@ -185,6 +185,7 @@ static const char ew_went_src[] =
 /* Asked whether another business is open ("is the vet open on sunday"). */
 static const char ew_open_src[] =
     "open|opens|opened|closed|closes|closing|ouvert|ouverte|ouverts|ouvre|ferme|fermee|"
+    "close tonight|close tonite|close today|close tomorrow|close on|close at|close early|"
     "ferment|walk ins|walk in|walkins|sans rendez vous";
 
 /* What another business tells or asks a customer ("the salon says I

@@ -192,6 +192,10 @@ static const struct {
     {NULL, "What's the latest on the new spot, still looking at Bedford?"},
     {NULL, "QR code on the screen won't scan for login"},
     {NULL, "what's the door code for bay 3 tonight"},
+    /* the fourteenth set's: when another store closes; "close" as near */
+    {"owner", "when does the walmart close tonight? grabbing snacks first"},
+    {"owner", "what time does the pharmacy close on saturdays"},
+    {NULL, "coming from the costco close by, is parking free?"},
     /* about nothing elsewhere */
     {NULL, "how do i change my booking to friday"},
     {NULL, "can i get a refund for last night"},
