@@ -238,10 +238,8 @@ static const char ew_world_src[] =
     "weather gonna be|quel temps|la meteo|les previsions|parking ticket|speeding ticket|"
     "traffic ticket|city hall|hotel de ville|contravention|constat d infraction|closest atm|"
     "nearest atm|atm near|atm nearby|atm around|closest bank machine|nearest bank machine|"
-    "are you hiring|you guys hiring|are you guys hiring|looking for work|part time work|"
-    "part time job|summer job|job opening|job openings|send my resume|send you my resume|"
     "cover my shift|covering my shift|swap shifts|swap my shift|trade shifts|"
-    "est ce que vous engagez|vous engagez tu|postuler|my dog|our dog|lost dog|lost cat|"
+    "my dog|our dog|lost dog|lost cat|"
     "my cat|our cat|puppy|mon chien|notre chien|mon chat|going for these days|"
     "a new set of|buy new clubs|buying new clubs|"
     "guichet le plus proche";
@@ -254,6 +252,15 @@ static const char ew_licence_src[] =
     "get her learner|learner licence|learners licence|learner license|learners license|"
     "driving test|road test|renew my licence|renew my license|renew my driver|"
     "permis d apprenti|examen de conduite";
+
+/* Work wanted ("are you guys hiring? I'm 19"): no SOP hires, and the
+ * "you" that asks it names the venue, so it is read before that too. */
+static const char ew_jobs_src[] =
+    "are you hiring|you guys hiring|are you guys hiring|you hiring|youre hiring|"
+    "harbourview hiring|riverside hiring|hiring right now|looking for work|part time work|"
+    "part time job|summer job|job opening|job openings|send my resume|send you my resume|"
+    "drop off my resume|drop off a resume|apply for a job|est ce que vous engagez|"
+    "vous engagez tu|vous engagez|postuler|job d ete|emploi d ete|emploi a temps partiel";
 
 /* A tee time or a round at a course named by the asker ("book a tee time
  * at glen arbour"): another course, unless what follows is ours, a time
@@ -373,9 +380,9 @@ static struct ew_list ew_others = {.src = ew_others_src}, ew_things = {.src = ew
                       ew_car_things = {.src = ew_car_things_src}, ew_seek = {.src = ew_seek_src},
                       ew_went = {.src = ew_went_src}, ew_near_us = {.src = ew_near_us_src},
                       ew_world = {.src = ew_world_src}, ew_licence = {.src = ew_licence_src},
-                      ew_tee = {.src = ew_tee_src}, ew_tee_ours = {.src = ew_tee_ours_src},
-                      ew_key_to = {.src = ew_key_to_src}, ew_lodging = {.src = ew_lodging_src},
-                      ew_season = {.src = ew_season_src};
+                      ew_jobs = {.src = ew_jobs_src}, ew_tee = {.src = ew_tee_src},
+                      ew_tee_ours = {.src = ew_tee_ours_src}, ew_key_to = {.src = ew_key_to_src},
+                      ew_lodging = {.src = ew_lodging_src}, ew_season = {.src = ew_season_src};
 static pthread_once_t ew_once = PTHREAD_ONCE_INIT;
 
 /* ew_read - split l's source at '|' into terms; a list longer than the
@@ -412,7 +419,7 @@ ew_read_all(void)
 	    &ew_asks_us, &ew_home_things, &ew_asked,        &ew_vouchers,   &ew_did,
 	    &ew_open,    &ew_left,        &ew_car,          &ew_car_things, &ew_seek,
 	    &ew_went,    &ew_near_us,     &ew_world,        &ew_licence,    &ew_season,
-	    &ew_tee,     &ew_tee_ours,    &ew_key_to,       &ew_lodging};
+	    &ew_tee,     &ew_tee_ours,    &ew_key_to,       &ew_lodging,    &ew_jobs};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		ew_read(all[i]);
@@ -846,7 +853,8 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 	/* "the age to get your learner's": a licence is the province's,
 	 * whatever "your" says */
 	for (size_t i = 0; i < t.n; i++)
-		if ((k = ew_list_at(&t, i, &ew_licence)) > 0) {
+		if ((k = ew_list_at(&t, i, &ew_licence)) > 0 ||
+		    (k = ew_list_at(&t, i, &ew_jobs)) > 0) {
 			ew_span(&t, i, i + k - 1, why, cap);
 			return "world";
 		}

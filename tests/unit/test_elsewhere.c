@@ -196,6 +196,10 @@ static const struct {
     {"owner", "when does the walmart close tonight? grabbing snacks first"},
     {"owner", "what time does the pharmacy close on saturdays"},
     {NULL, "coming from the costco close by, is parking free?"},
+    /* work wanted, however the venue is named */
+    {"world", "you guys hiring at harbourview? i'm 17, can work weekends"},
+    {"world", "est-ce que vous engagez à Riverside pour l'été?"},
+    {NULL, "who do I talk to about hiring a coach for a lesson in bay 2"},
     /* about nothing elsewhere */
     {NULL, "how do i change my booking to friday"},
     {NULL, "can i get a refund for last night"},
