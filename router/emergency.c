@@ -194,7 +194,7 @@ static const struct em_rule em_rules[] = {
                     "drove by|went by|driving by|passing by|on the highway|en face|"
                     "de l autre cote|dans la rue",
      .neg = 1},
-    {EM_FIRE, "smoke", "smoke|smoky|smokey|smoldering|smouldering", NULL, 0,
+    {EM_FIRE, "smoke", "smoke|smoky|smokey|smoldering|smouldering|smoak|smoake|smoaky", NULL, 0,
      "detector|detectors|alarm|alarms|"
      "cigar*|vape*|vaping|weed|joint|smoke break|smoke area|smoke pit|smoke shop|"
      "clothes|clothing|jacket|hair|cigs|from someone|smoker|smokers|"
@@ -255,7 +255,8 @@ static const struct em_rule em_rules[] = {
      "gas leak|gas leaking|leaking gas|smell gas|smells like gas|smelled gas|gas is leaking|"
      "reeks of gas|reeks like gas|stinks of gas|stinks like gas|odor of gas|odour of gas|"
      "smell of gas|gas smell|smelling gas|smells of gas|carbon monoxide|co alarm|"
-     "co detector|propane leak",
+     "co detector|propane leak|smells a little like gas|smells a bit like gas|"
+     "smells kind of like gas|smells kinda like gas|little like gas|bit like gas",
      NULL, 0, "station|stations|price*|money|mileage|tank", 3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0,
      0},
 
@@ -316,7 +317,7 @@ static const struct em_rule em_rules[] = {
              "give me a heart attack|"
              "giving me a heart attack|nearly had a heart attack|almost had a heart attack|"
              "gonna have a heart attack|going to have a heart attack|"
-             "heart attack on a plate",
+             "heart attack on a plate|my wallet|wallet is|bank account|credit card|my bank",
      1, 0, NULL, 0, 0},
     {EM_MEDICAL, "choking", "choking|choked|is choking",
      EM_PERSON "|on a|on food|on his|on her|on something|cant breathe|cough*|"
@@ -419,6 +420,7 @@ static const struct em_rule em_rules[] = {
      "laying in|lying outside|lying down|"
      "laying there|lying on|laying on|slumped|passed out on",
      "not moving|hasnt moved|hasnt budged|not responding|isnt responding|wont respond|unresponsive|"
+     "isnt moving|not moving much|isnt moving much|"
      "isnt waking|"
      "cant wake|wont wake|not waking|not talking|not really talking|isnt talking|"
      "not breathing|not answering|wont answer|isnt answering|doesnt answer|breathing weird|"
@@ -795,6 +797,8 @@ static const struct em_rule em_rules[] = {
      "walked out with|made off with|grabbed|snatched|swiped|stole|stolen|"
      "taking our|taking my|took our|took my|broke into|grabbing|snatching|swiping|"
      "running off with|running out with|walking off with|walking out with|making off with|"
+     "walking out right now with|walking out now with|running out right now with|"
+     "walking out the door with|heading out the door with|heading out with our|"
      "taking off with|run off with|run out with|loading up|carrying out|pocketing|"
      "pulling the tv off|ripping the tv off|pulling the tv down|tearing the tv off|"
      "carrying the tv out|carrying the tvs out|carrying the projector out|"
@@ -886,7 +890,7 @@ static const struct em_rule em_rules[] = {
      8,
      /* what a customer carries leaks too: a spill, not a leak */
      "bottle|bottles|cup|cups|mug|mugs|thermos|flask|drink|drinks|container|tumbler|"
-     "lunch bag|cooler bag|pen|pens|ice pack",
+     "lunch bag|cooler bag|pen|pens|ice pack|juice box|juicebox|juice|sippy cup|box",
      -3,
      EM_JOKE "|" EM_HYPO "|gas|data|memory|info|password|email|leaked my|news|"
              "leaked the",
@@ -1377,7 +1381,9 @@ static const struct em_rule em_rules[] = {
             "cut himself|cut herself|cut his|cut her|pain|mal|etourdi|etourdie|really hurts|"
             "hurts so bad|hurts really bad|hurts a lot|hurting bad|hurts like hell",
      .near_not = "feelings|feeling hurt|hurt that|price*|wallet|game|score|swing|sim|"
-                 "screen|business|sales|hurts to pay",
+                 "screen|business|sales|hurts to pay|goalie|goalies|quarterback|pitcher|"
+                 "striker|defenceman|defenseman|habs|leafs|oilers|canucks|senators|bruins|"
+                 "raptors|blue jays",
      .vwin = 3,
      .not = EM_JOKE "|" EM_HYPO "|cancel|cancelling|refund|reschedule|booking|tomorrow|"
 
@@ -1470,6 +1476,17 @@ static const struct em_rule em_rules[] = {
      .vwin = 5,
      .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|came back|back on|back to normal|"
                     "fine now|for a sec|for a second"},
+    /* the lights flickering again and again: a fault, maybe the supply */
+    {.slug = EM_POWER,
+     .name = "flicker-again",
+     .possible = 1,
+     .any = "lights flickered|lights flicker|lights flickering|lights keep flickering|"
+            "lights are flickering|lights keep flickering|lumieres clignotent",
+     .with = "keeps doing it|keeps happening|keeps doing that|again and again|over and over|"
+             "every few minutes|still doing it|a couple times|a few times|several times|"
+             "recommence|encore et encore",
+     .win = 20,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago"},
     {.slug = EM_SECURITY,
      .name = "tailgate",
      .possible = 1,
@@ -1521,7 +1538,8 @@ static const struct em_rule em_rules[] = {
      .name = "growing-water",
      .possible = 1,
      .any = "growing|getting bigger|keeps growing|spreading|keeps spreading|grossit|grandit",
-     .with = "puddle|puddles|water|wet|leak|leaking|drip|dripping|flaque|eau",
+     .with = "puddle|puddles|water|wet|wet patch|leak|leaking|drip|dripping|flaque|eau|"
+             "ceiling tile|stain on the ceiling",
      .win = 14,
      .not = EM_JOKE "|" EM_HYPO},
     {.slug = EM_WATER,
@@ -1951,7 +1969,7 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 	"right now|still|currently|hurry|asap|immediately|minutes ago|minute ago|min ago|"         \
 	"mins ago|seconds ago|moment ago|just now|and now|now hes|now shes|now its|now theres|"    \
 	"now the|is now|are now|please help|help us|call 911|send someone|en ce moment|"           \
-	"maintenant|vite|toujours|rn|atm"
+	"come quick|come quickly|send help|maintenant|vite|toujours|rn|atm"
 
 /* "still" that waits for something owed ("still waiting on my refund") is
  * about the request, not about the incident going on. */
@@ -2019,6 +2037,8 @@ static const struct em_guard {
      "back in the winter|was scary|was so scary|was terrifying|was crazy|was wild|was insane|"
      "was nuts|was intense|was a mess|had to leave early|we left early|left early|"
      "had to cut|cut short|had to stop early|etait fou|etait epeurant|m a fait peur|"
+     "when we left|after we left|as we were leaving|when we were leaving|"
+     "was everything ok after|was everything okay after|everything ok after|"
      "nous a fait peur",
      NULL, 0, "wasnt|werent|was not|were not|was fine|were fine", 3},
     {"past", EM_S_STORY,
@@ -2064,6 +2084,12 @@ static const struct em_guard {
      "seems alright|seems all right|looks ok|looks okay|looks fine|all good here|"
      "all good on our end|all fine here|were fine here|we are fine here|fine over here",
      NULL, 0, EM_UNSURE, 3},
+    /* the asker's own doubt: checked on, not paged ("might be nothing") */
+    {"doubt", EM_S_SAFE,
+     "might be nothing|could be nothing|probably nothing|prob nothing|maybe its nothing|"
+     "might just be asleep|probably just asleep|maybe just asleep|might just be sleeping|"
+     "probably just sleeping|cest peut etre rien|c est peut etre rien|surement rien",
+     NULL, 0, NULL, 0},
     {"not-urgent", EM_S_CALM,
      "every time|when you get a chance|when you can|"
      "not urgent|no big deal|no rush|not an emergency|just a heads up|just so you know|"
@@ -2106,7 +2132,8 @@ static const struct em_guard {
      "fire up|too hot|trop chaud|too cold|trop froid|hole in|has a hole|torn|ripped|draft|"
      "drafty|chilly|kinda cold|cold in here|cold air|stuffy|courant d air|"
      "broke the|broke a|snapped the|bright|headache|tear in|a tear|tears in|small crack|"
-     "little crack|still works|still working|works fine|works ok",
+     "little crack|still works|still working|works fine|works ok|dented|dent in|scuffed|"
+     "scratched",
      NULL, 0, "bleeding|blood|bled|soaking|soaked|through", 3},
 };
 
@@ -2361,14 +2388,14 @@ em_device_only(const struct em_text *t)
 }
 
 /*
- * Typing in a panic: "hlep brokn pipe".  A word one slip away from a word
- * reports are made of is read as that word before any rule looks.  A slip
- * is a letter left out, one typed twice or extra, or two neighbours swapped
- * (four-letter words: swaps only), never the first letter; a letter typed
- * for another is not one, since that turns real words into alarms
- * ("flooring", "turning").  Real words one slip away are never changed: the
- * list was drawn from Debian's wamerican word list ("breath", "smoker",
- * "food", "waiter"), and words the rules themselves read are left too.
+ * Typing in a panic: "hlep brokn pipe", "call an ambulence".  A word one
+ * slip away from a word reports are made of is read as that word before
+ * any rule looks.  A slip is a letter left out, one typed twice or extra,
+ * two neighbours swapped, or (words of five letters or more) one letter
+ * typed for another; four-letter words take swaps only, and the first
+ * letter is never a slip.  Real words one slip away are never changed: the
+ * list was drawn from Debian's wamerican word list ("breath", "flooring",
+ * "breeding", "waiter"), and words the rules themselves read are left too.
  */
 static const char *const em_typo_targets[] = {
     "help",        "fire",         "smoke",     "flames",   "burning", "sparks",    "alarm",
@@ -2381,13 +2408,25 @@ static const char *const em_typo_targets[] = {
 
 /* Words of wamerican one slip away from a target (sorted: em_typo_real). */
 static const char *const em_typo_reals[] = {
-    "alar",     "alarms",    "ambulances", "bloods",  "bloody", "breath",  "breathed", "breather",
-    "breathes", "broke",     "burs",       "bursts",  "burt",   "bust",    "chocking", "coking",
-    "collapse", "flambes",   "flame",      "flamers", "floods", "food",    "hurray",   "injure",
-    "intrude",  "intruders", "inured",     "knifed",  "knifes", "policed", "polices",  "poring",
-    "robber",   "sealing",   "seizures",   "smoked",  "smoker", "smokes",  "smokey",   "spark",
-    "spars",    "staling",   "waiter",     "walking", "walter", "wanking", "waster",   "waters",
-    "watery",   "weapons",
+    "alar",      "alarms",   "ambulances", "bleeping", "blending", "blond",     "bloods",
+    "bloody",    "bloom",    "breaching",  "breath",   "breathed", "breather",  "breathes",
+    "breaths",   "breathy",  "breeding",   "broke",    "broker",   "brood",     "burnt",
+    "burping",   "burring",  "burs",       "bursa",    "bursts",   "burt",      "burying",
+    "bust",      "chocking", "chowing",    "coking",   "collapse", "collapses", "cooking",
+    "emergence", "fainter",  "feinted",    "flakes",   "flambes",  "flame",     "flamed",
+    "flamer",    "flamers",  "flares",     "flooder",  "floods",   "floor",     "floored",
+    "flooring",  "floyd",    "flumes",     "food",     "frames",   "gashing",   "gusting",
+    "harry",     "hurray",   "injure",     "injures",  "insured",  "intrude",   "intruded",
+    "intruders", "intrudes", "inured",     "knifed",   "knifes",   "leading",   "leafing",
+    "leaning",   "leaping",  "leasing",    "leaving",  "policed",  "polices",   "policy",
+    "polite",    "poring",   "pouting",    "robber",   "robbers",  "rubbery",   "scabbed",
+    "sealing",   "seizures", "sharks",     "slabbed",  "smoked",   "smoker",    "smokes",
+    "smokey",    "smoky",    "smote",      "snarks",   "spanks",   "spares",    "spark",
+    "spars",     "spoke",    "stabled",    "staling",  "steaming", "steeling",  "sterling",
+    "stoke",     "stubbed",  "swabbed",    "wader",    "wading",   "wafer",     "wager",
+    "waging",    "waiter",   "waling",     "walking",  "walter",   "waning",    "wanking",
+    "waring",    "waster",   "waters",     "watery",   "waver",    "waving",    "waxing",
+    "weapons",
 };
 
 static int
@@ -2404,9 +2443,11 @@ em_one_slip(const char *tok, size_t n, const char *w)
 
 	if (n < 4 || tok[0] != w[0] || (n == m && strncmp(tok, w, n) == 0))
 		return false;
-	if (n == m) { /* two neighbours swapped */
+	if (n == m) { /* two neighbours swapped, or (five letters or more) one wrong */
 		while (i < n && tok[i] == w[i])
 			i++;
+		if (n >= 5 && i < n && strncmp(tok + i + 1, w + i + 1, n - i - 1) == 0)
+			return true;
 		return i + 1 < n && tok[i] == w[i + 1] && tok[i + 1] == w[i] &&
 		       strncmp(tok + i + 2, w + i + 2, n - i - 2) == 0;
 	}
@@ -3026,9 +3067,14 @@ em_fuse(em_match *m, double prob, const char *slug)
 			m->level = EM_SURE;
 		return m->level;
 	}
-	if (m->guard != NULL)
+	/* The asker's own doubt ("might be nothing") keeps what the classifier
+	 * raises to a check: possible, never sure.  Any other guard leaves
+	 * the message to the rules. */
+	if (m->guard != NULL && strcmp(m->guard, "doubt") != 0)
 		return m->level;
-	level = prob >= EM_CLF_SURE ? EM_SURE : prob >= EM_CLF_POSSIBLE ? EM_POSSIBLE : EM_NONE;
+	level = prob >= EM_CLF_SURE && m->guard == NULL ? EM_SURE
+	        : prob >= EM_CLF_POSSIBLE               ? EM_POSSIBLE
+	                                                : EM_NONE;
 	if (level > EM_NONE) {
 		m->level = level;
 		m->slug = slug;

@@ -634,6 +634,31 @@ static const struct {
     {"elsewhere", EM_NONE, NULL, "can't make it tonight, huge crash on the 103 and we're stuck"},
     {"elsewhere", EM_NONE, NULL, "y'a le feu dans mon immeuble, on pourra pas venir"},
     {"possible", EM_POSSIBLE, MED, "my wife is feeling a little off and clammy, probably nothing?"},
+    /* the sixteenth set's categories, in other words: smoke and an
+     * ambulance misspelt, a thief walking out "right now with" our
+     * things; a woman lying still who might be asleep, a hint of gas that
+     * might be nothing, a damp ceiling tile spreading, lights flickering
+     * again and again (possible); a wallet's heart attack, an alarm heard
+     * as they left, a hockey player hurt, a juice box leaking */
+    {"fire", EM_SURE, FIRE, "smoak pouring out of the pc tower in bay 1, what do we do"},
+    {"medical", EM_SURE, MED, "we need an ambulence at harbourview bay 2 now"},
+    {"security", EM_SURE, SEC, "a kid is walking out right now with our putter and the ipad"},
+    {"possible", EM_POSSIBLE, MED,
+     "a lady's been lying on the bench forever and isnt moving, probably just asleep?"},
+    {"possible", EM_POSSIBLE, FIRE, "it smells a bit like gas by the washroom, could be nothing"},
+    {"possible", EM_POSSIBLE, WATER,
+     "the ceiling tile over bay 3 has a damp spot and it's spreading"},
+    {"possible", EM_POSSIBLE, POWER,
+     "the lights flickered a couple of times and the bay 1 screen blinked off for a sec, back now "
+     "but it keeps doing it"},
+    {"hyperbole", EM_NONE, NULL, "my credit card is having a heart attack after this weekend"},
+    {"past", EM_NONE, NULL,
+     "the fire alarm went off as we were leaving friday night, everything ok after?"},
+    {"sports", EM_NONE, NULL, "the leafs goalie got hurt in the first period, brutal"},
+    {"spill", EM_NONE, NULL,
+     "my son dropped a juice box and it's leaking on the floor, where's a mop"},
+    /* ... and a doubt never softens a call for help */
+    {"medical", EM_SURE, MED, "she collapsed and isn't breathing, might be nothing but come quick"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
@@ -700,6 +725,12 @@ test_fuse(void **state)
 	assert_non_null(m.guard);
 	assert_string_equal(m.guard, "minor");
 	assert_int_equal(em_fuse(&m, 1.0, SEC), EM_NONE);
+	/* The asker's doubt: the classifier may raise a check, never a page. */
+	em_check("heard a guy try the back door twice, might be nothing", &m);
+	assert_int_equal(m.level, EM_NONE);
+	assert_non_null(m.guard);
+	assert_string_equal(m.guard, "doubt");
+	assert_int_equal(em_fuse(&m, 1.0, SEC), EM_POSSIBLE);
 	em_check("the bay smells like smoke from someone's clothes", &m);
 	assert_string_equal(m.guard, "rule-guard");
 	assert_int_equal(em_fuse(&m, 1.0, FIRE), EM_NONE);
