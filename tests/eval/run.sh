@@ -38,7 +38,9 @@
 #      emergency_holdout13.jsonl and emergency_holdout14.jsonl (written
 #      blind, then tuned on), emergency_holdout15.jsonl (held back: written
 #      blind, never read), emergency_holdout16.jsonl (written blind for
-#      emergencies told the hard way, then tuned on) and the dev set.
+#      emergencies told the hard way, then tuned on),
+#      emergency_holdout17.jsonl (written blind, 70 of 130 in Quebec and
+#      Acadian French, then tuned on) and the dev set.
 #   3. The classifier alone on CLINC150 (train on train, measure on val)
 #      with clubos-route-eval, when the data set is there.
 set -eu
@@ -109,7 +111,8 @@ EM_SETS="tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl tests/eva
 	tests/eval/emergency_holdout9.jsonl tests/eval/emergency_holdout10.jsonl \
 	tests/eval/emergency_holdout11.jsonl tests/eval/emergency_holdout12.jsonl \
 	tests/eval/emergency_holdout13.jsonl tests/eval/emergency_holdout14.jsonl \
-	tests/eval/emergency_holdout15.jsonl tests/eval/emergency_holdout16.jsonl"
+	tests/eval/emergency_holdout15.jsonl tests/eval/emergency_holdout16.jsonl \
+	tests/eval/emergency_holdout17.jsonl"
 [ -f "$DEV" ] && EM_SETS="$EM_SETS $DEV"
 # shellcheck disable=SC2086 # the list is split on purpose
 build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl $EM_SETS
