@@ -97,8 +97,8 @@ struct em_rule {
 	"in an emergency|during an emergency|if theres an emergency|if there is an emergency|"     \
 	"if there was an emergency|would you call|en cas de|en cas d|que faire si|"                \
 	"que faire s il|qu est ce qu on fait si|qu est ce qu on fait s il|si jamais|au cas ou|"    \
-	"s il y a|s il y avait|si il y a|si y a|si y avait|la procedure si|"                       \
-	"procedure en cas|quoi faire si"
+	"s il y a|s il y avait|si il y a|si y a|si y avait|la procedure si|admettons|mettons que|" \
+	"supposons|procedure en cas|quoi faire si"
 #define EM_ASK                                                                                     \
 	"do you have|do you guys have|is there|are there|where is|wheres|where are|"               \
 	"where can i find|where do you keep|how many|do you sell|restock*|est ce qu il y a|"       \
@@ -133,7 +133,7 @@ struct em_rule {
 	"forearms|hips|lungs"
 #define EM_ON_FIRE_PRAISE                                                                          \
 	"hot streak|on fire tonight|on fire today|best in town|best sim|love it|love this|"        \
-	"awesome|amazing|so good"
+	"awesome|amazing|so good|killing it|crushing it|\xf0\x9f\x94\xa5"
 /* Parts of the body an injury is told by. */
 #define EM_BODY                                                                                    \
 	"knee|knees|ankle|ankles|wrist|wrists|lower back|shoulder|shoulders|elbow|neck|hip|"       \
@@ -419,7 +419,8 @@ static const struct em_rule em_rules[] = {
      "on the floor|on the ground|on the * floor|on the * ground|lying there|lying in|"
      "laying in|lying outside|lying down|"
      "laying there|lying on|laying on|slumped|passed out on",
-     "not moving|hasnt moved|hasnt budged|not responding|isnt responding|wont respond|unresponsive|"
+     "not moving|hasnt moved|hasnt budged|not responding|isnt responding|wont "
+     "respond|unresponsive|"
      "isnt moving|not moving much|isnt moving much|"
      "isnt waking|"
      "cant wake|wont wake|not waking|not talking|not really talking|isnt talking|"
@@ -496,10 +497,10 @@ static const struct em_rule em_rules[] = {
             "wail*|shriek*|screech*|blaring|ringing|buzzing|alarm*|bells|klaxon",
      .with = "flashing|blinking|pulsing|strobing|strobe*|flash*|lights|light",
      .win = 12,
-     .near_not =
-         "keypad|lock|reader|scanner|little box|goes beep|phone|car|truck|game|sim|music|song|tv|"
-         "speaker volume|microwave|oven|"
-         "door alarm|door chime|battery|chirp*|projector|pc|computer|screen|kiosk",
+     .near_not = "keypad|lock|reader|scanner|little box|goes "
+                 "beep|phone|car|truck|game|sim|music|song|tv|"
+                 "speaker volume|microwave|oven|"
+                 "door alarm|door chime|battery|chirp*|projector|pc|computer|screen|kiosk",
      .vwin = 6,
      .not = EM_JOKE "|" EM_HYPO "|test|testing|just a drill|only a drill|its a drill|"
                     "drill today|drill tonight|drill tomorrow|scheduled drill|scheduled",
@@ -878,7 +879,8 @@ static const struct em_rule em_rules[] = {
      "umbrella*|boots|snow|rain jacket|from our|tracked in|"
      "bottle|bottles|drink*|glass|cup|fountain|hazard|hazards|course|hole|ball|balls|"
      "shot|shots|lake|pond|creek|river|green|fairway|tee|spilled|spill|spilt|bring|"
-     "buy|sell|free water|cold water|water cooler|tap water|sparkling|pressure",
+     "buy|sell|free water|cold water|water cooler|tap water|sparkling|pressure|a little|"
+     "a bit of|little bit|splashed|splash",
      4,
      EM_JOKE "|" EM_HYPO "|water hazard|into the water|in the water|over the water|"
              "no water",
@@ -1337,7 +1339,9 @@ static const struct em_rule em_rules[] = {
             "pus de courant|toute a saute|tout a saute|lumiere est toute partie|"
             "lumiere est partie|lumieres sont parties|tout est ferme d un coup|"
             "tout a ferme d un coup|tout s est ferme|tout a coupe|toute est ferme|"
-            "pu de lumiere|pus de lumiere|pas de lumiere nulle part",
+            "pu de lumiere|pus de lumiere|pas de lumiere nulle part|tout est tombe noir|"
+            "toute est tombe noir|tout est devenu noir|toute est devenu noir|"
+            "tombe noir d un coup",
      .near_not = "ecran|ordinateur|projecteur|simulateur|trackman|telephone|tele|tv|"
                  "borne|wifi|internet",
      .vwin = 4,
@@ -1386,6 +1390,7 @@ static const struct em_rule em_rules[] = {
                  "raptors|blue jays",
      .vwin = 3,
      .not = EM_JOKE "|" EM_HYPO "|cancel|cancelling|refund|reschedule|booking|tomorrow|"
+                    "depuis|chirurgie|surgery|since my|"
 
                     "next time|tips|any advice|waiver|insurance|liability|last week|yesterday|"
                     "nobody hurt|no one hurt|nobody got hurt|no one got hurt|nobody was hurt|"
@@ -1395,7 +1400,8 @@ static const struct em_rule em_rules[] = {
      .name = "smell",
      .possible = 1,
      .any = "outlet is hot|outlet feels hot|outlet feels really hot|plug is hot|plug feels hot|"
-            "cord is hot|socket is hot|wall is hot|panel is hot|outlet is warm|weird smell|strange "
+            "cord is hot|socket is hot|wall is hot|panel is hot|outlet is warm|weird "
+            "smell|strange "
             "smell|funny smell|odd smell|smells weird|smells funny|"
             "smells strange|smells hot|something smells|chemical smell|electrical smell|"
             "hot smell|smells like something|smells like somethings|somethings hot|"
@@ -1476,6 +1482,21 @@ static const struct em_rule em_rules[] = {
      .vwin = 5,
      .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|came back|back on|back to normal|"
                     "fine now|for a sec|for a second"},
+    /* a stranger wandering among the bays: someone should check */
+    {.slug = EM_SECURITY,
+     .name = "wanderer",
+     .possible = 1,
+     .any = "wandering|wandering around|wandered in|walked in|walking around|roaming",
+     .with = "isnt with us|not with us|nobody knows|dont know him|dont know her|"
+             "dont know who|no idea who|random guy|random person|stranger|some guy",
+     .win = 10,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago"},
+    {.slug = EM_POWER,
+     .name = "flicker-keeps",
+     .possible = 1,
+     .any = "lights keep flickering|lights keeps flickering|lights wont stop flickering|"
+            "lights keep cutting out|lights keep going off",
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|every time|when i|when we"},
     /* the lights flickering again and again: a fault, maybe the supply */
     {.slug = EM_POWER,
      .name = "flicker-again",
@@ -1570,7 +1591,8 @@ static const struct em_rule em_rules[] = {
      .near_not = "spilled|spill|spilt|drink|drinks|beer|coffee|juice|soda|bottle|bottles|glass|"
                  "glasses|cup|cups|"
                  "snow|umbrella*|boots|shoes|rain|mop|towel|a little|a bit|small|tiny|"
-                 "sweat|faucet|tap",
+                 "sweat|faucet|tap|un peu|eclabousse|eclabousser|eclaboussure|splashed|"
+                 "evier|lavabo",
      .vwin = 6,
      .not = EM_JOKE "|" EM_HYPO "|no big deal|not urgent"},
     {.slug = EM_MEDICAL,
@@ -1670,7 +1692,7 @@ em_tok_cb(const char *tok, size_t len, void *arg)
 {
 	static const char *const elided[] = {"l",      "d",      "j",      "m",  "n",
 	                                     "s",      "t",      "c",      "qu", "jusqu",
-	                                     "lorsqu", "puisqu", "quelqu", NULL};
+	                                     "lorsqu", "puisqu", "quelqu", "y",  NULL};
 	struct em_text          *t = arg;
 	const char              *ap = memchr(tok, '\'', len);
 
@@ -1979,7 +2001,7 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 
 /* ... nor a "still" that asks whether the venue carries on ("are you guys
  * still running?"): one of EM_STILL_ASKER before it, EM_STILL_ON after. */
-#define EM_STILL_ASKER "you|guys|u|yall|we"
+#define EM_STILL_ASKER "you|guys|u|yall|we|harbourview|riverside|the venue|your place"
 #define EM_STILL_ON "running|on|going|open|operating|ouvert|ouverts"
 
 /* ... nor a "still" about a thing's place or validity ("is the map still at
@@ -2025,7 +2047,7 @@ static const struct em_guard {
      "a while back|earlier this week|earlier this month|months back|weeks back|"
      "after the fire|after the flood|after the outage|after the power outage|"
      "since the fire|since the flood|since the outage|hier|la semaine derniere|"
-     "le mois dernier|l an dernier|l autre jour|il y a eu|apres l incendie|"
+     "le mois dernier|l an dernier|l autre jour|il y a eu|y a eu|apres l incendie|"
      "lundi passe|mardi passe|mercredi passe|jeudi passe|vendredi passe|samedi passe|"
      "dimanche passe|lundi dernier|mardi dernier|mercredi dernier|jeudi dernier|"
      "vendredi dernier|samedi dernier|dimanche dernier|la semaine passee|le mois passe|"
@@ -2068,6 +2090,7 @@ static const struct em_guard {
      "whole neighbourhood|whole neighborhood|my whole street|"
      "my neighborhood|our neighbourhood|our neighborhood|my area|my street|mon quartier|"
      "dans mon coin|dans mon quartier|mon bloc appart|mon bloc appartement|mon immeuble|"
+     "chez mon voisin|chez ma voisine|chez le voisin|chez les voisins|dans ma rue|"
      "notre immeuble|cant make it tonight|cant make it today|wont make it tonight|"
      "wont make it today|cant make it in|wont make it in|stuck in traffic|traffic is stopped|"
      "traffic is backed up|on pourra pas venir|on peut pas venir|pourra pas venir|"
@@ -2133,6 +2156,7 @@ static const struct em_guard {
      "drafty|chilly|kinda cold|cold in here|cold air|stuffy|courant d air|"
      "broke the|broke a|snapped the|bright|headache|tear in|a tear|tears in|small crack|"
      "little crack|still works|still working|works fine|works ok|dented|dent in|scuffed|"
+     "in half|snapped one|en deux|"
      "scratched",
      NULL, 0, "bleeding|blood|bled|soaking|soaked|through", 3},
 };
@@ -2703,6 +2727,7 @@ static const char *const em_gloss_fr[][2] = {
     /* people */
     {"quelqu un", "someone"},
     {"quelquun", "someone"},
+    {"qqn", "someone"},
     {"un gars", "a guy"},
     {"gars", "guy"},
     {"un homme", "a man"},
@@ -2830,6 +2855,41 @@ static const char *const em_gloss_fr[][2] = {
     {"pas blessee", "not injured"},
     {"s est fait frapper", "got hit"},
     {"s est pris une balle", "got hit by a ball"},
+    {"pogne un coup", "got hit"},
+    {"pogne une balle", "got hit by a ball"},
+    {"mange une balle", "got hit by a ball"},
+    {"pris un coup", "got hit"},
+    {"mange un coup", "got hit"},
+    {"ricochet", "ricochet hit"},
+    {"su a tete", "on the head"},
+    {"tout mele", "confused"},
+    {"toute mele", "confused"},
+    {"tout melee", "confused"},
+    {"toute melee", "confused"},
+    {"etourdissements", "dizzy"},
+    {"etourdissement", "dizzy"},
+    {"voit embrouille", "vision went blurry"},
+    {"voit flou", "vision went blurry"},
+    {"vision embrouillee", "vision went blurry"},
+    {"vision floue", "vision went blurry"},
+    {"pas capable de reprendre son souffle", "cant catch her breath"},
+    {"capable pas de reprendre son souffle", "cant catch her breath"},
+    {"reprend pas son souffle", "cant catch her breath"},
+    {"pas capable de respirer", "cant breathe"},
+    {"capable pas de respirer", "cant breathe"},
+    {"manque d air", "cant breathe"},
+    {"de la misere a respirer", "trouble breathing"},
+    {"virent bleues", "turning blue"},
+    {"virent bleu", "turning blue"},
+    {"vire bleu", "turning blue"},
+    {"vire bleue", "turning blue"},
+    {"deviennent bleues", "turning blue"},
+    {"sont bleues", "are blue"},
+    {"se tient la poitrine", "clutching his chest"},
+    {"se tient le coeur", "clutching his chest"},
+    {"ca serre", "tightness in his chest"},
+    {"bleme", "pale"},
+    {"en sueur", "sweating"},
     {"pris une balle", "got hit by a ball"},
     {"sur la tempe", "in the temple"},
     {"dans la tempe", "in the temple"},
@@ -2888,6 +2948,22 @@ static const char *const em_gloss_fr[][2] = {
     {"se pognent", "fighting"},
     {"voleur", "thief"},
     {"entrer de force", "break in"},
+    {"defonce la porte", "kicked in the door"},
+    {"a defonce la porte", "kicked in the door"},
+    {"defonce la vitre", "smashed the window"},
+    {"vitre est petee", "smashed the window"},
+    {"vitre petee", "smashed the window"},
+    {"vitre est cassee", "smashed the window"},
+    {"fenetre est cassee", "smashed the window"},
+    {"fenetre est petee", "smashed the window"},
+    {"en train de rentrer", "trying to get in"},
+    {"essaye de rentrer", "trying to get in"},
+    {"essayent de rentrer", "trying to get in"},
+    {"chu cache", "were hiding"},
+    {"je suis cache", "were hiding"},
+    {"je me cache", "were hiding"},
+    {"on se cache", "were hiding"},
+    {"on est caches", "were hiding"},
     {"entre de force", "broke in"},
     {"defonce", "smashing"},
     {"defoncer", "smash"},
@@ -2905,6 +2981,15 @@ static const char *const em_gloss_fr[][2] = {
     {"noir total", "pitch black"},
     {"s eteindre", "go out"},
     {"s est eteint", "went out"},
+    {"tombe noir", "went dark"},
+    {"tombe dans le noir", "went dark"},
+    {"plus de lumiere", "no lights"},
+    {"plus de lumieres", "no lights"},
+    {"plus de courant", "no power"},
+    {"un peu d eau", "a little water"},
+    {"eclabousser", "splashed"},
+    {"eclabousse", "splashed"},
+    {"pour info", "fyi"},
     {"tout vient de", "everything just"},
     /* now, help */
     {"maintenant", "right now"},

@@ -657,6 +657,36 @@ static const struct {
     {"sports", EM_NONE, NULL, "the leafs goalie got hurt in the first period, brutal"},
     {"spill", EM_NONE, NULL,
      "my son dropped a juice box and it's leaking on the floor, where's a mop"},
+    /* the seventeenth set's categories (70 of its 130 in French), in
+     * other words: a ball to the head and "toute mêlée", dizzy with
+     * blurred sight, lips turning blue, a hand on the chest and pale, a
+     * door kicked in while hiding, two men coming in through a window,
+     * everything gone black; a stranger wandering (possible); a fire
+     * emoji as praise, a splash by the sink, a neighbour's fire, "admettons
+     * que", an outage "y'a eu" and back, pain since surgery, whether we
+     * are still running while the asker's street is dark */
+    {"french", EM_SURE, MED,
+     "ma blonde a pogné une balle su'a tête, a l'é toute mêlée pis a vomit"},
+    {"french", EM_SURE, MED,
+     "mon chum a des etourdissements pis y voit flou depuis le coup de balle"},
+    {"french", EM_SURE, MED, "mon oncle est pas capable de respirer, ses lèvres virent bleues"},
+    {"french", EM_SURE, MED, "le monsieur se tient la poitrine, y'é blême pis en sueur"},
+    {"french", EM_SURE, SEC, "qqn a défoncé la porte d'en avant, on est cachés dans la baie 1"},
+    {"french", EM_SURE, SEC, "y'a deux gars en train de rentrer par la vitre d'en arriere"},
+    {"french", EM_SURE, POWER, "tout est tombé noir d'un coup à Riverside, on voit rien"},
+    {"possible", EM_POSSIBLE, SEC,
+     "some random guy who isn't with us is wandering around the bays"},
+    {"hyperbole", EM_NONE, NULL, "we're crushing it tonight, bay 3 is on fire \xf0\x9f\x94\xa5"},
+    {"spill", EM_NONE, NULL,
+     "un peu d'eau par terre près de l'évier, les enfants ont éclaboussé, pour info"},
+    {"elsewhere", EM_NONE, NULL, "y'a un feu chez mon voisin, on pourra pas venir à soir"},
+    {"hypothetical", EM_NONE, NULL,
+     "admettons que l'alarme de feu part pendant notre partie, on fait quoi?"},
+    {"past", EM_NONE, NULL,
+     "tantôt y'a eu une panne de courant de 5 minutes mais toute est revenu"},
+    {"medical", EM_NONE, NULL, "j'ai mal au genou depuis ma chirurgie, y'a-tu des chaises?"},
+    {"elsewhere", EM_NONE, NULL,
+     "is Riverside still running? power's out in my whole neighbourhood"},
     /* ... and a doubt never softens a call for help */
     {"medical", EM_SURE, MED, "she collapsed and isn't breathing, might be nothing but come quick"},
 };
