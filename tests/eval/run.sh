@@ -19,8 +19,10 @@
 #      blind, measured once, then read and fixed by category),
 #      questions_holdout14.jsonl (written blind as people type on a phone,
 #      measured once, then read and fixed by category) and
-#      questions_holdout15.jsonl (held back: written blind, never read), the
-#      same way.
+#      questions_holdout15.jsonl (held back: written blind, never read) and
+#      questions_holdout18.jsonl (written blind, 110 of 200 out of scope and
+#      sharing words with a topic, measured once, then read and fixed by
+#      category), the same way.
 #   2. The emergency decision (rules fused with the classifier trained on
 #      the seed examples, as the router does) on our own labelled sets,
 #      per category: tests/eval/emergency.jsonl (tuned on),
@@ -98,6 +100,8 @@ if [ -f "$DEV" ]; then
 		tests/eval/questions_holdout14.jsonl
 	measure "Held back: questions written blind, fifteenth set (tests/eval/questions_holdout15.jsonl; never read or tuned on)" \
 		tests/eval/questions_holdout15.jsonl
+	measure "Out of scope but sharing words with a topic, eighteenth set (tests/eval/questions_holdout18.jsonl; measured once, then read and fixed by category)" \
+		tests/eval/questions_holdout18.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi
