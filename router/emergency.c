@@ -2081,6 +2081,7 @@ static const struct em_guard {
      "at home|at my house|at my place|at my office|at the office|at school|on the news|"
      "at our house|at our place|our house|my house|our home|my apartment|our apartment|"
      "our cottage|at my work|my office|my kitchen|my bathroom|my ceiling|my roof|"
+     "my basement|in my basement|my garage|my attic|my condo|mon sous sol|"
      "upstairs neighbour|upstairs neighbor|my neighbours|my neighbors|my landlord|"
      "chez ma mere|chez mon pere|notre maison|ma maison|mon appartement|mon logement|"
      "on tv|in a movie|in the movie|on the radio|a la radio|aux nouvelles|a la tele|"

@@ -78,6 +78,8 @@ static const char ew_others_src[] =
     "locksmith|tims|timmies|timmys|car rental place|car rental places|"
     "dance studio|karate|arena|rink|cinema|movie theatre|movie theater|concert|"
     "golf course|golf club|country club|another course|other course|public course|"
+    "terrain de golf|club de golf|bowling|bowling alley|salle de quilles|microsoft teams|"
+    "office 365|authenticator|expedia|trivago|"
     "municipal course|another golf|driving range down|outdoor course|outdoor courses|"
     "outdoor range|outdoor driving range|real course|real courses|driving range out|"
     "range out on|terrain exterieur|champ de pratique|vrai parcours|vrais parcours|vrai terrain|"
@@ -159,7 +161,7 @@ static const char ew_asked_src[] =
 static const char ew_acts_src[] =
     "charged|charges|billed|double charged|overcharged|refunded|declined|cancelled|"
     "canceled|shipped|moved|rescheduled|bumped|a charge|m a charge|a refuse|a annule|"
-    "m a facture|a deplace";
+    "m a facture|a deplace|charge for|rembourse|remboursent";
 
 /* What a listed business did to a customer or what it holds: said of a
  * capitalised word these could be a friend's doing ("Jason lost our
@@ -213,13 +215,14 @@ static const char ew_home_src[] =
     "our garage|in the garage|in the basement|my apartment|my condo|at the cottage|"
     "my cottage|chez moi|chez nous|a la maison|mon sous sol|mon garage|dans le sous sol|"
     "au chalet|mon appart|mon condo|a maison|at work|at my work|my work|au travail|"
-    "at the office|at my office|a la job|a job";
+    "at the office|at my office|a la job|a job|my apartment building|apartment building|"
+    "my building|mon bloc appartement|mon bloc appart|mon immeuble";
 static const char ew_devices_src[] =
     "projector|screen|tv|pc|computer|laptop|simulator|sim|launch monitor|wifi|internet|"
     "router|xbox|playstation|ps5|net|hitting mat|mat|trackman|skytrak|garmin|mevo|"
     "projecteur|ecran|tele|ordi|ordinateur|simulateur|boardroom|meeting room|"
     "conference room|salle de reunion|alarm|alarm system|alarme|systeme d alarme|keypad|"
-    "thermostat|serrure";
+    "thermostat|serrure|speaker|speakers|sonos";
 /* Things only a home has: about there on their own ("my peloton screen is
  * frozen", "my modem keeps dropping"). */
 static const char ew_home_things_src[] =
@@ -242,7 +245,7 @@ static const char ew_world_src[] =
     "my dog|our dog|lost dog|lost cat|"
     "my cat|our cat|puppy|mon chien|notre chien|mon chat|going for these days|"
     "a new set of|buy new clubs|buying new clubs|"
-    "guichet le plus proche";
+    "guichet le plus proche|authenticator app|authenticator";
 
 /* Getting a driving licence ("get your learner's"; a licence shown as ID
  * is a question for us): read before anything naming the venue, since
@@ -260,7 +263,19 @@ static const char ew_jobs_src[] =
     "harbourview hiring|riverside hiring|hiring right now|looking for work|part time work|"
     "part time job|summer job|job opening|job openings|send my resume|send you my resume|"
     "drop off my resume|drop off a resume|apply for a job|est ce que vous engagez|"
-    "vous engagez tu|vous engagez|postuler|job d ete|emploi d ete|emploi a temps partiel";
+    "vous engagez tu|vous engagez|postuler|job d ete|emploi d ete|emploi a temps partiel|"
+    /* ... and help asked of us: volunteering, donations, sponsorship */
+    "volunteer|volunteering|community service|benevole|benevolat|donate|donation|donations|"
+    "sponsor us|sponsor our|sponsorship|commanditer|commandite|raffle prize|silent auction|"
+    "door prize";
+
+/* The rules of golf ("the most clubs you're allowed to carry in your
+ * bag under the rules"): the game's, whatever "your" says, so read
+ * before the words that name the venue. */
+static const char ew_game_src[] =
+    "under the rules of golf|under golf rules|rules of golf|usga|penalty stroke|"
+    "penalty strokes|most clubs you|maximum number of clubs|max number of clubs|"
+    "reglements du golf|regles du golf";
 
 /* A tee time or a round at a course named by the asker ("book a tee time
  * at glen arbour"): another course, unless what follows is ours, a time
@@ -282,10 +297,11 @@ static const char ew_key_to_src[] =
     "code for the|code to the|code to my|code for my|code for our|code to our|key to my|"
     "keys to my|key to the|keys to the|key for the|keys for the|key to our|keys to our|"
     "lockbox at|lockbox for|code de l|code du|code de mon|code de notre|cle de l|cles de l|"
-    "cle de mon|cles de mon";
+    "cle de mon|cles de mon|fob for my|fob to my|porte de mon|porte de notre";
 static const char ew_lodging_src[] =
     "airbnb|hotel|motel|hostel|condo|apartment|appartement|appart|cottage|chalet|house|"
-    "maison|locker|gym|garage|storage|dorm|residence|rental|vrbo|place on|cabin";
+    "maison|locker|gym|garage|storage|dorm|residence|rental|vrbo|place on|cabin|bloc appart|"
+    "bloc appartement|immeuble";
 
 /* One's car, and what goes wrong with one ("no sound from my car
  * speakers", "mon char veut pas partir"): a car alone may be parked
@@ -380,9 +396,10 @@ static struct ew_list ew_others = {.src = ew_others_src}, ew_things = {.src = ew
                       ew_car_things = {.src = ew_car_things_src}, ew_seek = {.src = ew_seek_src},
                       ew_went = {.src = ew_went_src}, ew_near_us = {.src = ew_near_us_src},
                       ew_world = {.src = ew_world_src}, ew_licence = {.src = ew_licence_src},
-                      ew_jobs = {.src = ew_jobs_src}, ew_tee = {.src = ew_tee_src},
-                      ew_tee_ours = {.src = ew_tee_ours_src}, ew_key_to = {.src = ew_key_to_src},
-                      ew_lodging = {.src = ew_lodging_src}, ew_season = {.src = ew_season_src};
+                      ew_jobs = {.src = ew_jobs_src}, ew_game = {.src = ew_game_src},
+                      ew_tee = {.src = ew_tee_src}, ew_tee_ours = {.src = ew_tee_ours_src},
+                      ew_key_to = {.src = ew_key_to_src}, ew_lodging = {.src = ew_lodging_src},
+                      ew_season = {.src = ew_season_src};
 static pthread_once_t ew_once = PTHREAD_ONCE_INIT;
 
 /* ew_read - split l's source at '|' into terms; a list longer than the
@@ -413,13 +430,14 @@ ew_read(struct ew_list *l)
 static void
 ew_read_all(void)
 {
-	struct ew_list *all[] = {
-	    &ew_others,  &ew_things,      &ew_acts,         &ew_home,       &ew_devices,
-	    &ew_pay,     &ew_here,        &ew_guest_things, &ew_links,      &ew_says,
-	    &ew_asks_us, &ew_home_things, &ew_asked,        &ew_vouchers,   &ew_did,
-	    &ew_open,    &ew_left,        &ew_car,          &ew_car_things, &ew_seek,
-	    &ew_went,    &ew_near_us,     &ew_world,        &ew_licence,    &ew_season,
-	    &ew_tee,     &ew_tee_ours,    &ew_key_to,       &ew_lodging,    &ew_jobs};
+	struct ew_list *all[] = {&ew_others,  &ew_things,   &ew_acts,       &ew_home,
+	                         &ew_devices, &ew_pay,      &ew_here,       &ew_guest_things,
+	                         &ew_links,   &ew_says,     &ew_asks_us,    &ew_home_things,
+	                         &ew_asked,   &ew_vouchers, &ew_did,        &ew_open,
+	                         &ew_left,    &ew_car,      &ew_car_things, &ew_seek,
+	                         &ew_went,    &ew_near_us,  &ew_world,      &ew_licence,
+	                         &ew_season,  &ew_tee,      &ew_tee_ours,   &ew_key_to,
+	                         &ew_lodging, &ew_jobs,     &ew_game};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		ew_read(all[i]);
@@ -854,7 +872,8 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 	 * whatever "your" says */
 	for (size_t i = 0; i < t.n; i++)
 		if ((k = ew_list_at(&t, i, &ew_licence)) > 0 ||
-		    (k = ew_list_at(&t, i, &ew_jobs)) > 0) {
+		    (k = ew_list_at(&t, i, &ew_jobs)) > 0 ||
+		    (k = ew_list_at(&t, i, &ew_game)) > 0) {
 			ew_span(&t, i, i + k - 1, why, cap);
 			return "world";
 		}

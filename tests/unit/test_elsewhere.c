@@ -200,6 +200,22 @@ static const struct {
     {"world", "you guys hiring at harbourview? i'm 17, can work weekends"},
     {"world", "est-ce que vous engagez à Riverside pour l'été?"},
     {NULL, "who do I talk to about hiring a coach for a lesson in bay 2"},
+    /* the eighteenth set's, in other words: a donation or a sponsor asked
+     * for, volunteering, a named alley's prices, a speaker at home, an
+     * authenticator app, a fob or a door code of one's own building, the
+     * rules of golf; and what stays ours beside them */
+    {"world", "could you donate a bay voucher for our school's silent auction?"},
+    {"world", "est-ce que vous pourriez commanditer notre tournoi de balle-molle?"},
+    {"world", "my son needs volunteer hours, could he help out at Riverside?"},
+    {"actor", "How much does Strikers Lanes charge for a birthday party?"},
+    {"home", "the sonos speaker at my place won't connect, any tips?"},
+    {"world", "lost my phone, how do I move my authenticator app to the new one"},
+    {"home", "the fob for my apartment stopped opening the lobby door"},
+    {"home", "la porte de mon immeuble barre pu, le code marche pas"},
+    {"world", "is a ball that moves when you address it a penalty stroke?"},
+    {NULL, "what's the code for the building at riverside"},
+    {NULL, "my fob for the front door at harbourview stopped working"},
+    {NULL, "we want to rent harbourview for a fundraiser"},
     /* about nothing elsewhere */
     {NULL, "how do i change my booking to friday"},
     {NULL, "can i get a refund for last night"},

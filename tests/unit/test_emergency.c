@@ -687,6 +687,9 @@ static const struct {
     {"medical", EM_NONE, NULL, "j'ai mal au genou depuis ma chirurgie, y'a-tu des chaises?"},
     {"elsewhere", EM_NONE, NULL,
      "is Riverside still running? power's out in my whole neighbourhood"},
+    /* the eighteenth question set's: a water heater in one's basement */
+    {"elsewhere", EM_NONE, NULL,
+     "the water heater in my basement is leaking a bit, plumber or landlord?"},
     /* ... and a doubt never softens a call for help */
     {"medical", EM_SURE, MED, "she collapsed and isn't breathing, might be nothing but come quick"},
 };
