@@ -409,19 +409,22 @@ static const struct em_rule em_rules[] = {
      "laughing|chair|drink|glass|bottle|keys|wallet",
      4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|almost fell|nearly fell", 1, 0, NULL, 0,
      0},
-    {EM_MEDICAL, "went-down", "went down|just went down|has gone down|dropped",
+    /* someone who went down and does not answer ("just dropped after his
+     * swing and isn't answering"); dropping someone off is not it */
+    {EM_MEDICAL, "went-down", "went down|just went down|has gone down|just dropped|dropped to",
      "not answering|isnt answering|wont answer|not responding|isnt responding|wont respond|"
      "not moving|isnt moving|hasnt moved|breathing weird|breathing funny|breathing strange|"
      "breathing strangely|eyes closed|not waking|wont wake|cant wake|out cold",
-     10, EM_TECH "|price|prices|score|stock*|ball|balls|call|line|wifi|internet|server", 4,
-     EM_JOKE "|" EM_HYPO "|last week|yesterday|last time", 1, 0, NULL, 0, 0},
+     10,
+     EM_TECH "|price|prices|score|stock*|ball|balls|call|line|wifi|internet|server|off|"
+             "him off|her off|them off",
+     4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time", 1, 0, NULL, 0, 0},
     {EM_MEDICAL, "down-unresponsive",
      "on the floor|on the ground|on the * floor|on the * ground|lying there|lying in|"
      "laying in|lying outside|lying down|"
      "laying there|lying on|laying on|slumped|passed out on",
-     "not moving|hasnt moved|hasnt budged|not responding|isnt responding|wont "
-     "respond|unresponsive|"
-     "isnt moving|not moving much|isnt moving much|"
+     "not moving|hasnt moved|hasnt budged|not responding|isnt responding|"
+     "wont respond|unresponsive|isnt moving|not moving much|isnt moving much|"
      "isnt waking|"
      "cant wake|wont wake|not waking|not talking|not really talking|isnt talking|"
      "not breathing|not answering|wont answer|isnt answering|doesnt answer|breathing weird|"
@@ -497,9 +500,8 @@ static const struct em_rule em_rules[] = {
             "wail*|shriek*|screech*|blaring|ringing|buzzing|alarm*|bells|klaxon",
      .with = "flashing|blinking|pulsing|strobing|strobe*|flash*|lights|light",
      .win = 12,
-     .near_not = "keypad|lock|reader|scanner|little box|goes "
-                 "beep|phone|car|truck|game|sim|music|song|tv|"
-                 "speaker volume|microwave|oven|"
+     .near_not = "keypad|lock|reader|scanner|little box|goes beep|phone|car|truck|game|sim|"
+                 "music|song|tv|speaker volume|microwave|oven|"
                  "door alarm|door chime|battery|chirp*|projector|pc|computer|screen|kiosk",
      .vwin = 6,
      .not = EM_JOKE "|" EM_HYPO "|test|testing|just a drill|only a drill|its a drill|"
@@ -1400,9 +1402,8 @@ static const struct em_rule em_rules[] = {
      .name = "smell",
      .possible = 1,
      .any = "outlet is hot|outlet feels hot|outlet feels really hot|plug is hot|plug feels hot|"
-            "cord is hot|socket is hot|wall is hot|panel is hot|outlet is warm|weird "
-            "smell|strange "
-            "smell|funny smell|odd smell|smells weird|smells funny|"
+            "cord is hot|socket is hot|wall is hot|panel is hot|outlet is warm|"
+            "weird smell|strange smell|funny smell|odd smell|smells weird|smells funny|"
             "smells strange|smells hot|something smells|chemical smell|electrical smell|"
             "hot smell|smells like something|smells like somethings|somethings hot|"
             "somethings a bit hot|something is hot|smells kinda hot|smells off|drole d odeur|"
@@ -1501,8 +1502,8 @@ static const struct em_rule em_rules[] = {
     {.slug = EM_POWER,
      .name = "flicker-again",
      .possible = 1,
-     .any = "lights flickered|lights flicker|lights flickering|lights keep flickering|"
-            "lights are flickering|lights keep flickering|lumieres clignotent",
+     .any = "lights flickered|lights flicker|lights flickering|lights are flickering|"
+            "lumieres clignotent",
      .with = "keeps doing it|keeps happening|keeps doing that|again and again|over and over|"
              "every few minutes|still doing it|a couple times|a few times|several times|"
              "recommence|encore et encore",
@@ -2157,8 +2158,7 @@ static const struct em_guard {
      "drafty|chilly|kinda cold|cold in here|cold air|stuffy|courant d air|"
      "broke the|broke a|snapped the|bright|headache|tear in|a tear|tears in|small crack|"
      "little crack|still works|still working|works fine|works ok|dented|dent in|scuffed|"
-     "in half|snapped one|en deux|"
-     "scratched",
+     "in half|snapped one|en deux|scratched",
      NULL, 0, "bleeding|blood|bled|soaking|soaked|through", 3},
 };
 

@@ -79,7 +79,7 @@ static const char ew_others_src[] =
     "dance studio|karate|arena|rink|cinema|movie theatre|movie theater|concert|"
     "golf course|golf club|country club|another course|other course|public course|"
     "terrain de golf|club de golf|bowling|bowling alley|salle de quilles|microsoft teams|"
-    "office 365|authenticator|expedia|trivago|"
+    "office 365|expedia|trivago|"
     "municipal course|another golf|driving range down|outdoor course|outdoor courses|"
     "outdoor range|outdoor driving range|real course|real courses|driving range out|"
     "range out on|terrain exterieur|champ de pratique|vrai parcours|vrais parcours|vrai terrain|"
@@ -215,8 +215,8 @@ static const char ew_home_src[] =
     "our garage|in the garage|in the basement|my apartment|my condo|at the cottage|"
     "my cottage|chez moi|chez nous|a la maison|mon sous sol|mon garage|dans le sous sol|"
     "au chalet|mon appart|mon condo|a maison|at work|at my work|my work|au travail|"
-    "at the office|at my office|a la job|a job|my apartment building|apartment building|"
-    "my building|mon bloc appartement|mon bloc appart|mon immeuble";
+    "at the office|at my office|a la job|a job|apartment building|my building|"
+    "mon bloc appartement|mon bloc appart|mon immeuble";
 static const char ew_devices_src[] =
     "projector|screen|tv|pc|computer|laptop|simulator|sim|launch monitor|wifi|internet|"
     "router|xbox|playstation|ps5|net|hitting mat|mat|trackman|skytrak|garmin|mevo|"
@@ -245,7 +245,7 @@ static const char ew_world_src[] =
     "my dog|our dog|lost dog|lost cat|"
     "my cat|our cat|puppy|mon chien|notre chien|mon chat|going for these days|"
     "a new set of|buy new clubs|buying new clubs|"
-    "guichet le plus proche|authenticator app|authenticator";
+    "guichet le plus proche|authenticator";
 
 /* Getting a driving licence ("get your learner's"; a licence shown as ID
  * is a question for us): read before anything naming the venue, since
@@ -269,9 +269,9 @@ static const char ew_jobs_src[] =
     "sponsor us|sponsor our|sponsorship|commanditer|commandite|raffle prize|silent auction|"
     "door prize";
 
-/* The rules of golf ("the most clubs you're allowed to carry in your
- * bag under the rules"): the game's, whatever "your" says, so read
- * before the words that name the venue. */
+/* The rules of golf ("is it a penalty stroke if your ball moves"): the
+ * game's, whatever "your" says, so read before the words that name the
+ * venue. */
 static const char ew_game_src[] =
     "under the rules of golf|under golf rules|rules of golf|usga|penalty stroke|"
     "penalty strokes|most clubs you|maximum number of clubs|max number of clubs|"
@@ -869,7 +869,8 @@ rt_elsewhere(const char *msg, char *why, size_t cap)
 	t.n = 0;
 	tn_tokens(t.buf, ew_push, &t);
 	/* "the age to get your learner's": a licence is the province's,
-	 * whatever "your" says */
+	 * whatever "your" says; so are work wanted, help asked of us and the
+	 * rules of golf ("are you guys hiring?") */
 	for (size_t i = 0; i < t.n; i++)
 		if ((k = ew_list_at(&t, i, &ew_licence)) > 0 ||
 		    (k = ew_list_at(&t, i, &ew_jobs)) > 0 ||

@@ -690,6 +690,8 @@ static const struct {
     /* the eighteenth question set's: a water heater in one's basement */
     {"elsewhere", EM_NONE, NULL,
      "the water heater in my basement is leaking a bit, plumber or landlord?"},
+    /* dropping someone off is no one dropping */
+    {"medical", EM_NONE, NULL, "I just dropped my kid off, he's not answering his texts"},
     /* ... and a doubt never softens a call for help */
     {"medical", EM_SURE, MED, "she collapsed and isn't breathing, might be nothing but come quick"},
 };
