@@ -2069,12 +2069,8 @@ static const struct em_guard {
      "during our time|during our round|during our game|pendant notre reservation|"
      "pendant ma reservation|pendant notre session",
      "credit|refund|refunded|money back|reimburse|reimbursed|compensation|compensate|"
-     "lost an hour|lost half|lost our|lost time|remboursement|rembourser|rembourse",
-     15, NULL, 0},
-    /* "during our session sunday": told after the day it happened */
-    {"past", EM_S_STORY,
-     "during our booking|during my booking|during our session|during my session|"
-     "during our time|during our round|during our game",
+     "lost an hour|lost half|lost our|lost time|remboursement|rembourser|rembourse|"
+     /* "during our session sunday": told after the day it happened */
      "sunday|monday|tuesday|wednesday|thursday|friday|saturday|weekend|may have left|"
      "left a mess|left behind|sorry about the mess|sorry for the mess",
      15, NULL, 0},
