@@ -88,6 +88,29 @@ def wait_for(cond, timeout, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+def freeze(pid, timeout=5):
+    """freeze - SIGSTOP pid and wait until every one of its threads is stopped.
+
+    kill() only marks the signal pending: on a busy machine a thread of the
+    process can still run (accept a connection, answer a request) for a
+    while after it returns, which a test that means "frozen now" must not
+    race with.
+    """
+    os.kill(pid, signal.SIGSTOP)
+
+    def all_stopped():
+        for t in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/stat" % (pid, t)) as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except FileNotFoundError:  # a thread that ended meanwhile
+                continue
+            if state not in ("T", "t"):
+                return False
+        return True
+    wait_for(all_stopped, timeout, interval=0.01, what="every thread of pid %d stopped" % pid)
+
+
 def forget_buckets(stack, *addrs):
     """forget_buckets - drop the rate-limit buckets of client addresses, under
     any rule (rl:ip:<burst>/<rate>:<addr>): gateways of other tests share Redis."""

@@ -130,7 +130,7 @@ def test_a_peer_leaving_mid_handshake_does_not_lock_workers_out(mini, accounts):
         with open(m.procs["router"].log) as f:
             return said in f.read()
     router = m.procs["router"].pid
-    os.kill(router, signal.SIGSTOP)
+    harness.freeze(router)
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.connect(path)
@@ -149,7 +149,7 @@ def test_slow_route_is_shed_and_others_stay_fast(mini, accounts):
     harness.assert_answer(m.query(token, TECH), route="tech")
 
     tech = m.procs["assistant-tech"]
-    os.kill(tech.pid, signal.SIGSTOP)      # connected, but answers nothing
+    harness.freeze(tech.pid)      # connected, but answers nothing
     try:
         results = []
 

@@ -389,7 +389,7 @@ def test_queue_full_late_and_gone(stack, accounts, gw):
     booking = stack.procs["assistant-booking"]
     token = accounts["customer"].token
     socks = []
-    os.kill(booking.pid, signal.SIGSTOP)
+    harness.freeze(booking.pid)
     try:
         before = metrics(gw)
         body = json.dumps({"message": "can we get a bay for a bachelor party of twelve on a friday"}).encode()

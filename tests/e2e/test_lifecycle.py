@@ -54,7 +54,7 @@ def test_sigterm_finishes_in_flight_requests(stack, accounts):
             gw.pid, stack.run_dir, os.listdir(stack.run_dir))
 
         booking = stack.procs["assistant-booking"]
-        os.kill(booking.pid, signal.SIGSTOP)
+        harness.freeze(booking.pid)
         paused = True
         socks = []
         for m in MESSAGES:
