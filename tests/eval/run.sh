@@ -22,7 +22,9 @@
 #      questions_holdout15.jsonl (held back: written blind, never read) and
 #      questions_holdout18.jsonl (written blind, 110 of 200 out of scope and
 #      sharing words with a topic, measured once, then read and fixed by
-#      category), the same way.
+#      category) and questions_holdout19.jsonl (written blind as long,
+#      chatty messages, 90 of 200 out of scope; measured once, then read
+#      and fixed by category), the same way.
 #   2. The emergency decision (rules fused with the classifier trained on
 #      the seed examples, as the router does) on our own labelled sets,
 #      per category: tests/eval/emergency.jsonl (tuned on),
@@ -42,7 +44,9 @@
 #      blind, never read), emergency_holdout16.jsonl (written blind for
 #      emergencies told the hard way, then tuned on),
 #      emergency_holdout17.jsonl (written blind, 70 of 130 in Quebec and
-#      Acadian French, then tuned on) and the dev set.
+#      Acadian French, then tuned on), emergency_holdout18.jsonl (written
+#      blind with the emergency buried in long, hedged or spoken messages,
+#      40 of 130 in French, then tuned on) and the dev set.
 #   3. The classifier alone on CLINC150 (train on train, measure on val)
 #      with clubos-route-eval, when the data set is there.
 set -eu
@@ -102,6 +106,8 @@ if [ -f "$DEV" ]; then
 		tests/eval/questions_holdout15.jsonl
 	measure "Out of scope but sharing words with a topic, eighteenth set (tests/eval/questions_holdout18.jsonl; measured once, then read and fixed by category)" \
 		tests/eval/questions_holdout18.jsonl
+	measure "Long, chatty messages, nineteenth set (tests/eval/questions_holdout19.jsonl; measured once, then read and fixed by category)" \
+		tests/eval/questions_holdout19.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi
@@ -116,7 +122,7 @@ EM_SETS="tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl tests/eva
 	tests/eval/emergency_holdout11.jsonl tests/eval/emergency_holdout12.jsonl \
 	tests/eval/emergency_holdout13.jsonl tests/eval/emergency_holdout14.jsonl \
 	tests/eval/emergency_holdout15.jsonl tests/eval/emergency_holdout16.jsonl \
-	tests/eval/emergency_holdout17.jsonl"
+	tests/eval/emergency_holdout17.jsonl tests/eval/emergency_holdout18.jsonl"
 [ -f "$DEV" ] && EM_SETS="$EM_SETS $DEV"
 # shellcheck disable=SC2086 # the list is split on purpose
 build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl $EM_SETS
