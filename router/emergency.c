@@ -98,7 +98,8 @@ struct em_rule {
 	"if there was an emergency|would you call|en cas de|en cas d|que faire si|"                \
 	"que faire s il|qu est ce qu on fait si|qu est ce qu on fait s il|si jamais|au cas ou|"    \
 	"s il y a|s il y avait|si il y a|si y a|si y avait|la procedure si|admettons|mettons que|" \
-	"supposons|procedure en cas|quoi faire si"
+	"supposons|procedure en cas|quoi faire si|mettons qu|admettons qu|supposons qu|"           \
+	"il y aurait|y aurait un|y aurait une"
 #define EM_ASK                                                                                     \
 	"do you have|do you guys have|is there|are there|where is|wheres|where are|"               \
 	"where can i find|where do you keep|how many|do you sell|restock*|est ce qu il y a|"       \
@@ -319,6 +320,37 @@ static const struct em_rule em_rules[] = {
              "gonna have a heart attack|going to have a heart attack|"
              "heart attack on a plate|my wallet|wallet is|bank account|credit card|my bank",
      1, 0, NULL, 0, 0},
+    /* a chest told with words between ("his chest is super tight") */
+    {.slug = EM_MEDICAL,
+     .name = "chest",
+     .any = "chest",
+     .with = "tight|tightness|tightening|hurts|hurting|pain|pains|pressure|crushing|squeezing|"
+             "heavy|burning",
+     .win = 4,
+     .near_not =
+         "chest day|chest press|chest workout|gym|bench press|benching|drawers|treasure|protector|"
+         "laughing|laugh|cold|cough|coughing|pushups|push ups|workout|muscle|pec|pecs|"
+         "bra|shirt|pocket|sunburn",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|ago",
+     .neg = 1},
+    /* a ball to the head told the long way ("took a ball off the wall
+     * straight to the temple") */
+    {.slug = EM_MEDICAL,
+     .name = "ball-head",
+     .any = "ball|balle",
+     .with = "to the head|to the temple|to the face|to the eye|in the head|in the face|"
+             "in the eye|in the temple|off the head|off his head|off her head|off the face|"
+             "off his face|off her face|his temple|her temple|the temple|dans la tete|"
+             "dans la face|dans l oeil|sur la tete|sur la tempe|dans la tempe",
+     .win = 9,
+     .also = "hit|hits|struck|took|takes|caught|smacked|whacked|nailed|drilled|bounced|"
+             "ricocheted|came back|flew|pogne|recu|rebondi|frappe",
+     .near_not = "head of the club|club head|headcover*|face of the club|club face|clubface|"
+                 "ball flight|ball speed|face angle|off the face|off the heel|off the toe",
+     .vwin = 3,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month|ago",
+     .neg = 1},
     {EM_MEDICAL, "choking", "choking|choked|is choking",
      EM_PERSON "|on a|on food|on his|on her|on something|cant breathe|cough*|"
                "heimlich",
@@ -354,6 +386,7 @@ static const struct em_rule em_rules[] = {
      "driver head|putter head|the head of|head pro|head coach|head office|"
      "cracked the head|broke the head|snapped the head|bent the head|head came off|"
      "head flew off|head fell off|head snapped off|head on one of|head on the club|"
+     "came off the face|comes off the face|coming off the face|off the face weird|"
      "face of the club|club face|clubface|face of my|face of the|face of one|face of a|"
      "the face cracked|face cracked|face is cracked|face got cracked|face on one|"
      "face on the|face on my|face on a|face on our",
@@ -400,9 +433,10 @@ static const struct em_rule em_rules[] = {
      "collapsed|collapses|collapsing|keeled over|fell over|dropped to the floor|"
      "dropped to the ground|hit the floor|hit the ground|fell and hit|fell off|"
      "fell down|took a bad fall|bad fall|fallen and|went down hard|gone down hard|"
-     "hit the deck|face planted|faceplanted",
+     "hit the deck|face planted|faceplanted|fallen down|has fallen|have fallen|"
+     "fallen over|fallen on the floor",
      EM_PERSON "|not waking|isnt waking|wont wake|cant wake|not breathing|not responding|"
-               "unconscious",
+               "unconscious|will not wake|does not wake|doesnt wake",
      6,
      "net|nets|tent|screen|shelf|stand|menu|ball|balls|club|clubs|bag|bags|phone|"
      "tee|market|stock*|team|lead|round|back nine|ceiling|wall|roof|sign|tv|price*|"
@@ -1263,13 +1297,13 @@ static const struct em_rule em_rules[] = {
             "fait une crise cardiaque|fait une crise d epilepsie|se reveille pas|se reveille pu|"
             "se reveille plus|tremble par terre|"
             "convulse par terre|la bouche croche|le visage croche|parle pu pis|bave pis|"
-            "il bave|elle bave",
+            "il bave|elle bave|crise d asthme|vient bleu|vient bleue|viens bleu|viens bleue",
      .near_not = "service|services|next "
                  "door|ecran|ordinateur|projecteur|simulateur|trackman|telephone|cellulaire|"
                  "reseau|wifi|batterie|bourse|budget|chaud|trop chaud|humide|"
                  "fait chaud|on etouffe|chaud a mourir|on cuit",
      .vwin = 3,
-     .not = EM_JOKE "|mdr|" EM_HYPO "|trousse|premiers soins|" EM_ASK,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|" EM_ASK,
      .neg = 0},
     {.slug = EM_SECURITY,
      .name = "fr-securite",
@@ -1288,7 +1322,9 @@ static const struct em_rule em_rules[] = {
             "pognent|se poignent|"
             "se donnent des coups|partir avec mon|partir avec ma|partir avec nos|partir avec les|"
             "parti avec mon|parti avec ma|parti avec nos|parti avec les|"
-            "en train de voler|en train de nous voler|vient de voler|viennent de voler",
+            "en train de voler|en train de nous voler|vient de voler|viennent de voler|"
+            "en train de decrocher|pis de partir avec|pis partir avec|et partir avec|"
+            "et de partir avec",
      .near_not = "a force de|frappe la balle|frappe de golf|frappe bien|frappes|coup|balle|balles|"
                  "frappe vraiment|frappe fort|frappe loin|frappe droit|frappe croche|"
                  "on frappe|radar|capteur|ecran|simulateur|trackman|"
@@ -1460,6 +1496,40 @@ static const struct em_rule em_rules[] = {
             "fait une reaction",
      .not = EM_JOKE "|mdr|" EM_HYPO,
      .neg = 1},
+    /* a ball off an arm or a leg: hurt, perhaps */
+    {.slug = EM_MEDICAL,
+     .name = "ball-body",
+     .possible = 1,
+     .any = "ball|balle",
+     .with = "arm|forearm|leg|shin|thigh|calf|hip|knee|hand|finger|fingers|wrist|ribs|rib|"
+             "shoulder|elbow|ankle|foot|bras|jambe|cuisse|hanche|doigt|"
+             "genou|main|poignet|cotes|epaule|coude|cheville|pied",
+     .win = 6,
+     .also = "hit|hits|struck|took|caught|smacked|whacked|nailed|drilled|bounced|ricocheted|"
+             "came back|pogne|recu|rebondi",
+     .near_not = "position|stance|forward|back foot|front foot|placement|ball flight|"
+                 "in my hand|in his hand|in her hand|hand me|a hand|one hand|with one|"
+                 "two hands|both hands|barehanded|bare handed|with his hand|with her hand|"
+                 "with my hand|grab|catch",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|ago|fine|ok|okay|lol|haha|"
+                    "how do i|how to|tips|tip|lesson|drill|drills"},
+    {.slug = EM_SECURITY,
+     .name = "door-knock",
+     .possible = 1,
+     .any = "banging|pounding|knocking|bangs|pounds|knocks|kicking|cogne|cognent|frappe|"
+            "frappent|fesse|fessent",
+     .with = "door|doors|window|windows|porte|portes|fenetre|fenetres|vitre",
+     .win = 12,
+     .also = "dont know who|no idea who|not sure who|dont know them|sais pas qui|"
+             "sait pas qui|sait pas c est qui|sais pas c est qui|inconnu|stranger|strangers|"
+             "wont stop|keeps|for a while|depuis tantot|depuis un bout|arrete pas|"
+             "wont go away|scared|peur",
+     .near_not = "delivery|livreur|livraison|my friend|mon ami|mon chum|ma blonde|uber|"
+                 "doordash|pizza",
+     .vwin = 6,
+     .not = EM_JOKE "|" EM_HYPO "|let them in|let him in|let her in|ouvrir a|"
+                    "last week|yesterday|ago"},
     {.slug = EM_MEDICAL,
      .name = "back-hurt",
      .possible = 1,
@@ -1992,7 +2062,9 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 	"right now|still|currently|hurry|asap|immediately|minutes ago|minute ago|min ago|"         \
 	"mins ago|seconds ago|moment ago|just now|and now|now hes|now shes|now its|now theres|"    \
 	"now the|is now|are now|please help|help us|call 911|send someone|en ce moment|"           \
-	"come quick|come quickly|send help|maintenant|vite|toujours|rn|atm"
+	"come quick|come quickly|send help|maintenant|vite|toujours|rn|atm|getting stronger|"      \
+	"getting worse|getting thicker|getting bigger|keeps getting|is spreading|spreading fast|"  \
+	"de plus en plus"
 
 /* "still" that waits for something owed ("still waiting on my refund") is
  * about the request, not about the incident going on. */
@@ -2092,8 +2164,16 @@ static const struct em_guard {
      "notre immeuble|cant make it tonight|cant make it today|wont make it tonight|"
      "wont make it today|cant make it in|wont make it in|stuck in traffic|traffic is stopped|"
      "traffic is backed up|on pourra pas venir|on peut pas venir|pourra pas venir|"
-     "pourrai pas venir|pourrons pas venir|peux pas venir|pas capable de venir",
-     NULL, 0, NULL, 0},
+     "pourrai pas venir|pourrons pas venir|peux pas venir|pas capable de venir|across town|"
+     "other side of town|other end of town|his basement|her basement|their basement|"
+     "buddys basement|friends basement|his house|her house|their house|buddys house|"
+     "friends house|his apartment|her apartment|their apartment|notre boutte|mon boutte|"
+     "dans notre coin|pas chez vous",
+     NULL, 0,
+     /* what was left at home is not where it happens ("her epipen is at home") */
+     "epipen|epi pen|inhaler|puffer|pompe|meds|medication|medicine|pills|insulin|glucose|"
+     "left|forgot|forgotten|restee|reste|oublie|oubliee",
+     4},
     /* "chez nous" is home, unless it names the venue ("chez nous a Riverside") */
     {"elsewhere", EM_S_STORY, "chez nous", NULL, 0,
      "riverside|harbourview|clubhouse|baie|baies|bay|local|ici|succursale|simulateur", 0},
@@ -2103,13 +2183,18 @@ static const struct em_guard {
      "doing fine|doing better|is ok now|is okay now|were all fine|were all ok|tout le monde va "
      "bien|totally fine|completely fine|perfectly fine|fine now|seems ok|seems okay|seems fine|"
      "seems alright|seems all right|looks ok|looks okay|looks fine|all good here|"
-     "all good on our end|all fine here|were fine here|we are fine here|fine over here",
+     "all good on our end|all fine here|were fine here|we are fine here|fine over here|"
+     "va mieux|vont mieux",
      NULL, 0, EM_UNSURE, 3},
+    /* "il va bien maintenant", not "il va bien falloir appeler" */
+    {"safe", EM_S_SAFE, "il va ben|elle va ben|il va bien|elle va bien|ils vont bien|vont ben",
+     "maintenant|astheure|asteure|la|correct|now", 2, EM_UNSURE, 3},
     /* the asker's own doubt: checked on, not paged ("might be nothing") */
     {"doubt", EM_S_SAFE,
      "might be nothing|could be nothing|probably nothing|prob nothing|maybe its nothing|"
      "might just be asleep|probably just asleep|maybe just asleep|might just be sleeping|"
-     "probably just sleeping|cest peut etre rien|c est peut etre rien|surement rien",
+     "probably just sleeping|cest peut etre rien|c est peut etre rien|surement rien|"
+     "thinks its just|think its just|thinks it is just|says its just|most likely just",
      NULL, 0, NULL, 0},
     {"not-urgent", EM_S_CALM,
      "every time|when you get a chance|when you can|"

@@ -694,6 +694,39 @@ static const struct {
     {"medical", EM_NONE, NULL, "I just dropped my kid off, he's not answering his texts"},
     /* ... and a doubt never softens a call for help */
     {"medical", EM_SURE, MED, "she collapsed and isn't breathing, might be nothing but come quick"},
+    /* the eighteenth emergency set's categories (buried in long messages,
+     * hedged, spoken), in other words: a son's inhaler left at home while he
+     * wheezes, a chest "really tight" after a word between, a grandfather
+     * "has fallen" and will not wake, a ball off the back wall to the face,
+     * a gas smell "getting stronger" told with a doubt, French blood and
+     * "crise d'asthme" beside a question for the kit, a French theft told as
+     * it goes; a ball off the forearm, a stranger knocking at a window
+     * (possible); a cousin's flooded basement across town, an outage "dans
+     * notre boutte", "mettons qu'il", a French scare that is over and fine,
+     * an arm "probably from swinging" (possible, not sure) */
+    {"medical", EM_SURE, MED,
+     "my son can't catch his breath, his inhaler is at home, he's wheezing badly"},
+    {"medical", EM_SURE, MED, "my dad says his chest is really tight and he's all grey"},
+    {"medical", EM_SURE, MED, "grandpa has fallen in the lobby and will not wake up"},
+    {"medical", EM_SURE, MED,
+     "my wife just caught a ball that came back off the wall right in the face, she's bleeding"},
+    {"fire", EM_SURE, FIRE,
+     "might be nothing but there's a gas smell by the furnace and it's getting stronger"},
+    {"french", EM_SURE, MED, "mon pere saigne en masse du bras, c'est ou la trousse?"},
+    {"french", EM_SURE, MED,
+     "mon frere fait une crise d'asthme pis sa pompe est oubliee a la maison"},
+    {"french", EM_SURE, SEC,
+     "deux gars sont en train de decrocher la tele du mur pis de partir avec"},
+    {"possible", EM_POSSIBLE, MED, "my buddy took a ball off the forearm and is holding it"},
+    {"possible", EM_POSSIBLE, SEC,
+     "y'a un inconnu qui cogne dans la vitre du lobby pis y'arrete pas"},
+    {"possible", EM_POSSIBLE, MED,
+     "my brother says his chest feels tight, he thinks it's just from swinging too hard"},
+    {"elsewhere", EM_NONE, NULL,
+     "my cousin's basement flooded across town so we'll be late, sorry"},
+    {"elsewhere", EM_NONE, NULL, "panne de courant dans notre boutte, on va etre en retard"},
+    {"hypothetical", EM_NONE, NULL, "mettons qu'il y aurait une fuite de gaz, on sort par ou?"},
+    {"past", EM_NONE, NULL, "ma fille a fait un malaise jeudi passe, elle va bien maintenant"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
