@@ -46,7 +46,10 @@
 #      emergency_holdout17.jsonl (written blind, 70 of 130 in Quebec and
 #      Acadian French, then tuned on), emergency_holdout18.jsonl (written
 #      blind with the emergency buried in long, hedged or spoken messages,
-#      40 of 130 in French, then tuned on) and the dev set.
+#      40 of 130 in French, then tuned on), emergency_holdout19.jsonl
+#      (written blind as told by someone else: staff, a parent, a
+#      neighbour, a passer-by; 30 of 130 in French; then tuned on) and the
+#      dev set.
 #   3. The classifier alone on CLINC150 (train on train, measure on val)
 #      with clubos-route-eval, when the data set is there.
 set -eu
@@ -122,7 +125,8 @@ EM_SETS="tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl tests/eva
 	tests/eval/emergency_holdout11.jsonl tests/eval/emergency_holdout12.jsonl \
 	tests/eval/emergency_holdout13.jsonl tests/eval/emergency_holdout14.jsonl \
 	tests/eval/emergency_holdout15.jsonl tests/eval/emergency_holdout16.jsonl \
-	tests/eval/emergency_holdout17.jsonl tests/eval/emergency_holdout18.jsonl"
+	tests/eval/emergency_holdout17.jsonl tests/eval/emergency_holdout18.jsonl \
+	tests/eval/emergency_holdout19.jsonl"
 [ -f "$DEV" ] && EM_SETS="$EM_SETS $DEV"
 # shellcheck disable=SC2086 # the list is split on purpose
 build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl $EM_SETS
