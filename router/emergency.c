@@ -273,6 +273,8 @@ static const struct em_rule em_rules[] = {
      "shes dying|asthma attack|having an asthma|low blood sugar|blood sugar is low|blood sugar "
      "crashed|hypoglyc*|"
      "insulin shock|diabetic shock|diabetic emergency|turning blue|lips are blue|"
+     "lips going blue|lips turning blue|lips went blue|lips look blue|is gasping|hes gasping|"
+     "shes gasping|gasping for breath|"
      "going to pass out|gonna pass out|about to pass out|might pass out|could pass out|"
      "going to faint|gonna faint|about to faint|feel faint|feeling faint|"
      "cant catch his breath|cant catch her breath|cant catch their breath|"
@@ -287,7 +289,7 @@ static const struct em_rule em_rules[] = {
      NULL, 0,
      EM_TECH "|power|lights|the lights|screen|sim|the round|the competition|"
              "laughing|laughin|laugh|laughs|laughter|over here|of boredom|to know|to try|"
-             "to play|to see",
+             "to play|to see|rehab|physio|recovery|recovering",
      3, EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL, 0, 0},
     {.slug = EM_MEDICAL,
      .name = "diabetic",
@@ -828,6 +830,22 @@ static const struct em_rule em_rules[] = {
      EM_JOKE "|" EM_HYPO "|let us in|locked out|our booking|cant get in|we are|were|"
              "ive been|weve been|i have been|we have been|my booking",
      1, 0, NULL, 0, 0},
+    /* things carried out of the place ("carrying your TV out the front door") */
+    {.slug = EM_SECURITY,
+     .name = "carry-out",
+     .any = "carrying|carried|hauling|wheeling|lugging",
+     .with = "tv|tvs|television|televisions|projector|projectors|computer|computers|pc|pcs|"
+             "monitor|monitors|screen|screens|kiosk|kiosks|ipad|ipads|"
+             "speaker|speakers|clubs|golf bags|trackman|launch monitor",
+     .win = 4,
+     .also = "out the door|out the front|out the back|out of the|out to a|out to their|"
+             "to a car|to a van|to a truck|into a car|into a van|into a truck|outside",
+     .near_not = "help|helping|delivery|deliver|installer|installers|technician|repair|"
+                 "we carried|i carried|carried it in|carrying it in",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|allowed|can we|can i|may we|may i|"
+                    "is it ok|is it okay",
+     .neg = 1},
     {EM_SECURITY, "theft",
      "stealing|steal|steals|thief|thieves|robbing|robbery|robbed|shoplift*|"
      "pickpocket*|took off with|ran off with|ran out with|walked off with|"
@@ -1238,7 +1256,8 @@ static const struct em_rule em_rules[] = {
                  "dos|epaules|gorge|yeux|cuisses|mollets|a force de",
      .vwin = 3,
      .not =
-         EM_JOKE "|mdr|ptdr|" EM_HYPO "|meilleur|meilleure|malade|capote|trop bon|trop bien|genial",
+         EM_JOKE "|mdr|ptdr|" EM_HYPO "|meilleur|meilleure|malade|capote|trop bon|trop bien|genial|"
+                 "birdie|birdies|eagle|eagles|d affilee|trou d un coup|coup roule|coups roules",
      .neg = 1},
     {.slug = EM_FIRE,
      .name = "fr-alarme",
@@ -1312,7 +1331,9 @@ static const struct em_rule em_rules[] = {
             "violent|violente|violents|"
             "agressif|agressive|attaque|attaquent|frappe|frappent|frapper|cambriol*|effraction|"
             "intrus|voleur|voleurs|vole mon|vole ma|vole mes|a vole|ont vole|entrer de force|"
-            "entre de force|force la porte|forcer la porte|police|va nous tuer|vont nous tuer|"
+            "entre de force|force la porte|forcer la porte|"
+            "forcent la porte|forcent une porte|force une porte|forcer une porte|"
+            "forcent la fenetre|force la fenetre|police|va nous tuer|vont nous tuer|"
             "se fait voler|se font voler|on nous vole|nous vole|vol en cours|braquage|braque|"
             "va me tuer|veut nous tuer|va le tuer|va la tuer|bataille|se bataillent|"
             "varger|varge|vargent|se fait battre|se fait tabasser|tabasse|tabassent|"
@@ -1425,7 +1446,7 @@ static const struct em_rule em_rules[] = {
      .near_not = "feelings|feeling hurt|hurt that|price*|wallet|game|score|swing|sim|"
                  "screen|business|sales|hurts to pay|goalie|goalies|quarterback|pitcher|"
                  "striker|defenceman|defenseman|habs|leafs|oilers|canucks|senators|bruins|"
-                 "raptors|blue jays",
+                 "raptors|blue jays|oreilles|ears|musique|music|volume|trop fort|trop forte",
      .vwin = 3,
      .not = EM_JOKE "|" EM_HYPO "|cancel|cancelling|refund|reschedule|booking|tomorrow|"
                     "depuis|chirurgie|surgery|since my|"
@@ -1530,6 +1551,20 @@ static const struct em_rule em_rules[] = {
      .vwin = 6,
      .not = EM_JOKE "|" EM_HYPO "|let them in|let him in|let her in|ouvrir a|"
                     "last week|yesterday|ago"},
+    /* someone watching the place from a parked car (possible) */
+    {.slug = EM_SECURITY,
+     .name = "watching",
+     .possible = 1,
+     .any = "surveille|surveillent|watching|casing|staking out|lurking",
+     .with = "car|van|truck|char|auto|voiture|outside|dehors|parked|stationne|door|porte|"
+             "entrance|building|place",
+     .win = 10,
+     .also = "depuis|for an hour|for a while|for hours|an hour|all night|une heure|un bout|"
+             "same car|same van|nobody gets out|personne sort",
+     .near_not = EM_TECH "|game|tv|movie|golf|swing|weather|weight|diet|budget",
+     .vwin = 4,
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|uber|taxi|ride|pick up|pickup|"
+                    "waiting for me|waiting for us|attend"},
     {.slug = EM_MEDICAL,
      .name = "back-hurt",
      .possible = 1,
@@ -2062,7 +2097,8 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 	"right now|still|currently|hurry|asap|immediately|minutes ago|minute ago|min ago|"         \
 	"mins ago|seconds ago|moment ago|just now|and now|now hes|now shes|now its|now theres|"    \
 	"now the|is now|are now|please help|help us|call 911|send someone|en ce moment|"           \
-	"come quick|come quickly|send help|maintenant|vite|toujours|rn|atm|getting stronger|"      \
+	"come quick|come quickly|send help|maintenant|vite|toujours|rn|atm|getting stronger|as "   \
+	"we speak|"                                                                                \
 	"getting worse|getting thicker|getting bigger|keeps getting|is spreading|spreading fast|"  \
 	"de plus en plus"
 
@@ -2074,7 +2110,9 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
 
 /* ... nor a "still" that asks whether the venue carries on ("are you guys
  * still running?"): one of EM_STILL_ASKER before it, EM_STILL_ON after. */
-#define EM_STILL_ASKER "you|guys|u|yall|we|harbourview|riverside|the venue|your place"
+#define EM_STILL_ASKER                                                                             \
+	"you|guys|u|yall|we|harbourview|riverside|the venue|your place|pm|am|booking|reservation|" \
+	"session|slot|tee time|time|plans|league|lesson|party|event"
 #define EM_STILL_ON "running|on|going|open|operating|ouvert|ouverts"
 
 /* ... nor a "still" about a thing's place or validity ("is the map still at
@@ -2134,7 +2172,9 @@ static const struct em_guard {
      "had to cut|cut short|had to stop early|etait fou|etait epeurant|m a fait peur|"
      "when we left|after we left|as we were leaving|when we were leaving|"
      "was everything ok after|was everything okay after|everything ok after|"
-     "nous a fait peur",
+     "nous a fait peur|was fixed|were fixed|got fixed|been fixed|was repaired|were repaired|"
+     "got repaired|been repaired|from monday|from tuesday|from wednesday|from thursday|"
+     "from friday|from saturday|from sunday",
      NULL, 0, "wasnt|werent|was not|were not|was fine|were fine", 3},
     {"past", EM_S_STORY,
      "during our booking|during my booking|during our session|during my session|"
@@ -2168,7 +2208,8 @@ static const struct em_guard {
      "other side of town|other end of town|his basement|her basement|their basement|"
      "buddys basement|friends basement|his house|her house|their house|buddys house|"
      "friends house|his apartment|her apartment|their apartment|notre boutte|mon boutte|"
-     "dans notre coin|pas chez vous",
+     "dans notre coin|pas chez vous|fire trucks at the|firetrucks at the|at the restaurant|"
+     "at a restaurant",
      NULL, 0,
      /* what was left at home is not where it happens ("her epipen is at home") */
      "epipen|epi pen|inhaler|puffer|pompe|meds|medication|medicine|pills|insulin|glucose|"
@@ -2199,7 +2240,7 @@ static const struct em_guard {
     {"not-urgent", EM_S_CALM,
      "every time|when you get a chance|when you can|"
      "not urgent|no big deal|no rush|not an emergency|just a heads up|just so you know|"
-     "just letting you know|fyi|nothing serious|everything else is fine|"
+     "just letting you know|fyi|nothing serious|nothing urgent|everything else is fine|"
      "everything else works|not a big deal|pas urgent|rien de grave",
      NULL, 0, NULL, 0},
     {"hyperbole", EM_S_CLF,
@@ -2229,8 +2270,11 @@ static const struct em_guard {
      "drink over|glass over|can over|dropped his|dropped her|dropped my|dropped our|"
      "dropped their|juice box|juicebox|sippy cup",
      NULL, 0, "soaking through|soaked through|pressing|pressure|blood|bleeding", 3},
-    {"smell", EM_S_CLF, "smells like beer|smells like old|smells bad|stinks|smelly", NULL, 0, NULL,
-     0},
+    {"smell", EM_S_CLF,
+     "smells like beer|smells like old|smells bad|stinks|smelly|smells pretty bad|"
+     "smells really bad|smells so bad|smells gross|smells awful|smells funky|old food|"
+     "air freshener|freshener",
+     NULL, 0, NULL, 0},
     {"minor", EM_S_CLF,
      "dimmed|dim|too bright|too dark|water hazard|hazard|running|clicking|noise|noisy|"
      "loud|broken|needs|need a new|replace|replaced|smoking area|exit sign|empty|out of|"
@@ -2239,7 +2283,7 @@ static const struct em_guard {
      "drafty|chilly|kinda cold|cold in here|cold air|stuffy|courant d air|"
      "broke the|broke a|snapped the|bright|headache|tear in|a tear|tears in|small crack|"
      "little crack|still works|still working|works fine|works ok|dented|dent in|scuffed|"
-     "in half|snapped one|en deux|scratched",
+     "in half|snapped one|en deux|scratched|cracked seat|wobbles|wobbly|wobbling|stool|stools",
      NULL, 0, "bleeding|blood|bled|soaking|soaked|through", 3},
 };
 
@@ -2255,7 +2299,10 @@ em_now_ctx(const struct em_text *t, size_t p, size_t k, void *arg)
 		return 1;
 	if (em_list_at(t, EM_STILL_OWED, p + 1) > 0 || em_list_at(t, EM_STILL_ELSE, p + 1) > 0)
 		return 0;
-	return !(p > 0 && em_list_at(t, EM_STILL_ASKER, p - 1) > 0 &&
+	/* ... "is my 7pm still on" asks about the booking too */
+	return !(p > 0 &&
+	         (em_list_at(t, EM_STILL_ASKER, p - 1) > 0 ||
+	          (t->len[p - 1] > 0 && t->w[p - 1][0] >= '0' && t->w[p - 1][0] <= '9')) &&
 	         em_list_at(t, EM_STILL_ON, p + 1) > 0);
 }
 

@@ -727,6 +727,29 @@ static const struct {
     {"elsewhere", EM_NONE, NULL, "panne de courant dans notre boutte, on va etre en retard"},
     {"hypothetical", EM_NONE, NULL, "mettons qu'il y aurait une fuite de gaz, on sort par ou?"},
     {"past", EM_NONE, NULL, "ma fille a fait un malaise jeudi passe, elle va bien maintenant"},
+    /* the nineteenth emergency set's categories (told by someone else: staff,
+     * a parent, a neighbour, a passer-by), in other words: lips going
+     * blue, a French door forced, a monitor carried out "as we speak"; a
+     * van watching the door for an hour (possible); a partner "en feu"
+     * with birdies, a burst pipe that "was fixed", loud music hurting a
+     * guest's ears, a smell that is "nothing urgent", a wobbly stool, fire
+     * trucks at a restaurant while asking whether "my 9pm is still on",
+     * concussion rehab */
+    {"medical", EM_SURE, MED, "staff: man in bay 1 is gasping, his lips going blue"},
+    {"french", EM_SURE, SEC, "deux jeunes forcent la porte de cote a Harbourview, la"},
+    {"security", EM_SURE, SEC,
+     "neighbour here, someone is carrying your monitors out the back as we speak"},
+    {"possible", EM_POSSIBLE, SEC,
+     "a van has been parked outside your entrance for an hour, two guys in it watching the door"},
+    {"hyperbole", EM_NONE, NULL, "mon chum est en feu a soir, deux birdies d'affilee!"},
+    {"past", EM_NONE, NULL,
+     "staff: the burst pipe from friday was fixed, the guest wants a credit, who signs off?"},
+    {"comfort", EM_NONE, NULL, "la musique est trop forte, ca fait mal aux oreilles du client"},
+    {"comfort", EM_NONE, NULL,
+     "cleaner: the back hallway smells awful, nothing urgent, just needs air freshener"},
+    {"elsewhere", EM_NONE, NULL,
+     "fire trucks at the restaurant down from Riverside, is my 9pm still on?"},
+    {"medical", EM_NONE, NULL, "can a client doing concussion rehab use bay 3 for soft swings?"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
