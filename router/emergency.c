@@ -538,7 +538,9 @@ static const struct em_rule em_rules[] = {
      .win = 12,
      .near_not = "keypad|lock|reader|scanner|little box|goes beep|phone|car|truck|game|sim|"
                  "music|song|tv|speaker volume|microwave|oven|"
-                 "door alarm|door chime|battery|chirp*|projector|pc|computer|screen|kiosk",
+                 "door alarm|door chime|battery|chirp*|projector|pc|computer|screen|kiosk|"
+                 "flashes green|flashing green|flashes red|flashing red|green light|red light|"
+                 "unlock|unlocks|door|tapping|tap",
      .vwin = 6,
      .not = EM_JOKE "|" EM_HYPO "|test|testing|just a drill|only a drill|its a drill|"
                     "drill today|drill tonight|drill tomorrow|scheduled drill|scheduled",
@@ -743,7 +745,9 @@ static const struct em_rule em_rules[] = {
              "fight through|fight off|beat him at|beat her at|beat me at|beat us at|"
              "beat him by|beat her by|beat me by|beat us by|hit me up|hit me with|hit me back|"
              "hit her up|hit him up|over who|about who|who pays|the bill|sim|screen|"
-             "punched in|punch in|pin|code|number|numbers|keypad|button|buttons",
+             "punched in|punch in|pin|code|number|numbers|keypad|button|buttons|"
+             "fighting about|fight about|fights about|keep fighting|always fighting|"
+             "fighting over|argument|arguing|argue",
      3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_SECURITY, "threat",
      "threatening|threatened|threatens|threat|threats|going to kill|gonna kill|"
@@ -765,7 +769,8 @@ static const struct em_rule em_rules[] = {
      "get you set|get you started|get you sorted|get you going|get you on|"
      /* threatened with a bill or a review, not with harm */
      "chargeback|chargebacks|charge back|dispute|lawsuit|legal action|small claims|bbb|yelp|"
-     "google review|bad review|credit card",
+     "google review|bad review|credit card|biggest threat|competitor|competitors|competition|"
+     "positioned|market|market share|business",
      4,
      EM_JOKE "|" EM_HYPO "|im going to kill|im gonna kill|ill kill|i will kill|"
              "i could kill|im going to murder|i would kill|id kill|imma kill|"
@@ -1083,7 +1088,9 @@ static const struct em_rule em_rules[] = {
                  "door|open the door|"
                  "phone|car|cars|truck|microwave|oven|game|sim|music|song|songs|speaker "
                  "volume|chirp*|battery|batteries|every minute|every few|now and then|"
-                 "once in a while|tv|ambulance|police|fire truck*|outside|street|parking",
+                 "once in a while|tv|ambulance|police|fire truck*|outside|street|parking|"
+                 "flashes green|flashing green|flashes red|flashing red|green light|unlock|"
+                 "unlocks|tapping|link",
      .vwin = 8,
      .not = EM_JOKE "|" EM_HYPO "|test|testing|drill|scheduled",
      .neg = 1},

@@ -62,7 +62,7 @@ void rt_query(void *arg, void *worker, const struct env_hdr *h, const char *body
 int rt_clarify_pick(const cJSON *offer, const char *msg);
 
 /* Is msg about another business or place (rt_elsewhere.c)?  The kind
- * ("owner", "actor", "home", "paid", "place") with the words that showed it in why
+ * ("owner", "actor", "home", "paid", "place", "world") with the words that showed it in why
  * (cap bytes), or NULL when it may be about this venue. */
 const char *rt_elsewhere(const char *msg, char *why, size_t cap);
 

@@ -216,6 +216,25 @@ static const struct {
     {NULL, "what's the code for the building at riverside"},
     {NULL, "my fob for the front door at harbourview stopped working"},
     {NULL, "we want to rent harbourview for a fundraiser"},
+    /* the nineteenth set's (long, chatty messages), in other words: the one
+     * question of a message asked about somewhere else while the rest
+     * only tells when we come; writing and homework asked of us; weather,
+     * results and news; a bank's hours; baggage on an airline; a hotel
+     * room; shifts and pay; and what stays ours beside them */
+    {"owner", "We're at Riverside till 9. Is the pharmacy on the corner open late tonight?"},
+    {"world", "Heading over after work. Is it supposed to rain tomorrow morning?"},
+    {"world", "my nephew loves bay 2, can you write a poem about his terrible putting?"},
+    {"world", "could you help me with my homework after we play? it's a math assignment on angles"},
+    {"world", "We're leaving Riverside now. Who won the game last night, by the way?"},
+    {"owner", "what time does the cibc downtown open on mondays?"},
+    {"owner", "can I bring my golf bag as checked baggage with porter?"},
+    {"world", "Could you book us a hotel room near Harbourview for two nights?"},
+    {"world", "i want to pick up more shifts, and when is payday?"},
+    {NULL, "We're at Riverside till 9. Can we stay an extra hour?"},
+    {NULL, "Flight home got delayed. Can I push my booking to tomorrow?"},
+    {NULL, "my code won't open the front door"},
+    {NULL, "Draft a note to customers about Harbourview closing early, in our voice"},
+    {NULL, "is the bay wifi good enough for my kid's homework?"},
     /* about nothing elsewhere */
     {NULL, "how do i change my booking to friday"},
     {NULL, "can i get a refund for last night"},

@@ -750,6 +750,14 @@ static const struct {
     {"elsewhere", EM_NONE, NULL,
      "fire trucks at the restaurant down from Riverside, is my 9pm still on?"},
     {"medical", EM_NONE, NULL, "can a client doing concussion rehab use bay 3 for soft swings?"},
+    /* the nineteenth question set's false alarms, in other words: a couple
+     * that keeps fighting about golf, a door lock that beeps and flashes
+     * green, the competition as a threat */
+    {"security", EM_NONE, NULL,
+     "my husband and I keep fighting about how much I golf, any advice on bringing it up?"},
+    {"fire", EM_NONE, NULL,
+     "at the side door, I tap the link and it beeps and flashes green but won't open"},
+    {"security", EM_NONE, NULL, "which competitor is the biggest threat to our business?"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
