@@ -187,6 +187,7 @@ static const char ew_did_src[] =
  * word ("forgot my coat at the restaurant", "s'inscrire au hockey"). */
 static const char ew_left_src[] =
     "forgot|left|lost|oublie|laisse|perdu|register|registered|sign up|signed up|enrol|"
+    "join|joining|joined|"
     "enroll|enrolled|inscrire|inscrit|inscrite";
 
 /* A business told of by what one did there ("the hotel we stayed at"). */
@@ -208,6 +209,7 @@ static const char ew_open_src[] =
 static const char ew_says_src[] =
     "says|said|wants me|wanted me|wants us|wants my|wants to charge|told me|tells me|"
     "is telling me|is asking|asked me|keeps|kept|wont|will not|never showed|never came|"
+    "is offering|is only offering|offered me|offering me|"
     "didnt show|dit|disent|veut que|m a dit|me dit";
 
 /* ... but not one's bank or doctor: "my bank says everything is fine" and
@@ -233,7 +235,7 @@ static const char ew_devices_src[] =
     "router|xbox|playstation|ps5|net|hitting mat|mat|trackman|skytrak|garmin|mevo|"
     "projecteur|ecran|tele|ordi|ordinateur|simulateur|boardroom|meeting room|"
     "conference room|salle de reunion|alarm|alarm system|alarme|systeme d alarme|keypad|"
-    "thermostat|serrure|speaker|speakers|sonos";
+    "thermostat|serrure|speaker|speakers|sonos|tablet|tablette";
 /* Things only a home has: about there on their own ("my peloton screen is
  * frozen", "my modem keeps dropping"). */
 static const char ew_home_things_src[] =
@@ -276,6 +278,9 @@ static const char ew_world_src[] =
     "best credit card|which credit card|air miles|aeroplan|"
     /* trivia and the game's records */
     "capital of|trivia question|pga tour record|lowest round ever|how many dimples|"
+    /* how to swing: a coach's question, not a venue's */
+    "compress the ball|scooping|fix my slice|fix my hook|cure my slice|stop slicing|"
+    "stop hooking|my grip|"
     "for lease|up for lease|retail space|commercial space";
 
 /* Getting a driving licence ("get your learner's"; a licence shown as ID
