@@ -24,8 +24,11 @@
 #      sharing words with a topic, measured once, then read and fixed by
 #      category) and questions_holdout19.jsonl (written blind as long,
 #      chatty messages, 90 of 200 out of scope; measured once, then read
-#      and fixed by category) and questions_holdout20.jsonl (held back:
-#      written blind, never read), the same way.
+#      and fixed by category), questions_holdout20.jsonl (held back:
+#      written blind, never read) and questions_holdout21.jsonl (written
+#      blind, terse, 70 of 200 out of scope as favours and other
+#      businesses; measured once, then read and fixed by category), the
+#      same way.
 #   2. The emergency decision (rules fused with the classifier trained on
 #      the seed examples, as the router does) on our own labelled sets,
 #      per category: tests/eval/emergency.jsonl (tuned on),
@@ -50,8 +53,9 @@
 #      40 of 130 in French, then tuned on), emergency_holdout19.jsonl
 #      (written blind as told by someone else: staff, a parent, a
 #      neighbour, a passer-by; 30 of 130 in French; then tuned on),
-#      emergency_holdout20.jsonl (held back: written blind, never read) and
-#      the dev set.
+#      emergency_holdout20.jsonl (held back: written blind, never read),
+#      emergency_holdout21.jsonl (written blind, mostly near misses: 80 of
+#      130; then tuned on) and the dev set.
 #   3. The classifier alone on CLINC150 (train on train, measure on val)
 #      with clubos-route-eval, when the data set is there.
 set -eu
@@ -115,6 +119,8 @@ if [ -f "$DEV" ]; then
 		tests/eval/questions_holdout19.jsonl
 	measure "Held back: questions written blind, twentieth set (tests/eval/questions_holdout20.jsonl; never read or tuned on)" \
 		tests/eval/questions_holdout20.jsonl
+	measure "Terse, with favours and other businesses, twenty-first set (tests/eval/questions_holdout21.jsonl; measured once, then read and fixed by category)" \
+		tests/eval/questions_holdout21.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi
@@ -130,7 +136,8 @@ EM_SETS="tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl tests/eva
 	tests/eval/emergency_holdout13.jsonl tests/eval/emergency_holdout14.jsonl \
 	tests/eval/emergency_holdout15.jsonl tests/eval/emergency_holdout16.jsonl \
 	tests/eval/emergency_holdout17.jsonl tests/eval/emergency_holdout18.jsonl \
-	tests/eval/emergency_holdout19.jsonl tests/eval/emergency_holdout20.jsonl"
+	tests/eval/emergency_holdout19.jsonl tests/eval/emergency_holdout20.jsonl \
+	tests/eval/emergency_holdout21.jsonl"
 [ -f "$DEV" ] && EM_SETS="$EM_SETS $DEV"
 # shellcheck disable=SC2086 # the list is split on purpose
 build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl $EM_SETS
