@@ -99,11 +99,12 @@ struct em_rule {
 	"que faire s il|qu est ce qu on fait si|qu est ce qu on fait s il|si jamais|au cas ou|"    \
 	"s il y a|s il y avait|si il y a|si y a|si y avait|la procedure si|admettons|mettons que|" \
 	"supposons|procedure en cas|quoi faire si|mettons qu|admettons qu|supposons qu|"           \
-	"il y aurait|y aurait un|y aurait une"
+	"il y aurait|y aurait un|y aurait une|si quelqu un|si qqn|si quelquun"
 #define EM_ASK                                                                                     \
 	"do you have|do you guys have|is there|are there|where is|wheres|where are|"               \
 	"where can i find|where do you keep|how many|do you sell|restock*|est ce qu il y a|"       \
-	"y a t il|avez vous|ou est|ou sont"
+	"y a t il|avez vous|ou est|ou sont|y a tu un|y a tu une|ya tu un|ya tu une|"               \
+	"vous avez tu"
 #define EM_TECH                                                                                    \
 	"screen|screens|projector|pc|computer|sim|simulator|trackman|tv|tvs|"                      \
 	"monitor|display|kiosk|app|website|site|page|software|game|system|laptop|"                 \
@@ -290,7 +291,11 @@ static const struct em_rule em_rules[] = {
      EM_TECH "|power|lights|the lights|screen|sim|the round|the competition|"
              "laughing|laughin|laugh|laughs|laughter|over here|of boredom|to know|to try|"
              "to play|to see|rehab|physio|recovery|recovering",
-     3, EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the", 1, 0, NULL, 0, 0},
+     3,
+     EM_JOKE "|" EM_HYPO "|knocked out of|knocked out the|leafs game|habs game|oilers game|"
+             "hockey game|football game|nhl|nfl|ufc|mma|boxing match|on tv|the replay|"
+             "on a stretcher",
+     1, 0, NULL, 0, 0},
     {.slug = EM_MEDICAL,
      .name = "diabetic",
      .any = "diabetic|diabetes|blood sugar|insulin|diabetique|diabete|sucre",
@@ -408,7 +413,8 @@ static const struct em_rule em_rules[] = {
      "bloody mary|bad blood|first blood|blood moon|in my blood|blood drive|"
      "blood test|blood sugar|bleeding edge|blood sport|bloodbath|blood bath|song|"
      "dish|sausage|pudding|brothers|movie|film|band|album|recipe|colour|colours|"
-     "foam|stuffing|paint|glue|"
+     "foam|stuffing|paint|glue|scorecard|score card|my score|our time|my time|ice|nhl|"
+     "hockey|ufc|mma|boxing|"
      "color|colors|ink|image|picture|" EM_TECH,
      3,
      EM_JOKE "|" EM_HYPO "|last week|yesterday|"
@@ -441,7 +447,7 @@ static const struct em_rule em_rules[] = {
                "unconscious|will not wake|does not wake|doesnt wake",
      6,
      "net|nets|tent|screen|shelf|stand|menu|ball|balls|club|clubs|bag|bags|phone|"
-     "tee|market|stock*|team|lead|round|back nine|ceiling|wall|roof|sign|tv|price*|"
+     "tee|market|stock*|team|lead|round|back nine|ceiling|wall|roof|sign|tv|price*|pole|poles|"
      "laughing|chair|drink|glass|bottle|keys|wallet",
      4, EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|almost fell|nearly fell", 1, 0, NULL, 0,
      0},
@@ -722,7 +728,8 @@ static const struct em_rule em_rules[] = {
      "gun show|gun store|gun shop|gun club|licence|license|"
      "shotgun start|butter knife|knife and fork|armed forces|forces|military|"
      "veteran*|discount|pulled a muscle|pulled a hamstring|pulled a shot|"
-     "pulled a drive|pulled a putt|waving a flag|armed with a putter",
+     "pulled a drive|pulled a putt|waving a flag|armed with a putter|vibes|vibe|energy|"
+     "explosive drive|explosive swing|explosive game|explosive tonight|good way",
      3,
      EM_JOKE "|" EM_HYPO "|allowed|permitted|policy|can i bring|can we bring|"
              "no weapons|guns n roses|play|playlist|song|songs|music|album|band|listen|"
@@ -747,7 +754,8 @@ static const struct em_rule em_rules[] = {
              "hit her up|hit him up|over who|about who|who pays|the bill|sim|screen|"
              "punched in|punch in|pin|code|number|numbers|keypad|button|buttons|"
              "fighting about|fight about|fights about|keep fighting|always fighting|"
-             "fighting over|argument|arguing|argue",
+             "fighting over|argument|arguing|argue|fight of the year|nhl|ufc|mma|boxing|hockey|"
+             "on the ice|on tv|fight night",
      3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_SECURITY, "threat",
      "threatening|threatened|threatens|threat|threats|going to kill|gonna kill|"
@@ -1264,7 +1272,9 @@ static const struct em_rule em_rules[] = {
      .vwin = 3,
      .not =
          EM_JOKE "|mdr|ptdr|" EM_HYPO "|meilleur|meilleure|malade|capote|trop bon|trop bien|genial|"
-                 "birdie|birdies|eagle|eagles|d affilee|trou d un coup|coup roule|coups roules",
+                 "birdie|birdies|eagle|eagles|d affilee|trou d un coup|coup roule|coups roules|"
+                 "drive est en feu|drives sont en feu|swing est en feu|putter est en feu|"
+                 "fers sont en feu|je suis en feu|chu en feu|suis en feu",
      .neg = 1},
     {.slug = EM_FIRE,
      .name = "fr-alarme",
@@ -1318,6 +1328,7 @@ static const struct em_rule em_rules[] = {
             "saigne beaucoup|saigne en masse|plein de sang|ouvert le bras|ouvert la main|"
             "ouvert la jambe|ouvert la tete|ouvert le front|coupure profonde|"
             "pu capable de respirer|plus capable de respirer|pas capable de respirer|"
+            "arrive pu a respirer|arrive pus a respirer|respire pus|"
             "capable pu de respirer|respire pas comme du monde|respire pu comme du monde|"
             "coup de chaleur|insolation|y delire|il delire|elle delire|sue pu|transpire pu|"
             "fait une crise cardiaque|fait une crise d epilepsie|se reveille pas|se reveille pu|"
@@ -1403,6 +1414,7 @@ static const struct em_rule em_rules[] = {
             "tout s est eteint|tout est eteint|les lumieres sont eteintes|"
             "disjoncteur|disjoncte|panne totale|noir comme chez le loup|pu de courant|"
             "pus de courant|toute a saute|tout a saute|lumiere est toute partie|"
+            "power a manque|courant a manque|electricite a manque|toute est noir|toute noir|"
             "lumiere est partie|lumieres sont parties|tout est ferme d un coup|"
             "tout a ferme d un coup|tout s est ferme|tout a coupe|toute est ferme|"
             "pu de lumiere|pus de lumiere|pas de lumiere nulle part|tout est tombe noir|"
@@ -1558,6 +1570,14 @@ static const struct em_rule em_rules[] = {
      .vwin = 6,
      .not = EM_JOKE "|" EM_HYPO "|let them in|let him in|let her in|ouvrir a|"
                     "last week|yesterday|ago"},
+    /* a drip from the ceiling, in French (possible) */
+    {.slug = EM_WATER,
+     .name = "fr-goutte",
+     .possible = 1,
+     .any = "degoutte|degouttent|ca goutte|gouttes|goutte",
+     .with = "plafond|toit|tuile|tuiles|mur",
+     .win = 6,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|la semaine passee|hier"},
     /* someone watching the place from a parked car (possible) */
     {.slug = EM_SECURITY,
      .name = "watching",
@@ -2119,7 +2139,8 @@ em_rule_fires(const struct em_rule *r, const struct em_text *t)
  * still running?"): one of EM_STILL_ASKER before it, EM_STILL_ON after. */
 #define EM_STILL_ASKER                                                                             \
 	"you|guys|u|yall|we|harbourview|riverside|the venue|your place|pm|am|booking|reservation|" \
-	"session|slot|tee time|time|plans|league|lesson|party|event"
+	"session|slot|tee time|time|plans|league|lesson|party|event|road|street|bridge|highway|"   \
+	"route"
 #define EM_STILL_ON "running|on|going|open|operating|ouvert|ouverts"
 
 /* ... nor a "still" about a thing's place or validity ("is the map still at
@@ -2216,6 +2237,9 @@ static const struct em_guard {
      "buddys basement|friends basement|his house|her house|their house|buddys house|"
      "friends house|his apartment|her apartment|their apartment|notre boutte|mon boutte|"
      "dans notre coin|pas chez vous|fire trucks at the|firetrucks at the|at the restaurant|"
+     "im at the hospital|were at the hospital|we are at the hospital|i am at the hospital|"
+     "at the er|in the er|on est a l urgence|on est a l hopital|je suis a l hopital|"
+     "je suis a l urgence|chu a l hopital|chu a l urgence|au hockey|at hockey|"
      "at a restaurant",
      NULL, 0,
      /* what was left at home is not where it happens ("her epipen is at home") */
@@ -2232,7 +2256,9 @@ static const struct em_guard {
      "bien|totally fine|completely fine|perfectly fine|fine now|seems ok|seems okay|seems fine|"
      "seems alright|seems all right|looks ok|looks okay|looks fine|all good here|"
      "all good on our end|all fine here|were fine here|we are fine here|fine over here|"
-     "va mieux|vont mieux",
+     "va mieux|vont mieux|no one hurt|noone hurt|nobody hurt|no one is hurt|nobody is hurt|"
+     "no one was hurt|nobody was hurt|no one got hurt|nobody got hurt|no one injured|"
+     "nobody injured|personne de blesse|personne est blesse",
      NULL, 0, EM_UNSURE, 3},
     /* "il va bien maintenant", not "il va bien falloir appeler" */
     {"safe", EM_S_SAFE, "il va ben|elle va ben|il va bien|elle va bien|ils vont bien|vont ben",
@@ -2258,7 +2284,8 @@ static const struct em_guard {
      "slaughtered|destroyed|lifesaver*|saved my life|highway robbery|criminal|"
      "on fire|is fire|so fire|blew up|ca me tue|me tue|en meurs|mortel|en feu ce|"
      "shot the lights out|back nine|front nine|hole in one|birdie|birdies|eagle|bogey|"
-     "pure fire|smoked that|smoked it|smoked the|smoked my",
+     "pure fire|smoked that|smoked it|smoked the|smoked my|destroying|murdering|bloodbath|"
+     "blood bath|carnage|massacre|massacring",
      NULL, 0, NULL, 0},
     {"device", EM_S_CLF,
      EM_TECH "|bulb|battery|batteries|fan|tower|launch monitor|ecran|ordinateur|"
@@ -2290,7 +2317,8 @@ static const struct em_guard {
      "drafty|chilly|kinda cold|cold in here|cold air|stuffy|courant d air|"
      "broke the|broke a|snapped the|bright|headache|tear in|a tear|tears in|small crack|"
      "little crack|still works|still working|works fine|works ok|dented|dent in|scuffed|"
-     "in half|snapped one|en deux|scratched|cracked seat|wobbles|wobbly|wobbling|stool|stools",
+     "in half|snapped one|en deux|scratched|cracked seat|wobbles|wobbly|wobbling|stool|stools|"
+     "sauna|like an oven|hot air|heater vent|heat vent|still playable|small tear|crack in",
      NULL, 0, "bleeding|blood|bled|soaking|soaked|through", 3},
 };
 
@@ -2762,7 +2790,10 @@ em_check_one(const char *text, em_match *out)
 	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
 		if (weak[s])
 			pick = weak;
-	if (pick == weak && (em_guard_holds(&t, "joke") || em_guard_holds(&t, "hyperbole")))
+	/* ... nor beside a word the rules looked at and set aside ("call 911,
+	 * my scorecard is bleeding"). */
+	if (pick == weak &&
+	    (held != NULL || em_guard_holds(&t, "joke") || em_guard_holds(&t, "hyperbole")))
 		pick = NULL;
 	for (s = 0; s < EM_NSLUGS && pick == NULL; s++)
 		if (poss[s])

@@ -139,7 +139,8 @@ static const char ew_others_src[] =
     /* "atm" alone is also "at the moment" ("frozen atm") */
     "sporting goods|an atm|the atm|atm machine|atm nearby|cash machine|bank machine|"
     "guichet automatique|scotiabank|td bank|rbc|bmo|cibc|desjardins|national bank|tangerine|"
-    "simplii|topgolf|top golf|axe throwing|axe throwing place|lancer de hache";
+    "simplii|topgolf|top golf|axe throwing|axe throwing place|lancer de hache|golf canada|"
+    "golf quebec|golf nova scotia|golf new brunswick|golf ontario";
 
 /* When an outdoor place opens ("open yet for the season"). */
 static const char ew_season_src[] = "for the season|this season|yet this|open yet|opened yet|"
@@ -280,7 +281,12 @@ static const char ew_world_src[] =
     "capital of|trivia question|pga tour record|lowest round ever|how many dimples|"
     /* how to swing: a coach's question, not a venue's */
     "compress the ball|scooping|fix my slice|fix my hook|cure my slice|stop slicing|"
-    "stop hooking|my grip|"
+    "stop hooking|my grip|custom fitting|club fitting|fitted for clubs|buy used clubs|"
+    "sell my old|sell my clubs|trade in my clubs|"
+    /* errands of one's own */
+    "my e bike|my ebike|ev charger|charge my car|electric car|nexus|passport application|"
+    "passport renewal|government form|passcode to my phone|my phone passcode|my phone is locked|"
+    "car insurance|home insurance|insurance renewal|the friendship|our friendship|"
     "for lease|up for lease|retail space|commercial space";
 
 /* Getting a driving licence ("get your learner's"; a licence shown as ID
@@ -317,6 +323,9 @@ static const char ew_tasks_src[] =
     "math assignment|assignment on|translate|traduire|debug|python|excel formula|"
     "linkedin post|cover letter|out of office auto|out of office reply|out of office message|"
     "auto reply|autoreply|code of conduct for|flight simulator|flight sim|pilot licence|"
+    "racing sim|racing sims|racing simulator|f1 simulator|f1 sim|vr arcade|virtual reality|"
+    "arcade|book a flight|book me a flight|a flight to|plane ticket|plane tickets|"
+    "billet d avion|"
     "pilots licence|pilot license|book us a hotel|book me a hotel|book a hotel|"
     "reserve a hotel|book us a room|book me a room|hotels within|hotels near|any hotels|"
     "recommend a hotel|chambre d hotel";
@@ -371,6 +380,11 @@ static const char ew_seek_src[] =
     "any good|suggest a|need a good|cherche un|cherche une|connais tu un|connais tu une|"
     "connaissez vous un|connaissez vous une|closest|nearest|le plus proche|la plus proche|"
     "les plus proches";
+
+/* Passing a message to a business ("ask the brewery beside you"), and
+ * its hours said right after its name ("post office hours"). */
+static const char ew_relay_src[] = "tell the|ask the|text the|remind the";
+static const char ew_hours_src[] = "hours|opening hours|horaire|heures d ouverture";
 
 /* Street words after a capitalised name ("the taxidermist on Windmill Rd"). */
 static const char ew_street[] =
@@ -455,7 +469,8 @@ static struct ew_list ew_others = {.src = ew_others_src}, ew_things = {.src = ew
                       ew_went = {.src = ew_went_src}, ew_near_us = {.src = ew_near_us_src},
                       ew_world = {.src = ew_world_src}, ew_licence = {.src = ew_licence_src},
                       ew_jobs = {.src = ew_jobs_src}, ew_game = {.src = ew_game_src},
-                      ew_tasks = {.src = ew_tasks_src}, ew_tee = {.src = ew_tee_src},
+                      ew_tasks = {.src = ew_tasks_src}, ew_relay = {.src = ew_relay_src},
+                      ew_hours = {.src = ew_hours_src}, ew_tee = {.src = ew_tee_src},
                       ew_tee_ours = {.src = ew_tee_ours_src}, ew_key_to = {.src = ew_key_to_src},
                       ew_lodging = {.src = ew_lodging_src}, ew_season = {.src = ew_season_src};
 static pthread_once_t ew_once = PTHREAD_ONCE_INIT;
@@ -488,14 +503,14 @@ ew_read(struct ew_list *l)
 static void
 ew_read_all(void)
 {
-	struct ew_list *all[] = {&ew_others,  &ew_things,   &ew_acts,       &ew_home,
-	                         &ew_devices, &ew_pay,      &ew_here,       &ew_guest_things,
-	                         &ew_links,   &ew_says,     &ew_asks_us,    &ew_home_things,
-	                         &ew_asked,   &ew_vouchers, &ew_did,        &ew_open,
-	                         &ew_left,    &ew_car,      &ew_car_things, &ew_seek,
-	                         &ew_went,    &ew_near_us,  &ew_world,      &ew_licence,
-	                         &ew_season,  &ew_tee,      &ew_tee_ours,   &ew_key_to,
-	                         &ew_lodging, &ew_jobs,     &ew_game,       &ew_tasks};
+	struct ew_list *all[] = {
+	    &ew_others,  &ew_things,      &ew_acts,         &ew_home,       &ew_devices,
+	    &ew_pay,     &ew_here,        &ew_guest_things, &ew_links,      &ew_says,
+	    &ew_asks_us, &ew_home_things, &ew_asked,        &ew_vouchers,   &ew_did,
+	    &ew_open,    &ew_left,        &ew_car,          &ew_car_things, &ew_seek,
+	    &ew_went,    &ew_near_us,     &ew_world,        &ew_licence,    &ew_season,
+	    &ew_tee,     &ew_tee_ours,    &ew_key_to,       &ew_lodging,    &ew_jobs,
+	    &ew_game,    &ew_tasks,       &ew_relay,        &ew_hours};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		ew_read(all[i]);
@@ -1013,6 +1028,17 @@ ew_check(const char *msg, char *why, size_t cap)
 		}
 		if ((k = ew_list_at(&t, i, &ew_others)) == 0)
 			continue;
+		/* "can you tell the restaurant next door to stay open": a
+		 * message for another business, passed on by us */
+		if (i >= 2 && ew_list_at(&t, i - 2, &ew_relay) == 2) {
+			ew_span(&t, i - 2, i + k - 1, why, cap);
+			return "place";
+		}
+		/* "post office hours on saturday?" */
+		if (i + k < t.n && ew_list_at(&t, i + k, &ew_hours) > 0) {
+			ew_span(&t, i, i + k, why, cap);
+			return "owner";
+		}
 		if ((q = ew_near(&t, &ew_seek, (long)i - 4, (long)i - 1)) >= 0) {
 			ew_span(&t, (size_t)q, i + k - 1, why, cap); /* "looking for a hotel" */
 			return "place";

@@ -234,6 +234,17 @@ static const struct {
     {"actor", "the hotel is only offering me a credit for the broken shower, is that fair?"},
     {"home", "my son's tablet won't connect to the wifi at home, any idea?"},
     {"world", "any drills to fix my slice? it goes right every time"},
+    /* the twenty-first set's (terse, favours and other businesses), in
+     * other words: a message for the pub passed on, a bank's hours, a club
+     * fitting, a VR arcade, a plane ticket, a passport renewal */
+    {"place", "could you ask the pub beside you to save us a table"},
+    {"owner", "pharmacy hours sunday?"},
+    {"world", "where can i get a club fitting for my new irons"},
+    {"world", "is there a vr arcade close by for a birthday"},
+    {"world", "can u find me a plane ticket to halifax"},
+    {"world", "how long is a passport renewal taking these days"},
+    {NULL, "can you let the cleaners in at 6"},
+    {NULL, "what are your hours on sunday"},
     {NULL, "We're at Riverside till 9. Can we stay an extra hour?"},
     {NULL, "Flight home got delayed. Can I push my booking to tomorrow?"},
     {NULL, "my code won't open the front door"},

@@ -758,6 +758,27 @@ static const struct {
     {"fire", EM_NONE, NULL,
      "at the side door, I tap the link and it beeps and flashes green but won't open"},
     {"security", EM_NONE, NULL, "which competitor is the biggest threat to our business?"},
+    /* the twenty-first set's categories (near misses), in other words:
+     * "arrive pu a respirer", the power "a manque"; a drip from the
+     * ceiling in French (possible); a scorecard that bleeds, a massacre on
+     * the par 3, explosive vibes, a French drive "en feu", a player knocked
+     * out on television, blood on the ice, a pole that fell over with no
+     * one hurt, a fire at a restaurant while asking if the road is still
+     * open, a heart attack told from the hospital, "si quelqu'un" */
+    {"french", EM_SURE, MED, "mon pere arrive pu a respirer, vite"},
+    {"french", EM_SURE, POWER, "le courant a manque a Harbourview, on voit rien"},
+    {"possible", EM_POSSIBLE, WATER, "ca degoutte un peu du plafond pres de la baie 3"},
+    {"hyperbole", EM_NONE, NULL, "call 911, my score card is bleeding strokes tonight"},
+    {"hyperbole", EM_NONE, NULL, "it's a massacre in bay 2, my son is destroying me, send help"},
+    {"hyperbole", EM_NONE, NULL, "the energy in here is explosive tonight, in a good way"},
+    {"french", EM_NONE, NULL, "mon swing est en feu, appelez les pompiers"},
+    {"sports", EM_NONE, NULL, "that boxer got knocked out cold on tv, left on a stretcher"},
+    {"sports", EM_NONE, NULL, "blood on the ice in the hockey game, can we watch it in bay 2?"},
+    {"equipment", EM_NONE, NULL, "the net pole fell over when he leaned on it, nobody hurt"},
+    {"elsewhere", EM_NONE, NULL,
+     "fire at the restaurant near riverside, is the street still open? we have a 6pm"},
+    {"elsewhere", EM_NONE, NULL, "my dad had a stroke, we're at the hospital, cancel my 7pm"},
+    {"hypothetical", EM_NONE, NULL, "pis si qqn fait une crise d'epilepsie, vous avez tu un plan?"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
