@@ -103,8 +103,7 @@ struct em_rule {
 #define EM_ASK                                                                                     \
 	"do you have|do you guys have|is there|are there|where is|wheres|where are|"               \
 	"where can i find|where do you keep|how many|do you sell|restock*|est ce qu il y a|"       \
-	"y a t il|avez vous|ou est|ou sont|y a tu un|y a tu une|ya tu un|ya tu une|"               \
-	"vous avez tu"
+	"y a t il|avez vous|ou est|ou sont"
 #define EM_TECH                                                                                    \
 	"screen|screens|projector|pc|computer|sim|simulator|trackman|tv|tvs|"                      \
 	"monitor|display|kiosk|app|website|site|page|software|game|system|laptop|"                 \

@@ -779,6 +779,10 @@ static const struct {
      "fire at the restaurant near riverside, is the street still open? we have a 6pm"},
     {"elsewhere", EM_NONE, NULL, "my dad had a stroke, we're at the hospital, cancel my 7pm"},
     {"hypothetical", EM_NONE, NULL, "pis si qqn fait une crise d'epilepsie, vous avez tu un plan?"},
+    /* ... while asking for the kit or the defibrillator in the middle of
+     * one is asking for help, not asking a question about the place */
+    {"french", EM_SURE, MED, "mon chum respire pu, y'a tu un defibrillateur quelque part?"},
+    {"french", EM_SURE, MED, "elle saigne en masse, vous avez tu une trousse?"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
