@@ -27,8 +27,10 @@
 #      and fixed by category), questions_holdout20.jsonl (held back:
 #      written blind, never read) and questions_holdout21.jsonl (written
 #      blind, terse, 70 of 200 out of scope as favours and other
-#      businesses; measured once, then read and fixed by category), the
-#      same way.
+#      businesses; measured once, then read and fixed by category) and
+#      questions_holdout22.jsonl (written blind as a month of real traffic,
+#      with spam and wrong numbers; measured once, then read and fixed by
+#      category), the same way.
 #   2. The emergency decision (rules fused with the classifier trained on
 #      the seed examples, as the router does) on our own labelled sets,
 #      per category: tests/eval/emergency.jsonl (tuned on),
@@ -55,7 +57,8 @@
 #      neighbour, a passer-by; 30 of 130 in French; then tuned on),
 #      emergency_holdout20.jsonl (held back: written blind, never read),
 #      emergency_holdout21.jsonl (written blind, mostly near misses: 80 of
-#      130; then tuned on) and the dev set.
+#      130; then tuned on), emergency_holdout22.jsonl (written blind, every
+#      message 2 to 10 words, 40 in French; then tuned on) and the dev set.
 #   3. The classifier alone on CLINC150 (train on train, measure on val)
 #      with clubos-route-eval, when the data set is there.
 set -eu
@@ -121,6 +124,8 @@ if [ -f "$DEV" ]; then
 		tests/eval/questions_holdout20.jsonl
 	measure "Terse, with favours and other businesses, twenty-first set (tests/eval/questions_holdout21.jsonl; measured once, then read and fixed by category)" \
 		tests/eval/questions_holdout21.jsonl
+	measure "A month of real traffic, twenty-second set (tests/eval/questions_holdout22.jsonl; measured once, then read and fixed by category)" \
+		tests/eval/questions_holdout22.jsonl
 else
 	echo "eval: no dev set at $DEV (set CLUBOS_DEV_SET)"
 fi
@@ -137,7 +142,7 @@ EM_SETS="tests/eval/emergency.jsonl tests/eval/emergency_holdout.jsonl tests/eva
 	tests/eval/emergency_holdout15.jsonl tests/eval/emergency_holdout16.jsonl \
 	tests/eval/emergency_holdout17.jsonl tests/eval/emergency_holdout18.jsonl \
 	tests/eval/emergency_holdout19.jsonl tests/eval/emergency_holdout20.jsonl \
-	tests/eval/emergency_holdout21.jsonl"
+	tests/eval/emergency_holdout21.jsonl tests/eval/emergency_holdout22.jsonl"
 [ -f "$DEV" ] && EM_SETS="$EM_SETS $DEV"
 # shellcheck disable=SC2086 # the list is split on purpose
 build/bin/clubos-emergency-eval --train deploy/seed/examples.jsonl $EM_SETS
