@@ -285,7 +285,8 @@ static const struct em_rule em_rules[] = {
      "wheezing hard|wheezing really|wheezing so|wheezing a lot|barely breathing|"
      "can barely breathe|can hardly breathe|cant get air|can barely talk|can hardly talk|"
      "wheezing badly|inhaler is empty|"
-     "no inhaler|needs his inhaler|needs her inhaler",
+     "no inhaler|needs his inhaler|needs her inhaler|head injury|head wound|"
+     "blessure a la tete",
      NULL, 0,
      EM_TECH "|power|lights|the lights|screen|sim|the round|the competition|"
              "laughing|laughin|laugh|laughs|laughter|over here|of boredom|to know|to try|"
@@ -331,7 +332,8 @@ static const struct em_rule em_rules[] = {
      .name = "chest",
      .any = "chest",
      .with = "tight|tightness|tightening|hurts|hurting|pain|pains|pressure|crushing|squeezing|"
-             "heavy|burning",
+             "heavy|burning|clutching|clutches|clutched|grabbing|grabbed|holding his|"
+             "holding her|holding my",
      .win = 4,
      .near_not =
          "chest day|chest press|chest workout|gym|bench press|benching|drawers|treasure|protector|"
@@ -427,7 +429,8 @@ static const struct em_rule em_rules[] = {
      "hives",
      NULL, 0, NULL, 0,
      EM_JOKE "|" EM_HYPO "|do you have|do you sell|menu|ingredients|options|"
-             "nut free|peanut free",
+             "nut free|peanut free|bringing my|bringing her|bringing his|store my|keep my|"
+             "fridge on site|a fridge",
      1, 0, NULL, 0, 0},
     {EM_MEDICAL, "swelling", "swelling|swollen|swelled|swell|swells",
      "face|throat|tongue|lips|lip|eyes|eye|allerg*|reaction|peanut*|nut|nuts|bee|"
@@ -754,7 +757,7 @@ static const struct em_rule em_rules[] = {
              "punched in|punch in|pin|code|number|numbers|keypad|button|buttons|"
              "fighting about|fight about|fights about|keep fighting|always fighting|"
              "fighting over|argument|arguing|argue|fight of the year|nhl|ufc|mma|boxing|hockey|"
-             "on the ice|on tv|fight night",
+             "on the ice|on tv|fight night|greens|aerated|aeration|sanded",
      3, EM_JOKE "|" EM_HYPO, 1, 0, NULL, 0, 0},
     {EM_SECURITY, "threat",
      "threatening|threatened|threatens|threat|threats|going to kill|gonna kill|"
@@ -1138,7 +1141,8 @@ static const struct em_rule em_rules[] = {
      .near_not = "pit|sale|up|drill|exit|exits|station|department|dept|emoji|alarm*|price|"
                  "prices|card|tank|"
                  "extinguisher*|works|work|place|is|its|so|thats|straight|pure|that|"
-                 "sign|signs|door|doors|me|him|her|them|you|break|area|free|shop",
+                 "sign|signs|door|doors|me|him|her|them|you|break|area|free|shop|for|pay|paid|"
+                 "fill",
      .vwin = 2,
      .not = EM_JOKE "|" EM_HYPO,
      .neg = 1,
@@ -1167,7 +1171,8 @@ static const struct em_rule em_rules[] = {
      .near_not = "price*|bill|fee|charge*|lost badly|played badly|badly need|want badly|"
                  "badly wants|badly designed|badly lit|badly",
      .vwin = 0,
-     .not = EM_JOKE "|" EM_HYPO "|" EM_ASK,
+     .not = EM_JOKE "|" EM_HYPO "|" EM_ASK "|bringing my|bringing her|bringing his|store my|"
+                    "keep my|fridge on site|a fridge",
      .neg = 1},
     {.slug = EM_SECURITY,
      .name = "violent",
@@ -1339,7 +1344,8 @@ static const struct em_rule em_rules[] = {
                  "reseau|wifi|batterie|bourse|budget|chaud|trop chaud|humide|"
                  "fait chaud|on etouffe|chaud a mourir|on cuit",
      .vwin = 3,
-     .not = EM_JOKE "|mdr|" EM_HYPO "|" EM_ASK,
+     .not = EM_JOKE "|mdr|" EM_HYPO "|" EM_ASK "|bringing my|store my|keep my|fridge on site|"
+                    "a fridge",
      .neg = 0},
     {.slug = EM_SECURITY,
      .name = "fr-securite",
@@ -1455,6 +1461,7 @@ static const struct em_rule em_rules[] = {
             "feeling off|feeling kinda off|feeling weird|is feeling a bit off|"
             "is feeling a little off|feeling off and|clammy|"
             "not feeling right|se sent pas bien|se sent pas ben|file pas|woozy|looks pale|is pale|"
+            "kinda pale|really pale|so pale|not feeling great|not feeling good|feels sick|"
             "went pale|gone pale|bleme|"
             "kinda out of it|really out of it|totally out of it|seems out of it|is out of it|"
             "hes out of it|shes out of it|hurt his|hurt her|"
@@ -2199,9 +2206,11 @@ static const struct em_guard {
      "had to cut|cut short|had to stop early|etait fou|etait epeurant|m a fait peur|"
      "when we left|after we left|as we were leaving|when we were leaving|"
      "was everything ok after|was everything okay after|everything ok after|"
-     "nous a fait peur|was fixed|were fixed|got fixed|been fixed|was repaired|were repaired|"
-     "got repaired|been repaired|from monday|from tuesday|from wednesday|from thursday|"
-     "from friday|from saturday|from sunday",
+     "nous a fait peur|tues|thurs|weds|on mon|on tue|on wed|on thu|on fri|on sat|on sun|"
+     "last tues|last thurs|last weds|was fixed|were fixed|got fixed|been fixed|"
+     "was repaired|were repaired|got repaired|been repaired|"
+     "from monday|from tuesday|from wednesday|from thursday|from friday|from saturday|"
+     "from sunday",
      NULL, 0, "wasnt|werent|was not|were not|was fine|were fine", 3},
     {"past", EM_S_STORY,
      "during our booking|during my booking|during our session|during my session|"
@@ -2306,7 +2315,9 @@ static const struct em_guard {
     {"smell", EM_S_CLF,
      "smells like beer|smells like old|smells bad|stinks|smelly|smells pretty bad|"
      "smells really bad|smells so bad|smells gross|smells awful|smells funky|old food|"
-     "air freshener|freshener",
+     "air freshener|freshener|smells like feet|smells like sweat|smells like socks|"
+     "smells like armpits|smells like a locker room|smells like gym|sent les pieds|"
+     "sent les bas",
      NULL, 0, NULL, 0},
     {"minor", EM_S_CLF,
      "dimmed|dim|too bright|too dark|water hazard|hazard|running|clicking|noise|noisy|"

@@ -287,6 +287,12 @@ static const char ew_world_src[] =
     "my e bike|my ebike|ev charger|charge my car|electric car|nexus|passport application|"
     "passport renewal|government form|passcode to my phone|my phone passcode|my phone is locked|"
     "car insurance|home insurance|insurance renewal|the friendship|our friendship|"
+    /* what a course, an alley or a bar has: a venue taken for another */
+    "power cart|power carts|golf cart|golf carts|pull cart|pull carts|riding cart|"
+    "greens punched|greens aerated|open for the season|closed for the season|"
+    "closed for the snow|lanes|bumpers|bowling shoes|rent shoes|shoe rental|trivia night|"
+    "trivia on|do trivia|karaoke|open mic|live band|wrong number|is this the number for|"
+    "did i text the right|did i text the wrong|trying to reach|"
     "for lease|up for lease|retail space|commercial space";
 
 /* Getting a driving licence ("get your learner's"; a licence shown as ID
@@ -328,7 +334,11 @@ static const char ew_tasks_src[] =
     "billet d avion|"
     "pilots licence|pilot license|book us a hotel|book me a hotel|book a hotel|"
     "reserve a hotel|book us a room|book me a room|hotels within|hotels near|any hotels|"
-    "recommend a hotel|chambre d hotel";
+    "recommend a hotel|chambre d hotel|"
+    /* spam and automated texts sent to the venue's number */
+    "click here to claim|update payment at|unpaid duty|parcel is on hold|"
+    "package is on hold|verification grant|your business was selected|we do seo|"
+    "seo for|processing fees by|janitorial|reply c to confirm|reply y to confirm";
 
 /* The rules of golf ("is it a penalty stroke if your ball moves"): the
  * game's, whatever "your" says, so read before the words that name the

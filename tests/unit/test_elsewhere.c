@@ -243,6 +243,15 @@ static const struct {
     {"world", "is there a vr arcade close by for a birthday"},
     {"world", "can u find me a plane ticket to halifax"},
     {"world", "how long is a passport renewal taking these days"},
+    /* the twenty-second set's (a month of real traffic), in other words: a
+     * course's carts, an alley's lanes, a bar's karaoke, a wrong number,
+     * spam sent to the venue's number */
+    {"world", "need a tee time sunday and one golf cart please"},
+    {"world", "3 lanes for saturday with bumpers?"},
+    {"world", "is karaoke still on fridays"},
+    {"world", "sorry, wrong number!"},
+    {"world", "Your parcel is on hold, update payment at this link within 24h"},
+    {"world", "we do SEO for golf businesses, free audit?"},
     {NULL, "can you let the cleaners in at 6"},
     {NULL, "what are your hours on sunday"},
     {NULL, "We're at Riverside till 9. Can we stay an extra hour?"},

@@ -783,6 +783,20 @@ static const struct {
      * one is asking for help, not asking a question about the place */
     {"french", EM_SURE, MED, "mon chum respire pu, y'a tu un defibrillateur quelque part?"},
     {"french", EM_SURE, MED, "elle saigne en masse, vous avez tu une trousse?"},
+    /* the twenty-second set's categories (short texts), in other words: a
+     * head injury named, a chest clutched; pale and not feeling good
+     * (possible); a weekday shortened, a smell of sweat, an epipen
+     * brought along */
+    {"medical", EM_SURE, MED, "head wound at harbourview, lots of blood"},
+    {"medical", EM_SURE, MED, "old man grabbing his chest bay 4"},
+    {"possible", EM_POSSIBLE, MED, "my wife is not feeling good, really pale"},
+    {"past", EM_NONE, NULL, "pipe burst thurs, still owed a refund"},
+    {"comfort", EM_NONE, NULL, "lobby smells like sweat ugh"},
+    {"medical", EM_NONE, NULL, "bringing my son's epipen, can i keep it in a fridge?"},
+    /* the twenty-second question set's false alarms, in other words: gas
+     * paid for a ride, greens punched on a course */
+    {"fire", EM_NONE, NULL, "can anyone drive me home tonight? I'll pay for gas"},
+    {"security", EM_NONE, NULL, "were the greens punched this week? they look rough"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
