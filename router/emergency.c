@@ -355,7 +355,7 @@ static const struct em_rule em_rules[] = {
      .also = "hit|hits|struck|took|takes|caught|smacked|whacked|nailed|drilled|bounced|"
              "ricocheted|came back|flew|pogne|recu|rebondi|frappe",
      .near_not = "head of the club|club head|headcover*|face of the club|club face|clubface|"
-                 "ball flight|ball speed|face angle|off the face|off the heel|off the toe",
+                 "ball flight|ball speed|face angle|off the heel|off the toe",
      .vwin = 3,
      .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|last month|ago",
      .neg = 1},
@@ -858,8 +858,8 @@ static const struct em_rule em_rules[] = {
      .near_not = "help|helping|delivery|deliver|installer|installers|technician|repair|"
                  "we carried|i carried|carried it in|carrying it in",
      .vwin = 4,
-     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|allowed|can we|can i|may we|may i|"
-                    "is it ok|is it okay",
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|ago|allowed|can we carry|can i carry|"
+                    "may we carry|may i carry",
      .neg = 1},
     {EM_SECURITY, "theft",
      "stealing|steal|steals|thief|thieves|robbing|robbery|robbed|shoplift*|"
@@ -1558,8 +1558,8 @@ static const struct em_rule em_rules[] = {
                  "two hands|both hands|barehanded|bare handed|with his hand|with her hand|"
                  "with my hand|grab|catch",
      .vwin = 4,
-     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|ago|fine|ok|okay|lol|haha|"
-                    "how do i|how to|tips|tip|lesson|drill|drills"},
+     .not = EM_JOKE "|" EM_HYPO "|last week|yesterday|last time|ago|lol|haha|how do i|how to|"
+                    "tips|tip|lesson|drill|drills"},
     {.slug = EM_SECURITY,
      .name = "door-knock",
      .possible = 1,

@@ -797,6 +797,13 @@ static const struct {
      * paid for a ride, greens punched on a course */
     {"fire", EM_NONE, NULL, "can anyone drive me home tonight? I'll pay for gas"},
     {"security", EM_NONE, NULL, "were the greens punched this week? they look rough"},
+    /* what a mend kept: a worried "is he ok?" or "he says he's fine" beside a
+     * ball off a knee is still checked on, and asking what to do while
+     * the TV is carried out still pages */
+    {"possible", EM_POSSIBLE, MED, "my daughter took a ball off the knee, is she ok?"},
+    {"possible", EM_POSSIBLE, MED,
+     "he says he's fine but he took a ball off the wrist and it's swelling"},
+    {"security", EM_SURE, SEC, "two guys carrying the kiosk out the front, can we do anything?"},
 };
 
 /* test_categories - every category reaches its level, with its slug */
