@@ -244,11 +244,14 @@ static const struct {
     {"world", "can u find me a plane ticket to halifax"},
     {"world", "how long is a passport renewal taking these days"},
     /* the twenty-second set's (a month of real traffic), in other words: a
-     * course's carts, an alley's lanes, a bar's karaoke, a wrong number,
+     * course's carts, an alley's lanes, a wrong number,
      * spam sent to the venue's number */
     {"world", "need a tee time sunday and one golf cart please"},
     {"world", "3 lanes for saturday with bumpers?"},
-    {"world", "is karaoke still on fridays"},
+    /* ... but what a venue may offer one day (karaoke, a charger for an
+     * electric car) is left to its SOPs: a new one must be able to answer */
+    {NULL, "is karaoke still on fridays"},
+    {NULL, "do you have a place to charge an electric car?"},
     {"world", "sorry, wrong number!"},
     {"world", "Your parcel is on hold, update payment at this link within 24h"},
     {"world", "we do SEO for golf businesses, free audit?"},
